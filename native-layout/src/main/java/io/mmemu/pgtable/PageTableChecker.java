@@ -1,0 +1,218 @@
+package io.mmemu.pgtable;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.mmemu.phys.FrameFlags;
+import io.mmemu.phys.PhantomFrames;
+import io.mmemu.phys.PhysicalMemory;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.LongHashSet;
+
+import static io.mmemu.pgtable.PageTableEntry.ENTRIES;
+import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
+import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
+
+/**
+ * The structural invariant checker, run at quiescent points (tests call it after every stress run):
+ * <ul>
+ *   <li>every table is reachable from a CR3 exactly once, flagged TABLE, with its level recorded;</li>
+ *   <li>no entry points outside physical memory; upper entries are empty, a table, or a large leaf;</li>
+ *   <li>every mapped data frame is DATA (or the zero page, or a claimed phantom frame), and a
+ *       backed one's mapcount equals the entries mapping it and its refcount covers them;</li>
+ *   <li>frames in use = tables + data frames + the zero page: nothing leaked, nothing double-freed.</li>
+ * </ul>
+ * Not on any hot path: it allocates freely.
+ */
+public final class PageTableChecker
+{
+    private final PhysicalMemory memory;
+    private final MemorySegment frames;
+    private final List<String> violations = new ArrayList<>();
+    private final LongHashSet tables = new LongHashSet();
+    private final Long2LongHashMap mappings = new Long2LongHashMap(0);
+    private final LongHashSet phantoms = new LongHashSet();
+    private long zeroPageMappings;
+    private long leaves;
+
+    private PageTableChecker(final PhysicalMemory memory)
+    {
+        this.memory = memory;
+        this.frames = memory.frames();
+    }
+
+    /** Checks the tables of the given roots; the result lists every violation found. */
+    public static Result check(final PhysicalMemory memory, final long... cr3s)
+    {
+        return check(memory, true, cr3s);
+    }
+
+    /**
+     * @param accounting also check that frames in use equal what the roots reach (only when the
+     *                   roots are every address space of {@code memory} and no gather is in flight).
+     */
+    public static Result check(final PhysicalMemory memory, final boolean accounting, final long... cr3s)
+    {
+        final PageTableChecker checker = new PageTableChecker(memory);
+        for (final long cr3 : cr3s)
+        {
+            checker.visitTable(cr3 >>> 12, LEVEL_PGD, 0L);
+        }
+        checker.checkCounts(accounting);
+        return new Result(List.copyOf(checker.violations), checker.tables.size(),
+            checker.mappings.size() + checker.phantoms.size(), checker.leaves);
+    }
+
+    private void visitTable(final long pfn, final int level, final long base)
+    {
+        if (pfn <= 0 || pfn >= memory.backedFrames())
+        {
+            violation("table at PFN %d (level %d, base 0x%x) is outside backed memory", pfn, level, base);
+            return;
+        }
+        if (!tables.add(pfn))
+        {
+            violation("table PFN %d reachable twice (second time at level %d, base 0x%x)", pfn, level, base);
+            return;
+        }
+        final int flags = memory.flags(pfn);
+        if ((flags & FrameFlags.STATE_MASK) != FrameFlags.TABLE)
+        {
+            violation("table PFN %d is flagged %s", pfn, FrameFlags.describe(flags));
+        }
+        if (memory.tableLevel(pfn) != level)
+        {
+            violation("table PFN %d records level %d but is reached at level %d", pfn, memory.tableLevel(pfn), level);
+        }
+        final long span = PageTableEntry.coverage(level);
+        for (int i = 0; i < ENTRIES; i++)
+        {
+            final long e = PageWalker.read(frames, (pfn << 12) + ((long)i << 3));
+            if (e == 0)
+            {
+                continue;
+            }
+            final long va = base + i * span;
+            if (level == LEVEL_PTE)
+            {
+                visitLeaf(e, va);
+            }
+            else if (!PageTableEntry.isPresent(e))
+            {
+                violation("non-present, non-empty entry 0x%x at level %d for 0x%x", e, level, va);
+            }
+            else if (PageTableEntry.isLeaf(e, level))
+            {
+                leaves++;
+                final long pa = PageTableEntry.leafAddress(e, level);
+                if ((pa >>> 12) + (span >>> 12) > memory.totalFrames())
+                {
+                    violation("large leaf 0x%x for 0x%x maps beyond physical memory", e, va);
+                }
+            }
+            else
+            {
+                visitTable(PageTableEntry.pfn(e), level - 1, va);
+            }
+        }
+    }
+
+    private void visitLeaf(final long e, final long va)
+    {
+        if (!PageTableEntry.isMapped(e))
+        {
+            violation("non-present entry 0x%x for 0x%x is neither PROT_NONE nor empty", e, va);
+            return;
+        }
+        leaves++;
+        final long pfn = PageTableEntry.pfn(e);
+        if (!memory.isValid(pfn))
+        {
+            violation("entry 0x%x for 0x%x points outside physical memory", e, va);
+            return;
+        }
+        if (pfn == memory.zeroPagePfn())
+        {
+            zeroPageMappings++;
+            if (PageTableEntry.isWritable(e))
+            {
+                violation("zero page mapped writable at 0x%x", va);
+            }
+            return;
+        }
+        if (!memory.isBacked(pfn))
+        {
+            final PhantomFrames phantom = memory.phantom();
+            if (!phantom.isClaimed(pfn))
+            {
+                violation("phantom frame %d mapped at 0x%x is free", pfn, va);
+            }
+            if (!phantoms.add(pfn))
+            {
+                violation("phantom frame %d mapped twice (again at 0x%x)", pfn, va);
+            }
+            return;
+        }
+        final int flags = memory.flags(pfn);
+        if ((flags & FrameFlags.STATE_MASK) != FrameFlags.DATA)
+        {
+            violation("frame %d mapped at 0x%x is flagged %s", pfn, va, FrameFlags.describe(flags));
+        }
+        mappings.put(pfn, mappings.get(pfn) + 1);
+    }
+
+    private void checkCounts(final boolean accounting)
+    {
+        mappings.forEach((pfn, count) ->
+        {
+            final int mapcount = memory.mapcount(pfn);
+            final int refcount = memory.refcount(pfn);
+            if (mapcount != count)
+            {
+                violation("frame %d has mapcount %d but %d entries map it", pfn, mapcount, count);
+            }
+            if (refcount < count)
+            {
+                violation("frame %d has refcount %d below its %d mappings", pfn, refcount, count);
+            }
+        });
+        if (accounting)
+        {
+            final long expected = tables.size() + mappings.size() + phantoms.size() + 1;
+            final long inUse = memory.framesInUse();
+            if (inUse != expected)
+            {
+                violation("frames in use %d != tables %d + data %d + zero page 1 (leaked or double-freed %d)",
+                    inUse, tables.size(), mappings.size() + phantoms.size(), inUse - expected);
+            }
+        }
+    }
+
+    private void violation(final String format, final Object... args)
+    {
+        if (violations.size() < 100)
+        {
+            violations.add(String.format(format, args));
+        }
+    }
+
+    /** What a check found: the violations (empty when all invariants hold) and what it counted. */
+    public record Result(List<String> violations, long tables, long dataFrames, long leaves)
+    {
+        public boolean ok()
+        {
+            return violations.isEmpty();
+        }
+
+        /** Throws {@link AssertionError} listing the violations, for tests. */
+        public Result assertOk()
+        {
+            if (!violations.isEmpty())
+            {
+                throw new AssertionError("page-table invariants violated:\n  " + String.join("\n  ", violations));
+            }
+            return this;
+        }
+    }
+}

@@ -1,0 +1,385 @@
+package io.mmemu.pgtable;
+
+import java.lang.foreign.MemorySegment;
+
+import io.mmemu.phys.FrameCache;
+import io.mmemu.phys.PhysicalMemory;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+
+import static io.mmemu.pgtable.PageTableEntry.ENTRIES;
+import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
+import static io.mmemu.pgtable.PageTableEntry.LEVEL_PMD;
+import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
+import static io.mmemu.pgtable.PageWalker.ENTRY;
+import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
+
+/**
+ * Range operations on one thread's behalf over the four-level tables: populate, zap, free empty
+ * tables, change protection. The one range iterator that the engine's syscalls build on (one PTE
+ * lock acquisition per PT page, not per entry).
+ * <p>
+ * Concurrency contract. Leaf entries change only under their PT page's {@link PtLock}; upper
+ * entries change only by CAS from empty ({@link PageWalker#walkAlloc}) or by
+ * {@link #freeTables}, which the caller may run only when no thread can install entries in
+ * {@code [floor, ceiling)} (the engine guarantees it: no VMA covers that range any more). Readers
+ * that do not lock (TLB fills) are safe because frames and tables are freed only through an
+ * {@link MmuGather}, after the flush.
+ * <p>
+ * Status codes: {@link #OK}, {@link #NO_MEMORY} (exhausted; what was done stays done and is
+ * consistent), {@link #BAD_ENTRY} (corrupted tables), {@link #LARGE_LEAF} (a 2 MiB / 1 GiB leaf
+ * where the operation needs 4 KiB entries; nothing creates them yet).
+ */
+public final class PageTableEditor
+{
+    public static final int OK = 0;
+    public static final int NO_MEMORY = -1;
+    public static final int BAD_ENTRY = -2;
+    public static final int LARGE_LEAF = -3;
+
+    private final PhysicalMemory memory;
+    private final MemorySegment frames;
+    private final MemorySegment metadata;
+    private final PageWalker walker;
+    private final FrameCache cache;
+    private final IdleStrategy idle = new BackoffIdleStrategy();
+    private final long token;
+    private final long zeroPagePfn;
+    private long done;
+
+    /**
+     * @param token this thread's PTE-lock owner token (non-zero, e.g. CPU id + 1).
+     */
+    public PageTableEditor(final PhysicalMemory memory, final FrameCache cache, final long token)
+    {
+        if (token == PtLock.UNLOCKED)
+        {
+            throw new IllegalArgumentException("lock token must be non-zero");
+        }
+        this.memory = memory;
+        this.frames = memory.frames();
+        this.metadata = memory.metadata();
+        this.cache = cache;
+        this.walker = new PageWalker(memory, cache);
+        this.token = token;
+        this.zeroPagePfn = memory.zeroPagePfn();
+    }
+
+    public PageWalker walker()
+    {
+        return walker;
+    }
+
+    public FrameCache cache()
+    {
+        return cache;
+    }
+
+    public IdleStrategy idle()
+    {
+        return idle;
+    }
+
+    public long token()
+    {
+        return token;
+    }
+
+    /** Entries changed by the last range operation (populated, zapped, re-protected). */
+    public long done()
+    {
+        return done;
+    }
+
+    /** Allocates an empty PML4; its physical address is the new CR3. */
+    public long allocateRoot()
+    {
+        final long pfn = memory.allocateTable(cache, LEVEL_PGD);
+        return pfn == NO_FRAME ? NO_FRAME : pfn << 12;
+    }
+
+    /** Frees an empty PML4 (after {@link #freeTables} over the whole space). */
+    public void freeRoot(final long cr3)
+    {
+        memory.freeTable(cache, cr3 >>> 12);
+    }
+
+    /** Takes the PTE lock of table page {@code tablePfn}. */
+    public void lock(final long tablePfn)
+    {
+        PtLock.lock(metadata, tablePfn, token, idle);
+    }
+
+    public void unlock(final long tablePfn)
+    {
+        PtLock.unlock(metadata, tablePfn);
+    }
+
+    /**
+     * Maps a fresh zeroed data page at every empty 4 KiB entry of {@code [start, end)} with
+     * {@code leafFlags} (e.g. P|RW|US|A|D|NX), installing tables as needed: MAP_POPULATE of
+     * anonymous memory. Entries already set are left alone.
+     */
+    public int populate(final long cr3, final long start, final long end, final long leafFlags)
+    {
+        done = 0;
+        long va = start;
+        while (va < end)
+        {
+            final int status = walker.walkAlloc(cr3, va);
+            final long last = Math.min(end, nextBoundary(va, LEVEL_PMD));
+            if (status == PageWalker.WALK_LARGE)
+            {
+                va = nextBoundary(va, walker.level());
+                continue;
+            }
+            if (status != PageWalker.WALK_PTE)
+            {
+                return status == PageWalker.WALK_NO_MEMORY ? NO_MEMORY : BAD_ENTRY;
+            }
+            final long pt = walker.tablePfn();
+            long slot = walker.slot();
+            PtLock.lock(metadata, pt, token, idle);
+            try
+            {
+                for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
+                {
+                    if ((long)ENTRY.getOpaque(frames, slot) != 0L)
+                    {
+                        continue;
+                    }
+                    final long pfn = memory.allocateData(cache);
+                    if (pfn == NO_FRAME)
+                    {
+                        return NO_MEMORY;
+                    }
+                    // release store: the zeroed page is visible to whoever acquires the entry
+                    ENTRY.setRelease(frames, slot, PageTableEntry.leaf(pfn, leafFlags));
+                    done++;
+                }
+            }
+            finally
+            {
+                PtLock.unlock(metadata, pt);
+            }
+            va = last;
+        }
+        return OK;
+    }
+
+    /**
+     * Clears every 4 KiB entry in {@code [start, end)}, handing mapped data pages to {@code tlb}
+     * (the zero page is not counted). Flushes the gather whenever it fills, between PT pages.
+     */
+    public int zap(final long cr3, final long start, final long end, final MmuGather tlb)
+    {
+        done = 0;
+        long va = start;
+        while (va < end)
+        {
+            final int status = walker.walk(cr3, va);
+            if (status == PageWalker.WALK_HOLE)
+            {
+                va = nextBoundary(va, walker.level());
+                continue;
+            }
+            if (status == PageWalker.WALK_LARGE)
+            {
+                return LARGE_LEAF;
+            }
+            if (status != PageWalker.WALK_PTE)
+            {
+                return BAD_ENTRY;
+            }
+            final long last = Math.min(end, nextBoundary(va, LEVEL_PMD));
+            final long pt = walker.tablePfn();
+            long slot = walker.slot();
+            long cleared = 0;
+            PtLock.lock(metadata, pt, token, idle);
+            try
+            {
+                for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
+                {
+                    final long e = (long)ENTRY.getOpaque(frames, slot);
+                    if (e == 0L)
+                    {
+                        continue;
+                    }
+                    // release store under the lock; a lockless TLB fill may still read the old
+                    // entry, which is why the frame waits in the gather for the flush
+                    ENTRY.setRelease(frames, slot, 0L);
+                    cleared++;
+                    if (PageTableEntry.isMapped(e))
+                    {
+                        final long pfn = PageTableEntry.pfn(e);
+                        if (pfn != zeroPagePfn)
+                        {
+                            memory.unmapData(pfn);
+                            tlb.addPage(pfn, !PageTableEntry.isDirty(e));
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                PtLock.unlock(metadata, pt);
+            }
+            if (cleared > 0)
+            {
+                done += cleared;
+                tlb.addRange(va, last);
+                if (tlb.isFull())
+                {
+                    tlb.flush();
+                }
+            }
+            va = last;
+        }
+        return OK;
+    }
+
+    /**
+     * Rewrites the protection of every mapped 4 KiB entry in {@code [start, end)}: the bits in
+     * {@link PageTableEntry#PROTECTION_MASK} become {@code protection}'s, except that
+     * {@link PageTableEntry#WRITABLE} is granted only to entries already dirty when
+     * {@code writeOnlyIfDirty} (private pages that must fault once to break COW or set D).
+     * Frames, A and D stay. Changed ranges go to {@code tlb} for the flush.
+     */
+    public int changeProtection(final long cr3, final long start, final long end, final long protection,
+        final boolean writeOnlyIfDirty, final MmuGather tlb)
+    {
+        done = 0;
+        long va = start;
+        while (va < end)
+        {
+            final int status = walker.walk(cr3, va);
+            if (status == PageWalker.WALK_HOLE)
+            {
+                va = nextBoundary(va, walker.level());
+                continue;
+            }
+            if (status == PageWalker.WALK_LARGE)
+            {
+                return LARGE_LEAF;
+            }
+            if (status != PageWalker.WALK_PTE)
+            {
+                return BAD_ENTRY;
+            }
+            final long last = Math.min(end, nextBoundary(va, LEVEL_PMD));
+            final long pt = walker.tablePfn();
+            long slot = walker.slot();
+            long changed = 0;
+            PtLock.lock(metadata, pt, token, idle);
+            try
+            {
+                for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
+                {
+                    final long e = (long)ENTRY.getOpaque(frames, slot);
+                    if (!PageTableEntry.isMapped(e))
+                    {
+                        continue;
+                    }
+                    long prot = protection;
+                    if (writeOnlyIfDirty && !PageTableEntry.isDirty(e))
+                    {
+                        prot &= ~PageTableEntry.WRITABLE;
+                    }
+                    if (PageTableEntry.pfn(e) == zeroPagePfn)
+                    {
+                        prot &= ~PageTableEntry.WRITABLE;
+                    }
+                    final long updated = PageTableEntry.withProtection(e, prot);
+                    if (updated != e)
+                    {
+                        ENTRY.setRelease(frames, slot, updated);
+                        changed++;
+                    }
+                }
+            }
+            finally
+            {
+                PtLock.unlock(metadata, pt);
+            }
+            if (changed > 0)
+            {
+                done += changed;
+                tlb.addRange(va, last);
+            }
+            va = last;
+        }
+        return OK;
+    }
+
+    /**
+     * Unlinks and gathers every empty table below {@code cr3} that maps only addresses inside
+     * {@code [floor, ceiling)} and some inside {@code [start, end)}, as Linux's free_pgd_range does
+     * with the neighbouring VMAs' bounds. {@code ceiling} 0 means "no upper neighbour". Tables that
+     * still hold entries are kept. The caller must guarantee that no thread installs entries in
+     * {@code [floor, ceiling)} meanwhile.
+     */
+    public void freeTables(final long cr3, final long start, final long end, final long floor, final long ceiling,
+        final MmuGather tlb)
+    {
+        if (start >= end)
+        {
+            return;
+        }
+        freeBelow(cr3 & PageTableEntry.PHYS_MASK, LEVEL_PGD, 0L, start, end, floor, ceiling, tlb);
+    }
+
+    private void freeBelow(final long table, final int level, final long base, final long start, final long end,
+        final long floor, final long ceiling, final MmuGather tlb)
+    {
+        final long span = PageTableEntry.coverage(level);
+        final int first = start <= base ? 0 : (int)((start - base) / span);
+        final long lastExclusive = (end - base + span - 1) / span;
+        final int last = (int)Math.min(ENTRIES, lastExclusive);
+        for (int i = first; i < last; i++)
+        {
+            final long slot = table + ((long)i << 3);
+            final long e = (long)ENTRY.getAcquire(frames, slot);
+            if (!PageTableEntry.isPresent(e) || PageTableEntry.isLeaf(e, level))
+            {
+                continue;
+            }
+            final long childBase = base + i * span;
+            final long child = PageTableEntry.address(e);
+            if (level - 1 > LEVEL_PTE)
+            {
+                freeBelow(child, level - 1, childBase, start, end, floor, ceiling, tlb);
+            }
+            final long childEnd = childBase + span;
+            final boolean inside = childBase >= floor && (ceiling == 0 || childEnd <= ceiling);
+            if (inside && isEmpty(child))
+            {
+                ENTRY.setRelease(frames, slot, 0L);
+                tlb.addTable(child >>> 12);
+                tlb.addRange(childBase, childEnd);
+                if (tlb.isFull())
+                {
+                    tlb.flush();
+                }
+            }
+        }
+    }
+
+    private boolean isEmpty(final long table)
+    {
+        for (long s = table; s < table + PhysicalMemory.PAGE_SIZE; s += 8)
+        {
+            if ((long)ENTRY.getOpaque(frames, s) != 0L)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** First address after {@code va} that starts a new entry at {@code level} (0 on wrap past 2^64). */
+    static long nextBoundary(final long va, final int level)
+    {
+        final long size = PageTableEntry.coverage(level);
+        return (va + size) & -size;
+    }
+}

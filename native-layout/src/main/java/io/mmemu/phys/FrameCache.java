@@ -1,0 +1,125 @@
+package io.mmemu.phys;
+
+import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
+
+/**
+ * One thread's stock of free order-0 frames, Linux's per-CPU page lists: the fault path allocates
+ * and frees here without touching shared state, and the cache moves frames to and from the buddy
+ * allocator (or the phantom bitmap) in batches.
+ * <p>
+ * Thread safety: none; a cache belongs to one thread (one emulated CPU). Another thread may read
+ * the statistics and {@link #heldFrames()} only when the owner is quiescent (after a join or a
+ * barrier, which gives the happens-before).
+ */
+public final class FrameCache
+{
+    static final int BATCH = 63;
+    static final int HIGH = 3 * BATCH;
+
+    private final PhysicalMemory memory;
+    private final long[] real = new long[HIGH + BATCH + 1];
+    private int realCount;
+    private final long[] phantom = new long[HIGH + 64 + 1];
+    private int phantomCount;
+
+    long tablesAllocated;
+    long tablesFreed;
+    long dataAllocated;
+    long dataFreed;
+
+    FrameCache(final PhysicalMemory memory)
+    {
+        this.memory = memory;
+    }
+
+    public PhysicalMemory memory()
+    {
+        return memory;
+    }
+
+    /** A backed frame, or {@link BuddyAllocator#NO_FRAME} when memory is exhausted. */
+    long allocateReal()
+    {
+        if (realCount == 0)
+        {
+            realCount = memory.buddy().allocateBatch(real, BATCH);
+            if (realCount == 0)
+            {
+                return NO_FRAME;
+            }
+        }
+        return real[--realCount];
+    }
+
+    void freeReal(final long pfn)
+    {
+        real[realCount++] = pfn;
+        if (realCount > HIGH)
+        {
+            realCount -= BATCH;
+            memory.buddy().freeBatch(real, realCount, BATCH);
+        }
+    }
+
+    /** A phantom frame, or {@link BuddyAllocator#NO_FRAME} when every one is in use. */
+    long allocatePhantom()
+    {
+        if (phantomCount == 0)
+        {
+            phantomCount = memory.phantom().claim(phantom, 0);
+            if (phantomCount == 0)
+            {
+                return NO_FRAME;
+            }
+        }
+        return phantom[--phantomCount];
+    }
+
+    void freePhantom(final long pfn)
+    {
+        phantom[phantomCount++] = pfn;
+        if (phantomCount > HIGH)
+        {
+            phantomCount -= BATCH;
+            memory.phantom().freeBatch(phantom, phantomCount, BATCH);
+        }
+    }
+
+    /** Gives every cached frame back to the shared allocators (a thread retiring its CPU). */
+    public void drain()
+    {
+        memory.buddy().freeBatch(real, 0, realCount);
+        realCount = 0;
+        if (phantomCount > 0)
+        {
+            memory.phantom().freeBatch(phantom, 0, phantomCount);
+            phantomCount = 0;
+        }
+    }
+
+    /** Frames taken from the shared allocators and not in use: free, but not free there. */
+    public long heldFrames()
+    {
+        return realCount + phantomCount;
+    }
+
+    public long tablesAllocated()
+    {
+        return tablesAllocated;
+    }
+
+    public long tablesFreed()
+    {
+        return tablesFreed;
+    }
+
+    public long dataAllocated()
+    {
+        return dataAllocated;
+    }
+
+    public long dataFreed()
+    {
+        return dataFreed;
+    }
+}

@@ -1,0 +1,56 @@
+package io.mmemu.phys;
+
+/**
+ * Bits of {@link FrameDescriptor}'s {@code flags} word. A frame is in exactly one of the states
+ * FREE (head of a free buddy block), a frame inside a free block (no flag at all), TABLE, DATA,
+ * ZERO_PAGE or RESERVED; ZEROED and DIRTY qualify the state.
+ */
+public final class FrameFlags
+{
+    /** Head of a free buddy block of {@code order}. */
+    public static final int FREE = 1;
+    /** A page-table page (any level). */
+    public static final int TABLE = 1 << 1;
+    /** A data page mapped into an address space. */
+    public static final int DATA = 1 << 2;
+    /** The shared zero page: read faults on private anonymous memory map it. */
+    public static final int ZERO_PAGE = 1 << 3;
+    /** Never handed out (PFN 0, so that physical address 0 can mean "none"). */
+    public static final int RESERVED = 1 << 4;
+    /**
+     * The frame's (block's) bytes are known to be zero, so handing it out as a table or anonymous
+     * page needs no clearing. Frames fresh from the host mapping are zero; a data page freed with
+     * its dirty bit clear, or a table freed empty, stays zero.
+     */
+    public static final int ZEROED = 1 << 5;
+
+    public static final int STATE_MASK = FREE | TABLE | DATA | ZERO_PAGE | RESERVED;
+
+    private FrameFlags()
+    {
+    }
+
+    public static String describe(final int flags)
+    {
+        final StringBuilder sb = new StringBuilder();
+        append(sb, flags, FREE, "free");
+        append(sb, flags, TABLE, "table");
+        append(sb, flags, DATA, "data");
+        append(sb, flags, ZERO_PAGE, "zero-page");
+        append(sb, flags, RESERVED, "reserved");
+        append(sb, flags, ZEROED, "zeroed");
+        return sb.length() == 0 ? "none" : sb.toString();
+    }
+
+    private static void append(final StringBuilder sb, final int flags, final int bit, final String name)
+    {
+        if ((flags & bit) != 0)
+        {
+            if (sb.length() > 0)
+            {
+                sb.append('|');
+            }
+            sb.append(name);
+        }
+    }
+}

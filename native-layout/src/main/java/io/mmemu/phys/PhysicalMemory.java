@@ -1,0 +1,380 @@
+package io.mmemu.phys;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
+import static io.mmemu.phys.FrameDescriptor.FLAGS;
+import static io.mmemu.phys.FrameDescriptor.MAPCOUNT;
+import static io.mmemu.phys.FrameDescriptor.ORDER;
+import static io.mmemu.phys.FrameDescriptor.PTLOCK;
+import static io.mmemu.phys.FrameDescriptor.REFCOUNT;
+import static io.mmemu.phys.FrameDescriptor.offset;
+
+/**
+ * The machine's emulated physical memory: 4 KiB frames addressed by physical address (PFN × 4096),
+ * their descriptors, the allocators, and the shared zero page.
+ * <p>
+ * The PFN space is {@code [0, totalFrames)}. Frames {@code [0, backedFrames)} have bytes in
+ * {@link #frames()} and descriptors in {@link #metadata()}; PFN 0 is reserved so that physical
+ * address 0 means "none". With {@link Backing#TABLES_ONLY} the rest, {@code [backedFrames,
+ * totalFrames)}, are phantom data frames. Page tables and the zero page are always backed.
+ * <p>
+ * The frame life cycle is owned here: {@code allocate*} hands a frame out in a defined state
+ * (zeroed, descriptor initialised), {@code free*}/{@link #releaseData} take it back. None of them
+ * throws or allocates on the heap; exhaustion is {@link BuddyAllocator#NO_FRAME}.
+ */
+public final class PhysicalMemory implements AutoCloseable
+{
+    public static final int PAGE_SHIFT = 12;
+    public static final long PAGE_SIZE = 1L << PAGE_SHIFT;
+    /** Default backed share of a tables-only machine: 1/256 of its frames, enough for the tables of all of them. */
+    private static final int TABLES_ONLY_BACKED_SHARE = 256;
+    private static final long MIN_BACKED_FRAMES = 16_384;
+
+    private final Arena arena = Arena.ofShared();
+    private final Backing backing;
+    private final long totalFrames;
+    private final long backedFrames;
+    private final MemorySegment frames;
+    private final MemorySegment metadata;
+    private final MemorySegment zeroSource;
+    private final BuddyAllocator buddy;
+    private final PhantomFrames phantom;
+    private final long zeroPagePfn;
+    private final CopyOnWriteArrayList<FrameCache> caches = new CopyOnWriteArrayList<>();
+    /** Counters folded in from retired caches, so totals survive the threads that made them. */
+    private volatile long retiredTables;
+    private volatile long retiredData;
+
+    private PhysicalMemory(final long totalFrames, final long backedFrames, final Backing backing)
+    {
+        this.backing = backing;
+        this.totalFrames = totalFrames;
+        this.backedFrames = backedFrames;
+        this.frames = NativeMemory.reserve(backedFrames << PAGE_SHIFT, arena);
+        this.metadata = NativeMemory.reserve(pageAlign(backedFrames * FrameDescriptor.SIZE), arena);
+        this.zeroSource = arena.allocate(PAGE_SIZE, PAGE_SIZE);
+        FLAGS.set(metadata, offset(0), FrameFlags.RESERVED);
+        this.buddy = new BuddyAllocator(metadata, 1, backedFrames);
+        final long phantomFrames = totalFrames - backedFrames;
+        this.phantom = phantomFrames > 0 ?
+            new PhantomFrames(NativeMemory.reserve(PhantomFrames.bitmapBytes(phantomFrames), arena),
+                backedFrames, phantomFrames) :
+            null;
+        this.zeroPagePfn = buddy.allocate(0);
+        if (zeroPagePfn == NO_FRAME)
+        {
+            throw new IllegalArgumentException("physical memory too small for the zero page");
+        }
+        FLAGS.set(metadata, offset(zeroPagePfn), FrameFlags.ZERO_PAGE | FrameFlags.ZEROED);
+    }
+
+    /** A machine with {@code bytes} of physical memory, every frame backed. */
+    public static PhysicalMemory create(final long bytes)
+    {
+        return create(bytes, Backing.FULL);
+    }
+
+    /**
+     * A machine with {@code bytes} of physical memory. With {@link Backing#TABLES_ONLY} a 1/256
+     * share (at least 64 MiB) is backed for page tables and the rest is phantom data frames.
+     */
+    public static PhysicalMemory create(final long bytes, final Backing backing)
+    {
+        final long total = bytes >>> PAGE_SHIFT;
+        final long backed = backing == Backing.FULL ? total :
+            Math.min(total, Math.max(MIN_BACKED_FRAMES, total / TABLES_ONLY_BACKED_SHARE));
+        return create(bytes, backing, backed << PAGE_SHIFT);
+    }
+
+    /** A machine with {@code bytes} of physical memory of which {@code backedBytes} are backed. */
+    public static PhysicalMemory create(final long bytes, final Backing backing, final long backedBytes)
+    {
+        if (bytes < 16 * PAGE_SIZE || (bytes & (PAGE_SIZE - 1)) != 0)
+        {
+            throw new IllegalArgumentException("physical memory must be a multiple of 4 KiB and at least 64 KiB: " + bytes);
+        }
+        if (bytes >>> PAGE_SHIFT > (1L << 40))
+        {
+            throw new IllegalArgumentException("physical memory beyond the 52-bit physical address space: " + bytes);
+        }
+        final long total = bytes >>> PAGE_SHIFT;
+        final long backed = backing == Backing.FULL ? total : backedBytes >>> PAGE_SHIFT;
+        if (backed < 16 || backed > total)
+        {
+            throw new IllegalArgumentException("backed part must be between 64 KiB and the whole: " + backedBytes);
+        }
+        return new PhysicalMemory(total, backed, backing);
+    }
+
+    public Backing backing()
+    {
+        return backing;
+    }
+
+    public long totalFrames()
+    {
+        return totalFrames;
+    }
+
+    public long backedFrames()
+    {
+        return backedFrames;
+    }
+
+    /** The bytes of the backed frames, indexed by physical address. */
+    public MemorySegment frames()
+    {
+        return frames;
+    }
+
+    /** The descriptor array of the backed frames; see {@link FrameDescriptor}. */
+    public MemorySegment metadata()
+    {
+        return metadata;
+    }
+
+    public BuddyAllocator buddy()
+    {
+        return buddy;
+    }
+
+    /** The phantom data frames, or {@code null} when every frame is backed. */
+    public PhantomFrames phantom()
+    {
+        return phantom;
+    }
+
+    public long zeroPagePfn()
+    {
+        return zeroPagePfn;
+    }
+
+    public boolean isBacked(final long pfn)
+    {
+        return pfn < backedFrames;
+    }
+
+    public boolean isValid(final long pfn)
+    {
+        return pfn > 0 && pfn < totalFrames;
+    }
+
+    /** A new per-thread frame cache, registered so that accounting can see what it holds. */
+    public FrameCache newCache()
+    {
+        final FrameCache cache = new FrameCache(this);
+        caches.add(cache);
+        return cache;
+    }
+
+    /** Drains and forgets a cache whose thread is done with it. */
+    public synchronized void retireCache(final FrameCache cache)
+    {
+        cache.drain();
+        if (caches.remove(cache))
+        {
+            retiredTables += cache.tablesAllocated - cache.tablesFreed;
+            retiredData += cache.dataAllocated - cache.dataFreed;
+        }
+    }
+
+    /**
+     * Allocates a zeroed page-table page for {@code level} (1 = PT … 4 = PML4), unlocked.
+     * The caller publishes it with a release (CAS) on the parent entry, which orders the zeroing
+     * and descriptor stores before any walker that acquires that entry.
+     */
+    public long allocateTable(final FrameCache cache, final int level)
+    {
+        final long pfn = cache.allocateReal();
+        if (pfn == NO_FRAME)
+        {
+            return NO_FRAME;
+        }
+        final long off = offset(pfn);
+        if (((int)FLAGS.get(metadata, off) & FrameFlags.ZEROED) == 0)
+        {
+            clear(pfn);
+        }
+        FLAGS.set(metadata, off, FrameFlags.TABLE);
+        ORDER.set(metadata, off, level);
+        PTLOCK.set(metadata, off, 0L);
+        cache.tablesAllocated++;
+        return pfn;
+    }
+
+    /** Frees a table page whose 512 entries are all zero. */
+    public void freeTable(final FrameCache cache, final long pfn)
+    {
+        FLAGS.set(metadata, offset(pfn), FrameFlags.ZEROED);
+        cache.tablesFreed++;
+        cache.freeReal(pfn);
+    }
+
+    /**
+     * Allocates a zero-filled anonymous data page about to be mapped once: one reference, one
+     * mapping. The caller publishes it with a release store of its entry; if it cannot (a racing
+     * fault won), it hands it back with {@link #releaseData}. In tables-only mode a phantom frame.
+     */
+    public long allocateData(final FrameCache cache)
+    {
+        final long pfn;
+        if (phantom != null)
+        {
+            pfn = cache.allocatePhantom();
+            if (pfn == NO_FRAME)
+            {
+                return NO_FRAME;
+            }
+        }
+        else
+        {
+            pfn = cache.allocateReal();
+            if (pfn == NO_FRAME)
+            {
+                return NO_FRAME;
+            }
+            final long off = offset(pfn);
+            if (((int)FLAGS.get(metadata, off) & FrameFlags.ZEROED) == 0)
+            {
+                clear(pfn);
+            }
+            FLAGS.set(metadata, off, FrameFlags.DATA);
+            REFCOUNT.set(metadata, off, 1);
+            MAPCOUNT.set(metadata, off, 1);
+        }
+        cache.dataAllocated++;
+        return pfn;
+    }
+
+    /**
+     * Drops one reference to a data page (after the TLB flush that follows its unmapping); the
+     * last reference frees it. {@code clean} says its bytes are still all zero (its mapping was
+     * never dirtied), so it need not be cleared again when reused.
+     */
+    public void releaseData(final FrameCache cache, final long pfn, final boolean clean)
+    {
+        if (pfn >= backedFrames)
+        {
+            cache.dataFreed++;
+            cache.freePhantom(pfn);
+            return;
+        }
+        final long off = offset(pfn);
+        // volatile decrement: every earlier use of the page happens-before the free by the last holder
+        final int left = (int)REFCOUNT.getAndAdd(metadata, off, -1) - 1;
+        if (left == 0)
+        {
+            FLAGS.set(metadata, off, clean ? FrameFlags.ZEROED : 0);
+            cache.dataFreed++;
+            cache.freeReal(pfn);
+        }
+        else if (left < 0)
+        {
+            throw new IllegalStateException("data page " + pfn + " released more often than referenced");
+        }
+    }
+
+    /** Adds a mapping of a backed data page and the reference that goes with it. */
+    public void mapData(final long pfn)
+    {
+        if (pfn < backedFrames)
+        {
+            final long off = offset(pfn);
+            final int refs = (int)REFCOUNT.getAndAdd(metadata, off, 1);
+            final int maps = (int)MAPCOUNT.getAndAdd(metadata, off, 1);
+            assert refs > 0 && maps > 0 : "mapping a page nobody holds";
+        }
+    }
+
+    /**
+     * Removes a mapping of a data page; its reference is dropped later by {@link #releaseData},
+     * after the TLB flush. Phantom frames have no counts.
+     */
+    public void unmapData(final long pfn)
+    {
+        if (pfn < backedFrames)
+        {
+            // atomic: other tables may map the same page and change its count concurrently
+            final int before = (int)MAPCOUNT.getAndAdd(metadata, offset(pfn), -1);
+            assert before > 0 : "unmapping a page with no mappings";
+        }
+    }
+
+    private void clear(final long pfn)
+    {
+        MemorySegment.copy(zeroSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
+    }
+
+    public int flags(final long pfn)
+    {
+        return (int)FLAGS.get(metadata, offset(pfn));
+    }
+
+    public int refcount(final long pfn)
+    {
+        return (int)REFCOUNT.getVolatile(metadata, offset(pfn));
+    }
+
+    public int mapcount(final long pfn)
+    {
+        return (int)MAPCOUNT.getVolatile(metadata, offset(pfn));
+    }
+
+    /** Level of a table page, 1 (PT) to 4 (PML4). */
+    public int tableLevel(final long pfn)
+    {
+        return (int)ORDER.get(metadata, offset(pfn));
+    }
+
+    /**
+     * Frames handed out and not free in an allocator or a cache: tables, data pages, the zero page.
+     * Exact only while every thread that owns a cache is quiescent.
+     */
+    public long framesInUse()
+    {
+        long held = 0;
+        for (final FrameCache cache : caches)
+        {
+            held += cache.heldFrames();
+        }
+        final long backedInUse = backedFrames - 1 - buddy.freeFrames();
+        final long phantomInUse = phantom == null ? 0 : phantom.claimed();
+        return backedInUse + phantomInUse - held;
+    }
+
+    /** Table pages in use, from the caches' counters (approximate while threads run). */
+    public long tablePages()
+    {
+        long n = 0;
+        for (final FrameCache cache : caches)
+        {
+            n += cache.tablesAllocated - cache.tablesFreed;
+        }
+        return n + retiredTables;
+    }
+
+    /** Data frames in use, from the caches' counters (approximate while threads run). */
+    public long dataFrames()
+    {
+        long n = 0;
+        for (final FrameCache cache : caches)
+        {
+            n += cache.dataAllocated - cache.dataFreed;
+        }
+        return n + retiredData;
+    }
+
+    @Override
+    public void close()
+    {
+        arena.close();
+    }
+
+    private static long pageAlign(final long bytes)
+    {
+        return (bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    }
+}
