@@ -9,12 +9,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
+import io.mmemu.inspect.ThpMode;
 import io.mmemu.script.Replay;
 import io.mmemu.vm.KernelConfig;
 import picocli.CommandLine.Command;
-import io.mmemu.vm.KernelConfig;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import io.mmemu.vm.KernelConfig;
 import picocli.CommandLine.Parameters;
 
 /** {@code mmemu replay}: a script of memory syscalls run on a fresh address space (see docs/replay.md). */
@@ -43,6 +43,9 @@ import picocli.CommandLine.Parameters;
         "  mmap(0x100000000000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)",
         "  munmap(0x100000001000, 4096)",
         "  touch(0x100000000000, 8192, PROT_WRITE)",
+        "",
+        "Inspection (docs/inspect.md): --smaps prints after the maps; --ptdump, --walk, --table and --hexdump",
+        "print last; --pagemap-binary, --dump and --html write files.",
         ""
     })
 public final class ReplayCommand implements Callable<Integer>
@@ -71,6 +74,15 @@ public final class ReplayCommand implements Callable<Integer>
             "this runs on (for diffing against it). Default ${DEFAULT-VALUE}."})
     String kernel;
 
+    @Mixin
+    ViewOptions views;
+
+    @Option(names = "--dump", paramLabel = "FILE", description = "Write the address space to a dump file (docs/dump-format.md).")
+    Path dump;
+
+    @Option(names = "--dump-data", description = "With --dump: write the data frames' bytes too, not only the page tables.")
+    boolean dumpData;
+
     @Override
     public Integer call()
     {
@@ -88,8 +100,14 @@ public final class ReplayCommand implements Callable<Integer>
                 case "host" -> KernelConfig.host();
                 default -> throw new IllegalArgumentException("--kernel must be mainline or host, not '" + kernel + "'");
             };
+            if (dumpData && dump == null)
+            {
+                throw new IllegalArgumentException("--dump-data needs --dump FILE");
+            }
+            final ThpMode thp = "host".equals(kernel) ? ThpMode.host() : ThpMode.ALWAYS;
             options = new Replay.Options(maps, pagemap == null ? 0 : pagemap[0], pagemap == null ? 0 : pagemap[1],
-                pagemap != null, window == null ? 0 : window[0], window == null ? 0 : window[1], physmem, build);
+                pagemap != null, window == null ? 0 : window[0], window == null ? 0 : window[1], physmem, build,
+                views.views(dump, dumpData, thp));
         }
         catch (final IllegalArgumentException ex)
         {

@@ -5,6 +5,9 @@ import java.io.PrintStream;
 import java.io.Reader;
 import java.util.List;
 
+import io.mmemu.inspect.Inspection;
+import io.mmemu.inspect.PagemapView;
+import io.mmemu.inspect.Views;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
@@ -17,7 +20,8 @@ import static io.mmemu.phys.PhysicalMemory.PAGE_SIZE;
 /**
  * {@code mmemu replay}: runs a script of memory syscalls (strace's call syntax) on a fresh address
  * space and prints each call with its result as strace would, then optionally the maps and the
- * pagemap words of a range, in the format the differential harness compares with the host kernel.
+ * pagemap words of a range, in the format the differential harness compares with the host kernel,
+ * and the inspection {@link Views} asked for (smaps after the maps; ptdump, raw views and files last).
  */
 public final class Replay
 {
@@ -38,10 +42,18 @@ public final class Replay
      * @param windowEnd      end of the comparison window, exclusive
      * @param physicalMemory emulated physical memory in bytes
      * @param kernel         the kernel build to emulate (zero page, soft-dirty)
+     * @param views          smaps, ptdump, raw views and files (smaps shows the VMAs --maps would)
      */
     public record Options(boolean maps, long pagemapStart, long pagemapEnd, boolean pagemap,
-                          long windowStart, long windowEnd, long physicalMemory, KernelConfig kernel)
+                          long windowStart, long windowEnd, long physicalMemory, KernelConfig kernel, Views views)
     {
+        /** Options without inspection views. */
+        public Options(final boolean maps, final long pagemapStart, final long pagemapEnd, final boolean pagemap,
+            final long windowStart, final long windowEnd, final long physicalMemory, final KernelConfig kernel)
+        {
+            this(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, kernel, Views.NONE);
+        }
+
         /** Options for a mainline kernel. */
         public Options(final boolean maps, final long pagemapStart, final long pagemapEnd, final boolean pagemap,
             final long windowStart, final long windowEnd, final long physicalMemory)
@@ -52,24 +64,26 @@ public final class Replay
         /** The same options for another kernel build. */
         public Options withKernel(final KernelConfig other)
         {
-            return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, other);
+            return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, other, views);
+        }
+
+        /** The same options with these inspection views. */
+        public Options withViews(final Views other)
+        {
+            return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, kernel, other);
         }
 
         public Options
         {
             java.util.Objects.requireNonNull(kernel, "kernel");
+            java.util.Objects.requireNonNull(views, "views");
+            if (views.pagemapBinary() != null && !pagemap)
+            {
+                throw new IllegalArgumentException("a binary pagemap needs the --pagemap START END range");
+            }
             if (pagemap)
             {
-                if (((pagemapStart | pagemapEnd) & (PAGE_SIZE - 1)) != 0)
-                {
-                    throw new IllegalArgumentException(String.format(
-                        "pagemap range 0x%x-0x%x must be page aligned (4096)", pagemapStart, pagemapEnd));
-                }
-                if (Long.compareUnsigned(pagemapStart, pagemapEnd) > 0)
-                {
-                    throw new IllegalArgumentException(String.format(
-                        "pagemap start 0x%x is above its end 0x%x", pagemapStart, pagemapEnd));
-                }
+                PagemapView.checkRange(pagemapStart, pagemapEnd);
             }
             new Window(windowStart, windowEnd); // validates
             if (physicalMemory <= 0)
@@ -93,7 +107,8 @@ public final class Replay
     /**
      * Parses the whole script first; on any malformed line prints every error as
      * "NAME:LINE: reason" to err and returns 2 without running anything. Otherwise runs it
-     * on a fresh AddressSpace, prints to out, returns 0.
+     * on a fresh AddressSpace, prints to out, returns 0; or 2 when a view cannot be made (a
+     * hexdump of bytes that do not exist, a file that cannot be written), said on err.
      */
     public static int run(final String scriptName, final Reader script, final Options options,
         final PrintStream out, final PrintStream err)
@@ -137,6 +152,8 @@ public final class Replay
             {
                 out.println(ResultFormat.line(statement, interpreter.execute(statement), window));
             }
+            final Views views = options.views();
+            final Inspection inspection = views.any() ? Inspection.of(space, views.thp()) : null;
             if (options.maps())
             {
                 for (final VmaInfo vma : space.vmas())
@@ -147,11 +164,35 @@ public final class Replay
                     }
                 }
             }
+            if (views.smaps())
+            {
+                for (final VmaInfo vma : inspection.snapshot().vmas())
+                {
+                    if (window.showsAnyOf(vma.start(), vma.end()))
+                    {
+                        out.print(inspection.smaps(vma));
+                    }
+                }
+            }
             if (options.pagemap())
             {
                 for (long va = options.pagemapStart(); Long.compareUnsigned(va, options.pagemapEnd()) < 0; va += PAGE_SIZE)
                 {
                     out.println(ResultFormat.pagemapLine(va, space.pagemap(va)));
+                }
+            }
+            if (inspection != null)
+            {
+                try
+                {
+                    views.printText(inspection, out);
+                    views.writeFiles(inspection, options.pagemapStart(), options.pagemapEnd(), "mmemu replay " + scriptName);
+                }
+                catch (final IllegalArgumentException | IOException ex)
+                {
+                    out.flush();
+                    err.println("mmemu replay: " + ex.getMessage());
+                    return 2;
                 }
             }
         }
