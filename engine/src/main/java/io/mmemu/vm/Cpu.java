@@ -36,7 +36,7 @@ import org.agrona.concurrent.IdleStrategy;
  * So a thread about to wait for something outside the emulator (a barrier, a join, I/O) must call
  * {@link #offline()} first, as a real CPU would take IPIs while idle.
  */
-public final class Cpu implements AutoCloseable
+public final class Cpu implements AutoCloseable, WaitContext
 {
     private static final VarHandle FLUSH_REQUEST;
     private static final VarHandle FLUSH_ACK;
@@ -458,13 +458,32 @@ public final class Cpu implements AutoCloseable
         }
     }
 
-    /** Answers a pending shootdown, if any (called by loops that wait for other CPUs). */
-    void pollFlush()
+    @Override
+    public IdleStrategy idle()
+    {
+        return editor.idle();
+    }
+
+    /** Answers a pending shootdown, if any: loops that wait for other CPUs must keep doing so. */
+    @Override
+    public void pollWhileWaiting()
     {
         if ((long)FLUSH_REQUEST.getOpaque(this) != acked)
         {
             serviceFlush();
         }
+    }
+
+    @Override
+    public void beforeBlocking()
+    {
+        goOffline();
+    }
+
+    @Override
+    public void afterBlocking()
+    {
+        goOnline();
     }
 
     public Tlb tlb()
