@@ -1,0 +1,93 @@
+package io.mmemu.pgtable;
+
+import java.lang.foreign.ValueLayout;
+
+import io.mmemu.phys.Backing;
+import io.mmemu.phys.FrameCache;
+import io.mmemu.phys.PhysicalMemory;
+
+import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+/**
+ * One emulated machine with one address space for a test: physical memory, the test thread's
+ * frame cache, editor and gather, and a CR3. Entries are read and written by hand through
+ * {@link #entry} and {@link #setEntry} so that tests can build and corrupt tables independently
+ * of the code under test.
+ */
+final class Machine implements AutoCloseable
+{
+    /** The end of the user half (TASK_SIZE_MAX rounded up to the PML4 entry): 2^47. */
+    static final long USER_END = 0x0000_8000_0000_0000L;
+
+    final PhysicalMemory memory;
+    final FrameCache cache;
+    final PageTableEditor editor;
+    final MmuGather tlb;
+    final long cr3;
+    /** Frames in use right after the root was allocated: the zero page and the PML4. */
+    final long baseline;
+
+    Machine(final PhysicalMemory memory)
+    {
+        this.memory = memory;
+        this.cache = memory.newCache();
+        this.editor = new PageTableEditor(memory, cache, 1);
+        this.tlb = new MmuGather(memory, cache);
+        this.cr3 = editor.allocateRoot();
+        assertNotEquals(NO_FRAME, cr3, "no frame for the root");
+        this.baseline = memory.framesInUse();
+        assertEquals(2, baseline, "zero page and root");
+    }
+
+    static Machine full(final long bytes)
+    {
+        return new Machine(PhysicalMemory.create(bytes, Backing.FULL));
+    }
+
+    /** The 64-bit value at physical address {@code pa}, read by hand. */
+    long entry(final long pa)
+    {
+        return memory.frames().get(ValueLayout.JAVA_LONG, pa);
+    }
+
+    void setEntry(final long pa, final long value)
+    {
+        memory.frames().set(ValueLayout.JAVA_LONG, pa, value);
+    }
+
+    /** A fresh zeroed table page for {@code level}; its physical address. */
+    long newTable(final int level)
+    {
+        final long pfn = memory.allocateTable(cache, level);
+        assertNotEquals(NO_FRAME, pfn, "no frame for a table");
+        return pfn << 12;
+    }
+
+    /** Populates {@code [start, end)} with P|RW|US|A|D|NX (0x8000_0000_0000_0067) and expects success. */
+    void populate(final long start, final long end)
+    {
+        assertEquals(PageTableEditor.OK, editor.populate(cr3, start, end, 0x8000_0000_0000_0067L));
+    }
+
+    /** Zaps {@code [start, end)} and frees every table it leaves empty, as munmap with no neighbours. */
+    void unmap(final long start, final long end)
+    {
+        tlb.begin(TlbFlush.NONE);
+        assertEquals(PageTableEditor.OK, editor.zap(cr3, start, end, tlb));
+        editor.freeTables(cr3, start, end, 0L, 0L, tlb);
+        tlb.finish();
+    }
+
+    PageTableChecker.Result check()
+    {
+        return PageTableChecker.check(memory, cr3).assertOk();
+    }
+
+    @Override
+    public void close()
+    {
+        memory.close();
+    }
+}
