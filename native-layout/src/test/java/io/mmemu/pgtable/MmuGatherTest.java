@@ -34,7 +34,7 @@ final class MmuGatherTest
             final List<String> problems = new ArrayList<>();
             final RecordingFlush flush = new RecordingFlush((start, stop) ->
             {
-                for (int i = 0; i < frames.length; i++)
+                for (int i = 0; i < frames.length && problems.size() < 8; i++)
                 {
                     final long va = i * 0x1000L;
                     final long pfn = frames[i];
