@@ -269,6 +269,21 @@ final class PageTableEntryTest
         assertTrue(PageTableEntry.isCanonical(0xFFFF_FFFF_FFFF_FFFFL));
     }
 
+    @Test
+    void describeNamesTheBitsByLevel()
+    {
+        assertEquals("P RW US A D NX", PageTableEntry.describe(0x8000_0000_1234_5067L, LEVEL_PTE));
+        // bit 7 is PAT in a PT entry, PS above; bit 12 is PAT only in a large leaf
+        assertEquals("P PAT", PageTableEntry.describe(0x0000_0000_1234_5081L, LEVEL_PTE));
+        assertEquals("P RW US A D PS PAT", PageTableEntry.describe(0x0000_0000_0020_10E7L, LEVEL_PMD));
+        assertEquals("P PS", PageTableEntry.describe(0x0000_0000_4000_0081L, LEVEL_PUD));
+        // G is global when present, Linux's PROT_NONE marker when not
+        assertEquals("P G", PageTableEntry.describe(0x0000_0000_1234_5101L, LEVEL_PTE));
+        assertEquals("A D PROTNONE", PageTableEntry.describe(0x0000_0000_1234_5160L, LEVEL_PTE));
+        assertEquals("P PWT PCD SPECIAL UFFD_WP SOFT_DIRTY", PageTableEntry.describe(0x0000_0000_0000_0E19L, LEVEL_PTE));
+        assertEquals("", PageTableEntry.describe(0L, LEVEL_PTE));
+    }
+
     private static void assertIndexes(final long va, final int pgd, final int pud, final int pmd, final int pte)
     {
         final String at = String.format("0x%x", va);

@@ -299,6 +299,39 @@ final class BuddyAllocatorTest
         assertFullyCoalesced(buddy, 1);
     }
 
+    @Test
+    void freeingAnOrderOutsideTheRangeIsRejected()
+    {
+        final BuddyAllocator buddy = allocator(FIRST, LIMIT);
+        final long pfn = buddy.allocate(0);
+        final IllegalArgumentException ex =
+            assertThrows(IllegalArgumentException.class, () -> buddy.free(pfn, MAX_ORDER + 1));
+        assertTrue(ex.getMessage().contains("order 11"), ex.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> buddy.free(pfn, -1));
+        buddy.free(pfn, 0);
+        assertFullyCoalesced(buddy, 1);
+    }
+
+    /** A second free of a block still listed would make its free list a cycle and hand it out twice. */
+    @Test
+    void doubleFreeOfAListedBlockIsCaught()
+    {
+        final BuddyAllocator buddy = allocator(FIRST, LIMIT);
+        final long a = buddy.allocate(0);
+        final long b = buddy.allocate(0);
+        buddy.free(a, 0);
+        final IllegalStateException ex = assertThrows(IllegalStateException.class, () -> buddy.free(a, 0));
+        assertTrue(ex.getMessage().contains("double free of PFN " + a), ex.getMessage());
+        assertEquals(2047, buddy.freeFrames(), "the rejected free changed nothing");
+        final long c = buddy.allocate(0);
+        final long d = buddy.allocate(0);
+        assertTrue(c != d && c != b && d != b, "no frame handed out twice");
+        buddy.free(b, 0);
+        buddy.free(c, 0);
+        buddy.free(d, 0);
+        assertFullyCoalesced(buddy, 1);
+    }
+
     private int flags(final long pfn)
     {
         return (int)FLAGS.get(metadata, offset(pfn));

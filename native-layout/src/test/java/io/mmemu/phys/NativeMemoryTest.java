@@ -81,6 +81,27 @@ final class NativeMemoryTest
         }
     }
 
+    /** A range past the segment would drop the host pages of whatever is mapped behind it. */
+    @Test
+    void discardOutsideTheSegmentIsRejected()
+    {
+        try (Arena arena = Arena.ofShared())
+        {
+            final MemorySegment memory = NativeMemory.reserve(2 * 4096, arena);
+            final MemorySegment neighbour = NativeMemory.reserve(4096, arena);
+            memory.fill((byte)1);
+            neighbour.fill((byte)2);
+            assertThrows(IndexOutOfBoundsException.class, () -> NativeMemory.discard(memory, 4096, 2 * 4096));
+            assertThrows(IndexOutOfBoundsException.class, () -> NativeMemory.discard(memory, -4096, 4096));
+            assertThrows(IndexOutOfBoundsException.class, () -> NativeMemory.discard(memory, 0, -4096));
+            assertEquals(1, memory.get(ValueLayout.JAVA_BYTE, 4096), "nothing discarded");
+            assertEquals(2, neighbour.get(ValueLayout.JAVA_BYTE, 0));
+            assertEquals(0, NativeMemory.discard(memory, 4096, 4096));
+            assertEquals(0, memory.get(ValueLayout.JAVA_BYTE, 4096));
+            assertEquals(1, memory.get(ValueLayout.JAVA_BYTE, 4095));
+        }
+    }
+
     @Test
     void physicalMemoryOfHundredsOfGibibytesIsCheapUntilUsed()
     {
