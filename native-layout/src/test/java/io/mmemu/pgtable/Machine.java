@@ -71,13 +71,34 @@ final class Machine implements AutoCloseable
         assertEquals(PageTableEditor.OK, editor.populate(cr3, start, end, 0x8000_0000_0000_0067L));
     }
 
-    /** Zaps {@code [start, end)} and frees every table it leaves empty, as munmap with no neighbours. */
-    void unmap(final long start, final long end)
+    /** Physical address of {@code va}'s 4 KiB entry, installing the tables on the way. */
+    long pteSlot(final long va)
+    {
+        assertEquals(PageWalker.WALK_PTE, editor.walker().walkAlloc(cr3, va));
+        return editor.walker().slot();
+    }
+
+    /** Zaps {@code [start, end)} in a gather of its own and expects success. */
+    void zap(final long start, final long end)
     {
         tlb.begin(TlbFlush.NONE);
         assertEquals(PageTableEditor.OK, editor.zap(cr3, start, end, tlb));
-        editor.freeTables(cr3, start, end, 0L, 0L, tlb);
         tlb.finish();
+    }
+
+    /** Frees the empty tables of {@code [start, end)} between the neighbours' {@code floor} and {@code ceiling}. */
+    void freeTables(final long start, final long end, final long floor, final long ceiling, final TlbFlush flush)
+    {
+        tlb.begin(flush);
+        editor.freeTables(cr3, start, end, floor, ceiling, tlb);
+        tlb.finish();
+    }
+
+    /** Zaps {@code [start, end)} and frees every table it leaves empty, as munmap with no neighbours. */
+    void unmap(final long start, final long end)
+    {
+        zap(start, end);
+        freeTables(start, end, 0L, 0L, TlbFlush.NONE);
     }
 
     PageTableChecker.Result check()

@@ -55,11 +55,8 @@ final class PageTableCheckerTest
         try (Machine m = Machine.full(16 * MIB))
         {
             m.populate(0L, 0x1000L);
-            final PageWalker walker = m.editor.walker();
-            walker.walk(m.cr3, 0L);
-            final long leaf = walker.entry();
-            walker.walkAlloc(m.cr3, 0x1000L);
-            m.setEntry(walker.slot(), leaf);
+            final long leaf = m.entry(m.pteSlot(0L));
+            m.setEntry(m.pteSlot(0x1000L), leaf);
             assertViolation(m, "mapcount");
             // with the count taken, the double mapping is legal (a shared page)
             m.memory.mapData((leaf & ADDRESS_BITS) >>> 12);
@@ -73,9 +70,7 @@ final class PageTableCheckerTest
         try (Machine m = Machine.full(16 * MIB))
         {
             m.populate(0L, 0x1000L);
-            final PageWalker walker = m.editor.walker();
-            walker.walk(m.cr3, 0x1000L);
-            m.setEntry(walker.slot(), (m.memory.totalFrames() << 12) | 0x067L);
+            m.setEntry(m.pteSlot(0x1000L), (m.memory.totalFrames() << 12) | 0x067L);
             assertViolation(m, "outside physical memory");
         }
     }
@@ -85,9 +80,7 @@ final class PageTableCheckerTest
     {
         try (Machine m = Machine.full(16 * MIB))
         {
-            m.populate(0L, 0x1000L);
-            final long pdpt = m.entry(m.cr3) & ADDRESS_BITS;
-            final long pd = m.entry(pdpt) & ADDRESS_BITS;
+            final long pd = populatedPd(m);
             m.setEntry(pd + 8, m.entry(pd));
             assertViolation(m, "reachable twice");
         }
@@ -98,10 +91,8 @@ final class PageTableCheckerTest
     {
         try (Machine m = Machine.full(16 * MIB))
         {
-            m.populate(0L, 0x1000L);
+            final long pd = populatedPd(m);
             final long data = m.editor.walker().translate(m.cr3, 0L);
-            final long pdpt = m.entry(m.cr3) & ADDRESS_BITS;
-            final long pd = m.entry(pdpt) & ADDRESS_BITS;
             m.setEntry(pd + 8, data | TABLE_BITS);
             assertViolation(m, "flagged data");
         }
@@ -112,9 +103,7 @@ final class PageTableCheckerTest
     {
         try (Machine m = Machine.full(16 * MIB))
         {
-            m.populate(0L, 0x1000L);
-            final long pdpt = m.entry(m.cr3) & ADDRESS_BITS;
-            final long pd = m.entry(pdpt) & ADDRESS_BITS;
+            final long pd = populatedPd(m);
             m.setEntry(pd + 8, m.newTable(2) | TABLE_BITS);
             assertViolation(m, "records level 2 but is reached at level 1");
         }
@@ -131,9 +120,7 @@ final class PageTableCheckerTest
             assertViolation(m, "non-present, non-empty entry");
             m.setEntry(pdpt + 8, 0L);
 
-            final PageWalker walker = m.editor.walker();
-            walker.walk(m.cr3, 0x1000L);
-            m.setEntry(walker.slot(), 0x0000_0000_0012_3E06L);  // neither present nor PROT_NONE
+            m.setEntry(m.pteSlot(0x1000L), 0x0000_0000_0012_3E06L);  // neither present nor PROT_NONE
             assertViolation(m, "neither PROT_NONE nor empty");
         }
     }
@@ -144,11 +131,9 @@ final class PageTableCheckerTest
         try (Machine m = Machine.full(16 * MIB))
         {
             m.populate(0L, 0x1000L);
-            final PageWalker walker = m.editor.walker();
-            walker.walk(m.cr3, 0x1000L);
-            m.setEntry(walker.slot(), (m.memory.zeroPagePfn() << 12) | 0x067L);
+            m.setEntry(m.pteSlot(0x1000L), (m.memory.zeroPagePfn() << 12) | 0x067L);
             assertViolation(m, "zero page mapped writable");
-            m.setEntry(walker.slot(), (m.memory.zeroPagePfn() << 12) | 0x065L);
+            m.setEntry(m.pteSlot(0x1000L), (m.memory.zeroPagePfn() << 12) | 0x065L);
             m.check();
         }
     }
@@ -159,9 +144,7 @@ final class PageTableCheckerTest
         try (Machine m = Machine.full(16 * MIB))
         {
             m.populate(0L, 0x2000L);
-            final PageWalker walker = m.editor.walker();
-            walker.walk(m.cr3, 0L);
-            final long leaf = walker.entry();
+            final long leaf = m.entry(m.pteSlot(0L));
             // free the page behind the tables' back, as a missing TLB-gather discipline would
             m.memory.unmapData((leaf & ADDRESS_BITS) >>> 12);
             m.memory.releaseData(m.cache, (leaf & ADDRESS_BITS) >>> 12, false);
@@ -179,11 +162,9 @@ final class PageTableCheckerTest
             final long data = m.editor.walker().translate(m.cr3, 0L) >>> 12;
             assertTrue(data >= 128 && data < 256, "data frames are phantom: " + data);
             m.check();
-            final PageWalker walker = m.editor.walker();
-            walker.walk(m.cr3, 0x1000L);
-            m.setEntry(walker.slot(), (200L << 12) | 0x067L);
+            m.setEntry(m.pteSlot(0x1000L), (200L << 12) | 0x067L);
             assertViolation(m, "phantom frame 200 mapped at 0x1000 is free");
-            m.setEntry(walker.slot(), (data << 12) | 0x067L);
+            m.setEntry(m.pteSlot(0x1000L), (data << 12) | 0x067L);
             assertViolation(m, "mapped twice");
         }
     }
@@ -197,6 +178,14 @@ final class PageTableCheckerTest
             final AssertionError error = assertThrows(AssertionError.class, m::check);
             assertTrue(error.getMessage().contains("frames in use 3 != tables 1 + data 0 + zero page 1"), error.getMessage());
         }
+    }
+
+    /** Populates the page at 0 and returns the physical address of its PD, followed by hand. */
+    private static long populatedPd(final Machine m)
+    {
+        m.populate(0L, 0x1000L);
+        final long pdpt = m.entry(m.cr3) & ADDRESS_BITS;
+        return m.entry(pdpt) & ADDRESS_BITS;
     }
 
     private static void assertViolation(final Machine m, final String fragment)

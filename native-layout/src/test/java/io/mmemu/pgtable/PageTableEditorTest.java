@@ -2,6 +2,8 @@ package io.mmemu.pgtable;
 
 import io.mmemu.phys.FrameFlags;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import static io.mmemu.pgtable.PageTableEditor.LARGE_LEAF;
 import static io.mmemu.pgtable.PageTableEditor.NO_MEMORY;
@@ -65,9 +67,7 @@ final class PageTableEditorTest
             assertEquals(m.baseline + 5, m.memory.framesInUse(), "tables stay until freeTables");
             assertEquals(0, m.check().dataFrames());
 
-            m.tlb.begin(TlbFlush.NONE);
-            m.editor.freeTables(m.cr3, start, end, 0L, 0L, m.tlb);
-            m.tlb.finish();
+            m.freeTables(start, end, 0L, 0L, TlbFlush.NONE);
             assertEquals(m.baseline, m.memory.framesInUse());
             assertEquals(1, m.check().tables());
 
@@ -99,9 +99,7 @@ final class PageTableEditorTest
         {
             m.populate(0L, 0x10000L);
             final long kept = m.editor.walker().translate(m.cr3, 0x8000L);
-            m.tlb.begin(TlbFlush.NONE);
-            assertEquals(OK, m.editor.zap(m.cr3, 0x4000L, 0x8000L, m.tlb));
-            m.tlb.finish();
+            m.zap(0x4000L, 0x8000L);
             assertEquals(4, m.editor.done());
             final PageWalker walker = m.editor.walker();
             assertNotEquals(NO_TRANSLATION, walker.translate(m.cr3, 0x3FFFL));
@@ -114,10 +112,8 @@ final class PageTableEditorTest
             assertEquals(m.baseline + 3 + 12, m.memory.framesInUse());
 
             // zapping a hole is a no-op
-            m.tlb.begin(TlbFlush.NONE);
-            assertEquals(OK, m.editor.zap(m.cr3, 0x4000_0000L, 0x8000_0000L, m.tlb));
+            m.zap(0x4000_0000L, 0x8000_0000L);
             assertEquals(0, m.editor.done());
-            m.tlb.finish();
             m.unmap(0L, 0x10000L);
             assertEquals(m.baseline, m.memory.framesInUse());
         }
@@ -137,70 +133,38 @@ final class PageTableEditorTest
         }
     }
 
-    @Test
-    void freeTablesKeepsTablesThatAlsoCoverTheNextRange()
+    /**
+     * One page at 0x20_0000, zapped, then its tables freed between neighbours: a table is freed only
+     * when its whole span lies within [floor, ceiling) (ceiling 0: no next neighbour), empty or not.
+     * The PT spans 0x20_0000..0x40_0000, the PD 0..1 GiB, the PDPT 0..512 GiB.
+     */
+    @ParameterizedTest(name = "floor {0} ceiling {1}")
+    @CsvSource({
+        // floor,  ceiling, tables left, flushed range
+        "200000,   201000,  4,           ''",                         // next neighbour inside the PT's span
+        "0,        201000,  4,           ''",
+        "200000,   0,       3,           '[0x200000,0x400000)'",      // previous neighbour ends where the PT starts
+        "1ff000,   400000,  3,           '[0x200000,0x400000)'",      // the PT ends exactly at the ceiling
+        "200000,   3ff000,  4,           ''",
+        "0,        40000000, 2,          '[0x0,0x40000000)'",         // the PD fits, the PDPT does not
+        "0,        0,       1,           '[0x0,0x8000000000)'",       // no neighbours at all
+    })
+    void freeTablesKeepsTablesSharedWithANeighbour(final String floor, final String ceiling, final long tablesLeft,
+        final String flushed)
     {
         try (Machine m = Machine.full(16 * MIB))
         {
-            // the range [0x20_0000, 0x20_1000) with a neighbour (not yet faulted in) from 0x20_1000
             m.populate(0x20_0000L, 0x20_1000L);
-            m.tlb.begin(TlbFlush.NONE);
-            m.editor.zap(m.cr3, 0x20_0000L, 0x20_1000L, m.tlb);
+            m.zap(0x20_0000L, 0x20_1000L);
             final RecordingFlush flush = new RecordingFlush();
-            m.tlb.finish();
-            m.tlb.begin(flush);
-            m.editor.freeTables(m.cr3, 0x20_0000L, 0x20_1000L, 0x20_0000L, 0x20_1000L, m.tlb);
-            m.tlb.finish();
-            // the PT spans 0x20_0000..0x40_0000, beyond the ceiling: kept though empty, as are PD and PDPT
-            assertEquals(4, m.check().tables());
-            assertEquals("", flush.describe(), "nothing unlinked, nothing to flush");
-            assertEquals(m.baseline + 3, m.memory.framesInUse());
+            m.freeTables(0x20_0000L, 0x20_1000L, Long.parseLong(floor, 16), Long.parseLong(ceiling, 16), flush);
+            assertEquals(tablesLeft, m.check().tables());
+            assertEquals(flushed, flush.describe());
+            assertEquals(m.baseline + tablesLeft - 1, m.memory.framesInUse());
 
-            m.tlb.begin(TlbFlush.NONE);
-            m.editor.freeTables(m.cr3, 0x20_0000L, 0x20_1000L, 0L, 0L, m.tlb);
-            m.tlb.finish();
+            m.freeTables(0x20_0000L, 0x20_1000L, 0L, 0L, TlbFlush.NONE);
             assertEquals(1, m.check().tables());
             assertEquals(m.baseline, m.memory.framesInUse());
-        }
-    }
-
-    @Test
-    void freeTablesKeepsTablesThatAlsoCoverThePreviousRange()
-    {
-        try (Machine m = Machine.full(16 * MIB))
-        {
-            // previous neighbour ends at 0x20_0000 (floor), no next neighbour (ceiling 0)
-            m.populate(0x20_0000L, 0x20_1000L);
-            m.tlb.begin(TlbFlush.NONE);
-            m.editor.zap(m.cr3, 0x20_0000L, 0x20_1000L, m.tlb);
-            m.tlb.finish();
-            final RecordingFlush flush = new RecordingFlush();
-            m.tlb.begin(flush);
-            m.editor.freeTables(m.cr3, 0x20_0000L, 0x20_1000L, 0x20_0000L, 0L, m.tlb);
-            m.tlb.finish();
-            // PT (0x20_0000..0x40_0000) lies above the floor: freed; PD and PDPT start at 0: kept
-            assertEquals(3, m.check().tables());
-            assertEquals("[0x200000,0x400000)", flush.describe());
-            assertEquals(m.baseline + 2, m.memory.framesInUse());
-            m.unmap(0L, Machine.USER_END);
-            assertEquals(m.baseline, m.memory.framesInUse());
-        }
-    }
-
-    @Test
-    void freeTablesMayFreeATableEndingExactlyAtTheCeiling()
-    {
-        try (Machine m = Machine.full(16 * MIB))
-        {
-            m.populate(0x20_0000L, 0x20_1000L);
-            m.tlb.begin(TlbFlush.NONE);
-            m.editor.zap(m.cr3, 0x20_0000L, 0x20_1000L, m.tlb);
-            m.editor.freeTables(m.cr3, 0x20_0000L, 0x20_1000L, 0x20_0000L, 0x40_0000L, m.tlb);
-            m.tlb.finish();
-            assertEquals(3, m.check().tables());
-            assertEquals(NO_TRANSLATION, m.editor.walker().translate(m.cr3, 0x20_0000L));
-            assertEquals(PageWalker.WALK_HOLE, m.editor.walker().walk(m.cr3, 0x20_0000L));
-            assertEquals(2, m.editor.walker().level());
         }
     }
 
