@@ -147,6 +147,26 @@ final class PhysicalMemoryTest
         }
     }
 
+    /** A page marked dirty (its D bit was dropped, its bytes were not) is cleared even when released clean. */
+    @Test
+    void markedDirtyPageIsNeverReleasedAsZeroed()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
+        {
+            final FrameCache cache = memory.newCache();
+            final long pfn = memory.allocateData(cache);
+            fill(memory, pfn, (byte)0x3C);
+            memory.markDirty(pfn);
+            assertEquals(FrameFlags.DATA | FrameFlags.DIRTY, memory.flags(pfn));
+            memory.unmapData(pfn);
+            memory.releaseData(cache, pfn, true);
+            assertEquals(0, memory.flags(pfn));
+            assertEquals(pfn, memory.allocateData(cache));
+            assertAllZero(memory, pfn);
+            assertEquals(FrameFlags.DATA, memory.flags(pfn), "a new page starts clean");
+        }
+    }
+
     /** Dirty frames go through the buddy allocator, merge with clean ones, and still come back zero. */
     @Test
     void dirtyFramesMergedInTheBuddyAllocatorComeBackZero()
