@@ -18,6 +18,14 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
  */
 final class Machine implements AutoCloseable
 {
+    /** Address bits 12..51 of an entry, written out by hand rather than taken from the class under test. */
+    static final long ADDRESS_BITS = 0x000F_FFFF_FFFF_F000L;
+    /** Linux _PAGE_TABLE: P|RW|US|A|D. */
+    static final long TABLE_BITS = 0x067L;
+    /** A leaf's bits: P|RW|US|A|D|NX. */
+    static final long DIRTY_RW = 0x8000_0000_0000_0067L;
+    /** The same without D: writable, never written. */
+    static final long CLEAN_RW = 0x8000_0000_0000_0027L;
     /** The end of the user half (TASK_SIZE_MAX rounded up to the PML4 entry): 2^47. */
     static final long USER_END = 0x0000_8000_0000_0000L;
 
@@ -65,10 +73,10 @@ final class Machine implements AutoCloseable
         return pfn << 12;
     }
 
-    /** Populates {@code [start, end)} with P|RW|US|A|D|NX (0x8000_0000_0000_0067) and expects success. */
+    /** Populates {@code [start, end)} with {@link #DIRTY_RW} and expects success. */
     void populate(final long start, final long end)
     {
-        assertEquals(PageTableEditor.OK, editor.populate(cr3, start, end, 0x8000_0000_0000_0067L));
+        assertEquals(PageTableEditor.OK, editor.populate(cr3, start, end, DIRTY_RW));
     }
 
     /** Physical address of {@code va}'s 4 KiB entry, installing the tables on the way. */

@@ -6,6 +6,9 @@ import java.util.List;
 import io.mmemu.phys.FrameFlags;
 import org.junit.jupiter.api.Test;
 
+import static io.mmemu.pgtable.Machine.ADDRESS_BITS;
+import static io.mmemu.pgtable.Machine.CLEAN_RW;
+import static io.mmemu.pgtable.Machine.DIRTY_RW;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -121,9 +124,8 @@ final class MmuGatherTest
     {
         try (Machine m = Machine.full(16 * MIB))
         {
-            // P|RW|US|A|D|NX and P|RW|US|A|NX
-            assertEquals(PageTableEditor.OK, m.editor.populate(m.cr3, 0L, 0x1000L, 0x8000_0000_0000_0067L));
-            assertEquals(PageTableEditor.OK, m.editor.populate(m.cr3, 0x1000L, 0x2000L, 0x8000_0000_0000_0027L));
+            assertEquals(PageTableEditor.OK, m.editor.populate(m.cr3, 0L, 0x1000L, DIRTY_RW));
+            assertEquals(PageTableEditor.OK, m.editor.populate(m.cr3, 0x1000L, 0x2000L, CLEAN_RW));
             final long dirty = m.editor.walker().translate(m.cr3, 0L) >>> 12;
             final long clean = m.editor.walker().translate(m.cr3, 0x1000L) >>> 12;
             m.unmap(0L, 0x2000L);
@@ -143,19 +145,19 @@ final class MmuGatherTest
             {
                 m.populate(i * PT_SPAN, i * PT_SPAN + 0x1000L);
             }
-            final long pdpt = m.entry(m.cr3) & 0x000F_FFFF_FFFF_F000L;
+            final long pdpt = m.entry(m.cr3) & ADDRESS_BITS;
             final List<Long> tables = new ArrayList<>();
             tables.add(pdpt);
             for (int pd = 0; pd < 2; pd++)
             {
-                final long pdTable = m.entry(pdpt + pd * 8L) & 0x000F_FFFF_FFFF_F000L;
+                final long pdTable = m.entry(pdpt + pd * 8L) & ADDRESS_BITS;
                 tables.add(pdTable);
                 for (int i = 0; i < 512; i++)
                 {
                     final long e = m.entry(pdTable + i * 8L);
                     if (e != 0)
                     {
-                        tables.add(e & 0x000F_FFFF_FFFF_F000L);
+                        tables.add(e & ADDRESS_BITS);
                     }
                 }
             }

@@ -5,6 +5,8 @@ import io.mmemu.phys.BuddyAllocator;
 import io.mmemu.phys.PhysicalMemory;
 import org.junit.jupiter.api.Test;
 
+import static io.mmemu.pgtable.Machine.ADDRESS_BITS;
+import static io.mmemu.pgtable.Machine.TABLE_BITS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -18,8 +20,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 final class PageTableCheckerTest
 {
     private static final long MIB = 1L << 20;
-    private static final long ADDRESS_BITS = 0x000F_FFFF_FFFF_F000L;
-    private static final long TABLE_BITS = 0x067L;
 
     @Test
     void healthyTablesPassAndAreCounted()

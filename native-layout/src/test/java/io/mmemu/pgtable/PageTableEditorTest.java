@@ -5,6 +5,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import static io.mmemu.pgtable.Machine.ADDRESS_BITS;
+import static io.mmemu.pgtable.Machine.CLEAN_RW;
+import static io.mmemu.pgtable.Machine.DIRTY_RW;
 import static io.mmemu.pgtable.PageTableEditor.LARGE_LEAF;
 import static io.mmemu.pgtable.PageTableEditor.NO_MEMORY;
 import static io.mmemu.pgtable.PageTableEditor.OK;
@@ -20,11 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 final class PageTableEditorTest
 {
     private static final long MIB = 1L << 20;
-    private static final long ADDRESS_BITS = 0x000F_FFFF_FFFF_F000L;
-    /** P|RW|US|A|NX: a written-to-be-writable but clean page. */
-    private static final long CLEAN_RW = 0x8000_0000_0000_0027L;
-    /** P|RW|US|A|D|NX. */
-    private static final long DIRTY_RW = 0x8000_0000_0000_0067L;
 
     @Test
     void populateZapFreeTablesReturnsEveryFrame()

@@ -6,6 +6,8 @@ import io.mmemu.phys.FrameFlags;
 import io.mmemu.phys.PhysicalMemory;
 import org.junit.jupiter.api.Test;
 
+import static io.mmemu.pgtable.Machine.ADDRESS_BITS;
+import static io.mmemu.pgtable.Machine.CLEAN_RW;
 import static io.mmemu.pgtable.PageTableEditor.LARGE_LEAF;
 import static io.mmemu.pgtable.PageTableEditor.NO_MEMORY;
 import static io.mmemu.pgtable.PageTableEditor.OK;
@@ -17,10 +19,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 final class PageTableMoveAndCleanTest
 {
     private static final long MIB = 1L << 20;
-    private static final long ADDRESS_BITS = 0x000F_FFFF_FFFF_F000L;
-    /** P|RW|US|A|D|NX and the same without D. */
-    private static final long DIRTY_RW = 0x8000_0000_0000_0067L;
-    private static final long CLEAN_RW = 0x8000_0000_0000_0027L;
     private static final long SOFT_DIRTY = 0x800L;
 
     @Test

@@ -12,6 +12,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import static io.mmemu.pgtable.Machine.ADDRESS_BITS;
+import static io.mmemu.pgtable.Machine.DIRTY_RW;
+import static io.mmemu.pgtable.Machine.TABLE_BITS;
 import static io.mmemu.pgtable.PageWalker.NO_TRANSLATION;
 import static io.mmemu.pgtable.PageWalker.WALK_BAD_ENTRY;
 import static io.mmemu.pgtable.PageWalker.WALK_HOLE;
@@ -28,10 +31,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 final class PageWalkerTest
 {
     private static final long MIB = 1L << 20;
-    /** Address bits of an entry (12..51), written out rather than taken from the class under test. */
-    private static final long ADDRESS_BITS = 0x000F_FFFF_FFFF_F000L;
-    /** Linux _PAGE_TABLE: P|RW|US|A|D. */
-    private static final long TABLE_BITS = 0x067L;
 
     @ParameterizedTest(name = "va {0}")
     @CsvSource({
@@ -96,7 +95,7 @@ final class PageWalkerTest
 
             assertEquals(WALK_PTE, walker.walk(m.cr3, va));
             final long e = m.entry(walker.slot());
-            assertEquals(0x8000_0000_0000_0067L, e & ~ADDRESS_BITS, "leaf flags as populated");
+            assertEquals(DIRTY_RW, e & ~ADDRESS_BITS, "leaf flags as populated");
             final long frame = e & ADDRESS_BITS;
             assertTrue(frame != 0 && frame < m.memory.backedFrames() << 12, "frame inside memory");
 
