@@ -1,13 +1,32 @@
 package io.mmemu.vm;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
+import io.mmemu.pgtable.MmuGather;
+import io.mmemu.pgtable.PageTableChecker;
+import io.mmemu.pgtable.PageTableEditor;
+import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.pgtable.PageWalker;
+import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
+
+import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 
 /**
  * An emulated Linux x86-64 process address space (an {@code mm_struct}): the VMA tree, the mmap
  * lock, the page tables rooted at {@link #cr3()}, and the CPUs that run in it. Syscalls and memory
  * accesses are made through a {@link Cpu} (one per thread).
+ * <p>
+ * Concurrency: the VMA tree is an immutable {@link VmaTree} published with a release store, so
+ * lookups (faults, views) take no lock. Writers (syscalls) are serialised by the mmap lock held
+ * for writing; faults hold it for reading (Linux before per-VMA locks). A CPU that blocks on the
+ * lock goes offline first, so a writer's TLB shootdown never waits for it.
  */
 public final class AddressSpace implements AutoCloseable
 {
@@ -15,59 +34,282 @@ public final class AddressSpace implements AutoCloseable
     public static final long TASK_SIZE = 0x7ffffffff000L;
     /** Top-down placement starts below this (8 MiB stack, no randomisation). */
     public static final long MMAP_BASE = 0x7ffff7fff000L;
+    /** Bottom-up (legacy, and fallback) placement starts here: PAGE_ALIGN(TASK_SIZE / 3). */
+    public static final long MMAP_LEGACY_BASE = ((TASK_SIZE / 3) + 4095) & ~4095L;
     public static final long MMAP_MIN_ADDR = 4096;
     public static final int MAX_MAP_COUNT = 65530;
+    /** stack_guard_gap: 256 pages kept free below a VM_GROWSDOWN VMA. */
+    public static final long STACK_GUARD_GAP = 256L << 12;
+    /** RLIMIT_STACK, bounding how far a VM_GROWSDOWN VMA may grow. */
+    public static final long STACK_LIMIT = 8L << 20;
 
-    private AddressSpace()
+    private static final VarHandle TREE;
+
+    static
     {
-        throw new UnsupportedOperationException("in progress");
+        try
+        {
+            TREE = MethodHandles.lookup().findVarHandle(AddressSpace.class, "tree", VmaTree.class);
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
+
+    private final PhysicalMemory memory;
+    private final long cr3;
+    private final ReentrantReadWriteLock mmapLock = new ReentrantReadWriteLock(true);
+    /** Frames released by VMA bookkeeping under the write lock (shared-memory page caches). */
+    private final FrameCache housekeeping;
+    private final PageTableEditor housekeepingEditor;
+    private final Object cpuLock = new Object();
+    @SuppressWarnings("unused") // accessed through TREE
+    private volatile VmaTree tree = VmaTree.EMPTY;
+    private volatile Cpu[] cpus = new Cpu[0];
+    private int nextCpuId;
+    private boolean closed;
+
+    private AddressSpace(final PhysicalMemory memory)
+    {
+        this.memory = memory;
+        this.housekeeping = memory.newCache();
+        this.housekeepingEditor = new PageTableEditor(memory, housekeeping, Long.MAX_VALUE);
+        final long root = housekeepingEditor.allocateRoot();
+        if (root == NO_FRAME)
+        {
+            throw new IllegalStateException("physical memory exhausted: no frame for the PML4");
+        }
+        this.cr3 = root;
     }
 
     public static AddressSpace create(final PhysicalMemory memory)
     {
-        throw new UnsupportedOperationException("in progress");
+        return new AddressSpace(memory);
     }
 
     /** A new emulated CPU for the calling thread; close it when the thread is done. */
     public Cpu attachCpu()
     {
-        throw new UnsupportedOperationException("in progress");
+        synchronized (cpuLock)
+        {
+            if (closed)
+            {
+                throw new IllegalStateException("address space is closed");
+            }
+            return addCpu();
+        }
+    }
+
+    /** Caller holds cpuLock. */
+    private Cpu addCpu()
+    {
+        final Cpu cpu = new Cpu(this, nextCpuId++);
+        final Cpu[] next = Arrays.copyOf(cpus, cpus.length + 1);
+        next[next.length - 1] = cpu;
+        cpus = next;
+        return cpu;
+    }
+
+    void detach(final Cpu cpu)
+    {
+        synchronized (cpuLock)
+        {
+            final Cpu[] current = cpus;
+            final List<Cpu> rest = new ArrayList<>(current.length);
+            for (final Cpu c : current)
+            {
+                if (c != cpu)
+                {
+                    rest.add(c);
+                }
+            }
+            cpus = rest.toArray(new Cpu[0]);
+        }
+    }
+
+    Cpu[] cpus()
+    {
+        return cpus;
     }
 
     public PhysicalMemory memory()
     {
-        throw new UnsupportedOperationException("in progress");
+        return memory;
     }
 
     /** Physical address of the PML4. */
     public long cr3()
     {
-        throw new UnsupportedOperationException("in progress");
+        return cr3;
     }
+
+    VmaTree tree()
+    {
+        return (VmaTree)TREE.getAcquire(this);
+    }
+
+    void publish(final VmaTree next)
+    {
+        // release store: a lockless reader that loads the new tree sees fully built chunks and VMAs
+        TREE.setRelease(this, next);
+    }
+
+    /** Drops a VMA's hold on its shared memory object (the last one frees its page cache). */
+    void releaseVma(final Vma vma)
+    {
+        if (vma.shared != null)
+        {
+            vma.shared.removeUser(memory, housekeeping);
+        }
+    }
+
+    // ---------------------------------------------------------------- mmap lock
+
+    /** Takes the mmap lock for a fault; a CPU that has to wait goes offline meanwhile. */
+    void lockRead(final Cpu cpu)
+    {
+        final ReentrantReadWriteLock.ReadLock lock = mmapLock.readLock();
+        if (!tryFair(lock))
+        {
+            cpu.goOffline();
+            lock.lock();
+            cpu.goOnline();
+        }
+    }
+
+    void unlockRead()
+    {
+        mmapLock.readLock().unlock();
+    }
+
+    void lockWrite(final Cpu cpu)
+    {
+        final ReentrantReadWriteLock.WriteLock lock = mmapLock.writeLock();
+        if (!lock.tryLock())
+        {
+            cpu.goOffline();
+            lock.lock();
+            cpu.goOnline();
+        }
+    }
+
+    void unlockWrite()
+    {
+        mmapLock.writeLock().unlock();
+    }
+
+    private static boolean tryFair(final ReentrantReadWriteLock.ReadLock lock)
+    {
+        try
+        {
+            // the timed form honours fairness: readers do not barge past a waiting writer
+            return lock.tryLock(0, TimeUnit.NANOSECONDS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    // ---------------------------------------------------------------- views
 
     /** The VMAs in address order (a consistent snapshot). */
     public List<VmaInfo> vmas()
     {
-        throw new UnsupportedOperationException("in progress");
+        final Vma[] all = tree().toArray();
+        final List<VmaInfo> out = new ArrayList<>(all.length);
+        for (final Vma vma : all)
+        {
+            out.add(vma.info());
+        }
+        return out;
     }
 
     public int mapCount()
     {
-        throw new UnsupportedOperationException("in progress");
+        return tree().size();
     }
 
     /**
      * The 64-bit /proc/PID/pagemap word for the page containing {@code va}, as an unprivileged
      * reader sees it (PFN bits zero): bit 63 present, 62 swapped, 61 file page or shared
-     * anonymous, 56 exclusively mapped, 55 soft-dirty.
+     * anonymous, 56 exclusively mapped, 55 soft-dirty. Computed from the tables and frame
+     * metadata as fs/proc/task_mmu.c's pagemap_pte_range does.
      */
     public long pagemap(final long va)
     {
-        throw new UnsupportedOperationException("in progress");
+        final Vma vma = tree().lookup(va);
+        if (vma == null)
+        {
+            return 0;
+        }
+        long word = (vma.flags & VmFlags.VM_SOFTDIRTY) != 0 ? Pagemap.SOFT_DIRTY : 0;
+        final PageWalker walker = new PageWalker(memory, housekeeping);
+        final int status = walker.walk(cr3, va);
+        if (status != PageWalker.WALK_PTE && status != PageWalker.WALK_LARGE)
+        {
+            return word;
+        }
+        final long e = walker.entry();
+        if (!PageTableEntry.isMapped(e))
+        {
+            return word;
+        }
+        word |= Pagemap.PRESENT;
+        if ((e & PageTableEntry.SOFT_DIRTY) != 0)
+        {
+            word |= Pagemap.SOFT_DIRTY;
+        }
+        final long pfn = PageTableEntry.pfn(e);
+        if (pfn == memory.zeroPagePfn())
+        {
+            return word;
+        }
+        if (vma.shared != null)
+        {
+            word |= Pagemap.FILE_OR_SHARED_ANON;
+        }
+        if (!memory.isBacked(pfn) || memory.mapcount(pfn) == 1)
+        {
+            word |= Pagemap.EXCLUSIVE;
+        }
+        return word;
     }
 
+    /** Runs the page-table invariant checker over this address space. */
+    public PageTableChecker.Result check(final boolean accounting)
+    {
+        return PageTableChecker.check(memory, accounting, cr3);
+    }
+
+    /** Frees every mapping, table and the root. The CPUs must be closed. */
     @Override
     public void close()
     {
+        final Cpu cpu;
+        synchronized (cpuLock)
+        {
+            if (closed)
+            {
+                return;
+            }
+            closed = true;
+            cpu = addCpu();
+        }
+        try
+        {
+            cpu.munmap(0, TASK_SIZE);
+            final MmuGather gather = new MmuGather(memory, housekeeping);
+            housekeepingEditor.freeTables(cr3, 0, TASK_SIZE, 0, 0, gather);
+            gather.finish();
+            housekeepingEditor.freeRoot(cr3);
+        }
+        finally
+        {
+            cpu.close();
+            memory.retireCache(housekeeping);
+        }
     }
 }

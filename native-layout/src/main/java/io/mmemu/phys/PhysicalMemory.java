@@ -289,6 +289,16 @@ public final class PhysicalMemory implements AutoCloseable
         }
     }
 
+    /** Adds a reference (not a mapping) to a backed data page: a page cache holding it. */
+    public void retainData(final long pfn)
+    {
+        if (pfn < backedFrames)
+        {
+            final int refs = (int)REFCOUNT.getAndAdd(metadata, offset(pfn), 1);
+            assert refs > 0 : "retaining a free page";
+        }
+    }
+
     /**
      * Removes a mapping of a data page; its reference is dropped later by {@link #releaseData},
      * after the TLB flush. Phantom frames have no counts.
