@@ -107,7 +107,7 @@ public final class Replay
         }
         catch (final IllegalArgumentException ex)
         {
-            err.println("replay: " + ex.getMessage());
+            err.println("mmemu replay: " + ex.getMessage());
             return 2;
         }
         final Window window = options.window();
