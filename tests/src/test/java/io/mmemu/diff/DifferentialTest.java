@@ -1,0 +1,136 @@
+package io.mmemu.diff;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The differential test: seeded random scripts ({@link ScriptGenerator}) run on the host kernel
+ * (the C runner) and on the emulator ({@code Replay.run}, in-process) must print the same results,
+ * the same maps lines inside the window and the same pagemap words over the arena.
+ * <p>
+ * Seeds 1..300 by default; {@code -Dmmemu.diff.seeds=N} runs seeds 1..N, {@code -Dmmemu.diff.seed=S}
+ * runs seed S alone. A failing seed leaves its script and both outputs in
+ * {@code target/diff-failures/} and says how to replay it on either side by hand.
+ */
+class DifferentialTest
+{
+    static final int DEFAULT_SEEDS = 300;
+    static final Path FAILURES = Path.of("target", "diff-failures");
+
+    private static HostReplay host;
+    private static HostKernel kernel;
+
+    @BeforeAll
+    static void buildTheHostRunner() throws IOException
+    {
+        host = HostReplay.get();
+        assumeTrue(host != null, HostReplay.unavailableReason());
+        kernel = HostKernel.probe(host);
+        if (!kernel.forgiven().isEmpty())
+        {
+            System.out.println("DifferentialTest: this host differs from stock Linux by configuration; forgiven: "
+                + kernel.forgiven());
+        }
+    }
+
+    @TestFactory
+    Stream<DynamicTest> generatedScriptsPrintTheSameOnTheHostAndTheEmulator()
+    {
+        return seeds().mapToObj(seed -> DynamicTest.dynamicTest("seed " + seed, () -> compare(seed)));
+    }
+
+    static LongStream seeds()
+    {
+        final String one = System.getProperty("mmemu.diff.seed");
+        if (one != null && !one.isBlank())
+        {
+            return LongStream.of(Long.parseLong(one.trim()));
+        }
+        return LongStream.rangeClosed(1, Integer.getInteger("mmemu.diff.seeds", DEFAULT_SEEDS));
+    }
+
+    private static void compare(final long seed) throws IOException
+    {
+        final List<String> statements = new ScriptGenerator(seed).generate();
+        final String script = ScriptGenerator.text(statements);
+        final ReplayRun run = ReplayRun.generated();
+        final HostReplay.Result onHost = host.run(script, run.options());
+        assertEquals(0, onHost.exitCode(), "the host runner failed on seed " + seed + " (a harness bug):\n" + onHost.err()
+            + "\n" + script);
+        final ReplayRun.Output onEmulator;
+        try
+        {
+            onEmulator = run.onEmulator("seed-" + seed, script);
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new AssertionError("the emulator threw on seed " + seed + minimized(statements, run) + "\nscript:\n"
+                + script, ex);
+        }
+        assertEquals(0, onEmulator.exitCode(), "mmemu replay failed on seed " + seed + ":\n" + onEmulator.err());
+
+        final ReplayDiff.Difference difference = ReplayDiff.firstDifference(statements, onHost.out(), onEmulator.out(), kernel);
+        if (difference != null)
+        {
+            fail(report("seed-" + seed, seed, script, run, onHost.out(), onEmulator.out(), difference)
+                + minimized(statements, run));
+        }
+    }
+
+    /** With -Dmmemu.diff.minimize=true: the smallest script showing the same difference. */
+    private static String minimized(final List<String> statements, final ReplayRun run) throws IOException
+    {
+        if (!Boolean.getBoolean("mmemu.diff.minimize"))
+        {
+            return "";
+        }
+        final List<String> minimal = new ScriptMinimizer(host, kernel, run).minimize(statements);
+        final String script = ScriptGenerator.text(minimal);
+        final HostReplay.Result onHost = host.run(script, run.options());
+        String emulator;
+        try
+        {
+            emulator = run.onEmulator("minimal", script).out();
+        }
+        catch (final RuntimeException ex)
+        {
+            emulator = "throws " + ex;
+        }
+        return "\nminimal script (" + minimal.size() + " statements):\n" + script + "host:\n" + onHost.out()
+            + "emulator:\n" + emulator;
+    }
+
+    /** Writes the script and both outputs under target/diff-failures and says how to reproduce. */
+    static String report(final String name, final long seed, final String script, final ReplayRun run, final String hostOut,
+        final String emulatorOut, final ReplayDiff.Difference difference) throws IOException
+    {
+        Files.createDirectories(FAILURES);
+        final Path scriptFile = FAILURES.resolve(name + ".script");
+        Files.writeString(scriptFile, script, StandardCharsets.UTF_8);
+        Files.writeString(FAILURES.resolve(name + ".host"), hostOut, StandardCharsets.UTF_8);
+        Files.writeString(FAILURES.resolve(name + ".emulator"), emulatorOut, StandardCharsets.UTF_8);
+        final String options = String.join(" ", run.options());
+        final String path = Path.of("tests").resolve(scriptFile).toString();
+        return name + ": the emulator differs from the host kernel, " + difference.describe() + "\n"
+            + "reproduce (from the repository root):\n"
+            + "  ./mmemu replay " + path + " " + options + "\n"
+            + "  tests/target/replay_ref " + path + " " + options + "\n"
+            + (seed >= 0 ? "  mvn -q -B -pl tests -am test -Dtest=DifferentialTest -Dmmemu.diff.seed=" + seed
+                + " -Dsurefire.failIfNoSpecifiedTests=false\n" : "")
+            + "outputs: " + Path.of("tests").resolve(FAILURES) + "/" + name + ".{host,emulator}\n"
+            + "script:\n" + script;
+    }
+}
