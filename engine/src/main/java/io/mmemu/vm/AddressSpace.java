@@ -278,10 +278,35 @@ public final class AddressSpace implements AutoCloseable
         return word;
     }
 
-    /** Runs the page-table invariant checker over this address space. */
+    /**
+     * Runs the invariant checker over this address space: the page-table structure and frame
+     * accounting ({@link PageTableChecker}), and that every mapped PTE lies inside a VMA whose
+     * protection allows it (present only where the VMA is accessible, writable only where it has
+     * VM_WRITE, PROT_NONE only where it has no access). Run it at a quiescent point.
+     */
     public PageTableChecker.Result check(final boolean accounting)
     {
-        return PageTableChecker.check(memory, accounting, cr3);
+        final VmaTree snapshot = tree();
+        return PageTableChecker.check(memory, accounting, (va, entry, level, violations) ->
+        {
+            final Vma vma = snapshot.lookup(va);
+            if (vma == null)
+            {
+                violations.add(String.format("entry 0x%x maps 0x%x outside every VMA", entry, va));
+            }
+            else if (PageTableEntry.isPresent(entry) && !vma.isAccessible())
+            {
+                violations.add(String.format("present entry 0x%x at 0x%x in inaccessible %s", entry, va, vma));
+            }
+            else if (PageTableEntry.isWritable(entry) && (vma.flags & VmFlags.VM_WRITE) == 0)
+            {
+                violations.add(String.format("writable entry 0x%x at 0x%x in %s without VM_WRITE", entry, va, vma));
+            }
+            else if (PageTableEntry.isProtNone(entry) && vma.isAccessible())
+            {
+                violations.add(String.format("PROT_NONE entry 0x%x at 0x%x in accessible %s", entry, va, vma));
+            }
+        }, cr3);
     }
 
     /** Frees every mapping, table and the root. The CPUs must be closed. */
