@@ -14,20 +14,19 @@ import io.mmemu.vm.Mman;
 public enum ArgumentKind
 {
     /** An address, length or offset: any 64-bit number, or {@code NULL}. */
-    NUMBER("a number", null, Map.of(), false, 64, -1L),
+    NUMBER(null, Map.of(), false, 64, -1L),
     /** A file descriptor: a number that fits in C's int. */
-    FD("a file descriptor", null, Map.of(), false, 32, -1L),
-    PROT("protection", "PROT_", withZero("PROT_NONE", Mman.PROT_NAMES), true, 32, -1L),
-    MAP("mmap flags", "MAP_", withZero("MAP_FILE", Mman.MAP_NAMES), Map.of("MAP_HUGE_SHIFT", 26), true, 32, -1L),
-    MREMAP("mremap flags", "MREMAP_", Mman.MREMAP_NAMES, true, 32, -1L),
-    ADVICE("advice", "MADV_", Mman.MADV_NAMES, false, 32, -1L),
+    FD(null, Map.of(), false, 32, -1L),
+    PROT("PROT_", withZero("PROT_NONE", Mman.PROT_NAMES), true, 32, -1L),
+    MAP("MAP_", withZero("MAP_FILE", Mman.MAP_NAMES), Map.of("MAP_HUGE_SHIFT", 26), true, 32, -1L),
+    MREMAP("MREMAP_", Mman.MREMAP_NAMES, true, 32, -1L),
+    ADVICE("MADV_", Mman.MADV_NAMES, false, 32, -1L),
     /** The access of {@code touch}: read, write, both, or none. */
-    ACCESS("access", "PROT_", accessNames(), true, 32, Mman.PROT_READ | Mman.PROT_WRITE);
+    ACCESS("PROT_", accessNames(), true, 32, Mman.PROT_READ | Mman.PROT_WRITE);
 
     /** strace prints {@code N<<MAP_HUGE_SHIFT} for the huge page size bits; N has 6 bits (MAP_HUGE_MASK). */
     static final long SHIFTED_MAX = 0x3f;
 
-    private final String description;
     private final String prefix;
     private final Map<String, Long> names;
     private final Map<String, Integer> shifts;
@@ -35,28 +34,21 @@ public enum ArgumentKind
     private final int bits;
     private final long allowed;
 
-    ArgumentKind(final String description, final String prefix, final Map<String, Long> names, final boolean combinable,
-        final int bits, final long allowed)
+    ArgumentKind(final String prefix, final Map<String, Long> names, final boolean combinable, final int bits,
+        final long allowed)
     {
-        this(description, prefix, names, Map.of(), combinable, bits, allowed);
+        this(prefix, names, Map.of(), combinable, bits, allowed);
     }
 
-    ArgumentKind(final String description, final String prefix, final Map<String, Long> names,
+    ArgumentKind(final String prefix, final Map<String, Long> names,
         final Map<String, Integer> shifts, final boolean combinable, final int bits, final long allowed)
     {
-        this.description = description;
         this.prefix = prefix;
         this.names = names;
         this.shifts = shifts;
         this.combinable = combinable;
         this.bits = bits;
         this.allowed = allowed;
-    }
-
-    /** For messages: {@code "protection"}, {@code "a number"}. */
-    public String description()
-    {
-        return description;
     }
 
     /** The names' common prefix ({@code PROT_}), or null for plain numbers. */
@@ -81,6 +73,12 @@ public enum ArgumentKind
     public long allowed()
     {
         return allowed;
+    }
+
+    /** Whether only some bits are allowed, so only some names: messages then list them. */
+    boolean restricted()
+    {
+        return allowed != -1L;
     }
 
     /** The shift for {@code N<<NAME}, or -1 when {@code name} is not one of this kind's shifts. */

@@ -186,8 +186,9 @@ public final class ScriptParser
                     }
                     terms.add(new Term(token, shift));
                 }
-                case END -> throw new LineException(token.column(), "unbalanced parentheses: missing ')'");
-                case COMMA, CLOSE -> throw new LineException(token.column(), "missing argument " + position);
+                case COMMA, CLOSE, END -> throw new LineException(token.column(), !terms.isEmpty() ?
+                    "expected a name or number after '|', found " + describe(token) :
+                    token.kind() == Token.Kind.END ? "unbalanced parentheses: missing ')'" : "missing argument " + position);
                 case OPEN -> throw new LineException(token.column(), "unbalanced parentheses: unexpected '(' in argument " + position);
                 default -> throw new LineException(token.column(), "expected argument " + position + ", found " + describe(token));
             }
@@ -283,7 +284,7 @@ public final class ScriptParser
         {
             return named;
         }
-        if (kind.allowed() != -1L)
+        if (kind.restricted())
         {
             throw new LineException(token.column(), where + " must be " + namesList(kind) + ", not '" + text + "'");
         }
@@ -303,7 +304,7 @@ public final class ScriptParser
 
     private String describe(final Token token)
     {
-        return token.kind() == Token.Kind.END ? token.kind().description : "'" + lexer.text(token) + "'";
+        return token.kind() == Token.Kind.END ? "the end of the line" : "'" + lexer.text(token) + "'";
     }
 
     /** One {@code |}-separated part of an argument: a number or name, and the name after {@code <<}, if any. */

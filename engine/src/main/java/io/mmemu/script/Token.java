@@ -9,22 +9,7 @@ record Token(Kind kind, int start, int end, long value)
 {
     enum Kind
     {
-        NAME("a name"),
-        NUMBER("a number"),
-        OPEN("'('"),
-        CLOSE("')'"),
-        COMMA("','"),
-        BAR("'|'"),
-        SHIFT_LEFT("'<<'"),
-        EQUALS("'='"),
-        END("the end of the line");
-
-        final String description;
-
-        Kind(final String description)
-        {
-            this.description = description;
-        }
+        NAME, NUMBER, OPEN, CLOSE, COMMA, BAR, SHIFT_LEFT, EQUALS, END
     }
 
     /** 1-based, as editors count. */

@@ -448,7 +448,8 @@ final class ScriptParserTest
         assertError("munmap(, 4096)", 8, "missing argument 1");
         assertError("munmap(0x1000,)", 15, "missing argument 2");
         assertError("munmap(0x1000 4096)", 15, "expected ',' or ')' after argument 1, found '4096'");
-        assertError("mprotect(0x1000, 4096, PROT_READ|)", 34, "missing argument 3");
+        assertError("mprotect(0x1000, 4096, PROT_READ|)", 34, "expected a name or number after '|', found ')'");
+        assertError("mprotect(0x1000, 4096, PROT_READ|", 34, "expected a name or number after '|', found the end of the line");
         assertError("mprotect(0x1000, 4096, |PROT_READ)", 24, "expected argument 3, found '|'");
     }
 
