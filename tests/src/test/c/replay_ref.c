@@ -70,6 +70,15 @@
 #ifndef MADV_SOFT_OFFLINE
 #define MADV_SOFT_OFFLINE 101
 #endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE 103
+#endif
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
@@ -107,7 +116,7 @@ static const struct name MAP_TABLE[] = {
     N(MAP_SHARED), N(MAP_PRIVATE), N(MAP_SHARED_VALIDATE), N(MAP_FIXED), N(MAP_ANONYMOUS),
     N(MAP_32BIT), N(MAP_GROWSDOWN), N(MAP_DENYWRITE), N(MAP_EXECUTABLE), N(MAP_LOCKED),
     N(MAP_NORESERVE), N(MAP_POPULATE), N(MAP_NONBLOCK), N(MAP_STACK), N(MAP_HUGETLB), N(MAP_SYNC),
-    N(MAP_FIXED_NOREPLACE), N(MAP_UNINITIALIZED), { "MAP_ANON", MAP_ANONYMOUS }, { NULL, 0 }
+    N(MAP_FIXED_NOREPLACE), N(MAP_UNINITIALIZED), { "MAP_ANON", MAP_ANONYMOUS }, { "MAP_FILE", 0 }, { NULL, 0 }
 };
 
 static const struct name MREMAP_TABLE[] = {
@@ -120,7 +129,7 @@ static const struct name MADV_TABLE[] = {
     N(MADV_UNMERGEABLE), N(MADV_HUGEPAGE), N(MADV_NOHUGEPAGE), N(MADV_DONTDUMP), N(MADV_DODUMP),
     N(MADV_WIPEONFORK), N(MADV_KEEPONFORK), N(MADV_COLD), N(MADV_PAGEOUT), N(MADV_POPULATE_READ),
     N(MADV_POPULATE_WRITE), N(MADV_DONTNEED_LOCKED), N(MADV_COLLAPSE), N(MADV_HWPOISON),
-    { NULL, 0 }
+    N(MADV_SOFT_OFFLINE), N(MADV_GUARD_INSTALL), N(MADV_GUARD_REMOVE), { NULL, 0 }
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -414,7 +423,20 @@ static int parse_arg(const int line, const char *call, const int index, const en
             parse_error(line, "%s: argument %d: empty flag between '|'", call, index + 1);
             return -1;
         }
-        if (isdigit((unsigned char)*t) || *t == '-')
+        char *shift = kind == ARG_MAP ? strstr(t, "<<") : NULL;
+        if (shift != NULL)
+        {
+            /* strace prints mmap's huge page size bits as N<<MAP_HUGE_SHIFT */
+            *shift = '\0';
+            const char *what = trim(shift + 2);
+            if (strcmp(what, "MAP_HUGE_SHIFT") != 0 || parse_number(trim(t), &v) != 0 || v > 63)
+            {
+                parse_error(line, "%s: argument %d: bad huge page size '%s<<%s'", call, index + 1, t, what);
+                return -1;
+            }
+            v <<= MAP_HUGE_SHIFT;
+        }
+        else if (isdigit((unsigned char)*t) || *t == '-')
         {
             if (parse_number(t, &v) != 0)
             {
@@ -434,11 +456,48 @@ static int parse_arg(const int line, const char *call, const int index, const en
 }
 
 /* Parses one non-blank, non-comment line (already cut at " = " and trimmed) into s. */
-static void parse_statement(const int line, char *text, struct statement *s)
+/*
+ * Blanks out C comments (strace writes one after a number for bits it cannot name) so that
+ * they may stand between any two tokens; 0, or -1 for an unterminated comment.
+ */
+static int blank_comments(char *text)
+{
+    for (char *p = text; *p; p++)
+    {
+        if (p[0] == '/' && p[1] == '*')
+        {
+            char *end = strstr(p + 2, "*/");
+            if (end == NULL)
+            {
+                return -1;
+            }
+            memset(p, ' ', (size_t)(end + 2 - p));
+            p = end + 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Parses one non-blank, non-comment line (trimmed) into s: a call, then nothing or '=' and
+ * strace's recorded result, which is ignored. The echoed text runs from the call's name to its
+ * ')' as written, comments included.
+ */
+static void parse_statement(const int line, const char *line_text, struct statement *s)
 {
     s->line = line;
-    s->text = strdup(text);
+    s->text = strdup(line_text);
     memset(s->args, 0, sizeof(s->args));
+    char *text = strdup(line_text);
+    if (s->text == NULL || text == NULL)
+    {
+        fail(EXIT_HOST, "out of memory");
+    }
+    if (blank_comments(text) != 0)
+    {
+        parse_error(line, "unterminated /* comment");
+        return;
+    }
 
     char *p = text;
     char *name = p;
@@ -497,11 +556,12 @@ static void parse_statement(const int line, char *text, struct statement *s)
         return;
     }
     char *rest = trim(close + 1);
-    if (*rest != '\0')
+    if (*rest != '\0' && *rest != '=')
     {
         parse_error(line, "%s: trailing garbage after ')': '%s'", syntax->name, rest);
         return;
     }
+    ((char *)s->text)[close + 1 - text] = '\0';
     *close = '\0';
     char *inside = open + 1;
     char *args[MAX_ARGS + 1];
@@ -549,6 +609,11 @@ static void parse_statement(const int line, char *text, struct statement *s)
         {
             return;
         }
+    }
+    if (s->call == CALL_TOUCH && (s->args[2] & ~(uint64_t)(PROT_READ | PROT_WRITE)) != 0)
+    {
+        parse_error(line, "touch: access is PROT_NONE, PROT_READ, PROT_WRITE or PROT_READ|PROT_WRITE, not 0x%" PRIx64,
+            s->args[2]);
     }
 }
 
@@ -630,12 +695,6 @@ static struct statement *parse_script(char *data, const size_t length, int *coun
         if (*text == '\0' || *text == '#')
         {
             continue;
-        }
-        char *result = strstr(text, " = ");
-        if (result != NULL)
-        {
-            *result = '\0';
-            text = trim(text);
         }
         parse_statement(line, text, &statements[n++]);
     }

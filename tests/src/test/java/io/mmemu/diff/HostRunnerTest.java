@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -153,6 +154,9 @@ class HostRunnerTest
             madvise(0x100000000000, zz, MADV_DONTNEED)
             mremap(0x100000000000, 4096, 8192)
             touch(0x100000000000, 4096, PROT_READ) = 0
+            touch(0x100000000000, 4096, PROT_EXEC)
+            munmap(0x100000000000 /* unterminated, 4096)
+            munmap(0x100000000000, 4096) # not a comment
             """;
 
     @Test
@@ -162,7 +166,7 @@ class HostRunnerTest
         assertEquals(2, result.exitCode(), result.err());
         assertEquals("", result.out(), "nothing runs when a line is malformed");
         final List<Integer> lines = result.err().lines().map(l -> Integer.parseInt(l.split(":")[1])).toList();
-        assertEquals(List.of(2, 5, 6, 7, 8, 9), lines, result.err());
+        assertEquals(List.of(2, 5, 6, 7, 8, 9, 11, 12, 13), lines, result.err());
         assertTrue(result.err().startsWith("-:2: unknown call 'frobnicate'"), result.err());
     }
 
@@ -175,6 +179,34 @@ class HostRunnerTest
         final List<String> hostErrors = host.run(MALFORMED, List.of()).err().lines().map(l -> l.split(":")[1]).toList();
         final List<String> emulatorErrors = emulator.err().lines().map(l -> l.split(":")[1]).toList();
         assertEquals(hostErrors, emulatorErrors, "host:\n" + host.run(MALFORMED, List.of()).err() + "emulator:\n" + emulator.err());
+    }
+
+    /** strace's own output forms: results, timings, comments, odd spacing, huge page bits, NULL, -1. */
+    @Test
+    void bothSidesReadStraceOutputAlike() throws IOException
+    {
+        final String script = """
+            munmap(0x100000000000, 4096)=0
+            munmap(0x100000000000 /* here */, 4096) = 0 <0.000012>
+              munmap ( 0x100000000000 ,4096 )
+            mmap(0x100000000000, 8192, PROT_READ|0x10 /* PROT_??? */, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED|MAP_FILE|21<<MAP_HUGE_SHIFT, -1, 0) = 0x100000000000
+            mprotect(0X100000000000, 4096, PROT_READ|0x10)
+            madvise(0x100000000000, 4096, 4)
+            mremap(0x100000000000, 8192, 8192, 0)
+            touch(0x100000000000, 0, PROT_READ|PROT_WRITE)
+            touch(0x100000001000, 1, PROT_NONE)
+            munmap(NULL, 0)
+            munmap(0x100000000000, 18446744073709551615)
+            munmap(0x100000000000, -1)
+            """;
+        final ReplayRun run = new ReplayRun(true, 0x100000000000L, 0x100000002000L, true, ScriptGenerator.WINDOW.start(),
+            ScriptGenerator.WINDOW.end());
+        final HostReplay.Result onHost = host.run(script, run.options());
+        assertEquals(0, onHost.exitCode(), onHost.err());
+        final List<String> statements = script.lines().map(String::strip).map(l -> l.replaceAll("\\) *=.*", ")")).toList();
+        final ReplayDiff.Difference difference = ReplayDiff.firstDifference(statements, onHost.out(),
+            run.onEmulator("-", script).out(), HostKernel.probe(host));
+        assertNull(difference, () -> difference.describe());
     }
 
     @Test
