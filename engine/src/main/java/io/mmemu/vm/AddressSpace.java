@@ -57,8 +57,17 @@ public final class AddressSpace implements AutoCloseable
         }
     }
 
+    /** Default section of a sectioned unmap: 1 GiB, one PUD entry's worth. */
+    public static final long DEFAULT_SECTION = 1L << 30;
+
     private final PhysicalMemory memory;
+    private final LockingMode locking;
+    private final long section;
     private final long cr3;
+    /** Stats of every CPU that ever ran here (closed ones included), for {@link #stats()}. */
+    private final java.util.concurrent.CopyOnWriteArrayList<CpuStats> allStats = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** When the current mmap write lock holder took it (guarded by the write lock). */
+    private long writeLockedAt;
     private final ReentrantReadWriteLock mmapLock = new ReentrantReadWriteLock(true);
     /** Frames released by VMA bookkeeping under the write lock (shared-memory page caches). */
     private final FrameCache housekeeping;
@@ -70,9 +79,15 @@ public final class AddressSpace implements AutoCloseable
     private int nextCpuId;
     private boolean closed;
 
-    private AddressSpace(final PhysicalMemory memory)
+    private AddressSpace(final PhysicalMemory memory, final LockingMode locking, final long section)
     {
+        if (section < PhysicalMemory.PAGE_SIZE || (section & (PhysicalMemory.PAGE_SIZE - 1)) != 0)
+        {
+            throw new IllegalArgumentException("section must be a positive multiple of 4 KiB: " + section);
+        }
         this.memory = memory;
+        this.locking = locking;
+        this.section = section;
         this.housekeeping = memory.newCache();
         this.housekeepingEditor = new PageTableEditor(memory, housekeeping, Long.MAX_VALUE);
         final long root = housekeepingEditor.allocateRoot();
@@ -83,9 +98,41 @@ public final class AddressSpace implements AutoCloseable
         this.cr3 = root;
     }
 
+    /** An address space with the seed's per-VMA locking and 1 GiB unmap sections. */
     public static AddressSpace create(final PhysicalMemory memory)
     {
-        return new AddressSpace(memory);
+        return new AddressSpace(memory, LockingMode.PER_VMA, DEFAULT_SECTION);
+    }
+
+    public static AddressSpace create(final PhysicalMemory memory, final LockingMode locking, final long section)
+    {
+        return new AddressSpace(memory, locking, section);
+    }
+
+    public LockingMode locking()
+    {
+        return locking;
+    }
+
+    public long section()
+    {
+        return section;
+    }
+
+    boolean perVma()
+    {
+        return locking == LockingMode.PER_VMA;
+    }
+
+    /** The counters and histograms of every CPU that ran here; exact when the CPUs are quiescent. */
+    public MmStats stats()
+    {
+        return MmStats.sum(allStats);
+    }
+
+    void register(final CpuStats stats)
+    {
+        allStats.add(stats);
     }
 
     /** A new emulated CPU for the calling thread; close it when the thread is done. */
@@ -155,13 +202,107 @@ public final class AddressSpace implements AutoCloseable
         TREE.setRelease(this, next);
     }
 
-    /** Drops a VMA's hold on its shared memory object (the last one frees its page cache). */
-    void releaseVma(final Vma vma)
+    /**
+     * Per-VMA mode: write-locks a VMA that is about to be replaced or removed, waiting for the faults
+     * in flight on it. Nothing to do in mmap-lock mode (the write lock already excludes faults) or
+     * for a VMA this operation already holds (born locked).
+     */
+    void drain(final Cpu cpu, final Vma vma)
     {
-        if (vma.shared != null)
+        if (locking == LockingMode.PER_VMA && !vma.isLocked())
         {
-            vma.shared.removeUser(memory, housekeeping);
+            vma.writeLock(cpu);
         }
+    }
+
+    /**
+     * Publishes a tree with VMAs {@code [from, to)} replaced by {@code with}; keeps shared-memory
+     * use counts; retires the old VMAs (their waiting faults wake and look up again). Every old
+     * VMA must have been {@linkplain #drain drained}. Caller holds the mmap write lock.
+     */
+    void replace(final Cpu cpu, final int from, final int to, final Vma... with)
+    {
+        final VmaTree tree = tree();
+        final Vma[] old = new Vma[to - from];
+        for (int i = from; i < to; i++)
+        {
+            old[i - from] = tree.get(i);
+        }
+        for (final Vma vma : with)
+        {
+            if (vma.shared != null)
+            {
+                vma.shared.addUser();
+            }
+        }
+        publish(tree.replace(from, to, with));
+        for (final Vma vma : old)
+        {
+            if (vma.shared != null)
+            {
+                vma.shared.removeUser(memory, housekeeping);
+            }
+            if (locking == LockingMode.PER_VMA)
+            {
+                CpuStats.record(cpu.stats.vmaLockHold, vma.retire());
+            }
+        }
+    }
+
+    /** Ends the lock on a VMA born locked that stays in the tree (after its old pages are gone). */
+    void unlock(final Cpu cpu, final Vma vma)
+    {
+        CpuStats.record(cpu.stats.vmaLockHold, vma.unlock());
+    }
+
+    /**
+     * Takes the mmap lock for writing, for an operation on {@code [lo, hi)}. In per-VMA mode a
+     * VMA there may still be locked by a sectioned munmap or MAP_FIXED that runs without the mmap
+     * lock: then wait for it to finish and try again, so "munmap returned" means the range is
+     * reusable and no writer changes a VMA another one holds.
+     */
+    void lockWrite(final Cpu cpu, final long lo, final long hi)
+    {
+        lockWrite(cpu, lo, hi, 0, 0);
+    }
+
+    /** As {@link #lockWrite(Cpu, long, long)} for an operation on two ranges (mremap). */
+    void lockWrite(final Cpu cpu, final long lo, final long hi, final long lo2, final long hi2)
+    {
+        while (true)
+        {
+            lockWrite(cpu);
+            Vma busy = locking == LockingMode.PER_VMA ? lockedIn(lo, hi) : null;
+            if (busy == null && locking == LockingMode.PER_VMA && lo2 < hi2)
+            {
+                busy = lockedIn(lo2, hi2);
+            }
+            if (busy == null)
+            {
+                return;
+            }
+            unlockWrite(cpu);
+            busy.await(cpu);
+        }
+    }
+
+    /** A write-locked VMA intersecting {@code [lo, hi)}, or null. */
+    private Vma lockedIn(final long lo, final long hi)
+    {
+        final VmaTree tree = tree();
+        for (int i = tree.indexAfter(lo); i < tree.size(); i++)
+        {
+            final Vma vma = tree.get(i);
+            if (vma.start >= hi)
+            {
+                break;
+            }
+            if (vma.isLocked())
+            {
+                return vma;
+            }
+        }
+        return null;
     }
 
     // ---------------------------------------------------------------- mmap lock
@@ -192,11 +333,20 @@ public final class AddressSpace implements AutoCloseable
             lock.lock();
             cpu.goOnline();
         }
+        if (lock.getHoldCount() == 1)
+        {
+            writeLockedAt = System.nanoTime();
+        }
     }
 
-    void unlockWrite()
+    void unlockWrite(final Cpu cpu)
     {
-        mmapLock.writeLock().unlock();
+        final ReentrantReadWriteLock.WriteLock lock = mmapLock.writeLock();
+        if (lock.getHoldCount() == 1)
+        {
+            CpuStats.record(cpu.stats.mmapWriteHold, System.nanoTime() - writeLockedAt);
+        }
+        lock.unlock();
     }
 
     private static boolean tryFair(final ReentrantReadWriteLock.ReadLock lock)

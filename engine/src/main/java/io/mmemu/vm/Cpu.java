@@ -41,6 +41,10 @@ public final class Cpu implements AutoCloseable
     private static final VarHandle FLUSH_REQUEST;
     private static final VarHandle FLUSH_ACK;
     private static final VarHandle ONLINE;
+    private static final VarHandle SPAN_LO;
+    private static final VarHandle SPAN_HI;
+    /** Granule of the cached-span bookkeeping: 1 GiB, so sequential faulting rarely widens it. */
+    private static final int SPAN_SHIFT = 30;
     private static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
     /** Aligned 8-byte user data accesses. */
     private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
@@ -53,6 +57,8 @@ public final class Cpu implements AutoCloseable
             FLUSH_REQUEST = lookup.findVarHandle(Cpu.class, "flushRequest", long.class);
             FLUSH_ACK = lookup.findVarHandle(Cpu.class, "flushAck", long.class);
             ONLINE = lookup.findVarHandle(Cpu.class, "online", boolean.class);
+            SPAN_LO = lookup.findVarHandle(Cpu.class, "spanLo", long.class);
+            SPAN_HI = lookup.findVarHandle(Cpu.class, "spanHi", long.class);
         }
         catch (final ReflectiveOperationException ex)
         {
@@ -68,6 +74,7 @@ public final class Cpu implements AutoCloseable
     final PageWalker walker;
     final MmuGather gather;
     final Tlb tlb = new Tlb();
+    final CpuStats stats = new CpuStats();
     /** This CPU's flush hook for gathers: a shootdown initiated from here. */
     final TlbFlush shootdown = this::shootdown;
     private final MemorySegment frames;
@@ -80,9 +87,22 @@ public final class Cpu implements AutoCloseable
     private volatile long flushAck;
     @SuppressWarnings("unused") // accessed through ONLINE
     private volatile boolean online;
-    /** Owner-thread copies: whether we are online, and the request last acknowledged. */
+    /**
+     * The virtual span, in 1 GiB granules, this TLB may hold translations for: [spanLo, spanHi).
+     * Widened (volatile store, then a full fence) before a walk that may fill outside it; reset
+     * when the TLB is flushed. An initiator fences, then skips CPUs whose span misses its range:
+     * either it sees the widened span, or the CPU's walk sees the initiator's cleared entries.
+     * This is Linux's mm_cpumask, at a finer grain: disjoint workloads send no IPIs to each other.
+     */
+    @SuppressWarnings("unused") // accessed through SPAN_LO
+    private volatile long spanLo = Long.MAX_VALUE;
+    @SuppressWarnings("unused") // accessed through SPAN_HI
+    private volatile long spanHi;
+    /** Owner-thread copies: whether we are online, the request last acknowledged, the span. */
     private boolean isOnline;
     private long acked;
+    private long lo = Long.MAX_VALUE;
+    private long hi;
 
     private long value;
     private long faultAddress;
@@ -100,6 +120,7 @@ public final class Cpu implements AutoCloseable
         this.frames = memory.frames();
         this.backedLimit = memory.backedFrames() << PhysicalMemory.PAGE_SHIFT;
         this.cr3 = mm.cr3();
+        mm.register(stats);
     }
 
     public AddressSpace addressSpace()
@@ -263,6 +284,11 @@ public final class Cpu implements AutoCloseable
             faultAddress = va;
             return Signal.SEGV_MAPERR;
         }
+        final long granule = va >>> SPAN_SHIFT;
+        if (granule < lo || granule >= hi)
+        {
+            widenSpan(granule);
+        }
         while (true)
         {
             final int status = walker.walk(cr3, va);
@@ -302,6 +328,33 @@ public final class Cpu implements AutoCloseable
 
     // ---------------------------------------------------------------- shootdown protocol
 
+    private void widenSpan(final long granule)
+    {
+        lo = Math.min(lo, granule);
+        hi = Math.max(hi, granule + 1);
+        SPAN_LO.setVolatile(this, lo);
+        SPAN_HI.setVolatile(this, hi);
+        // StoreLoad: the widened span is visible before this CPU reads any entry in it
+        VarHandle.fullFence();
+    }
+
+    private void flushTlb()
+    {
+        tlb.flushAll();
+        lo = Long.MAX_VALUE;
+        hi = 0;
+        SPAN_HI.setVolatile(this, 0L);
+        SPAN_LO.setVolatile(this, Long.MAX_VALUE);
+    }
+
+    /** Whether this CPU's TLB may hold a translation in {@code [start, end)}. */
+    private boolean mayCache(final long start, final long end)
+    {
+        final long l = (long)SPAN_LO.getVolatile(this);
+        final long h = (long)SPAN_HI.getVolatile(this);
+        return l < h && (start >>> SPAN_SHIFT) < h && ((end - 1) >>> SPAN_SHIFT) >= l;
+    }
+
     /** Called at the start of every access and syscall: come online, or answer a pending flush. */
     private void enter()
     {
@@ -318,7 +371,7 @@ public final class Cpu implements AutoCloseable
     private void serviceFlush()
     {
         final long request = (long)FLUSH_REQUEST.getVolatile(this);
-        tlb.flushAll();
+        flushTlb();
         acked = request;
         // volatile store: every access this CPU made before happens-before the initiator's read of the ack
         FLUSH_ACK.setVolatile(this, request);
@@ -334,14 +387,14 @@ public final class Cpu implements AutoCloseable
         isOnline = true;
         // the volatile store above and this volatile load form the CPU's half of the Dekker pair
         final long request = (long)FLUSH_REQUEST.getVolatile(this);
-        tlb.flushAll();
+        flushTlb();
         acked = request;
         FLUSH_ACK.setVolatile(this, request);
     }
 
     void goOffline()
     {
-        tlb.flushAll();
+        flushTlb();
         isOnline = false;
         ONLINE.setVolatile(this, false);
     }
@@ -361,13 +414,15 @@ public final class Cpu implements AutoCloseable
      */
     void shootdown(final long start, final long end)
     {
-        tlb.flushAll();
+        flushTlb();
+        // StoreLoad: the entries changed before this are visible before reading the others' spans
+        VarHandle.fullFence();
         final Cpu[] all = mm.cpus();
         final long[] targets = new long[all.length];
         for (int i = 0; i < all.length; i++)
         {
             final Cpu other = all[i];
-            if (other != this)
+            if (other != this && other.mayCache(start, end))
             {
                 // volatile RMW: the initiator's half of the Dekker pair, ordered before reading ONLINE
                 targets[i] = (long)FLUSH_REQUEST.getAndAdd(other, 1L) + 1;
@@ -377,7 +432,7 @@ public final class Cpu implements AutoCloseable
         for (int i = 0; i < all.length; i++)
         {
             final Cpu other = all[i];
-            if (other == this)
+            if (targets[i] == 0)
             {
                 continue;
             }
@@ -393,10 +448,13 @@ public final class Cpu implements AutoCloseable
         }
     }
 
-    /** Flushes this CPU's own TLB (after it changed an entry only it may have cached). */
-    void flushLocal()
+    /** Answers a pending shootdown, if any (called by loops that wait for other CPUs). */
+    void pollFlush()
     {
-        tlb.flushAll();
+        if ((long)FLUSH_REQUEST.getOpaque(this) != acked)
+        {
+            serviceFlush();
+        }
     }
 
     public Tlb tlb()

@@ -34,11 +34,75 @@ final class Faults
     {
     }
 
+    /**
+     * Handles one fault, counting it (a fault that raises a signal counts) and timing it.
+     */
     static int handle(final Cpu cpu, final long va, final boolean write)
+    {
+        final CpuStats stats = cpu.stats;
+        final long t0 = System.nanoTime();
+        final int signal = cpu.mm.perVma() ? perVma(cpu, va, write) : underMmapLock(cpu, va, write, t0);
+        stats.faults++;
+        if (signal != Signal.NONE)
+        {
+            stats.countSignal(signal);
+        }
+        CpuStats.record(stats.faultLatency, System.nanoTime() - t0);
+        return signal;
+    }
+
+    /**
+     * The seed's fault: a lockless lookup, then the VMA's read lock. A VMA locked by a writer
+     * (being replaced, unmapped or changed) is waited for, and the address looked up again: a
+     * MAP_FIXED replacement is found then (never a spurious SIGSEGV), an unmapped range is not.
+     */
+    private static int perVma(final Cpu cpu, final long va, final boolean write)
+    {
+        final AddressSpace mm = cpu.mm;
+        while (true)
+        {
+            final Vma vma = mm.tree().find(va);
+            if (vma == null)
+            {
+                return Signal.SEGV_MAPERR;
+            }
+            if (va < vma.start)
+            {
+                if ((vma.flags & VmFlags.VM_GROWSDOWN) == 0)
+                {
+                    return Signal.SEGV_MAPERR;
+                }
+                if (!Stack.expand(cpu, va))
+                {
+                    return Signal.SEGV_MAPERR;
+                }
+                continue;
+            }
+            if (!vma.tryReadLock())
+            {
+                cpu.stats.faultWaits++;
+                vma.await(cpu);
+                cpu.stats.faultRetries++;
+                continue;
+            }
+            try
+            {
+                return inVma(cpu, vma, va, write);
+            }
+            finally
+            {
+                vma.readUnlock();
+            }
+        }
+    }
+
+    /** Linux before 6.4: the whole fault under the mmap lock held for reading. */
+    private static int underMmapLock(final Cpu cpu, final long va, final boolean write, final long t0)
     {
         final AddressSpace mm = cpu.mm;
         mm.lockRead(cpu);
-        boolean locked = true;
+        final long locked = System.nanoTime();
+        boolean held = true;
         try
         {
             final Vma vma = mm.tree().find(va);
@@ -53,23 +117,31 @@ final class Faults
                     return Signal.SEGV_MAPERR;
                 }
                 mm.unlockRead();
-                locked = false;
-                // Linux 6.5+: expanding a stack upgrades to the mmap write lock, then the fault retries
+                held = false;
+                CpuStats.record(cpu.stats.mmapReadHold, System.nanoTime() - locked);
+                // Linux 6.5+: expanding a stack upgrades to the mmap write lock, then the access retries
                 return Stack.expand(cpu, va) ? Signal.NONE : Signal.SEGV_MAPERR;
             }
-            if (write ? (vma.flags & VmFlags.VM_WRITE) == 0 : !vma.isAccessible())
-            {
-                return Signal.SEGV_ACCERR;
-            }
-            return vma.shared == null ? anonymous(cpu, vma, va & ~0xFFFL, write) : shared(cpu, vma, va & ~0xFFFL, write);
+            return inVma(cpu, vma, va, write);
         }
         finally
         {
-            if (locked)
+            if (held)
             {
                 mm.unlockRead();
+                CpuStats.record(cpu.stats.mmapReadHold, System.nanoTime() - locked);
             }
         }
+    }
+
+    /** The fault proper, with the VMA held (by its read lock or the mmap lock). */
+    private static int inVma(final Cpu cpu, final Vma vma, final long va, final boolean write)
+    {
+        if (write ? (vma.flags & VmFlags.VM_WRITE) == 0 : !vma.isAccessible())
+        {
+            return Signal.SEGV_ACCERR;
+        }
+        return vma.shared == null ? anonymous(cpu, vma, va & ~0xFFFL, write) : shared(cpu, vma, va & ~0xFFFL, write);
     }
 
     private static int anonymous(final Cpu cpu, final Vma vma, final long page, final boolean write)
@@ -114,6 +186,7 @@ final class Faults
                 return Signal.BUS_ADRERR;
             }
             final int result = install(cpu, table, slot, e, PageTableEntry.leaf(pfn, prot | WRITABLE | DIRTY | SOFT_DIRTY), pfn);
+            cpu.stats.zeroPageCow++;
             // ptep_clear_flush: other CPUs may still read the zero page through a stale entry
             cpu.shootdown(page, page + PhysicalMemory.PAGE_SIZE);
             return result;

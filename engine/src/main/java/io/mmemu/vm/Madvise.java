@@ -63,14 +63,14 @@ final class Madvise
             return Populate.range(cpu, start0, end, advice == MADV_POPULATE_WRITE, true);
         }
         final AddressSpace mm = cpu.mm;
-        mm.lockWrite(cpu);
+        mm.lockWrite(cpu, start0 - 4096, end + 4096);
         try
         {
             return walk(cpu, start0, end, advice);
         }
         finally
         {
-            mm.unlockWrite();
+            mm.unlockWrite(cpu);
         }
     }
 
@@ -174,7 +174,7 @@ final class Madvise
                     return 0;
                 }
                 // madvise turns a failed split's ENOMEM into EAGAIN
-                return VmaEditor.modifyFlags(cpu.mm, vma, start, end, newFlags) == null ? -Errno.EAGAIN : 0;
+                return VmaEditor.modifyFlags(cpu, vma, start, end, newFlags) == null ? -Errno.EAGAIN : 0;
             }
         }
     }

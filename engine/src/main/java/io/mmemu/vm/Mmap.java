@@ -59,17 +59,34 @@ final class Mmap
             return -Errno.ENOMEM;
         }
         final AddressSpace mm = cpu.mm;
-        mm.lockWrite(cpu);
+        final boolean fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
+        final long span = pageAlign(length);
+        if (fixed)
+        {
+            mm.lockWrite(cpu, addr - 4096, addr + span + 4096);
+        }
+        else
+        {
+            mm.lockWrite(cpu);
+        }
         final long result;
         final boolean populate;
+        final Replacement replacement = new Replacement();
         try
         {
-            result = doMmap(cpu, addr, length, prot, flags, offset >>> 12);
+            result = doMmap(cpu, addr, length, prot, flags, offset >>> 12, replacement);
             populate = result >= 0 && ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE || (flags & MAP_LOCKED) != 0);
         }
         finally
         {
-            mm.unlockWrite();
+            mm.unlockWrite(cpu);
+        }
+        if (replacement.vma != null)
+        {
+            // per-VMA MAP_FIXED: the new VMA was published locked; zap what it replaced, section by
+            // section without the mmap lock, then let the faults waiting on it in
+            zapSections(cpu, replacement.start, replacement.end);
+            mm.unlock(cpu, replacement.vma);
         }
         if (populate)
         {
@@ -80,7 +97,7 @@ final class Mmap
 
     /** do_mmap for anonymous memory; caller holds the mmap write lock. */
     private static long doMmap(final Cpu cpu, final long addr0, final long length, final int prot, final int flags0,
-        final long pgoff0)
+        final long pgoff0, final Replacement replacement)
     {
         final AddressSpace mm = cpu.mm;
         if (length == 0)
@@ -174,14 +191,18 @@ final class Mmap
         {
             vmFlags |= VmFlags.VM_NORESERVE;
         }
-        return mmapRegion(cpu, addr, len, vmFlags, pgoff, shared);
+        return mmapRegion(cpu, addr, len, vmFlags, pgoff, shared, replacement);
     }
 
     /** mmap_region: unmap what MAP_FIXED covers, account, merge or insert. */
     static long mmapRegion(final Cpu cpu, final long addr, final long len, final int flags, final long pgoff,
-        final boolean shared)
+        final boolean shared, final Replacement replacement)
     {
-        final int unmapped = VmaEditor.unmap(cpu, addr, addr + len);
+        final AddressSpace mm = cpu.mm;
+        final Vma overlapped = mm.tree().find(addr);
+        final boolean replacing = overlapped != null && overlapped.start < addr + len;
+        final boolean deferZap = replacing && mm.perVma();
+        final int unmapped = deferZap ? VmaEditor.detach(cpu, addr, addr + len, false) : VmaEditor.unmap(cpu, addr, addr + len);
         if (unmapped != 0)
         {
             return unmapped;
@@ -192,17 +213,48 @@ final class Mmap
             vmFlags |= VmFlags.VM_ACCOUNT;
         }
         vmFlags |= VmFlags.VM_SOFTDIRTY;
+        final Vma vma;
         if (shared)
         {
             // shmem_zero_setup: a new shmem file per mapping, so it never merges with a neighbour
-            final Vma vma = new Vma(addr, addr + len, vmFlags, pgoff, new SharedMemory(), null, null);
-            VmaEditor.insertDistinct(cpu.mm, vma);
+            final Vma fresh = new Vma(addr, addr + len, vmFlags, pgoff, new SharedMemory(), null, null);
+            vma = deferZap ? fresh.lockedCopy() : fresh;
+            VmaEditor.insertDistinct(cpu, vma);
         }
         else
         {
-            VmaEditor.insert(cpu.mm, addr, addr + len, vmFlags, pgoff, null, null, null);
+            vma = VmaEditor.insert(cpu, addr, addr + len, vmFlags, pgoff, null, null, null, deferZap);
+        }
+        if (deferZap)
+        {
+            replacement.vma = vma;
+            replacement.start = addr;
+            replacement.end = addr + len;
         }
         return addr;
+    }
+
+    /** A MAP_FIXED replacement whose old pages still have to be zapped (per-VMA mode). */
+    static final class Replacement
+    {
+        Vma vma;
+        long start;
+        long end;
+    }
+
+    /**
+     * Zaps {@code [start, end)} one section at a time, flushing after each, so that no PTE lock or
+     * gather is held for longer than a section takes; the caller holds no mmap lock.
+     */
+    static void zapSections(final Cpu cpu, final long start, final long end)
+    {
+        final long section = cpu.mm.section();
+        for (long from = start; from < end; )
+        {
+            final long to = end - from > section ? from + section : end;
+            VmaEditor.zap(cpu, from, to);
+            from = to;
+        }
     }
 
     static long munmap(final Cpu cpu, final long start, final long length)
@@ -218,14 +270,49 @@ final class Mmap
             return -Errno.EINVAL;
         }
         final AddressSpace mm = cpu.mm;
-        mm.lockWrite(cpu);
+        final long end = start + len;
+        mm.lockWrite(cpu, start, end);
+        if (!mm.perVma())
+        {
+            try
+            {
+                return VmaEditor.unmap(cpu, start, end);
+            }
+            finally
+            {
+                mm.unlockWrite(cpu);
+            }
+        }
+        // the seed's sectioned munmap: lock the range's VMAs (placeholders born locked keep the
+        // range occupied and make faults wait), zap without the mmap lock, then remove them
+        final int detached;
         try
         {
-            return VmaEditor.unmap(cpu, start, start + len);
+            detached = VmaEditor.detach(cpu, start, end, true);
         }
         finally
         {
-            mm.unlockWrite();
+            mm.unlockWrite(cpu);
         }
+        if (detached != 0)
+        {
+            return detached;
+        }
+        // the placeholders are ours until removed: no other writer changes them, so walking the
+        // tree for them without the mmap lock sees a stable list
+        for (Vma vma = mm.tree().find(start); vma != null && vma.start < end; vma = mm.tree().find(vma.end))
+        {
+            zapSections(cpu, vma.start, vma.end);
+        }
+        mm.lockWrite(cpu);
+        try
+        {
+            VmaEditor.removePlaceholders(cpu, start, end);
+        }
+        finally
+        {
+            mm.unlockWrite(cpu);
+        }
+        return 0;
     }
 }

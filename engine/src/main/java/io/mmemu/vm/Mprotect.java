@@ -44,14 +44,14 @@ final class Mprotect
             return -Errno.EINVAL;
         }
         final AddressSpace mm = cpu.mm;
-        mm.lockWrite(cpu);
+        mm.lockWrite(cpu, start0 - 4096, end + 4096);
         try
         {
             return apply(cpu, start0, end, prot, grows);
         }
         finally
         {
-            mm.unlockWrite();
+            mm.unlockWrite(cpu);
         }
     }
 
@@ -128,7 +128,7 @@ final class Mprotect
         {
             newFlags |= VmFlags.VM_ACCOUNT;
         }
-        final Vma changed = VmaEditor.modifyFlags(cpu.mm, vma, start, end, newFlags);
+        final Vma changed = VmaEditor.modifyFlags(cpu, vma, start, end, newFlags);
         if (changed == null)
         {
             return -Errno.ENOMEM;

@@ -44,14 +44,17 @@ final class Mremap
             return -Errno.EINVAL;
         }
         final AddressSpace mm = cpu.mm;
-        mm.lockWrite(cpu);
+        // both ranges, with a page either side for merges; the target is known only for MREMAP_FIXED
+        final boolean fixed = (flags & MREMAP_FIXED) != 0;
+        mm.lockWrite(cpu, addr - 4096, addr + Math.max(oldLen, newLen) + 4096,
+            fixed ? newAddr - 4096 : 0, fixed ? newAddr + newLen + 4096 : 0);
         try
         {
             return remap(cpu, addr, oldLen, newLen, flags, newAddr);
         }
         finally
         {
-            mm.unlockWrite();
+            mm.unlockWrite(cpu);
         }
     }
 
@@ -81,8 +84,8 @@ final class Mremap
         final long delta = newLen - oldLen;
         if (oldLen == vma.end - addr && expandable(mm.tree(), vma, delta))
         {
-            VmaEditor.insert(mm, vma.end, vma.end + delta, vma.flags, vma.pgoff + vma.pages(), vma.shared, vma.name,
-                vma.anonVma());
+            VmaEditor.insert(cpu, vma.end, vma.end + delta, vma.flags, vma.pgoff + vma.pages(), vma.shared, vma.name,
+                vma.anonVma(), false);
             return addr;
         }
         if ((flags & MREMAP_MAYMOVE) == 0)
@@ -196,9 +199,16 @@ final class Mremap
         }
         final boolean unfaultedAnon = vma.shared == null && vma.anonVma() == null;
         final long pgoff = unfaultedAnon ? target >>> 12 : vma.pgoff + ((oldAddr - vma.start) >>> 12);
-        VmaEditor.insert(mm, target, target + newLen, vma.flags, pgoff, vma.shared, vma.name, vma.anonVma());
+        // the target is born locked (per-VMA mode): no fault may fill it while entries are in flight
+        final Vma moved = VmaEditor.insert(cpu, target, target + newLen, vma.flags, pgoff, vma.shared, vma.name,
+            vma.anonVma(), mm.perVma());
         final PageTableEditor editor = cpu.editor;
         final int status = editor.move(mm.cr3(), oldAddr, target, oldLen);
+        cpu.shootdown(oldAddr, oldAddr + oldLen);
+        if (mm.perVma())
+        {
+            mm.unlock(cpu, moved);
+        }
         if (status != PageTableEditor.OK)
         {
             // move_page_tables failed: move back what moved, drop the new area
@@ -206,22 +216,21 @@ final class Mremap
             VmaEditor.unmap(cpu, target, target + newLen);
             return -Errno.ENOMEM;
         }
-        cpu.shootdown(oldAddr, oldAddr + oldLen);
         if ((flags & MREMAP_DONTUNMAP) == 0)
         {
             VmaEditor.unmap(cpu, oldAddr, oldAddr + oldLen);
         }
         else
         {
-            dontUnmap(mm, oldAddr, oldLen);
+            dontUnmap(cpu, oldAddr, oldLen);
         }
         return target;
     }
 
     /** MREMAP_DONTUNMAP leaves the old VMA empty; when all of it moved it loses its anon_vma and VM_LOCKED. */
-    private static void dontUnmap(final AddressSpace mm, final long oldAddr, final long oldLen)
+    private static void dontUnmap(final Cpu cpu, final long oldAddr, final long oldLen)
     {
-        final VmaTree tree = mm.tree();
+        final VmaTree tree = cpu.mm.tree();
         final int i = tree.indexAfter(oldAddr);
         final Vma old = tree.at(i);
         if (old == null || old.start > oldAddr)
@@ -234,7 +243,7 @@ final class Mremap
         {
             final Vma updated = new Vma(old.start, old.end, flags, old.pgoff, old.shared, old.name,
                 whole ? null : old.anonVma());
-            VmaEditor.replace(mm, i, old, updated);
+            VmaEditor.replace(cpu, i, old, updated);
         }
     }
 }

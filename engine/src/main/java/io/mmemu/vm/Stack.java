@@ -51,12 +51,12 @@ final class Stack
                 anon = vma.assignAnonVma(adopted != null ? adopted : new AnonVma());
             }
             final Vma grown = vma.withRange(address, vma.end, vma.pgoff - ((vma.start - address) >>> 12), anon);
-            VmaEditor.replace(mm, i, vma, grown);
+            VmaEditor.replace(cpu, i, vma, grown);
             return true;
         }
         finally
         {
-            mm.unlockWrite();
+            mm.unlockWrite(cpu);
         }
     }
 }

@@ -31,7 +31,8 @@ final class VmaEditor
     /** is_mergeable_vma: same flags but soft-dirty, same backing, not special. */
     static boolean sameKind(final Vma vma, final int flags, final SharedMemory shared, final String name)
     {
-        return ((vma.flags ^ flags) & ~VM_SOFTDIRTY) == 0 && (flags & VM_SPECIAL) == 0 &&
+        // a VMA locked by an operation in flight (a sectioned unmap, a MAP_FIXED replacement) is not ours to merge
+        return !vma.isLocked() && ((vma.flags ^ flags) & ~VM_SOFTDIRTY) == 0 && (flags & VM_SPECIAL) == 0 &&
             vma.shared == shared && java.util.Objects.equals(vma.name, name);
     }
 
@@ -67,8 +68,9 @@ final class VmaEditor
     /**
      * Makes {@code addr} a VMA boundary if it falls strictly inside one.
      */
-    static void splitAt(final AddressSpace mm, final long addr)
+    static void splitAt(final Cpu cpu, final long addr)
     {
+        final AddressSpace mm = cpu.mm;
         final VmaTree tree = mm.tree();
         final int i = tree.indexAfter(addr);
         final Vma vma = tree.at(i);
@@ -76,12 +78,8 @@ final class VmaEditor
         {
             return;
         }
-        final Vma low = vma.slice(vma.start, addr);
-        final Vma high = vma.slice(addr, vma.end);
-        retain(low);
-        retain(high);
-        mm.publish(tree.replace(i, i + 1, low, high));
-        mm.releaseVma(vma);
+        mm.drain(cpu, vma);
+        mm.replace(cpu, i, i + 1, vma.slice(vma.start, addr), vma.slice(addr, vma.end));
     }
 
     /**
@@ -103,8 +101,8 @@ final class VmaEditor
         {
             return -Errno.ENOMEM;
         }
-        splitAt(mm, start);
-        splitAt(mm, end);
+        splitAt(cpu, start);
+        splitAt(cpu, end);
         tree = mm.tree();
         final int from = tree.indexAfter(start);
         int to = from;
@@ -119,14 +117,86 @@ final class VmaEditor
         }
         final Vma prev = tree.prev(from);
         final Vma next = tree.at(to);
-        mm.publish(tree.replace(from, to));
-        zapAndFree(cpu, removed[0].start, removed[removed.length - 1].end,
-            prev == null ? 0 : prev.end, next == null ? 0 : next.start);
         for (final Vma vma : removed)
         {
-            mm.releaseVma(vma);
+            mm.drain(cpu, vma);
         }
+        mm.replace(cpu, from, to);
+        zapAndFree(cpu, removed[0].start, removed[removed.length - 1].end,
+            prev == null ? 0 : prev.end, next == null ? 0 : next.start);
         return 0;
+    }
+
+    /**
+     * Per-VMA mode, first half of a sectioned unmap or MAP_FIXED replacement: splits at the ends,
+     * drains and detaches the VMAs in {@code [start, end)} without touching their pages. With
+     * {@code placeholders} they are replaced by locked copies that keep the range occupied (faults
+     * there wait; other writers wait) until {@link #removePlaceholders}. Returns 0 or {@code -ENOMEM}.
+     */
+    static int detach(final Cpu cpu, final long start, final long end, final boolean placeholders)
+    {
+        final AddressSpace mm = cpu.mm;
+        VmaTree tree = mm.tree();
+        final Vma firstVma = tree.find(start);
+        if (firstVma == null || firstVma.start >= end)
+        {
+            return 0;
+        }
+        if (start > firstVma.start && end < firstVma.end && tree.size() >= AddressSpace.MAX_MAP_COUNT)
+        {
+            return -Errno.ENOMEM;
+        }
+        splitAt(cpu, start);
+        splitAt(cpu, end);
+        tree = mm.tree();
+        final int from = tree.indexAfter(start);
+        int to = from;
+        while (to < tree.size() && tree.get(to).start < end)
+        {
+            to++;
+        }
+        final Vma[] copies = new Vma[placeholders ? to - from : 0];
+        for (int i = from; i < to; i++)
+        {
+            final Vma vma = tree.get(i);
+            mm.drain(cpu, vma);
+            if (placeholders)
+            {
+                copies[i - from] = vma.lockedCopy();
+            }
+        }
+        mm.replace(cpu, from, to, copies);
+        return 0;
+    }
+
+    /**
+     * Second half of a sectioned unmap, under the mmap write lock again: removes the placeholders
+     * left by {@link #detach} (their pages are gone), frees the tables no VMA can reach and wakes
+     * whoever waits on them.
+     */
+    static void removePlaceholders(final Cpu cpu, final long start, final long end)
+    {
+        final AddressSpace mm = cpu.mm;
+        final VmaTree tree = mm.tree();
+        final int from = tree.indexAfter(start);
+        int to = from;
+        while (to < tree.size() && tree.get(to).start < end)
+        {
+            to++;
+        }
+        if (to == from)
+        {
+            return;
+        }
+        final long first = tree.get(from).start;
+        final long last = tree.get(to - 1).end;
+        final Vma prev = tree.prev(from);
+        final Vma next = tree.at(to);
+        mm.replace(cpu, from, to);
+        final MmuGather tlb = cpu.gather;
+        tlb.begin(cpu.shootdown);
+        cpu.editor.freeTables(mm.cr3(), first, last, prev == null ? 0 : prev.end, next == null ? 0 : next.start, tlb);
+        tlb.finish();
     }
 
     /** Zaps {@code [start, end)} and frees its tables inside {@code [floor, ceiling)}, then flushes. */
@@ -154,9 +224,10 @@ final class VmaEditor
      * rules allow (vma_merge_new_range): with prev, with next, or with both when prev's and next's
      * anon_vmas are compatible with each other too. Returns the VMA that now covers the range.
      */
-    static Vma insert(final AddressSpace mm, final long start, final long end, final int flags, final long pgoff,
-        final SharedMemory shared, final String name, final AnonVma anon)
+    static Vma insert(final Cpu cpu, final long start, final long end, final int flags, final long pgoff,
+        final SharedMemory shared, final String name, final AnonVma anon, final boolean locked)
     {
+        final AddressSpace mm = cpu.mm;
         final VmaTree tree = mm.tree();
         final int at = tree.indexAfter(start);
         final Vma prev = tree.prev(at);
@@ -168,53 +239,51 @@ final class VmaEditor
         {
             right = false;
         }
-        final Vma merged;
+        if (left)
+        {
+            mm.drain(cpu, prev);
+        }
+        if (right)
+        {
+            mm.drain(cpu, next);
+        }
+        Vma merged;
         if (left && right)
         {
             merged = prev.withRange(prev.start, next.end, prev.pgoff, pick(pick(prev.anonVma(), next.anonVma()), anon));
-            retain(merged);
-            mm.publish(tree.replace(at - 1, at + 1, merged));
-            mm.releaseVma(prev);
-            mm.releaseVma(next);
         }
         else if (left)
         {
             merged = prev.withRange(prev.start, end, prev.pgoff, pick(prev.anonVma(), anon));
-            retain(merged);
-            mm.publish(tree.replace(at - 1, at, merged));
-            mm.releaseVma(prev);
         }
         else if (right)
         {
             merged = next.withRange(start, next.end, pgoff, pick(next.anonVma(), anon));
-            retain(merged);
-            mm.publish(tree.replace(at, at + 1, merged));
-            mm.releaseVma(next);
         }
         else
         {
             merged = new Vma(start, end, flags, pgoff, shared, name, anon);
-            retain(merged);
-            mm.publish(tree.replace(at, at, merged));
         }
+        if (locked)
+        {
+            merged = merged.lockedCopy();
+        }
+        mm.replace(cpu, left ? at - 1 : at, right ? at + 1 : at, merged);
         return merged;
     }
 
     /** Replaces the VMA at {@code index} by {@code with} (same backing). */
-    static void replace(final AddressSpace mm, final int index, final Vma old, final Vma with)
+    static void replace(final Cpu cpu, final int index, final Vma old, final Vma with)
     {
-        retain(with);
-        mm.publish(mm.tree().replace(index, index + 1, with));
-        mm.releaseVma(old);
+        cpu.mm.drain(cpu, old);
+        cpu.mm.replace(cpu, index, index + 1, with);
     }
 
     /** Inserts a VMA over a free range without merging (a new shmem file merges with nothing). */
-    static void insertDistinct(final AddressSpace mm, final Vma vma)
+    static void insertDistinct(final Cpu cpu, final Vma vma)
     {
-        final VmaTree tree = mm.tree();
-        final int at = tree.indexAfter(vma.start);
-        retain(vma);
-        mm.publish(tree.replace(at, at, vma));
+        final int at = cpu.mm.tree().indexAfter(vma.start);
+        cpu.mm.replace(cpu, at, at, vma);
     }
 
     /**
@@ -223,9 +292,10 @@ final class VmaEditor
      * when it ends at the VMA's end, otherwise splits. Returns the VMA now covering the range, or
      * null with nothing changed when a needed split would exceed max_map_count.
      */
-    static Vma modifyFlags(final AddressSpace mm, final Vma vma, final long start, final long end, final int newFlags)
+    static Vma modifyFlags(final Cpu cpu, final Vma vma, final long start, final long end, final int newFlags)
     {
-        VmaTree tree = mm.tree();
+        final AddressSpace mm = cpu.mm;
+        final VmaTree tree = mm.tree();
         final int i = tree.indexAfter(vma.start);
         final Vma prev = tree.prev(i);
         final Vma next = tree.at(i + 1);
@@ -242,30 +312,38 @@ final class VmaEditor
         }
         if (left || right)
         {
+            mm.drain(cpu, vma);
+            mm.drain(cpu, left ? prev : next);
+            if (left && right)
+            {
+                mm.drain(cpu, next);
+            }
             final Vma lowMerged = left ? prev.withRange(prev.start, right ? next.end : end, prev.pgoff,
                 pick(pick(prev.anonVma(), anon), right ? next.anonVma() : null)) : null;
             final Vma highMerged = !left ? next.withRange(start, next.end, pgoff, pick(next.anonVma(), anon)) : null;
             final Vma rest = left ? (end < vma.end ? vma.slice(end, vma.end) : null) :
                 (start > vma.start ? vma.slice(vma.start, start) : null);
             final Vma result = left ? lowMerged : highMerged;
-            retain(result);
-            retain(rest);
             if (left)
             {
                 final int to = right ? i + 2 : i + 1;
-                mm.publish(rest == null ? tree.replace(i - 1, to, result) : tree.replace(i - 1, to, result, rest));
-                mm.releaseVma(prev);
-                if (right)
+                if (rest == null)
                 {
-                    mm.releaseVma(next);
+                    mm.replace(cpu, i - 1, to, result);
                 }
+                else
+                {
+                    mm.replace(cpu, i - 1, to, result, rest);
+                }
+            }
+            else if (rest == null)
+            {
+                mm.replace(cpu, i, i + 2, result);
             }
             else
             {
-                mm.publish(rest == null ? tree.replace(i, i + 2, result) : tree.replace(i, i + 2, rest, result));
-                mm.releaseVma(next);
+                mm.replace(cpu, i, i + 2, rest, result);
             }
-            mm.releaseVma(vma);
             return result;
         }
         // split_vma refuses at max_map_count, one split at a time: the first may succeed alone
@@ -278,10 +356,11 @@ final class VmaEditor
         {
             if (start > vma.start)
             {
-                splitAt(mm, start);
+                splitAt(cpu, start);
             }
             return null;
         }
+        mm.drain(cpu, vma);
         final Vma middle = vma.slice(start, end, newFlags);
         final Vma[] with = new Vma[pieces];
         int n = 0;
@@ -294,22 +373,8 @@ final class VmaEditor
         {
             with[n] = vma.slice(end, vma.end);
         }
-        for (final Vma piece : with)
-        {
-            retain(piece);
-        }
-        tree = tree.replace(i, i + 1, with);
-        mm.publish(tree);
-        mm.releaseVma(vma);
+        mm.replace(cpu, i, i + 1, with);
         return middle;
-    }
-
-    private static void retain(final Vma vma)
-    {
-        if (vma != null && vma.shared != null)
-        {
-            vma.shared.addUser();
-        }
     }
 
     /**

@@ -42,7 +42,11 @@ public final class PageTableEditor
     private final MemorySegment metadata;
     private final PageWalker walker;
     private final FrameCache cache;
-    private final IdleStrategy idle = new BackoffIdleStrategy();
+    /**
+     * Spin, then yield a good while (on oversubscribed cores the holder we wait for is often just
+     * descheduled), then park briefly: waits here are for other CPUs' short critical sections.
+     */
+    private final IdleStrategy idle = new BackoffIdleStrategy(64, 256, 1_000, 50_000);
     private final long token;
     private final long zeroPagePfn;
     private long done;

@@ -8,8 +8,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.mmemu.phys.Backing;
 import io.mmemu.phys.PhysicalMemory;
+import java.util.stream.Stream;
+
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import static io.mmemu.vm.Mman.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,13 +34,19 @@ class ConcurrentFaultTest
      * expected (that is the point); what must hold is: no exception, no hang, and afterwards the
      * tables, frame accounting and VMA/PTE consistency invariants; closing returns every frame.
      */
+    static Stream<Arguments> modes()
+    {
+        return Stream.of(LockingMode.values())
+            .flatMap(locking -> Stream.of(Backing.values()).map(backing -> Arguments.of(locking, backing)));
+    }
+
     @ParameterizedTest
-    @EnumSource(Backing.class)
-    void faultsRaceWithMprotectMunmapAndRemap(final Backing backing) throws Exception
+    @MethodSource("modes")
+    void faultsRaceWithMprotectMunmapAndRemap(final LockingMode locking, final Backing backing) throws Exception
     {
         try (PhysicalMemory memory = PhysicalMemory.create(512L << 20, backing))
         {
-            final AddressSpace mm = AddressSpace.create(memory);
+            final AddressSpace mm = AddressSpace.create(memory, locking, 64L << 10);
             final Cpu setup = mm.attachCpu();
             assertEquals(BASE, setup.mmap(BASE, REGION, RW, ANON | MAP_FIXED, -1, 0));
             setup.close();
@@ -123,12 +132,12 @@ class ConcurrentFaultTest
      * must see the thread's last write.
      */
     @ParameterizedTest
-    @EnumSource(value = Backing.class, names = "FULL")
-    void writesSurviveSplitsAndMergesOfTheirVma(final Backing backing) throws Exception
+    @org.junit.jupiter.params.provider.EnumSource(LockingMode.class)
+    void writesSurviveSplitsAndMergesOfTheirVma(final LockingMode locking) throws Exception
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(256L << 20, backing))
+        try (PhysicalMemory memory = PhysicalMemory.create(256L << 20, Backing.FULL))
         {
-            final AddressSpace mm = AddressSpace.create(memory);
+            final AddressSpace mm = AddressSpace.create(memory, locking, 64L << 10);
             final Cpu setup = mm.attachCpu();
             assertEquals(BASE, setup.mmap(BASE, REGION, RW, ANON | MAP_FIXED, -1, 0));
             setup.close();
