@@ -42,7 +42,8 @@ public final class ScriptMinimizer
         {
             return "throws " + ex.getClass().getName();
         }
-        final ReplayDiff.Difference difference = ReplayDiff.firstDifference(statements, onHost.out(), onEmulator.out(), kernel);
+        final ReplayDiff.Difference difference =
+            ReplayDiff.firstDifference(statements, onHost.out(), onEmulator.out(), kernel);
         if (difference == null)
         {
             return null;
