@@ -10,8 +10,11 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import io.mmemu.script.Replay;
+import io.mmemu.vm.KernelConfig;
 import picocli.CommandLine.Command;
+import io.mmemu.vm.KernelConfig;
 import picocli.CommandLine.Option;
+import io.mmemu.vm.KernelConfig;
 import picocli.CommandLine.Parameters;
 
 /** {@code mmemu replay}: a script of memory syscalls run on a fresh address space (see docs/replay.md). */
@@ -63,6 +66,11 @@ public final class ReplayCommand implements Callable<Integer>
     @Option(names = "--physmem", defaultValue = "4G", paramLabel = "SIZE", description = "Emulated physical memory (default ${DEFAULT-VALUE}).")
     long physmem;
 
+    @Option(names = "--kernel", defaultValue = "mainline", paramLabel = "mainline|host",
+        description = {"Kernel build to emulate: mainline (zero page, soft-dirty), or host: probe the kernel",
+            "this runs on (for diffing against it). Default ${DEFAULT-VALUE}."})
+    String kernel;
+
     @Override
     public Integer call()
     {
@@ -74,8 +82,14 @@ public final class ReplayCommand implements Callable<Integer>
         final Replay.Options options;
         try
         {
+            final KernelConfig build = switch (kernel)
+            {
+                case "mainline" -> KernelConfig.MAINLINE;
+                case "host" -> KernelConfig.host();
+                default -> throw new IllegalArgumentException("--kernel must be mainline or host, not '" + kernel + "'");
+            };
             options = new Replay.Options(maps, pagemap == null ? 0 : pagemap[0], pagemap == null ? 0 : pagemap[1],
-                pagemap != null, window == null ? 0 : window[0], window == null ? 0 : window[1], physmem);
+                pagemap != null, window == null ? 0 : window[0], window == null ? 0 : window[1], physmem, build);
         }
         catch (final IllegalArgumentException ex)
         {

@@ -8,6 +8,8 @@ import java.util.List;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
+import io.mmemu.vm.KernelConfig;
+import io.mmemu.vm.LockingMode;
 import io.mmemu.vm.VmaInfo;
 
 import static io.mmemu.phys.PhysicalMemory.PAGE_SIZE;
@@ -35,12 +37,27 @@ public final class Replay
      * @param windowStart    start of the comparison window
      * @param windowEnd      end of the comparison window, exclusive
      * @param physicalMemory emulated physical memory in bytes
+     * @param kernel         the kernel build to emulate (zero page, soft-dirty)
      */
     public record Options(boolean maps, long pagemapStart, long pagemapEnd, boolean pagemap,
-                          long windowStart, long windowEnd, long physicalMemory)
+                          long windowStart, long windowEnd, long physicalMemory, KernelConfig kernel)
     {
+        /** Options for a mainline kernel. */
+        public Options(final boolean maps, final long pagemapStart, final long pagemapEnd, final boolean pagemap,
+            final long windowStart, final long windowEnd, final long physicalMemory)
+        {
+            this(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, KernelConfig.MAINLINE);
+        }
+
+        /** The same options for another kernel build. */
+        public Options withKernel(final KernelConfig other)
+        {
+            return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, other);
+        }
+
         public Options
         {
+            java.util.Objects.requireNonNull(kernel, "kernel");
             if (pagemap)
             {
                 if (((pagemapStart | pagemapEnd) & (PAGE_SIZE - 1)) != 0)
@@ -111,7 +128,9 @@ public final class Replay
             return 2;
         }
         final Window window = options.window();
-        try (memory; AddressSpace space = AddressSpace.create(memory); Cpu cpu = space.attachCpu())
+        try (memory;
+             AddressSpace space = AddressSpace.create(memory, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION, options.kernel());
+             Cpu cpu = space.attachCpu())
         {
             final Interpreter interpreter = new Interpreter(cpu);
             for (final Statement statement : statements)

@@ -63,6 +63,7 @@ public final class AddressSpace implements AutoCloseable
     private final PhysicalMemory memory;
     private final LockingMode locking;
     private final long section;
+    private final KernelConfig kernel;
     private final long cr3;
     /** Stats of every CPU that ever ran here (closed ones included), for {@link #stats()}. */
     private final java.util.concurrent.CopyOnWriteArrayList<CpuStats> allStats = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -79,7 +80,8 @@ public final class AddressSpace implements AutoCloseable
     private int nextCpuId;
     private boolean closed;
 
-    private AddressSpace(final PhysicalMemory memory, final LockingMode locking, final long section)
+    private AddressSpace(final PhysicalMemory memory, final LockingMode locking, final long section,
+        final KernelConfig kernel)
     {
         if (section < PhysicalMemory.PAGE_SIZE || (section & (PhysicalMemory.PAGE_SIZE - 1)) != 0)
         {
@@ -88,6 +90,7 @@ public final class AddressSpace implements AutoCloseable
         this.memory = memory;
         this.locking = locking;
         this.section = section;
+        this.kernel = kernel;
         this.housekeeping = memory.newCache();
         this.housekeepingEditor = new PageTableEditor(memory, housekeeping, Long.MAX_VALUE);
         final long root = housekeepingEditor.allocateRoot();
@@ -101,12 +104,23 @@ public final class AddressSpace implements AutoCloseable
     /** An address space with the seed's per-VMA locking and 1 GiB unmap sections. */
     public static AddressSpace create(final PhysicalMemory memory)
     {
-        return new AddressSpace(memory, LockingMode.PER_VMA, DEFAULT_SECTION);
+        return new AddressSpace(memory, LockingMode.PER_VMA, DEFAULT_SECTION, KernelConfig.MAINLINE);
     }
 
     public static AddressSpace create(final PhysicalMemory memory, final LockingMode locking, final long section)
     {
-        return new AddressSpace(memory, locking, section);
+        return new AddressSpace(memory, locking, section, KernelConfig.MAINLINE);
+    }
+
+    public static AddressSpace create(final PhysicalMemory memory, final LockingMode locking, final long section,
+        final KernelConfig kernel)
+    {
+        return new AddressSpace(memory, locking, section, kernel);
+    }
+
+    public KernelConfig kernel()
+    {
+        return kernel;
     }
 
     public LockingMode locking()
@@ -395,7 +409,8 @@ public final class AddressSpace implements AutoCloseable
         {
             return 0;
         }
-        long word = (vma.flags & VmFlags.VM_SOFTDIRTY) != 0 ? Pagemap.SOFT_DIRTY : 0;
+        final boolean softDirty = kernel.softDirty();
+        long word = softDirty && (vma.flags & VmFlags.VM_SOFTDIRTY) != 0 ? Pagemap.SOFT_DIRTY : 0;
         final PageWalker walker = new PageWalker(memory, housekeeping);
         final int status = walker.walk(cr3, va);
         if (status != PageWalker.WALK_PTE && status != PageWalker.WALK_LARGE)
@@ -408,7 +423,7 @@ public final class AddressSpace implements AutoCloseable
             return word;
         }
         word |= Pagemap.PRESENT;
-        if ((e & PageTableEntry.SOFT_DIRTY) != 0)
+        if (softDirty && (e & PageTableEntry.SOFT_DIRTY) != 0)
         {
             word |= Pagemap.SOFT_DIRTY;
         }

@@ -279,6 +279,12 @@ public final class Cpu implements AutoCloseable
      */
     private int fill(final long va, final boolean write)
     {
+        if (!PageTableEntry.isCanonical(va))
+        {
+            // #GP, not #PF: the kernel reports SI_KERNEL with no address
+            faultAddress = 0;
+            return Signal.SI_KERNEL;
+        }
         if (va < 0 || va >= AddressSpace.TASK_SIZE)
         {
             faultAddress = va;

@@ -160,7 +160,7 @@ final class Faults
         final PhysicalMemory memory = cpu.memory;
         if (e == 0)
         {
-            if (!write)
+            if (!write && cpu.mm.kernel().zeroPage())
             {
                 return install(cpu, table, slot, 0, PageTableEntry.leaf(memory.zeroPagePfn(), prot | SPECIAL), NO_FRAME);
             }
@@ -170,7 +170,9 @@ final class Faults
             {
                 return Signal.BUS_ADRERR;
             }
-            return install(cpu, table, slot, 0, PageTableEntry.leaf(pfn, prot | WRITABLE | DIRTY | SOFT_DIRTY), pfn);
+            // do_anonymous_page: a writable VMA's new page is mapped writable and dirty, even on a read
+            final long bits = (vma.flags & VmFlags.VM_WRITE) != 0 ? prot | WRITABLE | DIRTY | SOFT_DIRTY : prot;
+            return install(cpu, table, slot, 0, PageTableEntry.leaf(pfn, bits), pfn);
         }
         if (!write || !PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e))
         {

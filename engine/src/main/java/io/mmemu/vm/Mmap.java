@@ -134,7 +134,7 @@ final class Mmap
         }
         final int type = flags & MAP_TYPE;
         addr = UnmappedArea.find(mm.tree(), addr, len, type == MAP_SHARED || type == MAP_SHARED_VALIDATE ? flags | MAP_SHARED : flags);
-        if (addr < 0)
+        if (Errno.isError(addr))
         {
             return addr;
         }
@@ -167,7 +167,7 @@ final class Mmap
         final boolean shared;
         switch (type)
         {
-            case MAP_SHARED, MAP_SHARED_VALIDATE ->
+            case MAP_SHARED ->
             {
                 if ((vmFlags & VmFlags.VM_GROWSDOWN) != 0)
                 {
@@ -212,7 +212,10 @@ final class Mmap
         {
             vmFlags |= VmFlags.VM_ACCOUNT;
         }
-        vmFlags |= VmFlags.VM_SOFTDIRTY;
+        if (cpu.mm.kernel().softDirty())
+        {
+            vmFlags |= VmFlags.VM_SOFTDIRTY;
+        }
         final Vma vma;
         if (shared)
         {

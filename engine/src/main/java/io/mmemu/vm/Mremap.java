@@ -93,7 +93,7 @@ final class Mremap
             return -Errno.ENOMEM;
         }
         final long target = UnmappedArea.find(mm.tree(), 0, newLen, vma.shared != null ? Mman.MAP_SHARED : 0);
-        if (target < 0)
+        if (Errno.isError(target))
         {
             return target;
         }
@@ -147,7 +147,7 @@ final class Mremap
         }
         final int mapFlags = ((flags & MREMAP_FIXED) != 0 ? Mman.MAP_FIXED : 0) | (vma.shared != null ? Mman.MAP_SHARED : 0);
         final long found = UnmappedArea.find(mm.tree(), newAddr, newLen, mapFlags);
-        if (found < 0)
+        if (Errno.isError(found))
         {
             return found;
         }

@@ -45,11 +45,11 @@ final class UnmappedArea
         {
             result = arch(tree, addr, len, flags);
         }
-        if (result < 0)
+        if (Errno.isError(result))
         {
             return result;
         }
-        if (result > AddressSpace.TASK_SIZE - len)
+        if (Long.compareUnsigned(result, AddressSpace.TASK_SIZE - len) > 0)
         {
             return -Errno.ENOMEM;
         }
@@ -69,7 +69,7 @@ final class UnmappedArea
             return arch(tree, 0, len, flags);
         }
         final long found = arch(tree, 0, padded, flags);
-        if (found < 0)
+        if (Errno.isError(found))
         {
             return arch(tree, 0, len, flags);
         }
@@ -106,7 +106,7 @@ final class UnmappedArea
             }
         }
         final long found = topDown(tree, len, PAGE, AddressSpace.MMAP_BASE);
-        if (found >= 0)
+        if (!Errno.isError(found))
         {
             return found;
         }
