@@ -12,6 +12,8 @@ import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 
+import io.mmemu.vm.KernelConfig;
+
 /**
  * A conformance fixture: a hand-written script ({@code NAME.script}, or {@code NAME.script.gz} when
  * large) and the output the host kernel printed for it ({@code NAME.expected[.gz]}), both under
@@ -29,7 +31,7 @@ public record Fixture(String name, Path script, String scriptText, ReplayRun run
     static final String BASELINE = "# baseline-vmas: ";
 
     /** The expected output and what its header says. */
-    public record Expected(String output, String kernel, HostKernel hostKernel, int baselineVmas)
+    public record Expected(String output, String kernel, KernelConfig hostKernel, int baselineVmas)
     {
     }
 
@@ -102,7 +104,7 @@ public record Fixture(String name, Path script, String scriptText, ReplayRun run
         final String quirks = value(header, HOST_KERNEL);
         final String baseline = value(header, BASELINE);
         return new Expected(output.toString().replaceAll("\n+$", "\n"), kernel,
-            quirks == null ? HostKernel.STOCK : HostKernel.parse(quirks),
+            quirks == null ? KernelConfig.MAINLINE : HostKernel.parse(quirks),
             baseline == null ? 0 : Integer.parseInt(baseline.trim()));
     }
 

@@ -203,12 +203,12 @@ class HostRunnerTest
             munmap(0x100000000000, -1)
             """;
         final ReplayRun run = new ReplayRun(true, 0x100000000000L, 0x100000002000L, true, ScriptGenerator.WINDOW.start(),
-            ScriptGenerator.WINDOW.end());
+            ScriptGenerator.WINDOW.end(), HostKernel.probe(host));
         final HostReplay.Result onHost = host.run(script, run.options());
         assertEquals(0, onHost.exitCode(), onHost.err());
         final List<String> statements = script.lines().map(String::strip).map(l -> l.replaceAll("\\) *=.*", ")")).toList();
         final ReplayDiff.Difference difference = ReplayDiff.firstDifference(statements, onHost.out(),
-            run.onEmulator("-", script).out(), HostKernel.probe(host));
+            run.onEmulator("-", script).out());
         assertNull(difference, () -> difference.describe());
     }
 

@@ -8,13 +8,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.mmemu.script.Replay;
+import io.mmemu.vm.KernelConfig;
 
 /**
  * One replay's options, written once and handed to both sides: as {@link Replay.Options} to the
  * emulator in-process, as command-line options to the host runner and to {@code mmemu replay}.
+ * {@code kernel} is the kernel build the emulator plays (the host's, for a comparison).
  */
 public record ReplayRun(boolean maps, long pagemapStart, long pagemapEnd, boolean pagemap, long windowStart,
-    long windowEnd)
+    long windowEnd, KernelConfig kernel)
 {
     /** Emulated memory for a replay: scripts stay within a few MiB, and frames are backed lazily. */
     public static final long PHYSICAL_MEMORY = 256L << 20;
@@ -28,7 +30,7 @@ public record ReplayRun(boolean maps, long pagemapStart, long pagemapEnd, boolea
     public static ReplayRun generated()
     {
         return new ReplayRun(true, ScriptGenerator.ARENA.start(), ScriptGenerator.ARENA.end(), true,
-            ScriptGenerator.WINDOW.start(), ScriptGenerator.WINDOW.end());
+            ScriptGenerator.WINDOW.start(), ScriptGenerator.WINDOW.end(), KernelConfig.MAINLINE);
     }
 
     /** Parses options as the command line takes them ({@code --maps --pagemap S E --window S E}). */
@@ -61,10 +63,16 @@ public record ReplayRun(boolean maps, long pagemapStart, long pagemapEnd, boolea
                 default -> throw new IllegalArgumentException("unknown replay option '" + words[i] + "' in: " + commandLine);
             }
         }
-        return new ReplayRun(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd);
+        return new ReplayRun(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, KernelConfig.MAINLINE);
     }
 
-    /** The command-line form. */
+    /** The same run with the emulator playing another kernel build. */
+    public ReplayRun withKernel(final KernelConfig other)
+    {
+        return new ReplayRun(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, other);
+    }
+
+    /** The command-line form both sides take (the host runner has no {@code --kernel}: it is the kernel). */
     public List<String> options()
     {
         final List<String> options = new ArrayList<>();
@@ -83,13 +91,19 @@ public record ReplayRun(boolean maps, long pagemapStart, long pagemapEnd, boolea
         return options;
     }
 
+    /** {@code mmemu replay}'s options: {@link #options()}, and {@code --kernel host} unless mainline. */
+    public String emulatorCommandOptions()
+    {
+        return String.join(" ", options()) + (kernel.equals(KernelConfig.MAINLINE) ? "" : " --kernel host");
+    }
+
     /** Runs the script on a fresh emulated address space. */
     public Output onEmulator(final String name, final String script)
     {
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         final ByteArrayOutputStream err = new ByteArrayOutputStream();
         final Replay.Options options = new Replay.Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd,
-            PHYSICAL_MEMORY);
+            PHYSICAL_MEMORY, kernel);
         final int status;
         try (PrintStream o = new PrintStream(out, false, StandardCharsets.UTF_8);
              PrintStream e = new PrintStream(err, false, StandardCharsets.UTF_8))

@@ -14,13 +14,11 @@ import java.util.List;
 public final class ScriptMinimizer
 {
     private final HostReplay host;
-    private final HostKernel kernel;
     private final ReplayRun run;
 
-    public ScriptMinimizer(final HostReplay host, final HostKernel kernel, final ReplayRun run)
+    public ScriptMinimizer(final HostReplay host, final ReplayRun run)
     {
         this.host = host;
-        this.kernel = kernel;
         this.run = run;
     }
 
@@ -43,7 +41,7 @@ public final class ScriptMinimizer
             return "throws " + ex.getClass().getName();
         }
         final ReplayDiff.Difference difference =
-            ReplayDiff.firstDifference(statements, onHost.out(), onEmulator.out(), kernel);
+            ReplayDiff.firstDifference(statements, onHost.out(), onEmulator.out());
         if (difference == null)
         {
             return null;
