@@ -89,6 +89,12 @@ public final class DumpReader
         }
     }
 
+    /** Reads a dump held in memory (tests feed corrupted copies through this). */
+    static Dump read(final byte[] bytes) throws DumpFormatException
+    {
+        return new DumpReader(MemorySegment.ofArray(bytes)).parse(Arena.ofShared());
+    }
+
     private Dump parse(final Arena arena) throws DumpFormatException
     {
         // ---- header
@@ -179,6 +185,7 @@ public final class DumpReader
         {
             expect(offsets[type] >= 0, H_SECTIONS, "no " + sectionName(type) + " section");
         }
+        padding(tableEnd, offsets, lengths);
 
         // ---- sections
         final List<VmaInfo> vmas = vmas(offsets[VMAS], lengths[VMAS], counts[VMAS]);
@@ -192,6 +199,40 @@ public final class DumpReader
         final KernelConfig kernel = new KernelConfig((kernelWord & K_ZERO_PAGE) != 0, (kernelWord & K_SOFT_DIRTY) != 0);
         final Snapshot snapshot = new Snapshot(cr3, vmas, kernel, ThpMode.values()[thpOrdinal], image, stats);
         return new Dump(snapshot, version, tables, data, size);
+    }
+
+    /**
+     * Sections do not overlap, and what lies between them (and after the last) is at most 7 zero
+     * bytes of alignment: no byte of the file escapes a check.
+     */
+    private void padding(final long tableEnd, final long[] offsets, final long[] lengths) throws DumpFormatException
+    {
+        final List<long[]> spans = new ArrayList<>();
+        for (int type = 1; type <= SECTION_TYPES; type++)
+        {
+            if (offsets[type] >= 0)
+            {
+                spans.add(new long[] {offsets[type], lengths[type], type});
+            }
+        }
+        spans.sort((a, b) -> Long.compare(a[0], b[0]));
+        long at = tableEnd;
+        for (final long[] span : spans)
+        {
+            expect(span[0] >= at, span[0], sectionName((int)span[2]) + " section overlaps the bytes before it (up to " + at + ")");
+            zeros(at, span[0]);
+            at = span[0] + span[1];
+        }
+        zeros(at, size);
+    }
+
+    private void zeros(final long from, final long to) throws DumpFormatException
+    {
+        expect(to - from < 8, from, (to - from) + " unexpected bytes (sections are separated by at most 7 bytes of padding)");
+        for (long at = from; at < to; at++)
+        {
+            expect(file.get(ValueLayout.JAVA_BYTE, at) == 0, at, "padding byte is not zero");
+        }
     }
 
     private List<VmaInfo> vmas(final long offset, final long length, final int count) throws DumpFormatException
