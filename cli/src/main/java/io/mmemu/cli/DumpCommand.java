@@ -1,21 +1,15 @@
 package io.mmemu.cli;
 
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-import io.mmemu.inspect.ThpMode;
 import io.mmemu.inspect.Views;
 import io.mmemu.script.Replay;
-import io.mmemu.vm.KernelConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -52,72 +46,32 @@ public final class DumpCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
-        final KernelConfig build;
-        final ThpMode thp;
-        switch (kernel)
-        {
-            case "mainline" ->
-            {
-                build = KernelConfig.MAINLINE;
-                thp = ThpMode.ALWAYS;
-            }
-            case "host" ->
-            {
-                build = KernelConfig.host();
-                thp = ThpMode.host();
-            }
-            default ->
-            {
-                System.err.println("mmemu dump: --kernel must be mainline or host, not '" + kernel + "'");
-                return 2;
-            }
-        }
-        final Views views = new Views(false, false, List.of(), List.of(), List.of(), null, file, data, null, thp);
         final Replay.Options options;
         try
         {
-            options = new Replay.Options(false, 0, 0, false, 0, 0, physmem, build, views);
+            final Views views = new Views(false, false, List.of(), List.of(), List.of(), null, file, data, null,
+                ReplayCommand.thpPolicy(kernel));
+            options = new Replay.Options(false, 0, 0, false, 0, 0, physmem, ReplayCommand.kernelBuild(kernel), views);
         }
         catch (final IllegalArgumentException ex)
         {
             System.err.println("mmemu dump: " + ex.getMessage());
             return 2;
         }
-        final PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
-        final int status;
-        if ("-".equals(script))
+        final int status = ReplayCommand.runScript("dump", script, options, new PrintStream(OutputStream.nullOutputStream()));
+        if (status != 0)
         {
-            status = Replay.run("<stdin>", new InputStreamReader(System.in, StandardCharsets.UTF_8), options, quiet, System.err);
+            return status;
         }
-        else
+        try
         {
-            try (Reader reader = new InputStreamReader(Files.newInputStream(Path.of(script)), StandardCharsets.UTF_8))
-            {
-                status = Replay.run(script, reader, options, quiet, System.err);
-            }
-            catch (final NoSuchFileException ex)
-            {
-                System.err.println("mmemu dump: " + script + ": no such file");
-                return 2;
-            }
-            catch (final IOException ex)
-            {
-                System.err.println("mmemu dump: " + script + ": " + ex.getMessage());
-                return 2;
-            }
+            System.out.println("wrote " + file + " (" + Files.size(file) + " bytes)");
+            return 0;
         }
-        if (status == 0)
+        catch (final IOException ex)
         {
-            try
-            {
-                System.out.println("wrote " + file + " (" + Files.size(file) + " bytes)");
-            }
-            catch (final IOException ex)
-            {
-                System.err.println("mmemu dump: " + file + ": " + ex.getMessage());
-                return 2;
-            }
+            System.err.println("mmemu dump: " + file + ": " + ex.getMessage());
+            return 2;
         }
-        return status;
     }
 }

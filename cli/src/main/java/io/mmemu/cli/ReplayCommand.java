@@ -2,6 +2,7 @@ package io.mmemu.cli;
 
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.PrintStream;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -94,44 +95,64 @@ public final class ReplayCommand implements Callable<Integer>
         final Replay.Options options;
         try
         {
-            final KernelConfig build = switch (kernel)
-            {
-                case "mainline" -> KernelConfig.MAINLINE;
-                case "host" -> KernelConfig.host();
-                default -> throw new IllegalArgumentException("--kernel must be mainline or host, not '" + kernel + "'");
-            };
+            final KernelConfig build = kernelBuild(kernel);
             if (dumpData && dump == null)
             {
                 throw new IllegalArgumentException("--dump-data needs --dump FILE");
             }
-            final ThpMode thp = "host".equals(kernel) ? ThpMode.host() : ThpMode.ALWAYS;
             options = new Replay.Options(maps, pagemap == null ? 0 : pagemap[0], pagemap == null ? 0 : pagemap[1],
                 pagemap != null, window == null ? 0 : window[0], window == null ? 0 : window[1], physmem, build,
-                views.views(dump, dumpData, thp));
+                views.views(dump, dumpData, thpPolicy(kernel)));
         }
         catch (final IllegalArgumentException ex)
         {
             System.err.println("mmemu replay: " + ex.getMessage());
             return 2;
         }
+        return runScript("replay", script, options, System.out);
+    }
+
+    /** --kernel's value: the build to emulate, mainline or the host's (probed). */
+    static KernelConfig kernelBuild(final String name)
+    {
+        return switch (name)
+        {
+            case "mainline" -> KernelConfig.MAINLINE;
+            case "host" -> KernelConfig.host();
+            default -> throw new IllegalArgumentException("--kernel must be mainline or host, not '" + name + "'");
+        };
+    }
+
+    /** The THP policy that goes with --kernel's value: mainline's default (always), or the host's. */
+    static ThpMode thpPolicy(final String name)
+    {
+        return "host".equals(name) ? ThpMode.host() : ThpMode.ALWAYS;
+    }
+
+    /**
+     * Runs the script file {@code script} ({@code -}: standard input) with {@code options}, results
+     * to {@code out}; a file that cannot be read is "mmemu COMMAND: SCRIPT: reason", exit 2.
+     */
+    static int runScript(final String command, final String script, final Replay.Options options, final PrintStream out)
+    {
         if (STDIN.equals(script))
         {
-            return Replay.run("<stdin>", new InputStreamReader(System.in, StandardCharsets.UTF_8), options, System.out, System.err);
+            return Replay.run("<stdin>", new InputStreamReader(System.in, StandardCharsets.UTF_8), options, out, System.err);
         }
         // An InputStreamReader, not Files.newBufferedReader: malformed UTF-8 becomes U+FFFD, which
         // the parser reports with its line, instead of an exception that names no line.
         try (Reader reader = new InputStreamReader(Files.newInputStream(Path.of(script)), StandardCharsets.UTF_8))
         {
-            return Replay.run(script, reader, options, System.out, System.err);
+            return Replay.run(script, reader, options, out, System.err);
         }
         catch (final NoSuchFileException ex)
         {
-            System.err.println("mmemu replay: " + script + ": no such file");
+            System.err.println("mmemu " + command + ": " + script + ": no such file");
             return 2;
         }
         catch (final IOException ex)
         {
-            System.err.println("mmemu replay: " + script + ": " + ex.getMessage());
+            System.err.println("mmemu " + command + ": " + script + ": " + ex.getMessage());
             return 2;
         }
     }
