@@ -5,7 +5,10 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -83,20 +86,39 @@ public record Views(boolean smaps, boolean ptdump, List<Long> walks, List<Long> 
     public void writeFiles(final Inspection inspection, final long pagemapStart, final long pagemapEnd, final String title)
         throws IOException
     {
-        if (pagemapBinary != null)
+        Path writing = null;
+        try
         {
-            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(pagemapBinary)))
+            if (pagemapBinary != null)
             {
-                inspection.writePagemap(pagemapStart, pagemapEnd, out);
+                writing = pagemapBinary;
+                try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(pagemapBinary)))
+                {
+                    inspection.writePagemap(pagemapStart, pagemapEnd, out);
+                }
+            }
+            if (dump != null)
+            {
+                writing = dump;
+                inspection.writeDump(dump, dumpData);
+            }
+            if (html != null)
+            {
+                writing = html;
+                Files.writeString(html, inspection.html(title), StandardCharsets.UTF_8);
             }
         }
-        if (dump != null)
+        catch (final NoSuchFileException ex)
         {
-            inspection.writeDump(dump, dumpData);
+            throw new IOException("cannot write " + writing + ": no such directory", ex);
         }
-        if (html != null)
+        catch (final AccessDeniedException ex)
         {
-            Files.writeString(html, inspection.html(title), StandardCharsets.UTF_8);
+            throw new IOException("cannot write " + writing + ": permission denied", ex);
+        }
+        catch (final FileSystemException ex)
+        {
+            throw new IOException("cannot write " + writing + ": " + (ex.getReason() != null ? ex.getReason() : ex.getMessage()), ex);
         }
     }
 }

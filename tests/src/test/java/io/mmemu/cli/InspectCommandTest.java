@@ -127,6 +127,10 @@ final class InspectCommandTest
         assertEquals(2, unaligned.exitCode());
         assertContains(unaligned.err(), "must be page aligned");
 
+        final CommandOutput noDirectory = CommandOutput.run("dump", script, dir.resolve("none/x.dump").toString(), "--physmem", "64M");
+        assertEquals(2, noDirectory.exitCode());
+        assertContains(noDirectory.err(), "cannot write " + dir.resolve("none/x.dump") + ": no such directory");
+
         final CommandOutput replayHex = CommandOutput.run("replay", script, "--physmem", "64M", "--hexdump", "0x100000000", "16");
         assertEquals(2, replayHex.exitCode());
         assertContains(replayHex.err(), "mmemu replay: physical 0x100000000 has no bytes here (beyond the backed frames)");
