@@ -90,12 +90,18 @@ final class Mremap
             // Linux 6.17+: a pure move may span several VMAs (and the gaps between them)
             return moveMany(cpu, addr, oldLen, newAddr, flags);
         }
-        final long checked = checkResize(vma, addr, oldLen, newLen);
-        if (checked != 0)
+        final boolean hasTarget = (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0;
+        // check_prep_vma: only an operation that maps new space is checked against the VMA; a move
+        // that also shrinks is checked for the part that moves (the tail is unmapped first)
+        if (hasTarget || newLen > oldLen)
         {
-            return checked;
+            final long checked = checkResize(vma, addr, Math.min(oldLen, hasTarget ? newLen : oldLen), newLen, flags);
+            if (checked != 0)
+            {
+                return checked;
+            }
         }
-        if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0)
+        if (hasTarget)
         {
             return remapTo(cpu, addr, oldLen, newAddr, newLen, flags);
         }
@@ -155,6 +161,10 @@ final class Mremap
         {
             return -Errno.EFAULT;
         }
+        if (oldLen > vma.end - addr)
+        {
+            return -Errno.EFAULT;
+        }
         final int mapFlags = ((flags & MREMAP_FIXED) != 0 ? Mman.MAP_FIXED : 0) | (vma.shared != null ? Mman.MAP_SHARED : 0);
         final long found = UnmappedArea.find(mm.tree(), newAddr, newLen, mapFlags);
         if (Errno.isError(found))
@@ -211,10 +221,14 @@ final class Mremap
         return newAddr;
     }
 
-    /** vma_to_resize's checks; 0 when the resize may go on. */
-    private static long checkResize(final Vma vma, final long addr, final long oldLen, final long newLen)
+    /** check_prep_vma's checks of the source VMA; 0 when the remap may go on. */
+    private static long checkResize(final Vma vma, final long addr, final long oldLen, final long newLen, final int flags)
     {
         if (oldLen == 0 && vma.shared == null)
+        {
+            return -Errno.EINVAL;
+        }
+        if ((flags & MREMAP_DONTUNMAP) != 0 && (vma.flags & (VmFlags.VM_DONTEXPAND | VmFlags.VM_PFNMAP)) != 0)
         {
             return -Errno.EINVAL;
         }
@@ -222,7 +236,7 @@ final class Mremap
         {
             return -Errno.EFAULT;
         }
-        if (newLen == oldLen)
+        if (newLen <= oldLen)
         {
             return 0;
         }
