@@ -27,7 +27,11 @@ public final class Inspection implements AutoCloseable
         this.dump = dump;
     }
 
-    /** The live address space, smaps reporting THPeligible against {@code thp}. */
+    /**
+     * The live address space, smaps reporting THPeligible against {@code thp}. The VMA list is
+     * taken now and the tables are read when a view is asked for: a running program takes a new
+     * inspection at each point it wants to look at.
+     */
     public static Inspection of(final AddressSpace space, final ThpMode thp)
     {
         return new Inspection(Snapshot.of(space, thp), null);
