@@ -175,9 +175,11 @@ int main(int argc, char **argv)
     touch(b + 5 * PAGE, PAGE, 0);
 
     /* C: shared anonymous, one page written, one read; D: a second mapping of the same object
-       that writes page 0, reads page 1 (both then mapped twice) and writes page 2. D's read comes
-       after its write of page 0 and before page 2 exists, so Linux's fault-around (a read fault
-       maps every page of its 64 KiB window already in the page cache) maps nothing more. */
+       that writes page 0, reads page 1 (both then mapped twice) and writes page 2. D writes page 0
+       rather than reading it: a read would map it with a clean entry, which Linux still counts
+       dirty (its folio is), the emulator clean. D's read comes before page 2 exists, so
+       fault-around (a read fault maps the pages of its 64 KiB window in the page cache) maps
+       nothing more. */
     const uint64_t c = W + 0x200000;
     const uint64_t d = W + 0x300000;
     map(c, 4 * PAGE, PROT_READ | PROT_WRITE, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, SHARED);

@@ -108,27 +108,34 @@ class SmapsTest
     void sharedPagesMappedTwiceSplitTheirPss()
     {
         start(KernelConfig.MAINLINE);
+        final long second = BASE + 0x100000;
         cpu.mmap(BASE, 3 * 4096, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
         cpu.writeByte(BASE, 1);
         cpu.readByte(BASE + 4096);
-        cpu.mremap(BASE, 0, 3 * 4096, MREMAP_MAYMOVE | MREMAP_FIXED, BASE + 0x100000);
-        cpu.readByte(BASE + 0x100000);
+        cpu.mremap(BASE, 0, 3 * 4096, MREMAP_MAYMOVE | MREMAP_FIXED, second);
+        // a write fault maps just its page; the read of page 1 maps it (fault-around finds page 0
+        // mapped already); the read of page 2 allocates it, mapped here only
+        cpu.writeByte(second, 2);
+        cpu.readByte(second + 4096);
+        cpu.readByte(second + 2 * 4096);
         final Map<String, String> first = smaps(BASE, ThpMode.ALWAYS);
-        // page 0 mapped twice and dirty: 4 kB Shared_Dirty, Pss 2 kB; page 1 once and clean
+        // pages 0 (dirty) and 1 (clean) are each mapped twice: Shared, and half their size in Pss
         assertEquals("8 kB", first.get("Rss"));
-        assertEquals("6 kB", first.get("Pss"));
+        assertEquals("4 kB", first.get("Pss"));
         assertEquals("2 kB", first.get("Pss_Dirty"));
         assertEquals("4 kB", first.get("Shared_Dirty"));
-        assertEquals("4 kB", first.get("Private_Clean"));
+        assertEquals("4 kB", first.get("Shared_Clean"));
+        assertEquals("0 kB", first.get("Private_Clean"));
         // shmem pages are not anonymous; shmem is never THP-eligible under shmem_enabled=never
         assertEquals("0 kB", first.get("Anonymous"));
         assertEquals("0", first.get("THPeligible"));
-        final Map<String, String> second = smaps(BASE + 0x100000, ThpMode.ALWAYS);
-        // the second mapping read page 0 only: its PTE is clean, the page shared
-        assertEquals("4 kB", second.get("Rss"));
-        assertEquals("2 kB", second.get("Pss"));
-        assertEquals("4 kB", second.get("Shared_Clean"));
-        assertEquals("0 kB", second.get("Pss_Dirty"));
+        final Map<String, String> other = smaps(second, ThpMode.ALWAYS);
+        assertEquals("12 kB", other.get("Rss"));
+        assertEquals("8 kB", other.get("Pss"));
+        assertEquals("2 kB", other.get("Pss_Dirty"));
+        assertEquals("4 kB", other.get("Shared_Dirty"));
+        assertEquals("4 kB", other.get("Shared_Clean"));
+        assertEquals("4 kB", other.get("Private_Clean"));
     }
 
     @Test
