@@ -1,5 +1,7 @@
 package io.mmemu.bench.scenario;
 
+import java.util.function.LongSupplier;
+
 import io.mmemu.bench.PageTableFixture;
 import io.mmemu.pgtable.PageTableEditor;
 import io.mmemu.pgtable.PageWalker;
@@ -23,6 +25,8 @@ public final class AllocationScenario
     private static final long CALLS = 5_000_000;
     private static final long RANGE = 1L << 30;
     private static final int RANGE_ROUNDS = 10;
+    /** Where each run's result goes, so the compiler cannot drop the work that produced it. */
+    private static volatile long sink;
 
     private AllocationScenario()
     {
@@ -59,19 +63,25 @@ public final class AllocationScenario
         }
     }
 
-    /** Warms {@code run} up, measures the bytes one more run allocates, prints and reports whether it was 0. */
-    private static boolean report(final String metric, final String what, final long ops, final Runnable run)
+    /** Measures {@code run}, prints the result and reports whether it allocated nothing. */
+    private static boolean report(final String metric, final String what, final long ops, final LongSupplier run)
     {
-        for (int i = 0; i < WARM_UP_ROUNDS; i++)
-        {
-            run.run();
-        }
-        final long before = ThreadAllocation.allocatedBytes();
-        run.run();
-        final long bytes = ThreadAllocation.allocatedBytes() - before;
+        final long bytes = allocatedBy(run);
         System.out.printf("%-40s %,d ops, %d B allocated%n", what, ops, bytes);
         new Metric(metric, (double)bytes / ops, "B/op").print();
         return bytes == 0;
+    }
+
+    /** Heap bytes one run of {@code run} allocates on this thread, after {@value #WARM_UP_ROUNDS} runs to compile it. */
+    static long allocatedBy(final LongSupplier run)
+    {
+        for (int i = 0; i < WARM_UP_ROUNDS; i++)
+        {
+            sink += run.getAsLong();
+        }
+        final long before = ThreadAllocation.allocatedBytes();
+        sink += run.getAsLong();
+        return ThreadAllocation.allocatedBytes() - before;
     }
 
     private static long walk(final PageWalker walker, final long cr3, final long calls)
@@ -84,25 +94,34 @@ public final class AllocationScenario
         return sum;
     }
 
-    private static void dataFrames(final PhysicalMemory memory, final FrameCache cache, final long calls)
+    private static long dataFrames(final PhysicalMemory memory, final FrameCache cache, final long calls)
     {
+        long sum = 0;
         for (long i = 0; i < calls; i++)
         {
-            memory.releaseData(cache, memory.allocateData(cache), true);
+            final long pfn = memory.allocateData(cache);
+            memory.releaseData(cache, pfn, true);
+            sum += pfn;
         }
+        return sum;
     }
 
-    private static void tableFrames(final PhysicalMemory memory, final FrameCache cache, final long calls)
+    private static long tableFrames(final PhysicalMemory memory, final FrameCache cache, final long calls)
     {
+        long sum = 0;
         for (long i = 0; i < calls; i++)
         {
-            memory.freeTable(cache, memory.allocateTable(cache, 1));
+            final long pfn = memory.allocateTable(cache, 1);
+            memory.freeTable(cache, pfn);
+            sum += pfn;
         }
+        return sum;
     }
 
-    private static void populateUnmap(final PageTableFixture tables, final int rounds)
+    private static long populateUnmap(final PageTableFixture tables, final int rounds)
     {
         final long start = PageTableFixture.BASE;
+        long pages = 0;
         for (int i = 0; i < rounds; i++)
         {
             if (tables.populate(start, start + RANGE) != PageTableEditor.OK ||
@@ -110,6 +129,8 @@ public final class AllocationScenario
             {
                 throw new IllegalStateException("populate or unmap failed");
             }
+            pages += tables.done();
         }
+        return pages;
     }
 }
