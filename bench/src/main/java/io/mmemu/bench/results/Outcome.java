@@ -11,20 +11,20 @@ import java.util.List;
  */
 public record Outcome(List<String> commands, String method, List<Row> rows, List<String> problems)
 {
-    /**
-     * How disturbed the measurement looks: the largest relative spread among the rows with a
-     * target, or among all rows when none has one.
-     */
+    /** The rows that judge the figure: those with a target, or every row when none has one. */
+    public List<Row> decisiveRows()
+    {
+        final List<Row> targeted = rows.stream().filter(row -> row.target() != null).toList();
+        return targeted.isEmpty() ? rows : targeted;
+    }
+
+    /** How disturbed the measurement looks: the largest relative spread among the decisive rows. */
     public double disturbance()
     {
-        final boolean anyTarget = rows.stream().anyMatch(row -> row.target() != null);
         double spread = 0;
-        for (final Row row : rows)
+        for (final Row row : decisiveRows())
         {
-            if (!anyTarget || row.target() != null)
-            {
-                spread = Math.max(spread, row.spread());
-            }
+            spread = Math.max(spread, row.spread());
         }
         return spread;
     }

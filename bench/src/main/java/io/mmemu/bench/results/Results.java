@@ -104,7 +104,7 @@ public final class Results
             List.copyOf(setAside));
     }
 
-    /** An attempt in one line: when, its spread, its medians. */
+    /** An attempt in one line: when, its spread, and the medians of the rows that decide it. */
     private static String summary(final Section section)
     {
         final StringBuilder line = new StringBuilder()
@@ -112,7 +112,7 @@ public final class Results
             .append(" (load ").append(section.loadAverage()).append(String.format(", spread %.0f%%): ",
                 100 * section.outcome().disturbance()));
         String sep = "";
-        for (final Row row : section.outcome().rows())
+        for (final Row row : section.outcome().decisiveRows())
         {
             line.append(sep).append(row.label()).append(' ')
                 .append(row.value() == null ? "—" : Quantity.format(row.value().median(), row.value().unit()));
