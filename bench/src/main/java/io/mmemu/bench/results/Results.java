@@ -79,10 +79,10 @@ public final class Results
         for (int attempt = 1; attempt <= settings.attempts(); attempt++)
         {
             System.out.println("# figure " + figure.id() + ", attempt " + attempt);
+            final Quiet.Conditions conditions = Quiet.await(settings.quietWaitSeconds());
             final String at = ZonedDateTime.now().format(DATE);
-            final String load = Machine.loadAverage();
             final Outcome outcome = figure.measure(settings);
-            final Section section = new Section(figure, outcome, at, load, machine, attempt, List.of());
+            final Section section = new Section(figure, outcome, at, conditions, machine, attempt, List.of());
             if (kept == null || outcome.disturbance() < kept.outcome().disturbance())
             {
                 if (kept != null)
@@ -100,7 +100,7 @@ public final class Results
                 break;
             }
         }
-        return new Section(figure, kept.outcome(), kept.measuredAt(), kept.loadAverage(), machine, kept.attempt(),
+        return new Section(figure, kept.outcome(), kept.measuredAt(), kept.conditions(), machine, kept.attempt(),
             List.copyOf(setAside));
     }
 
@@ -109,7 +109,7 @@ public final class Results
     {
         final StringBuilder line = new StringBuilder()
             .append("attempt ").append(section.attempt()).append(" at ").append(section.measuredAt())
-            .append(" (load ").append(section.loadAverage()).append(String.format(", spread %.0f%%): ",
+            .append(" (").append(section.conditions().describe()).append(String.format("; spread %.0f%%): ",
                 100 * section.outcome().disturbance()));
         String sep = "";
         for (final Row row : section.outcome().decisiveRows())

@@ -40,6 +40,12 @@ public record Settings(boolean quick, String java, Path jar)
         return quick ? 1 : 2;
     }
 
+    /** How long a figure waits for a quiet machine (see {@link Quiet}) before it is measured anyway. */
+    public long quietWaitSeconds()
+    {
+        return quick ? 0 : 60;
+    }
+
     /** The launcher and the flags every measuring JVM gets. */
     public List<String> javaCommand()
     {
