@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
     description = "A memory-management emulator: Linux x86-64 address spaces on real four-level page tables.",
     subcommands = {
         PopulateCommand.class,
+        ReplayCommand.class,
         CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable

@@ -1,13 +1,32 @@
 package io.mmemu.vm;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
+import io.mmemu.pgtable.MmuGather;
+import io.mmemu.pgtable.PageTableChecker;
+import io.mmemu.pgtable.PageTableEditor;
+import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.pgtable.PageWalker;
+import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
+
+import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 
 /**
  * An emulated Linux x86-64 process address space (an {@code mm_struct}): the VMA tree, the mmap
  * lock, the page tables rooted at {@link #cr3()}, and the CPUs that run in it. Syscalls and memory
  * accesses are made through a {@link Cpu} (one per thread).
+ * <p>
+ * Concurrency: the VMA tree is an immutable {@link VmaTree} published with a release store, so
+ * lookups (faults, views) take no lock. Writers (syscalls) are serialised by the mmap lock held
+ * for writing; faults hold it for reading (Linux before per-VMA locks). A CPU that blocks on the
+ * lock goes offline first, so a writer's TLB shootdown never waits for it.
  */
 public final class AddressSpace implements AutoCloseable
 {
@@ -15,59 +34,472 @@ public final class AddressSpace implements AutoCloseable
     public static final long TASK_SIZE = 0x7ffffffff000L;
     /** Top-down placement starts below this (8 MiB stack, no randomisation). */
     public static final long MMAP_BASE = 0x7ffff7fff000L;
+    /** Bottom-up (legacy, and fallback) placement starts here: PAGE_ALIGN(TASK_SIZE / 3). */
+    public static final long MMAP_LEGACY_BASE = ((TASK_SIZE / 3) + 4095) & ~4095L;
     public static final long MMAP_MIN_ADDR = 4096;
     public static final int MAX_MAP_COUNT = 65530;
+    /** stack_guard_gap: 256 pages kept free below a VM_GROWSDOWN VMA. */
+    public static final long STACK_GUARD_GAP = 256L << 12;
+    /** RLIMIT_STACK, bounding how far a VM_GROWSDOWN VMA may grow. */
+    public static final long STACK_LIMIT = 8L << 20;
 
-    private AddressSpace()
+    private static final VarHandle TREE;
+
+    static
     {
-        throw new UnsupportedOperationException("in progress");
+        try
+        {
+            TREE = MethodHandles.lookup().findVarHandle(AddressSpace.class, "tree", VmaTree.class);
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new ExceptionInInitializerError(ex);
+        }
     }
 
+    /** Default section of a sectioned unmap: 1 GiB, one PUD entry's worth. */
+    public static final long DEFAULT_SECTION = 1L << 30;
+
+    private final PhysicalMemory memory;
+    private final LockingMode locking;
+    private final long section;
+    private final KernelConfig kernel;
+    private final long cr3;
+    /** Stats of every CPU that ever ran here (closed ones included), for {@link #stats()}. */
+    private final java.util.concurrent.CopyOnWriteArrayList<CpuStats> allStats = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** When the current mmap write lock holder took it (guarded by the write lock). */
+    private long writeLockedAt;
+    private final ReentrantReadWriteLock mmapLock = new ReentrantReadWriteLock(true);
+    /** Frames released by VMA bookkeeping under the write lock (shared-memory page caches). */
+    private final FrameCache housekeeping;
+    private final PageTableEditor housekeepingEditor;
+    private final Object cpuLock = new Object();
+    @SuppressWarnings("unused") // accessed through TREE
+    private volatile VmaTree tree = VmaTree.EMPTY;
+    private volatile Cpu[] cpus = new Cpu[0];
+    private int nextCpuId;
+    private boolean closed;
+
+    private AddressSpace(final PhysicalMemory memory, final LockingMode locking, final long section,
+        final KernelConfig kernel)
+    {
+        if (section < PhysicalMemory.PAGE_SIZE || (section & (PhysicalMemory.PAGE_SIZE - 1)) != 0)
+        {
+            throw new IllegalArgumentException("section must be a positive multiple of 4 KiB: " + section);
+        }
+        this.memory = memory;
+        this.locking = locking;
+        this.section = section;
+        this.kernel = kernel;
+        this.housekeeping = memory.newCache();
+        this.housekeepingEditor = new PageTableEditor(memory, housekeeping, Long.MAX_VALUE);
+        final long root = housekeepingEditor.allocateRoot();
+        if (root == NO_FRAME)
+        {
+            throw new IllegalStateException("physical memory exhausted: no frame for the PML4");
+        }
+        this.cr3 = root;
+    }
+
+    /** An address space with the seed's per-VMA locking and 1 GiB unmap sections. */
     public static AddressSpace create(final PhysicalMemory memory)
     {
-        throw new UnsupportedOperationException("in progress");
+        return new AddressSpace(memory, LockingMode.PER_VMA, DEFAULT_SECTION, KernelConfig.MAINLINE);
+    }
+
+    public static AddressSpace create(final PhysicalMemory memory, final LockingMode locking, final long section)
+    {
+        return new AddressSpace(memory, locking, section, KernelConfig.MAINLINE);
+    }
+
+    public static AddressSpace create(final PhysicalMemory memory, final LockingMode locking, final long section,
+        final KernelConfig kernel)
+    {
+        return new AddressSpace(memory, locking, section, kernel);
+    }
+
+    public KernelConfig kernel()
+    {
+        return kernel;
+    }
+
+    public LockingMode locking()
+    {
+        return locking;
+    }
+
+    public long section()
+    {
+        return section;
+    }
+
+    boolean perVma()
+    {
+        return locking == LockingMode.PER_VMA;
+    }
+
+    /** The counters and histograms of every CPU that ran here; exact when the CPUs are quiescent. */
+    public MmStats stats()
+    {
+        return MmStats.sum(allStats);
+    }
+
+    void register(final CpuStats stats)
+    {
+        allStats.add(stats);
     }
 
     /** A new emulated CPU for the calling thread; close it when the thread is done. */
     public Cpu attachCpu()
     {
-        throw new UnsupportedOperationException("in progress");
+        synchronized (cpuLock)
+        {
+            if (closed)
+            {
+                throw new IllegalStateException("address space is closed");
+            }
+            return addCpu();
+        }
+    }
+
+    /** Caller holds cpuLock. */
+    private Cpu addCpu()
+    {
+        final Cpu cpu = new Cpu(this, nextCpuId++);
+        final Cpu[] next = Arrays.copyOf(cpus, cpus.length + 1);
+        next[next.length - 1] = cpu;
+        cpus = next;
+        return cpu;
+    }
+
+    void detach(final Cpu cpu)
+    {
+        synchronized (cpuLock)
+        {
+            final Cpu[] current = cpus;
+            final List<Cpu> rest = new ArrayList<>(current.length);
+            for (final Cpu c : current)
+            {
+                if (c != cpu)
+                {
+                    rest.add(c);
+                }
+            }
+            cpus = rest.toArray(new Cpu[0]);
+        }
+    }
+
+    Cpu[] cpus()
+    {
+        return cpus;
     }
 
     public PhysicalMemory memory()
     {
-        throw new UnsupportedOperationException("in progress");
+        return memory;
     }
 
     /** Physical address of the PML4. */
     public long cr3()
     {
-        throw new UnsupportedOperationException("in progress");
+        return cr3;
     }
+
+    VmaTree tree()
+    {
+        return (VmaTree)TREE.getAcquire(this);
+    }
+
+    void publish(final VmaTree next)
+    {
+        // release store: a lockless reader that loads the new tree sees fully built chunks and VMAs
+        TREE.setRelease(this, next);
+    }
+
+    /**
+     * Per-VMA mode: write-locks a VMA that is about to be replaced or removed, waiting for the faults
+     * in flight on it. Nothing to do in mmap-lock mode (the write lock already excludes faults) or
+     * for a VMA this operation already holds (born locked).
+     */
+    void drain(final Cpu cpu, final Vma vma)
+    {
+        if (locking == LockingMode.PER_VMA && !vma.isLocked())
+        {
+            vma.writeLock(cpu);
+        }
+    }
+
+    /**
+     * Publishes a tree with VMAs {@code [from, to)} replaced by {@code with}; keeps shared-memory
+     * use counts; retires the old VMAs (their waiting faults wake and look up again). Every old
+     * VMA must have been {@linkplain #drain drained}. Caller holds the mmap write lock.
+     */
+    void replace(final Cpu cpu, final int from, final int to, final Vma... with)
+    {
+        final VmaTree tree = tree();
+        final Vma[] old = new Vma[to - from];
+        for (int i = from; i < to; i++)
+        {
+            old[i - from] = tree.get(i);
+        }
+        for (final Vma vma : with)
+        {
+            if (vma.shared != null)
+            {
+                vma.shared.addUser();
+            }
+        }
+        publish(tree.replace(from, to, with));
+        for (final Vma vma : old)
+        {
+            if (vma.shared != null)
+            {
+                vma.shared.removeUser(memory, housekeeping);
+            }
+            if (locking == LockingMode.PER_VMA)
+            {
+                CpuStats.record(cpu.stats.vmaLockHold, vma.retire());
+            }
+        }
+    }
+
+    /** Ends the lock on a VMA born locked that stays in the tree (after its old pages are gone). */
+    void unlock(final Cpu cpu, final Vma vma)
+    {
+        CpuStats.record(cpu.stats.vmaLockHold, vma.unlock());
+    }
+
+    /**
+     * Takes the mmap lock for writing, for an operation on {@code [lo, hi)}. In per-VMA mode a
+     * VMA there may still be locked by a sectioned munmap or MAP_FIXED that runs without the mmap
+     * lock: then wait for it to finish and try again, so "munmap returned" means the range is
+     * reusable and no writer changes a VMA another one holds.
+     */
+    void lockWrite(final Cpu cpu, final long lo, final long hi)
+    {
+        lockWrite(cpu, lo, hi, 0, 0);
+    }
+
+    /** As {@link #lockWrite(Cpu, long, long)} for an operation on two ranges (mremap). */
+    void lockWrite(final Cpu cpu, final long lo, final long hi, final long lo2, final long hi2)
+    {
+        while (true)
+        {
+            lockWrite(cpu);
+            Vma busy = locking == LockingMode.PER_VMA ? lockedIn(lo, hi) : null;
+            if (busy == null && locking == LockingMode.PER_VMA && lo2 < hi2)
+            {
+                busy = lockedIn(lo2, hi2);
+            }
+            if (busy == null)
+            {
+                return;
+            }
+            unlockWrite(cpu);
+            busy.await(cpu);
+        }
+    }
+
+    /** A write-locked VMA intersecting {@code [lo, hi)}, or null. */
+    private Vma lockedIn(final long lo, final long hi)
+    {
+        final VmaTree tree = tree();
+        for (int i = tree.indexAfter(lo); i < tree.size(); i++)
+        {
+            final Vma vma = tree.get(i);
+            if (vma.start >= hi)
+            {
+                break;
+            }
+            if (vma.isLocked())
+            {
+                return vma;
+            }
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------- mmap lock
+
+    /** Takes the mmap lock for a fault; a CPU that has to wait goes offline meanwhile. */
+    void lockRead(final Cpu cpu)
+    {
+        final ReentrantReadWriteLock.ReadLock lock = mmapLock.readLock();
+        if (!tryFair(lock))
+        {
+            cpu.goOffline();
+            lock.lock();
+            cpu.goOnline();
+        }
+    }
+
+    void unlockRead()
+    {
+        mmapLock.readLock().unlock();
+    }
+
+    void lockWrite(final Cpu cpu)
+    {
+        final ReentrantReadWriteLock.WriteLock lock = mmapLock.writeLock();
+        if (!lock.tryLock())
+        {
+            cpu.goOffline();
+            lock.lock();
+            cpu.goOnline();
+        }
+        if (lock.getHoldCount() == 1)
+        {
+            writeLockedAt = System.nanoTime();
+        }
+    }
+
+    void unlockWrite(final Cpu cpu)
+    {
+        final ReentrantReadWriteLock.WriteLock lock = mmapLock.writeLock();
+        if (lock.getHoldCount() == 1)
+        {
+            CpuStats.record(cpu.stats.mmapWriteHold, System.nanoTime() - writeLockedAt);
+        }
+        lock.unlock();
+    }
+
+    private static boolean tryFair(final ReentrantReadWriteLock.ReadLock lock)
+    {
+        try
+        {
+            // the timed form honours fairness: readers do not barge past a waiting writer
+            return lock.tryLock(0, TimeUnit.NANOSECONDS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    // ---------------------------------------------------------------- views
 
     /** The VMAs in address order (a consistent snapshot). */
     public List<VmaInfo> vmas()
     {
-        throw new UnsupportedOperationException("in progress");
+        final Vma[] all = tree().toArray();
+        final List<VmaInfo> out = new ArrayList<>(all.length);
+        for (final Vma vma : all)
+        {
+            out.add(vma.info());
+        }
+        return out;
     }
 
     public int mapCount()
     {
-        throw new UnsupportedOperationException("in progress");
+        return tree().size();
     }
 
     /**
      * The 64-bit /proc/PID/pagemap word for the page containing {@code va}, as an unprivileged
      * reader sees it (PFN bits zero): bit 63 present, 62 swapped, 61 file page or shared
-     * anonymous, 56 exclusively mapped, 55 soft-dirty.
+     * anonymous, 56 exclusively mapped, 55 soft-dirty. Computed from the tables and frame
+     * metadata as fs/proc/task_mmu.c's pagemap_pte_range does.
      */
     public long pagemap(final long va)
     {
-        throw new UnsupportedOperationException("in progress");
+        final Vma vma = tree().lookup(va);
+        if (vma == null)
+        {
+            return 0;
+        }
+        final boolean softDirty = kernel.softDirty();
+        long word = softDirty && (vma.flags & VmFlags.VM_SOFTDIRTY) != 0 ? Pagemap.SOFT_DIRTY : 0;
+        final PageWalker walker = new PageWalker(memory, housekeeping);
+        final int status = walker.walk(cr3, va);
+        if (status != PageWalker.WALK_PTE && status != PageWalker.WALK_LARGE)
+        {
+            return word;
+        }
+        final long e = walker.entry();
+        if (!PageTableEntry.isMapped(e))
+        {
+            return word;
+        }
+        word |= Pagemap.PRESENT;
+        if (softDirty && (e & PageTableEntry.SOFT_DIRTY) != 0)
+        {
+            word |= Pagemap.SOFT_DIRTY;
+        }
+        final long pfn = PageTableEntry.pfn(e);
+        if (pfn == memory.zeroPagePfn())
+        {
+            return word;
+        }
+        if (vma.shared != null)
+        {
+            word |= Pagemap.FILE_OR_SHARED_ANON;
+        }
+        if (!memory.isBacked(pfn) || memory.mapcount(pfn) == 1)
+        {
+            word |= Pagemap.EXCLUSIVE;
+        }
+        return word;
     }
 
+    /**
+     * Runs the invariant checker over this address space: the page-table structure and frame
+     * accounting ({@link PageTableChecker}), and that every mapped PTE lies inside a VMA whose
+     * protection allows it (present only where the VMA is accessible, writable only where it has
+     * VM_WRITE, PROT_NONE only where it has no access). Run it at a quiescent point.
+     */
+    public PageTableChecker.Result check(final boolean accounting)
+    {
+        final VmaTree snapshot = tree();
+        return PageTableChecker.check(memory, accounting, (va, entry, level, violations) ->
+        {
+            final Vma vma = snapshot.lookup(va);
+            if (vma == null)
+            {
+                violations.add(String.format("entry 0x%x maps 0x%x outside every VMA", entry, va));
+            }
+            else if (PageTableEntry.isPresent(entry) && !vma.isAccessible())
+            {
+                violations.add(String.format("present entry 0x%x at 0x%x in inaccessible %s", entry, va, vma));
+            }
+            else if (PageTableEntry.isWritable(entry) && (vma.flags & VmFlags.VM_WRITE) == 0)
+            {
+                violations.add(String.format("writable entry 0x%x at 0x%x in %s without VM_WRITE", entry, va, vma));
+            }
+            else if (PageTableEntry.isProtNone(entry) && vma.isAccessible())
+            {
+                violations.add(String.format("PROT_NONE entry 0x%x at 0x%x in accessible %s", entry, va, vma));
+            }
+        }, cr3);
+    }
+
+    /** Frees every mapping, table and the root. The CPUs must be closed. */
     @Override
     public void close()
     {
+        final Cpu cpu;
+        synchronized (cpuLock)
+        {
+            if (closed)
+            {
+                return;
+            }
+            closed = true;
+            cpu = addCpu();
+        }
+        try
+        {
+            cpu.munmap(0, TASK_SIZE);
+            final MmuGather gather = new MmuGather(memory, housekeeping);
+            housekeepingEditor.freeTables(cr3, 0, TASK_SIZE, 0, 0, gather);
+            gather.finish();
+            housekeepingEditor.freeRoot(cr3);
+        }
+        finally
+        {
+            cpu.close();
+            memory.retireCache(housekeeping);
+        }
     }
 }

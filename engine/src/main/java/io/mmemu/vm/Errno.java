@@ -86,6 +86,12 @@ public final class Errno
         return -1;
     }
 
+    /** Whether a syscall's return value is an error: the kernel's IS_ERR_VALUE, -4095..-1. */
+    public static boolean isError(final long value)
+    {
+        return value < 0 && value >= -4095;
+    }
+
     /** A syscall result as strace prints it after {@code = }: {@code -1 ENOMEM (Cannot allocate memory)}. */
     public static String straceError(final int errno)
     {

@@ -66,6 +66,9 @@ public final class Mman
     public static final int MADV_DONTNEED_LOCKED = 24;
     public static final int MADV_COLLAPSE = 25;
     public static final int MADV_HWPOISON = 100;
+    public static final int MADV_SOFT_OFFLINE = 101;
+    public static final int MADV_GUARD_INSTALL = 102;
+    public static final int MADV_GUARD_REMOVE = 103;
 
     /** PROT_* names in strace's order. */
     public static final Map<String, Long> PROT_NAMES = names(
@@ -94,7 +97,8 @@ public final class Mman
         "MADV_WIPEONFORK", MADV_WIPEONFORK, "MADV_KEEPONFORK", MADV_KEEPONFORK, "MADV_COLD", MADV_COLD,
         "MADV_PAGEOUT", MADV_PAGEOUT, "MADV_POPULATE_READ", MADV_POPULATE_READ,
         "MADV_POPULATE_WRITE", MADV_POPULATE_WRITE, "MADV_DONTNEED_LOCKED", MADV_DONTNEED_LOCKED,
-        "MADV_COLLAPSE", MADV_COLLAPSE, "MADV_HWPOISON", MADV_HWPOISON);
+        "MADV_COLLAPSE", MADV_COLLAPSE, "MADV_HWPOISON", MADV_HWPOISON, "MADV_SOFT_OFFLINE", MADV_SOFT_OFFLINE,
+        "MADV_GUARD_INSTALL", MADV_GUARD_INSTALL, "MADV_GUARD_REMOVE", MADV_GUARD_REMOVE);
 
     private Mman()
     {

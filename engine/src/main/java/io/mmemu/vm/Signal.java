@@ -13,6 +13,8 @@ public final class Signal
     public static final int SEGV_ACCERR = 2;
     /** SIGBUS: the fault could not be served (emulated memory exhausted: VM_FAULT_OOM). */
     public static final int BUS_ADRERR = 3;
+    /** SIGSEGV raised by the kernel itself (a general-protection fault: a non-canonical address), si_addr 0. */
+    public static final int SI_KERNEL = 4;
 
     private Signal()
     {
@@ -30,6 +32,7 @@ public final class Signal
             case SEGV_MAPERR -> "SEGV_MAPERR";
             case SEGV_ACCERR -> "SEGV_ACCERR";
             case BUS_ADRERR -> "BUS_ADRERR";
+            case SI_KERNEL -> "SI_KERNEL";
             default -> "NONE";
         };
     }

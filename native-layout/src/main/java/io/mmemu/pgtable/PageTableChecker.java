@@ -33,13 +33,27 @@ public final class PageTableChecker
     private final LongHashSet tables = new LongHashSet();
     private final Long2LongHashMap mappings = new Long2LongHashMap(0);
     private final LongHashSet phantoms = new LongHashSet();
+    private final LeafVisitor visitor;
     private long zeroPageMappings;
     private long leaves;
 
-    private PageTableChecker(final PhysicalMemory memory)
+    /** Sees every mapped leaf (present or PROT_NONE), so a layer above can check it against its own state. */
+    @FunctionalInterface
+    public interface LeafVisitor
+    {
+        LeafVisitor NONE = (va, entry, level, violations) ->
+        {
+        };
+
+        /** Adds a description to {@code violations} for each problem found with this leaf. */
+        void leaf(long va, long entry, int level, List<String> violations);
+    }
+
+    private PageTableChecker(final PhysicalMemory memory, final LeafVisitor visitor)
     {
         this.memory = memory;
         this.frames = memory.frames();
+        this.visitor = visitor;
     }
 
     /** Checks the tables of the given roots; the result lists every violation found. */
@@ -54,7 +68,14 @@ public final class PageTableChecker
      */
     public static Result check(final PhysicalMemory memory, final boolean accounting, final long... cr3s)
     {
-        final PageTableChecker checker = new PageTableChecker(memory);
+        return check(memory, accounting, LeafVisitor.NONE, cr3s);
+    }
+
+    /** As above, also handing every mapped leaf to {@code visitor}. */
+    public static Result check(final PhysicalMemory memory, final boolean accounting, final LeafVisitor visitor,
+        final long... cr3s)
+    {
+        final PageTableChecker checker = new PageTableChecker(memory, visitor);
         for (final long cr3 : cr3s)
         {
             checker.visitTable(cr3 >>> 12, LEVEL_PGD, 0L);
@@ -105,6 +126,7 @@ public final class PageTableChecker
             else if (PageTableEntry.isLeaf(e, level))
             {
                 leaves++;
+                visitor.leaf(va, e, level, violations);
                 final long pa = PageTableEntry.leafAddress(e, level);
                 if ((pa >>> 12) + (span >>> 12) > memory.totalFrames())
                 {
@@ -126,6 +148,7 @@ public final class PageTableChecker
             return;
         }
         leaves++;
+        visitor.leaf(va, e, LEVEL_PTE, violations);
         final long pfn = PageTableEntry.pfn(e);
         if (!memory.isValid(pfn))
         {

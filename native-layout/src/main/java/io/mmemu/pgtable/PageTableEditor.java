@@ -42,7 +42,11 @@ public final class PageTableEditor
     private final MemorySegment metadata;
     private final PageWalker walker;
     private final FrameCache cache;
-    private final IdleStrategy idle = new BackoffIdleStrategy();
+    /**
+     * Spin, then yield a good while (on oversubscribed cores the holder we wait for is often just
+     * descheduled), then park briefly: waits here are for other CPUs' short critical sections.
+     */
+    private final IdleStrategy idle = new BackoffIdleStrategy(64, 256, 1_000, 50_000);
     private final long token;
     private final long zeroPagePfn;
     private long done;
@@ -200,14 +204,15 @@ public final class PageTableEditor
             {
                 for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
                 {
-                    final long e = (long)ENTRY.getOpaque(frames, slot);
-                    if (e == 0L)
+                    if ((long)ENTRY.getOpaque(frames, slot) == 0L)
                     {
                         continue;
                     }
-                    // release store under the lock; a lockless TLB fill may still read the old
-                    // entry, which is why the frame waits in the gather for the flush
-                    ENTRY.setRelease(frames, slot, 0L);
+                    // atomic exchange (Linux's ptep_get_and_clear): an MMU may set A/D by CAS
+                    // without the lock, and a dirty bit lost here would free a written page as
+                    // clean; a lockless TLB fill may still read the old entry, which is why the
+                    // frame waits in the gather for the flush
+                    final long e = (long)ENTRY.getAndSet(frames, slot, 0L);
                     cleared++;
                     if (PageTableEntry.isMapped(e))
                     {
@@ -275,25 +280,159 @@ public final class PageTableEditor
             {
                 for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
                 {
-                    final long e = (long)ENTRY.getOpaque(frames, slot);
-                    if (!PageTableEntry.isMapped(e))
+                    long e = (long)ENTRY.getOpaque(frames, slot);
+                    while (PageTableEntry.isMapped(e))
                     {
-                        continue;
+                        long prot = protection;
+                        if ((writeOnlyIfDirty && !PageTableEntry.isDirty(e)) || PageTableEntry.pfn(e) == zeroPagePfn)
+                        {
+                            prot &= ~PageTableEntry.WRITABLE;
+                        }
+                        final long updated = PageTableEntry.withProtection(e, prot);
+                        if (updated == e)
+                        {
+                            break;
+                        }
+                        // CAS, not a store: an MMU may set A/D concurrently without the lock
+                        final long witness = (long)ENTRY.compareAndExchange(frames, slot, e, updated);
+                        if (witness == e)
+                        {
+                            changed++;
+                            break;
+                        }
+                        e = witness;
                     }
-                    long prot = protection;
-                    if (writeOnlyIfDirty && !PageTableEntry.isDirty(e))
+                }
+            }
+            finally
+            {
+                PtLock.unlock(metadata, pt);
+            }
+            if (changed > 0)
+            {
+                done += changed;
+                tlb.addRange(va, last);
+            }
+            va = last;
+        }
+        return OK;
+    }
+
+    /**
+     * Moves the 4 KiB entries of {@code [from, from + length)} to {@code [to, to + length)}, as
+     * mremap's move_page_tables does: frames keep their contents and counts, entries their bits;
+     * tables at the destination are installed as needed. The caller excludes faults on both
+     * ranges (they belong to VMAs it holds) and flushes the source range's TLBs afterwards.
+     * On {@link #NO_MEMORY} the entries moved so far stay moved ({@link #done()} counts them).
+     */
+    public int move(final long cr3, final long from, final long to, final long length)
+    {
+        done = 0;
+        long va = from;
+        final long end = from + length;
+        while (va < end)
+        {
+            final int status = walker.walk(cr3, va);
+            if (status == PageWalker.WALK_HOLE)
+            {
+                va = Math.min(end, nextBoundary(va, walker.level()));
+                continue;
+            }
+            if (status == PageWalker.WALK_LARGE)
+            {
+                return LARGE_LEAF;
+            }
+            if (status != PageWalker.WALK_PTE)
+            {
+                return BAD_ENTRY;
+            }
+            final long srcTable = walker.tablePfn();
+            final long srcSlot = walker.slot();
+            if ((long)ENTRY.getOpaque(frames, srcSlot) == 0L)
+            {
+                va += PhysicalMemory.PAGE_SIZE;
+                continue;
+            }
+            final long dest = to + (va - from);
+            final int destStatus = walker.walkAlloc(cr3, dest);
+            if (destStatus == PageWalker.WALK_NO_MEMORY)
+            {
+                return NO_MEMORY;
+            }
+            if (destStatus != PageWalker.WALK_PTE)
+            {
+                return destStatus == PageWalker.WALK_LARGE ? LARGE_LEAF : BAD_ENTRY;
+            }
+            final long destTable = walker.tablePfn();
+            final long destSlot = walker.slot();
+            PtLock.lock(metadata, srcTable, token, idle);
+            final long e;
+            try
+            {
+                // exchange: A/D set concurrently by a stale TLB's walk must travel with the entry
+                e = (long)ENTRY.getAndSet(frames, srcSlot, 0L);
+            }
+            finally
+            {
+                PtLock.unlock(metadata, srcTable);
+            }
+            PtLock.lock(metadata, destTable, token, idle);
+            try
+            {
+                ENTRY.setRelease(frames, destSlot, e | (PageTableEntry.isMapped(e) ? PageTableEntry.SOFT_DIRTY : 0));
+            }
+            finally
+            {
+                PtLock.unlock(metadata, destTable);
+            }
+            done++;
+            va += PhysicalMemory.PAGE_SIZE;
+        }
+        return OK;
+    }
+
+    /**
+     * Clears the dirty bit of every mapped entry in {@code [start, end)} (MADV_FREE: the pages
+     * become clean, so they may be dropped instead of written back; a later write dirties them
+     * again). Changed ranges go to {@code tlb}: a stale writable TLB entry would skip setting D.
+     */
+    public int clean(final long cr3, final long start, final long end, final MmuGather tlb)
+    {
+        done = 0;
+        long va = start;
+        while (va < end)
+        {
+            final int status = walker.walk(cr3, va);
+            if (status == PageWalker.WALK_HOLE)
+            {
+                va = nextBoundary(va, walker.level());
+                continue;
+            }
+            if (status != PageWalker.WALK_PTE)
+            {
+                return status == PageWalker.WALK_LARGE ? LARGE_LEAF : BAD_ENTRY;
+            }
+            final long last = Math.min(end, nextBoundary(va, LEVEL_PMD));
+            final long pt = walker.tablePfn();
+            long slot = walker.slot();
+            long changed = 0;
+            PtLock.lock(metadata, pt, token, idle);
+            try
+            {
+                for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
+                {
+                    long e = (long)ENTRY.getOpaque(frames, slot);
+                    while (PageTableEntry.isMapped(e) && PageTableEntry.isDirty(e))
                     {
-                        prot &= ~PageTableEntry.WRITABLE;
-                    }
-                    if (PageTableEntry.pfn(e) == zeroPagePfn)
-                    {
-                        prot &= ~PageTableEntry.WRITABLE;
-                    }
-                    final long updated = PageTableEntry.withProtection(e, prot);
-                    if (updated != e)
-                    {
-                        ENTRY.setRelease(frames, slot, updated);
-                        changed++;
+                        final long witness = (long)ENTRY.compareAndExchange(frames, slot, e, e & ~PageTableEntry.DIRTY);
+                        if (witness == e)
+                        {
+                            // the bytes stay written: a later free must not take the clean entry for a zero page
+                            memory.markDirty(PageTableEntry.pfn(e));
+                            changed++;
+                            break;
+                        }
+                        e = witness;
                     }
                 }
             }

@@ -62,6 +62,15 @@ public final class PageWalker
         return (long)ENTRY.getAcquire(frames, slot);
     }
 
+    /**
+     * Sets an entry from {@code expected} to {@code update} if unchanged (the hardware walker's
+     * locked A/D update). Volatile CAS: orders with the lock holders' release stores.
+     */
+    public static boolean casEntry(final MemorySegment frames, final long slot, final long expected, final long update)
+    {
+        return (boolean)ENTRY.compareAndSet(frames, slot, expected, update);
+    }
+
     /** Walks without changing anything. */
     public int walk(final long cr3, final long va)
     {

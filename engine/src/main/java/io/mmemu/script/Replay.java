@@ -1,0 +1,161 @@
+package io.mmemu.script;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Reader;
+import java.util.List;
+
+import io.mmemu.phys.PhysicalMemory;
+import io.mmemu.vm.AddressSpace;
+import io.mmemu.vm.Cpu;
+import io.mmemu.vm.KernelConfig;
+import io.mmemu.vm.LockingMode;
+import io.mmemu.vm.VmaInfo;
+
+import static io.mmemu.phys.PhysicalMemory.PAGE_SIZE;
+
+/**
+ * {@code mmemu replay}: runs a script of memory syscalls (strace's call syntax) on a fresh address
+ * space and prints each call with its result as strace would, then optionally the maps and the
+ * pagemap words of a range, in the format the differential harness compares with the host kernel.
+ */
+public final class Replay
+{
+    public static final long DEFAULT_PHYSICAL_MEMORY = 4L << 30;
+
+    private Replay()
+    {
+    }
+
+    /**
+     * What to print after the statements. windowStart == windowEnd == 0: no window.
+     *
+     * @param maps           print the maps lines (inside the window, if any)
+     * @param pagemapStart   first page of the pagemap range (page aligned)
+     * @param pagemapEnd     end of the pagemap range, exclusive (page aligned)
+     * @param pagemap        print one pagemap line per page of [pagemapStart, pagemapEnd)
+     * @param windowStart    start of the comparison window
+     * @param windowEnd      end of the comparison window, exclusive
+     * @param physicalMemory emulated physical memory in bytes
+     * @param kernel         the kernel build to emulate (zero page, soft-dirty)
+     */
+    public record Options(boolean maps, long pagemapStart, long pagemapEnd, boolean pagemap,
+                          long windowStart, long windowEnd, long physicalMemory, KernelConfig kernel)
+    {
+        /** Options for a mainline kernel. */
+        public Options(final boolean maps, final long pagemapStart, final long pagemapEnd, final boolean pagemap,
+            final long windowStart, final long windowEnd, final long physicalMemory)
+        {
+            this(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, KernelConfig.MAINLINE);
+        }
+
+        /** The same options for another kernel build. */
+        public Options withKernel(final KernelConfig other)
+        {
+            return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, other);
+        }
+
+        public Options
+        {
+            java.util.Objects.requireNonNull(kernel, "kernel");
+            if (pagemap)
+            {
+                if (((pagemapStart | pagemapEnd) & (PAGE_SIZE - 1)) != 0)
+                {
+                    throw new IllegalArgumentException(String.format(
+                        "pagemap range 0x%x-0x%x must be page aligned (4096)", pagemapStart, pagemapEnd));
+                }
+                if (Long.compareUnsigned(pagemapStart, pagemapEnd) > 0)
+                {
+                    throw new IllegalArgumentException(String.format(
+                        "pagemap start 0x%x is above its end 0x%x", pagemapStart, pagemapEnd));
+                }
+            }
+            new Window(windowStart, windowEnd); // validates
+            if (physicalMemory <= 0)
+            {
+                throw new IllegalArgumentException("physical memory must be positive: " + physicalMemory);
+            }
+        }
+
+        /** Only the results: no maps, no pagemap, no window, the default physical memory. */
+        public static Options resultsOnly()
+        {
+            return new Options(false, 0, 0, false, 0, 0, DEFAULT_PHYSICAL_MEMORY);
+        }
+
+        public Window window()
+        {
+            return new Window(windowStart, windowEnd);
+        }
+    }
+
+    /**
+     * Parses the whole script first; on any malformed line prints every error as
+     * "NAME:LINE: reason" to err and returns 2 without running anything. Otherwise runs it
+     * on a fresh AddressSpace, prints to out, returns 0.
+     */
+    public static int run(final String scriptName, final Reader script, final Options options,
+        final PrintStream out, final PrintStream err)
+    {
+        final List<Statement> statements;
+        try
+        {
+            statements = ScriptParser.parse(script);
+        }
+        catch (final ScriptException ex)
+        {
+            for (final ParseError error : ex.errors())
+            {
+                err.println(error.format(scriptName));
+            }
+            return 2;
+        }
+        catch (final IOException ex)
+        {
+            err.println(scriptName + ": cannot read: " + ex.getMessage());
+            return 2;
+        }
+
+        final PhysicalMemory memory;
+        try
+        {
+            memory = PhysicalMemory.create(options.physicalMemory());
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            err.println("mmemu replay: " + ex.getMessage());
+            return 2;
+        }
+        final Window window = options.window();
+        try (memory;
+             AddressSpace space = AddressSpace.create(memory, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION, options.kernel());
+             Cpu cpu = space.attachCpu())
+        {
+            final Interpreter interpreter = new Interpreter(cpu);
+            for (final Statement statement : statements)
+            {
+                out.println(ResultFormat.line(statement, interpreter.execute(statement), window));
+            }
+            if (options.maps())
+            {
+                for (final VmaInfo vma : space.vmas())
+                {
+                    if (window.showsAnyOf(vma.start(), vma.end()))
+                    {
+                        out.println(vma.mapsLine());
+                    }
+                }
+            }
+            if (options.pagemap())
+            {
+                for (long va = options.pagemapStart(); Long.compareUnsigned(va, options.pagemapEnd()) < 0; va += PAGE_SIZE)
+                {
+                    out.println(ResultFormat.pagemapLine(va, space.pagemap(va)));
+                }
+            }
+        }
+        out.flush();
+        return 0;
+    }
+}

@@ -1,0 +1,285 @@
+package io.mmemu.vm;
+
+import java.lang.foreign.MemorySegment;
+
+import io.mmemu.pgtable.PageTableEditor;
+import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.pgtable.PageWalker;
+import io.mmemu.phys.PhysicalMemory;
+
+import static io.mmemu.pgtable.PageTableEntry.DIRTY;
+import static io.mmemu.pgtable.PageTableEntry.SOFT_DIRTY;
+import static io.mmemu.pgtable.PageTableEntry.SPECIAL;
+import static io.mmemu.pgtable.PageTableEntry.WRITABLE;
+import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
+
+/**
+ * The page-fault handler (mm/memory.c's handle_mm_fault for anonymous memory, with x86's
+ * access_error checks). Returns {@link Signal#NONE} when the access should be retried, or the
+ * signal to deliver. Allocation-free and exception-free.
+ * <ul>
+ *   <li>no VMA, or below a VMA that cannot grow down to it: SEGV_MAPERR;</li>
+ *   <li>a write to a VMA without VM_WRITE, any access to one without VM_READ|VM_WRITE|VM_EXEC: SEGV_ACCERR;</li>
+ *   <li>private anonymous read of an empty entry: the shared zero page, read-only;</li>
+ *   <li>private anonymous write of an empty entry, or of the zero page: a fresh zeroed page,
+ *       writable and dirty (breaking the zero page's copy-on-write needs a shootdown: other CPUs
+ *       may cache the old read-only translation);</li>
+ *   <li>shared anonymous memory: the page from its shmem page cache, allocated on first touch;</li>
+ *   <li>no frame to be had: SIGBUS (VM_FAULT_OOM), with nothing half-done.</li>
+ * </ul>
+ */
+final class Faults
+{
+    private Faults()
+    {
+    }
+
+    /**
+     * Handles one fault, counting it (a fault that raises a signal counts) and timing it.
+     */
+    static int handle(final Cpu cpu, final long va, final boolean write)
+    {
+        final CpuStats stats = cpu.stats;
+        final long t0 = System.nanoTime();
+        final int signal = cpu.mm.perVma() ? perVma(cpu, va, write) : underMmapLock(cpu, va, write, t0);
+        stats.faults++;
+        if (signal != Signal.NONE)
+        {
+            stats.countSignal(signal);
+        }
+        CpuStats.record(stats.faultLatency, System.nanoTime() - t0);
+        return signal;
+    }
+
+    /**
+     * The seed's fault: a lockless lookup, then the VMA's read lock. A VMA locked by a writer
+     * (being replaced, unmapped or changed) is waited for, and the address looked up again: a
+     * MAP_FIXED replacement is found then (never a spurious SIGSEGV), an unmapped range is not.
+     */
+    private static int perVma(final Cpu cpu, final long va, final boolean write)
+    {
+        final AddressSpace mm = cpu.mm;
+        while (true)
+        {
+            final Vma vma = mm.tree().find(va);
+            if (vma == null)
+            {
+                return Signal.SEGV_MAPERR;
+            }
+            if (va < vma.start)
+            {
+                if ((vma.flags & VmFlags.VM_GROWSDOWN) == 0)
+                {
+                    return Signal.SEGV_MAPERR;
+                }
+                if (!Stack.expand(cpu, va))
+                {
+                    return Signal.SEGV_MAPERR;
+                }
+                continue;
+            }
+            if (!vma.tryReadLock())
+            {
+                cpu.stats.faultWaits++;
+                vma.await(cpu);
+                cpu.stats.faultRetries++;
+                continue;
+            }
+            try
+            {
+                return inVma(cpu, vma, va, write);
+            }
+            finally
+            {
+                vma.readUnlock();
+            }
+        }
+    }
+
+    /** Linux before 6.4: the whole fault under the mmap lock held for reading. */
+    private static int underMmapLock(final Cpu cpu, final long va, final boolean write, final long t0)
+    {
+        final AddressSpace mm = cpu.mm;
+        mm.lockRead(cpu);
+        final long locked = System.nanoTime();
+        boolean held = true;
+        try
+        {
+            final Vma vma = mm.tree().find(va);
+            if (vma == null)
+            {
+                return Signal.SEGV_MAPERR;
+            }
+            if (va < vma.start)
+            {
+                if ((vma.flags & VmFlags.VM_GROWSDOWN) == 0)
+                {
+                    return Signal.SEGV_MAPERR;
+                }
+                mm.unlockRead();
+                held = false;
+                CpuStats.record(cpu.stats.mmapReadHold, System.nanoTime() - locked);
+                // Linux 6.5+: expanding a stack upgrades to the mmap write lock, then the access retries
+                return Stack.expand(cpu, va) ? Signal.NONE : Signal.SEGV_MAPERR;
+            }
+            return inVma(cpu, vma, va, write);
+        }
+        finally
+        {
+            if (held)
+            {
+                mm.unlockRead();
+                CpuStats.record(cpu.stats.mmapReadHold, System.nanoTime() - locked);
+            }
+        }
+    }
+
+    /** The fault proper, with the VMA held (by its read lock or the mmap lock). */
+    private static int inVma(final Cpu cpu, final Vma vma, final long va, final boolean write)
+    {
+        if (write ? (vma.flags & VmFlags.VM_WRITE) == 0 : !vma.isAccessible())
+        {
+            return Signal.SEGV_ACCERR;
+        }
+        return vma.shared == null ? anonymous(cpu, vma, va & ~0xFFFL, write) : shared(cpu, vma, va & ~0xFFFL, write);
+    }
+
+    private static int anonymous(final Cpu cpu, final Vma vma, final long page, final boolean write)
+    {
+        final PageWalker walker = cpu.walker;
+        final int status = walker.walkAlloc(cpu.mm.cr3(), page);
+        if (status != PageWalker.WALK_PTE)
+        {
+            return status == PageWalker.WALK_LARGE ? Signal.NONE : Signal.BUS_ADRERR;
+        }
+        final long slot = walker.slot();
+        final long table = walker.tablePfn();
+        final MemorySegment frames = cpu.memory.frames();
+        final long e = PageWalker.read(frames, slot);
+        final long prot = PageProtection.of(vma.flags);
+        final PhysicalMemory memory = cpu.memory;
+        if (e == 0)
+        {
+            if (!write && cpu.mm.kernel().zeroPage())
+            {
+                return install(cpu, table, slot, 0, PageTableEntry.leaf(memory.zeroPagePfn(), prot | SPECIAL), NO_FRAME);
+            }
+            prepareAnonVma(cpu.mm, vma);
+            final long pfn = memory.allocateData(cpu.cache);
+            if (pfn == NO_FRAME)
+            {
+                return Signal.BUS_ADRERR;
+            }
+            // do_anonymous_page: a writable VMA's new page is mapped writable and dirty, even on a read
+            final long bits = (vma.flags & VmFlags.VM_WRITE) != 0 ? prot | WRITABLE | DIRTY | SOFT_DIRTY : prot;
+            return install(cpu, table, slot, 0, PageTableEntry.leaf(pfn, bits), pfn);
+        }
+        if (!write || !PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e))
+        {
+            return Signal.NONE;
+        }
+        final long old = PageTableEntry.pfn(e);
+        if (old == memory.zeroPagePfn())
+        {
+            prepareAnonVma(cpu.mm, vma);
+            final long pfn = memory.allocateData(cpu.cache);
+            if (pfn == NO_FRAME)
+            {
+                return Signal.BUS_ADRERR;
+            }
+            final int result = install(cpu, table, slot, e, PageTableEntry.leaf(pfn, prot | WRITABLE | DIRTY | SOFT_DIRTY), pfn);
+            cpu.stats.zeroPageCow++;
+            // ptep_clear_flush: other CPUs may still read the zero page through a stale entry
+            cpu.shootdown(page, page + PhysicalMemory.PAGE_SIZE);
+            return result;
+        }
+        // do_wp_page reuse: an exclusive anonymous page just becomes writable again
+        return upgrade(cpu, table, slot, e);
+    }
+
+    private static int shared(final Cpu cpu, final Vma vma, final long page, final boolean write)
+    {
+        final PageWalker walker = cpu.walker;
+        final int status = walker.walkAlloc(cpu.mm.cr3(), page);
+        if (status != PageWalker.WALK_PTE)
+        {
+            return status == PageWalker.WALK_LARGE ? Signal.NONE : Signal.BUS_ADRERR;
+        }
+        final long slot = walker.slot();
+        final long table = walker.tablePfn();
+        final PhysicalMemory memory = cpu.memory;
+        final long e = PageWalker.read(memory.frames(), slot);
+        if (e != 0)
+        {
+            return write && PageTableEntry.isPresent(e) && !PageTableEntry.isWritable(e) ? upgrade(cpu, table, slot, e) : Signal.NONE;
+        }
+        final long pgoff = vma.pgoff + ((page - vma.start) >>> 12);
+        long pfn = vma.shared.find(pgoff);
+        if (pfn == NO_FRAME)
+        {
+            final long fresh = memory.allocateData(cpu.cache);
+            if (fresh == NO_FRAME)
+            {
+                return Signal.BUS_ADRERR;
+            }
+            pfn = vma.shared.insert(pgoff, fresh);
+            if (pfn == fresh)
+            {
+                memory.retainData(fresh);
+            }
+            else
+            {
+                memory.releaseData(cpu.cache, fresh, true);
+                memory.mapData(pfn);
+            }
+        }
+        else
+        {
+            memory.mapData(pfn);
+        }
+        final long prot = PageProtection.of(vma.flags) | (write ? DIRTY | SOFT_DIRTY : 0);
+        return install(cpu, table, slot, 0, PageTableEntry.leaf(pfn, prot), pfn);
+    }
+
+    /**
+     * Under the PTE lock, replaces {@code expected} with {@code update}; if another CPU changed the
+     * entry first, backs out (the new page, if any, is unmapped and released) and lets the access retry.
+     */
+    private static int install(final Cpu cpu, final long table, final long slot, final long expected, final long update,
+        final long newPfn)
+    {
+        final PageTableEditor editor = cpu.editor;
+        final MemorySegment frames = cpu.memory.frames();
+        editor.lock(table);
+        final boolean won;
+        try
+        {
+            won = PageWalker.casEntry(frames, slot, expected, update);
+        }
+        finally
+        {
+            editor.unlock(table);
+        }
+        if (!won && newPfn != NO_FRAME)
+        {
+            cpu.memory.unmapData(newPfn);
+            cpu.memory.releaseData(cpu.cache, newPfn, true);
+        }
+        return Signal.NONE;
+    }
+
+    private static int upgrade(final Cpu cpu, final long table, final long slot, final long e)
+    {
+        return install(cpu, table, slot, e, e | WRITABLE | DIRTY | SOFT_DIRTY, NO_FRAME);
+    }
+
+    /** anon_vma_prepare: the VMA gets an anon_vma, a neighbour's when it may share one. */
+    private static void prepareAnonVma(final AddressSpace mm, final Vma vma)
+    {
+        if (vma.anonVma() == null)
+        {
+            final AnonVma adopted = VmaEditor.findMergeableAnonVma(mm, vma);
+            vma.assignAnonVma(adopted != null ? adopted : new AnonVma());
+        }
+    }
+}

@@ -1,0 +1,200 @@
+package io.mmemu.vm;
+
+import static io.mmemu.vm.Mman.*;
+
+/**
+ * madvise (mm/madvise.c): flag advice (NORMAL, RANDOM, SEQUENTIAL, DONTFORK, DOFORK, WIPEONFORK,
+ * KEEPONFORK, DONTDUMP, DODUMP, MERGEABLE, UNMERGEABLE, HUGEPAGE, NOHUGEPAGE) splits and merges
+ * VMAs like mprotect; DONTNEED zaps; FREE makes anonymous pages clean (lazily freeable); REMOVE
+ * punches a hole in shared memory; POPULATE_(READ|WRITE) fault the range in; WILLNEED, COLD and
+ * PAGEOUT have no visible effect without swap or files. Holes in the range are skipped and
+ * reported as ENOMEM at the end, as Linux does.
+ */
+final class Madvise
+{
+    private Madvise()
+    {
+    }
+
+    static boolean isValid(final int advice)
+    {
+        return switch (advice)
+        {
+            case MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_REMOVE,
+                MADV_DONTFORK, MADV_DOFORK, MADV_MERGEABLE, MADV_UNMERGEABLE, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
+                MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_COLD, MADV_PAGEOUT,
+                MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_DONTNEED_LOCKED, MADV_COLLAPSE -> true;
+            // MADV_HWPOISON and MADV_SOFT_OFFLINE exist only with CONFIG_MEMORY_FAILURE, which the
+            // emulated machine (like the reference host) lacks
+            default -> false;
+        };
+    }
+
+    static long madvise(final Cpu cpu, final long start0, final long length, final int advice)
+    {
+        if (!isValid(advice))
+        {
+            return -Errno.EINVAL;
+        }
+        if ((start0 & ~Mmap.PAGE_MASK) != 0)
+        {
+            return -Errno.EINVAL;
+        }
+        final long len = Mmap.pageAlign(length);
+        if (length != 0 && len == 0)
+        {
+            return -Errno.EINVAL;
+        }
+        final long end = start0 + len;
+        if (Long.compareUnsigned(end, start0) < 0)
+        {
+            return -Errno.EINVAL;
+        }
+        if (end == start0)
+        {
+            return 0;
+        }
+        if (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE)
+        {
+            return Populate.range(cpu, start0, end, advice == MADV_POPULATE_WRITE, true);
+        }
+        final AddressSpace mm = cpu.mm;
+        mm.lockWrite(cpu, start0 - 4096, end + 4096);
+        try
+        {
+            return walk(cpu, start0, end, advice);
+        }
+        finally
+        {
+            mm.unlockWrite(cpu);
+        }
+    }
+
+    /** madvise_walk_vmas. */
+    private static long walk(final Cpu cpu, final long start0, final long end, final int advice)
+    {
+        final AddressSpace mm = cpu.mm;
+        long start = start0;
+        long unmappedError = 0;
+        while (true)
+        {
+            final Vma vma = mm.tree().find(start);
+            if (vma == null)
+            {
+                return -Errno.ENOMEM;
+            }
+            if (start < vma.start)
+            {
+                unmappedError = -Errno.ENOMEM;
+                start = vma.start;
+                if (start >= end)
+                {
+                    break;
+                }
+            }
+            final long tmp = Math.min(vma.end, end);
+            final long error = visit(cpu, vma, start, tmp, advice);
+            if (error != 0)
+            {
+                return error;
+            }
+            start = tmp;
+            if (start >= end)
+            {
+                break;
+            }
+        }
+        return unmappedError;
+    }
+
+    private static long visit(final Cpu cpu, final Vma vma, final long start, final long end, final int advice)
+    {
+        final int flags = vma.flags;
+        switch (advice)
+        {
+            case MADV_DONTNEED, MADV_DONTNEED_LOCKED ->
+            {
+                if ((flags & (VmFlags.VM_PFNMAP | VmFlags.VM_HUGETLB)) != 0 ||
+                    (advice == MADV_DONTNEED && (flags & VmFlags.VM_LOCKED) != 0))
+                {
+                    return -Errno.EINVAL;
+                }
+                VmaEditor.zap(cpu, start, end);
+                return 0;
+            }
+            case MADV_FREE ->
+            {
+                if (vma.shared != null)
+                {
+                    return -Errno.EINVAL;
+                }
+                final io.mmemu.pgtable.MmuGather tlb = cpu.gather;
+                tlb.begin(cpu.shootdown);
+                cpu.editor.clean(cpu.mm.cr3(), start, end, tlb);
+                tlb.finish();
+                return 0;
+            }
+            case MADV_REMOVE ->
+            {
+                if ((flags & VmFlags.VM_LOCKED) != 0 || vma.shared == null || (flags & VmFlags.VM_SHARED) == 0)
+                {
+                    return -Errno.EINVAL;
+                }
+                VmaEditor.zap(cpu, start, end);
+                final long first = vma.pgoff + ((start - vma.start) >>> 12);
+                vma.shared.remove(first, first + ((end - start) >>> 12), cpu.memory, cpu.cache);
+                return 0;
+            }
+            case MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT ->
+            {
+                if ((advice == MADV_COLD || advice == MADV_PAGEOUT) && (flags & (VmFlags.VM_LOCKED | VmFlags.VM_PFNMAP)) != 0)
+                {
+                    return -Errno.EINVAL;
+                }
+                return 0;
+            }
+            case MADV_COLLAPSE ->
+            {
+                // khugepaged collapse needs huge pages, which mmemu does not create
+                return -Errno.EINVAL;
+            }
+            default ->
+            {
+                final int newFlags = newFlags(vma, advice);
+                if (newFlags < 0)
+                {
+                    return newFlags == -1 ? -Errno.EINVAL : newFlags;
+                }
+                if (newFlags == flags)
+                {
+                    return 0;
+                }
+                // madvise turns a failed split's ENOMEM into EAGAIN
+                return VmaEditor.modifyFlags(cpu, vma, start, end, newFlags) == null ? -Errno.EAGAIN : 0;
+            }
+        }
+    }
+
+    /** The flags an advice gives a VMA, or -1 when the advice does not apply to it (EINVAL). */
+    private static int newFlags(final Vma vma, final int advice)
+    {
+        final int flags = vma.flags;
+        return switch (advice)
+        {
+            case MADV_NORMAL -> flags & ~(VmFlags.VM_RAND_READ | VmFlags.VM_SEQ_READ);
+            case MADV_RANDOM -> (flags & ~VmFlags.VM_SEQ_READ) | VmFlags.VM_RAND_READ;
+            case MADV_SEQUENTIAL -> (flags & ~VmFlags.VM_RAND_READ) | VmFlags.VM_SEQ_READ;
+            case MADV_DONTFORK -> flags | VmFlags.VM_DONTCOPY;
+            case MADV_DOFORK -> (flags & VmFlags.VM_IO) != 0 ? -1 : flags & ~VmFlags.VM_DONTCOPY;
+            case MADV_WIPEONFORK -> vma.shared != null ? -1 : flags | VmFlags.VM_WIPEONFORK;
+            case MADV_KEEPONFORK -> flags & ~VmFlags.VM_WIPEONFORK;
+            case MADV_DONTDUMP -> flags | VmFlags.VM_DONTDUMP;
+            case MADV_DODUMP -> flags & ~VmFlags.VM_DONTDUMP;
+            case MADV_MERGEABLE -> flags | VmFlags.VM_MERGEABLE;
+            case MADV_UNMERGEABLE -> flags & ~VmFlags.VM_MERGEABLE;
+            case MADV_HUGEPAGE -> (flags & ~VmFlags.VM_NOHUGEPAGE) | VmFlags.VM_HUGEPAGE;
+            case MADV_NOHUGEPAGE -> (flags & ~VmFlags.VM_HUGEPAGE) | VmFlags.VM_NOHUGEPAGE;
+            default -> -1;
+        };
+    }
+}

@@ -1,0 +1,155 @@
+package io.mmemu.vm;
+
+import io.mmemu.pgtable.MmuGather;
+import io.mmemu.pgtable.PageTableEntry;
+
+/**
+ * mprotect with mm/mprotect.c's checks and progressive application: VMAs are changed one after
+ * another, so a hole met on the way leaves the earlier part changed and returns ENOMEM, as Linux
+ * does. PTEs follow the new protection; private anonymous pages are made writable again only
+ * when they are exclusive (not the zero page), shared ones directly.
+ */
+final class Mprotect
+{
+    private static final int VALID_PROT = Mman.PROT_READ | Mman.PROT_WRITE | Mman.PROT_EXEC | Mman.PROT_SEM;
+
+    private Mprotect()
+    {
+    }
+
+    static long mprotect(final Cpu cpu, final long start0, final long length, final int prot0)
+    {
+        final int grows = prot0 & (Mman.PROT_GROWSDOWN | Mman.PROT_GROWSUP);
+        final int prot = prot0 & ~(Mman.PROT_GROWSDOWN | Mman.PROT_GROWSUP);
+        if (grows == (Mman.PROT_GROWSDOWN | Mman.PROT_GROWSUP))
+        {
+            return -Errno.EINVAL;
+        }
+        if ((start0 & ~Mmap.PAGE_MASK) != 0)
+        {
+            return -Errno.EINVAL;
+        }
+        if (length == 0)
+        {
+            return 0;
+        }
+        final long len = Mmap.pageAlign(length);
+        final long end = start0 + len;
+        if (Long.compareUnsigned(end, start0) <= 0)
+        {
+            return -Errno.ENOMEM;
+        }
+        if ((prot & ~VALID_PROT) != 0)
+        {
+            return -Errno.EINVAL;
+        }
+        final AddressSpace mm = cpu.mm;
+        mm.lockWrite(cpu, start0 - 4096, end + 4096);
+        try
+        {
+            return apply(cpu, start0, end, prot, grows);
+        }
+        finally
+        {
+            mm.unlockWrite(cpu);
+        }
+    }
+
+    private static long apply(final Cpu cpu, final long start0, final long end, final int prot, final int grows)
+    {
+        final AddressSpace mm = cpu.mm;
+        Vma vma = mm.tree().find(start0);
+        if (vma == null || vma.start >= end)
+        {
+            return -Errno.ENOMEM;
+        }
+        long start = start0;
+        if ((grows & Mman.PROT_GROWSDOWN) != 0)
+        {
+            start = vma.start;
+            if ((vma.flags & VmFlags.VM_GROWSDOWN) == 0)
+            {
+                return -Errno.EINVAL;
+            }
+        }
+        else if ((grows & Mman.PROT_GROWSUP) != 0)
+        {
+            // x86 has no VM_GROWSUP VMAs
+            return -Errno.EINVAL;
+        }
+        else if (vma.start > start)
+        {
+            return -Errno.ENOMEM;
+        }
+        long tmp = vma.start;
+        long nstart = start;
+        while (true)
+        {
+            if (vma.start != tmp)
+            {
+                return -Errno.ENOMEM;
+            }
+            int newFlags = Mmap.protBits(prot) | (vma.flags & ~VmFlags.VM_ACCESS_FLAGS);
+            // the VM_MAY* bits sit four above their VM_* bits
+            if (((newFlags & ~(newFlags >>> 4)) & VmFlags.VM_ACCESS_FLAGS) != 0)
+            {
+                return -Errno.EACCES;
+            }
+            tmp = Math.min(vma.end, end);
+            final long result = fixup(cpu, vma, nstart, tmp, newFlags);
+            if (result != 0)
+            {
+                return result;
+            }
+            nstart = tmp;
+            if (nstart >= end)
+            {
+                return 0;
+            }
+            vma = mm.tree().find(nstart);
+            if (vma == null || vma.start >= end)
+            {
+                return -Errno.ENOMEM;
+            }
+        }
+    }
+
+    /** mprotect_fixup. */
+    private static long fixup(final Cpu cpu, final Vma vma, final long start, final long end, final int flags)
+    {
+        int newFlags = flags;
+        if (newFlags == vma.flags)
+        {
+            return 0;
+        }
+        if ((newFlags & VmFlags.VM_WRITE) != 0 &&
+            (vma.flags & (VmFlags.VM_ACCOUNT | VmFlags.VM_WRITE | VmFlags.VM_HUGETLB | VmFlags.VM_SHARED |
+                VmFlags.VM_NORESERVE)) == 0)
+        {
+            newFlags |= VmFlags.VM_ACCOUNT;
+        }
+        final Vma changed = VmaEditor.modifyFlags(cpu, vma, start, end, newFlags);
+        if (changed == null)
+        {
+            return -Errno.ENOMEM;
+        }
+        changePtes(cpu, start, end, newFlags);
+        return 0;
+    }
+
+    /** change_protection over {@code [start, end)} for a VMA whose flags are now {@code flags}. */
+    static void changePtes(final Cpu cpu, final long start, final long end, final int flags)
+    {
+        final boolean shared = (flags & VmFlags.VM_SHARED) != 0;
+        long protection = PageProtection.of(flags);
+        if (!shared && (flags & VmFlags.VM_WRITE) != 0)
+        {
+            // can_change_pte_writable: exclusive anonymous pages need no write fault
+            protection |= PageTableEntry.WRITABLE;
+        }
+        final MmuGather tlb = cpu.gather;
+        tlb.begin(cpu.shootdown);
+        cpu.editor.changeProtection(cpu.mm.cr3(), start, end, protection, false, tlb);
+        tlb.finish();
+    }
+}

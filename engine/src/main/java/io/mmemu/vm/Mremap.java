@@ -1,0 +1,249 @@
+package io.mmemu.vm;
+
+import io.mmemu.pgtable.PageTableEditor;
+
+import static io.mmemu.vm.Mman.MREMAP_DONTUNMAP;
+import static io.mmemu.vm.Mman.MREMAP_FIXED;
+import static io.mmemu.vm.Mman.MREMAP_MAYMOVE;
+
+/**
+ * mremap (mm/mremap.c): shrink in place, grow in place (merging with the next VMA when it
+ * becomes adjacent), or move — with MREMAP_MAYMOVE to a new area, with MREMAP_FIXED to a given
+ * one, with MREMAP_DONTUNMAP leaving the old VMA mapped and empty. Pages move with their
+ * contents: the page-table entries themselves are moved.
+ */
+final class Mremap
+{
+    private Mremap()
+    {
+    }
+
+    static long mremap(final Cpu cpu, final long addr, final long oldLength, final long newLength, final int flags,
+        final long newAddr)
+    {
+        if ((flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP)) != 0)
+        {
+            return -Errno.EINVAL;
+        }
+        if ((flags & MREMAP_FIXED) != 0 && (flags & MREMAP_MAYMOVE) == 0)
+        {
+            return -Errno.EINVAL;
+        }
+        if ((flags & MREMAP_DONTUNMAP) != 0 && ((flags & MREMAP_MAYMOVE) == 0 || oldLength != newLength))
+        {
+            return -Errno.EINVAL;
+        }
+        if ((addr & ~Mmap.PAGE_MASK) != 0)
+        {
+            return -Errno.EINVAL;
+        }
+        final long oldLen = Mmap.pageAlign(oldLength);
+        final long newLen = Mmap.pageAlign(newLength);
+        if (newLen == 0)
+        {
+            return -Errno.EINVAL;
+        }
+        final AddressSpace mm = cpu.mm;
+        // both ranges, with a page either side for merges; the target is known only for MREMAP_FIXED
+        final boolean fixed = (flags & MREMAP_FIXED) != 0;
+        mm.lockWrite(cpu, addr - 4096, addr + Math.max(oldLen, newLen) + 4096,
+            fixed ? newAddr - 4096 : 0, fixed ? newAddr + newLen + 4096 : 0);
+        try
+        {
+            return remap(cpu, addr, oldLen, newLen, flags, newAddr);
+        }
+        finally
+        {
+            mm.unlockWrite(cpu);
+        }
+    }
+
+    private static long remap(final Cpu cpu, final long addr, final long oldLen, final long newLen, final int flags,
+        final long newAddr)
+    {
+        final AddressSpace mm = cpu.mm;
+        if (mm.tree().lookup(addr) == null)
+        {
+            return -Errno.EFAULT;
+        }
+        if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0)
+        {
+            return remapTo(cpu, addr, oldLen, newAddr, newLen, flags);
+        }
+        if (oldLen >= newLen)
+        {
+            final int unmapped = VmaEditor.unmap(cpu, addr + newLen, addr + oldLen);
+            return unmapped != 0 ? unmapped : addr;
+        }
+        final Vma vma = mm.tree().lookup(addr);
+        final long checked = checkResize(vma, addr, oldLen, newLen);
+        if (checked != 0)
+        {
+            return checked;
+        }
+        final long delta = newLen - oldLen;
+        if (oldLen == vma.end - addr && expandable(mm.tree(), vma, delta))
+        {
+            VmaEditor.insert(cpu, vma.end, vma.end + delta, vma.flags, vma.pgoff + vma.pages(), vma.shared, vma.name,
+                vma.anonVma(), false);
+            return addr;
+        }
+        if ((flags & MREMAP_MAYMOVE) == 0)
+        {
+            return -Errno.ENOMEM;
+        }
+        final long target = UnmappedArea.find(mm.tree(), 0, newLen, vma.shared != null ? Mman.MAP_SHARED : 0);
+        if (Errno.isError(target))
+        {
+            return target;
+        }
+        return move(cpu, vma, addr, oldLen, newLen, target, flags);
+    }
+
+    /** mremap_to: MREMAP_FIXED and/or MREMAP_DONTUNMAP. */
+    private static long remapTo(final Cpu cpu, final long addr, final long oldLength, final long newAddr,
+        final long newLen, final int flags)
+    {
+        final AddressSpace mm = cpu.mm;
+        if ((newAddr & ~Mmap.PAGE_MASK) != 0)
+        {
+            return -Errno.EINVAL;
+        }
+        if (newLen > AddressSpace.TASK_SIZE || Long.compareUnsigned(newAddr, AddressSpace.TASK_SIZE - newLen) > 0)
+        {
+            return -Errno.EINVAL;
+        }
+        long oldLen = oldLength;
+        if (addr + oldLen > newAddr && newAddr + newLen > addr)
+        {
+            return -Errno.EINVAL;
+        }
+        if ((flags & MREMAP_FIXED) != 0)
+        {
+            final int unmapped = VmaEditor.unmap(cpu, newAddr, newAddr + newLen);
+            if (unmapped != 0)
+            {
+                return unmapped;
+            }
+        }
+        if (oldLen > newLen)
+        {
+            final int unmapped = VmaEditor.unmap(cpu, addr + newLen, addr + oldLen);
+            if (unmapped != 0)
+            {
+                return unmapped;
+            }
+            oldLen = newLen;
+        }
+        final Vma vma = mm.tree().lookup(addr);
+        if (vma == null)
+        {
+            return -Errno.EFAULT;
+        }
+        final long checked = checkResize(vma, addr, oldLen, newLen);
+        if (checked != 0)
+        {
+            return checked;
+        }
+        final int mapFlags = ((flags & MREMAP_FIXED) != 0 ? Mman.MAP_FIXED : 0) | (vma.shared != null ? Mman.MAP_SHARED : 0);
+        final long found = UnmappedArea.find(mm.tree(), newAddr, newLen, mapFlags);
+        if (Errno.isError(found))
+        {
+            return found;
+        }
+        return move(cpu, vma, addr, oldLen, newLen, (flags & MREMAP_FIXED) != 0 ? newAddr : found, flags);
+    }
+
+    /** vma_to_resize's checks; 0 when the resize may go on. */
+    private static long checkResize(final Vma vma, final long addr, final long oldLen, final long newLen)
+    {
+        if (oldLen == 0 && vma.shared == null)
+        {
+            return -Errno.EINVAL;
+        }
+        if (oldLen > vma.end - addr)
+        {
+            return -Errno.EFAULT;
+        }
+        if (newLen == oldLen)
+        {
+            return 0;
+        }
+        if ((vma.flags & (VmFlags.VM_DONTEXPAND | VmFlags.VM_PFNMAP)) != 0)
+        {
+            return -Errno.EFAULT;
+        }
+        return 0;
+    }
+
+    /** vma_expandable: nothing mapped in the next {@code delta} bytes and still below TASK_SIZE. */
+    private static boolean expandable(final VmaTree tree, final Vma vma, final long delta)
+    {
+        final long end = vma.end + delta;
+        if (end < vma.end || end > AddressSpace.TASK_SIZE)
+        {
+            return false;
+        }
+        final Vma next = tree.find(vma.end);
+        return next == null || next.start >= end;
+    }
+
+    /** move_vma: a new VMA at {@code target}, the entries moved over, the old range unmapped. */
+    private static long move(final Cpu cpu, final Vma vma, final long oldAddr, final long oldLen, final long newLen,
+        final long target, final int flags)
+    {
+        final AddressSpace mm = cpu.mm;
+        if (mm.tree().size() >= AddressSpace.MAX_MAP_COUNT - 3)
+        {
+            return -Errno.ENOMEM;
+        }
+        final boolean unfaultedAnon = vma.shared == null && vma.anonVma() == null;
+        final long pgoff = unfaultedAnon ? target >>> 12 : vma.pgoff + ((oldAddr - vma.start) >>> 12);
+        // the target is born locked (per-VMA mode): no fault may fill it while entries are in flight
+        final Vma moved = VmaEditor.insert(cpu, target, target + newLen, vma.flags, pgoff, vma.shared, vma.name,
+            vma.anonVma(), mm.perVma());
+        final PageTableEditor editor = cpu.editor;
+        final int status = editor.move(mm.cr3(), oldAddr, target, oldLen);
+        cpu.shootdown(oldAddr, oldAddr + oldLen);
+        if (mm.perVma())
+        {
+            mm.unlock(cpu, moved);
+        }
+        if (status != PageTableEditor.OK)
+        {
+            // move_page_tables failed: move back what moved, drop the new area
+            editor.move(mm.cr3(), target, oldAddr, oldLen);
+            VmaEditor.unmap(cpu, target, target + newLen);
+            return -Errno.ENOMEM;
+        }
+        if ((flags & MREMAP_DONTUNMAP) == 0)
+        {
+            VmaEditor.unmap(cpu, oldAddr, oldAddr + oldLen);
+        }
+        else
+        {
+            dontUnmap(cpu, oldAddr, oldLen);
+        }
+        return target;
+    }
+
+    /** MREMAP_DONTUNMAP leaves the old VMA empty; when all of it moved it loses its anon_vma and VM_LOCKED. */
+    private static void dontUnmap(final Cpu cpu, final long oldAddr, final long oldLen)
+    {
+        final VmaTree tree = cpu.mm.tree();
+        final int i = tree.indexAfter(oldAddr);
+        final Vma old = tree.at(i);
+        if (old == null || old.start > oldAddr)
+        {
+            return;
+        }
+        final boolean whole = old.start == oldAddr && old.end == oldAddr + oldLen;
+        final int flags = old.flags & ~(VmFlags.VM_LOCKED | VmFlags.VM_LOCKONFAULT);
+        if (flags != old.flags || (whole && old.anonVma() != null))
+        {
+            final Vma updated = new Vma(old.start, old.end, flags, old.pgoff, old.shared, old.name,
+                whole ? null : old.anonVma());
+            VmaEditor.replace(cpu, i, old, updated);
+        }
+    }
+}

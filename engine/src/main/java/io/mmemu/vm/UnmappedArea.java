@@ -1,0 +1,168 @@
+package io.mmemu.vm;
+
+/**
+ * get_unmapped_area for anonymous memory on x86-64 (arch/x86/kernel/sys_x86_64.c and
+ * mm/vma.c's unmapped_area{,_topdown}): a free hint is honoured; otherwise the highest gap below
+ * mmap_base that fits (top-down), falling back to a bottom-up search from the legacy base. Gaps
+ * keep {@link AddressSpace#STACK_GUARD_GAP} below VM_GROWSDOWN VMAs. Lengths that are multiples
+ * of 2 MiB without a hint get a 2 MiB aligned address (THP alignment, Linux 6.7+).
+ */
+final class UnmappedArea
+{
+    static final long PMD_SIZE = 2L << 20;
+    private static final long PAGE = 4096;
+
+    private UnmappedArea()
+    {
+    }
+
+    /** vm_start_gap: where a new mapping below {@code vma} must end. */
+    static long startGap(final Vma vma)
+    {
+        if ((vma.flags & VmFlags.VM_GROWSDOWN) == 0)
+        {
+            return vma.start;
+        }
+        final long gap = vma.start - AddressSpace.STACK_GUARD_GAP;
+        return gap > vma.start ? 0 : gap;
+    }
+
+    /**
+     * @return a page-aligned address, or {@code -errno}.
+     */
+    static long find(final VmaTree tree, final long addr, final long len, final int flags)
+    {
+        if (len > AddressSpace.TASK_SIZE)
+        {
+            return -Errno.ENOMEM;
+        }
+        final long result;
+        if ((flags & Mman.MAP_FIXED) == 0 && addr == 0 && (len & (PMD_SIZE - 1)) == 0 && (flags & Mman.MAP_SHARED) == 0)
+        {
+            result = thpAligned(tree, len, flags);
+        }
+        else
+        {
+            result = arch(tree, addr, len, flags);
+        }
+        if (Errno.isError(result))
+        {
+            return result;
+        }
+        if (Long.compareUnsigned(result, AddressSpace.TASK_SIZE - len) > 0)
+        {
+            return -Errno.ENOMEM;
+        }
+        if ((result & (PAGE - 1)) != 0)
+        {
+            return -Errno.EINVAL;
+        }
+        return result;
+    }
+
+    /** __thp_get_unmapped_area for an anonymous mapping (offset 0): search with 2 MiB of padding, then align. */
+    private static long thpAligned(final VmaTree tree, final long len, final int flags)
+    {
+        final long padded = len + PMD_SIZE;
+        if (padded < len)
+        {
+            return arch(tree, 0, len, flags);
+        }
+        final long found = arch(tree, 0, padded, flags);
+        if (Errno.isError(found))
+        {
+            return arch(tree, 0, len, flags);
+        }
+        final long misalign = (-found) & (PMD_SIZE - 1);
+        if (misalign == 0)
+        {
+            // MMF_TOPDOWN: the padding goes below, so take the aligned address at its top
+            return found + PMD_SIZE;
+        }
+        return found + misalign;
+    }
+
+    /** arch_get_unmapped_area_topdown. */
+    private static long arch(final VmaTree tree, final long addr, final long len, final int flags)
+    {
+        if ((flags & Mman.MAP_FIXED) != 0)
+        {
+            return addr;
+        }
+        if ((flags & Mman.MAP_32BIT) != 0)
+        {
+            return bottomUp(tree, len, 0x40000000L, 0x80000000L);
+        }
+        if (addr != 0)
+        {
+            final long hint = addr & ~(PAGE - 1);
+            if (hint <= AddressSpace.TASK_SIZE - len)
+            {
+                final Vma vma = tree.find(hint);
+                if (vma == null || hint + len <= startGap(vma))
+                {
+                    return hint;
+                }
+            }
+        }
+        final long found = topDown(tree, len, PAGE, AddressSpace.MMAP_BASE);
+        if (!Errno.isError(found))
+        {
+            return found;
+        }
+        return bottomUp(tree, len, AddressSpace.MMAP_LEGACY_BASE, AddressSpace.TASK_SIZE);
+    }
+
+    /** The highest {@code len}-byte range in a gap between VMAs inside {@code [low, high)}. */
+    static long topDown(final VmaTree tree, final long len, final long low, final long high)
+    {
+        int i = tree.indexAfter(high - 1);
+        long top = high;
+        if (i < tree.size())
+        {
+            top = Math.min(top, startGap(tree.get(i)));
+        }
+        while (true)
+        {
+            final Vma prev = tree.prev(i);
+            final long bottom = Math.max(low, prev == null ? 0 : prev.end);
+            if (top >= bottom && top - bottom >= len)
+            {
+                return top - len;
+            }
+            if (prev == null || prev.end <= low)
+            {
+                return -Errno.ENOMEM;
+            }
+            i--;
+            top = Math.min(high, startGap(prev));
+        }
+    }
+
+    /** The lowest {@code len}-byte range in a gap between VMAs inside {@code [low, high)}. */
+    static long bottomUp(final VmaTree tree, final long len, final long low, final long high)
+    {
+        int i = tree.indexAfter(low);
+        long bottom = low;
+        final Vma before = tree.prev(i);
+        if (before != null)
+        {
+            bottom = Math.max(bottom, before.end);
+        }
+        while (true)
+        {
+            final Vma next = tree.at(i);
+            final long top = Math.min(high, next == null ? high : startGap(next));
+            if (top >= bottom && top - bottom >= len)
+            {
+                return bottom;
+            }
+            if (next == null || next.end >= high)
+            {
+                return -Errno.ENOMEM;
+            }
+            bottom = Math.max(bottom, next.end);
+            i++;
+        }
+    }
+}

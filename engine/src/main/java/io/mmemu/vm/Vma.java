@@ -1,0 +1,277 @@
+package io.mmemu.vm;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.CountDownLatch;
+
+import org.agrona.concurrent.IdleStrategy;
+
+/**
+ * A virtual memory area: {@code [start, end)} with flags, a page offset and its backing. Immutable
+ * in everything a lookup reads (range, flags, pgoff, backing), so a lockless reader of the
+ * {@link VmaTree} always sees a self-consistent VMA; a change of any of those replaces the VMA
+ * with new ones. Mutable: the anon_vma, assigned once by the first fault (CAS from null) and
+ * shared by the pieces a split makes; and the per-VMA lock.
+ * <p>
+ * <b>The per-VMA lock</b> (the seed's design). One int word: bit 31 {@link #WRITER}, bits 0..30
+ * the faults in flight on this VMA, plus a {@link CountDownLatch} completion.
+ * <ul>
+ *   <li>A fault {@linkplain #tryReadLock() read-locks}: CAS readers+1 unless WRITER is set. While
+ *       it holds the read lock the VMA is attached to the tree and unchanged.</li>
+ *   <li>A writer {@linkplain #writeLock write-locks}: stores a fresh completion, then sets WRITER
+ *       (atomic OR), then waits for the readers to drain (servicing TLB flush requests meanwhile,
+ *       since a draining fault may be waiting for this CPU's shootdown acknowledgement).</li>
+ *   <li>A VMA may also be born locked: a replacement published before the old pages are gone
+ *       (MAP_FIXED, mremap's target, a range being unmapped).</li>
+ *   <li>A locked VMA ends either {@linkplain #unlock() unlocked} (it stays attached: WRITER cleared,
+ *       then the completion counted down) or {@linkplain #retire() retired} (detached: WRITER stays
+ *       forever, the completion is counted down).</li>
+ *   <li>A fault that finds WRITER set {@linkplain #await awaits} the completion it reads after
+ *       seeing WRITER, then looks its address up again in the current tree.</li>
+ * </ul>
+ * Memory ordering: the completion is written (volatile) before WRITER is set (volatile RMW), so a
+ * fault that sees WRITER also sees that episode's completion or a later one — never a stale,
+ * already counted-down latch from before, hence no lost wake-up. A latch counts down after the
+ * writer's last change, so a woken fault sees the new tree.
+ */
+final class Vma
+{
+    private static final VarHandle ANON_VMA;
+
+    static
+    {
+        try
+        {
+            ANON_VMA = MethodHandles.lookup().findVarHandle(Vma.class, "anonVma", AnonVma.class);
+            LOCK = MethodHandles.lookup().findVarHandle(Vma.class, "lock", int.class);
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
+
+    final long start;
+    final long end;
+    final int flags;
+    final long pgoff;
+    /** Backing of a shared anonymous mapping (its shmem file), or null for private anonymous memory. */
+    final SharedMemory shared;
+    /** The maps name for special VMAs ([heap], [stack]...), or null. */
+    final String name;
+    @SuppressWarnings("unused") // accessed through ANON_VMA
+    private volatile AnonVma anonVma;
+
+    static final int WRITER = 1 << 31;
+    private static final int READERS = ~WRITER;
+    private static final VarHandle LOCK;
+    @SuppressWarnings("unused") // accessed through LOCK
+    private volatile int lock;
+    private volatile CountDownLatch completion;
+    /** When the current write-lock episode began (for hold-time statistics). */
+    private long lockedAt;
+
+    Vma(final long start, final long end, final int flags, final long pgoff, final SharedMemory shared,
+        final String name, final AnonVma anonVma)
+    {
+        this.start = start;
+        this.end = end;
+        this.flags = flags;
+        this.pgoff = pgoff;
+        this.shared = shared;
+        this.name = name;
+        this.anonVma = anonVma;
+    }
+
+    /** The same VMA over {@code [newStart, newEnd)}, pgoff adjusted, flags replaced. */
+    Vma slice(final long newStart, final long newEnd, final int newFlags)
+    {
+        return new Vma(newStart, newEnd, newFlags, pgoff + ((newStart - start) >>> 12), shared, name, anonVma());
+    }
+
+    Vma slice(final long newStart, final long newEnd)
+    {
+        return slice(newStart, newEnd, flags);
+    }
+
+    /** The same backing and flags over a new range with an explicit pgoff (expansion, merge, move). */
+    Vma withRange(final long newStart, final long newEnd, final long newPgoff, final AnonVma newAnonVma)
+    {
+        return new Vma(newStart, newEnd, flags, newPgoff, shared, name, newAnonVma);
+    }
+
+    /** A copy of this VMA, born write-locked (published before the old pages are gone). */
+    Vma lockedCopy()
+    {
+        final Vma copy = new Vma(start, end, flags, pgoff, shared, name, anonVma());
+        copy.completion = new CountDownLatch(1);
+        copy.lockedAt = System.nanoTime();
+        copy.lock = WRITER;
+        return copy;
+    }
+
+    /** A fault's read lock: fails when a writer holds or is taking the VMA. */
+    boolean tryReadLock()
+    {
+        int state = (int)LOCK.getVolatile(this);
+        while ((state & WRITER) == 0)
+        {
+            // volatile CAS: acquire for the fault; a writer setting WRITER concurrently makes it fail
+            final int witness = (int)LOCK.compareAndExchange(this, state, state + 1);
+            if (witness == state)
+            {
+                return true;
+            }
+            state = witness;
+        }
+        return false;
+    }
+
+    void readUnlock()
+    {
+        // volatile decrement: the fault's page-table changes happen-before the writer's drain sees 0
+        final int before = (int)LOCK.getAndAdd(this, -1);
+        assert (before & READERS) > 0 : "read unlock without a read lock";
+    }
+
+    boolean isLocked()
+    {
+        return ((int)LOCK.getVolatile(this) & WRITER) != 0;
+    }
+
+    /**
+     * Takes the write lock and waits for faults in flight to drain. Caller holds the mmap write
+     * lock, so writers do not race here. Returns the nanoseconds spent draining.
+     */
+    long writeLock(final WaitContext cpu)
+    {
+        lockedAt = System.nanoTime();
+        completion = new CountDownLatch(1);
+        // volatile OR after the completion store: see the class comment
+        final int before = (int)LOCK.getAndBitwiseOr(this, WRITER);
+        assert (before & WRITER) == 0 : "VMA already write-locked: " + this;
+        if ((before & READERS) == 0)
+        {
+            return 0;
+        }
+        final long t0 = System.nanoTime();
+        final IdleStrategy idle = cpu.idle();
+        idle.reset();
+        while (((int)LOCK.getVolatile(this) & READERS) != 0)
+        {
+            cpu.pollWhileWaiting();
+            idle.idle();
+        }
+        return System.nanoTime() - t0;
+    }
+
+    /** Ends a write-lock episode of a VMA that stays in the tree; returns how long it was held, ns. */
+    long unlock()
+    {
+        final CountDownLatch done = completion;
+        // release: the writer's changes are visible to a fault that read-locks after seeing WRITER clear
+        final int before = (int)LOCK.getAndBitwiseAnd(this, READERS);
+        assert (before & WRITER) != 0 : "unlock of an unlocked VMA";
+        done.countDown();
+        return System.nanoTime() - lockedAt;
+    }
+
+    /** Ends the life of a locked VMA that has left the tree: WRITER stays, waiters wake. Returns the hold, ns. */
+    long retire()
+    {
+        final CountDownLatch done = completion;
+        if (done == null)
+        {
+            return 0;
+        }
+        done.countDown();
+        return System.nanoTime() - lockedAt;
+    }
+
+    /**
+     * Waits for the current write-lock episode to end: a short bounded spin, then blocking on the
+     * completion with the CPU offline (so it cannot hold up a shootdown meanwhile).
+     */
+    void await(final WaitContext cpu)
+    {
+        final CountDownLatch done = completion;
+        if (done == null)
+        {
+            return;
+        }
+        for (int spin = 0; spin < 64; spin++)
+        {
+            if (done.getCount() == 0)
+            {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+        cpu.beforeBlocking();
+        boolean interrupted = false;
+        while (true)
+        {
+            try
+            {
+                done.await();
+                break;
+            }
+            catch (final InterruptedException ex)
+            {
+                interrupted = true;
+            }
+        }
+        if (interrupted)
+        {
+            Thread.currentThread().interrupt();
+        }
+        cpu.afterBlocking();
+    }
+
+    AnonVma anonVma()
+    {
+        return (AnonVma)ANON_VMA.getAcquire(this);
+    }
+
+    /** Sets the anon_vma if none is set; returns the one in place afterwards. */
+    AnonVma assignAnonVma(final AnonVma candidate)
+    {
+        // volatile CAS: the first fault wins; later readers acquire the winner
+        final AnonVma witness = (AnonVma)ANON_VMA.compareAndExchange(this, (AnonVma)null, candidate);
+        return witness == null ? candidate : witness;
+    }
+
+    boolean contains(final long va)
+    {
+        return va >= start && va < end;
+    }
+
+    long pages()
+    {
+        return (end - start) >>> 12;
+    }
+
+    boolean isAnonymousPrivate()
+    {
+        return shared == null;
+    }
+
+    boolean isAccessible()
+    {
+        return (flags & VmFlags.VM_ACCESS_FLAGS) != 0;
+    }
+
+    VmaInfo info()
+    {
+        final String mapsName = shared != null ? SharedMemory.MAPS_NAME : name;
+        return new VmaInfo(start, end, flags, pgoff, mapsName, true,
+            shared != null ? SharedMemory.DEV : 0, shared != null ? shared.inode : 0, anonVma() != null);
+    }
+
+    @Override
+    public String toString()
+    {
+        return String.format("vma[%x-%x flags=%x pgoff=%x%s]", start, end, flags, pgoff,
+            shared != null ? " shmem#" + shared.inode : "");
+    }
+}

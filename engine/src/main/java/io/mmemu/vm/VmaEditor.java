@@ -1,0 +1,408 @@
+package io.mmemu.vm;
+
+import io.mmemu.pgtable.MmuGather;
+import io.mmemu.pgtable.PageTableEditor;
+
+import static io.mmemu.vm.VmFlags.VM_DONTEXPAND;
+import static io.mmemu.vm.VmFlags.VM_IO;
+import static io.mmemu.vm.VmFlags.VM_MIXEDMAP;
+import static io.mmemu.vm.VmFlags.VM_PFNMAP;
+import static io.mmemu.vm.VmFlags.VM_SOFTDIRTY;
+
+/**
+ * The VMA edits every syscall is made of, with mm/vma.c's rules: split, unmap a range, insert a
+ * new range merging with its neighbours (vma_merge_new_range), change the flags of part of a VMA
+ * merging at its ends (vma_modify_flags). Each edit publishes a new {@link VmaTree}.
+ * <p>
+ * Caller holds the address space's mmap lock for writing (or, in per-VMA mode, the write locks of
+ * the VMAs involved); that is what serialises writers.
+ */
+final class VmaEditor
+{
+    /** Flags that make a VMA unmergeable (VM_SPECIAL). */
+    static final int VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
+
+    private VmaEditor()
+    {
+    }
+
+    // ---------------------------------------------------------------- merge rules (mm/vma.c)
+
+    /** is_mergeable_vma: same flags but soft-dirty, same backing, not special. */
+    static boolean sameKind(final Vma vma, final int flags, final SharedMemory shared, final String name)
+    {
+        // a VMA locked by an operation in flight (a sectioned unmap, a MAP_FIXED replacement) is not ours to merge
+        return !vma.isLocked() && ((vma.flags ^ flags) & ~VM_SOFTDIRTY) == 0 && (flags & VM_SPECIAL) == 0 &&
+            vma.shared == shared && java.util.Objects.equals(vma.name, name);
+    }
+
+    /** is_mergeable_anon_vma without fork: compatible when either has none or both share one. */
+    static boolean anonCompatible(final AnonVma a, final AnonVma b)
+    {
+        return a == null || b == null || a == b;
+    }
+
+    /** can_vma_merge_after: {@code prev} can absorb a range starting at its end. */
+    static boolean canMergeAfter(final Vma prev, final long start, final int flags, final long pgoff,
+        final SharedMemory shared, final String name, final AnonVma anon)
+    {
+        return prev != null && prev.end == start && sameKind(prev, flags, shared, name) &&
+            anonCompatible(prev.anonVma(), anon) && prev.pgoff + prev.pages() == pgoff;
+    }
+
+    /** can_vma_merge_before: {@code next} can absorb a range ending at its start. */
+    static boolean canMergeBefore(final Vma next, final long end, final int flags, final long pgoff, final long pages,
+        final SharedMemory shared, final String name, final AnonVma anon)
+    {
+        return next != null && next.start == end && sameKind(next, flags, shared, name) &&
+            anonCompatible(next.anonVma(), anon) && next.pgoff == pgoff + pages;
+    }
+
+    private static AnonVma pick(final AnonVma a, final AnonVma b)
+    {
+        return a != null ? a : b;
+    }
+
+    // ---------------------------------------------------------------- edits
+
+    /**
+     * Makes {@code addr} a VMA boundary if it falls strictly inside one.
+     */
+    static void splitAt(final Cpu cpu, final long addr)
+    {
+        final AddressSpace mm = cpu.mm;
+        final VmaTree tree = mm.tree();
+        final int i = tree.indexAfter(addr);
+        final Vma vma = tree.at(i);
+        if (vma == null || vma.start >= addr)
+        {
+            return;
+        }
+        mm.drain(cpu, vma);
+        mm.replace(cpu, i, i + 1, vma.slice(vma.start, addr), vma.slice(addr, vma.end));
+    }
+
+    /**
+     * Unmaps {@code [start, end)}: removes the VMAs (splitting at the ends), zaps their pages and
+     * frees the page tables that no remaining VMA can reach. Returns 0 or {@code -ENOMEM} when a
+     * split would exceed max_map_count (checked before anything changes, as the kernel does).
+     */
+    static int unmap(final Cpu cpu, final long start, final long end)
+    {
+        final AddressSpace mm = cpu.mm;
+        VmaTree tree = mm.tree();
+        final int first = tree.indexAfter(start);
+        final Vma firstVma = tree.at(first);
+        if (firstVma == null || firstVma.start >= end)
+        {
+            return 0;
+        }
+        if (start > firstVma.start && end < firstVma.end && tree.size() >= AddressSpace.MAX_MAP_COUNT)
+        {
+            return -Errno.ENOMEM;
+        }
+        splitAt(cpu, start);
+        splitAt(cpu, end);
+        tree = mm.tree();
+        final int from = tree.indexAfter(start);
+        int to = from;
+        while (to < tree.size() && tree.get(to).start < end)
+        {
+            to++;
+        }
+        final Vma[] removed = new Vma[to - from];
+        for (int i = from; i < to; i++)
+        {
+            removed[i - from] = tree.get(i);
+        }
+        final Vma prev = tree.prev(from);
+        final Vma next = tree.at(to);
+        for (final Vma vma : removed)
+        {
+            mm.drain(cpu, vma);
+        }
+        mm.replace(cpu, from, to);
+        zapAndFree(cpu, removed[0].start, removed[removed.length - 1].end,
+            prev == null ? 0 : prev.end, next == null ? 0 : next.start);
+        return 0;
+    }
+
+    /**
+     * Per-VMA mode, first half of a sectioned unmap or MAP_FIXED replacement: splits at the ends,
+     * drains and detaches the VMAs in {@code [start, end)} without touching their pages. With
+     * {@code placeholders} they are replaced by locked copies that keep the range occupied (faults
+     * there wait; other writers wait) until {@link #removePlaceholders}. Returns 0 or {@code -ENOMEM}.
+     */
+    static int detach(final Cpu cpu, final long start, final long end, final boolean placeholders)
+    {
+        final AddressSpace mm = cpu.mm;
+        VmaTree tree = mm.tree();
+        final Vma firstVma = tree.find(start);
+        if (firstVma == null || firstVma.start >= end)
+        {
+            return 0;
+        }
+        if (start > firstVma.start && end < firstVma.end && tree.size() >= AddressSpace.MAX_MAP_COUNT)
+        {
+            return -Errno.ENOMEM;
+        }
+        splitAt(cpu, start);
+        splitAt(cpu, end);
+        tree = mm.tree();
+        final int from = tree.indexAfter(start);
+        int to = from;
+        while (to < tree.size() && tree.get(to).start < end)
+        {
+            to++;
+        }
+        final Vma[] copies = new Vma[placeholders ? to - from : 0];
+        for (int i = from; i < to; i++)
+        {
+            final Vma vma = tree.get(i);
+            mm.drain(cpu, vma);
+            if (placeholders)
+            {
+                copies[i - from] = vma.lockedCopy();
+            }
+        }
+        mm.replace(cpu, from, to, copies);
+        return 0;
+    }
+
+    /**
+     * Second half of a sectioned unmap, under the mmap write lock again: removes the placeholders
+     * left by {@link #detach} (their pages are gone), frees the tables no VMA can reach and wakes
+     * whoever waits on them.
+     */
+    static void removePlaceholders(final Cpu cpu, final long start, final long end)
+    {
+        final AddressSpace mm = cpu.mm;
+        final VmaTree tree = mm.tree();
+        final int from = tree.indexAfter(start);
+        int to = from;
+        while (to < tree.size() && tree.get(to).start < end)
+        {
+            to++;
+        }
+        if (to == from)
+        {
+            return;
+        }
+        final long first = tree.get(from).start;
+        final long last = tree.get(to - 1).end;
+        final Vma prev = tree.prev(from);
+        final Vma next = tree.at(to);
+        mm.replace(cpu, from, to);
+        final MmuGather tlb = cpu.gather;
+        tlb.begin(cpu.shootdown);
+        cpu.editor.freeTables(mm.cr3(), first, last, prev == null ? 0 : prev.end, next == null ? 0 : next.start, tlb);
+        tlb.finish();
+    }
+
+    /** Zaps {@code [start, end)} and frees its tables inside {@code [floor, ceiling)}, then flushes. */
+    static void zapAndFree(final Cpu cpu, final long start, final long end, final long floor, final long ceiling)
+    {
+        final PageTableEditor editor = cpu.editor;
+        final MmuGather tlb = cpu.gather;
+        tlb.begin(cpu.shootdown);
+        editor.zap(cpu.mm.cr3(), start, end, tlb);
+        editor.freeTables(cpu.mm.cr3(), start, end, floor, ceiling, tlb);
+        tlb.finish();
+    }
+
+    /** Zaps the pages of {@code [start, end)} but keeps tables and VMAs (MADV_DONTNEED). */
+    static void zap(final Cpu cpu, final long start, final long end)
+    {
+        final MmuGather tlb = cpu.gather;
+        tlb.begin(cpu.shootdown);
+        cpu.editor.zap(cpu.mm.cr3(), start, end, tlb);
+        tlb.finish();
+    }
+
+    /**
+     * Inserts a VMA over the free range {@code [start, end)}, merging with its neighbours when the
+     * rules allow (vma_merge_new_range): with prev, with next, or with both when prev's and next's
+     * anon_vmas are compatible with each other too. Returns the VMA that now covers the range.
+     */
+    static Vma insert(final Cpu cpu, final long start, final long end, final int flags, final long pgoff,
+        final SharedMemory shared, final String name, final AnonVma anon, final boolean locked)
+    {
+        final AddressSpace mm = cpu.mm;
+        final VmaTree tree = mm.tree();
+        final int at = tree.indexAfter(start);
+        final Vma prev = tree.prev(at);
+        final Vma next = tree.at(at);
+        final long pages = (end - start) >>> 12;
+        final boolean left = canMergeAfter(prev, start, flags, pgoff, shared, name, anon);
+        boolean right = canMergeBefore(next, end, flags, pgoff, pages, shared, name, anon);
+        if (left && right && !anonCompatible(prev.anonVma(), next.anonVma()))
+        {
+            right = false;
+        }
+        if (left)
+        {
+            mm.drain(cpu, prev);
+        }
+        if (right)
+        {
+            mm.drain(cpu, next);
+        }
+        Vma merged;
+        if (left && right)
+        {
+            merged = prev.withRange(prev.start, next.end, prev.pgoff, pick(pick(prev.anonVma(), next.anonVma()), anon));
+        }
+        else if (left)
+        {
+            merged = prev.withRange(prev.start, end, prev.pgoff, pick(prev.anonVma(), anon));
+        }
+        else if (right)
+        {
+            merged = next.withRange(start, next.end, pgoff, pick(next.anonVma(), anon));
+        }
+        else
+        {
+            merged = new Vma(start, end, flags, pgoff, shared, name, anon);
+        }
+        if (locked)
+        {
+            merged = merged.lockedCopy();
+        }
+        mm.replace(cpu, left ? at - 1 : at, right ? at + 1 : at, merged);
+        return merged;
+    }
+
+    /** Replaces the VMA at {@code index} by {@code with} (same backing). */
+    static void replace(final Cpu cpu, final int index, final Vma old, final Vma with)
+    {
+        cpu.mm.drain(cpu, old);
+        cpu.mm.replace(cpu, index, index + 1, with);
+    }
+
+    /** Inserts a VMA over a free range without merging (a new shmem file merges with nothing). */
+    static void insertDistinct(final Cpu cpu, final Vma vma)
+    {
+        final int at = cpu.mm.tree().indexAfter(vma.start);
+        cpu.mm.replace(cpu, at, at, vma);
+    }
+
+    /**
+     * Gives {@code [start, end)}, which lies inside VMA {@code vma}, the flags {@code newFlags}
+     * (vma_modify_flags): merges into prev when the range starts at the VMA's start, into next
+     * when it ends at the VMA's end, otherwise splits. Returns the VMA now covering the range, or
+     * null with nothing changed when a needed split would exceed max_map_count.
+     */
+    static Vma modifyFlags(final Cpu cpu, final Vma vma, final long start, final long end, final int newFlags)
+    {
+        final AddressSpace mm = cpu.mm;
+        final VmaTree tree = mm.tree();
+        final int i = tree.indexAfter(vma.start);
+        final Vma prev = tree.prev(i);
+        final Vma next = tree.at(i + 1);
+        final long pgoff = vma.pgoff + ((start - vma.start) >>> 12);
+        final long pages = (end - start) >>> 12;
+        final AnonVma anon = vma.anonVma();
+        final boolean left = start == vma.start &&
+            canMergeAfter(prev, start, newFlags, pgoff, vma.shared, vma.name, anon);
+        boolean right = end == vma.end &&
+            canMergeBefore(next, end, newFlags, pgoff, pages, vma.shared, vma.name, anon);
+        if (left && right && !anonCompatible(prev.anonVma(), next.anonVma()))
+        {
+            right = false;
+        }
+        if (left || right)
+        {
+            mm.drain(cpu, vma);
+            mm.drain(cpu, left ? prev : next);
+            if (left && right)
+            {
+                mm.drain(cpu, next);
+            }
+            final Vma lowMerged = left ? prev.withRange(prev.start, right ? next.end : end, prev.pgoff,
+                pick(pick(prev.anonVma(), anon), right ? next.anonVma() : null)) : null;
+            final Vma highMerged = !left ? next.withRange(start, next.end, pgoff, pick(next.anonVma(), anon)) : null;
+            final Vma rest = left ? (end < vma.end ? vma.slice(end, vma.end) : null) :
+                (start > vma.start ? vma.slice(vma.start, start) : null);
+            final Vma result = left ? lowMerged : highMerged;
+            if (left)
+            {
+                final int to = right ? i + 2 : i + 1;
+                if (rest == null)
+                {
+                    mm.replace(cpu, i - 1, to, result);
+                }
+                else
+                {
+                    mm.replace(cpu, i - 1, to, result, rest);
+                }
+            }
+            else if (rest == null)
+            {
+                mm.replace(cpu, i, i + 2, result);
+            }
+            else
+            {
+                mm.replace(cpu, i, i + 2, rest, result);
+            }
+            return result;
+        }
+        // split_vma refuses at max_map_count, one split at a time: the first may succeed alone
+        final int pieces = 1 + (start > vma.start ? 1 : 0) + (end < vma.end ? 1 : 0);
+        if (start > vma.start && tree.size() >= AddressSpace.MAX_MAP_COUNT)
+        {
+            return null;
+        }
+        if (end < vma.end && tree.size() + (start > vma.start ? 1 : 0) >= AddressSpace.MAX_MAP_COUNT)
+        {
+            if (start > vma.start)
+            {
+                splitAt(cpu, start);
+            }
+            return null;
+        }
+        mm.drain(cpu, vma);
+        final Vma middle = vma.slice(start, end, newFlags);
+        final Vma[] with = new Vma[pieces];
+        int n = 0;
+        if (start > vma.start)
+        {
+            with[n++] = vma.slice(vma.start, start);
+        }
+        with[n++] = middle;
+        if (end < vma.end)
+        {
+            with[n] = vma.slice(end, vma.end);
+        }
+        mm.replace(cpu, i, i + 1, with);
+        return middle;
+    }
+
+    /**
+     * anon_vma_prepare's find_mergeable_anon_vma: a VMA about to get its first anonymous page adopts
+     * an adjacent VMA's anon_vma when the two could merge but for their access flags (next first).
+     */
+    static AnonVma findMergeableAnonVma(final AddressSpace mm, final Vma vma)
+    {
+        final VmaTree tree = mm.tree();
+        final int i = tree.indexAfter(vma.start);
+        final Vma next = tree.at(i + 1);
+        if (next != null && reusable(vma, next) && next.anonVma() != null)
+        {
+            return next.anonVma();
+        }
+        final Vma prev = tree.prev(i);
+        if (prev != null && reusable(prev, vma) && prev.anonVma() != null)
+        {
+            return prev.anonVma();
+        }
+        return null;
+    }
+
+    /** anon_vma_compatible(a, b): adjacent, same backing, flags equal but for access and soft-dirty, pgoff contiguous. */
+    private static boolean reusable(final Vma a, final Vma b)
+    {
+        return a.end == b.start && a.shared == b.shared &&
+            ((a.flags ^ b.flags) & ~(VmFlags.VM_ACCESS_FLAGS | VM_SOFTDIRTY)) == 0 &&
+            b.pgoff == a.pgoff + a.pages();
+    }
+}

@@ -1,0 +1,254 @@
+package io.mmemu.vm;
+
+import java.util.Arrays;
+
+/**
+ * The VMAs of an address space in address order: an immutable, persistent two-level sorted array
+ * (a root of chunks of up to {@link #CHUNK_MAX} VMAs). A change builds a new tree that shares
+ * every untouched chunk and is published by one release store in {@link AddressSpace}; lookups
+ * take no lock at all: whatever version a reader loaded stays consistent, and the garbage
+ * collector is the grace period (RCU without the bookkeeping).
+ * <p>
+ * Costs: lookup = two binary searches over long arrays (root ends, chunk ends); an edit copies
+ * the root (≤ n/24 references) and rebuilds the one or two chunks it touches.
+ */
+final class VmaTree
+{
+    static final int CHUNK_MAX = 64;
+    private static final int CHUNK_TARGET = 48;
+    static final VmaTree EMPTY = new VmaTree(new Chunk[0], new long[0], new int[0], 0);
+
+    private final Chunk[] chunks;
+    /** End of the last VMA of each chunk. */
+    private final long[] chunkEnds;
+    /** Global index of each chunk's first VMA. */
+    private final int[] chunkFirst;
+    private final int size;
+
+    private static final class Chunk
+    {
+        final Vma[] vmas;
+        final long[] ends;
+
+        Chunk(final Vma[] vmas)
+        {
+            this.vmas = vmas;
+            this.ends = new long[vmas.length];
+            for (int i = 0; i < vmas.length; i++)
+            {
+                ends[i] = vmas[i].end;
+            }
+        }
+    }
+
+    private VmaTree(final Chunk[] chunks, final long[] chunkEnds, final int[] chunkFirst, final int size)
+    {
+        this.chunks = chunks;
+        this.chunkEnds = chunkEnds;
+        this.chunkFirst = chunkFirst;
+        this.size = size;
+    }
+
+    int size()
+    {
+        return size;
+    }
+
+    /** Linux's find_vma: the first VMA whose end is above {@code addr}, or null. Allocation-free. */
+    Vma find(final long addr)
+    {
+        final long[] ce = chunkEnds;
+        int lo = 0;
+        int hi = ce.length;
+        while (lo < hi)
+        {
+            final int mid = (lo + hi) >>> 1;
+            if (ce[mid] > addr)
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid + 1;
+            }
+        }
+        if (lo == ce.length)
+        {
+            return null;
+        }
+        final Chunk chunk = chunks[lo];
+        final long[] ends = chunk.ends;
+        int l = 0;
+        int h = ends.length - 1;
+        while (l < h)
+        {
+            final int mid = (l + h) >>> 1;
+            if (ends[mid] > addr)
+            {
+                h = mid;
+            }
+            else
+            {
+                l = mid + 1;
+            }
+        }
+        return chunk.vmas[l];
+    }
+
+    /** The VMA containing {@code addr}, or null (Linux's vma_lookup). */
+    Vma lookup(final long addr)
+    {
+        final Vma vma = find(addr);
+        return vma != null && vma.start <= addr ? vma : null;
+    }
+
+    /** Global index of the first VMA whose end is above {@code addr}; {@link #size()} if none. */
+    int indexAfter(final long addr)
+    {
+        int lo = 0;
+        int hi = chunkEnds.length;
+        while (lo < hi)
+        {
+            final int mid = (lo + hi) >>> 1;
+            if (chunkEnds[mid] > addr)
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid + 1;
+            }
+        }
+        if (lo == chunkEnds.length)
+        {
+            return size;
+        }
+        final long[] ends = chunks[lo].ends;
+        int l = 0;
+        int h = ends.length - 1;
+        while (l < h)
+        {
+            final int mid = (l + h) >>> 1;
+            if (ends[mid] > addr)
+            {
+                h = mid;
+            }
+            else
+            {
+                l = mid + 1;
+            }
+        }
+        return chunkFirst[lo] + l;
+    }
+
+    Vma get(final int index)
+    {
+        final int c = chunkOf(index);
+        return chunks[c].vmas[index - chunkFirst[c]];
+    }
+
+    /** The VMA before index {@code index}, or null. */
+    Vma prev(final int index)
+    {
+        return index > 0 ? get(index - 1) : null;
+    }
+
+    /** The VMA at {@code index}, or null past the end. */
+    Vma at(final int index)
+    {
+        return index < size ? get(index) : null;
+    }
+
+    /** A new tree with VMAs {@code [from, to)} replaced by {@code with} (already sorted, disjoint, fitting). */
+    VmaTree replace(final int from, final int to, final Vma... with)
+    {
+        if (from < 0 || to < from || to > size)
+        {
+            throw new IllegalArgumentException("bad range " + from + ".." + to + " of " + size);
+        }
+        if (chunks.length == 0)
+        {
+            return build(with);
+        }
+        final int firstChunk = from == size ? chunks.length - 1 : chunkOf(from);
+        final int lastChunk = to == 0 ? 0 : Math.max(firstChunk, chunkOf(Math.max(to - 1, from)));
+        final int base = chunkFirst[firstChunk];
+        final int lastChunkEnd = chunkFirst[lastChunk] + chunks[lastChunk].vmas.length;
+        final Vma[] middle = new Vma[(from - base) + with.length + (lastChunkEnd - Math.max(to, base))];
+        int n = 0;
+        for (int i = base; i < from; i++)
+        {
+            middle[n++] = get(i);
+        }
+        for (final Vma vma : with)
+        {
+            middle[n++] = vma;
+        }
+        for (int i = Math.max(to, base); i < lastChunkEnd; i++)
+        {
+            middle[n++] = get(i);
+        }
+        final Chunk[] rebuilt = chunk(middle, n);
+        final Chunk[] all = new Chunk[firstChunk + rebuilt.length + (chunks.length - lastChunk - 1)];
+        System.arraycopy(chunks, 0, all, 0, firstChunk);
+        System.arraycopy(rebuilt, 0, all, firstChunk, rebuilt.length);
+        System.arraycopy(chunks, lastChunk + 1, all, firstChunk + rebuilt.length, chunks.length - lastChunk - 1);
+        return index(all);
+    }
+
+    static VmaTree build(final Vma... vmas)
+    {
+        return index(chunk(vmas, vmas.length));
+    }
+
+    /** All VMAs in order (a copy). */
+    Vma[] toArray()
+    {
+        final Vma[] all = new Vma[size];
+        int n = 0;
+        for (final Chunk chunk : chunks)
+        {
+            System.arraycopy(chunk.vmas, 0, all, n, chunk.vmas.length);
+            n += chunk.vmas.length;
+        }
+        return all;
+    }
+
+    private int chunkOf(final int index)
+    {
+        final int pos = Arrays.binarySearch(chunkFirst, index);
+        return pos >= 0 ? pos : -pos - 2;
+    }
+
+    private static Chunk[] chunk(final Vma[] vmas, final int count)
+    {
+        if (count == 0)
+        {
+            return new Chunk[0];
+        }
+        final int pieces = (count + CHUNK_TARGET - 1) / CHUNK_TARGET;
+        final Chunk[] out = new Chunk[pieces];
+        int from = 0;
+        for (int p = 0; p < pieces; p++)
+        {
+            final int to = (int)((long)count * (p + 1) / pieces);
+            out[p] = new Chunk(Arrays.copyOfRange(vmas, from, to));
+            from = to;
+        }
+        return out;
+    }
+
+    private static VmaTree index(final Chunk[] chunks)
+    {
+        final long[] ends = new long[chunks.length];
+        final int[] first = new int[chunks.length];
+        int n = 0;
+        for (int i = 0; i < chunks.length; i++)
+        {
+            first[i] = n;
+            n += chunks[i].vmas.length;
+            ends[i] = chunks[i].ends[chunks[i].ends.length - 1];
+        }
+        return new VmaTree(chunks, ends, first, n);
+    }
+}
