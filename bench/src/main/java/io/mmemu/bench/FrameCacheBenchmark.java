@@ -85,9 +85,7 @@ public class FrameCacheBenchmark
     @Benchmark
     public long data(final Full state)
     {
-        final long pfn = state.memory.allocateData(state.cache);
-        state.memory.releaseData(state.cache, pfn, true);
-        return pfn;
+        return allocateRelease(state);
     }
 
     /** A PT page allocated and freed empty. */
@@ -103,9 +101,7 @@ public class FrameCacheBenchmark
     @Benchmark
     public long phantomData(final TablesOnly state)
     {
-        final long pfn = state.memory.allocateData(state.cache);
-        state.memory.releaseData(state.cache, pfn, true);
-        return pfn;
+        return allocateRelease(state);
     }
 
     /** {@value #BURST} data pages allocated, then all released: the cache refills and spills in batches. */
@@ -123,5 +119,12 @@ public class FrameCacheBenchmark
             state.memory.releaseData(state.cache, pfns[i], true);
         }
         return pfns[BURST - 1];
+    }
+
+    private static long allocateRelease(final Memory state)
+    {
+        final long pfn = state.memory.allocateData(state.cache);
+        state.memory.releaseData(state.cache, pfn, true);
+        return pfn;
     }
 }
