@@ -79,11 +79,13 @@ public final class Results
         for (int attempt = 1; attempt <= settings.attempts(); attempt++)
         {
             System.out.println("# figure " + figure.id() + ", attempt " + attempt);
-            final Quiet.Conditions conditions = Quiet.await(settings.quietWaitSeconds());
+            final Quiet.Meter meter = Quiet.start(settings.quietWaitSeconds());
             final String at = ZonedDateTime.now().format(DATE);
             final Outcome outcome = figure.measure(settings);
-            final Section section = new Section(figure, outcome, at, conditions, machine, attempt, List.of());
-            if (kept == null || outcome.disturbance() < kept.outcome().disturbance())
+            final Section section = new Section(figure, outcome, at, meter.stop(), machine, attempt, List.of());
+            System.out.println("# figure " + figure.id() + ", attempt " + attempt + ": " +
+                section.conditions().describe() + String.format("; spread %.0f%%", 100 * outcome.disturbance()));
+            if (kept == null || lessDisturbed(section, kept))
             {
                 if (kept != null)
                 {
@@ -95,13 +97,34 @@ public final class Results
             {
                 setAside.add(summary(section));
             }
-            if (kept.outcome().disturbance() <= Settings.DISTURBED_SPREAD || !kept.outcome().complete())
+            if (!disturbed(kept) || !kept.outcome().complete())
             {
                 break;
             }
         }
         return new Section(figure, kept.outcome(), kept.measuredAt(), kept.conditions(), machine, kept.attempt(),
             List.copyOf(setAside));
+    }
+
+    /** Disturbed: other work took a large share of the CPUs, or the samples spread widely. */
+    private static boolean disturbed(final Section section)
+    {
+        return section.conditions().disturbed() || section.outcome().disturbance() > Settings.DISTURBED_SPREAD;
+    }
+
+    /**
+     * Whether {@code a} is the better measurement: less other work on the machine during it (a
+     * steady but slowed-down run is no better than a noisy one), then the smaller spread.
+     */
+    private static boolean lessDisturbed(final Section a, final Section b)
+    {
+        final double otherA = a.conditions().otherWork();
+        final double otherB = b.conditions().otherWork();
+        if (!Double.isNaN(otherA) && !Double.isNaN(otherB) && Math.abs(otherA - otherB) > 0.05)
+        {
+            return otherA < otherB;
+        }
+        return a.outcome().disturbance() < b.outcome().disturbance();
     }
 
     /** An attempt in one line: when, its spread, and the medians of the rows that decide it. */
