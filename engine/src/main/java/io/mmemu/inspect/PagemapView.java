@@ -168,30 +168,12 @@ public final class PagemapView
             {
                 return; // before the range start (a large leaf straddling it)
             }
-            long word = base(va);
             final VmaInfo vma = vmaAt(va);
-            if (vma != null && PageTableEntry.isMapped(entry))
-            {
-                word |= Pagemap.PRESENT;
-                if (softDirty && (entry & PageTableEntry.SOFT_DIRTY) != 0)
-                {
-                    word |= Pagemap.SOFT_DIRTY;
-                }
-                final long pfn = (PageTableEntry.leafAddress(entry, level) >>> 12) + pageInLeaf;
-                final MemoryImage memory = snapshot.memory();
-                if (pfn != memory.zeroPagePfn())
-                {
-                    if (vma.isShared())
-                    {
-                        word |= Pagemap.FILE_OR_SHARED_ANON;
-                    }
-                    if (!memory.isBacked(pfn) || memory.mapcount(pfn) == 1)
-                    {
-                        word |= Pagemap.EXCLUSIVE;
-                    }
-                }
-            }
-            send(va, word);
+            final long pfn = (PageTableEntry.leafAddress(entry, level) >>> 12) + pageInLeaf;
+            final MemoryImage memory = snapshot.memory();
+            final boolean mapped = vma != null && PageTableEntry.isMapped(entry);
+            send(va, Pagemap.word(vma == null ? -1 : vma.flags(), softDirty, mapped ? entry : 0,
+                pfn == memory.zeroPagePfn(), mapped && (!memory.isBacked(pfn) || memory.mapcount(pfn) == 1)));
             next = va + PAGE;
         }
 
@@ -199,7 +181,7 @@ public final class PagemapView
         private long base(final long va)
         {
             final VmaInfo vma = vmaAt(va);
-            return vma != null && softDirty && (vma.flags() & VmFlags.VM_SOFTDIRTY) != 0 ? Pagemap.SOFT_DIRTY : 0;
+            return Pagemap.word(vma == null ? -1 : vma.flags(), softDirty, 0, false, false);
         }
 
         /** The VMA containing {@code va}; addresses only grow, so a cursor suffices. */

@@ -409,38 +409,13 @@ public final class AddressSpace implements AutoCloseable
         {
             return 0;
         }
-        final boolean softDirty = kernel.softDirty();
-        long word = softDirty && (vma.flags & VmFlags.VM_SOFTDIRTY) != 0 ? Pagemap.SOFT_DIRTY : 0;
         final PageWalker walker = new PageWalker(memory, housekeeping);
         final int status = walker.walk(cr3, va);
-        if (status != PageWalker.WALK_PTE && status != PageWalker.WALK_LARGE)
-        {
-            return word;
-        }
-        final long e = walker.entry();
-        if (!PageTableEntry.isMapped(e))
-        {
-            return word;
-        }
-        word |= Pagemap.PRESENT;
-        if (softDirty && (e & PageTableEntry.SOFT_DIRTY) != 0)
-        {
-            word |= Pagemap.SOFT_DIRTY;
-        }
-        final long pfn = PageTableEntry.pfn(e);
-        if (pfn == memory.zeroPagePfn())
-        {
-            return word;
-        }
-        if (vma.shared != null)
-        {
-            word |= Pagemap.FILE_OR_SHARED_ANON;
-        }
-        if (!memory.isBacked(pfn) || memory.mapcount(pfn) == 1)
-        {
-            word |= Pagemap.EXCLUSIVE;
-        }
-        return word;
+        final long e = status == PageWalker.WALK_PTE || status == PageWalker.WALK_LARGE ? walker.entry() : 0;
+        final long pfn = PageTableEntry.isMapped(e) ?
+            (PageTableEntry.leafAddress(e, walker.level()) >>> 12) + ((va & (PageTableEntry.coverage(walker.level()) - 1)) >>> 12) : 0;
+        return Pagemap.word(vma.flags, kernel.softDirty(), e, pfn == memory.zeroPagePfn(),
+            pfn != 0 && (!memory.isBacked(pfn) || memory.mapcount(pfn) == 1));
     }
 
     /**

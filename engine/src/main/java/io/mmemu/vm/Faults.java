@@ -171,7 +171,7 @@ final class Faults
                 return Signal.BUS_ADRERR;
             }
             // do_anonymous_page: a writable VMA's new page is mapped writable and dirty, even on a read
-            final long bits = (vma.flags & VmFlags.VM_WRITE) != 0 ? prot | WRITABLE | DIRTY | SOFT_DIRTY : prot;
+            final long bits = (vma.flags & VmFlags.VM_WRITE) != 0 ? prot | WRITABLE | dirty(cpu) : prot;
             return install(cpu, table, slot, 0, PageTableEntry.leaf(pfn, bits), pfn);
         }
         if (!write || !PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e))
@@ -187,7 +187,7 @@ final class Faults
             {
                 return Signal.BUS_ADRERR;
             }
-            final int result = install(cpu, table, slot, e, PageTableEntry.leaf(pfn, prot | WRITABLE | DIRTY | SOFT_DIRTY), pfn);
+            final int result = install(cpu, table, slot, e, PageTableEntry.leaf(pfn, prot | WRITABLE | dirty(cpu)), pfn);
             cpu.stats.zeroPageCow++;
             // ptep_clear_flush: other CPUs may still read the zero page through a stale entry
             cpu.shootdown(page, page + PhysicalMemory.PAGE_SIZE);
@@ -222,7 +222,7 @@ final class Faults
         long pfn = vma.shared.find(pgoff);
         if (pfn == NO_FRAME)
         {
-            final long fresh = memory.allocateData(cpu.cache);
+            final long fresh = memory.allocateBackedData(cpu.cache);
             if (fresh == NO_FRAME)
             {
                 return Signal.BUS_ADRERR;
@@ -242,7 +242,7 @@ final class Faults
         {
             memory.mapData(pfn);
         }
-        final long prot = PageProtection.of(vma.flags) | (write ? DIRTY | SOFT_DIRTY : 0);
+        final long prot = PageProtection.of(vma.flags) | (write ? dirty(cpu) : 0);
         final int result = install(cpu, table, slot, 0, PageTableEntry.leaf(pfn, prot), pfn);
         if (!write)
         {
@@ -317,7 +317,13 @@ final class Faults
 
     private static int upgrade(final Cpu cpu, final long table, final long slot, final long e)
     {
-        return install(cpu, table, slot, e, e | WRITABLE | DIRTY | SOFT_DIRTY, NO_FRAME);
+        return install(cpu, table, slot, e, e | WRITABLE | dirty(cpu), NO_FRAME);
+    }
+
+    /** pte_mkdirty: D, and the soft-dirty bit when the kernel tracks it. */
+    private static long dirty(final Cpu cpu)
+    {
+        return cpu.mm.kernel().softDirty() ? DIRTY | SOFT_DIRTY : DIRTY;
     }
 
     /** anon_vma_prepare: the VMA gets an anon_vma, a neighbour's when it may share one. */

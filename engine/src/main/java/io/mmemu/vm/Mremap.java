@@ -291,7 +291,7 @@ final class Mremap
         final Vma moved = VmaEditor.insert(cpu, target, target + newLen, vma.flags, pgoff, vma.shared, vma.name,
             vma.anonVma(), mm.perVma());
         final PageTableEditor editor = cpu.editor;
-        final int status = editor.move(mm.cr3(), oldAddr, target, oldLen);
+        final int status = editor.move(mm.cr3(), oldAddr, target, oldLen, mm.kernel().softDirty());
         cpu.shootdown(oldAddr, oldAddr + oldLen);
         if (mm.perVma())
         {
@@ -300,7 +300,7 @@ final class Mremap
         if (status != PageTableEditor.OK)
         {
             // move_page_tables failed: move back what moved, drop the new area
-            editor.move(mm.cr3(), target, oldAddr, oldLen);
+            editor.move(mm.cr3(), target, oldAddr, oldLen, mm.kernel().softDirty());
             VmaEditor.unmap(cpu, target, target + newLen);
             return -Errno.ENOMEM;
         }

@@ -15,4 +15,46 @@ public final class Pagemap
     private Pagemap()
     {
     }
+
+    /**
+     * The word of one page, as fs/proc/task_mmu.c's pagemap_pte_range composes it for an
+     * unprivileged reader (PFN bits zero). The one place the rule is written; live address spaces
+     * and dump views both call it.
+     *
+     * @param vmaFlags   the VMA's flags, or -1 when no VMA covers the page (the word is then 0)
+     * @param softDirty  whether the kernel tracks soft-dirty (CONFIG_MEM_SOFT_DIRTY)
+     * @param entry      the page's PTE (or large leaf), 0 when none
+     * @param zeroPage   the entry maps the shared zero page (not a normal page: no exclusive, no file bit)
+     * @param exclusive  the frame is mapped exactly once (or is a phantom frame)
+     */
+    public static long word(final int vmaFlags, final boolean softDirty, final long entry, final boolean zeroPage,
+        final boolean exclusive)
+    {
+        if (vmaFlags == -1)
+        {
+            return 0;
+        }
+        long word = softDirty && (vmaFlags & VmFlags.VM_SOFTDIRTY) != 0 ? SOFT_DIRTY : 0;
+        if (!io.mmemu.pgtable.PageTableEntry.isMapped(entry))
+        {
+            return word;
+        }
+        word |= PRESENT;
+        if (softDirty && (entry & io.mmemu.pgtable.PageTableEntry.SOFT_DIRTY) != 0)
+        {
+            word |= SOFT_DIRTY;
+        }
+        if (!zeroPage)
+        {
+            if ((vmaFlags & VmFlags.VM_MAYSHARE) != 0)
+            {
+                word |= FILE_OR_SHARED_ANON;
+            }
+            if (exclusive)
+            {
+                word |= EXCLUSIVE;
+            }
+        }
+        return word;
+    }
 }

@@ -200,7 +200,7 @@ public final class PageTableEditor
      * ranges (they belong to VMAs it holds) and flushes the source range's TLBs afterwards.
      * On {@link #NO_MEMORY} the entries moved so far stay moved ({@link #done()} counts them).
      */
-    public int move(final long cr3, final long from, final long to, final long length)
+    public int move(final long cr3, final long from, final long to, final long length, final boolean softDirty)
     {
         done = 0;
         long va = from;
@@ -254,7 +254,8 @@ public final class PageTableEditor
             PtLock.lock(metadata, destTable, token, idle);
             try
             {
-                ENTRY.setRelease(frames, destSlot, e | (PageTableEntry.isMapped(e) ? PageTableEntry.SOFT_DIRTY : 0));
+                // move_soft_dirty_pte: a moved page is dirty for soft-dirty tracking, when there is any
+                ENTRY.setRelease(frames, destSlot, e | (softDirty && PageTableEntry.isMapped(e) ? PageTableEntry.SOFT_DIRTY : 0));
             }
             finally
             {
@@ -400,13 +401,17 @@ public final class PageTableEditor
     private boolean cleanSlot(final long slot)
     {
         long e = (long)ENTRY.getOpaque(frames, slot);
-        while (PageTableEntry.isMapped(e) && PageTableEntry.isDirty(e))
+        while (PageTableEntry.isMapped(e) && (e & (PageTableEntry.DIRTY | PageTableEntry.ACCESSED)) != 0)
         {
-            // CAS: an MMU may set A/D concurrently without the lock
-            final long witness = (long)ENTRY.compareAndExchange(frames, slot, e, e & ~PageTableEntry.DIRTY);
+            // madvise_free_pte_range: pte_mkold + pte_mkclean; CAS, an MMU may set A/D concurrently
+            final long witness = (long)ENTRY.compareAndExchange(frames, slot, e,
+                e & ~(PageTableEntry.DIRTY | PageTableEntry.ACCESSED));
             if (witness == e)
             {
-                memory.markDirty(PageTableEntry.pfn(e));
+                if (PageTableEntry.isDirty(e))
+                {
+                    memory.markDirty(PageTableEntry.pfn(e));
+                }
                 return true;
             }
             e = witness;

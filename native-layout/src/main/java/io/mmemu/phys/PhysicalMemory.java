@@ -205,6 +205,30 @@ public final class PhysicalMemory implements AutoCloseable
         return pfn;
     }
 
+    /**
+     * Allocates a zero-filled data page that always has bytes and counts, even with tables-only
+     * backing: shared memory pages are held by a page cache and by every mapping, which phantom
+     * frames (no refcount) cannot express. One reference, one mapping, like {@link #allocateData}.
+     */
+    public long allocateBackedData(final FrameCache cache)
+    {
+        final long pfn = cache.allocateReal();
+        if (pfn == NO_FRAME)
+        {
+            return NO_FRAME;
+        }
+        final long off = offset(pfn);
+        if (((int)FLAGS.get(metadata, off) & FrameFlags.ZEROED) == 0)
+        {
+            clear(pfn);
+        }
+        FLAGS.set(metadata, off, FrameFlags.DATA);
+        REFCOUNT.set(metadata, off, 1);
+        MAPCOUNT.set(metadata, off, 1);
+        cache.dataAllocated++;
+        return pfn;
+    }
+
     /** Frees a table page whose 512 entries are all zero. */
     public void freeTable(final FrameCache cache, final long pfn)
     {

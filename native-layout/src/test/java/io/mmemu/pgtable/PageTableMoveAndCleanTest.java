@@ -39,7 +39,7 @@ final class PageTableMoveAndCleanTest
                 before[i] = m.entry(m.pteSlot(from + i * 0x1000L));
             }
 
-            assertEquals(OK, m.editor.move(m.cr3, from, to, 0x4000L));
+            assertEquals(OK, m.editor.move(m.cr3, from, to, 0x4000L, true));
             assertEquals(4, m.editor.done());
             for (int i = 0; i < 4; i++)
             {
@@ -72,7 +72,7 @@ final class PageTableMoveAndCleanTest
                 m.populate(page, page + 0x1000L);
             }
             final long to = 0x8000_0000L;
-            assertEquals(OK, m.editor.move(m.cr3, 0L, to, 0x40_0000L));
+            assertEquals(OK, m.editor.move(m.cr3, 0L, to, 0x40_0000L, true));
             assertEquals(3, m.editor.done());
             for (long va = 0; va < 0x40_0000L; va += 0x1000L)
             {
@@ -96,7 +96,7 @@ final class PageTableMoveAndCleanTest
             m.zap(0x78000L, 0x7A000L);
             // two frames free: the destination's PD and first PT; its second PT cannot be had
             final long to = 0x4000_0000L + 0x1F_0000L;
-            assertEquals(NO_MEMORY, m.editor.move(m.cr3, 0L, to, 0x78000L));
+            assertEquals(NO_MEMORY, m.editor.move(m.cr3, 0L, to, 0x78000L, true));
             assertEquals(16, m.editor.done(), "the 16 entries that fit the first destination PT");
             final PageTableChecker.Result result = m.check();
             assertEquals(6, result.tables());
