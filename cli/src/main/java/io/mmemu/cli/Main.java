@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
     subcommands = {
         PopulateCommand.class,
         ReplayCommand.class,
+        RunCommand.class,
+        StatCommand.class,
         CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable
