@@ -36,15 +36,19 @@ import org.agrona.concurrent.IdleStrategy;
  * So a thread about to wait for something outside the emulator (a barrier, a join, I/O) must call
  * {@link #offline()} first, as a real CPU would take IPIs while idle.
  */
-public final class Cpu implements AutoCloseable
+public final class Cpu implements AutoCloseable, WaitContext
 {
     private static final VarHandle FLUSH_REQUEST;
     private static final VarHandle FLUSH_ACK;
     private static final VarHandle ONLINE;
     private static final VarHandle SPAN_LO;
     private static final VarHandle SPAN_HI;
-    /** Granule of the cached-span bookkeeping: 1 GiB, so sequential faulting rarely widens it. */
-    private static final int SPAN_SHIFT = 30;
+    /**
+     * Granule of the cached-span bookkeeping: 2 MiB (one PT page), fine enough that threads
+     * working on neighbouring regions do not interrupt each other, coarse enough that sequential
+     * faulting widens it (a fence) once per 512 pages.
+     */
+    private static final int SPAN_SHIFT = 21;
     private static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
     /** Aligned 8-byte user data accesses. */
     private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
@@ -88,7 +92,7 @@ public final class Cpu implements AutoCloseable
     @SuppressWarnings("unused") // accessed through ONLINE
     private volatile boolean online;
     /**
-     * The virtual span, in 1 GiB granules, this TLB may hold translations for: [spanLo, spanHi).
+     * The virtual span, in 2 MiB granules, this TLB may hold translations for: [spanLo, spanHi).
      * Widened (volatile store, then a full fence) before a walk that may fill outside it; reset
      * when the TLB is flushed. An initiator fences, then skips CPUs whose span misses its range:
      * either it sees the widened span, or the CPU's walk sees the initiator's cleared entries.
@@ -454,13 +458,32 @@ public final class Cpu implements AutoCloseable
         }
     }
 
-    /** Answers a pending shootdown, if any (called by loops that wait for other CPUs). */
-    void pollFlush()
+    @Override
+    public IdleStrategy idle()
+    {
+        return editor.idle();
+    }
+
+    /** Answers a pending shootdown, if any: loops that wait for other CPUs must keep doing so. */
+    @Override
+    public void pollWhileWaiting()
     {
         if ((long)FLUSH_REQUEST.getOpaque(this) != acked)
         {
             serviceFlush();
         }
+    }
+
+    @Override
+    public void beforeBlocking()
+    {
+        goOffline();
+    }
+
+    @Override
+    public void afterBlocking()
+    {
+        goOnline();
     }
 
     public Tlb tlb()

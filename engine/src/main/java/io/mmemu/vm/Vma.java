@@ -143,7 +143,7 @@ final class Vma
      * Takes the write lock and waits for faults in flight to drain. Caller holds the mmap write
      * lock, so writers do not race here. Returns the nanoseconds spent draining.
      */
-    long writeLock(final Cpu cpu)
+    long writeLock(final WaitContext cpu)
     {
         lockedAt = System.nanoTime();
         completion = new CountDownLatch(1);
@@ -155,11 +155,11 @@ final class Vma
             return 0;
         }
         final long t0 = System.nanoTime();
-        final IdleStrategy idle = cpu.editor.idle();
+        final IdleStrategy idle = cpu.idle();
         idle.reset();
         while (((int)LOCK.getVolatile(this) & READERS) != 0)
         {
-            cpu.pollFlush();
+            cpu.pollWhileWaiting();
             idle.idle();
         }
         return System.nanoTime() - t0;
@@ -192,7 +192,7 @@ final class Vma
      * Waits for the current write-lock episode to end: a short bounded spin, then blocking on the
      * completion with the CPU offline (so it cannot hold up a shootdown meanwhile).
      */
-    void await(final Cpu cpu)
+    void await(final WaitContext cpu)
     {
         final CountDownLatch done = completion;
         if (done == null)
@@ -207,7 +207,7 @@ final class Vma
             }
             Thread.onSpinWait();
         }
-        cpu.goOffline();
+        cpu.beforeBlocking();
         boolean interrupted = false;
         while (true)
         {
@@ -225,7 +225,7 @@ final class Vma
         {
             Thread.currentThread().interrupt();
         }
-        cpu.goOnline();
+        cpu.afterBlocking();
     }
 
     AnonVma anonVma()

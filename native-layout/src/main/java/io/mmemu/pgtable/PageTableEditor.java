@@ -427,6 +427,8 @@ public final class PageTableEditor
                         final long witness = (long)ENTRY.compareAndExchange(frames, slot, e, e & ~PageTableEntry.DIRTY);
                         if (witness == e)
                         {
+                            // the bytes stay written: a later free must not take the clean entry for a zero page
+                            memory.markDirty(PageTableEntry.pfn(e));
                             changed++;
                             break;
                         }

@@ -156,10 +156,14 @@ public final class PageTableEntry
         return (pfn << 12) | (flags & ~PHYS_MASK);
     }
 
-    /** A 2 MiB (level 2) or 1 GiB (level 3) leaf for the physical address {@code pa}. */
+    /**
+     * A 2 MiB (level 2) or 1 GiB (level 3) leaf for the physical address {@code pa}, aligned to the
+     * leaf's size. Bit 12 is the large leaf's PAT: it comes from {@link #PAT_LARGE} in
+     * {@code flags}, never from {@code pa}, whose bits below 2 MiB are ignored.
+     */
     public static long largeLeaf(final long pa, final long flags)
     {
-        return (pa & PHYS_MASK) | PAGE_SIZE | (flags & ~PHYS_MASK);
+        return (pa & PHYS_MASK_2M) | PAGE_SIZE | (flags & (~PHYS_MASK | PAT_LARGE));
     }
 
     /** The entry with its protection replaced by {@code protection}, keeping frame and state bits. */

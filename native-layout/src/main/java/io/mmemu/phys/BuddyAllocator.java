@@ -78,7 +78,13 @@ public final class BuddyAllocator
         return n;
     }
 
-    /** Frees a block allocated with {@code order}; the descriptor's ZEROED bit says whether it is zero. */
+    /**
+     * Frees a block allocated with {@code order}; the descriptor's ZEROED bit says whether it is zero.
+     *
+     * @throws IllegalArgumentException for an order outside 0..{@link #MAX_ORDER} or a block never handed out.
+     * @throws IllegalStateException when {@code pfn} heads a block that is free already (a double free;
+     *                               one of a frame inside a larger free block is not detected).
+     */
     public synchronized void free(final long pfn, final int order)
     {
         release(pfn, order);
@@ -165,9 +171,18 @@ public final class BuddyAllocator
 
     private void release(final long pfn, final int order)
     {
+        if (order < 0 || order > MAX_ORDER)
+        {
+            throw new IllegalArgumentException("free of PFN " + pfn + " with order " + order + " outside 0.." + MAX_ORDER);
+        }
         if (pfn <= 0 || pfn + (1L << order) > untouched)
         {
             throw new IllegalArgumentException("free of PFN " + pfn + " that the buddy allocator never handed out");
+        }
+        if ((flags(pfn) & FrameFlags.FREE) != 0)
+        {
+            // pushing a listed head again would make its free list a cycle and hand the block out twice
+            throw new IllegalStateException("double free of PFN " + pfn);
         }
         int zeroed = flags(pfn) & FrameFlags.ZEROED;
         long head = pfn;

@@ -23,6 +23,11 @@ public final class FrameFlags
      * its dirty bit clear, or a table freed empty, stays zero.
      */
     public static final int ZEROED = 1 << 5;
+    /**
+     * A data page whose bytes may have been written though no entry records it any more: MADV_FREE
+     * cleared its entries' D bits. Freed, it is not ZEROED whatever its last entry says.
+     */
+    public static final int DIRTY = 1 << 6;
 
     public static final int STATE_MASK = FREE | TABLE | DATA | ZERO_PAGE | RESERVED;
 
@@ -39,6 +44,7 @@ public final class FrameFlags
         append(sb, flags, ZERO_PAGE, "zero-page");
         append(sb, flags, RESERVED, "reserved");
         append(sb, flags, ZEROED, "zeroed");
+        append(sb, flags, DIRTY, "dirty");
         return sb.length() == 0 ? "none" : sb.toString();
     }
 

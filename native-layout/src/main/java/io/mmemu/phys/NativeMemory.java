@@ -9,6 +9,7 @@ import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.util.Objects;
 
 /**
  * Lazily backed host memory from libc {@code mmap(MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE)}.
@@ -102,9 +103,12 @@ public final class NativeMemory
      * reads as zero afterwards. Both bounds must be 4 KiB aligned relative to a page-aligned segment.
      *
      * @return 0, or the host errno.
+     * @throws IndexOutOfBoundsException when the range is not inside {@code segment}.
      */
     public static int discard(final MemorySegment segment, final long offset, final long length)
     {
+        // madvise has no idea of the segment: a range past it would drop whatever host pages follow
+        Objects.checkFromIndexSize(offset, length, segment.byteSize());
         try (Arena callArena = Arena.ofConfined())
         {
             final MemorySegment state = callArena.allocate(CALL_STATE);

@@ -252,7 +252,8 @@ public final class PhysicalMemory implements AutoCloseable
     /**
      * Drops one reference to a data page (after the TLB flush that follows its unmapping); the
      * last reference frees it. {@code clean} says its bytes are still all zero (its mapping was
-     * never dirtied), so it need not be cleared again when reused.
+     * never dirtied), so it need not be cleared again when reused, unless {@link #markDirty} said
+     * otherwise.
      */
     public void releaseData(final FrameCache cache, final long pfn, final boolean clean)
     {
@@ -267,13 +268,29 @@ public final class PhysicalMemory implements AutoCloseable
         final int left = (int)REFCOUNT.getAndAdd(metadata, off, -1) - 1;
         if (left == 0)
         {
-            FLAGS.set(metadata, off, clean ? FrameFlags.ZEROED : 0);
+            final boolean zero = clean && ((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) == 0;
+            FLAGS.set(metadata, off, zero ? FrameFlags.ZEROED : 0);
             cache.dataFreed++;
             cache.freeReal(pfn);
         }
         else if (left < 0)
         {
             throw new IllegalStateException("data page " + pfn + " released more often than referenced");
+        }
+    }
+
+    /**
+     * Records that a data page's bytes may be non-zero although its entries will not say so (their
+     * D bit is being cleared), so that {@link #releaseData} never frees it as ZEROED.
+     */
+    public void markDirty(final long pfn)
+    {
+        if (pfn < backedFrames)
+        {
+            // atomic OR: other tables mapping the page may mark it concurrently; the entry's PTE
+            // lock release orders this before the zap that later frees the page
+            final int before = (int)FLAGS.getAndBitwiseOr(metadata, offset(pfn), FrameFlags.DIRTY);
+            assert (before & FrameFlags.STATE_MASK) == FrameFlags.DATA : "marking a frame that is not a data page";
         }
     }
 

@@ -1,0 +1,112 @@
+package io.mmemu.phys;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+
+import org.junit.jupiter.api.Test;
+
+import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+/**
+ * The per-thread stock moves frames to and from the shared allocators in batches of
+ * {@link FrameCache#BATCH}, keeping at most {@link FrameCache#HIGH}; accounting sees through it.
+ */
+final class FrameCacheTest
+{
+    @Test
+    void refillsAndSpillsInBatches()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16L << 20))
+        {
+            final BuddyAllocator buddy = memory.buddy();
+            final FrameCache cache = memory.newCache();
+            final long initial = buddy.freeFrames();
+            final Deque<Long> taken = new ArrayDeque<>();
+
+            taken.push(memory.allocateData(cache));
+            assertEquals(initial - FrameCache.BATCH, buddy.freeFrames(), "one batch taken for one frame");
+            assertEquals(FrameCache.BATCH - 1, cache.heldFrames());
+            for (int i = 1; i < FrameCache.BATCH; i++)
+            {
+                taken.push(memory.allocateData(cache));
+            }
+            assertEquals(0, cache.heldFrames());
+            assertEquals(initial - FrameCache.BATCH, buddy.freeFrames(), "served from the stock");
+            taken.push(memory.allocateData(cache));
+            assertEquals(initial - 2L * FrameCache.BATCH, buddy.freeFrames(), "second batch when the stock ran dry");
+            while (taken.size() < 4 * FrameCache.BATCH)
+            {
+                taken.push(memory.allocateData(cache));
+            }
+            assertEquals(0, cache.heldFrames());
+            final long afterAllocation = buddy.freeFrames();
+            assertEquals(1 + 4L * FrameCache.BATCH, memory.framesInUse());
+
+            // frees stay in the stock up to HIGH; one more spills a batch back
+            for (int i = 0; i < FrameCache.HIGH; i++)
+            {
+                release(memory, cache, taken.pop());
+            }
+            assertEquals(FrameCache.HIGH, cache.heldFrames());
+            assertEquals(afterAllocation, buddy.freeFrames());
+            release(memory, cache, taken.pop());
+            assertEquals(FrameCache.HIGH + 1 - FrameCache.BATCH, cache.heldFrames());
+            assertEquals(afterAllocation + FrameCache.BATCH, buddy.freeFrames());
+            assertEquals(1 + taken.size(), memory.framesInUse(), "frames in a stock are not in use");
+
+            while (!taken.isEmpty())
+            {
+                release(memory, cache, taken.pop());
+            }
+            cache.drain();
+            assertEquals(0, cache.heldFrames());
+            assertEquals(initial, buddy.freeFrames());
+            assertEquals(1, memory.framesInUse());
+        }
+    }
+
+    @Test
+    void twoCachesShareTheLastFrames()
+    {
+        // 16 frames, 14 free: the first cache's refill takes them all, the second finds none
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * PhysicalMemory.PAGE_SIZE))
+        {
+            final FrameCache a = memory.newCache();
+            final FrameCache b = memory.newCache();
+            final long pfn = memory.allocateData(a);
+            assertNotEquals(NO_FRAME, pfn);
+            assertEquals(13, a.heldFrames());
+            assertEquals(NO_FRAME, memory.allocateData(b), "frames held by another CPU's stock are not reclaimed");
+            assertEquals(2, memory.framesInUse());
+            memory.retireCache(a);
+            assertNotEquals(NO_FRAME, memory.allocateData(b));
+        }
+    }
+
+    @Test
+    void phantomFramesAreCachedByWholeBitmapWords()
+    {
+        // 1 MiB of PFN space, 256 KiB backed: 192 phantom frames, three bitmap words
+        try (PhysicalMemory memory = PhysicalMemory.create(1L << 20, Backing.TABLES_ONLY, 256 * 1024))
+        {
+            final PhantomFrames phantom = memory.phantom();
+            final FrameCache cache = memory.newCache();
+            final long first = memory.allocateData(cache);
+            assertEquals(64, phantom.claimed(), "a refill claims one whole word");
+            assertEquals(63, cache.heldFrames());
+            assertEquals(2, memory.framesInUse());
+            release(memory, cache, first);
+            cache.drain();
+            assertEquals(0, phantom.claimed());
+            assertEquals(1, memory.framesInUse());
+        }
+    }
+
+    private static void release(final PhysicalMemory memory, final FrameCache cache, final long pfn)
+    {
+        memory.unmapData(pfn);
+        memory.releaseData(cache, pfn, false);
+    }
+}

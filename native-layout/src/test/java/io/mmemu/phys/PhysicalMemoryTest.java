@@ -1,0 +1,317 @@
+package io.mmemu.phys;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+
+import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
+import static io.mmemu.phys.PhysicalMemory.PAGE_SIZE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The frame life cycle: accounting, exhaustion as a status, zeroing, reference counts, tables-only backing. */
+final class PhysicalMemoryTest
+{
+    private static final long MIB = 1L << 20;
+
+    @Test
+    void freshMachineHasOnlyTheZeroPageInUse()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
+        {
+            assertEquals(4096, memory.totalFrames());
+            assertEquals(4096, memory.backedFrames());
+            assertNull(memory.phantom());
+            assertEquals(FrameFlags.RESERVED, memory.flags(0));
+            final long zero = memory.zeroPagePfn();
+            assertNotEquals(0, zero);
+            assertEquals(FrameFlags.ZERO_PAGE | FrameFlags.ZEROED, memory.flags(zero));
+            assertEquals(1, memory.framesInUse());
+            assertAllZero(memory, zero);
+            assertFalse(memory.isValid(0));
+            assertTrue(memory.isValid(4095));
+            assertFalse(memory.isValid(4096));
+        }
+    }
+
+    @Test
+    void badSizesAreRejectedWithAMessage()
+    {
+        assertThrows(IllegalArgumentException.class, () -> PhysicalMemory.create(0));
+        assertThrows(IllegalArgumentException.class, () -> PhysicalMemory.create(15 * PAGE_SIZE));
+        assertThrows(IllegalArgumentException.class, () -> PhysicalMemory.create(16 * PAGE_SIZE + 1));
+        assertThrows(IllegalArgumentException.class, () -> PhysicalMemory.create(-PAGE_SIZE));
+        final IllegalArgumentException beyond =
+            assertThrows(IllegalArgumentException.class, () -> PhysicalMemory.create((1L << 52) + PAGE_SIZE));
+        assertTrue(beyond.getMessage().contains("52-bit"), beyond.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> PhysicalMemory.create(MIB, Backing.TABLES_ONLY, 2 * MIB));
+        assertThrows(IllegalArgumentException.class, () -> PhysicalMemory.create(MIB, Backing.TABLES_ONLY, 15 * PAGE_SIZE));
+    }
+
+    @Test
+    void exhaustionIsAStatusAndFreeingRestoresTheAccounts()
+    {
+        // 16 frames: PFN 0 reserved, one zero page, 14 to hand out
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * PAGE_SIZE))
+        {
+            final FrameCache cache = memory.newCache();
+            final Set<Long> pfns = new HashSet<>();
+            long pfn;
+            while ((pfn = memory.allocateData(cache)) != NO_FRAME)
+            {
+                assertTrue(pfn > 0 && pfn < 16 && pfn != memory.zeroPagePfn(), "frame " + pfn);
+                assertTrue(pfns.add(pfn), "frame " + pfn + " handed out twice");
+                assertEquals(1 + pfns.size(), memory.framesInUse());
+            }
+            assertEquals(14, pfns.size());
+            assertEquals(NO_FRAME, memory.allocateData(cache), "stays exhausted");
+            assertEquals(NO_FRAME, memory.allocateTable(cache, 1));
+            assertEquals(15, memory.framesInUse());
+            assertEquals(14, memory.dataFrames());
+            assertEquals(0, memory.buddy().freeFrames());
+
+            for (final long p : pfns)
+            {
+                memory.unmapData(p);
+                memory.releaseData(cache, p, true);
+            }
+            assertEquals(1, memory.framesInUse());
+            assertEquals(0, memory.dataFrames());
+            // the cache holds them; retiring it gives them back to the buddy allocator
+            memory.retireCache(cache);
+            assertEquals(14, memory.buddy().freeFrames());
+            assertEquals(1, memory.framesInUse());
+
+            final FrameCache next = memory.newCache();
+            for (int i = 0; i < 14; i++)
+            {
+                assertNotEquals(NO_FRAME, memory.allocateTable(next, 1));
+            }
+            assertEquals(NO_FRAME, memory.allocateData(next));
+            assertEquals(14, memory.tablePages());
+        }
+    }
+
+    @Test
+    void dirtyDataPageIsClearedBeforeReuse()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
+        {
+            final FrameCache cache = memory.newCache();
+            final long pfn = memory.allocateData(cache);
+            assertAllZero(memory, pfn);
+            fill(memory, pfn, (byte)0x5A);
+            memory.unmapData(pfn);
+            memory.releaseData(cache, pfn, false);
+            assertEquals(0, memory.flags(pfn) & FrameFlags.ZEROED);
+
+            // the cache hands back its most recently freed frame first
+            assertEquals(pfn, memory.allocateData(cache));
+            assertAllZero(memory, pfn);
+            assertEquals(FrameFlags.DATA, memory.flags(pfn));
+
+            // the same for a table: a dirty frame must never become a table with stale entries
+            fill(memory, pfn, (byte)0xA5);
+            memory.unmapData(pfn);
+            memory.releaseData(cache, pfn, false);
+            assertEquals(pfn, memory.allocateTable(cache, 2));
+            assertAllZero(memory, pfn);
+            assertEquals(FrameFlags.TABLE, memory.flags(pfn));
+            assertEquals(2, memory.tableLevel(pfn));
+        }
+    }
+
+    /** A clean release is a promise that the bytes are zero: the frame is handed out again as is. */
+    @Test
+    void cleanReleaseIsTrustedAndSkipsTheClear()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
+        {
+            final FrameCache cache = memory.newCache();
+            final long pfn = memory.allocateData(cache);
+            memory.frames().set(ValueLayout.JAVA_BYTE, (pfn << 12) + 100, (byte)7);
+            memory.unmapData(pfn);
+            memory.releaseData(cache, pfn, true);
+            assertEquals(FrameFlags.ZEROED, memory.flags(pfn));
+            assertEquals(pfn, memory.allocateData(cache));
+            assertEquals(7, memory.frames().get(ValueLayout.JAVA_BYTE, (pfn << 12) + 100));
+        }
+    }
+
+    /** A page marked dirty (its D bit was dropped, its bytes were not) is cleared even when released clean. */
+    @Test
+    void markedDirtyPageIsNeverReleasedAsZeroed()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
+        {
+            final FrameCache cache = memory.newCache();
+            final long pfn = memory.allocateData(cache);
+            fill(memory, pfn, (byte)0x3C);
+            memory.markDirty(pfn);
+            assertEquals(FrameFlags.DATA | FrameFlags.DIRTY, memory.flags(pfn));
+            memory.unmapData(pfn);
+            memory.releaseData(cache, pfn, true);
+            assertEquals(0, memory.flags(pfn));
+            assertEquals(pfn, memory.allocateData(cache));
+            assertAllZero(memory, pfn);
+            assertEquals(FrameFlags.DATA, memory.flags(pfn), "a new page starts clean");
+        }
+    }
+
+    /** Dirty frames go through the buddy allocator, merge with clean ones, and still come back zero. */
+    @Test
+    void dirtyFramesMergedInTheBuddyAllocatorComeBackZero()
+    {
+        // 64 frames: 62 to hand out
+        try (PhysicalMemory memory = PhysicalMemory.create(64 * PAGE_SIZE))
+        {
+            final FrameCache cache = memory.newCache();
+            final List<Long> pfns = new ArrayList<>();
+            long pfn;
+            while ((pfn = memory.allocateData(cache)) != NO_FRAME)
+            {
+                pfns.add(pfn);
+            }
+            assertEquals(62, pfns.size());
+            for (final long p : pfns)
+            {
+                final boolean dirty = (p & 1) == 0;
+                if (dirty)
+                {
+                    fill(memory, p, (byte)p);
+                }
+                memory.unmapData(p);
+                memory.releaseData(cache, p, !dirty);
+            }
+            memory.retireCache(cache);
+
+            final FrameCache other = memory.newCache();
+            for (int i = 0; i < 62; i++)
+            {
+                final long p = i % 2 == 0 ? memory.allocateData(other) : memory.allocateTable(other, 1);
+                assertNotEquals(NO_FRAME, p);
+                assertAllZero(memory, p);
+            }
+        }
+    }
+
+    @Test
+    void referencesAndMappingsAreCounted()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
+        {
+            final FrameCache cache = memory.newCache();
+            final long pfn = memory.allocateData(cache);
+            assertEquals(1, memory.refcount(pfn));
+            assertEquals(1, memory.mapcount(pfn));
+            memory.mapData(pfn);
+            assertEquals(2, memory.refcount(pfn));
+            assertEquals(2, memory.mapcount(pfn));
+            memory.unmapData(pfn);
+            memory.releaseData(cache, pfn, false);
+            assertEquals(FrameFlags.DATA, memory.flags(pfn), "one reference left");
+            assertEquals(2, memory.framesInUse());
+            memory.unmapData(pfn);
+            memory.releaseData(cache, pfn, false);
+            assertEquals(1, memory.framesInUse());
+            assertEquals(0, memory.flags(pfn) & FrameFlags.DATA);
+
+            final IllegalStateException ex =
+                assertThrows(IllegalStateException.class, () -> memory.releaseData(cache, pfn, false));
+            assertTrue(ex.getMessage().contains("released more often than referenced"), ex.getMessage());
+        }
+    }
+
+    @Test
+    void tablesOnlyMachineHandsOutPhantomDataAndRealTables()
+    {
+        // 1 MiB of PFN space, the first 256 KiB (64 frames) backed: data PFNs are 64..255
+        try (PhysicalMemory memory = PhysicalMemory.create(MIB, Backing.TABLES_ONLY, 256 * 1024))
+        {
+            assertEquals(256, memory.totalFrames());
+            assertEquals(64, memory.backedFrames());
+            assertEquals(64, memory.phantom().firstPfn());
+            assertEquals(192, memory.phantom().frames());
+            final FrameCache cache = memory.newCache();
+            final Set<Long> data = new HashSet<>();
+            long pfn;
+            while ((pfn = memory.allocateData(cache)) != NO_FRAME)
+            {
+                assertTrue(pfn >= 64 && pfn < 256, "phantom frame " + pfn);
+                assertFalse(memory.isBacked(pfn));
+                assertTrue(memory.isValid(pfn));
+                assertTrue(data.add(pfn), "phantom frame " + pfn + " handed out twice");
+            }
+            assertEquals(192, data.size());
+            assertEquals(1 + 192, memory.framesInUse());
+
+            // tables come from the backed part, unaffected by data exhaustion
+            final long table = memory.allocateTable(cache, 1);
+            assertTrue(table > 0 && table < 64 && memory.isBacked(table));
+            assertEquals(1 + 192 + 1, memory.framesInUse());
+
+            for (final long p : data)
+            {
+                memory.unmapData(p);
+                memory.releaseData(cache, p, false);
+            }
+            memory.freeTable(cache, table);
+            assertEquals(1, memory.framesInUse());
+            memory.retireCache(cache);
+            assertEquals(0, memory.phantom().claimed());
+        }
+    }
+
+    @Test
+    void defaultTablesOnlyShareIsAtLeastSixtyFourMebibytes()
+    {
+        try (PhysicalMemory small = PhysicalMemory.create(32 * MIB, Backing.TABLES_ONLY);
+             PhysicalMemory large = PhysicalMemory.create(64L << 30, Backing.TABLES_ONLY))
+        {
+            // smaller than the minimum share: all backed, no phantom frames
+            assertEquals(small.totalFrames(), small.backedFrames());
+            assertNull(small.phantom());
+            // 64 GiB: 1/256 is 256 MiB = 65536 frames
+            assertEquals(65536, large.backedFrames());
+            assertEquals((64L << 30) / PAGE_SIZE - 65536, large.phantom().frames());
+        }
+    }
+
+    @Test
+    void countersSurviveRetiredCaches()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
+        {
+            final FrameCache a = memory.newCache();
+            memory.allocateTable(a, 1);
+            memory.allocateData(a);
+            memory.allocateData(a);
+            memory.retireCache(a);
+            assertEquals(0, a.heldFrames());
+            assertEquals(1, memory.tablePages());
+            assertEquals(2, memory.dataFrames());
+            assertEquals(4, memory.framesInUse());
+        }
+    }
+
+    private static void fill(final PhysicalMemory memory, final long pfn, final byte value)
+    {
+        memory.frames().asSlice(pfn << 12, PAGE_SIZE).fill(value);
+    }
+
+    private static void assertAllZero(final PhysicalMemory memory, final long pfn)
+    {
+        final MemorySegment page = memory.frames().asSlice(pfn << 12, PAGE_SIZE);
+        final long mismatch = page.mismatch(MemorySegment.ofArray(new byte[(int)PAGE_SIZE]));
+        assertEquals(-1, mismatch, "frame " + pfn + " not zero at byte " + mismatch);
+    }
+}
