@@ -17,6 +17,8 @@
 #
 # Default size: 64 GiB of tables-only memory (128 MiB of real page tables), under a minute.
 
+option physmem 128G
+option backing tables-only
 param SIZE = 64G        # the large mapping
 param THREADS = 2       # faulting threads
 param PROBES = 512      # random touches per part per round while the mapping changes

@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
-import io.mmemu.phys.Backing;
 import io.mmemu.program.CountersFile;
 import io.mmemu.program.Program;
 import io.mmemu.program.Quantities;
@@ -25,8 +24,6 @@ import io.mmemu.program.Run;
 import io.mmemu.program.RunOptions;
 import io.mmemu.script.ParseError;
 import io.mmemu.script.ScriptException;
-import io.mmemu.vm.KernelConfig;
-import io.mmemu.vm.LockingMode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -44,6 +41,8 @@ import picocli.CommandLine.Parameters;
         "expectation failed or the run was stopped; Ctrl-C stops cleanly and still prints the report.",
         "While it runs, `mmemu stat` shows its counters from another terminal.",
         "",
+        "A program's own 'option NAME VALUE' lines set these options; the command line overrides them.",
+        "",
         "Example: ./mmemu run examples/seed.mm --locking mmap-lock --json seed.json",
         ""
     })
@@ -55,28 +54,28 @@ public final class RunCommand implements Callable<Integer>
     @Parameters(index = "0", paramLabel = "PROGRAM", description = "The program (.mm); - reads standard input.")
     String program;
 
-    @Option(names = "--physmem", defaultValue = "4G", paramLabel = "SIZE", description = "Emulated physical memory (default ${DEFAULT-VALUE}).")
-    long physmem;
+    @Option(names = "--physmem", paramLabel = "SIZE", description = "Emulated physical memory (default 4G).")
+    String physmem;
 
-    @Option(names = "--backing", defaultValue = "full", paramLabel = "full|tables-only",
-        description = "full: data frames have bytes; tables-only: they are only accounted (reads see 0), so 64G costs little (default ${DEFAULT-VALUE}).")
+    @Option(names = "--backing", paramLabel = "full|tables-only",
+        description = "full: data frames have bytes; tables-only: they are only accounted (reads see 0), so 64G costs little (default full).")
     String backing;
 
-    @Option(names = "--locking", defaultValue = "per-vma", paramLabel = "per-vma|mmap-lock",
-        description = "per-vma: the seed's per-VMA locks; mmap-lock: every fault takes the mmap lock (default ${DEFAULT-VALUE}).")
+    @Option(names = "--locking", paramLabel = "per-vma|mmap-lock",
+        description = "per-vma: the seed's per-VMA locks; mmap-lock: every fault takes the mmap lock (default per-vma).")
     String locking;
 
-    @Option(names = "--section", defaultValue = "1G", paramLabel = "SIZE", description = "Section of a sectioned unmap (default ${DEFAULT-VALUE}).")
-    long section;
+    @Option(names = "--section", paramLabel = "SIZE", description = "Section of a sectioned unmap (default 1G).")
+    String section;
 
-    @Option(names = "--seed", defaultValue = "1", paramLabel = "N", description = "Seed of random touches (default ${DEFAULT-VALUE}).")
-    long seed;
+    @Option(names = "--seed", paramLabel = "N", description = "Seed of random touches (default 1).")
+    String seed;
 
     @Option(names = "--duration", paramLabel = "D", description = "After D (500ms, 10s, 2min) loops start no new iteration.")
     String duration;
 
-    @Option(names = "--threads", defaultValue = "4", paramLabel = "N", description = "Threads of a 'parallel' without a count (default ${DEFAULT-VALUE}).")
-    int threads;
+    @Option(names = "--threads", paramLabel = "N", description = "Threads of a 'parallel' without a count (default 4).")
+    String threads;
 
     @Option(names = "--set", paramLabel = "NAME=VALUE", description = "Set a 'param' of the program (repeatable): --set SIZE=1G.")
     List<String> sets = List.of();
@@ -94,11 +93,9 @@ public final class RunCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
-        final RunOptions options;
         final Map<String, String> overrides = new LinkedHashMap<>();
         try
         {
-            options = options();
             for (final String set : sets)
             {
                 final int eq = set.indexOf('=');
@@ -140,22 +137,35 @@ public final class RunCommand implements Callable<Integer>
             System.err.println("mmemu run: " + (ex instanceof IOException ? program + ": " : "") + ex.getMessage());
             return 2;
         }
+        final RunOptions options;
+        try
+        {
+            options = options(parsed);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            System.err.println("mmemu run: " + ex.getMessage());
+            return 2;
+        }
         return run(parsed, options);
     }
 
-    private RunOptions options()
+    /** The defaults, then the program's options, then the command line's. */
+    private RunOptions options(final Program parsed)
     {
-        final Backing how = switch (backing)
+        RunOptions options = parsed.applyOptions(RunOptions.defaults());
+        final String[][] given = {{"physmem", physmem}, {"backing", backing}, {"locking", locking}, {"section", section},
+            {"seed", seed}, {"duration", duration}, {"threads", threads}};
+        for (final String[] option : given)
         {
-            case "full" -> Backing.FULL;
-            case "tables-only" -> Backing.TABLES_ONLY;
-            default -> throw new IllegalArgumentException("--backing must be full or tables-only, not '" + backing + "'");
-        };
+            if (option[1] != null)
+            {
+                options = options.with(option[0], option[1]);
+            }
+        }
         final Path file = counters == null ? CountersFile.defaultFile(ProcessHandle.current().pid()) :
             NONE.equals(counters) ? null : Path.of(counters);
-        return new RunOptions(physmem, how, LockingMode.fromCliName(locking), section, seed,
-            duration == null ? RunOptions.NO_DURATION : Durations.parse("--duration", duration), threads,
-            KernelConfig.MAINLINE, file);
+        return options.withCounters(file);
     }
 
     private int run(final Program parsed, final RunOptions options)

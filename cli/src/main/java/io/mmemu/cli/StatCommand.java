@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import io.mmemu.program.CountersFile;
+import io.mmemu.program.RunOptions;
 import org.agrona.concurrent.status.CountersReader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -48,7 +49,7 @@ public final class StatCommand implements Callable<Integer>
         final Path path;
         try
         {
-            intervalNanos = Durations.parse("--interval", interval);
+            intervalNanos = RunOptions.duration("--interval", interval);
             path = locate();
         }
         catch (final IllegalArgumentException | IOException ex)

@@ -18,10 +18,22 @@ import io.mmemu.script.ScriptException;
  * @param events     the event names, by index
  * @param threads    the named threads, by index
  * @param parameters every {@code param} with the value in force (as written or set from outside), in order
+ * @param options    the program's own {@code option NAME VALUE} lines (run options the command line may override)
  */
 public record Program(String name, List<Node> body, int slots, List<String> events, List<String> threads,
-                      Map<String, String> parameters)
+                      Map<String, String> parameters, Map<String, String> options)
 {
+    /** {@code base} with this program's options applied. */
+    public RunOptions applyOptions(final RunOptions base)
+    {
+        RunOptions applied = base;
+        for (final Map.Entry<String, String> option : options.entrySet())
+        {
+            applied = applied.with(option.getKey(), option.getValue());
+        }
+        return applied;
+    }
+
     /** Frame slot of {@code tid}: the thread's index in its {@code parallel} block (0 elsewhere). */
     static final int TID_SLOT = 0;
     /** Frame slot of {@code nthreads}: the size of the thread's {@code parallel} block (1 elsewhere). */

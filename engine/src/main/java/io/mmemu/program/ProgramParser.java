@@ -48,7 +48,7 @@ final class ProgramParser
 {
     private static final Set<String> KEYWORDS = Set.of("param", "repeat", "as", "for", "until", "parallel", "thread",
         "join", "barrier", "post", "wait", "sleep", "signals", "expect", "or", "ok", "errno", "value", "stride",
-        "random", "seed", "fatal", "continue", "NULL", "tid", "nthreads");
+        "random", "seed", "fatal", "continue", "NULL", "tid", "nthreads", "option");
 
     private final String name;
     private final BufferedReader reader;
@@ -60,6 +60,7 @@ final class ProgramParser
     private final List<Use> eventUses = new ArrayList<>();
     private final List<String> threads = new ArrayList<>();
     private final Map<String, String> parameters = new LinkedHashMap<>();
+    private final Map<String, String> options = new LinkedHashMap<>();
     private int lineNumber;
     private int slots = 2; // tid, nthreads
 
@@ -129,7 +130,7 @@ final class ProgramParser
             throw new ScriptException(errors);
         }
         return new Program(name, body, slots, List.copyOf(events.keySet()), List.copyOf(threads),
-            Collections.unmodifiableMap(parameters));
+            Collections.unmodifiableMap(parameters), Collections.unmodifiableMap(options));
     }
 
     // ---------------------------------------------------------------- lines and blocks
@@ -266,6 +267,11 @@ final class ProgramParser
             case "param" ->
             {
                 param(lexer, first, scope);
+                return null;
+            }
+            case "option" ->
+            {
+                option(lexer, first, scope);
                 return null;
             }
             case "repeat" ->
@@ -462,6 +468,44 @@ final class ProgramParser
         }
         scope.constants.put(text, value);
         parameters.put(text, value.duration() ? value.value() + "ns" : Long.toUnsignedString(value.value()));
+    }
+
+    /** {@code option NAME VALUE}: a run option (physmem, backing, ...) the program wants; the command line overrides it. */
+    private void option(final Lexer lexer, final Token keyword, final Scope scope) throws LineException
+    {
+        if (scope.parent != null)
+        {
+            throw new LineException(keyword.column(), "option only at the top level, outside every block");
+        }
+        final Token optionName = lexer.next();
+        final String text = optionName.kind() == Token.Kind.NAME ? lexer.text(optionName) : "";
+        if (!RunOptions.NAMES.contains(text))
+        {
+            throw new LineException(optionName.column(), "expected an option name (" + String.join(", ", RunOptions.NAMES) +
+                "), found " + describe(lexer, optionName));
+        }
+        if (options.containsKey(text))
+        {
+            throw new LineException(optionName.column(), "option " + text + " is already set above");
+        }
+        // the value is raw text (tables-only, per-vma are not tokens of the language), up to a comment
+        final String rest = lexer.rest(optionName);
+        final int hash = rest.indexOf('#');
+        final String value = (hash < 0 ? rest : rest.substring(0, hash)).strip();
+        final int valueColumn = optionName.end() + 1 + leadingSpaces(rest);
+        if (value.isEmpty())
+        {
+            throw new LineException(valueColumn, "option " + text + " needs a value");
+        }
+        try
+        {
+            RunOptions.defaults().with(text, value);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new LineException(valueColumn, ex.getMessage());
+        }
+        options.put(text, value);
     }
 
     /** A param's value from the command line, written as in a program. */
