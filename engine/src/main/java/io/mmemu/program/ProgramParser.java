@@ -253,14 +253,14 @@ final class ProgramParser
         final String word = lexer.text(first);
         final int line = lineNumber;
         final int column = first.column();
+        if (lexer.peek().kind() == Token.Kind.EQUALS && !"param".equals(word))
+        {
+            return assignment(lexer, first, scope, out);
+        }
         if (lexer.peek().kind() == Token.Kind.OPEN || Call.named(word) != null)
         {
             out.add(call(lexer, first, scope, Node.NO_SLOT));
             return null;
-        }
-        if (lexer.peek().kind() == Token.Kind.EQUALS && !"param".equals(word))
-        {
-            return assignment(lexer, first, scope, out);
         }
         switch (word)
         {
