@@ -111,8 +111,13 @@ final class ProgramThread implements Runnable
         {
             return;
         }
-        run.fail(ex instanceof ProgramError error ? error.format(run.program().name()) :
-            "internal error in thread " + name + ": " + ex);
+        if (ex instanceof ProgramError error)
+        {
+            run.fail(error.format(run.program().name()));
+            return;
+        }
+        final StackTraceElement[] stack = ex.getStackTrace();
+        run.fail("internal error in thread " + name + ": " + ex + (stack.length == 0 ? "" : " at " + stack[0]));
     }
 
     /** Runs a block, then joins the threads it started that are still running. */
