@@ -12,9 +12,7 @@ import java.util.concurrent.Callable;
 import io.mmemu.script.Replay;
 import io.mmemu.vm.KernelConfig;
 import picocli.CommandLine.Command;
-import io.mmemu.vm.KernelConfig;
 import picocli.CommandLine.Option;
-import io.mmemu.vm.KernelConfig;
 import picocli.CommandLine.Parameters;
 
 /** {@code mmemu replay}: a script of memory syscalls run on a fresh address space (see docs/replay.md). */

@@ -214,6 +214,11 @@ final class Faults
             return write && PageTableEntry.isPresent(e) && !PageTableEntry.isWritable(e) ? upgrade(cpu, table, slot, e) : Signal.NONE;
         }
         final long pgoff = vma.pgoff + ((page - vma.start) >>> 12);
+        if (pgoff >= vma.shared.sizePages)
+        {
+            // past the end of the shmem file (a mapping grown by mremap): VM_FAULT_SIGBUS
+            return Signal.BUS_ADRERR;
+        }
         long pfn = vma.shared.find(pgoff);
         if (pfn == NO_FRAME)
         {

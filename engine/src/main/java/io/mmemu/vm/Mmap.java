@@ -202,7 +202,7 @@ final class Mmap
         final Vma overlapped = mm.tree().find(addr);
         final boolean replacing = overlapped != null && overlapped.start < addr + len;
         final boolean deferZap = replacing && mm.perVma();
-        final int unmapped = deferZap ? VmaEditor.detach(cpu, addr, addr + len, false) : VmaEditor.unmap(cpu, addr, addr + len);
+        final int unmapped = deferZap ? VmaEditor.detach(cpu, addr, addr + len, true) : VmaEditor.unmap(cpu, addr, addr + len);
         if (unmapped != 0)
         {
             return unmapped;
@@ -220,9 +220,8 @@ final class Mmap
         if (shared)
         {
             // shmem_zero_setup: a new shmem file per mapping, so it never merges with a neighbour
-            final Vma fresh = new Vma(addr, addr + len, vmFlags, pgoff, new SharedMemory(), null, null);
-            vma = deferZap ? fresh.lockedCopy() : fresh;
-            VmaEditor.insertDistinct(cpu, vma);
+            vma = VmaEditor.insertDistinct(cpu, new Vma(addr, addr + len, vmFlags, pgoff,
+                new SharedMemory(len >>> 12), null, null), deferZap);
         }
         else
         {

@@ -97,10 +97,12 @@ final class Mprotect
             }
             tmp = Math.min(vma.end, end);
             final long result = fixup(cpu, vma, nstart, tmp, newFlags);
-            if (result != 0)
+            if (result < 0)
             {
                 return result;
             }
+            // vma_iter_end: a merge may have carried the range's VMA further
+            tmp = Math.max(tmp, result);
             nstart = tmp;
             if (nstart >= end)
             {
@@ -114,13 +116,13 @@ final class Mprotect
         }
     }
 
-    /** mprotect_fixup. */
+    /** mprotect_fixup; returns the end of the VMA now covering the range, or {@code -errno}. */
     private static long fixup(final Cpu cpu, final Vma vma, final long start, final long end, final int flags)
     {
         int newFlags = flags;
         if (newFlags == vma.flags)
         {
-            return 0;
+            return vma.end;
         }
         if ((newFlags & VmFlags.VM_WRITE) != 0 &&
             (vma.flags & (VmFlags.VM_ACCOUNT | VmFlags.VM_WRITE | VmFlags.VM_HUGETLB | VmFlags.VM_SHARED |
@@ -134,7 +136,7 @@ final class Mprotect
             return -Errno.ENOMEM;
         }
         changePtes(cpu, start, end, newFlags);
-        return 0;
+        return changed.end;
     }
 
     /** change_protection over {@code [start, end)} for a VMA whose flags are now {@code flags}. */

@@ -21,6 +21,7 @@ final class Mremap
     static long mremap(final Cpu cpu, final long addr, final long oldLength, final long newLength, final int flags,
         final long newAddr)
     {
+        // check_mremap_params: everything about the arguments, before any VMA is looked at
         if ((flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP)) != 0)
         {
             return -Errno.EINVAL;
@@ -39,12 +40,28 @@ final class Mremap
         }
         final long oldLen = Mmap.pageAlign(oldLength);
         final long newLen = Mmap.pageAlign(newLength);
-        if (newLen == 0)
+        if (newLen == 0 || (oldLength != 0 && oldLen == 0))
         {
             return -Errno.EINVAL;
         }
+        if (Long.compareUnsigned(newLen, AddressSpace.TASK_SIZE) > 0 ||
+            Long.compareUnsigned(oldLen, AddressSpace.TASK_SIZE) > 0)
+        {
+            return -Errno.EINVAL;
+        }
+        final boolean hasTarget = (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0;
+        if (hasTarget)
+        {
+            if (Long.compareUnsigned(newAddr, AddressSpace.TASK_SIZE - newLen) > 0 || (newAddr & ~Mmap.PAGE_MASK) != 0)
+            {
+                return -Errno.EINVAL;
+            }
+            if (Long.compareUnsigned(addr + oldLen, newAddr) > 0 && Long.compareUnsigned(newAddr + newLen, addr) > 0)
+            {
+                return -Errno.EINVAL;
+            }
+        }
         final AddressSpace mm = cpu.mm;
-        // both ranges, with a page either side for merges; the target is known only for MREMAP_FIXED
         final boolean fixed = (flags & MREMAP_FIXED) != 0;
         mm.lockWrite(cpu, addr - 4096, addr + Math.max(oldLen, newLen) + 4096,
             fixed ? newAddr - 4096 : 0, fixed ? newAddr + newLen + 4096 : 0);
@@ -62,24 +79,40 @@ final class Mremap
         final long newAddr)
     {
         final AddressSpace mm = cpu.mm;
-        if (mm.tree().lookup(addr) == null)
+        final Vma vma = mm.tree().lookup(addr);
+        if (vma == null)
         {
             return -Errno.EFAULT;
         }
-        if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0)
+        final boolean fixed = (flags & MREMAP_FIXED) != 0;
+        if (fixed && oldLen == newLen && addr + oldLen > vma.end)
+        {
+            // Linux 6.17+: a pure move may span several VMAs (and the gaps between them)
+            return moveMany(cpu, addr, oldLen, newAddr, flags);
+        }
+        final boolean hasTarget = (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0;
+        // check_prep_vma: only an operation that maps new space is checked against the VMA; a move
+        // that also shrinks is checked for the part that moves (the tail is unmapped first)
+        if (hasTarget || newLen > oldLen)
+        {
+            final long checked = checkResize(vma, addr, Math.min(oldLen, hasTarget ? newLen : oldLen), newLen, flags);
+            if (checked != 0)
+            {
+                return checked;
+            }
+        }
+        if (hasTarget)
         {
             return remapTo(cpu, addr, oldLen, newAddr, newLen, flags);
         }
-        if (oldLen >= newLen)
+        if (oldLen == newLen)
+        {
+            return addr;
+        }
+        if (oldLen > newLen)
         {
             final int unmapped = VmaEditor.unmap(cpu, addr + newLen, addr + oldLen);
             return unmapped != 0 ? unmapped : addr;
-        }
-        final Vma vma = mm.tree().lookup(addr);
-        final long checked = checkResize(vma, addr, oldLen, newLen);
-        if (checked != 0)
-        {
-            return checked;
         }
         final long delta = newLen - oldLen;
         if (oldLen == vma.end - addr && expandable(mm.tree(), vma, delta))
@@ -100,30 +133,18 @@ final class Mremap
         return move(cpu, vma, addr, oldLen, newLen, target, flags);
     }
 
-    /** mremap_to: MREMAP_FIXED and/or MREMAP_DONTUNMAP. */
+    /** mremap_to: MREMAP_FIXED and/or MREMAP_DONTUNMAP, the source already checked. */
     private static long remapTo(final Cpu cpu, final long addr, final long oldLength, final long newAddr,
         final long newLen, final int flags)
     {
         final AddressSpace mm = cpu.mm;
-        if ((newAddr & ~Mmap.PAGE_MASK) != 0)
-        {
-            return -Errno.EINVAL;
-        }
-        if (newLen > AddressSpace.TASK_SIZE || Long.compareUnsigned(newAddr, AddressSpace.TASK_SIZE - newLen) > 0)
-        {
-            return -Errno.EINVAL;
-        }
         long oldLen = oldLength;
-        if (addr + oldLen > newAddr && newAddr + newLen > addr)
-        {
-            return -Errno.EINVAL;
-        }
         if ((flags & MREMAP_FIXED) != 0)
         {
-            final int unmapped = VmaEditor.unmap(cpu, newAddr, newAddr + newLen);
-            if (unmapped != 0)
+            final int cleared = clearTarget(cpu, newAddr, newAddr + newLen);
+            if (cleared != 0)
             {
-                return unmapped;
+                return cleared;
             }
         }
         if (oldLen > newLen)
@@ -140,10 +161,9 @@ final class Mremap
         {
             return -Errno.EFAULT;
         }
-        final long checked = checkResize(vma, addr, oldLen, newLen);
-        if (checked != 0)
+        if (oldLen > vma.end - addr)
         {
-            return checked;
+            return -Errno.EFAULT;
         }
         final int mapFlags = ((flags & MREMAP_FIXED) != 0 ? Mman.MAP_FIXED : 0) | (vma.shared != null ? Mman.MAP_SHARED : 0);
         final long found = UnmappedArea.find(mm.tree(), newAddr, newLen, mapFlags);
@@ -154,10 +174,61 @@ final class Mremap
         return move(cpu, vma, addr, oldLen, newLen, (flags & MREMAP_FIXED) != 0 ? newAddr : found, flags);
     }
 
-    /** vma_to_resize's checks; 0 when the resize may go on. */
-    private static long checkResize(final Vma vma, final long addr, final long oldLen, final long newLen)
+    /**
+     * Empties the MREMAP_FIXED target. In per-VMA mode its VMAs become locked placeholders (faults
+     * there wait) whose pages are zapped now; the moved VMA replaces them in one publication.
+     */
+    private static int clearTarget(final Cpu cpu, final long start, final long end)
+    {
+        if (!cpu.mm.perVma())
+        {
+            return VmaEditor.unmap(cpu, start, end);
+        }
+        final int detached = VmaEditor.detach(cpu, start, end, true);
+        if (detached == 0)
+        {
+            VmaEditor.zap(cpu, start, end);
+        }
+        return detached;
+    }
+
+    /** A pure MREMAP_FIXED move of {@code [addr, addr + len)} spanning several VMAs: each piece moves, gaps stay gaps. */
+    private static long moveMany(final Cpu cpu, final long addr, final long len, final long newAddr, final int flags)
+    {
+        final AddressSpace mm = cpu.mm;
+        final int cleared = VmaEditor.unmap(cpu, newAddr, newAddr + len);
+        if (cleared != 0)
+        {
+            return cleared;
+        }
+        long at = addr;
+        while (at < addr + len)
+        {
+            final Vma vma = mm.tree().find(at);
+            if (vma == null || vma.start >= addr + len)
+            {
+                break;
+            }
+            final long from = Math.max(at, vma.start);
+            final long to = Math.min(vma.end, addr + len);
+            final long moved = move(cpu, vma, from, to - from, to - from, newAddr + (from - addr), flags);
+            if (Errno.isError(moved))
+            {
+                return moved;
+            }
+            at = to;
+        }
+        return newAddr;
+    }
+
+    /** check_prep_vma's checks of the source VMA; 0 when the remap may go on. */
+    private static long checkResize(final Vma vma, final long addr, final long oldLen, final long newLen, final int flags)
     {
         if (oldLen == 0 && vma.shared == null)
+        {
+            return -Errno.EINVAL;
+        }
+        if ((flags & MREMAP_DONTUNMAP) != 0 && (vma.flags & (VmFlags.VM_DONTEXPAND | VmFlags.VM_PFNMAP)) != 0)
         {
             return -Errno.EINVAL;
         }
@@ -165,7 +236,7 @@ final class Mremap
         {
             return -Errno.EFAULT;
         }
-        if (newLen == oldLen)
+        if (newLen <= oldLen)
         {
             return 0;
         }

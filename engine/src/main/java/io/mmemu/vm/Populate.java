@@ -44,7 +44,10 @@ final class Populate
             }
             final boolean write = forceWrite ||
                 (!strict && (vma.flags & (VmFlags.VM_WRITE | VmFlags.VM_SHARED)) == VmFlags.VM_WRITE);
-            if (write ? (vma.flags & VmFlags.VM_WRITE) == 0 : !vma.isAccessible())
+            final boolean allowed = strict ?
+                (vma.flags & (write ? VmFlags.VM_WRITE : VmFlags.VM_READ)) != 0 :
+                (write ? (vma.flags & VmFlags.VM_WRITE) != 0 : vma.isAccessible());
+            if (!allowed)
             {
                 if (strict)
                 {

@@ -23,11 +23,14 @@ final class SharedMemory
     private static long nextInode = 1024;
 
     final long inode;
+    /** The shmem file's size in pages (the mapping's length at mmap): faults past it get SIGBUS. */
+    final long sizePages;
     private final Long2LongHashMap pages = new Long2LongHashMap(NO_FRAME);
     private int users;
 
-    SharedMemory()
+    SharedMemory(final long sizePages)
     {
+        this.sizePages = sizePages;
         synchronized (SharedMemory.class)
         {
             inode = nextInode++;

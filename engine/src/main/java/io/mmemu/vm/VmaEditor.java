@@ -89,6 +89,10 @@ final class VmaEditor
      */
     static int unmap(final Cpu cpu, final long start, final long end)
     {
+        if (start >= end)
+        {
+            return 0;
+        }
         final AddressSpace mm = cpu.mm;
         VmaTree tree = mm.tree();
         final int first = tree.indexAfter(start);
@@ -220,9 +224,11 @@ final class VmaEditor
     }
 
     /**
-     * Inserts a VMA over the free range {@code [start, end)}, merging with its neighbours when the
-     * rules allow (vma_merge_new_range): with prev, with next, or with both when prev's and next's
-     * anon_vmas are compatible with each other too. Returns the VMA that now covers the range.
+     * Inserts a VMA over {@code [start, end)}, merging with its neighbours when the rules allow
+     * (vma_merge_new_range): with prev, with next, or with both when prev's and next's anon_vmas are
+     * compatible with each other too. The range is free, or holds only this operation's locked
+     * placeholders ({@link #detach}), which the new VMA replaces in the same publication — a
+     * lockless lookup never sees the range empty in between. Returns the VMA now covering the range.
      */
     static Vma insert(final Cpu cpu, final long start, final long end, final int flags, final long pgoff,
         final SharedMemory shared, final String name, final AnonVma anon, final boolean locked)
@@ -230,8 +236,17 @@ final class VmaEditor
         final AddressSpace mm = cpu.mm;
         final VmaTree tree = mm.tree();
         final int at = tree.indexAfter(start);
+        int past = at;
+        while (past < tree.size() && tree.get(past).start < end)
+        {
+            if (!tree.get(past).isLocked())
+            {
+                throw new IllegalStateException("insert over a mapped range: " + tree.get(past));
+            }
+            past++;
+        }
         final Vma prev = tree.prev(at);
-        final Vma next = tree.at(at);
+        final Vma next = tree.at(past);
         final long pages = (end - start) >>> 12;
         final boolean left = canMergeAfter(prev, start, flags, pgoff, shared, name, anon);
         boolean right = canMergeBefore(next, end, flags, pgoff, pages, shared, name, anon);
@@ -268,7 +283,7 @@ final class VmaEditor
         {
             merged = merged.lockedCopy();
         }
-        mm.replace(cpu, left ? at - 1 : at, right ? at + 1 : at, merged);
+        mm.replace(cpu, left ? at - 1 : at, right ? past + 1 : past, merged);
         return merged;
     }
 
@@ -279,11 +294,22 @@ final class VmaEditor
         cpu.mm.replace(cpu, index, index + 1, with);
     }
 
-    /** Inserts a VMA over a free range without merging (a new shmem file merges with nothing). */
-    static void insertDistinct(final Cpu cpu, final Vma vma)
+    /**
+     * Inserts a VMA without merging (a new shmem file merges with nothing) over a free range or
+     * this operation's placeholders, born locked if asked. Returns what was published.
+     */
+    static Vma insertDistinct(final Cpu cpu, final Vma vma, final boolean locked)
     {
-        final int at = cpu.mm.tree().indexAfter(vma.start);
-        cpu.mm.replace(cpu, at, at, vma);
+        final VmaTree tree = cpu.mm.tree();
+        final int at = tree.indexAfter(vma.start);
+        int past = at;
+        while (past < tree.size() && tree.get(past).start < vma.end)
+        {
+            past++;
+        }
+        final Vma published = locked ? vma.lockedCopy() : vma;
+        cpu.mm.replace(cpu, at, past, published);
+        return published;
     }
 
     /**

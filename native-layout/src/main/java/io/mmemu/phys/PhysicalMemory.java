@@ -302,7 +302,8 @@ public final class PhysicalMemory implements AutoCloseable
             final long off = offset(pfn);
             final int refs = (int)REFCOUNT.getAndAdd(metadata, off, 1);
             final int maps = (int)MAPCOUNT.getAndAdd(metadata, off, 1);
-            assert refs > 0 && maps > 0 : "mapping a page nobody holds";
+            // a page cache may hold a page no entry maps (maps == 0), but somebody holds it
+            assert refs > 0 && maps >= 0 : "mapping a page nobody holds";
         }
     }
 

@@ -1,0 +1,120 @@
+package io.mmemu.diff;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.mmemu.script.Replay;
+import io.mmemu.vm.KernelConfig;
+
+/**
+ * One replay's options, written once and handed to both sides: as {@link Replay.Options} to the
+ * emulator in-process, as command-line options to the host runner and to {@code mmemu replay}.
+ * {@code kernel} is the kernel build the emulator plays (the host's, for a comparison).
+ */
+public record ReplayRun(boolean maps, long pagemapStart, long pagemapEnd, boolean pagemap, long windowStart,
+    long windowEnd, KernelConfig kernel)
+{
+    /** Emulated memory for a replay: scripts stay within a few MiB, and frames are backed lazily. */
+    public static final long PHYSICAL_MEMORY = 256L << 20;
+
+    /** What the emulator printed and returned. */
+    public record Output(int exitCode, String out, String err)
+    {
+    }
+
+    /** The differential harness's shape: maps in the window, pagemap over the arena. */
+    public static ReplayRun generated()
+    {
+        return new ReplayRun(true, ScriptGenerator.ARENA.start(), ScriptGenerator.ARENA.end(), true,
+            ScriptGenerator.WINDOW.start(), ScriptGenerator.WINDOW.end(), KernelConfig.MAINLINE);
+    }
+
+    /** Parses options as the command line takes them ({@code --maps --pagemap S E --window S E}). */
+    public static ReplayRun parse(final String commandLine)
+    {
+        final String[] words = commandLine.trim().split("\\s+");
+        boolean maps = false;
+        boolean pagemap = false;
+        long pagemapStart = 0;
+        long pagemapEnd = 0;
+        long windowStart = 0;
+        long windowEnd = 0;
+        for (int i = 0; i < words.length; i++)
+        {
+            switch (words[i])
+            {
+                case "" -> { }
+                case "--maps" -> maps = true;
+                case "--pagemap" ->
+                {
+                    pagemap = true;
+                    pagemapStart = Long.decode(words[++i]);
+                    pagemapEnd = Long.decode(words[++i]);
+                }
+                case "--window" ->
+                {
+                    windowStart = Long.decode(words[++i]);
+                    windowEnd = Long.decode(words[++i]);
+                }
+                default -> throw new IllegalArgumentException("unknown replay option '" + words[i] + "' in: " + commandLine);
+            }
+        }
+        return new ReplayRun(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, KernelConfig.MAINLINE);
+    }
+
+    /** The same run with the emulator playing another kernel build. */
+    public ReplayRun withKernel(final KernelConfig other)
+    {
+        return new ReplayRun(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, other);
+    }
+
+    /** The command-line form both sides take (the host runner has no {@code --kernel}: it is the kernel). */
+    public List<String> options()
+    {
+        final List<String> options = new ArrayList<>();
+        if (maps)
+        {
+            options.add("--maps");
+        }
+        if (pagemap)
+        {
+            options.addAll(List.of("--pagemap", hex(pagemapStart), hex(pagemapEnd)));
+        }
+        if (windowStart != 0 || windowEnd != 0)
+        {
+            options.addAll(List.of("--window", hex(windowStart), hex(windowEnd)));
+        }
+        return options;
+    }
+
+    /** {@code mmemu replay}'s options: {@link #options()}, and {@code --kernel host} unless mainline. */
+    public String emulatorCommandOptions()
+    {
+        return String.join(" ", options()) + (kernel.equals(KernelConfig.MAINLINE) ? "" : " --kernel host");
+    }
+
+    /** Runs the script on a fresh emulated address space. */
+    public Output onEmulator(final String name, final String script)
+    {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        final Replay.Options options = new Replay.Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd,
+            PHYSICAL_MEMORY, kernel);
+        final int status;
+        try (PrintStream o = new PrintStream(out, false, StandardCharsets.UTF_8);
+             PrintStream e = new PrintStream(err, false, StandardCharsets.UTF_8))
+        {
+            status = Replay.run(name, new StringReader(script), options, o, e);
+        }
+        return new Output(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static String hex(final long value)
+    {
+        return "0x" + Long.toHexString(value);
+    }
+}
