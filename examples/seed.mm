@@ -11,9 +11,9 @@
 #   - after the replacement, its pages read as zero, never the old data (checked with full backing;
 #     with tables-only backing every data page reads as zero anyway).
 #
-# Run:   ./mmemu run examples/seed.mm                      (per-vma, the default)
-#        ./mmemu run examples/seed.mm --locking mmap-lock  (Linux before per-VMA locks)
-# Small: ./mmemu run examples/seed.mm --set SIZE=1G --backing full
+#   ./mmemu run examples/seed.mm                       # per-vma locks, the default
+#   ./mmemu run examples/seed.mm --locking mmap-lock   # Linux before per-VMA locks
+#   ./mmemu run examples/seed.mm --set SIZE=256M --backing full --physmem 1G   # small, real data
 #
 # Default size: 64 GiB of tables-only memory (128 MiB of real page tables), under a minute.
 
