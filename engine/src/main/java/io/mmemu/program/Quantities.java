@@ -49,11 +49,11 @@ public final class Quantities
         {
             return value == Math.rint(value) ? Long.toString((long)value) : String.format(Locale.ROOT, "%.1f", value);
         }
-        if (value < 10_000_000)
+        if (value < 1_000_000)
         {
             return String.format(Locale.ROOT, "%.1f k", value / 1e3);
         }
-        if (value < 10_000_000_000L)
+        if (value < 1_000_000_000)
         {
             return String.format(Locale.ROOT, "%.2f M", value / 1e6);
         }
