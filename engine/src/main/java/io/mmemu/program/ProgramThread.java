@@ -33,6 +33,9 @@ final class ProgramThread implements Runnable
     /** Per named thread: the instance this thread started last, for {@code join}. */
     private final Handle[] started;
     private boolean fatalSignals;
+    /** Calls made, and their number when the innermost loop last began an iteration. */
+    private long calls;
+    private long callsAtLastIteration = -1;
     private Cpu cpu;
     private Touch touch;
     private Interpreter interpreter;
@@ -219,13 +222,23 @@ final class ProgramThread implements Runnable
         }
     }
 
-    /** Whether a loop must start no new iteration: the run's duration is over; throws when the run stops. */
+    /**
+     * Whether a loop must start no new iteration: the run's duration is over; throws when the run
+     * stops. A loop whose last iteration made no call leaves the shootdown set: its CPU is not
+     * polling for flush requests, and a writer's shootdown must not wait for it (the next call
+     * brings it back online with an empty TLB).
+     */
     private boolean loopEnd()
     {
         if (scheduler.stopped())
         {
             throw Scheduler.Stopped.INSTANCE;
         }
+        if (calls == callsAtLastIteration)
+        {
+            offline();
+        }
+        callsAtLastIteration = calls;
         return run.loopsEnd();
     }
 
@@ -244,6 +257,12 @@ final class ProgramThread implements Runnable
             {
                 children.add(spawn(name + "/" + i, p.body(), i, (int)count, barrier, p));
             }
+        }
+        catch (final Throwable ex)
+        {
+            // stop the run before joining the children started so far, so that they unwind
+            failed(ex);
+            throw Scheduler.Stopped.INSTANCE;
         }
         finally
         {
@@ -294,7 +313,12 @@ final class ProgramThread implements Runnable
             arguments[i] = expressions.get(i).evaluate(frame);
         }
         final Outcome outcome = c.call() == Call.TOUCH ? touch(c, arguments) : interpreter.execute(c.call(), arguments);
+        calls++;
         run.countStatement(outcome.signal());
+        if (scheduler.stopped())
+        {
+            throw Scheduler.Stopped.INSTANCE; // a touch cut short by a stop proves nothing: no expectation checked
+        }
         if (c.slot() != Node.NO_SLOT)
         {
             frame[c.slot()] = outcome.value();

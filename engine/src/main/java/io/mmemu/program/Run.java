@@ -212,7 +212,21 @@ public final class Run
         }
         final Thread java = new Thread(thread, "mmemu-" + thread.name());
         java.setDaemon(true);
-        java.start();
+        try
+        {
+            java.start();
+        }
+        catch (final OutOfMemoryError ex)
+        {
+            // no native thread: it never runs, so it leaves now (joins and deadlock detection see it gone)
+            synchronized (scheduler)
+            {
+                thread.handle().done = true;
+            }
+            scheduler.exit(null);
+            throw new ProgramError(where == null ? 0 : where.line(), where == null ? 0 : where.column(),
+                "cannot start another thread: " + ex.getMessage());
+        }
         return java;
     }
 

@@ -255,6 +255,31 @@ final class RunTest
     }
 
     @Test
+    void aThreadSpinningWithoutCallsDoesNotHoldUpAShootdown() throws IOException
+    {
+        // the spinner caches the page in its TLB, then loops on arithmetic only: the munmap's
+        // shootdown must not wait for it (a real CPU would take the IPI)
+        final Report report = run("""
+            a = mmap(NULL, 4K, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
+            touch(a, 4K, PROT_WRITE) expect ok
+            thread spinner {
+                touch(a, 4K, PROT_READ) expect ok
+                post cached
+                x = 0
+                until done {
+                    x = x + 1
+                }
+                touch(a, 4K, PROT_READ) expect SIGSEGV SEGV_MAPERR
+            }
+            wait cached
+            munmap(a, 4K) expect ok
+            post done
+            """);
+        assertNull(report.error());
+        assertEquals(0, report.failedExpectations(), () -> report.failures().toString());
+    }
+
+    @Test
     void joinWaitsForTheNamedThread() throws IOException
     {
         final Report report = run("""
