@@ -243,7 +243,49 @@ final class Faults
             memory.mapData(pfn);
         }
         final long prot = PageProtection.of(vma.flags) | (write ? DIRTY | SOFT_DIRTY : 0);
-        return install(cpu, table, slot, 0, PageTableEntry.leaf(pfn, prot), pfn);
+        final int result = install(cpu, table, slot, 0, PageTableEntry.leaf(pfn, prot), pfn);
+        if (!write)
+        {
+            faultAround(cpu, vma, page, table, slot);
+        }
+        return result;
+    }
+
+    /** fault_around_bytes: 64 KiB. */
+    private static final long FAULT_AROUND_PAGES = 16;
+
+    /**
+     * do_fault_around for a read fault on shared memory: the pages of the aligned 16-page window
+     * (clipped to the VMA and to this page table) that are already in the page cache are mapped
+     * too, read as the fault would map them, so the neighbours do not fault later.
+     */
+    private static void faultAround(final Cpu cpu, final Vma vma, final long page, final long table, final long slot)
+    {
+        final long pteOff = (page >>> 12) & 511;
+        final long vmaOff = (page - vma.start) >>> 12;
+        final long from = Math.max(pteOff & ~(FAULT_AROUND_PAGES - 1), pteOff - Math.min(pteOff, vmaOff));
+        final long to = Math.min(Math.min(from + FAULT_AROUND_PAGES, 512), pteOff + vma.pages() - vmaOff);
+        final PhysicalMemory memory = cpu.memory;
+        final long prot = PageProtection.of(vma.flags);
+        for (long pte = from; pte < to; pte++)
+        {
+            if (pte == pteOff)
+            {
+                continue;
+            }
+            final long pgoff = vma.pgoff + vmaOff + (pte - pteOff);
+            final long s = slot + ((pte - pteOff) << 3);
+            if (pgoff >= vma.shared.sizePages || PageWalker.read(memory.frames(), s) != 0)
+            {
+                continue;
+            }
+            final long pfn = vma.shared.find(pgoff);
+            if (pfn != NO_FRAME)
+            {
+                memory.mapData(pfn);
+                install(cpu, table, s, 0, PageTableEntry.leaf(pfn, prot), pfn);
+            }
+        }
     }
 
     /**

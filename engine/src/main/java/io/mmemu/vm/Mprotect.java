@@ -130,6 +130,12 @@ final class Mprotect
         {
             newFlags |= VmFlags.VM_ACCOUNT;
         }
+        else if ((newFlags & VmFlags.VM_WRITE) == 0 && (vma.flags & VmFlags.VM_ACCOUNT) != 0 &&
+            vma.shared == null && vma.anonVma() == null)
+        {
+            // the commit can be given back only while no anonymous page was ever instantiated
+            newFlags &= ~VmFlags.VM_ACCOUNT;
+        }
         final Vma changed = VmaEditor.modifyFlags(cpu, vma, start, end, newFlags);
         if (changed == null)
         {

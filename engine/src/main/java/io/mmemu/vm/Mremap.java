@@ -40,12 +40,8 @@ final class Mremap
         }
         final long oldLen = Mmap.pageAlign(oldLength);
         final long newLen = Mmap.pageAlign(newLength);
-        if (newLen == 0 || (oldLength != 0 && oldLen == 0))
-        {
-            return -Errno.EINVAL;
-        }
-        if (Long.compareUnsigned(newLen, AddressSpace.TASK_SIZE) > 0 ||
-            Long.compareUnsigned(oldLen, AddressSpace.TASK_SIZE) > 0)
+        // PAGE_ALIGN wraps: an old length of -1 becomes 0 (the "duplicate a shared mapping" case)
+        if (newLen == 0 || Long.compareUnsigned(newLen, AddressSpace.TASK_SIZE) > 0)
         {
             return -Errno.EINVAL;
         }
@@ -85,7 +81,7 @@ final class Mremap
             return -Errno.EFAULT;
         }
         final boolean fixed = (flags & MREMAP_FIXED) != 0;
-        if (fixed && oldLen == newLen && addr + oldLen > vma.end)
+        if (fixed && oldLen == newLen && Long.compareUnsigned(addr + oldLen, vma.end) > 0)
         {
             // Linux 6.17+: a pure move may span several VMAs (and the gaps between them)
             return moveMany(cpu, addr, oldLen, newAddr, flags);
@@ -93,9 +89,9 @@ final class Mremap
         final boolean hasTarget = (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0;
         // check_prep_vma: only an operation that maps new space is checked against the VMA; a move
         // that also shrinks is checked for the part that moves (the tail is unmapped first)
-        if (hasTarget || newLen > oldLen)
+        if (hasTarget || Long.compareUnsigned(newLen, oldLen) > 0)
         {
-            final long checked = checkResize(vma, addr, Math.min(oldLen, hasTarget ? newLen : oldLen), newLen, flags);
+            final long checked = checkResize(vma, addr, hasTarget && Long.compareUnsigned(oldLen, newLen) > 0 ? newLen : oldLen, newLen, flags);
             if (checked != 0)
             {
                 return checked;
@@ -109,9 +105,9 @@ final class Mremap
         {
             return addr;
         }
-        if (oldLen > newLen)
+        if (Long.compareUnsigned(oldLen, newLen) > 0)
         {
-            final int unmapped = VmaEditor.unmap(cpu, addr + newLen, addr + oldLen);
+            final long unmapped = unmapTail(cpu, addr + newLen, oldLen - newLen);
             return unmapped != 0 ? unmapped : addr;
         }
         final long delta = newLen - oldLen;
@@ -147,9 +143,9 @@ final class Mremap
                 return cleared;
             }
         }
-        if (oldLen > newLen)
+        if (Long.compareUnsigned(oldLen, newLen) > 0)
         {
-            final int unmapped = VmaEditor.unmap(cpu, addr + newLen, addr + oldLen);
+            final long unmapped = unmapTail(cpu, addr + newLen, oldLen - newLen);
             if (unmapped != 0)
             {
                 return unmapped;
@@ -161,7 +157,7 @@ final class Mremap
         {
             return -Errno.EFAULT;
         }
-        if (oldLen > vma.end - addr)
+        if (Long.compareUnsigned(oldLen, vma.end - addr) > 0)
         {
             return -Errno.EFAULT;
         }
@@ -192,15 +188,14 @@ final class Mremap
         return detached;
     }
 
-    /** A pure MREMAP_FIXED move of {@code [addr, addr + len)} spanning several VMAs: each piece moves, gaps stay gaps. */
+    /**
+     * remap_move: a pure MREMAP_FIXED move of {@code [addr, addr + len)} spanning several VMAs. Each
+     * piece moves to the same offset from {@code newAddr}, clearing only its own target; what lies
+     * opposite the gaps is left alone.
+     */
     private static long moveMany(final Cpu cpu, final long addr, final long len, final long newAddr, final int flags)
     {
         final AddressSpace mm = cpu.mm;
-        final int cleared = VmaEditor.unmap(cpu, newAddr, newAddr + len);
-        if (cleared != 0)
-        {
-            return cleared;
-        }
         long at = addr;
         while (at < addr + len)
         {
@@ -211,7 +206,18 @@ final class Mremap
             }
             final long from = Math.max(at, vma.start);
             final long to = Math.min(vma.end, addr + len);
-            final long moved = move(cpu, vma, from, to - from, to - from, newAddr + (from - addr), flags);
+            final long target = newAddr + (from - addr);
+            final int cleared = clearTarget(cpu, target, target + (to - from));
+            if (cleared != 0)
+            {
+                return cleared;
+            }
+            final Vma source = mm.tree().lookup(from);
+            if (source == null)
+            {
+                return -Errno.EFAULT;
+            }
+            final long moved = move(cpu, source, from, to - from, to - from, target, flags);
             if (Errno.isError(moved))
             {
                 return moved;
@@ -219,6 +225,17 @@ final class Mremap
             at = to;
         }
         return newAddr;
+    }
+
+    /** shrink_vma: do_vmi_munmap of the tail, with its argument checks (a huge old length is EINVAL here). */
+    private static long unmapTail(final Cpu cpu, final long start, final long len)
+    {
+        if (Long.compareUnsigned(start, AddressSpace.TASK_SIZE) > 0 ||
+            Long.compareUnsigned(len, AddressSpace.TASK_SIZE - start) > 0)
+        {
+            return -Errno.EINVAL;
+        }
+        return VmaEditor.unmap(cpu, start, start + len);
     }
 
     /** check_prep_vma's checks of the source VMA; 0 when the remap may go on. */
@@ -232,7 +249,7 @@ final class Mremap
         {
             return -Errno.EINVAL;
         }
-        if (oldLen > vma.end - addr)
+        if (Long.compareUnsigned(oldLen, vma.end - addr) > 0)
         {
             return -Errno.EFAULT;
         }

@@ -177,145 +177,20 @@ public final class PageTableEditor
      */
     public int zap(final long cr3, final long start, final long end, final MmuGather tlb)
     {
-        done = 0;
-        long va = start;
-        while (va < end)
-        {
-            final int status = walker.walk(cr3, va);
-            if (status == PageWalker.WALK_HOLE)
-            {
-                va = nextBoundary(va, walker.level());
-                continue;
-            }
-            if (status == PageWalker.WALK_LARGE)
-            {
-                return LARGE_LEAF;
-            }
-            if (status != PageWalker.WALK_PTE)
-            {
-                return BAD_ENTRY;
-            }
-            final long last = Math.min(end, nextBoundary(va, LEVEL_PMD));
-            final long pt = walker.tablePfn();
-            long slot = walker.slot();
-            long cleared = 0;
-            PtLock.lock(metadata, pt, token, idle);
-            try
-            {
-                for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
-                {
-                    if ((long)ENTRY.getOpaque(frames, slot) == 0L)
-                    {
-                        continue;
-                    }
-                    // atomic exchange (Linux's ptep_get_and_clear): an MMU may set A/D by CAS
-                    // without the lock, and a dirty bit lost here would free a written page as
-                    // clean; a lockless TLB fill may still read the old entry, which is why the
-                    // frame waits in the gather for the flush
-                    final long e = (long)ENTRY.getAndSet(frames, slot, 0L);
-                    cleared++;
-                    if (PageTableEntry.isMapped(e))
-                    {
-                        final long pfn = PageTableEntry.pfn(e);
-                        if (pfn != zeroPagePfn)
-                        {
-                            memory.unmapData(pfn);
-                            tlb.addPage(pfn, !PageTableEntry.isDirty(e));
-                        }
-                    }
-                }
-            }
-            finally
-            {
-                PtLock.unlock(metadata, pt);
-            }
-            if (cleared > 0)
-            {
-                done += cleared;
-                tlb.addRange(va, last);
-                if (tlb.isFull())
-                {
-                    tlb.flush();
-                }
-            }
-            va = last;
-        }
-        return OK;
+        return forEachTable(ZAP, cr3, start, end, 0, false, tlb);
     }
 
     /**
      * Rewrites the protection of every mapped 4 KiB entry in {@code [start, end)}: the bits in
      * {@link PageTableEntry#PROTECTION_MASK} become {@code protection}'s, except that
      * {@link PageTableEntry#WRITABLE} is granted only to entries already dirty when
-     * {@code writeOnlyIfDirty} (private pages that must fault once to break COW or set D).
-     * Frames, A and D stay. Changed ranges go to {@code tlb} for the flush.
+     * {@code writeOnlyIfDirty} (pages that must fault once before they may be written), and never
+     * to the zero page. Frames, A and D stay. Changed ranges go to {@code tlb} for the flush.
      */
     public int changeProtection(final long cr3, final long start, final long end, final long protection,
         final boolean writeOnlyIfDirty, final MmuGather tlb)
     {
-        done = 0;
-        long va = start;
-        while (va < end)
-        {
-            final int status = walker.walk(cr3, va);
-            if (status == PageWalker.WALK_HOLE)
-            {
-                va = nextBoundary(va, walker.level());
-                continue;
-            }
-            if (status == PageWalker.WALK_LARGE)
-            {
-                return LARGE_LEAF;
-            }
-            if (status != PageWalker.WALK_PTE)
-            {
-                return BAD_ENTRY;
-            }
-            final long last = Math.min(end, nextBoundary(va, LEVEL_PMD));
-            final long pt = walker.tablePfn();
-            long slot = walker.slot();
-            long changed = 0;
-            PtLock.lock(metadata, pt, token, idle);
-            try
-            {
-                for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
-                {
-                    long e = (long)ENTRY.getOpaque(frames, slot);
-                    while (PageTableEntry.isMapped(e))
-                    {
-                        long prot = protection;
-                        if ((writeOnlyIfDirty && !PageTableEntry.isDirty(e)) || PageTableEntry.pfn(e) == zeroPagePfn)
-                        {
-                            prot &= ~PageTableEntry.WRITABLE;
-                        }
-                        final long updated = PageTableEntry.withProtection(e, prot);
-                        if (updated == e)
-                        {
-                            break;
-                        }
-                        // CAS, not a store: an MMU may set A/D concurrently without the lock
-                        final long witness = (long)ENTRY.compareAndExchange(frames, slot, e, updated);
-                        if (witness == e)
-                        {
-                            changed++;
-                            break;
-                        }
-                        e = witness;
-                    }
-                }
-            }
-            finally
-            {
-                PtLock.unlock(metadata, pt);
-            }
-            if (changed > 0)
-            {
-                done += changed;
-                tlb.addRange(va, last);
-            }
-            va = last;
-        }
-        return OK;
+        return forEachTable(PROTECT, cr3, start, end, protection, writeOnlyIfDirty, tlb);
     }
 
     /**
@@ -394,9 +269,25 @@ public final class PageTableEditor
     /**
      * Clears the dirty bit of every mapped entry in {@code [start, end)} (MADV_FREE: the pages
      * become clean, so they may be dropped instead of written back; a later write dirties them
-     * again). Changed ranges go to {@code tlb}: a stale writable TLB entry would skip setting D.
+     * again). The frames are marked as having been written, so that they are cleared before reuse.
+     * Changed ranges go to {@code tlb}: a stale writable TLB entry would skip setting D.
      */
     public int clean(final long cr3, final long start, final long end, final MmuGather tlb)
+    {
+        return forEachTable(CLEAN, cr3, start, end, 0, false, tlb);
+    }
+
+    private static final int ZAP = 0;
+    private static final int PROTECT = 1;
+    private static final int CLEAN = 2;
+
+    /**
+     * The range iterator the entry-changing operations share: walks to each PT page of
+     * {@code [start, end)} (skipping holes a whole table level at a time), takes its lock once,
+     * applies {@code op} to every slot in range, then reports the changed range to {@code tlb}.
+     */
+    private int forEachTable(final int op, final long cr3, final long start, final long end, final long protection,
+        final boolean writeOnlyIfDirty, final MmuGather tlb)
     {
         done = 0;
         long va = start;
@@ -408,9 +299,13 @@ public final class PageTableEditor
                 va = nextBoundary(va, walker.level());
                 continue;
             }
+            if (status == PageWalker.WALK_LARGE)
+            {
+                return LARGE_LEAF;
+            }
             if (status != PageWalker.WALK_PTE)
             {
-                return status == PageWalker.WALK_LARGE ? LARGE_LEAF : BAD_ENTRY;
+                return BAD_ENTRY;
             }
             final long last = Math.min(end, nextBoundary(va, LEVEL_PMD));
             final long pt = walker.tablePfn();
@@ -421,18 +316,15 @@ public final class PageTableEditor
             {
                 for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
                 {
-                    long e = (long)ENTRY.getOpaque(frames, slot);
-                    while (PageTableEntry.isMapped(e) && PageTableEntry.isDirty(e))
+                    final boolean hit = switch (op)
                     {
-                        final long witness = (long)ENTRY.compareAndExchange(frames, slot, e, e & ~PageTableEntry.DIRTY);
-                        if (witness == e)
-                        {
-                            // the bytes stay written: a later free must not take the clean entry for a zero page
-                            memory.markDirty(PageTableEntry.pfn(e));
-                            changed++;
-                            break;
-                        }
-                        e = witness;
+                        case ZAP -> zapSlot(slot, tlb);
+                        case PROTECT -> protectSlot(slot, protection, writeOnlyIfDirty);
+                        default -> cleanSlot(slot);
+                    };
+                    if (hit)
+                    {
+                        changed++;
                     }
                 }
             }
@@ -444,10 +336,82 @@ public final class PageTableEditor
             {
                 done += changed;
                 tlb.addRange(va, last);
+                if (op == ZAP && tlb.isFull())
+                {
+                    tlb.flush();
+                }
             }
             va = last;
         }
         return OK;
+    }
+
+    /** Clears one entry; true if it was set. Caller holds the PT lock. */
+    private boolean zapSlot(final long slot, final MmuGather tlb)
+    {
+        if ((long)ENTRY.getOpaque(frames, slot) == 0L)
+        {
+            return false;
+        }
+        // atomic exchange (Linux's ptep_get_and_clear): an MMU may set A/D by CAS without the
+        // lock, and a dirty bit lost here would free a written page as clean; a lockless TLB fill
+        // may still read the old entry, which is why the frame waits in the gather for the flush
+        final long e = (long)ENTRY.getAndSet(frames, slot, 0L);
+        if (PageTableEntry.isMapped(e))
+        {
+            final long pfn = PageTableEntry.pfn(e);
+            if (pfn != zeroPagePfn)
+            {
+                memory.unmapData(pfn);
+                tlb.addPage(pfn, !PageTableEntry.isDirty(e));
+            }
+        }
+        return true;
+    }
+
+    /** Re-protects one mapped entry; true if it changed. Caller holds the PT lock. */
+    private boolean protectSlot(final long slot, final long protection, final boolean writeOnlyIfDirty)
+    {
+        long e = (long)ENTRY.getOpaque(frames, slot);
+        while (PageTableEntry.isMapped(e))
+        {
+            long prot = protection;
+            if ((writeOnlyIfDirty && !PageTableEntry.isDirty(e)) || PageTableEntry.pfn(e) == zeroPagePfn)
+            {
+                prot &= ~PageTableEntry.WRITABLE;
+            }
+            final long updated = PageTableEntry.withProtection(e, prot);
+            if (updated == e)
+            {
+                return false;
+            }
+            // CAS, not a store: an MMU may set A/D concurrently without the lock
+            final long witness = (long)ENTRY.compareAndExchange(frames, slot, e, updated);
+            if (witness == e)
+            {
+                return true;
+            }
+            e = witness;
+        }
+        return false;
+    }
+
+    /** Clears D of one mapped entry; true if it was dirty. Caller holds the PT lock. */
+    private boolean cleanSlot(final long slot)
+    {
+        long e = (long)ENTRY.getOpaque(frames, slot);
+        while (PageTableEntry.isMapped(e) && PageTableEntry.isDirty(e))
+        {
+            // CAS: an MMU may set A/D concurrently without the lock
+            final long witness = (long)ENTRY.compareAndExchange(frames, slot, e, e & ~PageTableEntry.DIRTY);
+            if (witness == e)
+            {
+                memory.markDirty(PageTableEntry.pfn(e));
+                return true;
+            }
+            e = witness;
+        }
+        return false;
     }
 
     /**

@@ -174,13 +174,31 @@ public final class PageWalker
      */
     public long translate(final long cr3, final long va)
     {
-        final int status = walk(cr3, va);
-        if (status < 0 || !PageTableEntry.isPresent(entry))
+        // the TLB-fill path: locals only, no result fields written, no status decoding
+        final MemorySegment mem = frames;
+        long table = cr3 & PageTableEntry.PHYS_MASK;
+        for (int shift = 39; ; shift -= 9)
         {
-            return NO_TRANSLATION;
+            final long e = (long)ENTRY.getAcquire(mem, table + (((va >>> shift) & 511L) << 3));
+            if ((e & PageTableEntry.PRESENT) == 0)
+            {
+                return NO_TRANSLATION;
+            }
+            if (shift == 12)
+            {
+                return (e & PageTableEntry.PHYS_MASK) | (va & 0xFFFL);
+            }
+            if ((e & PageTableEntry.PAGE_SIZE) != 0 && shift != 39)
+            {
+                final long mask = (1L << shift) - 1;
+                return (e & PageTableEntry.PHYS_MASK & ~mask) | (va & mask);
+            }
+            table = e & PageTableEntry.PHYS_MASK;
+            if (table == 0 || table >= backedLimit)
+            {
+                return NO_TRANSLATION;
+            }
         }
-        final long mask = PageTableEntry.coverage(level) - 1;
-        return PageTableEntry.leafAddress(entry, level) | (va & mask);
     }
 
     /** Physical address of the entry the last walk stopped at. */

@@ -13,7 +13,6 @@ import io.mmemu.vm.KernelConfig;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-import org.junit.jupiter.api.condition.EnabledIf;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -51,45 +50,10 @@ class DifferentialTest
         }
     }
 
-    /**
-     * The seeds of the default run on which the emulator (playing the host's kernel build) agreed
-     * with the host at engine commit 785e360: a regression guard while {@link #generatedScriptsPrintTheSameOnTheHostAndTheEmulator}
-     * is off by default. Remove it when that test is on again.
-     */
-    static final long[] AGREEING_SEEDS = {
-        2, 4, 6, 9, 10, 13, 14, 15, 16, 19, 21, 23, 26, 29, 31, 32, 33, 34, 37, 38, 39, 41, 42, 44, 49, 51, 53, 57,
-        59, 61, 71, 72, 79, 80, 86, 88, 89, 91, 93, 94, 100, 101, 102, 107, 108, 112, 115, 116, 117, 119, 122, 123,
-        125, 126, 128, 129, 131, 132, 137, 138, 140, 142, 143, 145, 147, 150, 151, 152, 153, 154, 155, 163, 166, 167,
-        169, 170, 179, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 194, 195, 196, 197, 200, 205, 209, 210, 214,
-        215, 216, 217, 218, 219, 222, 227, 229, 232, 233, 235, 236, 237, 239, 240, 247, 249, 250, 251, 252, 253, 254,
-        257, 258, 259, 260, 261, 262, 264, 266, 267, 268, 271, 279, 283, 284, 287, 289, 291, 294, 297, 299, 300
-    };
-
     @TestFactory
-    @EnabledIf(value = "requested", disabledReason = "known engine differences (docs/differential.md, "
-        + "'Known differences'): mremap must check new_addr alignment, overlap and wrapping sizes (EINVAL) "
-        + "before the source (EFAULT); a failing MREMAP_FIXED must not unmap the destination; Linux 6.17+ moves "
-        + "several VMAs and gaps with MREMAP_MAYMOVE|MREMAP_FIXED of an unchanged size; MADV_POPULATE_READ on a "
-        + "VMA without VM_READ is EINVAL; SIGBUS past a grown shared anonymous mapping's object; mprotect after a "
-        + "partly failed mprotect wrongly fails; mremap of an unchanged size or of old size 0 throws in "
-        + "VmaEditor.unmap; MADV_DONTNEED of shared anonymous pages then a fault trips 'mapping a page nobody "
-        + "holds'. Run it with -Dmmemu.diff.all=true, -Dmmemu.diff.seeds=N or -Dmmemu.diff.seed=S")
     Stream<DynamicTest> generatedScriptsPrintTheSameOnTheHostAndTheEmulator()
     {
         return seeds().mapToObj(seed -> DynamicTest.dynamicTest("seed " + seed, () -> compare(seed)));
-    }
-
-    @TestFactory
-    Stream<DynamicTest> seedsThatAgreedStillAgree()
-    {
-        return Arrays.stream(AGREEING_SEEDS).mapToObj(seed -> DynamicTest.dynamicTest("seed " + seed, () -> compare(seed)));
-    }
-
-    /** Whether the full run was asked for (it is off by default while known differences remain). */
-    static boolean requested()
-    {
-        return Boolean.getBoolean("mmemu.diff.all") || System.getProperty("mmemu.diff.seed") != null
-            || System.getProperty("mmemu.diff.seeds") != null;
     }
 
     static LongStream seeds()

@@ -35,14 +35,7 @@ class FixtureTest
      * run, and are reported as skipped with the reason while they still differ; one that starts
      * to agree fails, so that it is taken off this list.
      */
-    static final Map<String, String> KNOWN_DIFFERENCES = Map.of(
-        "host-vs-man", "MREMAP_MAYMOVE|MREMAP_FIXED of several VMAs and gaps (Linux 6.17+): emulator EFAULT",
-        "mremap-move-multiple-vmas", "MREMAP_MAYMOVE|MREMAP_FIXED of several VMAs and gaps (Linux 6.17+): emulator EFAULT",
-        "mremap-move-multiple-vmas-dontunmap", "the same with MREMAP_DONTUNMAP",
-        "mremap-move-multiple-vmas-split", "MREMAP_MAYMOVE|MREMAP_FIXED across a gap (Linux 6.17+): emulator EFAULT",
-        "mremap-move-multiple-vmas-split-dontunmap", "the same with MREMAP_DONTUNMAP",
-        "page-states", "MADV_DONTNEED of a written shared anonymous page, then a read: the engine asserts "
-            + "'mapping a page nobody holds' (PhysicalMemory.mapData from Faults.shared)");
+    static final Map<String, String> KNOWN_DIFFERENCES = Map.of();
 
     @TestFactory
     Stream<DynamicTest> theHostKernelStillPrintsEachFixture() throws IOException
