@@ -1,0 +1,15 @@
+package io.mmemu.bench.results;
+
+import java.util.List;
+
+/**
+ * A figure as measured for the page: the outcome kept, when and on what it was measured, and the
+ * medians of attempts set aside because they looked disturbed.
+ *
+ * @param conditions  how busy the shared machine was when the kept attempt began.
+ * @param setAside    one line per discarded attempt: its spread and medians.
+ */
+record Section(Figure figure, Outcome outcome, String measuredAt, Quiet.Conditions conditions, Machine machine,
+    int attempt, List<String> setAside)
+{
+}
