@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
         ReplayCommand.class,
         DumpCommand.class,
         InspectCommand.class,
+        RunCommand.class,
+        StatCommand.class,
         CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable

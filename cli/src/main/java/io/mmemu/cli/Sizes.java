@@ -49,14 +49,6 @@ public final class Sizes
     /** 1073741824 → "1.0 GiB". */
     public static String human(final long bytes)
     {
-        final String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-        double v = bytes;
-        int u = 0;
-        while (v >= 1024 && u < units.length - 1)
-        {
-            v /= 1024;
-            u++;
-        }
-        return u == 0 ? bytes + " B" : String.format("%.1f %s", v, units[u]);
+        return io.mmemu.program.Quantities.bytes(bytes);
     }
 }

@@ -7,39 +7,75 @@ package io.mmemu.script;
  * <p>
  * Tokens are produced one at a time, so that whatever follows a call's {@code =} (strace's recorded
  * result, which may be anything) is never lexed.
+ * <p>
+ * Two dialects share this one lexer. {@link Dialect#STRACE} is exactly what strace prints (replay
+ * scripts). {@link Dialect#PROGRAM} (mmemu programs, a superset) adds sizes ({@code 64G}),
+ * durations ({@code 500ms}), the operators {@code + - * / %}, braces, and {@code #} comments after
+ * a statement. A {@code -} right after an operand (a name, a number, a duration or {@code )}) is
+ * the minus operator; elsewhere it starts a negative number, so {@code -1} lexes as in strace.
  */
-final class Lexer
+public final class Lexer
 {
-    private final String line;
-    private int position;
-    private Token peeked;
-
-    Lexer(final String line)
+    /** Which syntax to accept. */
+    public enum Dialect
     {
-        this.line = line;
+        /** strace's call syntax, for {@code mmemu replay}. */
+        STRACE,
+        /** The mmemu program language ({@code mmemu run}): STRACE plus sizes, durations, operators, braces, {@code #}. */
+        PROGRAM
     }
 
-    String text(final Token token)
+    /** Size suffixes of the program dialect: binary multiples, as the command line's sizes. */
+    private static final String SIZE_SUFFIXES = "KMGTP";
+    private static final String[] DURATION_SUFFIXES = {"ns", "us", "ms", "s", "min", "h"};
+    private static final long[] DURATION_NANOS = {1L, 1_000L, 1_000_000L, 1_000_000_000L, 60_000_000_000L, 3_600_000_000_000L};
+
+    private final String line;
+    private final Dialect dialect;
+    private int position;
+    private Token peeked;
+    /** The kind of the last token scanned, to tell a binary minus from a negative number. */
+    private Token.Kind last = Token.Kind.END;
+
+    /** A lexer of strace's syntax. */
+    Lexer(final String line)
+    {
+        this(line, Dialect.STRACE);
+    }
+
+    public Lexer(final String line, final Dialect dialect)
+    {
+        this.line = line;
+        this.dialect = dialect;
+    }
+
+    public String line()
+    {
+        return line;
+    }
+
+    public String text(final Token token)
     {
         return line.substring(token.start(), token.end());
     }
 
     /** The rest of the line after {@code token}, for the recorded result after {@code =}. */
-    String rest(final Token token)
+    public String rest(final Token token)
     {
         return line.substring(token.end());
     }
 
-    Token peek() throws LineException
+    public Token peek() throws LineException
     {
         if (peeked == null)
         {
             peeked = scan();
+            last = peeked.kind();
         }
         return peeked;
     }
 
-    Token next() throws LineException
+    public Token next() throws LineException
     {
         final Token token = peek();
         peeked = null;
@@ -63,11 +99,34 @@ final class Lexer
             }
             return new Token(Token.Kind.NAME, start, position, 0);
         }
+        final boolean program = dialect == Dialect.PROGRAM;
+        if (program && c == '-' && isOperand(last))
+        {
+            position++;
+            return new Token(Token.Kind.MINUS, start, position, 0);
+        }
         if (isDigit(c) || c == '-')
         {
             return number();
         }
         position++;
+        if (program)
+        {
+            final Token.Kind operator = switch (c)
+            {
+                case '+' -> Token.Kind.PLUS;
+                case '*' -> Token.Kind.STAR;
+                case '/' -> Token.Kind.SLASH;
+                case '%' -> Token.Kind.PERCENT;
+                case '{' -> Token.Kind.OPEN_BRACE;
+                case '}' -> Token.Kind.CLOSE_BRACE;
+                default -> null;
+            };
+            if (operator != null)
+            {
+                return new Token(operator, start, position, 0);
+            }
+        }
         return switch (c)
         {
             case '(' -> new Token(Token.Kind.OPEN, start, position, 0);
@@ -96,6 +155,10 @@ final class Lexer
             if (Character.isWhitespace(c))
             {
                 position++;
+            }
+            else if (c == '#' && dialect == Dialect.PROGRAM)
+            {
+                position = line.length(); // a comment runs to the end of the line
             }
             else if (line.startsWith("/*", position))
             {
@@ -139,7 +202,8 @@ final class Lexer
             position++;
         }
         final String text = line.substring(start, position);
-        if (digitsEnd != position || digitsEnd == digitsStart)
+        final String suffix = line.substring(digitsEnd, position);
+        if (digitsEnd == digitsStart || (digitsEnd != position && (dialect == Dialect.STRACE || hex)))
         {
             throw new LineException(start + 1, "bad number '" + text + "'");
         }
@@ -152,16 +216,49 @@ final class Lexer
         {
             throw new LineException(start + 1, "bad number '" + text + "': a leading 0 would be octal, which is not supported");
         }
+        final long value;
         try
         {
-            final long value = hex ? Long.parseUnsignedLong(digits, 16) :
+            value = hex ? Long.parseUnsignedLong(digits, 16) :
                 negative ? Long.parseLong("-" + digits) : Long.parseUnsignedLong(digits);
-            return new Token(Token.Kind.NUMBER, start, position, value);
         }
         catch (final NumberFormatException ex)
         {
             throw new LineException(start + 1, "number out of range '" + text + "': it must fit in 64 bits");
         }
+        return suffix.isEmpty() ? new Token(Token.Kind.NUMBER, start, position, value) : suffixed(start, text, value, suffix);
+    }
+
+    /** A size ({@code 64G}: binary multiples) or a duration ({@code 500ms}), in the program dialect. */
+    private Token suffixed(final int start, final String text, final long value, final String suffix) throws LineException
+    {
+        final int size = suffix.length() == 1 ? SIZE_SUFFIXES.indexOf(suffix.charAt(0)) : -1;
+        if (size >= 0)
+        {
+            final int shift = 10 * (size + 1);
+            if (value < 0 || value > (Long.MAX_VALUE >> shift))
+            {
+                throw new LineException(start + 1, "size out of range '" + text + "': it must be below 8E");
+            }
+            return new Token(Token.Kind.NUMBER, start, position, value << shift);
+        }
+        for (int i = 0; i < DURATION_SUFFIXES.length; i++)
+        {
+            if (DURATION_SUFFIXES[i].equals(suffix))
+            {
+                if (value < 0 || value > Long.MAX_VALUE / DURATION_NANOS[i])
+                {
+                    throw new LineException(start + 1, "duration out of range '" + text + "'");
+                }
+                return new Token(Token.Kind.DURATION, start, position, value * DURATION_NANOS[i]);
+            }
+        }
+        throw new LineException(start + 1, "bad number '" + text + "': a size takes K, M, G, T or P, a duration ns, us, ms, s, min or h");
+    }
+
+    private static boolean isOperand(final Token.Kind kind)
+    {
+        return kind == Token.Kind.NAME || kind == Token.Kind.NUMBER || kind == Token.Kind.DURATION || kind == Token.Kind.CLOSE;
     }
 
     private static boolean isNameStart(final char c)

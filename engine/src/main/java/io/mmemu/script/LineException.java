@@ -4,13 +4,13 @@ package io.mmemu.script;
  * The first thing wrong in one line, thrown inside the parser and turned into a {@link ParseError}
  * for that line, so that parsing goes on with the next line.
  */
-final class LineException extends Exception
+public final class LineException extends Exception
 {
     private static final long serialVersionUID = 1L;
 
-    final int column;
+    public final int column;
 
-    LineException(final int column, final String reason)
+    public LineException(final int column, final String reason)
     {
         super(reason, null, false, false);
         this.column = column;

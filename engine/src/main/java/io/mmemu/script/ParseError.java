@@ -14,4 +14,10 @@ public record ParseError(int line, int column, String reason)
     {
         return scriptName + ":" + line + ": " + reason + " (column " + column + ")";
     }
+
+    /** As programs report it: {@code NAME:LINE:COLUMN: reason}. */
+    public String formatWithColumn(final String name)
+    {
+        return name + ":" + line + ":" + column + ": " + reason;
+    }
 }

@@ -11,23 +11,18 @@ import java.util.List;
  * Parses scripts written in strace's call syntax, one call a line:
  * <pre>
  * line      = blank | "#" anything | call [ "=" anything ]
- * call      = NAME "(" [ argument { "," argument } ] ")"
- * argument  = term { "|" term }
- * term      = NUMBER [ "&lt;&lt;" NAME ] | NAME          (NULL is the number 0)
+ * call      = see {@link CallSyntax}
  * NUMBER    = decimal | "0x" hex | "-" decimal
  * </pre>
  * Whitespace and C comments may go between any two tokens. What follows {@code =} is strace's
- * recorded result and is kept unparsed. Each argument is then checked against its {@link Call}
- * parameter's {@link ArgumentKind}: plain numbers where a number is expected, the kernel's flag
- * names joined by {@code |} where flags are.
+ * recorded result and is kept unparsed.
  * <p>
  * A whole script is parsed before anything runs; every malformed line is reported (the first
  * error in each line), so one run shows every mistake.
  * <p>
  * Extension points: the line level ({@link #parseLine}) is where a pid prefix or strace's
- * {@code <unfinished ...>} / {@code <... resumed>} forms would go, and the statement level where a
- * {@code name = call(...)} binding would: {@link Lexer} already separates names, numbers and
- * {@code =}.
+ * {@code <unfinished ...>} / {@code <... resumed>} forms would go. Programs ({@code mmemu run},
+ * package {@code io.mmemu.program}) parse a superset with the same {@link Lexer} and {@link CallSyntax}.
  */
 public final class ScriptParser
 {
@@ -103,101 +98,14 @@ public final class ScriptParser
         {
             throw new LineException(name.column(), "expected a call such as mmap(...), found " + describe(name));
         }
-        final Call call = Call.named(lexer.text(name));
-        if (call == null)
-        {
-            throw new LineException(name.column(), "unknown call '" + lexer.text(name) + "' (the calls are " +
-                Call.allNames() + ")");
-        }
-        final Token open = lexer.next();
-        if (open.kind() != Token.Kind.OPEN)
-        {
-            throw new LineException(open.column(), "expected '(' after '" + call.callName() + "', found " + describe(open));
-        }
-        final List<List<Term>> arguments = arguments();
-        final Token close = lexer.next();
+        final CallSyntax.Parsed<Long> parsed = CallSyntax.parse(lexer, name, CallSyntax.CONSTANTS);
         final String recorded = afterCall();
-
-        final int given = arguments.size();
-        final int all = call.parameters().size();
-        if (given < call.required() || given > all)
+        final long[] values = new long[parsed.arguments().size()];
+        for (int i = 0; i < values.length; i++)
         {
-            final String expected = call.required() == all ? String.valueOf(all) : call.required() + " or " + all;
-            throw new LineException(name.column(), call.callName() + " takes " + expected + " argument" +
-                (all == 1 ? "" : "s") + ", not " + given + ": " + call.signature());
+            values[i] = parsed.arguments().get(i);
         }
-        final long[] values = new long[all];
-        for (int i = 0; i < given; i++)
-        {
-            values[i] = value(call, call.parameters().get(i), arguments.get(i));
-        }
-        return new Statement(lineNumber, line.substring(name.start(), close.end()), call, values, recorded);
-    }
-
-    /** The arguments' terms, leaving the closing parenthesis as the next token. */
-    private List<List<Term>> arguments() throws LineException
-    {
-        final List<List<Term>> arguments = new ArrayList<>();
-        if (lexer.peek().kind() == Token.Kind.CLOSE)
-        {
-            return arguments;
-        }
-        while (true)
-        {
-            arguments.add(argument(arguments.size() + 1));
-            final Token separator = lexer.peek();
-            switch (separator.kind())
-            {
-                case CLOSE ->
-                {
-                    return arguments;
-                }
-                case COMMA -> lexer.next();
-                case END -> throw new LineException(separator.column(), "unbalanced parentheses: missing ')'");
-                default -> throw new LineException(separator.column(), "expected ',' or ')' after argument " +
-                    arguments.size() + ", found " + describe(separator));
-            }
-        }
-    }
-
-    private List<Term> argument(final int position) throws LineException
-    {
-        final List<Term> terms = new ArrayList<>(2);
-        while (true)
-        {
-            final Token token = lexer.next();
-            switch (token.kind())
-            {
-                case NUMBER, NAME ->
-                {
-                    Token shift = null;
-                    if (lexer.peek().kind() == Token.Kind.SHIFT_LEFT)
-                    {
-                        final Token operator = lexer.next();
-                        if (token.kind() != Token.Kind.NUMBER)
-                        {
-                            throw new LineException(operator.column(), "'<<' must follow a number, as in 4<<MAP_HUGE_SHIFT");
-                        }
-                        shift = lexer.next();
-                        if (shift.kind() != Token.Kind.NAME)
-                        {
-                            throw new LineException(shift.column(), "expected a name after '<<', found " + describe(shift));
-                        }
-                    }
-                    terms.add(new Term(token, shift));
-                }
-                case COMMA, CLOSE, END -> throw new LineException(token.column(), !terms.isEmpty() ?
-                    "expected a name or number after '|', found " + describe(token) :
-                    token.kind() == Token.Kind.END ? "unbalanced parentheses: missing ')'" : "missing argument " + position);
-                case OPEN -> throw new LineException(token.column(), "unbalanced parentheses: unexpected '(' in argument " + position);
-                default -> throw new LineException(token.column(), "expected argument " + position + ", found " + describe(token));
-            }
-            if (lexer.peek().kind() != Token.Kind.BAR)
-            {
-                return terms;
-            }
-            lexer.next();
-        }
+        return new Statement(lineNumber, line.substring(name.start(), parsed.close().end()), parsed.call(), values, recorded);
     }
 
     /** After the closing parenthesis: nothing, or {@code =} and strace's recorded result. */
@@ -222,93 +130,8 @@ public final class ScriptParser
         };
     }
 
-    private long value(final Call call, final Call.Parameter parameter, final List<Term> terms) throws LineException
-    {
-        final ArgumentKind kind = parameter.kind();
-        final String where = call.callName() + "'s " + parameter.name();
-        if (terms.size() > 1 && !kind.combinable())
-        {
-            throw new LineException(terms.get(1).value().column(), where + " takes " +
-                (kind.prefix() == null ? "one number" : "one name or number") + ", not a '|' combination");
-        }
-        long value = 0;
-        for (final Term term : terms)
-        {
-            value |= termValue(kind, where, term);
-        }
-        if ((value & ~kind.allowed()) != 0)
-        {
-            throw new LineException(terms.get(0).value().column(), where + " must be " + namesList(kind) +
-                ", not 0x" + Long.toHexString(value));
-        }
-        return value;
-    }
-
-    private long termValue(final ArgumentKind kind, final String where, final Term term) throws LineException
-    {
-        final Token token = term.value();
-        final String text = lexer.text(token);
-        if (token.kind() == Token.Kind.NUMBER)
-        {
-            if (!kind.fits(token.value(), text.charAt(0) == '-'))
-            {
-                throw new LineException(token.column(), "'" + text + "' does not fit in 32 bits (" + where + ")");
-            }
-            if (term.shift() == null)
-            {
-                return token.value();
-            }
-            final String shiftName = lexer.text(term.shift());
-            final int shift = kind.shift(shiftName);
-            if (shift < 0)
-            {
-                throw new LineException(term.shift().column(), "unknown shift '" + shiftName + "' in " + where);
-            }
-            if (Long.compareUnsigned(token.value(), ArgumentKind.SHIFTED_MAX) > 0)
-            {
-                throw new LineException(token.column(), "'" + text + "<<" + shiftName + "' out of range: at most " +
-                    ArgumentKind.SHIFTED_MAX + "<<" + shiftName);
-            }
-            return token.value() << shift;
-        }
-        if ("NULL".equals(text))
-        {
-            return 0;
-        }
-        if (kind.prefix() == null)
-        {
-            throw new LineException(token.column(), "expected a number for " + where + ", found '" + text + "'");
-        }
-        final Long named = kind.names().get(text);
-        if (named != null)
-        {
-            return named;
-        }
-        if (kind.restricted())
-        {
-            throw new LineException(token.column(), where + " must be " + namesList(kind) + ", not '" + text + "'");
-        }
-        final ArgumentKind family = ArgumentKind.familyOf(text);
-        if (family != null && family.prefix() != null && !family.prefix().equals(kind.prefix()))
-        {
-            throw new LineException(token.column(), "'" + text + "' is a " + family.prefix() + "* name, " + where +
-                " takes " + kind.prefix() + "* names");
-        }
-        throw new LineException(token.column(), "unknown " + kind.prefix() + "* name '" + text + "' in " + where);
-    }
-
-    private static String namesList(final ArgumentKind kind)
-    {
-        return String.join(", ", kind.names().keySet()) + " or a combination";
-    }
-
     private String describe(final Token token)
     {
-        return token.kind() == Token.Kind.END ? "the end of the line" : "'" + lexer.text(token) + "'";
-    }
-
-    /** One {@code |}-separated part of an argument: a number or name, and the name after {@code <<}, if any. */
-    private record Term(Token value, Token shift)
-    {
+        return CallSyntax.describe(lexer, token);
     }
 }

@@ -2,18 +2,22 @@ package io.mmemu.script;
 
 /**
  * One token of a script line: its kind, where it is ({@code start} inclusive, {@code end}
- * exclusive, 0-based offsets into the line) and, for a number, its 64-bit value (numbers above
+ * exclusive, 0-based offsets into the line) and, for a number, its 64-bit value (for a duration, nanoseconds) (numbers above
  * {@link Long#MAX_VALUE} are kept as their two's-complement bits, as C's unsigned long would).
  */
-record Token(Kind kind, int start, int end, long value)
+public record Token(Kind kind, int start, int end, long value)
 {
-    enum Kind
+    public enum Kind
     {
-        NAME, NUMBER, OPEN, CLOSE, COMMA, BAR, SHIFT_LEFT, EQUALS, END
+        NAME, NUMBER, OPEN, CLOSE, COMMA, BAR, SHIFT_LEFT, EQUALS, END,
+        /** Program dialect only: a duration such as {@code 500ms}, its value in nanoseconds. */
+        DURATION,
+        /** Program dialect only: operators and braces. */
+        PLUS, MINUS, STAR, SLASH, PERCENT, OPEN_BRACE, CLOSE_BRACE
     }
 
     /** 1-based, as editors count. */
-    int column()
+    public int column()
     {
         return start + 1;
     }

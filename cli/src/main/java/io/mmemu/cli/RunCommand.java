@@ -1,0 +1,299 @@
+package io.mmemu.cli;
+
+import java.io.Console;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import io.mmemu.program.CountersFile;
+import io.mmemu.program.Program;
+import io.mmemu.program.Quantities;
+import io.mmemu.program.Report;
+import io.mmemu.program.Run;
+import io.mmemu.program.RunOptions;
+import io.mmemu.script.ParseError;
+import io.mmemu.script.ScriptException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code mmemu run}: a stress program on a fresh emulated machine, then its report (see docs/language.md). */
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    usageHelpWidth = 100,
+    description = {
+        "Run a program of memory syscalls, touches, loops and threads (docs/language.md) on a fresh emulated",
+        "machine, then print what happened: faults, signals, waits on locked VMAs, fault latency, lock holds,",
+        "page tables and frames in use, failed expectations. The whole program is checked first: a malformed",
+        "line is reported as PROGRAM:LINE:COLUMN: reason and nothing runs (exit 2). Exit 1 when an",
+        "expectation failed or the run was stopped; Ctrl-C stops cleanly and still prints the report.",
+        "While it runs, `mmemu stat` shows its counters from another terminal.",
+        "",
+        "A program's own 'option NAME VALUE' lines set these options; the command line overrides them.",
+        "",
+        "Example: ./mmemu run examples/seed.mm --locking mmap-lock --json seed.json",
+        ""
+    })
+public final class RunCommand implements Callable<Integer>
+{
+    private static final String STDIN = "-";
+    private static final String NONE = "none";
+
+    @Parameters(index = "0", paramLabel = "PROGRAM", description = "The program (.mm); - reads standard input.")
+    String program;
+
+    @Option(names = "--physmem", paramLabel = "SIZE", description = "Emulated physical memory (default 4G).")
+    String physmem;
+
+    @Option(names = "--backing", paramLabel = "full|tables-only",
+        description = "full: data frames have bytes; tables-only: they are only accounted (reads see 0), so 64G costs little (default full).")
+    String backing;
+
+    @Option(names = "--locking", paramLabel = "per-vma|mmap-lock",
+        description = "per-vma: the seed's per-VMA locks; mmap-lock: every fault takes the mmap lock (default per-vma).")
+    String locking;
+
+    @Option(names = "--section", paramLabel = "SIZE", description = "Section of a sectioned unmap (default 1G).")
+    String section;
+
+    @Option(names = "--seed", paramLabel = "N", description = "Seed of random touches (default 1).")
+    String seed;
+
+    @Option(names = "--duration", paramLabel = "D", description = "After D (500ms, 10s, 2min) loops start no new iteration.")
+    String duration;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Threads of a 'parallel' without a count (default 4).")
+    String threads;
+
+    @Option(names = "--set", paramLabel = "NAME=VALUE", description = "Set a 'param' of the program (repeatable): --set SIZE=1G.")
+    List<String> sets = List.of();
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON to FILE (- for standard output, instead of the table).")
+    String json;
+
+    @Option(names = "--quiet", description = "No progress line.")
+    boolean quiet;
+
+    @Option(names = "--counters", paramLabel = "FILE|none",
+        description = "Live counters file for `mmemu stat` (default /dev/shm/mmemu-PID.counters; none: no file).")
+    String counters;
+
+    @Override
+    public Integer call()
+    {
+        final Map<String, String> overrides = new LinkedHashMap<>();
+        try
+        {
+            for (final String set : sets)
+            {
+                final int eq = set.indexOf('=');
+                if (eq <= 0)
+                {
+                    throw new IllegalArgumentException("--set takes NAME=VALUE, not '" + set + "'");
+                }
+                overrides.put(set.substring(0, eq), set.substring(eq + 1));
+            }
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            System.err.println("mmemu run: " + ex.getMessage());
+            return 2;
+        }
+        final String name = STDIN.equals(program) ? "<stdin>" : program;
+        final Program parsed;
+        // An InputStreamReader: malformed UTF-8 becomes U+FFFD, reported with its line, not an exception.
+        try (Reader reader = STDIN.equals(program) ? new InputStreamReader(System.in, StandardCharsets.UTF_8) :
+            new InputStreamReader(Files.newInputStream(Path.of(program)), StandardCharsets.UTF_8))
+        {
+            parsed = Program.parse(name, reader, overrides);
+        }
+        catch (final ScriptException ex)
+        {
+            for (final ParseError error : ex.errors())
+            {
+                System.err.println(error.formatWithColumn(name));
+            }
+            return 2;
+        }
+        catch (final NoSuchFileException ex)
+        {
+            System.err.println("mmemu run: " + program + ": no such file");
+            return 2;
+        }
+        catch (final IOException | IllegalArgumentException ex)
+        {
+            System.err.println("mmemu run: " + (ex instanceof IOException ? program + ": " : "") + ex.getMessage());
+            return 2;
+        }
+        final RunOptions options;
+        try
+        {
+            options = options(parsed);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            System.err.println("mmemu run: " + ex.getMessage());
+            return 2;
+        }
+        return run(parsed, options);
+    }
+
+    /** The defaults, then the program's options, then the command line's. */
+    private RunOptions options(final Program parsed)
+    {
+        RunOptions options = parsed.applyOptions(RunOptions.defaults());
+        final String[][] given = {{"physmem", physmem}, {"backing", backing}, {"locking", locking}, {"section", section},
+            {"seed", seed}, {"duration", duration}, {"threads", threads}};
+        for (final String[] option : given)
+        {
+            if (option[1] != null)
+            {
+                options = options.with(option[0], option[1]);
+            }
+        }
+        final Path file = counters == null ? CountersFile.defaultFile(ProcessHandle.current().pid()) :
+            NONE.equals(counters) ? null : Path.of(counters);
+        return options.withCounters(file);
+    }
+
+    private int run(final Program parsed, final RunOptions options)
+    {
+        final Run run = new Run(parsed, options);
+        final CountDownLatch reported = new CountDownLatch(1);
+        // Ctrl-C: stop the threads, let execute() return and the report print, then let the JVM exit
+        final Thread hook = new Thread(() ->
+        {
+            run.stop();
+            awaitQuietly(reported);
+        }, "mmemu-run-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        final PrintStream out = System.out;
+        final ProgressLine progress = new ProgressLine(out, !quiet && isTerminal());
+        try
+        {
+            final Report report = run.execute(progress::show);
+            progress.clear();
+            if (!STDIN.equals(json))
+            {
+                report.print(out);
+            }
+            if (json != null)
+            {
+                writeJson(report);
+            }
+            return report.exitStatus();
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            progress.clear();
+            System.err.println("mmemu run: " + ex.getMessage());
+            return 2;
+        }
+        catch (final IOException ex)
+        {
+            progress.clear();
+            System.err.println("mmemu run: " + ex.getMessage());
+            return 1;
+        }
+        finally
+        {
+            reported.countDown();
+            try
+            {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            }
+            catch (final IllegalStateException shuttingDown)
+            {
+                // the hook is running (Ctrl-C): it returns now that the report is out
+            }
+        }
+    }
+
+    private void writeJson(final Report report) throws IOException
+    {
+        if (STDIN.equals(json))
+        {
+            report.writeJson(System.out);
+            System.out.println();
+            System.out.flush();
+            return;
+        }
+        try (OutputStream file = Files.newOutputStream(Path.of(json)))
+        {
+            report.writeJson(file);
+        }
+    }
+
+    private static boolean isTerminal()
+    {
+        final Console console = System.console();
+        return console != null && console.isTerminal();
+    }
+
+    private static void awaitQuietly(final CountDownLatch latch)
+    {
+        try
+        {
+            latch.await();
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The one refreshed line on a terminal: elapsed, faults/s, memory in use. */
+    private static final class ProgressLine
+    {
+        private final PrintStream out;
+        private final boolean enabled;
+        private long lastNanos;
+        private long lastFaults;
+        private boolean shown;
+
+        ProgressLine(final PrintStream out, final boolean enabled)
+        {
+            this.out = out;
+            this.enabled = enabled;
+        }
+
+        void show(final Run.Sample sample)
+        {
+            if (!enabled)
+            {
+                return;
+            }
+            final long interval = sample.elapsedNanos() - lastNanos;
+            final double rate = interval <= 0 ? 0 : (sample.faults() - lastFaults) * 1e9 / interval;
+            lastNanos = sample.elapsedNanos();
+            lastFaults = sample.faults();
+            // carriage return, the line, erase to its end: refreshed in place, never scrolled
+            out.print("\r" + Quantities.nanos(sample.elapsedNanos()) + "  faults " + sample.faults() + " (" +
+                Quantities.count(rate) + "/s)  page tables " + Quantities.bytes(sample.tablePages() << 12) +
+                "  data " + Quantities.bytes(sample.dataFrames() << 12) + "\u001b[K");
+            out.flush();
+            shown = true;
+        }
+
+        void clear()
+        {
+            if (shown)
+            {
+                out.print("\r\u001b[K");
+                out.flush();
+            }
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package io.mmemu.program;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import io.mmemu.phys.Backing;
+import io.mmemu.vm.MmStats;
+import org.HdrHistogram.Histogram;
+
+/**
+ * What a run did: the address space's counters and histograms, memory in use, the program's own
+ * tallies, and how it ended. Printed as a short table for people and as JSON ({@code --json}) for
+ * machines; the JSON keys are a contract (docs/language.md).
+ *
+ * @param program            the program run
+ * @param options            how it ran
+ * @param wallNanos          from the first statement to the last thread's end
+ * @param stats              the address space's counters and histograms
+ * @param tablePagesPeak     page-table pages in use, highest sample
+ * @param tablePages         page-table pages in use at the end
+ * @param dataFramesPeak     data frames in use, highest sample
+ * @param dataFrames         data frames in use at the end
+ * @param rssPeak            the emulator process's peak resident memory, bytes (-1 unknown)
+ * @param rss                its resident memory at the end, bytes (-1 unknown)
+ * @param statements         statements executed (calls and touches)
+ * @param statementSignals   signals raised by statements: SEGV_MAPERR, SEGV_ACCERR, SI_KERNEL, BUS_ADRERR
+ * @param failedExpectations expectations not met
+ * @param failures           the first {@link Run#KEPT_FAILURES} of them, {@code NAME:LINE:COLUMN: what}
+ * @param error              what stopped the run early (a program error, a deadlock), or null
+ * @param fatal              the unexpected signal that ended the run after {@code signals fatal}, or null
+ * @param interrupted        whether the run was stopped from outside (Ctrl-C)
+ */
+public record Report(Program program, RunOptions options, long wallNanos, MmStats stats, long tablePagesPeak,
+                     long tablePages, long dataFramesPeak, long dataFrames, long rssPeak, long rss, long statements,
+                     long[] statementSignals, long failedExpectations, List<String> failures, String error,
+                     String fatal, boolean interrupted)
+{
+    private static final long PAGE_SIZE = 4096;
+    /** Closing a generator leaves the stream open: it may be standard output. */
+    private static final JsonFactory JSON = JsonFactory.builder().disable(StreamWriteFeature.AUTO_CLOSE_TARGET).build();
+
+    /** The exit status: 0 when every expectation held and nothing stopped the run, else 1. */
+    public int exitStatus()
+    {
+        return failedExpectations == 0 && error == null && fatal == null && !interrupted ? 0 : 1;
+    }
+
+    public double faultsPerSecond()
+    {
+        return wallNanos == 0 ? 0 : stats.faults() * 1e9 / wallNanos;
+    }
+
+    public static String backingName(final Backing backing)
+    {
+        return backing == Backing.FULL ? "full" : "tables-only";
+    }
+
+    /** The table for people. */
+    public void print(final PrintStream out)
+    {
+        final Histogram latency = stats.faultLatency();
+        out.printf("%s: %s, %s %s memory, section %s, seed %d%s%n", program.name(), options.locking().cliName(),
+            Quantities.bytes(options.physicalMemory()), backingName(options.backing()), Quantities.bytes(options.section()),
+            options.seed(), interrupted ? " -- INTERRUPTED" : "");
+        row(out, "wall time", Quantities.nanos(wallNanos));
+        row(out, "faults", stats.faults() + "  (" + Quantities.count(faultsPerSecond()) + "/s; " +
+            (stats.faults() - stats.segvMaperr() - stats.segvAccerr() - stats.sigbus()) + " served, " +
+            stats.zeroPageCow() + " zero-page COW)");
+        row(out, "SIGSEGV", stats.segvMaperr() + " SEGV_MAPERR, " + stats.segvAccerr() + " SEGV_ACCERR");
+        row(out, "SIGBUS", Long.toString(stats.sigbus()));
+        row(out, "locked-VMA waits", stats.faultWaits() + " waits, " + stats.faultRetries() + " retries");
+        row(out, "fault latency", "p50 " + Quantities.nanos(latency.getValueAtPercentile(50)) + "  p99 " +
+            Quantities.nanos(latency.getValueAtPercentile(99)) + "  p99.9 " +
+            Quantities.nanos(latency.getValueAtPercentile(99.9)) + "  max " + Quantities.nanos(latency.getMaxValue()));
+        row(out, "lock hold max", "mmap write " + Quantities.nanos(stats.mmapWriteHold().getMaxValue()) +
+            "  mmap read " + Quantities.nanos(stats.mmapReadHold().getMaxValue()) +
+            "  VMA " + Quantities.nanos(stats.vmaLockHold().getMaxValue()) +
+            "  PTE " + Quantities.nanos(stats.ptlHold().getMaxValue()));
+        row(out, "page-table pages", "peak " + tablePagesPeak + " (" + Quantities.bytes(tablePagesPeak * PAGE_SIZE) +
+            ")  end " + tablePages + " (" + Quantities.bytes(tablePages * PAGE_SIZE) + ")");
+        row(out, "data frames", "peak " + dataFramesPeak + " (" + Quantities.bytes(dataFramesPeak * PAGE_SIZE) +
+            ")  end " + dataFrames + " (" + Quantities.bytes(dataFrames * PAGE_SIZE) + ")");
+        row(out, "emulator RSS", rss < 0 ? "unknown" : "peak " + Quantities.bytes(rssPeak) + "  end " + Quantities.bytes(rss));
+        row(out, "statements", statements + "  (signals: " + statementSignals[0] + " SEGV_MAPERR, " + statementSignals[1] +
+            " SEGV_ACCERR, " + statementSignals[2] + " SI_KERNEL, " + statementSignals[3] + " SIGBUS)");
+        row(out, "failed expectations", Long.toString(failedExpectations));
+        for (final String failure : failures)
+        {
+            out.println("  " + failure);
+        }
+        if (failedExpectations > failures.size())
+        {
+            out.println("  ... and " + (failedExpectations - failures.size()) + " more");
+        }
+        if (fatal != null)
+        {
+            row(out, "killed", fatal);
+        }
+        if (error != null)
+        {
+            row(out, "stopped", error);
+        }
+        out.flush();
+    }
+
+    private static void row(final PrintStream out, final String name, final String value)
+    {
+        out.printf("  %-20s %s%n", name, value);
+    }
+
+    /** The JSON report (UTF-8, one object, keys documented in docs/language.md). */
+    public void writeJson(final OutputStream out) throws IOException
+    {
+        try (JsonGenerator json = JSON.createGenerator(out, JsonEncoding.UTF8))
+        {
+            json.useDefaultPrettyPrinter();
+            json.writeStartObject();
+            json.writeStringField("program", program.name());
+            json.writeObjectFieldStart("options");
+            json.writeNumberField("physmem", options.physicalMemory());
+            json.writeStringField("backing", backingName(options.backing()));
+            json.writeStringField("locking", options.locking().cliName());
+            json.writeNumberField("section", options.section());
+            json.writeNumberField("seed", options.seed());
+            if (options.durationNanos() == RunOptions.NO_DURATION)
+            {
+                json.writeNullField("duration_ns");
+            }
+            else
+            {
+                json.writeNumberField("duration_ns", options.durationNanos());
+            }
+            json.writeNumberField("threads", options.threads());
+            json.writeObjectFieldStart("params");
+            for (final Map.Entry<String, String> param : program.parameters().entrySet())
+            {
+                json.writeStringField(param.getKey(), param.getValue());
+            }
+            json.writeEndObject();
+            json.writeEndObject();
+
+            json.writeNumberField("wall_ns", wallNanos);
+            json.writeObjectFieldStart("counters");
+            json.writeNumberField("faults", stats.faults());
+            json.writeNumberField("faults_per_s", Math.round(faultsPerSecond()));
+            json.writeNumberField("fault_waits", stats.faultWaits());
+            json.writeNumberField("fault_retries", stats.faultRetries());
+            json.writeNumberField("sigsegv_maperr", stats.segvMaperr());
+            json.writeNumberField("sigsegv_accerr", stats.segvAccerr());
+            json.writeNumberField("sigbus", stats.sigbus());
+            json.writeNumberField("zero_page_cow", stats.zeroPageCow());
+            json.writeEndObject();
+
+            json.writeObjectFieldStart("latency");
+            histogram(json, "fault", stats.faultLatency());
+            json.writeEndObject();
+            json.writeObjectFieldStart("lock_hold");
+            histogram(json, "mmap_write", stats.mmapWriteHold());
+            histogram(json, "mmap_read", stats.mmapReadHold());
+            histogram(json, "vma", stats.vmaLockHold());
+            histogram(json, "pte", stats.ptlHold());
+            json.writeEndObject();
+
+            json.writeObjectFieldStart("memory");
+            json.writeNumberField("page_table_pages", tablePages);
+            json.writeNumberField("page_table_pages_peak", tablePagesPeak);
+            json.writeNumberField("data_frames", dataFrames);
+            json.writeNumberField("data_frames_peak", dataFramesPeak);
+            json.writeNumberField("rss_bytes", rss);
+            json.writeNumberField("rss_peak_bytes", rssPeak);
+            json.writeEndObject();
+
+            json.writeObjectFieldStart("statements");
+            json.writeNumberField("executed", statements);
+            json.writeNumberField("segv_maperr", statementSignals[0]);
+            json.writeNumberField("segv_accerr", statementSignals[1]);
+            json.writeNumberField("si_kernel", statementSignals[2]);
+            json.writeNumberField("sigbus", statementSignals[3]);
+            json.writeEndObject();
+
+            json.writeNumberField("failed_expectations", failedExpectations);
+            json.writeArrayFieldStart("failures");
+            for (final String failure : failures)
+            {
+                json.writeString(failure);
+            }
+            json.writeEndArray();
+            json.writeStringField("error", error);
+            json.writeStringField("killed", fatal);
+            json.writeBooleanField("interrupted", interrupted);
+            json.writeEndObject();
+        }
+    }
+
+    private static void histogram(final JsonGenerator json, final String name, final Histogram histogram) throws IOException
+    {
+        json.writeObjectFieldStart(name);
+        json.writeNumberField("count", histogram.getTotalCount());
+        json.writeNumberField("p50_ns", histogram.getValueAtPercentile(50));
+        json.writeNumberField("p99_ns", histogram.getValueAtPercentile(99));
+        json.writeNumberField("p999_ns", histogram.getValueAtPercentile(99.9));
+        json.writeNumberField("max_ns", histogram.getMaxValue());
+        json.writeEndObject();
+    }
+}

@@ -1,0 +1,276 @@
+package io.mmemu.program;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.LongAdder;
+
+import io.mmemu.phys.PhysicalMemory;
+import io.mmemu.vm.AddressSpace;
+import io.mmemu.vm.MmStats;
+import io.mmemu.vm.Signal;
+
+/**
+ * One run of a {@link Program} ({@code mmemu run}): a fresh emulated machine and address space,
+ * the program's main thread and every thread it starts, and, on the calling thread, a sampler
+ * that keeps the peaks, the live counters and the progress line up to date until the program ends.
+ * Then the {@link Report}.
+ * <p>
+ * {@link #stop} (Ctrl-C, a test's watchdog) may be called from any thread: every program thread
+ * unwinds at its next statement, loop iteration, wait or touch poll, and {@link #execute} still
+ * returns the report of what ran.
+ */
+public final class Run
+{
+    /** At most this many program threads at once (and in one parallel block). */
+    public static final int MAX_THREADS = 1024;
+    /** The first failed expectations are kept with their messages; the rest are counted. */
+    public static final int KEPT_FAILURES = 20;
+    /** How often the sampler looks at the machine. */
+    private static final long SAMPLE_MILLIS = 100;
+
+    /** Told at every sample, on the thread that called {@link #execute}. */
+    @FunctionalInterface
+    public interface Progress
+    {
+        Progress NONE = sample -> { };
+
+        void sample(Sample sample);
+    }
+
+    /**
+     * What the sampler saw (approximate while threads run).
+     *
+     * @param elapsedNanos since the program started
+     * @param faults       page faults so far
+     * @param tablePages   page-table pages in use
+     * @param dataFrames   data frames in use
+     */
+    public record Sample(long elapsedNanos, long faults, long tablePages, long dataFrames)
+    {
+    }
+
+    private final Program program;
+    private final RunOptions options;
+    private final Scheduler scheduler;
+    private final LongAdder statements = new LongAdder();
+    private final LongAdder[] signals = new LongAdder[Signal.SI_KERNEL + 1];
+    private final LongAdder failedExpectations = new LongAdder();
+    private final List<String> failures = new ArrayList<>();
+    private volatile AddressSpace space;
+    private volatile long loopsDeadline = Long.MAX_VALUE;
+    private volatile boolean loopsOver;
+    private String error;
+    private String fatal;
+    private volatile boolean interrupted;
+
+    public Run(final Program program, final RunOptions options)
+    {
+        this.program = program;
+        this.options = options;
+        this.scheduler = new Scheduler(program.events().size());
+        for (int i = 0; i < signals.length; i++)
+        {
+            signals[i] = new LongAdder();
+        }
+    }
+
+    /**
+     * Runs the program to its end (or until {@link #stop}) and reports.
+     *
+     * @throws IllegalArgumentException when the machine cannot be built (physical memory too small or too large)
+     * @throws IOException              when the live counters file cannot be created
+     */
+    public Report execute(final Progress progress) throws IOException
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(options.physicalMemory(), options.backing());
+             LiveCounters counters = options.counters() == null ? null : LiveCounters.create(options.counters(), program.name()))
+        {
+            // Not closed: close() would unmap everything page by page; closing the memory frees it all at once.
+            final AddressSpace mm = AddressSpace.create(memory, options.locking(), options.section(), options.kernel());
+            space = mm;
+            final long start = System.nanoTime();
+            if (options.durationNanos() != RunOptions.NO_DURATION)
+            {
+                loopsDeadline = start + options.durationNanos();
+            }
+            final long[] frame = new long[program.slots()];
+            frame[Program.NTHREADS_SLOT] = 1;
+            final ProgramThread main = new ProgramThread(this, "main", program.body(), frame, null,
+                new SplittableRandom(options.seed()), false);
+            final Thread thread = start(main, null);
+
+            long peakTables = 0;
+            long peakData = 0;
+            while (true)
+            {
+                final MmStats live = mm.stats();
+                final Sample sample = new Sample(System.nanoTime() - start, live.faults(), memory.tablePages(),
+                    memory.dataFrames());
+                peakTables = Math.max(peakTables, sample.tablePages());
+                peakData = Math.max(peakData, sample.dataFrames());
+                if (counters != null)
+                {
+                    counters.update(sample.elapsedNanos(), live, sample.tablePages(), sample.dataFrames(),
+                        statements.sum(), failedExpectations.sum(), scheduler.live());
+                }
+                if (!thread.isAlive())
+                {
+                    break;
+                }
+                progress.sample(sample);
+                join(thread);
+            }
+            final long wall = System.nanoTime() - start;
+            final MmStats stats = mm.stats();
+            final long tables = memory.tablePages();
+            final long data = memory.dataFrames();
+            final String deadlock = scheduler.deadlock();
+            synchronized (this)
+            {
+                return new Report(program, options, wall, stats, Math.max(peakTables, tables), tables,
+                    Math.max(peakData, data), data, ProcessMemory.peakRss(), ProcessMemory.rss(), statements.sum(),
+                    new long[] {signals[Signal.SEGV_MAPERR].sum(), signals[Signal.SEGV_ACCERR].sum(),
+                        signals[Signal.SI_KERNEL].sum(), signals[Signal.BUS_ADRERR].sum()},
+                    failedExpectations.sum(), List.copyOf(failures), error != null ? error : deadlock, fatal, interrupted);
+            }
+        }
+        finally
+        {
+            scheduler.stop();
+        }
+    }
+
+    private static void join(final Thread thread)
+    {
+        try
+        {
+            thread.join(SAMPLE_MILLIS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running a program", ex);
+        }
+    }
+
+    /** Stops the run (Ctrl-C): threads unwind, {@link #execute} reports what ran. Any thread may call it. */
+    public void stop()
+    {
+        interrupted = true;
+        scheduler.stop();
+    }
+
+    // ---------------------------------------------------------------- for the program threads
+
+    Program program()
+    {
+        return program;
+    }
+
+    RunOptions options()
+    {
+        return options;
+    }
+
+    Scheduler scheduler()
+    {
+        return scheduler;
+    }
+
+    AddressSpace space()
+    {
+        return space;
+    }
+
+    /** Whether loops must start no new iteration: the run's duration is over. */
+    boolean loopsEnd()
+    {
+        if (loopsOver)
+        {
+            return true;
+        }
+        if (System.nanoTime() - loopsDeadline >= 0 && loopsDeadline != Long.MAX_VALUE)
+        {
+            loopsOver = true;
+        }
+        return loopsOver;
+    }
+
+    /** Starts a program thread; {@code where} (null for main) is the statement, for the thread limit's error. */
+    Thread start(final ProgramThread thread, final Node where)
+    {
+        synchronized (scheduler)
+        {
+            if (scheduler.live() >= MAX_THREADS)
+            {
+                throw new ProgramError(where == null ? 0 : where.line(), where == null ? 0 : where.column(),
+                    "more than " + MAX_THREADS + " threads at once");
+            }
+            scheduler.register();
+        }
+        final Thread java = new Thread(thread, "mmemu-" + thread.name());
+        java.setDaemon(true);
+        try
+        {
+            java.start();
+        }
+        catch (final OutOfMemoryError ex)
+        {
+            // no native thread: it never runs, so it leaves now (joins and deadlock detection see it gone)
+            synchronized (scheduler)
+            {
+                thread.handle().done = true;
+            }
+            scheduler.exit(null);
+            throw new ProgramError(where == null ? 0 : where.line(), where == null ? 0 : where.column(),
+                "cannot start another thread: " + ex.getMessage());
+        }
+        return java;
+    }
+
+    void countStatement(final int signal)
+    {
+        statements.increment();
+        if (signal != Signal.NONE)
+        {
+            signals[signal].increment();
+        }
+    }
+
+    synchronized void expectationFailed(final Node.CallNode node, final String what)
+    {
+        failedExpectations.increment();
+        if (failures.size() < KEPT_FAILURES)
+        {
+            failures.add(program.name() + ":" + node.line() + ":" + node.column() + ": " + what);
+        }
+    }
+
+    /** An unexpected signal after {@code signals fatal}: the run stops, as a process killed by it. */
+    void fatal(final Node.CallNode node, final String signal)
+    {
+        synchronized (this)
+        {
+            if (fatal == null)
+            {
+                fatal = program.name() + ":" + node.line() + ":" + node.column() + ": " + node.text() + " raised " + signal;
+            }
+        }
+        scheduler.stop();
+    }
+
+    /** A program error (or a bug) in a thread: the run stops and reports the first. */
+    void fail(final String message)
+    {
+        synchronized (this)
+        {
+            if (error == null)
+            {
+                error = message;
+            }
+        }
+        scheduler.stop();
+    }
+}

@@ -1,0 +1,101 @@
+package io.mmemu.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every example in examples/ runs at a small size (its params set from the command line) with
+ * every expectation met, in both locking modes; and every example is documented and listed here.
+ */
+final class ExamplesTest
+{
+    private static final Path EXAMPLES = Path.of("..", "examples");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "seed.mm              | per-vma   | --set SIZE=1G --set PROBES=64",
+        "seed.mm              | mmap-lock | --set SIZE=1G --set PROBES=64",
+        "seed.mm              | per-vma   | --set SIZE=64M --set PROBES=64 --backing full --physmem 256M",
+        "page_fault1.mm       | per-vma   | --set CHUNK=4M --set TIME=100ms --threads 2",
+        "page_fault1.mm       | mmap-lock | --set CHUNK=4M --set TIME=100ms --threads 2",
+        "populate_tib.mm      | per-vma   | --set SIZE=4G --physmem 16G",
+        "fixed_storm.mm       | per-vma   | --set SIZE=32M --set TIME=100ms",
+        "fixed_storm.mm       | mmap-lock | --set SIZE=32M --set TIME=100ms",
+        "churn.mm             | per-vma   | --set SIZE=1M --set TIME=100ms --threads 2",
+        "churn.mm             | mmap-lock | --set SIZE=1M --set TIME=100ms --threads 2",
+        "mapbench_local.mm    | per-vma   | --set TIME=100ms --threads 2",
+        "mapbench_pipeline.mm | per-vma   | --set ROUNDS=50 --threads 3",
+        "mapbench_pipeline.mm | mmap-lock | --set ROUNDS=50 --threads 3",
+        "mapbench_global.mm   | per-vma   | --set ROUNDS=50 --threads 3",
+        "mapbench_global.mm   | mmap-lock | --set ROUNDS=50 --threads 3",
+    })
+    void runsAtASmallSizeWithEveryExpectationMet(final String example, final String locking, final String options)
+        throws IOException
+    {
+        final List<String> args = new ArrayList<>(List.of("run", EXAMPLES.resolve(example).toString(), "--locking", locking,
+            "--json", "-", "--counters", "none"));
+        args.addAll(List.of(options.trim().split(" +")));
+        final CommandOutput r = CommandOutput.run(args.toArray(String[]::new));
+        assertEquals("", r.err());
+        final JsonNode report = JSON.readTree(r.out());
+        assertEquals(0, report.path("failed_expectations").asLong(), () -> report.path("failures").toString());
+        assertTrue(report.path("error").isNull(), () -> report.path("error").asText());
+        assertTrue(report.path("counters").path("faults").asLong() > 0);
+        assertEquals(0, r.exitCode());
+    }
+
+    /**
+     * The seed at its default size (64 GiB, about 10 s a mode): what issue 6 asks of it. Behind
+     * {@code -Dmmemu.seed.full=true} to keep the suite short; whether a fault meets a locked VMA
+     * depends on timing, which a 64 GiB unmap makes near certain and a small one does not.
+     */
+    @Test
+    @EnabledIfSystemProperty(named = "mmemu.seed.full", matches = "true")
+    void theSeedAtItsDefaultSizeWaitsOnLockedVmasOnlyWithPerVmaLocks() throws IOException
+    {
+        for (final String locking : new String[] {"per-vma", "mmap-lock"})
+        {
+            final CommandOutput r = CommandOutput.run("run", EXAMPLES.resolve("seed.mm").toString(), "--locking", locking,
+                "--json", "-", "--counters", "none");
+            final JsonNode report = JSON.readTree(r.out());
+            assertEquals(0, report.path("failed_expectations").asLong(), () -> locking + ": " + report.path("failures"));
+            final long waits = report.path("counters").path("fault_waits").asLong();
+            assertTrue(locking.equals("per-vma") ? waits > 0 : waits == 0, () -> locking + ": fault_waits " + waits);
+            assertEquals(0, r.exitCode());
+        }
+    }
+
+    @Test
+    void everyExampleIsDocumentedAndTested() throws IOException
+    {
+        final String tested = Files.readString(Path.of("src/test/java/io/mmemu/cli/ExamplesTest.java"));
+        try (Stream<Path> files = Files.list(EXAMPLES))
+        {
+            final List<Path> examples = files.filter(p -> p.toString().endsWith(".mm")).sorted().toList();
+            assertEquals(8, examples.size(), examples.toString());
+            for (final Path example : examples)
+            {
+                final String name = example.getFileName().toString();
+                final List<String> lines = Files.readAllLines(example);
+                assertTrue(lines.get(0).startsWith("# " + name + " -- "), name + ": a header comment naming it");
+                assertTrue(lines.stream().anyMatch(l -> l.startsWith("#   ./mmemu run examples/" + name)), name + ": how to run it");
+                assertTrue(tested.contains("\"" + name + " "), name + " is run by this test");
+            }
+        }
+    }
+}
