@@ -124,6 +124,7 @@ public final class Cpu implements AutoCloseable, WaitContext
         this.frames = memory.frames();
         this.backedLimit = memory.backedFrames() << PhysicalMemory.PAGE_SHIFT;
         this.cr3 = mm.cr3();
+        editor.recordHoldsTo(nanos -> CpuStats.record(stats.ptlHold, nanos));
         mm.register(stats);
     }
 

@@ -306,6 +306,10 @@ final class Mmap
         {
             zapSections(cpu, vma.start, vma.end);
         }
+        for (Vma vma = mm.tree().find(start); vma != null && vma.start < end; vma = mm.tree().find(vma.end))
+        {
+            VmaEditor.freeTablesInSections(cpu, vma, start, end);
+        }
         mm.lockWrite(cpu);
         try
         {

@@ -192,15 +192,60 @@ final class VmaEditor
         {
             return;
         }
-        final long first = tree.get(from).start;
-        final long last = tree.get(to - 1).end;
-        final Vma prev = tree.prev(from);
-        final Vma next = tree.at(to);
         mm.replace(cpu, from, to);
-        final MmuGather tlb = cpu.gather;
-        tlb.begin(cpu.shootdown);
-        cpu.editor.freeTables(mm.cr3(), first, last, prev == null ? 0 : prev.end, next == null ? 0 : next.start, tlb);
-        tlb.finish();
+    }
+
+    /**
+     * Frees the page tables under one of a sectioned unmap's placeholders, a section at a time,
+     * each under the mmap lock held for reading (Linux frees tables after downgrading): writers
+     * cannot change the neighbours meanwhile, faults (which never take it in per-VMA mode) are not
+     * held up, and the placeholders still keep the range occupied. The floor and ceiling are the
+     * nearest VMAs that are not this operation's placeholders, so tables shared with a neighbour
+     * stay and tables shared between two placeholders go.
+     */
+    static void freeTablesInSections(final Cpu cpu, final Vma placeholder, final long start, final long end)
+    {
+        final AddressSpace mm = cpu.mm;
+        final long section = mm.section();
+        for (long from = placeholder.start; from < placeholder.end; )
+        {
+            final long to = placeholder.end - from > section ? from + section : placeholder.end;
+            mm.lockRead(cpu);
+            final long locked = System.nanoTime();
+            try
+            {
+                final VmaTree tree = mm.tree();
+                final int i = tree.indexAfter(placeholder.start);
+                int below = i - 1;
+                while (below >= 0 && isPlaceholder(tree.get(below), start, end))
+                {
+                    below--;
+                }
+                int above = i + 1;
+                while (above < tree.size() && isPlaceholder(tree.get(above), start, end))
+                {
+                    above++;
+                }
+                final long floor = below >= 0 ? tree.get(below).end : 0;
+                final long ceiling = above < tree.size() ? tree.get(above).start : 0;
+                final MmuGather tlb = cpu.gather;
+                tlb.begin(cpu.shootdown);
+                cpu.editor.freeTables(mm.cr3(), from, to, floor, ceiling, tlb);
+                tlb.finish();
+            }
+            finally
+            {
+                mm.unlockRead();
+                CpuStats.record(cpu.stats.mmapReadHold, System.nanoTime() - locked);
+            }
+            from = to;
+        }
+    }
+
+    /** A VMA of a sectioned unmap of {@code [start, end)} in flight: locked and inside it. */
+    private static boolean isPlaceholder(final Vma vma, final long start, final long end)
+    {
+        return vma.isLocked() && vma.start >= start && vma.end <= end;
     }
 
     /** Zaps {@code [start, end)} and frees its tables inside {@code [floor, ceiling)}, then flushes. */

@@ -50,6 +50,24 @@ public final class PageTableEditor
     private final long token;
     private final long zeroPagePfn;
     private long done;
+    private LockHoldRecorder holds = LockHoldRecorder.NONE;
+
+    /** Receives how long each PT lock was held by a range operation (one sample per PT page). */
+    @FunctionalInterface
+    public interface LockHoldRecorder
+    {
+        LockHoldRecorder NONE = nanos ->
+        {
+        };
+
+        void record(long nanos);
+    }
+
+    /** Where range operations report their PT lock hold times (none by default). */
+    public void recordHoldsTo(final LockHoldRecorder recorder)
+    {
+        this.holds = recorder;
+    }
 
     /**
      * @param token this thread's PTE-lock owner token (non-zero, e.g. CPU id + 1).
@@ -313,6 +331,7 @@ public final class PageTableEditor
             long slot = walker.slot();
             long changed = 0;
             PtLock.lock(metadata, pt, token, idle);
+            final long lockedAt = System.nanoTime();
             try
             {
                 for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
@@ -332,6 +351,7 @@ public final class PageTableEditor
             finally
             {
                 PtLock.unlock(metadata, pt);
+                holds.record(System.nanoTime() - lockedAt);
             }
             if (changed > 0)
             {
