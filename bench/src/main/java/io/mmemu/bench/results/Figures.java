@@ -55,9 +55,9 @@ public final class Figures
             new JmhFigure("populate-gib", "Populate + unmap of 1 GiB, tables-only",
                 "One op populates 1 GiB (262,144 phantom data frames, 512 PT pages, a PMD page) under PTE " +
                 "locks, then zaps it and frees the tables through the `MmuGather`: the whole range path per " +
-                "op, so that `-prof gc` shows what it allocates. JMH's `-prof gc` charges its own " +
-                "bookkeeping (≈ 0.05 MB/s in every benchmark here) to the op: ≈ 0.001 B/op for a 10 ns op " +
-                "but a few hundred B/op for a 5 ms one. The exact count is the next figure's.",
+                "op, so that `-prof gc` shows what it allocates. `-prof gc` also charges the harness's own " +
+                "bookkeeping, a steady trickle per second, to the ops: invisible on a 10 ns op (10^-4 B/op " +
+                "above), tens to hundreds of B/op on a millisecond one. The exact count is the next figure's.",
                 List.of("PopulateBenchmark"),
                 List.of(
                     new Bench("populate + unmap 1 GiB", "PopulateBenchmark.populateUnmap", List.of(), null,

@@ -54,13 +54,10 @@ final class Quantity
         {
             return String.format(Locale.ROOT, "%,.0f", value);
         }
-        if (magnitude >= 10)
+        if (magnitude >= 0.001)
         {
-            return String.format(Locale.ROOT, "%.1f", value);
-        }
-        if (magnitude >= 0.01)
-        {
-            return String.format(Locale.ROOT, "%.2f", value);
+            // %g rounds to three significant digits first, so 9.995 becomes 10.0, not 10.00
+            return String.format(Locale.ROOT, "%.3g", value);
         }
         return String.format(Locale.ROOT, "%.1e", value);
     }

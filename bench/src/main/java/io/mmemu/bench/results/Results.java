@@ -79,7 +79,7 @@ public final class Results
         for (int attempt = 1; attempt <= settings.attempts(); attempt++)
         {
             System.out.println("# figure " + figure.id() + ", attempt " + attempt);
-            final Quiet.Meter meter = Quiet.start(settings.quietWaitSeconds());
+            final OtherWork.Meter meter = OtherWork.start(settings.quietWaitSeconds());
             final String at = ZonedDateTime.now().format(DATE);
             final Outcome outcome = figure.measure(settings);
             final Section section = new Section(figure, outcome, at, meter.stop(), machine, attempt, List.of());

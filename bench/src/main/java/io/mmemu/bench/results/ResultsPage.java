@@ -23,7 +23,7 @@ final class ResultsPage
             .append("The spread is min – max. The machine is shared with other builds, so each figure waits (a ")
             .append("while) for an idle core, and is measured once more when it looks disturbed: ")
             .append(String.format("other work took over %.0f%% of the CPUs during it, or its spread exceeds %.0f%%. ",
-                100 * Quiet.DISTURBED_ABOVE, 100 * Settings.DISTURBED_SPREAD))
+                100 * OtherWork.DISTURBED_ABOVE, 100 * Settings.DISTURBED_SPREAD))
             .append("The attempt with less other work is kept; each section says how busy the machine was and ")
             .append("lists the attempt set aside.\n\n");
 

@@ -9,7 +9,7 @@ import java.util.List;
  * @param conditions  how busy the shared machine was when the kept attempt began.
  * @param setAside    one line per discarded attempt: its spread and medians.
  */
-record Section(Figure figure, Outcome outcome, String measuredAt, Quiet.Conditions conditions, Machine machine,
+record Section(Figure figure, Outcome outcome, String measuredAt, OtherWork.Conditions conditions, Machine machine,
     int attempt, List<String> setAside)
 {
 }

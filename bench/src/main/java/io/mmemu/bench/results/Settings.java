@@ -40,7 +40,7 @@ public record Settings(boolean quick, String java, Path jar)
         return quick ? 1 : 2;
     }
 
-    /** How long a figure waits for a quiet machine (see {@link Quiet}) before it is measured anyway. */
+    /** How long a figure waits for a quiet machine (see {@link OtherWork}) before it is measured anyway. */
     public long quietWaitSeconds()
     {
         return quick ? 0 : 60;

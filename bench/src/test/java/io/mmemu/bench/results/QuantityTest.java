@@ -15,6 +15,16 @@ class QuantityTest
     }
 
     @Test
+    void threeSignificantDigitsAfterRounding()
+    {
+        assertEquals("10.0 ns/op", Quantity.format(9.996, "ns/op"));
+        assertEquals("9.40 ns/op", Quantity.format(9.4, "ns/op"));
+        assertEquals("0.0500 B/op", Quantity.format(0.05, "B/op"));
+        assertEquals("1.2e-04 B/op", Quantity.format(1.2e-4, "B/op"));
+        assertEquals("1,234 ms/op", Quantity.format(1234.4, "ms/op"));
+    }
+
+    @Test
     void ratesAreInMillionsOfPages()
     {
         assertEquals("20.1 M pages/s", Quantity.format(20.1e6, "pages/s"));
@@ -23,7 +33,7 @@ class QuantityTest
     @Test
     void aRangeIsShownInTheScaleOfItsLargerEnd()
     {
-        assertEquals("0.50 – 2 GiB", Quantity.range(512L << 20, 2L << 30, "B"));
+        assertEquals("0.500 – 2 GiB", Quantity.range(512L << 20, 2L << 30, "B"));
         assertEquals("10.9 – 17.7 ns/op", Quantity.range(10.9, 17.7, "ns/op"));
     }
 

@@ -12,7 +12,7 @@ import java.util.Locale;
  * across it, a {@link Meter} gives the share of all CPU time that other work took, which is what
  * disturbs a measurement. Both are written beside each figure.
  */
-final class Quiet
+final class OtherWork
 {
     /** Busy share of all CPUs below which the machine counts as quiet enough to start. */
     static final double QUIET_BELOW = 0.5;
@@ -80,7 +80,7 @@ final class Quiet
         }
     }
 
-    private Quiet()
+    private OtherWork()
     {
     }
 
