@@ -91,8 +91,22 @@ public final class CompareScenario
                         report(prefix + "host", outcome.host());
                         for (int r = 0; r < reps; r++)
                         {
-                            new Metric(prefix + "ratio", outcome.emulator().get(r).totalRate() /
-                                outcome.host().get(r).totalRate(), "×").print();
+                            final RunResult emu = outcome.emulator().get(r);
+                            final RunResult native_ = outcome.host().get(r);
+                            if (n > 0)
+                            {
+                                new Metric(prefix + "ratio", emu.totalRate() / native_.totalRate(), "×").print();
+                            }
+                            if (workload == Workload.SEED)
+                            {
+                                // above 1: the emulator unmaps a page faster than the host
+                                new Metric(prefix + "munmap_speedup", native_.munmapNsPerPage() / emu.munmapNsPerPage(), "×").print();
+                                if (n > 0 && native_.window().p999() > 0)
+                                {
+                                    new Metric(prefix + "window_p999_over_host",
+                                        (double)emu.window().p999() / native_.window().p999(), "×").print();
+                                }
+                            }
                         }
                         scaling(firstMedian, workload.cliName(), n, "host", outcome.hostMedian());
                     }
@@ -144,6 +158,7 @@ public final class CompareScenario
                 {
                     new Metric(name + ".longest_hold", r.longestHoldNs(), "ns").print();
                     new Metric(name + ".munmap_over_hold", (double)r.munmapNs() / r.longestHoldNs(), "×").print();
+                    new Metric(name + ".vma_hold", r.vmaHoldNs(), "ns").print();
                 }
             }
         }

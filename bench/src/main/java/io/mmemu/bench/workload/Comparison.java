@@ -34,10 +34,20 @@ public final class Comparison
             return median(host);
         }
 
-        /** Median operations per second, emulator over host; NaN unless both ran. */
+        /**
+         * Median operations per second, emulator over host; for a seed run without faulting
+         * threads, the large munmap's speed (host ns per page over the emulator's). NaN unless
+         * both ran. Above 1: the emulator is faster.
+         */
         public double ratio()
         {
-            return emulator.isEmpty() || host.isEmpty() ? Double.NaN : emulatorMedian() / hostMedian();
+            if (emulator.isEmpty() || host.isEmpty())
+            {
+                return Double.NaN;
+            }
+            return spec.threads() > 0 ? emulatorMedian() / hostMedian() :
+                medianOf(host.stream().mapToDouble(RunResult::munmapNsPerPage).toArray()) /
+                medianOf(emulator.stream().mapToDouble(RunResult::munmapNsPerPage).toArray());
         }
     }
 
@@ -111,8 +121,9 @@ public final class Comparison
         {
             out.printf(Locale.ROOT, "%-28s        munmap of %,d pages: %.3f ms, %.1f ns/page%s%n", side, r.munmapPages(),
                 r.munmapNs() / 1e6, r.munmapNsPerPage(),
-                r.longestHoldNs() < 0 ? "" : String.format(Locale.ROOT, "; longest lock hold %,d ns (1/%.0f of it)",
-                    r.longestHoldNs(), (double)r.munmapNs() / Math.max(1, r.longestHoldNs())));
+                r.longestHoldNs() < 0 ? "" : String.format(Locale.ROOT,
+                    "; longest mmap-lock/PTL hold %,d ns (1/%.0f of it), VMA lock %,d ns",
+                    r.longestHoldNs(), (double)r.munmapNs() / Math.max(1, r.longestHoldNs()), r.vmaHoldNs()));
             out.printf("%-28s        faults, whole run:     %s%n", side, r.all());
             out.printf("%-28s        faults, munmap window: %s%n", side, r.window());
         }
@@ -125,6 +136,10 @@ public final class Comparison
             return;
         }
         final double[] rates = rates(runs);
+        if (runs.get(0).ops().length == 0)
+        {
+            return;
+        }
         out.printf(Locale.ROOT, "%-28s median %,14.0f ops/s (min %,.0f, max %,.0f) over %d runs; per thread %,.0f%n",
             side + ":", median(runs), rates[0], rates[rates.length - 1], runs.size(),
             median(runs) / Math.max(1, runs.get(0).ops().length));
@@ -139,12 +154,18 @@ public final class Comparison
 
     static double median(final List<RunResult> runs)
     {
-        if (runs.isEmpty())
+        return medianOf(rates(runs));
+    }
+
+    private static double medianOf(final double[] values)
+    {
+        if (values.length == 0)
         {
             return Double.NaN;
         }
-        final double[] rates = rates(runs);
-        final int n = rates.length;
-        return n % 2 == 1 ? rates[n / 2] : (rates[n / 2 - 1] + rates[n / 2]) / 2;
+        final double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        final int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 }

@@ -11,11 +11,14 @@ import java.util.Arrays;
  * @param window      fault latencies while the large munmap ran (seed)
  * @param munmapNs    the large munmap's time (seed)
  * @param munmapPages pages the large munmap unmapped (seed)
- * @param longestHoldNs the longest single lock hold (mmap, VMA or PTE lock) during the large munmap
- *                    (emulator seed only; -1 where not measured)
+ * @param longestHoldNs the longest single hold of a lock other threads' faults and calls contend for
+ *                    (the mmap lock for writing, a PTE lock) while the large munmap ran (emulator
+ *                    seed only; -1 where not measured)
+ * @param vmaHoldNs   the longest per-VMA write lock hold meanwhile: the unmapped VMA's is held from
+ *                    the start of its zap to its retirement, blocking faults on that VMA only
  */
 public record RunResult(long[] ops, long elapsedNs, Latency all, Latency window, long munmapNs, long munmapPages,
-    long longestHoldNs)
+    long longestHoldNs, long vmaHoldNs)
 {
     public long totalOps()
     {
