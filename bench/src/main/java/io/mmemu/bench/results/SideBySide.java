@@ -86,7 +86,9 @@ final class SideBySide
                 new MetricRow("emulator speed-up over the host", "seed.t0.munmap_speedup", atLeast(1, "×")),
                 new MetricRow("emulator per-vma", "seed.t0.per-vma.munmap", null),
                 new MetricRow("host", "seed.t0.host.munmap", null),
-                new MetricRow("emulator: longest mmap-lock/PTE-lock hold", "seed.t0.per-vma.longest_hold", null)));
+                new MetricRow("emulator: longest mmap-lock write hold", "seed.t0.per-vma.mmap_hold", null),
+                new MetricRow("emulator: longest PTE-lock hold", "seed.t0.per-vma.ptl_hold", null),
+                new MetricRow("emulator: munmap time over the longer", "seed.t0.per-vma.munmap_over_hold", null)));
     }
 
     private static Figure seed()
@@ -130,7 +132,8 @@ final class SideBySide
                 new MetricRow("per-vma: munmap per page", "seed.t4.per-vma.munmap", null),
                 new MetricRow("mmap-lock: munmap per page", "seed.t4.mmap-lock.munmap", null),
                 new MetricRow("host: munmap per page", "seed.t4.host.munmap", null),
-                new MetricRow("per-vma: longest mmap-lock/PTL hold", "seed.t4.per-vma.longest_hold", null),
+                new MetricRow("per-vma: longest mmap-lock write hold", "seed.t4.per-vma.mmap_hold", null),
+                new MetricRow("per-vma: longest PTE-lock hold", "seed.t4.per-vma.ptl_hold", null),
                 new MetricRow("per-vma: the unmapped VMA's lock hold", "seed.t4.per-vma.vma_hold", null),
                 new MetricRow("mmap-lock: munmap time over the longest mmap-lock/PTL hold",
                     "seed.t4.mmap-lock.munmap_over_hold", null),

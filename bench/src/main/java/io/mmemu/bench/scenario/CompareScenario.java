@@ -158,6 +158,8 @@ public final class CompareScenario
                 {
                     new Metric(name + ".longest_hold", r.longestHoldNs(), "ns").print();
                     new Metric(name + ".munmap_over_hold", (double)r.munmapNs() / r.longestHoldNs(), "×").print();
+                    new Metric(name + ".mmap_hold", r.mmapHoldNs(), "ns").print();
+                    new Metric(name + ".ptl_hold", r.ptlHoldNs(), "ns").print();
                     new Metric(name + ".vma_hold", r.vmaHoldNs(), "ns").print();
                 }
             }

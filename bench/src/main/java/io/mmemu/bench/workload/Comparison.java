@@ -64,8 +64,8 @@ public final class Comparison
     }
 
     /**
-     * Runs {@code reps} repetitions per side. The emulator first runs once unmeasured for as long
-     * as one repetition (at most a second), so its figures are the JIT's compiled code.
+     * Runs {@code reps} repetitions per side. The emulator first runs once unmeasured for four
+     * repetitions' time (at most 2 s), so its figures are the JIT's compiled code.
      */
     public Outcome run(final BenchSpec spec, final int reps, final Sides sides) throws IOException
     {
@@ -76,7 +76,7 @@ public final class Comparison
             final BenchSpec warmUp = spec.workload() == Workload.SEED ?
                 new BenchSpec(Workload.PAGE_FAULT1, Math.max(1, spec.threads()), spec.seconds(), spec.size(), 0, 0,
                     spec.locking(), spec.backing()) : spec;
-            emulatorLoops.run(warmUp.withSeconds(Math.min(1.0, spec.seconds())));
+            emulatorLoops.run(warmUp.withSeconds(Math.min(2.0, 4 * spec.seconds())));
         }
         for (int rep = 1; rep <= reps; rep++)
         {
@@ -122,8 +122,8 @@ public final class Comparison
             out.printf(Locale.ROOT, "%-28s        munmap of %,d pages: %.3f ms, %.1f ns/page%s%n", side, r.munmapPages(),
                 r.munmapNs() / 1e6, r.munmapNsPerPage(),
                 r.longestHoldNs() < 0 ? "" : String.format(Locale.ROOT,
-                    "; longest mmap-lock/PTL hold %,d ns (1/%.0f of it), VMA lock %,d ns",
-                    r.longestHoldNs(), (double)r.munmapNs() / Math.max(1, r.longestHoldNs()), r.vmaHoldNs()));
+                    "; longest holds: mmap lock %,d ns, PTE lock %,d ns (the longer 1/%.0f of it), VMA lock %,d ns",
+                    r.mmapHoldNs(), r.ptlHoldNs(), (double)r.munmapNs() / Math.max(1, r.longestHoldNs()), r.vmaHoldNs()));
             out.printf("%-28s        faults, whole run:     %s%n", side, r.all());
             out.printf("%-28s        faults, munmap window: %s%n", side, r.window());
         }

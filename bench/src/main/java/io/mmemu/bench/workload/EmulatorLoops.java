@@ -120,7 +120,8 @@ public final class EmulatorLoops implements AutoCloseable
             final long start = System.nanoTime();
             go.countDown();
             long munmapNs = 0;
-            long longestHold = -1;
+            long mmapHold = -1;
+            long ptlHold = -1;
             long vmaHold = -1;
             if (seed)
             {
@@ -134,8 +135,8 @@ public final class EmulatorLoops implements AutoCloseable
                 cpu.offline();
                 check(r == 0, "munmap of the large mapping", r);
                 final MmStats after = mm.stats();
-                longestHold = Math.max(maxAdded(before.mmapWriteHold(), after.mmapWriteHold()),
-                    maxAdded(before.ptlHold(), after.ptlHold()));
+                mmapHold = maxAdded(before.mmapWriteHold(), after.mmapWriteHold());
+                ptlHold = maxAdded(before.ptlHold(), after.ptlHold());
                 vmaHold = maxAdded(before.vmaLockHold(), after.vmaLockHold());
             }
             if (!onePass)
@@ -159,7 +160,7 @@ public final class EmulatorLoops implements AutoCloseable
             }
             final long elapsed = System.nanoTime() - start;
             return new RunResult(ops, elapsed, seed ? Latency.of(all) : Latency.NONE,
-                seed ? Latency.of(window) : Latency.NONE, munmapNs, seed ? spec.bigSize() / PAGE : 0, longestHold, vmaHold);
+                seed ? Latency.of(window) : Latency.NONE, munmapNs, seed ? spec.bigSize() / PAGE : 0, mmapHold, ptlHold, vmaHold);
         }
         finally
         {

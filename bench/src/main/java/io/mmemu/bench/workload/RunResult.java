@@ -11,15 +11,21 @@ import java.util.Arrays;
  * @param window      fault latencies while the large munmap ran (seed)
  * @param munmapNs    the large munmap's time (seed)
  * @param munmapPages pages the large munmap unmapped (seed)
- * @param longestHoldNs the longest single hold of a lock other threads' faults and calls contend for
- *                    (the mmap lock for writing, a PTE lock) while the large munmap ran (emulator
- *                    seed only; -1 where not measured)
+ * @param mmapHoldNs  the longest mmap-lock write hold while the large munmap ran (emulator seed
+ *                    only; -1 where not measured)
+ * @param ptlHoldNs   the longest PTE-lock hold meanwhile
  * @param vmaHoldNs   the longest per-VMA write lock hold meanwhile: the unmapped VMA's is held from
  *                    the start of its zap to its retirement, blocking faults on that VMA only
  */
 public record RunResult(long[] ops, long elapsedNs, Latency all, Latency window, long munmapNs, long munmapPages,
-    long longestHoldNs, long vmaHoldNs)
+    long mmapHoldNs, long ptlHoldNs, long vmaHoldNs)
 {
+    /** The longest single hold of a lock other threads' faults and calls contend for (mmap lock, PTE lock). */
+    public long longestHoldNs()
+    {
+        return Math.max(mmapHoldNs, ptlHoldNs);
+    }
+
     public long totalOps()
     {
         return Arrays.stream(ops).sum();
