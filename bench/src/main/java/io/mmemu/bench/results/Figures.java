@@ -27,6 +27,7 @@ public final class Figures
     public static List<Figure> all()
     {
         final List<Figure> all = new ArrayList<>(foundation());
+        all.addAll(EngineFigures.figures());
         all.addAll(SideBySide.figures());
         return all;
     }
