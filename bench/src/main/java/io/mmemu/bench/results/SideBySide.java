@@ -93,7 +93,7 @@ final class SideBySide
 
     private static Figure seed()
     {
-        final String big = "16 GiB";
+        final String big = "64 GiB";
         return new ScenarioFigure("seed", "The seed scenario: faults while another thread unmaps a large mapping",
             "4 threads run page_fault1 loops (128 MiB each), every write timed (clock around the access, both " +
             "sides alike); 1 s in, the main thread munmaps a fully populated private mapping: " + big + " " +
@@ -106,7 +106,7 @@ final class SideBySide
             "(shown as context). On 2 cores the 4 faulting threads and the unmapper share the CPUs, so the " +
             "per-VMA munmap, which runs beside them, takes longer than the mmap-lock one, which stops them.",
             CompareScenario.class.getName(), List.of("seed", "--threads", "4", "--seconds", "2", "--reps", "3",
-                "--backing", "tables-only", "--big", Long.toString(16 * GIB), "--host-big", Long.toString(GIB),
+                "--backing", "tables-only", "--big", Long.toString(64 * GIB), "--host-big", Long.toString(GIB),
                 "--locking", "per-vma,mmap-lock"), false,
             List.of(
                 new MetricRow("per-vma: p99.9 fault latency during the munmap", "seed.t4.per-vma.window.p999",
