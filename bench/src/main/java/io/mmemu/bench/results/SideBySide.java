@@ -99,9 +99,10 @@ final class SideBySide
             "sides alike); 1 s in, the main thread munmaps a fully populated private mapping: " + big + " " +
             "tables-only on the emulator, 1 GiB on the host (its real memory; its per-page time is what compares). " +
             "Latency percentiles over the whole run and over the munmap window (faults that overlapped it at " +
-            "either end). Per-VMA mode beside mmap-lock mode, where every fault waits for the munmap's write " +
+            "any point, a fault that waited for all of it included). Per-VMA mode beside mmap-lock mode, where every fault waits for the munmap's write " +
             "hold. The longest lock hold is the longest single hold of a lock that other threads contend for " +
-            "(the mmap lock for writing, a PTE lock) during the munmap, from `MmStats`'s histograms; the " +
+            "(the mmap lock for writing, a PTE lock) during the munmap, from `MmStats`'s histograms (the " +
+            "engine records no PTE-lock holds yet: `ptlHold` stays empty, so the row is the mmap lock's); the " +
             "unmapped VMA's own per-VMA lock is held through its whole zap and blocks only faults on that VMA " +
             "(shown as context). On 2 cores the 4 faulting threads and the unmapper share the CPUs, so the " +
             "per-VMA munmap, which runs beside them, takes longer than the mmap-lock one, which stops them.",

@@ -127,11 +127,12 @@ public final class EmulatorLoops implements AutoCloseable
             {
                 sleepUntil(start + duration / 2);
                 final MmStats before = mm.stats();
-                Worker.inWindow = true;
                 final long t0 = System.nanoTime();
+                Worker.windowStart = t0;
                 final long r = cpu.munmap(big, spec.bigSize());
-                munmapNs = System.nanoTime() - t0;
-                Worker.inWindow = false;
+                final long t1 = System.nanoTime();
+                Worker.windowEnd = t1;
+                munmapNs = t1 - t0;
                 cpu.offline();
                 check(r == 0, "munmap of the large mapping", r);
                 final MmStats after = mm.stats();
@@ -165,7 +166,8 @@ public final class EmulatorLoops implements AutoCloseable
         finally
         {
             Worker.stop = false;
-            Worker.inWindow = false;
+            Worker.windowStart = Long.MAX_VALUE;
+            Worker.windowEnd = Long.MAX_VALUE;
             cpu.close();
         }
     }
@@ -255,8 +257,12 @@ public final class EmulatorLoops implements AutoCloseable
     {
         /** Set by the runner; read once per mapping as host_bench does. One run at a time per JVM. */
         static volatile boolean stop;
-        /** Whether the large munmap is running; read after each timed fault. */
-        static volatile boolean inWindow;
+        /**
+         * The large munmap's start and end (System.nanoTime), {@code Long.MAX_VALUE} until known;
+         * read after each timed fault, which counts in the window when it overlapped it.
+         */
+        static volatile long windowStart = Long.MAX_VALUE;
+        static volatile long windowEnd = Long.MAX_VALUE;
 
         private final AddressSpace mm;
         private final BenchSpec spec;
@@ -310,10 +316,9 @@ public final class EmulatorLoops implements AutoCloseable
             final long size = spec.size();
             while (!stop)
             {
-                final long addr = cpu.mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                final long addr = map(cpu, size);
                 if (addr < 0)
                 {
-                    failure = "mmap failed: " + addr;
                     return;
                 }
                 for (long off = 0; off < size; off += PAGE)
@@ -321,16 +326,14 @@ public final class EmulatorLoops implements AutoCloseable
                     final int signal;
                     if (timed)
                     {
-                        final boolean windowAtStart = inWindow;
                         final long t0 = System.nanoTime();
                         signal = cpu.writeByte(addr + off, 1);
-                        final long dt = System.nanoTime() - t0;
-                        all.recordValue(Math.min(dt, HIGHEST_NS));
-                        // A fault that overlapped the window at either end counts in it: one that
-                        // waited for the munmap to finish ends after the window closed.
-                        if (windowAtStart || inWindow)
+                        final long t1 = System.nanoTime();
+                        all.recordValue(Math.min(t1 - t0, HIGHEST_NS));
+                        // Overlapped the munmap: includes a fault that waited for all of it.
+                        if (t1 > windowStart && t0 < windowEnd)
                         {
-                            this.window.recordValue(Math.min(dt, HIGHEST_NS));
+                            this.window.recordValue(Math.min(t1 - t0, HIGHEST_NS));
                         }
                     }
                     else
@@ -344,12 +347,34 @@ public final class EmulatorLoops implements AutoCloseable
                     }
                     ops++;
                 }
-                cpu.munmap(addr, size);
-                if (onePass)
+                if (!unmap(cpu, addr, size) || onePass)
                 {
                     return;
                 }
             }
+        }
+
+        /** A fresh private anonymous mapping's address, or -1 with the failure noted. */
+        private long map(final Cpu cpu, final long size)
+        {
+            final long addr = cpu.mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (addr < 0)
+            {
+                failure = "mmap of " + size + " bytes failed: " + addr;
+                return -1;
+            }
+            return addr;
+        }
+
+        private boolean unmap(final Cpu cpu, final long addr, final long size)
+        {
+            final long r = cpu.munmap(addr, size);
+            if (r != 0)
+            {
+                failure = "munmap failed: " + r;
+                return false;
+            }
+            return true;
         }
 
         private void mmap1(final Cpu cpu)
@@ -357,13 +382,15 @@ public final class EmulatorLoops implements AutoCloseable
             final long size = spec.size();
             while (!stop)
             {
-                final long addr = cpu.mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                final long addr = map(cpu, size);
                 if (addr < 0)
                 {
-                    failure = "mmap failed: " + addr;
                     return;
                 }
-                cpu.munmap(addr, size);
+                if (!unmap(cpu, addr, size))
+                {
+                    return;
+                }
                 ops++;
             }
         }
