@@ -40,8 +40,9 @@ final class SideBySide
         for (final int n : THREADS)
         {
             final String cores = n > CORES ? " (past the " + CORES + " cores)" : "";
-            rows.add(new MetricRow(n + " threads, emulator per-vma" + cores, "page_fault1.t" + n + ".per-vma", null));
-            rows.add(new MetricRow(n + " threads, host" + cores, "page_fault1.t" + n + ".host", null));
+            final String threads = n == 1 ? "1 thread" : n + " threads";
+            rows.add(new MetricRow(threads + ", emulator per-vma" + cores, "page_fault1.t" + n + ".per-vma", null));
+            rows.add(new MetricRow(threads + ", host" + cores, "page_fault1.t" + n + ".host", null));
             if (n > 1)
             {
                 rows.add(new MetricRow(n + " threads, emulator over its 1 thread", "page_fault1.t" + n + ".per-vma.scaling", null));
