@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
     version = "mmemu 0.1.0",
     description = "A memory-management emulator: Linux x86-64 address spaces on real four-level page tables.",
     subcommands = {
+        BenchCommand.class,
         PopulateCommand.class,
         ReplayCommand.class,
         DumpCommand.class,

@@ -1,5 +1,6 @@
 package io.mmemu.bench.results;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import io.mmemu.bench.PopulateBenchmark;
@@ -24,6 +25,14 @@ public final class Figures
     }
 
     public static List<Figure> all()
+    {
+        final List<Figure> all = new ArrayList<>(foundation());
+        all.addAll(EngineFigures.figures());
+        all.addAll(SideBySide.figures());
+        return all;
+    }
+
+    private static List<Figure> foundation()
     {
         return List.of(
             new JmhFigure("walk", "Page walk of a present 4 KiB translation",

@@ -1,0 +1,57 @@
+package io.mmemu.bench.results;
+
+import java.util.List;
+
+import io.mmemu.bench.results.JmhFigure.Bench;
+
+import static io.mmemu.bench.results.Target.atMost;
+
+/**
+ * JMH figures of the engine's public paths: {@code Cpu} accesses (TLB hit, faults), the VMA tree's
+ * find as a fault sees it, and munmap per page. Each with {@code -prof gc}.
+ */
+final class EngineFigures
+{
+    private EngineFigures()
+    {
+    }
+
+    static List<Figure> figures()
+    {
+        return List.of(
+            new JmhFigure("tlb-hit", "TLB hit: `Cpu.readByte` of a present, cached page",
+                "The emulated MMU's hit path: the shootdown poll, the TLB probe, the permission check and the " +
+                "byte load, over 64 written pages in turn (all cached after the first round).",
+                List.of("TlbHitBenchmark"),
+                List.of(new Bench("readByte, TLB hit", "TlbHitBenchmark.readByte", List.of(), atMost(5, "ns/op")))),
+            new JmhFigure("vma-lookup", "VMA lookup at 1, 1,000 and 65,530 VMAs",
+                "The tree's find through a public path: a read of the gap just below a random one of N one-page " +
+                "VMAs (one page apart, so none merge): a TLB miss, a walk that finds no table, the fault's " +
+                "lookup and a SEGV_MAPERR status. The 1-VMA row is the path without the tree's depth: the " +
+                "issue's target (find ≤ 50 ns at 65,530 VMAs) compares with the 65,530-VMA median minus the " +
+                "1-VMA one (an upper bound on the find: the larger tree also makes the other steps' caches colder).",
+                List.of("VmaLookupBenchmark"),
+                List.of(
+                    new Bench("1 VMA (the path without the tree)", "VmaLookupBenchmark.gapReadFault", List.of("vmas=1"), null),
+                    new Bench("1,000 VMAs", "VmaLookupBenchmark.gapReadFault", List.of("vmas=1000"), null),
+                    new Bench("65,530 VMAs (max_map_count)", "VmaLookupBenchmark.gapReadFault", List.of("vmas=65530"), null))),
+            new JmhFigure("fault", "Page faults through `Cpu` accesses",
+                "One op is one fault on a fresh page of a 2 MiB private anonymous mapping (full backing): a read " +
+                "fault mapping the zero page, a write fault allocating and zeroing a 4 KiB frame, a write to a " +
+                "page a read mapped to the zero page (COW break). The mmap before each 512 faults and the " +
+                "munmap after are outside the timing, but `-prof gc` counts their allocation (the VMA and its " +
+                "bookkeeping) shared over the 512 faults; the exact per-fault figure would need a thread " +
+                "counter around the faults alone.",
+                List.of("FaultBenchmark"),
+                List.of(
+                    new Bench("read fault → zero page", "FaultBenchmark.readZeroPage", List.of(), null),
+                    new Bench("write fault (new page)", "FaultBenchmark.write", List.of(), null),
+                    new Bench("zero-page COW break", "FaultBenchmark.zeroPageCow", List.of(), null))),
+            new JmhFigure("munmap-page", "munmap of a populated mapping, per page",
+                "munmap of 64 MiB of populated private anonymous memory (full backing, 16,384 data frames), per " +
+                "page: the VMA's removal, the zap under PTE locks, the TLB shootdown (one CPU), frames and " +
+                "tables freed. The MAP_POPULATE before each is outside the timing (not outside `-prof gc`).",
+                List.of("MunmapBenchmark"),
+                List.of(new Bench("munmap, per page", "MunmapBenchmark.munmap", List.of(), null))));
+    }
+}

@@ -1,0 +1,162 @@
+package io.mmemu.bench.results;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import io.mmemu.bench.results.ScenarioFigure.MetricRow;
+import io.mmemu.bench.scenario.CompareScenario;
+import io.mmemu.bench.scenario.FaultPopulateScenario;
+
+import static io.mmemu.bench.results.Target.atLeast;
+import static io.mmemu.bench.results.Target.atMost;
+
+/**
+ * The figures of the emulator beside the host kernel (issue 7's will-it-scale loops, issue 6's
+ * seed scenario), measured by {@link CompareScenario} with alternating repetitions in one JVM and
+ * by {@link FaultPopulateScenario}. Each is one fresh JVM whose repetitions are the samples.
+ */
+final class SideBySide
+{
+    private static final long GIB = 1L << 30;
+    private static final int[] THREADS = {1, 2, 4, 8, 16};
+    private static final int CORES = Runtime.getRuntime().availableProcessors();
+
+    private SideBySide()
+    {
+    }
+
+    static List<Figure> figures()
+    {
+        return List.of(pageFault1(), mmap1(), munmapGib(), seed(), faultPopulate());
+    }
+
+    private static Figure pageFault1()
+    {
+        final List<MetricRow> rows = new ArrayList<>(List.of(
+            new MetricRow("1 thread: emulator / host", "page_fault1.t1.ratio", atLeast(4, "×")),
+            new MetricRow("2 threads: emulator / host", "page_fault1.t2.ratio", atLeast(4, "×")),
+            new MetricRow("emulator per-vma, 2 threads over 1 (disjoint VMAs)", "page_fault1.t2.per-vma.scaling",
+                atLeast(1.7, "×"))));
+        for (final int n : THREADS)
+        {
+            final String cores = n > CORES ? " (past the " + CORES + " cores)" : "";
+            final String threads = n == 1 ? "1 thread" : n + " threads";
+            rows.add(new MetricRow(threads + ", emulator per-vma" + cores, "page_fault1.t" + n + ".per-vma", null));
+            rows.add(new MetricRow(threads + ", host" + cores, "page_fault1.t" + n + ".host", null));
+            if (n > 1)
+            {
+                rows.add(new MetricRow(n + " threads, emulator over its 1 thread", "page_fault1.t" + n + ".per-vma.scaling", null));
+                rows.add(new MetricRow(n + " threads, host over its 1 thread", "page_fault1.t" + n + ".host.scaling", null));
+            }
+        }
+        return new ScenarioFigure("page-fault1", "page_fault1 beside the host kernel, 1 to 16 threads",
+            "will-it-scale's page_fault1: each thread maps 128 MiB private anonymous memory, writes a byte to " +
+            "each page (one op: a write fault), unmaps it, again. The host side is `host_bench.c` (bench/src/main/c, " +
+            "built with cc on first use), the emulator's one `AddressSpace` (per-VMA locking, full backing) with a " +
+            "`Cpu` per thread; repetitions alternate emulator, host, emulator... Each thread count runs an " +
+            "unmeasured warm-up first on the emulator (the JIT; one pass per thread so the host has backed the " +
+            "frames the run cycles through). Ops/s are the total of all threads. This machine is a Firecracker " +
+            "guest whose page faults are slow (each first touch of a guest page exits to the hypervisor), so the " +
+            "host's figure is far below a bare-metal kernel's (543 K/s on one thread of a 16-core 6.18 machine). " +
+            "Past " + CORES + " threads there are more threads than cores on both sides.",
+            CompareScenario.class.getName(),
+            List.of("page_fault1", "--threads", "1,2,4,8,16", "--seconds", "0.5", "--reps", "3"), false, rows);
+    }
+
+    private static Figure mmap1()
+    {
+        return new ScenarioFigure("mmap1", "mmap1 beside the host kernel, one thread",
+            "will-it-scale's mmap1: mmap 128 MiB private anonymous and munmap it untouched (one op: the pair), on " +
+            "one thread; alternating repetitions as above.",
+            CompareScenario.class.getName(), List.of("mmap1", "--threads", "1", "--seconds", "0.5", "--reps", "3"), false,
+            List.of(
+                new MetricRow("emulator / host", "mmap1.t1.ratio", atLeast(2, "×")),
+                new MetricRow("emulator per-vma", "mmap1.t1.per-vma", null),
+                new MetricRow("host", "mmap1.t1.host", null)));
+    }
+
+    private static Figure munmapGib()
+    {
+        return new ScenarioFigure("munmap-gib", "munmap of a fully populated 1 GiB mapping",
+            "A 1 GiB private anonymous mapping populated with MAP_POPULATE (full backing on the emulator: real " +
+            "4 KiB data frames), then one munmap of it, timed; no other thread runs. Speed-up is the host's ns per " +
+            "page over the emulator's (≥ 1: no slower than the host).",
+            CompareScenario.class.getName(), List.of("seed", "--threads", "0", "--seconds", "0.2", "--reps", "3",
+                "--big", Long.toString(GIB), "--host-big", Long.toString(GIB)), false,
+            List.of(
+                new MetricRow("emulator speed-up over the host", "seed.t0.munmap_speedup", atLeast(1, "×")),
+                new MetricRow("emulator per-vma", "seed.t0.per-vma.munmap", null),
+                new MetricRow("host", "seed.t0.host.munmap", null),
+                new MetricRow("emulator: longest mmap-lock write hold", "seed.t0.per-vma.mmap_hold", null),
+                new MetricRow("emulator: longest PTE-lock hold", "seed.t0.per-vma.ptl_hold", null),
+                new MetricRow("emulator: munmap time over the longer", "seed.t0.per-vma.munmap_over_hold", null)));
+    }
+
+    private static Figure seed()
+    {
+        final String big = "64 GiB";
+        return new ScenarioFigure("seed", "The seed scenario: faults while another thread unmaps a large mapping",
+            "4 threads run page_fault1 loops (128 MiB each), every write timed (clock around the access, both " +
+            "sides alike); 1 s in, the main thread munmaps a fully populated private mapping: " + big + " " +
+            "tables-only on the emulator, 1 GiB on the host (its real memory; its per-page time is what compares). " +
+            "Latency percentiles over the whole run and over the munmap window (faults that overlapped it at " +
+            "any point, a fault that waited for all of it included). Per-VMA mode beside mmap-lock mode, where every fault waits for the munmap's write " +
+            "hold. The longest lock hold is the longest single hold of a lock that other threads contend for " +
+            "(the mmap lock for writing, a PTE lock) during the munmap, from `MmStats`'s histograms (the " +
+            "engine records no PTE-lock holds yet: `ptlHold` stays empty, so the row is the mmap lock's); the " +
+            "unmapped VMA's own per-VMA lock is held through its whole zap and blocks only faults on that VMA " +
+            "(shown as context). On 2 cores the 4 faulting threads and the unmapper share the CPUs, so the " +
+            "per-VMA munmap, which runs beside them, takes longer than the mmap-lock one, which stops them.",
+            CompareScenario.class.getName(), List.of("seed", "--threads", "4", "--seconds", "2", "--reps", "3",
+                "--backing", "tables-only", "--big", Long.toString(64 * GIB), "--host-big", Long.toString(GIB),
+                "--locking", "per-vma,mmap-lock"), false,
+            List.of(
+                new MetricRow("per-vma: p99.9 fault latency during the munmap", "seed.t4.per-vma.window.p999",
+                    atMost(50_000, "ns")),
+                new MetricRow("per-vma over host: p99.9 during the munmap", "seed.t4.window_p999_over_host",
+                    atMost(1, "×")),
+                new MetricRow("per-vma: munmap speed-up over the host (ns/page)", "seed.t4.munmap_speedup",
+                    atLeast(1, "×")),
+                new MetricRow("per-vma: munmap time over the longest mmap-lock/PTL hold", "seed.t4.per-vma.munmap_over_hold",
+                    atLeast(32, "×")),
+                new MetricRow("host: p99.9 during the munmap", "seed.t4.host.window.p999", null),
+                new MetricRow("mmap-lock: p99.9 during the munmap", "seed.t4.mmap-lock.window.p999", null),
+                new MetricRow("per-vma: max during the munmap", "seed.t4.per-vma.window.max", null),
+                new MetricRow("host: max during the munmap", "seed.t4.host.window.max", null),
+                new MetricRow("mmap-lock: max during the munmap", "seed.t4.mmap-lock.window.max", null),
+                new MetricRow("per-vma: whole run p50", "seed.t4.per-vma.all.p50", null),
+                new MetricRow("per-vma: whole run p99", "seed.t4.per-vma.all.p99", null),
+                new MetricRow("per-vma: whole run p99.9", "seed.t4.per-vma.all.p999", null),
+                new MetricRow("host: whole run p50", "seed.t4.host.all.p50", null),
+                new MetricRow("host: whole run p99", "seed.t4.host.all.p99", null),
+                new MetricRow("host: whole run p99.9", "seed.t4.host.all.p999", null),
+                new MetricRow("mmap-lock: whole run p99.9", "seed.t4.mmap-lock.all.p999", null),
+                new MetricRow("per-vma: munmap per page", "seed.t4.per-vma.munmap", null),
+                new MetricRow("mmap-lock: munmap per page", "seed.t4.mmap-lock.munmap", null),
+                new MetricRow("host: munmap per page", "seed.t4.host.munmap", null),
+                new MetricRow("per-vma: longest mmap-lock write hold", "seed.t4.per-vma.mmap_hold", null),
+                new MetricRow("per-vma: longest PTE-lock hold", "seed.t4.per-vma.ptl_hold", null),
+                new MetricRow("per-vma: the unmapped VMA's lock hold", "seed.t4.per-vma.vma_hold", null),
+                new MetricRow("mmap-lock: munmap time over the longest mmap-lock/PTL hold",
+                    "seed.t4.mmap-lock.munmap_over_hold", null),
+                new MetricRow("per-vma: faults/s of the 4 threads", "seed.t4.per-vma", null),
+                new MetricRow("mmap-lock: faults/s of the 4 threads", "seed.t4.mmap-lock", null),
+                new MetricRow("host: faults/s of the 4 threads", "seed.t4.host", null)));
+    }
+
+    private static Figure faultPopulate()
+    {
+        return new ScenarioFigure("fault-tib", "Populate 1 TiB tables-only through faults, one thread",
+            "One emulated CPU writes a byte to each page of a 1 TiB private anonymous mapping (2^28 write faults: " +
+            "TLB miss, VMA lookup, PTE lock, a phantom data frame) in a fresh JVM, JIT warm-up included; then " +
+            "munmaps it and checks every frame came back.",
+            FaultPopulateScenario.class.getName(), List.of(), false,
+            List.of(
+                new MetricRow("fault rate", "faults.rate", atLeast(10e6, "faults/s")),
+                new MetricRow("RSS after populate (VmRSS)", "rss.populated", atMost(3.0 * GIB, "B")),
+                new MetricRow("page-table pages", "tables.bytes", null),
+                new MetricRow("populate time", "faults.seconds", null),
+                new MetricRow("munmap rate", "unmap.rate", null),
+                new MetricRow("frames leaked after munmap", "frames.leaked", atMost(0, "frames"))));
+    }
+}

@@ -1,0 +1,398 @@
+package io.mmemu.bench.workload;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import io.mmemu.phys.Backing;
+import io.mmemu.phys.PhysicalMemory;
+import io.mmemu.vm.AddressSpace;
+import io.mmemu.vm.Cpu;
+import io.mmemu.vm.MmStats;
+import io.mmemu.vm.Signal;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.HistogramIterationValue;
+
+import static io.mmemu.vm.Mman.MAP_ANONYMOUS;
+import static io.mmemu.vm.Mman.MAP_NORESERVE;
+import static io.mmemu.vm.Mman.MAP_POPULATE;
+import static io.mmemu.vm.Mman.MAP_PRIVATE;
+import static io.mmemu.vm.Mman.PROT_READ;
+import static io.mmemu.vm.Mman.PROT_WRITE;
+
+/**
+ * The emulator's side: the same loops as host_bench.c, one emulated {@link Cpu} per thread in a
+ * fresh {@link AddressSpace} per run. The physical memory outlives the runs (one per backing,
+ * grown when a run needs more) so that, as on the host, a run's data frames are memory the process
+ * has touched before: with {@link Backing#FULL} a first touch is a host page fault (tens of µs in
+ * a VM), which belongs to the host's figure, not the emulator's. Close it when done.
+ */
+public final class EmulatorLoops implements AutoCloseable
+{
+    private static final long PAGE = 4096;
+    private static final long SLACK = 1L << 30;
+    /** Latencies up to a minute, two significant digits (as host_bench's ~3% buckets). */
+    private static final long HIGHEST_NS = 60_000_000_000L;
+
+    private PhysicalMemory full;
+    private PhysicalMemory tablesOnly;
+    /** Bytes of {@link #full} that runs have had in use at once, so the host has backed them. */
+    private long fullWarmBytes;
+
+    /** Runs {@code spec} once; throws IllegalStateException when an emulated call fails. */
+    public RunResult run(final BenchSpec spec)
+    {
+        final PhysicalMemory memory = memoryFor(spec);
+        final long inUse = (long)spec.threads() * spec.size();
+        if (memory == full && inUse > fullWarmBytes)
+        {
+            // One unmeasured pass per thread: the frames a run cycles through get their host pages.
+            try (AddressSpace mm = AddressSpace.create(memory, spec.locking(), AddressSpace.DEFAULT_SECTION))
+            {
+                run(new BenchSpec(Workload.PAGE_FAULT1, spec.threads(), spec.seconds(), spec.size(), 0, 0,
+                    spec.locking(), spec.backing()), mm, true);
+            }
+            fullWarmBytes = inUse;
+        }
+        try (AddressSpace mm = AddressSpace.create(memory, spec.locking(), AddressSpace.DEFAULT_SECTION))
+        {
+            return run(spec, mm, false);
+        }
+    }
+
+    private PhysicalMemory memoryFor(final BenchSpec spec)
+    {
+        final long needed = 2L * spec.threads() * spec.size() +
+            (spec.workload() == Workload.SEED ? spec.bigSize() + spec.bigSize() / 256 : 0) + SLACK;
+        if (spec.backing() == Backing.FULL)
+        {
+            if (full == null || full.totalFrames() * PAGE < needed)
+            {
+                if (full != null)
+                {
+                    full.close();
+                }
+                full = PhysicalMemory.create(Math.max(needed, 8L << 30), Backing.FULL);
+                fullWarmBytes = 0;
+            }
+            return full;
+        }
+        if (tablesOnly == null || tablesOnly.totalFrames() * PAGE < needed)
+        {
+            if (tablesOnly != null)
+            {
+                tablesOnly.close();
+            }
+            tablesOnly = PhysicalMemory.create(Math.max(needed, 8L << 30), Backing.TABLES_ONLY);
+        }
+        return tablesOnly;
+    }
+
+    /** {@code onePass}: each thread maps, touches and unmaps its size once, untimed (a warm-up). */
+    private static RunResult run(final BenchSpec spec, final AddressSpace mm, final boolean onePass)
+    {
+        final boolean seed = spec.workload() == Workload.SEED;
+        final Worker[] workers = new Worker[spec.threads()];
+        final CountDownLatch ready = new CountDownLatch(spec.threads());
+        final CountDownLatch go = new CountDownLatch(1);
+        for (int i = 0; i < workers.length; i++)
+        {
+            workers[i] = new Worker(mm, spec, onePass, ready, go);
+        }
+
+        final Cpu cpu = mm.attachCpu();
+        try
+        {
+            long big = 0;
+            if (seed)
+            {
+                big = cpu.mmap(0, spec.bigSize(), PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_POPULATE, -1, 0);
+                check(big >= 0, "mmap of the large mapping", big);
+            }
+            cpu.offline();
+            for (final Worker w : workers)
+            {
+                w.start();
+            }
+            awaitUninterruptibly(ready);
+            final long duration = (long)(spec.seconds() * 1e9);
+            final long start = System.nanoTime();
+            go.countDown();
+            long munmapNs = 0;
+            long mmapHold = -1;
+            long ptlHold = -1;
+            long vmaHold = -1;
+            if (seed)
+            {
+                sleepUntil(start + duration / 2);
+                final MmStats before = mm.stats();
+                final long t0 = System.nanoTime();
+                Worker.windowStart = t0;
+                final long r = cpu.munmap(big, spec.bigSize());
+                final long t1 = System.nanoTime();
+                Worker.windowEnd = t1;
+                munmapNs = t1 - t0;
+                cpu.offline();
+                check(r == 0, "munmap of the large mapping", r);
+                final MmStats after = mm.stats();
+                mmapHold = maxAdded(before.mmapWriteHold(), after.mmapWriteHold());
+                ptlHold = maxAdded(before.ptlHold(), after.ptlHold());
+                vmaHold = maxAdded(before.vmaLockHold(), after.vmaLockHold());
+            }
+            if (!onePass)
+            {
+                sleepUntil(start + duration);
+                Worker.stop = true;
+            }
+            final long[] ops = new long[workers.length];
+            final Histogram all = new Histogram(HIGHEST_NS, 2);
+            final Histogram window = new Histogram(HIGHEST_NS, 2);
+            for (int i = 0; i < workers.length; i++)
+            {
+                joinUninterruptibly(workers[i]);
+                if (workers[i].failure != null)
+                {
+                    throw new IllegalStateException(workers[i].failure);
+                }
+                ops[i] = workers[i].ops;
+                all.add(workers[i].all);
+                window.add(workers[i].window);
+            }
+            final long elapsed = System.nanoTime() - start;
+            return new RunResult(ops, elapsed, seed ? Latency.of(all) : Latency.NONE,
+                seed ? Latency.of(window) : Latency.NONE, munmapNs, seed ? spec.bigSize() / PAGE : 0, mmapHold, ptlHold, vmaHold);
+        }
+        finally
+        {
+            Worker.stop = false;
+            Worker.windowStart = Long.MAX_VALUE;
+            Worker.windowEnd = Long.MAX_VALUE;
+            cpu.close();
+        }
+    }
+
+    /** The longest value recorded in {@code after} that was not yet in {@code before} (ns); 0 if none. */
+    private static long maxAdded(final Histogram before, final Histogram after)
+    {
+        long max = 0;
+        for (final HistogramIterationValue v : after.recordedValues())
+        {
+            final long value = v.getValueIteratedTo();
+            if (after.getCountAtValue(value) > before.getCountAtValue(value))
+            {
+                max = Math.max(max, after.highestEquivalentValue(value));
+            }
+        }
+        return max;
+    }
+
+    private static void check(final boolean ok, final String what, final long result)
+    {
+        if (!ok)
+        {
+            throw new IllegalStateException(what + " failed: " + result);
+        }
+    }
+
+    /** Parks until {@code deadline} (System.nanoTime); the caller's CPU is offline. */
+    private static void sleepUntil(final long deadline)
+    {
+        long left;
+        while ((left = deadline - System.nanoTime()) > 0)
+        {
+            LockSupport.parkNanos(left);
+        }
+    }
+
+    private static void awaitUninterruptibly(final CountDownLatch latch)
+    {
+        while (true)
+        {
+            try
+            {
+                latch.await(1, TimeUnit.DAYS);
+                return;
+            }
+            catch (final InterruptedException ignored)
+            {
+                // keep waiting: a run always ends
+            }
+        }
+    }
+
+    private static void joinUninterruptibly(final Thread t)
+    {
+        while (true)
+        {
+            try
+            {
+                t.join();
+                return;
+            }
+            catch (final InterruptedException ignored)
+            {
+                // keep waiting: the worker ends once stop is set
+            }
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        if (full != null)
+        {
+            full.close();
+            full = null;
+        }
+        if (tablesOnly != null)
+        {
+            tablesOnly.close();
+            tablesOnly = null;
+        }
+    }
+
+    /** One loop thread with its own CPU; its counts are read after join. */
+    private static final class Worker extends Thread
+    {
+        /** Set by the runner; read once per mapping as host_bench does. One run at a time per JVM. */
+        static volatile boolean stop;
+        /**
+         * The large munmap's start and end (System.nanoTime), {@code Long.MAX_VALUE} until known;
+         * read after each timed fault, which counts in the window when it overlapped it.
+         */
+        static volatile long windowStart = Long.MAX_VALUE;
+        static volatile long windowEnd = Long.MAX_VALUE;
+
+        private final AddressSpace mm;
+        private final BenchSpec spec;
+        private final boolean onePass;
+        private final CountDownLatch ready;
+        private final CountDownLatch go;
+        final Histogram all = new Histogram(HIGHEST_NS, 2);
+        final Histogram window = new Histogram(HIGHEST_NS, 2);
+        long ops;
+        String failure;
+
+        Worker(final AddressSpace mm, final BenchSpec spec, final boolean onePass, final CountDownLatch ready,
+            final CountDownLatch go)
+        {
+            super("bench-" + spec.workload().cliName());
+            this.mm = mm;
+            this.spec = spec;
+            this.onePass = onePass;
+            this.ready = ready;
+            this.go = go;
+        }
+
+        @Override
+        public void run()
+        {
+            // Attached before the start signal, but online only from its first call.
+            final Cpu cpu = mm.attachCpu();
+            try
+            {
+                ready.countDown();
+                awaitUninterruptibly(go);
+                switch (spec.workload())
+                {
+                    case PAGE_FAULT1 -> pageFault1(cpu, false);
+                    case SEED -> pageFault1(cpu, true);
+                    case MMAP1 -> mmap1(cpu);
+                }
+            }
+            catch (final RuntimeException ex)
+            {
+                failure = ex.toString();
+            }
+            finally
+            {
+                cpu.close();
+            }
+        }
+
+        private void pageFault1(final Cpu cpu, final boolean timed)
+        {
+            final long size = spec.size();
+            while (!stop)
+            {
+                final long addr = map(cpu, size);
+                if (addr < 0)
+                {
+                    return;
+                }
+                for (long off = 0; off < size; off += PAGE)
+                {
+                    final int signal;
+                    if (timed)
+                    {
+                        final long t0 = System.nanoTime();
+                        signal = cpu.writeByte(addr + off, 1);
+                        final long t1 = System.nanoTime();
+                        all.recordValue(Math.min(t1 - t0, HIGHEST_NS));
+                        // Overlapped the munmap: includes a fault that waited for all of it.
+                        if (t1 > windowStart && t0 < windowEnd)
+                        {
+                            this.window.recordValue(Math.min(t1 - t0, HIGHEST_NS));
+                        }
+                    }
+                    else
+                    {
+                        signal = cpu.writeByte(addr + off, 1);
+                    }
+                    if (signal != Signal.NONE)
+                    {
+                        failure = Signal.describe(signal, addr + off);
+                        return;
+                    }
+                    ops++;
+                }
+                if (!unmap(cpu, addr, size) || onePass)
+                {
+                    return;
+                }
+            }
+        }
+
+        /** A fresh private anonymous mapping's address, or -1 with the failure noted. */
+        private long map(final Cpu cpu, final long size)
+        {
+            final long addr = cpu.mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (addr < 0)
+            {
+                failure = "mmap of " + size + " bytes failed: " + addr;
+                return -1;
+            }
+            return addr;
+        }
+
+        private boolean unmap(final Cpu cpu, final long addr, final long size)
+        {
+            final long r = cpu.munmap(addr, size);
+            if (r != 0)
+            {
+                failure = "munmap failed: " + r;
+                return false;
+            }
+            return true;
+        }
+
+        private void mmap1(final Cpu cpu)
+        {
+            final long size = spec.size();
+            while (!stop)
+            {
+                final long addr = map(cpu, size);
+                if (addr < 0)
+                {
+                    return;
+                }
+                if (!unmap(cpu, addr, size))
+                {
+                    return;
+                }
+                ops++;
+            }
+        }
+    }
+}

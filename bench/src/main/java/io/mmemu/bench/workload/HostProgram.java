@@ -1,0 +1,162 @@
+package io.mmemu.bench.workload;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.zip.CRC32;
+
+/**
+ * The host kernel's side: {@code host_bench.c} (bench/src/main/c, on the classpath next to this
+ * class), compiled on first use with the system's C compiler ({@code $CC}, else {@code cc}) into a
+ * directory of the temporary directory named for the source's checksum, so an edited source is
+ * rebuilt and concurrent users share a build. Runs one workload per process and parses its lines.
+ */
+public final class HostProgram
+{
+    private static final String SOURCE = "host_bench.c";
+
+    private final Path binary;
+
+    private HostProgram(final Path binary)
+    {
+        this.binary = binary;
+    }
+
+    /**
+     * The program, built if needed.
+     *
+     * @throws IOException with a message a user can act on when there is no C compiler or the build fails.
+     */
+    public static synchronized HostProgram build() throws IOException
+    {
+        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux"))
+        {
+            throw new IOException("the host side runs on Linux only (this is " + System.getProperty("os.name") + ")");
+        }
+        final byte[] source;
+        try (InputStream in = HostProgram.class.getResourceAsStream(SOURCE))
+        {
+            if (in == null)
+            {
+                throw new IOException(SOURCE + " is missing from the classpath (a broken build of bench)");
+            }
+            source = in.readAllBytes();
+        }
+        final CRC32 crc = new CRC32();
+        crc.update(source);
+        final Path dir = Path.of(System.getProperty("java.io.tmpdir"),
+            "mmemu-host-bench-" + Long.toHexString(crc.getValue()) + "-" + System.getProperty("user.name", "user"));
+        final Path binary = dir.resolve("host_bench");
+        if (Files.isExecutable(binary))
+        {
+            return new HostProgram(binary);
+        }
+        Files.createDirectories(dir);
+        final Path src = dir.resolve(SOURCE);
+        Files.write(src, source);
+        final String cc = System.getenv().getOrDefault("CC", "cc");
+        final Path tmp = dir.resolve("host_bench.tmp" + ProcessHandle.current().pid());
+        final List<String> command = List.of(cc, "-O2", "-std=gnu11", "-pthread", "-o", tmp.toString(), src.toString());
+        final Process process;
+        try
+        {
+            process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        }
+        catch (final IOException ex)
+        {
+            throw new IOException("no C compiler: the host side of the benchmarks is a small C program built on first " +
+                "use with '" + cc + "' (" + ex.getMessage() + "); install one (apt-get install gcc) or set CC", ex);
+        }
+        final String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (waitFor(process) != 0)
+        {
+            throw new IOException("building the host benchmark failed: " + String.join(" ", command) + "\n" + output);
+        }
+        Files.move(tmp, binary, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return new HostProgram(binary);
+    }
+
+    public Path binary()
+    {
+        return binary;
+    }
+
+    /** Runs {@code spec} on the host kernel. */
+    public RunResult run(final BenchSpec spec) throws IOException
+    {
+        final List<String> command = new ArrayList<>(List.of(binary.toString(), spec.workload().cliName(),
+            Integer.toString(spec.threads()), String.format(Locale.ROOT, "%.3f", spec.seconds()), Long.toString(spec.size())));
+        if (spec.workload() == Workload.SEED)
+        {
+            command.add(Long.toString(spec.hostBigSize()));
+        }
+        final Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        final List<Long> ops = new ArrayList<>();
+        long elapsed = -1;
+        Latency all = Latency.NONE;
+        Latency window = Latency.NONE;
+        long munmapNs = 0;
+        long munmapPages = 0;
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)))
+        {
+            String line;
+            while ((line = lines.readLine()) != null)
+            {
+                final String[] w = line.trim().split(" ");
+                switch (w[0])
+                {
+                    case "thread" -> ops.add(Long.parseLong(w[2]));
+                    case "elapsed_ns" -> elapsed = Long.parseLong(w[1]);
+                    case "lat" ->
+                    {
+                        final Latency l = new Latency(Long.parseLong(w[2]), Long.parseLong(w[3]), Long.parseLong(w[4]),
+                            Long.parseLong(w[5]), Long.parseLong(w[6]));
+                        if (w[1].equals("all"))
+                        {
+                            all = l;
+                        }
+                        else
+                        {
+                            window = l;
+                        }
+                    }
+                    case "munmap_ns" ->
+                    {
+                        munmapNs = Long.parseLong(w[1]);
+                        munmapPages = Long.parseLong(w[2]);
+                    }
+                    default -> throw new IOException("unexpected line from the host benchmark: " + line);
+                }
+            }
+        }
+        final int status = waitFor(process);
+        if (status != 0 || elapsed < 0)
+        {
+            throw new IOException("the host benchmark failed (exit status " + status + "): " + String.join(" ", command));
+        }
+        return new RunResult(ops.stream().mapToLong(Long::longValue).toArray(), elapsed, all, window, munmapNs,
+            munmapPages, -1, -1, -1);
+    }
+
+    private static int waitFor(final Process process) throws IOException
+    {
+        try
+        {
+            return process.waitFor();
+        }
+        catch (final InterruptedException ex)
+        {
+            process.destroy();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", ex);
+        }
+    }
+}
