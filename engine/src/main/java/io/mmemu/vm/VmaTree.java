@@ -58,41 +58,35 @@ final class VmaTree
     Vma find(final long addr)
     {
         final long[] ce = chunkEnds;
-        int lo = 0;
-        int hi = ce.length;
-        while (lo < hi)
-        {
-            final int mid = (lo + hi) >>> 1;
-            if (ce[mid] > addr)
-            {
-                hi = mid;
-            }
-            else
-            {
-                lo = mid + 1;
-            }
-        }
-        if (lo == ce.length)
+        final int c = firstAbove(ce, ce.length, addr);
+        if (c == ce.length)
         {
             return null;
         }
-        final Chunk chunk = chunks[lo];
-        final long[] ends = chunk.ends;
-        int l = 0;
-        int h = ends.length - 1;
-        while (l < h)
+        final Chunk chunk = chunks[c];
+        return chunk.vmas[firstAbove(chunk.ends, chunk.ends.length, addr)];
+    }
+
+    /**
+     * The first index of sorted {@code a[0..n)} whose value is above {@code key}, or {@code n}.
+     * Branch-free: the loop runs log2(n) times whatever the key, and the step is a conditional
+     * move, so random lookups pay cache misses but no mispredicted branches.
+     */
+    private static int firstAbove(final long[] a, final int n, final long key)
+    {
+        if (n == 0)
         {
-            final int mid = (l + h) >>> 1;
-            if (ends[mid] > addr)
-            {
-                h = mid;
-            }
-            else
-            {
-                l = mid + 1;
-            }
+            return 0;
         }
-        return chunk.vmas[l];
+        int base = 0;
+        int len = n;
+        while (len > 1)
+        {
+            final int half = len >>> 1;
+            base = a[base + half - 1] > key ? base : base + half;
+            len -= half;
+        }
+        return a[base] > key ? base : base + 1;
     }
 
     /** The VMA containing {@code addr}, or null (Linux's vma_lookup). */
@@ -105,40 +99,12 @@ final class VmaTree
     /** Global index of the first VMA whose end is above {@code addr}; {@link #size()} if none. */
     int indexAfter(final long addr)
     {
-        int lo = 0;
-        int hi = chunkEnds.length;
-        while (lo < hi)
-        {
-            final int mid = (lo + hi) >>> 1;
-            if (chunkEnds[mid] > addr)
-            {
-                hi = mid;
-            }
-            else
-            {
-                lo = mid + 1;
-            }
-        }
-        if (lo == chunkEnds.length)
+        final int c = firstAbove(chunkEnds, chunkEnds.length, addr);
+        if (c == chunkEnds.length)
         {
             return size;
         }
-        final long[] ends = chunks[lo].ends;
-        int l = 0;
-        int h = ends.length - 1;
-        while (l < h)
-        {
-            final int mid = (l + h) >>> 1;
-            if (ends[mid] > addr)
-            {
-                h = mid;
-            }
-            else
-            {
-                l = mid + 1;
-            }
-        }
-        return chunkFirst[lo] + l;
+        return chunkFirst[c] + firstAbove(chunks[c].ends, chunks[c].ends.length, addr);
     }
 
     Vma get(final int index)
