@@ -16,6 +16,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
+import io.mmemu.inspect.Inspection;
+import io.mmemu.inspect.ThpMode;
+import io.mmemu.inspect.Views;
 import io.mmemu.program.CountersFile;
 import io.mmemu.program.Program;
 import io.mmemu.program.Quantities;
@@ -53,6 +56,21 @@ public final class RunCommand implements Callable<Integer>
 
     @Parameters(index = "0", paramLabel = "PROGRAM", description = "The program (.mm); - reads standard input.")
     String program;
+
+    @Option(names = "--maps", description = "At the end, print the address space as /proc/PID/maps.")
+    boolean maps;
+
+    @Option(names = "--smaps", description = "At the end, print /proc/PID/smaps (from the tables and frame descriptors).")
+    boolean smaps;
+
+    @Option(names = "--ptdump", description = "At the end, print the user page tables in Linux's ptdump format.")
+    boolean ptdump;
+
+    @Option(names = "--dump", paramLabel = "FILE", description = "At the end, write the address space to a dump file (docs/dump-format.md).")
+    Path dump;
+
+    @Option(names = "--html", paramLabel = "FILE", description = "At the end, write the self-contained HTML picture of the address space.")
+    Path html;
 
     @Option(names = "--physmem", paramLabel = "SIZE", description = "Emulated physical memory (default 4G).")
     String physmem;
@@ -183,7 +201,27 @@ public final class RunCommand implements Callable<Integer>
         final ProgressLine progress = new ProgressLine(out, !quiet && isTerminal());
         try
         {
-            final Report report = run.execute(progress::show);
+            final Views views = new Views(smaps, ptdump, List.of(), List.of(), List.of(), null, dump, false, html,
+                ThpMode.ALWAYS);
+            final Report report = run.execute(progress::show, space ->
+            {
+                if (!maps && !views.any())
+                {
+                    return;
+                }
+                progress.clear();
+                final Inspection inspection = Inspection.of(space, ThpMode.ALWAYS);
+                if (maps)
+                {
+                    out.print(inspection.maps());
+                }
+                if (smaps)
+                {
+                    out.print(inspection.smaps());
+                }
+                views.printText(inspection, out);
+                views.writeFiles(inspection, 0, 0, parsed.name());
+            });
             progress.clear();
             if (!STDIN.equals(json))
             {

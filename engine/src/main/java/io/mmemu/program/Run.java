@@ -84,6 +84,19 @@ public final class Run
      */
     public Report execute(final Progress progress) throws IOException
     {
+        return execute(progress, space -> { });
+    }
+
+    /** What to do with the address space once the program's threads are done, before it is freed. */
+    @FunctionalInterface
+    public interface AtEnd
+    {
+        void accept(AddressSpace space) throws IOException;
+    }
+
+    /** As {@link #execute(Progress)}, handing the final address space to {@code atEnd} (views, dumps). */
+    public Report execute(final Progress progress, final AtEnd atEnd) throws IOException
+    {
         try (PhysicalMemory memory = PhysicalMemory.create(options.physicalMemory(), options.backing());
              LiveCounters counters = options.counters() == null ? null : LiveCounters.create(options.counters(), program.name()))
         {
@@ -123,6 +136,7 @@ public final class Run
                 join(thread);
             }
             final long wall = System.nanoTime() - start;
+            atEnd.accept(mm);
             final MmStats stats = mm.stats();
             final long tables = memory.tablePages();
             final long data = memory.dataFrames();
