@@ -104,6 +104,30 @@ final class RunCommandTest
     }
 
     @Test
+    void theFinalAddressSpaceIsShownAndDumpedAsAsked() throws IOException
+    {
+        final Path program = write("views.mm", """
+            a = mmap(0x100000000000, 64K, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)
+            touch(a, 32K, PROT_WRITE)
+            mprotect(a, 16K, PROT_READ)
+            """);
+        final Path dump = dir.resolve("views.dump");
+        final Path html = dir.resolve("views.html");
+        final CommandOutput r = run(program.toString(), "--physmem", "64M", "--quiet", "--maps", "--smaps", "--ptdump",
+            "--dump", dump.toString(), "--html", html.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        // the mprotect split the mapping in two: read-only then read-write
+        assertTrue(r.out().contains("100000000000-100000004000 r--p 00000000 00:00 0 \n"), r.out());
+        assertTrue(r.out().contains("100000004000-100000010000 rw-p 00000000 00:00 0 \n"), r.out());
+        assertTrue(r.out().contains("Private_Dirty:        16 kB"), "smaps of the written pages: " + r.out());
+        assertTrue(r.out().contains("---[ User Space ]---"), "ptdump: " + r.out());
+        assertTrue(Files.size(dump) > 0 && Files.size(html) > 0);
+        final CommandOutput inspected = CommandOutput.run("inspect", dump.toString(), "--maps");
+        assertEquals(0, inspected.exitCode(), inspected.err());
+        assertTrue(inspected.out().contains("100000000000-100000004000 r--p"), "the dump holds the same VMAs: " + inspected.out());
+    }
+
+    @Test
     void jsonToStandardOutputReplacesTheTable() throws IOException
     {
         final CommandOutput r = run(write("known.mm", KNOWN).toString(), "--physmem", "64M", "--json", "-");
