@@ -175,16 +175,10 @@ public final class Cpu implements AutoCloseable, WaitContext
     /** Reads the byte at {@code va}; on {@link Signal#NONE} the byte (0..255) is in {@link #value()}. */
     public int readByte(final long va)
     {
-        enter();
-        long frame = tlb.lookup(va, false);
-        if (frame == Tlb.MISS)
+        final long frame = frame(va, false);
+        if (frame < 0)
         {
-            final int status = fill(va, false);
-            if (status != Signal.NONE)
-            {
-                return status;
-            }
-            frame = tlb.lookup(va, false);
+            return (int)(-1 - frame);
         }
         value = (frame & Tlb.PHANTOM) != 0 ? 0 : frames.get(BYTE, (frame & ~Tlb.FLAGS_MASK) | (va & 0xFFF)) & 0xFF;
         return Signal.NONE;
@@ -192,16 +186,10 @@ public final class Cpu implements AutoCloseable, WaitContext
 
     public int writeByte(final long va, final int b)
     {
-        enter();
-        long frame = tlb.lookup(va, true);
-        if (frame == Tlb.MISS)
+        final long frame = frame(va, true);
+        if (frame < 0)
         {
-            final int status = fill(va, true);
-            if (status != Signal.NONE)
-            {
-                return status;
-            }
-            frame = tlb.lookup(va, true);
+            return (int)(-1 - frame);
         }
         if ((frame & Tlb.PHANTOM) == 0)
         {
@@ -213,44 +201,25 @@ public final class Cpu implements AutoCloseable, WaitContext
     /** Reads the 8-byte-aligned long at {@code va} into {@link #value()} (a single-copy-atomic access). */
     public int readLong(final long va)
     {
-        if ((va & 7) != 0)
+        checkAligned(va);
+        final long frame = frame(va, false);
+        if (frame < 0)
         {
-            throw new IllegalArgumentException("unaligned 8-byte access at 0x" + Long.toHexString(va));
-        }
-        enter();
-        long frame = tlb.lookup(va, false);
-        if (frame == Tlb.MISS)
-        {
-            final int status = fill(va, false);
-            if (status != Signal.NONE)
-            {
-                return status;
-            }
-            frame = tlb.lookup(va, false);
+            return (int)(-1 - frame);
         }
         // opaque: an emulated aligned 8-byte load is single-copy atomic, as on x86
-        value = (frame & Tlb.PHANTOM) != 0 ? 0 :
-            (long)WORD.getOpaque(frames, (frame & ~Tlb.FLAGS_MASK) | (va & 0xFFF));
+        value = (frame & Tlb.PHANTOM) != 0 ? 0 : (long)WORD.getOpaque(frames, (frame & ~Tlb.FLAGS_MASK) | (va & 0xFFF));
         return Signal.NONE;
     }
 
     /** Writes the 8-byte-aligned long at {@code va} (single-copy atomic). */
     public int writeLong(final long va, final long v)
     {
-        if ((va & 7) != 0)
+        checkAligned(va);
+        final long frame = frame(va, true);
+        if (frame < 0)
         {
-            throw new IllegalArgumentException("unaligned 8-byte access at 0x" + Long.toHexString(va));
-        }
-        enter();
-        long frame = tlb.lookup(va, true);
-        if (frame == Tlb.MISS)
-        {
-            final int status = fill(va, true);
-            if (status != Signal.NONE)
-            {
-                return status;
-            }
-            frame = tlb.lookup(va, true);
+            return (int)(-1 - frame);
         }
         if ((frame & Tlb.PHANTOM) == 0)
         {
@@ -259,11 +228,35 @@ public final class Cpu implements AutoCloseable, WaitContext
         return Signal.NONE;
     }
 
+    /**
+     * The translation every access starts with: answer a pending shootdown, look the TLB up, and
+     * on a miss walk (and fault). Returns the TLB frame word, or {@code -1 - signal}.
+     */
+    private long frame(final long va, final boolean write)
+    {
+        enter();
+        final long frame = tlb.lookup(va, write);
+        if (frame != Tlb.MISS)
+        {
+            return frame;
+        }
+        final int status = fill(va, write);
+        return status != Signal.NONE ? -1L - status : tlb.lookup(va, write);
+    }
+
+    private static void checkAligned(final long va)
+    {
+        if ((va & 7) != 0)
+        {
+            throw new IllegalArgumentException("unaligned 8-byte access at 0x" + Long.toHexString(va));
+        }
+    }
+
     /** Faults {@code va} in for writing without storing anything (MAP_POPULATE, MADV_POPULATE_WRITE). */
     int touchForWrite(final long va)
     {
-        enter();
-        return tlb.lookup(va, true) == Tlb.MISS ? fill(va, true) : Signal.NONE;
+        final long frame = frame(va, true);
+        return frame < 0 ? (int)(-1 - frame) : Signal.NONE;
     }
 
     /** The value of the last successful read. */

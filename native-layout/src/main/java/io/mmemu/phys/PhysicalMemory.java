@@ -244,32 +244,15 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public long allocateData(final FrameCache cache)
     {
-        final long pfn;
-        if (phantom != null)
+        if (phantom == null)
         {
-            pfn = cache.allocatePhantom();
-            if (pfn == NO_FRAME)
-            {
-                return NO_FRAME;
-            }
+            return allocateBackedData(cache);
         }
-        else
+        final long pfn = cache.allocatePhantom();
+        if (pfn != NO_FRAME)
         {
-            pfn = cache.allocateReal();
-            if (pfn == NO_FRAME)
-            {
-                return NO_FRAME;
-            }
-            final long off = offset(pfn);
-            if (((int)FLAGS.get(metadata, off) & FrameFlags.ZEROED) == 0)
-            {
-                clear(pfn);
-            }
-            FLAGS.set(metadata, off, FrameFlags.DATA);
-            REFCOUNT.set(metadata, off, 1);
-            MAPCOUNT.set(metadata, off, 1);
+            cache.dataAllocated++;
         }
-        cache.dataAllocated++;
         return pfn;
     }
 
