@@ -94,26 +94,14 @@ final class VmaEditor
             return 0;
         }
         final AddressSpace mm = cpu.mm;
-        VmaTree tree = mm.tree();
-        final int first = tree.indexAfter(start);
-        final Vma firstVma = tree.at(first);
-        if (firstVma == null || firstVma.start >= end)
+        final int split = splitEnds(cpu, start, end);
+        if (split != 0)
         {
-            return 0;
+            return split == NOTHING_MAPPED ? 0 : split;
         }
-        if (start > firstVma.start && end < firstVma.end && tree.size() >= AddressSpace.MAX_MAP_COUNT)
-        {
-            return -Errno.ENOMEM;
-        }
-        splitAt(cpu, start);
-        splitAt(cpu, end);
-        tree = mm.tree();
+        final VmaTree tree = mm.tree();
         final int from = tree.indexAfter(start);
-        int to = from;
-        while (to < tree.size() && tree.get(to).start < end)
-        {
-            to++;
-        }
+        final int to = indexFrom(tree, from, end);
         final Vma[] removed = new Vma[to - from];
         for (int i = from; i < to; i++)
         {
@@ -140,25 +128,14 @@ final class VmaEditor
     static int detach(final Cpu cpu, final long start, final long end, final boolean placeholders)
     {
         final AddressSpace mm = cpu.mm;
-        VmaTree tree = mm.tree();
-        final Vma firstVma = tree.find(start);
-        if (firstVma == null || firstVma.start >= end)
+        final int split = splitEnds(cpu, start, end);
+        if (split != 0)
         {
-            return 0;
+            return split == NOTHING_MAPPED ? 0 : split;
         }
-        if (start > firstVma.start && end < firstVma.end && tree.size() >= AddressSpace.MAX_MAP_COUNT)
-        {
-            return -Errno.ENOMEM;
-        }
-        splitAt(cpu, start);
-        splitAt(cpu, end);
-        tree = mm.tree();
+        final VmaTree tree = mm.tree();
         final int from = tree.indexAfter(start);
-        int to = from;
-        while (to < tree.size() && tree.get(to).start < end)
-        {
-            to++;
-        }
+        final int to = indexFrom(tree, from, end);
         final Vma[] copies = new Vma[placeholders ? to - from : 0];
         for (int i = from; i < to; i++)
         {
@@ -183,11 +160,7 @@ final class VmaEditor
         final AddressSpace mm = cpu.mm;
         final VmaTree tree = mm.tree();
         final int from = tree.indexAfter(start);
-        int to = from;
-        while (to < tree.size() && tree.get(to).start < end)
-        {
-            to++;
-        }
+        final int to = indexFrom(tree, from, end);
         if (to == from)
         {
             return;
@@ -246,6 +219,41 @@ final class VmaEditor
     private static boolean isPlaceholder(final Vma vma, final long start, final long end)
     {
         return vma.isLocked() && vma.start >= start && vma.end <= end;
+    }
+
+    private static final int NOTHING_MAPPED = 1;
+
+    /**
+     * The first step of every unmap: with the kernel's map-count check first (a hole punched in
+     * one VMA needs a free slot), makes {@code start} and {@code end} VMA boundaries. Returns 0,
+     * {@code -ENOMEM}, or {@link #NOTHING_MAPPED} when no VMA meets the range.
+     */
+    private static int splitEnds(final Cpu cpu, final long start, final long end)
+    {
+        final VmaTree tree = cpu.mm.tree();
+        final Vma first = tree.find(start);
+        if (first == null || first.start >= end)
+        {
+            return NOTHING_MAPPED;
+        }
+        if (start > first.start && end < first.end && tree.size() >= AddressSpace.MAX_MAP_COUNT)
+        {
+            return -Errno.ENOMEM;
+        }
+        splitAt(cpu, start);
+        splitAt(cpu, end);
+        return 0;
+    }
+
+    /** The index past the VMAs from {@code from} on that start below {@code end}. */
+    private static int indexFrom(final VmaTree tree, final int from, final long end)
+    {
+        int to = from;
+        while (to < tree.size() && tree.get(to).start < end)
+        {
+            to++;
+        }
+        return to;
     }
 
     /** Zaps {@code [start, end)} and frees its tables inside {@code [floor, ceiling)}, then flushes. */
@@ -347,11 +355,7 @@ final class VmaEditor
     {
         final VmaTree tree = cpu.mm.tree();
         final int at = tree.indexAfter(vma.start);
-        int past = at;
-        while (past < tree.size() && tree.get(past).start < vma.end)
-        {
-            past++;
-        }
+        final int past = indexFrom(tree, at, vma.end);
         final Vma published = locked ? vma.lockedCopy() : vma;
         cpu.mm.replace(cpu, at, past, published);
         return published;
