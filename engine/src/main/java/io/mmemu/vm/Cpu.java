@@ -289,12 +289,14 @@ public final class Cpu implements AutoCloseable, WaitContext
             return Signal.SEGV_MAPERR;
         }
         final long granule = va >>> SPAN_SHIFT;
-        if (granule < lo || granule >= hi)
-        {
-            widenSpan(granule);
-        }
         while (true)
         {
+            // before every walk, not once: a fault that blocked went offline, which flushed the TLB
+            // and emptied the published span; a walk after it must widen the span again
+            if (granule < lo || granule >= hi)
+            {
+                widenSpan(granule);
+            }
             final int status = walker.walk(cr3, va);
             if (status == PageWalker.WALK_PTE || status == PageWalker.WALK_LARGE)
             {
