@@ -124,7 +124,7 @@ final class Madvise
             }
             case MADV_FREE ->
             {
-                if (vma.shared != null)
+                if (!vma.isAnonymous())
                 {
                     return -Errno.EINVAL;
                 }
@@ -136,13 +136,18 @@ final class Madvise
             }
             case MADV_REMOVE ->
             {
-                if ((flags & VmFlags.VM_LOCKED) != 0 || vma.shared == null || (flags & VmFlags.VM_SHARED) == 0)
+                if ((flags & VmFlags.VM_LOCKED) != 0 || vma.file == null)
                 {
                     return -Errno.EINVAL;
                 }
+                if ((flags & (VmFlags.VM_SHARED | VmFlags.VM_MAYWRITE)) != (VmFlags.VM_SHARED | VmFlags.VM_MAYWRITE))
+                {
+                    // vma_is_shared_maywrite: only a writable shared mapping may punch a hole
+                    return -Errno.EACCES;
+                }
                 VmaEditor.zap(cpu, start, end);
                 final long first = vma.pgoff + ((start - vma.start) >>> 12);
-                vma.shared.remove(first, first + ((end - start) >>> 12), cpu.memory, cpu.cache);
+                vma.file.inode().remove(first, first + ((end - start) >>> 12), cpu.memory, cpu.cache);
                 return 0;
             }
             case MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT ->
@@ -186,7 +191,7 @@ final class Madvise
             case MADV_SEQUENTIAL -> (flags & ~VmFlags.VM_RAND_READ) | VmFlags.VM_SEQ_READ;
             case MADV_DONTFORK -> flags | VmFlags.VM_DONTCOPY;
             case MADV_DOFORK -> (flags & VmFlags.VM_IO) != 0 ? -1 : flags & ~VmFlags.VM_DONTCOPY;
-            case MADV_WIPEONFORK -> vma.shared != null ? -1 : flags | VmFlags.VM_WIPEONFORK;
+            case MADV_WIPEONFORK -> vma.file != null || (flags & VmFlags.VM_SHARED) != 0 ? -1 : flags | VmFlags.VM_WIPEONFORK;
             case MADV_KEEPONFORK -> flags & ~VmFlags.VM_WIPEONFORK;
             case MADV_DONTDUMP -> flags | VmFlags.VM_DONTDUMP;
             case MADV_DODUMP -> flags & ~VmFlags.VM_DONTDUMP;
