@@ -14,7 +14,10 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MIB (1024L * 1024L)
@@ -22,6 +25,15 @@
 static long sys(const long nr, const long a, const long b, const long c, const long d, const long e, const long f)
 {
     return syscall(nr, a, b, c, d, e, f);
+}
+
+/* A thread: its calls act on the same address space (strace shows another pid). */
+static void *thread_body(void *arg)
+{
+    (void) arg;
+    void *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(p, 65536);
+    return NULL;
 }
 
 static int make_file(const char *path, const long size)
@@ -183,6 +195,27 @@ int main(void)
     mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
     ftruncate(mfd, 8 * MIB);
     mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+
+    /* A thread, then two forked children: one killed by SIGKILL, one by SIGSEGV. */
+    pthread_t thread;
+    pthread_create(&thread, NULL, thread_body, NULL);
+    pthread_join(thread, NULL);
+    pid_t child = fork();
+    if (child == 0)
+    {
+        mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        kill(getpid(), SIGKILL);
+    }
+    waitpid(child, NULL, 0);
+    child = fork();
+    if (child == 0)
+    {
+        char *ro = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        signal(SIGSEGV, SIG_DFL);
+        ro[0] = 1;
+        _exit(3);
+    }
+    waitpid(child, NULL, 0);
 
     /* The maps at the end, for the notes (printed to stdout, not in the trace). */
     char buf[1 << 16];
