@@ -57,6 +57,8 @@ int main(void)
     sys(SYS_brk, brk0 + 2 * page + 123, 0, 0, 0, 0, 0);
     sys(SYS_brk, brk0 - 64 * MIB, 0, 0, 0, 0, 0);
     void *blocker = mmap((void *) (brk0 + 8 * page), page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    sys(SYS_brk, brk0 + 8 * page, 0, 0, 0, 0, 0); /* would end exactly at the blocker */
+    sys(SYS_brk, brk0 + 7 * page, 0, 0, 0, 0, 0); /* one free page before it */
     sys(SYS_brk, brk0 + 16 * page, 0, 0, 0, 0, 0);
     munmap(blocker, page);
     sys(SYS_brk, brk0, 0, 0, 0, 0, 0);
