@@ -422,6 +422,83 @@ public final class AddressSpace implements AutoCloseable
         vsyscall = shown;
     }
 
+    // ---------------------------------------------------------------- exec and fork
+
+    /**
+     * Installs one VMA as exec (or a /proc/PID/maps file describing a process) leaves it: not a
+     * syscall, no merging, nothing faulted. The range must be free.
+     *
+     * @param flags   {@link VmFlags} bits
+     * @param pgoff   file offset in pages (anonymous memory: ignored, start &gt;&gt; 12 is used)
+     * @param file    the file mapped, or null
+     * @param name    a special mapping's name ([stack], [vdso], [vvar]...), or null
+     * @param faulted whether it has an anon_vma (pages were written: stack, data, bss)
+     */
+    public void install(final long start, final long end, final int flags, final long pgoff, final OpenFile file,
+        final String name, final boolean faulted)
+    {
+        if ((start & 4095) != 0 || (end & 4095) != 0 || Long.compareUnsigned(start, end) >= 0 ||
+            Long.compareUnsigned(end, TASK_SIZE) > 0)
+        {
+            throw new IllegalArgumentException(String.format("bad VMA range %x-%x", start, end));
+        }
+        final Cpu cpu = attachCpu();
+        lockWrite(cpu);
+        try
+        {
+            final Vma clash = tree().find(start);
+            if (clash != null && clash.start < end)
+            {
+                throw new IllegalArgumentException(String.format("VMA %x-%x overlaps %s", start, end, clash));
+            }
+            VmaEditor.insertDistinct(cpu, new Vma(start, end, flags, file == null ? start >>> 12 : pgoff, file, name,
+                faulted ? new AnonVma() : null), false);
+        }
+        finally
+        {
+            unlockWrite(cpu);
+            cpu.close();
+        }
+    }
+
+    /**
+     * fork's dup_mmap, for the layout: every VMA of {@code parent} but VM_DONTCOPY ones, with
+     * VM_LOCKED dropped, files shared (so shared mappings stay shared), the break and [vsyscall].
+     * This address space must be empty. Private pages are not copied: the child sees its private
+     * memory as never written (replay needs the layout only; strace logs carry no memory contents).
+     */
+    public void copyLayoutOf(final AddressSpace parent)
+    {
+        final Cpu cpu = attachCpu();
+        lockWrite(cpu);
+        try
+        {
+            if (tree().size() != 0)
+            {
+                throw new IllegalStateException("fork into a non-empty address space");
+            }
+            for (final Vma vma : parent.tree().toArray())
+            {
+                if ((vma.flags & VmFlags.VM_DONTCOPY) != 0)
+                {
+                    continue;
+                }
+                final boolean anon = vma.anonVma() != null && (vma.flags & VmFlags.VM_WIPEONFORK) == 0;
+                VmaEditor.insertDistinct(cpu, new Vma(vma.start, vma.end,
+                    vma.flags & ~(VmFlags.VM_LOCKED | VmFlags.VM_LOCKONFAULT), vma.pgoff, vma.file, vma.name,
+                    anon ? new AnonVma() : null), false);
+            }
+            startBrk = parent.startBrk;
+            brk = parent.brk;
+            vsyscall = parent.vsyscall;
+        }
+        finally
+        {
+            unlockWrite(cpu);
+            cpu.close();
+        }
+    }
+
     // ---------------------------------------------------------------- views
 
     /**

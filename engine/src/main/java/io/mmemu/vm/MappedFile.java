@@ -51,11 +51,12 @@ public final class MappedFile
     private final Path source;
     private final boolean shmem;
     private final boolean thpAligned;
+    private final boolean mappable;
     private final Long2LongHashMap pages = new Long2LongHashMap(NO_FRAME);
     private int users;
 
     private MappedFile(final String path, final int dev, final long inode, final long size, final Path source,
-        final boolean shmem, final boolean thpAligned)
+        final boolean shmem, final boolean thpAligned, final boolean mappable)
     {
         if (size < 0)
         {
@@ -68,12 +69,13 @@ public final class MappedFile
         this.source = source;
         this.shmem = shmem;
         this.thpAligned = thpAligned;
+        this.mappable = mappable;
     }
 
     /** The shmem object of a new shared anonymous mapping of {@code sizePages} pages. */
     static MappedFile shmem(final long sizePages)
     {
-        return new MappedFile(SHMEM_NAME, SHMEM_DEV, NEXT_SHMEM_INODE.getAndIncrement(), sizePages << 12, null, true, false);
+        return new MappedFile(SHMEM_NAME, SHMEM_DEV, NEXT_SHMEM_INODE.getAndIncrement(), sizePages << 12, null, true, false, true);
     }
 
     /**
@@ -90,7 +92,7 @@ public final class MappedFile
     public static MappedFile of(final String path, final int dev, final long inode, final long size, final Path source,
         final boolean thpAligned)
     {
-        return new MappedFile(path, dev, inode, size, source, false, thpAligned);
+        return new MappedFile(path, dev, inode, size, source, false, thpAligned, true);
     }
 
     public String path()
@@ -117,6 +119,18 @@ public final class MappedFile
     boolean isShmem()
     {
         return shmem;
+    }
+
+    /** Whether the file can be mapped at all (f_op->mmap): a directory cannot (ENODEV). */
+    boolean mappable()
+    {
+        return mappable;
+    }
+
+    /** A path naming something that has no mmap (a directory): every mmap of it is ENODEV. */
+    public static MappedFile unmappable(final String path, final int dev, final long inode)
+    {
+        return new MappedFile(path, dev, inode, 0, null, false, false, false);
     }
 
     /** The character device /dev/zero: mapping it makes anonymous memory (mmap_zero). */

@@ -254,6 +254,10 @@ final class Mmap
                 return -Errno.EINVAL;
             }
         }
+        if (!file.inode().mappable())
+        {
+            return -Errno.ENODEV;
+        }
         if ((vmFlags & VmFlags.VM_GROWSDOWN) != 0)
         {
             return -Errno.EINVAL;

@@ -1,0 +1,130 @@
+package io.mmemu.vm;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The files mappings name, by path: one {@link MappedFile} (inode and page cache) per distinct path,
+ * shared by every address space of a replay, so a library mapped by two processes is one file.
+ * <p>
+ * Identity and size, in order of preference: what a /proc/PID/maps file said about the path
+ * ({@link #known}); the real file's, when the path exists on this machine (its device and inode
+ * numbers, so replayed maps lines read as the kernel's would on the machine that recorded them);
+ * otherwise a synthetic identity that is stable for the path within a run (device fe:00, inodes
+ * counted from 1) and an unbounded size. Contents always come from the real file when it exists,
+ * else from {@link MappedFile#patternWord}. mmemu never writes to real files.
+ */
+public final class FileSystem
+{
+    /** The device of files that exist nowhere here: an unassigned block major. */
+    public static final int SYNTHETIC_DEV = Dev.make(0xfe, 0);
+    /** What a file of unknown size is taken to hold: no fault is past its end. */
+    private static final long UNBOUNDED = Long.MAX_VALUE >>> 1;
+
+    private final Map<String, MappedFile> files = new HashMap<>();
+    private long nextSyntheticInode = 1;
+
+    /** Records what a maps line said about {@code path}, unless the path is known already. */
+    public synchronized MappedFile known(final String path, final int dev, final long inode, final long minimumSize)
+    {
+        return files.computeIfAbsent(path, p ->
+        {
+            final Path real = realFile(p);
+            final long size = real != null ? sizeOf(real, minimumSize) : Math.max(minimumSize, UNBOUNDED);
+            return MappedFile.of(p, dev, inode, size, real, !MappedFile.DEV_ZERO.equals(p));
+        });
+    }
+
+    /** The file at {@code path}, as this run has known it, or as the machine or a synthetic identity gives it. */
+    public synchronized MappedFile lookup(final String path)
+    {
+        final MappedFile existing = files.get(path);
+        if (existing != null)
+        {
+            return existing;
+        }
+        final Path real = realFile(path);
+        int dev = SYNTHETIC_DEV;
+        long inode;
+        long size = UNBOUNDED;
+        if (real == null && isDirectory(path))
+        {
+            final MappedFile directory = MappedFile.unmappable(path, SYNTHETIC_DEV, nextSyntheticInode++);
+            files.put(path, directory);
+            return directory;
+        }
+        if (real != null)
+        {
+            try
+            {
+                final long stDev = ((Number)Files.getAttribute(real, "unix:dev")).longValue();
+                inode = ((Number)Files.getAttribute(real, "unix:ino")).longValue();
+                // glibc's st_dev encoding: minor's low byte, major, then minor's high bits
+                final int major = (int)(((stDev >>> 8) & 0xfff) | ((stDev >>> 32) & ~0xfffL));
+                final int minor = (int)((stDev & 0xff) | ((stDev >>> 12) & ~0xffL));
+                dev = Dev.make(major & 0xfff, minor & 0xfffff);
+                size = sizeOf(real, 0);
+            }
+            catch (final IOException | UnsupportedOperationException | IllegalArgumentException ex)
+            {
+                inode = nextSyntheticInode++;
+            }
+        }
+        else
+        {
+            inode = nextSyntheticInode++;
+        }
+        final MappedFile file = MappedFile.of(path, dev, inode, size, real, !MappedFile.DEV_ZERO.equals(path));
+        files.put(path, file);
+        return file;
+    }
+
+    private static boolean isDirectory(final String path)
+    {
+        try
+        {
+            return path.startsWith("/") && Files.isDirectory(Path.of(path));
+        }
+        catch (final RuntimeException ex)
+        {
+            return false;
+        }
+    }
+
+    private static Path realFile(final String path)
+    {
+        if (path.isEmpty() || path.charAt(0) != '/' || path.endsWith(" (deleted)"))
+        {
+            return null;
+        }
+        try
+        {
+            final Path p = Path.of(path);
+            return Files.isRegularFile(p) || MappedFile.DEV_ZERO.equals(path) && Files.exists(p, LinkOption.NOFOLLOW_LINKS) ? p : null;
+        }
+        catch (final RuntimeException ex)
+        {
+            return null;
+        }
+    }
+
+    private static long sizeOf(final Path real, final long minimum)
+    {
+        if (!Files.isRegularFile(real))
+        {
+            return UNBOUNDED;
+        }
+        try
+        {
+            return Files.size(real);
+        }
+        catch (final IOException ex)
+        {
+            return Math.max(minimum, UNBOUNDED);
+        }
+    }
+}
