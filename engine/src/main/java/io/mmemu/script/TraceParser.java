@@ -27,9 +27,9 @@ import org.agrona.collections.Int2ObjectHashMap;
  * <p>
  * Which calls: the ones mmemu models ({@link Call}) are parsed strictly; the rest of strace's
  * {@code %memory} class becomes {@link TraceEvent.Unmodelled}; clone/clone3/fork/vfork/execve
- * become process events; other syscalls in a log line (wait4, exit_group...) are skipped. In a line
- * without a pid and without a result (a hand-written script) an unknown name is an error, so a typo
- * is not silently skipped.
+ * become process events; other syscalls with a result (wait4, exit_group...) are skipped. A line
+ * without a result (strace always prints one) naming an unknown call is an error, so a typo in a
+ * hand-written script is not silently skipped.
  */
 public final class TraceParser
 {
@@ -129,7 +129,7 @@ public final class TraceParser
                 throw new LineException(offset + 1, "pid " + pid + " resumes " + resumed.group(1) + " but left '" + start +
                     "' unfinished");
             }
-            call(lineNumber, pid, true, start + resumed.group(2), 0);
+            call(lineNumber, pid, start + resumed.group(2), 0);
             return;
         }
         if (rest.endsWith(UNFINISHED))
@@ -142,10 +142,10 @@ public final class TraceParser
             pending.put(pid, rest.substring(0, rest.length() - UNFINISHED.length()).stripTrailing());
             return;
         }
-        call(lineNumber, pid, pid != 0, rest, offset);
+        call(lineNumber, pid, rest, offset);
     }
 
-    private void call(final int lineNumber, final int pid, final boolean log, final String text, final int offset)
+    private void call(final int lineNumber, final int pid, final String text, final int offset)
         throws LineException
     {
         final Matcher name = NAME.matcher(text);
@@ -179,12 +179,9 @@ public final class TraceParser
                 hasResult ? text.substring(0, result.start() + 1) : text, recorded));
             return;
         }
-        if (Call.named(callName) == null)
+        if (Call.named(callName) == null && hasResult)
         {
-            if (log || hasResult)
-            {
-                return; // another syscall class in the log (wait4, exit_group, openat...): not memory
-            }
+            return; // another syscall class in the log (wait4, exit_group, openat...): not memory
         }
         final FdPath fd = FdPath.strip(text);
         final Statement statement = ScriptParser.parseLine(lineNumber, fd.text(), offset);

@@ -293,11 +293,12 @@ public final class TraceReplay
     private OpenFile open(final Process process, final int fd, final String path, final boolean readOnly)
     {
         final OpenFile current = process.fds.get(fd);
-        if (current != null && current.inode().path().equals(path) && current.writable() != readOnly)
+        final io.mmemu.vm.MappedFile inode = files.lookup(path);
+        if (current != null && current.inode() == inode && current.writable() != readOnly)
         {
             return current;
         }
-        final OpenFile opened = OpenFile.open(files.lookup(path), !readOnly);
+        final OpenFile opened = OpenFile.open(inode, !readOnly);
         process.fds.put(fd, opened);
         return opened;
     }

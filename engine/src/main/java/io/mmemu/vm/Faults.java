@@ -144,7 +144,7 @@ final class Faults
             return Signal.SEGV_ACCERR;
         }
         final long page = va & ~0xFFFL;
-        if (vma.file == null)
+        if (vma.isAnonymous())
         {
             return anonymous(cpu, vma, page, write);
         }

@@ -22,6 +22,7 @@ public final class FileSystem
 {
     /** The device of files that exist nowhere here: an unassigned block major. */
     public static final int SYNTHETIC_DEV = Dev.make(0xfe, 0);
+    private static final String MEMFD_PREFIX = "/memfd:";
     /** What a file of unknown size is taken to hold: no fault is past its end. */
     private static final long UNBOUNDED = Long.MAX_VALUE >>> 1;
 
@@ -31,6 +32,13 @@ public final class FileSystem
     /** Records what a maps line said about {@code path}, unless the path is known already. */
     public synchronized MappedFile known(final String path, final int dev, final long inode, final long minimumSize)
     {
+        if (path.endsWith(MappedFile.DELETED))
+        {
+            final MappedFile unlinked = known(path.substring(0, path.length() - MappedFile.DELETED.length()), dev, inode,
+                minimumSize);
+            unlinked.markDeleted();
+            return unlinked;
+        }
         return files.computeIfAbsent(path, p ->
         {
             final Path real = realFile(p);
@@ -39,16 +47,27 @@ public final class FileSystem
         });
     }
 
-    /** The file at {@code path}, as this run has known it, or as the machine or a synthetic identity gives it. */
+    /**
+     * The file at {@code path}, as this run has known it, or as the machine or a synthetic identity
+     * gives it. {@code "P (deleted)"}, strace's and maps' name for an unlinked file, is the file P
+     * marked deleted: mappings made before the unlink show it deleted too, as the kernel's do.
+     * memfd files ({@code /memfd:NAME}) live on shmem's device, 00:01.
+     */
     public synchronized MappedFile lookup(final String path)
     {
+        if (path.endsWith(MappedFile.DELETED))
+        {
+            final MappedFile unlinked = lookup(path.substring(0, path.length() - MappedFile.DELETED.length()));
+            unlinked.markDeleted();
+            return unlinked;
+        }
         final MappedFile existing = files.get(path);
         if (existing != null)
         {
             return existing;
         }
         final Path real = realFile(path);
-        int dev = SYNTHETIC_DEV;
+        int dev = path.startsWith(MEMFD_PREFIX) ? MappedFile.SHMEM_DEV : SYNTHETIC_DEV;
         long inode;
         long size = UNBOUNDED;
         if (real == null && isDirectory(path))

@@ -39,6 +39,7 @@ public final class MappedFile
     /** The maps name of shared anonymous memory. */
     static final String SHMEM_NAME = "/dev/zero (deleted)";
     static final String DEV_ZERO = "/dev/zero";
+    static final String DELETED = " (deleted)";
     /** shmem's anonymous superblock: dev 00:01. */
     static final int SHMEM_DEV = Dev.make(0, 1);
     private static final AtomicLong NEXT_SHMEM_INODE = new AtomicLong(1024);
@@ -54,6 +55,8 @@ public final class MappedFile
     private final boolean mappable;
     private final Long2LongHashMap pages = new Long2LongHashMap(NO_FRAME);
     private int users;
+    /** Unlinked: maps shows the path with " (deleted)" from then on. */
+    private volatile boolean deleted;
 
     private MappedFile(final String path, final int dev, final long inode, final long size, final Path source,
         final boolean shmem, final boolean thpAligned, final boolean mappable)
@@ -95,9 +98,22 @@ public final class MappedFile
         return new MappedFile(path, dev, inode, size, source, false, thpAligned, true);
     }
 
+    /** The path as maps shows it: with " (deleted)" once the file was unlinked. */
     public String path()
     {
+        return deleted && !shmem ? path + DELETED : path;
+    }
+
+    /** The path it was opened by. */
+    String originalPath()
+    {
         return path;
+    }
+
+    /** Records that the file was unlinked (it lives on while mapped or open). */
+    public void markDeleted()
+    {
+        deleted = true;
     }
 
     public int dev()

@@ -268,9 +268,10 @@ final class Mmap
         }
         if (file.inode().isDevZero())
         {
-            // mmap_zero: a shared mapping becomes shmem, a private one plain anonymous memory
+            // mmap_zero: a shared mapping becomes shmem; a private one anonymous memory that still
+            // names /dev/zero (vma_set_anonymous keeps vm_file)
             return (vmFlags & VmFlags.VM_SHARED) != 0 ? mmapRegion(cpu, addr, len, vmFlags, 0, null, true, replacement) :
-                mmapRegion(cpu, addr, len, vmFlags, pgoff, null, false, replacement);
+                mmapRegion(cpu, addr, len, vmFlags, pgoff, file, false, replacement);
         }
         return mmapRegion(cpu, addr, len, vmFlags, pgoff, file, false, replacement);
     }

@@ -141,7 +141,7 @@ final class Mprotect
         {
             return -Errno.ENOMEM;
         }
-        changePtes(cpu, start, end, newFlags, vma.file != null);
+        changePtes(cpu, start, end, newFlags, !vma.isAnonymous());
         return changed.end;
     }
 

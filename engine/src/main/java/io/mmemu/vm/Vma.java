@@ -251,10 +251,10 @@ final class Vma
         return (end - start) >>> 12;
     }
 
-    /** vma_is_anonymous: no file and no shmem object behind it. */
+    /** vma_is_anonymous: no vm_ops: no file behind it, or a private mapping of /dev/zero. */
     boolean isAnonymous()
     {
-        return file == null;
+        return file == null || file.inode().isDevZero() && !isShared();
     }
 
     /** VM_MAYSHARE: a shared mapping (of a file or of shmem), whose writes reach the object. */

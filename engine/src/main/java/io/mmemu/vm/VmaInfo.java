@@ -53,7 +53,8 @@ public record VmaInfo(long start, long end, int flags, long pgoff, String name, 
             {
                 sb.append(' ');
             }
-            sb.append(' ').append(name);
+            // seq_file_path escapes newlines (octal), so one VMA stays one line
+            sb.append(' ').append(name.replace("\n", "\\012"));
         }
         return sb.toString();
     }
