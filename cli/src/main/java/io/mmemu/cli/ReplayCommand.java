@@ -52,7 +52,7 @@ import picocli.CommandLine.Parameters;
         "print last; --pagemap-binary, --dump and --html write files.",
         "",
         "Real programs (docs/replay.md, 'Replaying strace logs'): record with",
-        "  setarch -R strace -f -y -e trace=memory[,%process] -o prog.trace prog ...",
+        "  setarch -R strace -f -y -e trace=memory[,%%process] -o prog.trace prog ...",
         "and its /proc/PID/maps at its first instruction (tools/capture does both), then",
         "  mmemu replay --initial-maps prog.maps prog.trace",
         "replays every pid, compares each result with the recorded one, and ends with",
@@ -88,7 +88,7 @@ public final class ReplayCommand implements Callable<Integer>
 
     @Option(names = "--initial-maps", paramLabel = "[PATH=]MAPS",
         description = {"A /proc/PID/maps file: the traced program's address space at its first instruction;",
-            "PATH=MAPS: the maps of a program the log exec's at PATH (with %process in the log). Repeatable."})
+            "PATH=MAPS: the maps of a program the log exec's at PATH (with %%process in the log). Repeatable."})
     java.util.List<String> initialMaps = new java.util.ArrayList<>();
 
     @Option(names = "--check", description = "Replay as an strace log and compare results even without pids or --initial-maps.")

@@ -52,7 +52,7 @@ public final class TraceReplay
 
     private final Options options;
     private final PhysicalMemory memory;
-    private final FileSystem files = new FileSystem();
+    private final FileSystem files;
     private final List<Process> processes = new ArrayList<>();
     private final Int2ObjectHashMap<Process> byPid = new Int2ObjectHashMap<>();
     private final Int2ObjectHashMap<TraceEvent.Spawn> spawns = new Int2ObjectHashMap<>();
@@ -91,6 +91,7 @@ public final class TraceReplay
     {
         this.options = options;
         this.memory = memory;
+        this.files = new FileSystem(memory);
     }
 
     /**
@@ -131,6 +132,7 @@ public final class TraceReplay
                 {
                     process.close();
                 }
+                replay.files.close();
             }
         }
         catch (final IllegalArgumentException ex)

@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
+import io.mmemu.phys.PhysicalMemory;
+
 /**
  * The files mappings name, by path: one {@link MappedFile} (inode and page cache) per distinct path,
  * shared by every address space of a replay, so a library mapped by two processes is one file.
@@ -16,9 +18,10 @@ import java.util.Map;
  * numbers, so replayed maps lines read as the kernel's would on the machine that recorded them);
  * otherwise a synthetic identity that is stable for the path within a run (device fe:00, inodes
  * counted from 1) and an unbounded size. Contents always come from the real file when it exists,
- * else from {@link MappedFile#patternWord}. mmemu never writes to real files.
+ * else from {@link MappedFile#patternWord}. mmemu never writes to real files: what a program
+ * writes through a shared mapping lives in the page cache until the file system is closed.
  */
-public final class FileSystem
+public final class FileSystem implements AutoCloseable
 {
     /** The device of files that exist nowhere here: an unassigned block major. */
     public static final int SYNTHETIC_DEV = Dev.make(0xfe, 0);
@@ -27,6 +30,33 @@ public final class FileSystem
     private static final long UNBOUNDED = Long.MAX_VALUE >>> 1;
 
     private final Map<String, MappedFile> files = new HashMap<>();
+    private final PhysicalMemory memory;
+
+    /**
+     * Files whose page caches live in {@code memory}. The file system holds every file it knows open
+     * (as the kernel's page cache outlives mappings), until {@link #close}.
+     */
+    public FileSystem(final PhysicalMemory memory)
+    {
+        this.memory = memory;
+    }
+
+    /** Releases every cached page the files hold; the mappings of them must be gone. */
+    @Override
+    public synchronized void close()
+    {
+        for (final MappedFile file : files.values())
+        {
+            file.close(memory);
+        }
+        files.clear();
+    }
+
+    private MappedFile held(final MappedFile file)
+    {
+        file.open();
+        return file;
+    }
     private long nextSyntheticInode = 1;
 
     /** Records what a maps line said about {@code path}, unless the path is known already. */
@@ -43,7 +73,7 @@ public final class FileSystem
         {
             final Path real = realFile(p);
             final long size = real != null ? sizeOf(real, minimumSize) : Math.max(minimumSize, UNBOUNDED);
-            return MappedFile.of(p, dev, inode, size, real, !MappedFile.DEV_ZERO.equals(p));
+            return held(MappedFile.of(p, dev, inode, size, real, !MappedFile.DEV_ZERO.equals(p)));
         });
     }
 
@@ -72,7 +102,7 @@ public final class FileSystem
         long size = UNBOUNDED;
         if (real == null && isDirectory(path))
         {
-            final MappedFile directory = MappedFile.unmappable(path, SYNTHETIC_DEV, nextSyntheticInode++);
+            final MappedFile directory = held(MappedFile.unmappable(path, SYNTHETIC_DEV, nextSyntheticInode++));
             files.put(path, directory);
             return directory;
         }
@@ -97,7 +127,7 @@ public final class FileSystem
         {
             inode = nextSyntheticInode++;
         }
-        final MappedFile file = MappedFile.of(path, dev, inode, size, real, !MappedFile.DEV_ZERO.equals(path));
+        final MappedFile file = held(MappedFile.of(path, dev, inode, size, real, !MappedFile.DEV_ZERO.equals(path)));
         files.put(path, file);
         return file;
     }

@@ -57,6 +57,8 @@ public final class MappedFile
     private int users;
     /** Unlinked: maps shows the path with " (deleted)" from then on. */
     private volatile boolean deleted;
+    /** A file created empty here: pages read as zero, nothing to read in. */
+    private boolean zeroFilled;
 
     private MappedFile(final String path, final int dev, final long inode, final long size, final Path source,
         final boolean shmem, final boolean thpAligned, final boolean mappable)
@@ -73,6 +75,42 @@ public final class MappedFile
         this.shmem = shmem;
         this.thpAligned = thpAligned;
         this.mappable = mappable;
+    }
+
+    /**
+     * A new, empty regular file of {@code size} bytes (mkstemp + ftruncate: every page reads as
+     * zero until written), with its own synthetic identity; unlinked, as will-it-scale's are.
+     */
+    public static MappedFile temporary(final long size)
+    {
+        final MappedFile file = new MappedFile("/tmp/mmemu.tmp", FileSystem.SYNTHETIC_DEV, NEXT_SHMEM_INODE.getAndIncrement(),
+            size, null, false, true, true);
+        file.zeroFilled = true;
+        file.deleted = true;
+        return file;
+    }
+
+    /**
+     * Holds the file open (an fd, or the file system's own reference): its page cache stays, with
+     * whatever was written through shared mappings, until every mapping and every holder is gone.
+     */
+    public void open()
+    {
+        addUser();
+    }
+
+    /** Drops a hold taken by {@link #open}; the last one gone releases the cached pages. */
+    public void close(final PhysicalMemory memory)
+    {
+        final FrameCache cache = memory.newCache();
+        try
+        {
+            removeUser(memory, cache);
+        }
+        finally
+        {
+            memory.retireCache(cache);
+        }
     }
 
     /** The shmem object of a new shared anonymous mapping of {@code sizePages} pages. */
@@ -199,7 +237,8 @@ public final class MappedFile
         {
             return NO_FRAME;
         }
-        if (!shmem)
+        final boolean zero = shmem || zeroFilled;
+        if (!zero)
         {
             readPage(memory, fresh, pgoff);
         }
@@ -211,7 +250,7 @@ public final class MappedFile
         }
         else
         {
-            memory.releaseData(cache, fresh, shmem);
+            memory.releaseData(cache, fresh, zero);
             memory.mapData(pfn);
         }
         return pfn;

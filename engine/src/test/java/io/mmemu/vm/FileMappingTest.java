@@ -34,7 +34,7 @@ final class FileMappingTest
     private PhysicalMemory memory;
     private AddressSpace mm;
     private Cpu cpu;
-    private final FileSystem files = new FileSystem();
+    private FileSystem files;
 
     @BeforeEach
     void setUp()
@@ -42,6 +42,7 @@ final class FileMappingTest
         memory = PhysicalMemory.create(256L << 20);
         mm = AddressSpace.create(memory);
         cpu = mm.attachCpu();
+        files = new FileSystem(memory);
     }
 
     @AfterEach
@@ -50,6 +51,7 @@ final class FileMappingTest
         mm.check(false).assertOk();
         cpu.close();
         mm.close();
+        files.close();
         assertEquals(1, memory.framesInUse(), "every frame but the zero page returns after close");
         memory.close();
     }
@@ -87,6 +89,29 @@ final class FileMappingTest
         // MADV_DONTNEED drops the private copy: the file's bytes come back
         assertEquals(0, cpu.madvise(BASE, 4096, Mman.MADV_DONTNEED));
         assertEquals(8 * 3 + 7, read(BASE + 8));
+    }
+
+    @Test
+    void sharedWritesOutliveTheMappingWhileTheFileIsKnown() throws IOException
+    {
+        final OpenFile file = realFile(1, true);
+        final long a = cpu.mmap(0, 4096, RW, MAP_SHARED, file, 0);
+        assertEquals(Signal.NONE, cpu.writeLong(a + 64, 777));
+        assertEquals(0, cpu.munmap(a, 4096));
+        final long b = cpu.mmap(0, 4096, PROT_READ, MAP_SHARED, file, 0);
+        assertEquals(777, read(b + 64), "the page cache kept the written page");
+        assertEquals(7, read(b), "the rest of the page is still the file's");
+    }
+
+    @Test
+    void aTemporaryFileReadsAsZeroes()
+    {
+        final MappedFile tmp = MappedFile.temporary(8 * 4096);
+        tmp.open();
+        final long a = cpu.mmap(0, 8 * 4096, RW, MAP_PRIVATE, OpenFile.open(tmp, true), 0);
+        assertEquals(0, read(a + 4096 * 5 + 8));
+        assertEquals(0, cpu.munmap(a, 8 * 4096));
+        tmp.close(memory);
     }
 
     @Test
