@@ -1,5 +1,6 @@
 package io.mmemu.cli;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -8,10 +9,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 import io.mmemu.inspect.ThpMode;
+import io.mmemu.script.InitialMaps;
 import io.mmemu.script.Replay;
+import io.mmemu.script.ScriptException;
+import io.mmemu.script.TraceReplay;
 import io.mmemu.vm.KernelConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -89,7 +97,7 @@ public final class ReplayCommand implements Callable<Integer>
     @Option(names = "--initial-maps", paramLabel = "[PATH=]MAPS",
         description = {"A /proc/PID/maps file: the traced program's address space at its first instruction;",
             "PATH=MAPS: the maps of a program the log exec's at PATH (with %%process in the log). Repeatable."})
-    java.util.List<String> initialMaps = new java.util.ArrayList<>();
+    List<String> initialMaps = new ArrayList<>();
 
     @Option(names = "--check", description = "Replay as an strace log and compare results even without pids or --initial-maps.")
     boolean check;
@@ -145,7 +153,7 @@ public final class ReplayCommand implements Callable<Integer>
         {
             return false;
         }
-        try (java.io.BufferedReader reader = Files.newBufferedReader(Path.of(script), StandardCharsets.ISO_8859_1))
+        try (BufferedReader reader = Files.newBufferedReader(Path.of(script), StandardCharsets.ISO_8859_1))
         {
             for (String line = reader.readLine(); line != null; line = reader.readLine())
             {
@@ -171,32 +179,31 @@ public final class ReplayCommand implements Callable<Integer>
                 "--pagemap, --window and the inspection views work on scripts");
             return 2;
         }
-        java.util.List<io.mmemu.script.InitialMaps.Line> traced = null;
-        final java.util.Map<String, java.util.List<io.mmemu.script.InitialMaps.Line>> programs = new java.util.HashMap<>();
+        List<InitialMaps.Line> traced = null;
+        final Map<String, List<InitialMaps.Line>> programs = new HashMap<>();
         for (final String spec : initialMaps)
         {
             final int eq = spec.indexOf('=');
             final String file = eq < 0 ? spec : spec.substring(eq + 1);
-            final java.util.List<io.mmemu.script.InitialMaps.Line> lines;
-            try (Reader reader = new InputStreamReader(Files.newInputStream(Path.of(file)), StandardCharsets.UTF_8))
+            final List<List<InitialMaps.Line>> parsed = new ArrayList<>(1);
+            final int read = withInput("replay", file, (name, reader) ->
             {
-                lines = io.mmemu.script.InitialMaps.parse(reader);
-            }
-            catch (final NoSuchFileException ex)
+                try
+                {
+                    parsed.add(InitialMaps.parse(reader));
+                    return 0;
+                }
+                catch (final ScriptException ex)
+                {
+                    ex.errors().forEach(e -> System.err.println(e.format(name)));
+                    return 2;
+                }
+            });
+            if (read != 0)
             {
-                System.err.println("mmemu replay: " + file + ": no such file");
-                return 2;
+                return read;
             }
-            catch (final IOException ex)
-            {
-                System.err.println("mmemu replay: " + file + ": " + ex.getMessage());
-                return 2;
-            }
-            catch (final io.mmemu.script.ScriptException ex)
-            {
-                ex.errors().forEach(e -> System.err.println(e.format(file)));
-                return 2;
-            }
+            final List<InitialMaps.Line> lines = parsed.get(0);
             if (eq < 0)
             {
                 if (traced != null)
@@ -211,24 +218,10 @@ public final class ReplayCommand implements Callable<Integer>
                 programs.put(spec.substring(0, eq), lines);
             }
         }
-        final io.mmemu.script.TraceReplay.Options options = new io.mmemu.script.TraceReplay.Options(traced, programs,
+        final TraceReplay.Options options = new TraceReplay.Options(traced, programs,
             quiet, maps, scriptOptions.physicalMemory(), scriptOptions.kernel());
-        final String name = STDIN.equals(script) ? "<stdin>" : script;
-        try (Reader reader = STDIN.equals(script) ? new InputStreamReader(System.in, StandardCharsets.UTF_8) :
-            new InputStreamReader(Files.newInputStream(Path.of(script)), StandardCharsets.UTF_8))
-        {
-            return io.mmemu.script.TraceReplay.run(name, reader, options, System.out, System.err);
-        }
-        catch (final NoSuchFileException ex)
-        {
-            System.err.println("mmemu replay: " + script + ": no such file");
-            return 2;
-        }
-        catch (final IOException ex)
-        {
-            System.err.println("mmemu replay: " + script + ": " + ex.getMessage());
-            return 2;
-        }
+        return withInput("replay", script, (name, reader) ->
+            TraceReplay.run(name, reader, options, System.out, System.err));
     }
 
     /** --kernel's value: the build to emulate, mainline or the host's (probed). */
@@ -254,24 +247,48 @@ public final class ReplayCommand implements Callable<Integer>
      */
     static int runScript(final String command, final String script, final Replay.Options options, final PrintStream out)
     {
-        if (STDIN.equals(script))
+        return withInput(command, script, (name, reader) -> Replay.run(name, reader, options, out, System.err));
+    }
+
+    /** Reads one input, returning the exit code. */
+    @FunctionalInterface
+    interface Reading
+    {
+        int read(String name, Reader reader) throws IOException;
+    }
+
+    /**
+     * Runs {@code reading} on {@code file} ({@code -}: standard input, named {@code <stdin>}); a file
+     * that cannot be read is "mmemu COMMAND: FILE: reason", exit 2.
+     */
+    static int withInput(final String command, final String file, final Reading reading)
+    {
+        if (STDIN.equals(file))
         {
-            return Replay.run("<stdin>", new InputStreamReader(System.in, StandardCharsets.UTF_8), options, out, System.err);
+            try
+            {
+                return reading.read("<stdin>", new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            }
+            catch (final IOException ex)
+            {
+                System.err.println("mmemu " + command + ": <stdin>: " + ex.getMessage());
+                return 2;
+            }
         }
         // An InputStreamReader, not Files.newBufferedReader: malformed UTF-8 becomes U+FFFD, which
         // the parser reports with its line, instead of an exception that names no line.
-        try (Reader reader = new InputStreamReader(Files.newInputStream(Path.of(script)), StandardCharsets.UTF_8))
+        try (Reader reader = new InputStreamReader(Files.newInputStream(Path.of(file)), StandardCharsets.UTF_8))
         {
-            return Replay.run(script, reader, options, out, System.err);
+            return reading.read(file, reader);
         }
         catch (final NoSuchFileException ex)
         {
-            System.err.println("mmemu " + command + ": " + script + ": no such file");
+            System.err.println("mmemu " + command + ": " + file + ": no such file");
             return 2;
         }
         catch (final IOException ex)
         {
-            System.err.println("mmemu " + command + ": " + script + ": " + ex.getMessage());
+            System.err.println("mmemu " + command + ": " + file + ": " + ex.getMessage());
             return 2;
         }
     }

@@ -144,15 +144,7 @@ final class Faults
             return Signal.SEGV_ACCERR;
         }
         final long page = va & ~0xFFFL;
-        if (vma.isAnonymous())
-        {
-            return anonymous(cpu, vma, page, write);
-        }
-        return vma.isShared() ? shared(cpu, vma, page, write) : privateFile(cpu, vma, page, write);
-    }
-
-    private static int anonymous(final Cpu cpu, final Vma vma, final long page, final boolean write)
-    {
+        // the PTE slot to fill, its page table allocated on the way down (no frame: SIGBUS)
         final PageWalker walker = cpu.walker;
         final int status = walker.walkAlloc(cpu.mm.cr3(), page);
         if (status != PageWalker.WALK_PTE)
@@ -161,6 +153,16 @@ final class Faults
         }
         final long slot = walker.slot();
         final long table = walker.tablePfn();
+        if (vma.isAnonymous())
+        {
+            return anonymous(cpu, vma, page, write, table, slot);
+        }
+        return vma.isShared() ? shared(cpu, vma, page, write, table, slot) : privateFile(cpu, vma, page, write, table, slot);
+    }
+
+    private static int anonymous(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
+        final long slot)
+    {
         final MemorySegment frames = cpu.memory.frames();
         final long e = PageWalker.read(frames, slot);
         final long prot = PageProtection.of(vma.flags);
@@ -204,16 +206,9 @@ final class Faults
         return upgrade(cpu, table, slot, e);
     }
 
-    private static int shared(final Cpu cpu, final Vma vma, final long page, final boolean write)
+    private static int shared(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
+        final long slot)
     {
-        final PageWalker walker = cpu.walker;
-        final int status = walker.walkAlloc(cpu.mm.cr3(), page);
-        if (status != PageWalker.WALK_PTE)
-        {
-            return status == PageWalker.WALK_LARGE ? Signal.NONE : Signal.BUS_ADRERR;
-        }
-        final long slot = walker.slot();
-        final long table = walker.tablePfn();
         final PhysicalMemory memory = cpu.memory;
         final long e = PageWalker.read(memory.frames(), slot);
         if (e != 0)
@@ -246,16 +241,9 @@ final class Faults
      * page read-only, whatever the VMA allows; a write gets a private copy of the cache page (an
      * anonymous page from then on), or, on a page that is already the VMA's own copy, reuses it.
      */
-    private static int privateFile(final Cpu cpu, final Vma vma, final long page, final boolean write)
+    private static int privateFile(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
+        final long slot)
     {
-        final PageWalker walker = cpu.walker;
-        final int status = walker.walkAlloc(cpu.mm.cr3(), page);
-        if (status != PageWalker.WALK_PTE)
-        {
-            return status == PageWalker.WALK_LARGE ? Signal.NONE : Signal.BUS_ADRERR;
-        }
-        final long slot = walker.slot();
-        final long table = walker.tablePfn();
         final PhysicalMemory memory = cpu.memory;
         final MappedFile inode = vma.file.inode();
         final long pgoff = vma.pgoff + ((page - vma.start) >>> 12);

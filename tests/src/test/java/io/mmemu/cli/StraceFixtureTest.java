@@ -11,6 +11,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -111,5 +112,35 @@ final class StraceFixtureTest
         final Summary s = replay("replay", "-q", "--initial-maps", dir.resolve("gcc.maps").toString(), trace.toString());
         assertEquals(checkable(trace, first), s.checked());
         assertEquals(checkable(trace, 0) - checkable(trace, first), s.unchecked());
+    }
+
+    @Test
+    void aDifferingResultIsReportedWithItsLineAndExitsOne(@TempDir final Path dir) throws IOException
+    {
+        final Path log = Files.writeString(dir.resolve("prog.trace"), """
+            100  mmap(0x200000000000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x200000000000
+            100  munmap(0x200000000000, 4096) = -1 EINVAL (Invalid argument)
+            101  mlock(0x200000001000, 4096) = 0
+            100  brk(NULL) = 0
+            """);
+        final CommandOutput r = CommandOutput.run("replay", log.toString());
+        assertEquals(1, r.exitCode(), r.out());
+        assertTrue(r.out().contains("checked 3, equal 2, differ 1, unchecked 1"), r.out());
+        assertTrue(r.out().contains(log + ":2: 100  munmap(0x200000000000, 4096) = 0, recorded -1 EINVAL (Invalid argument)"), r.out());
+        assertTrue(r.out().contains("100  munmap(0x200000000000, 4096) = 0   # differs: recorded -1 EINVAL"), r.out());
+        assertTrue(r.out().contains("mlock(0x200000001000, 4096) = ?   # mlock is not modelled"), r.out());
+    }
+
+    @Test
+    void malformedLogsAndMapsNameFileAndLine(@TempDir final Path dir) throws IOException
+    {
+        final Path log = Files.writeString(dir.resolve("bad.trace"), "100  brk(NULL) = 0\n100  mmap(NULL) = 0x1000\n");
+        final CommandOutput badLog = CommandOutput.run("replay", log.toString());
+        assertEquals(2, badLog.exitCode());
+        assertTrue(badLog.err().contains(log + ":2: mmap takes 6 arguments"), badLog.err());
+        final Path maps = Files.writeString(dir.resolve("bad.maps"), "00400000-00401000 r--p 00000000 08:01 12 /bin/x\nnonsense\n");
+        final CommandOutput badMaps = CommandOutput.run("replay", "--initial-maps", maps.toString(), log.toString());
+        assertEquals(2, badMaps.exitCode());
+        assertTrue(badMaps.err().contains(maps + ":2: not a /proc/PID/maps line"), badMaps.err());
     }
 }
