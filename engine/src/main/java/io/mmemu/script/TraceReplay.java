@@ -96,7 +96,8 @@ public final class TraceReplay
 
     /**
      * Parses the whole log first (malformed lines: every error as NAME:LINE: reason, exit 2), then
-     * replays it. Returns 0 when every checked result is equal, 1 when any differs.
+     * replays it. Returns 0 when every checked result is equal, 1 when any differs, 3 when frames
+     * leaked (an emulator bug, checked after every replay).
      */
     public static int run(final String name, final Reader log, final Options options, final PrintStream out,
         final PrintStream err)
@@ -122,9 +123,10 @@ public final class TraceReplay
         try (PhysicalMemory memory = PhysicalMemory.create(options.physicalMemory()))
         {
             final TraceReplay replay = new TraceReplay(options, memory);
+            int status;
             try
             {
-                return replay.replay(name, events, out, err);
+                status = replay.replay(name, events, out, err);
             }
             finally
             {
@@ -134,6 +136,13 @@ public final class TraceReplay
                 }
                 replay.files.close();
             }
+            // every address space and page cache is gone: only the zero page may remain
+            if (memory.framesInUse() != 1)
+            {
+                err.println("mmemu replay: internal error: " + (memory.framesInUse() - 1) + " frames not returned");
+                status = 3;
+            }
+            return status;
         }
         catch (final IllegalArgumentException ex)
         {
