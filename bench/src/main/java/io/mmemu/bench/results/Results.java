@@ -11,10 +11,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
+import io.mmemu.bench.results.Plots.Picture;
+
 /**
  * Measures every figure of {@link Figures} and writes the results page: what {@code bench/run}
  * runs. A figure that looks disturbed (spread above {@link Settings#DISTURBED_SPREAD}) is measured
- * again, up to {@link Settings#attempts()}, and the steadier attempt is kept.
+ * again, up to {@link Settings#attempts()}, and the steadier attempt is kept. The {@link Plots} are
+ * drawn from the kept attempts' values into {@code plots/} next to the page.
  * <p>
  * Usage: {@code Results [--quick] [--only REGEX] --out FILE}. Exit status 0 when every figure has
  * every value (whether or not it meets its target), 1 otherwise, 2 on bad arguments.
@@ -29,6 +32,8 @@ public final class Results
 
     public static void main(final String[] args) throws IOException
     {
+        // the plots are drawn off screen: no display needed, none looked for
+        System.setProperty("java.awt.headless", "true");
         boolean quick = false;
         Pattern only = null;
         Path out = null;
@@ -64,9 +69,10 @@ public final class Results
         {
             usage("--only " + only + " matches no figure id");
         }
-        final String page = ResultsPage.render(sections, machine, ZonedDateTime.now().format(DATE), quick);
         final Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);
+        final List<Picture> pictures = Plots.draw(Figures.plots(), sections, out);
+        final String page = ResultsPage.render(sections, pictures, machine, ZonedDateTime.now().format(DATE), quick);
         Files.writeString(out, page);
         System.out.println("# wrote " + out + (complete ? "" : " (some figures are missing values: see the page)"));
         System.exit(complete ? 0 : 1);

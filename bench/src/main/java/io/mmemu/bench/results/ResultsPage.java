@@ -3,9 +3,12 @@ package io.mmemu.bench.results;
 import java.util.List;
 import java.util.Locale;
 
+import io.mmemu.bench.results.Plots.Picture;
+
 /**
  * Renders bench/RESULTS.md: the machine, a summary of every targeted row, then one section per
- * figure with its table, the exact command, how and when it ran, and anything that went wrong.
+ * figure with its table, its plots, the exact command, how and when it ran, and anything that went
+ * wrong.
  */
 final class ResultsPage
 {
@@ -13,7 +16,8 @@ final class ResultsPage
     {
     }
 
-    static String render(final List<Section> sections, final Machine machine, final String date, final boolean quick)
+    static String render(final List<Section> sections, final List<Picture> pictures, final Machine machine,
+        final String date, final boolean quick)
     {
         final StringBuilder md = new StringBuilder();
         md.append("# Measured figures\n\n");
@@ -52,12 +56,12 @@ final class ResultsPage
 
         for (final Section section : sections)
         {
-            section(md, section);
+            section(md, section, pictures);
         }
         return md.toString();
     }
 
-    private static void section(final StringBuilder md, final Section section)
+    private static void section(final StringBuilder md, final Section section, final List<Picture> pictures)
     {
         final Figure figure = section.figure();
         final Outcome outcome = section.outcome();
@@ -79,6 +83,14 @@ final class ResultsPage
                 .append(" |\n");
         }
         md.append('\n');
+        for (final Picture picture : pictures)
+        {
+            if (picture.figureId().equals(figure.id()))
+            {
+                md.append("![").append(picture.title()).append("](").append(picture.link()).append(")\n\n")
+                    .append('*').append(picture.caption()).append("*\n\n");
+            }
+        }
         for (final String command : outcome.commands())
         {
             md.append("```\n").append(command).append("\n```\n\n");

@@ -20,6 +20,8 @@ final class SideBySide
     private static final long GIB = 1L << 30;
     private static final int[] THREADS = {1, 2, 4, 8, 16};
     private static final int CORES = Runtime.getRuntime().availableProcessors();
+    /** Faulting threads of the seed scenario. */
+    private static final int SEED_THREADS = 4;
 
     private SideBySide()
     {
@@ -28,6 +30,22 @@ final class SideBySide
     static List<Figure> figures()
     {
         return List.of(pageFault1(), mmap1(), munmapGib(), seed(), faultPopulate());
+    }
+
+    /** The pictures of these figures: page_fault1's scaling, the seed scenario's latency percentiles. */
+    static List<Plot> plots()
+    {
+        return List.of(
+            new ThreadScalingPlot("page-fault1-threads", "page-fault1", "page_fault1", THREADS,
+                List.of(Side.PER_VMA, Side.HOST), "faults/s"),
+            new LatencyPlot("seed-latency", "seed", "seed", SEED_THREADS,
+                List.of(Side.PER_VMA, Side.MMAP_LOCK, Side.HOST)));
+    }
+
+    /** The name {@link CompareScenario} gives a side's figure: {@code page_fault1.t4.host}. */
+    static String metric(final String workload, final int threads, final String side)
+    {
+        return workload + ".t" + threads + '.' + side;
     }
 
     private static Figure pageFault1()
@@ -41,8 +59,9 @@ final class SideBySide
         {
             final String cores = n > CORES ? " (past the " + CORES + " cores)" : "";
             final String threads = n == 1 ? "1 thread" : n + " threads";
-            rows.add(new MetricRow(threads + ", emulator per-vma" + cores, "page_fault1.t" + n + ".per-vma", null));
-            rows.add(new MetricRow(threads + ", host" + cores, "page_fault1.t" + n + ".host", null));
+            rows.add(new MetricRow(threads + ", emulator per-vma" + cores,
+                metric("page_fault1", n, Side.PER_VMA.metric()), null));
+            rows.add(new MetricRow(threads + ", host" + cores, metric("page_fault1", n, Side.HOST.metric()), null));
             if (n > 1)
             {
                 rows.add(new MetricRow(n + " threads, emulator over its 1 thread", "page_fault1.t" + n + ".per-vma.scaling", null));
@@ -107,7 +126,8 @@ final class SideBySide
             "unmapped VMA's own per-VMA lock is held through its whole zap and blocks only faults on that VMA " +
             "(shown as context). On 2 cores the 4 faulting threads and the unmapper share the CPUs, so the " +
             "per-VMA munmap, which runs beside them, takes longer than the mmap-lock one, which stops them.",
-            CompareScenario.class.getName(), List.of("seed", "--threads", "4", "--seconds", "2", "--reps", "3",
+            CompareScenario.class.getName(), List.of("seed", "--threads", Integer.toString(SEED_THREADS),
+                "--seconds", "2", "--reps", "3",
                 "--backing", "tables-only", "--big", Long.toString(64 * GIB), "--host-big", Long.toString(GIB),
                 "--locking", "per-vma,mmap-lock"), false,
             List.of(
