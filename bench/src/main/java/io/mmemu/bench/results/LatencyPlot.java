@@ -21,14 +21,19 @@ import org.jfree.data.xy.YIntervalSeriesCollection;
  * metrics of {@link io.mmemu.bench.scenario.CompareScenario}). Each side's percentiles are joined
  * into a curve, as latency distributions are usually read; sides are set slightly apart along the
  * percentile axis so that their min – max bars do not hide one another.
+ *
+ * @param windowP999 the target of the first side's p99.9 during the munmap, drawn as a line in that
+ *                   panel; {@code null} for none.
  */
-record LatencyPlot(String id, String figureId, String workload, int threads, List<Side> sides) implements Plot
+record LatencyPlot(String id, String figureId, String workload, int threads, List<Side> sides, Target windowP999)
+    implements Plot
 {
     /** The percentiles drawn: the metric suffix and the label under it. */
     private static final String[] PERCENTILES = {"p50", "p99", "p999", "max"};
     private static final String[] PERCENTILE_LABELS = {"p50", "p99", "p99.9", "max"};
     /** The panels: the metric scope and the axis label under it. */
-    private static final String[] SCOPES = {"all", "window"};
+    private static final String WINDOW = "window";
+    private static final String[] SCOPES = {"all", WINDOW};
     private static final String[] SCOPE_LABELS = {"over the whole run", "during the munmap (faults that overlapped it)"};
     /** How far apart neighbouring sides are set along the percentile axis (a percentile is 1 apart). */
     private static final double DODGE = 0.12;
@@ -38,7 +43,9 @@ record LatencyPlot(String id, String figureId, String workload, int threads, Lis
     {
         return workload + " scenario, " + threads + " faulting threads: fault latency p50, p99, p99.9 and max " +
             "over the whole run and during the munmap, " +
-            sides.stream().map(Side::label).collect(Collectors.joining(", ")) + "; log scale.";
+            sides.stream().map(Side::label).collect(Collectors.joining(", ")) + "; log scale" +
+            (windowP999 == null ? "" : "; the dashed line is the target of " + sides.getFirst().label() +
+                "'s p99.9 during the munmap") + '.';
     }
 
     @Override
@@ -86,6 +93,11 @@ record LatencyPlot(String id, String figureId, String workload, int threads, Lis
             final XYPlot panel = new XYPlot(panels.get(scope), percentile, null,
                 PlotStyle.errorBars(sides, withValues));
             PlotStyle.grid(panel);
+            if (windowP999 != null && SCOPES[scope].equals(WINDOW))
+            {
+                panel.addRangeMarker(PlotStyle.targetLine(windowP999.limit(), "target: " + sides.getFirst().label() +
+                    " p99.9 " + windowP999.describe()));
+            }
             plot.add(panel);
         }
         PlotStyle.grid(plot);

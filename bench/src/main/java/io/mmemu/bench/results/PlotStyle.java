@@ -4,6 +4,7 @@ import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.RenderingHints;
+import java.awt.Shape;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.MathContext;
@@ -26,6 +27,7 @@ import org.jfree.chart.labels.ItemLabelAnchor;
 import org.jfree.chart.labels.ItemLabelPosition;
 import org.jfree.chart.labels.StandardXYItemLabelGenerator;
 import org.jfree.chart.block.BlockBorder;
+import org.jfree.chart.plot.DefaultDrawingSupplier;
 import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYErrorRenderer;
@@ -52,6 +54,8 @@ final class PlotStyle
     private static final Color MINOR_GRID = new Color(0xE4E4E4);
     private static final BasicStroke GRID_LINE = new BasicStroke(0.8f);
     private static final Color MARKER = new Color(0x9A1F1F);
+    /** Behind a marker's label: white enough to read it, clear enough to see a line under it. */
+    private static final Color LABEL_BACKGROUND = new Color(255, 255, 255, 170);
     /** Minor ticks of a log decade, at 2 … 9 times its power of ten (9 intervals). */
     private static final int DECADE_MINOR_TICKS = 9;
     /** Pixels between a point and its value label: clear of the point's min – max bar in most runs. */
@@ -142,8 +146,12 @@ final class PlotStyle
         renderer.setDefaultLinesVisible(true);
         renderer.setCapLength(6);
         renderer.setErrorStroke(new BasicStroke(1.2f));
+        // shapes by series number, not from the plot's supplier: the panels of a combined plot
+        // share one supplier, and a side would change shape from panel to panel
+        final Shape[] shapes = DefaultDrawingSupplier.createStandardSeriesShapes();
         for (int s = 0; s < sides.size(); s++)
         {
+            renderer.setSeriesShape(s, shapes[s % shapes.length]);
             renderer.setSeriesPaint(s, sides.get(s).color());
             renderer.setSeriesStroke(s, new BasicStroke(2f));
             renderer.setSeriesVisibleInLegend(s, withValues.contains(sides.get(s)));
@@ -151,19 +159,35 @@ final class PlotStyle
         return renderer;
     }
 
-    /** A dashed vertical line at {@code x} with {@code label} at its top. */
+    /** A dashed vertical line at {@code x}, {@code label} beside it half way up. */
     static ValueMarker marker(final double x, final String label)
     {
-        final ValueMarker marker = new ValueMarker(x, MARKER,
-            new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
-        marker.setLabel(label);
-        marker.setLabelFont(SUBTITLE);
-        marker.setLabelPaint(MARKER);
-        marker.setLabelBackgroundColor(Color.WHITE);
+        final ValueMarker marker = dashed(x, label);
         // half way up, where lines an order of magnitude apart leave the plot empty
         marker.setLabelAnchor(RectangleAnchor.RIGHT);
         marker.setLabelTextAnchor(TextAnchor.CENTER_LEFT);
         marker.setLabelOffset(new RectangleInsets(0, 6, 0, 0));
+        return marker;
+    }
+
+    /** A dashed horizontal line at a target's limit {@code y}, {@code label} above its left end. */
+    static ValueMarker targetLine(final double y, final String label)
+    {
+        final ValueMarker marker = dashed(y, label);
+        marker.setLabelAnchor(RectangleAnchor.TOP_LEFT);
+        marker.setLabelTextAnchor(TextAnchor.BOTTOM_LEFT);
+        marker.setLabelOffset(new RectangleInsets(2, 6, 0, 0));
+        return marker;
+    }
+
+    private static ValueMarker dashed(final double value, final String label)
+    {
+        final ValueMarker marker = new ValueMarker(value, MARKER,
+            new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
+        marker.setLabel(label);
+        marker.setLabelFont(SUBTITLE);
+        marker.setLabelPaint(MARKER);
+        marker.setLabelBackgroundColor(LABEL_BACKGROUND);
         return marker;
     }
 

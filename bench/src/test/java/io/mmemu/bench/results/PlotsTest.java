@@ -7,7 +7,6 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +17,9 @@ import javax.imageio.ImageIO;
 
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.plot.CombinedRangeXYPlot;
+import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.ui.Layer;
 import org.jfree.data.xy.XYDataset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,7 +58,7 @@ class PlotsTest
         assertEquals(THREADS.length, plot.getDataset().getItemCount(0));
         assertEquals(THREADS.length, plot.getDataset().getItemCount(1));
         assertEquals(2, plot.getLegendItems().getItemCount());
-        assertEquals(1, plot.getDomainMarkers(org.jfree.chart.ui.Layer.FOREGROUND).size());
+        assertEquals(1, plot.getDomainMarkers(Layer.FOREGROUND).size());
         // the medians drawn are the measured ones, at their thread counts
         assertEquals(2, plot.getDataset().getXValue(0, 1));
         assertEquals(2.57e6, plot.getDataset().getYValue(0, 1));
@@ -79,6 +80,11 @@ class PlotsTest
             }
         }
         assertEquals(3, plot.getLegendItems().getItemCount());
+        // the p99.9 target is a line in the munmap window's panel only
+        assertNull(plot.getSubplots().get(0).getRangeMarkers(Layer.FOREGROUND));
+        final List<?> target = new ArrayList<>(plot.getSubplots().get(1).getRangeMarkers(Layer.FOREGROUND));
+        assertEquals(1, target.size());
+        assertEquals(50_000, ((ValueMarker)target.getFirst()).getValue());
     }
 
     @Test
