@@ -8,7 +8,6 @@ import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
-import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.SymbolAxis;
 import org.jfree.chart.plot.CombinedRangeXYPlot;
 import org.jfree.chart.plot.XYPlot;
@@ -22,10 +21,11 @@ import org.jfree.data.xy.YIntervalSeriesCollection;
  * into a curve, as latency distributions are usually read; sides are set slightly apart along the
  * percentile axis so that their min – max bars do not hide one another.
  *
+ * @param shownIn    the figure that measures it, whose section shows it.
  * @param windowP999 the target of the first side's p99.9 during the munmap, drawn as a line in that
  *                   panel; {@code null} for none.
  */
-record LatencyPlot(String id, String figureId, String workload, int threads, List<Side> sides, Target windowP999)
+record LatencyPlot(String id, String shownIn, String workload, int threads, List<Side> sides, Target windowP999)
     implements Plot
 {
     /** The percentiles drawn: the metric suffix and the label under it. */
@@ -39,18 +39,13 @@ record LatencyPlot(String id, String figureId, String workload, int threads, Lis
     private static final double DODGE = 0.12;
 
     @Override
-    public String caption(final Section section)
+    public Drawing draw(final List<Section> sections)
     {
-        return workload + " scenario, " + threads + " faulting threads: fault latency p50, p99, p99.9 and max " +
-            "over the whole run and during the munmap, " +
-            sides.stream().map(Side::label).collect(Collectors.joining(", ")) + "; log scale" +
-            (windowP999 == null ? "" : "; the dashed line is the target of " + sides.getFirst().label() +
-                "'s p99.9 during the munmap") + '.';
-    }
-
-    @Override
-    public JFreeChart draw(final Section section)
-    {
+        final Section section = Plot.find(sections, shownIn);
+        if (section == null)
+        {
+            return null;
+        }
         final SortedSet<Integer> repetitions = new TreeSet<>();
         final Set<Side> withValues = new HashSet<>();
         final List<YIntervalSeriesCollection> panels = new ArrayList<>();
@@ -103,6 +98,12 @@ record LatencyPlot(String id, String figureId, String workload, int threads, Lis
         PlotStyle.grid(plot);
         // one legend entry per side: the panels have the same series, each panel would list them all
         plot.setFixedLegendItems(plot.getSubplots().getFirst().getLegendItems());
-        return PlotStyle.chart(workload + ": fault latency percentiles per locking mode", plot, section, repetitions);
+        final String caption = workload + " scenario, " + threads + " faulting threads: fault latency p50, p99, " +
+            "p99.9 and max over the whole run and during the munmap, " +
+            sides.stream().map(Side::label).collect(Collectors.joining(", ")) + "; log scale" +
+            (windowP999 == null ? "" : "; the dashed line is the target of " + sides.getFirst().label() +
+                "'s p99.9 during the munmap") + '.';
+        return new Drawing(PlotStyle.chart(workload + ": fault latency percentiles per locking mode", plot,
+            section.machine(), section.measuredAt(), repetitions), caption);
     }
 }

@@ -53,7 +53,8 @@ final class PlotStyle
     private static final Color GRID = new Color(0xC4C4C4);
     private static final Color MINOR_GRID = new Color(0xE4E4E4);
     private static final BasicStroke GRID_LINE = new BasicStroke(0.8f);
-    private static final Color MARKER = new Color(0x9A1F1F);
+    /** Lines that mark a place rather than a measurement: the core count, a target. */
+    static final Color MARKER = new Color(0x9A1F1F);
     /** Behind a marker's label: white enough to read it, clear enough to see a line under it. */
     private static final Color LABEL_BACKGROUND = new Color(255, 255, 255, 170);
     /** Minor ticks of a log decade, at 2 … 9 times its power of ten (9 intervals). */
@@ -66,19 +67,20 @@ final class PlotStyle
     }
 
     /**
-     * A chart of {@code plot} titled {@code title}, its subtitle naming the machine and the time of
-     * {@code section}'s measurement and how many repetitions each median is of.
+     * A chart of {@code plot} titled {@code title}, its subtitle naming the machine, when the values
+     * were measured and how many repetitions each median is of.
      *
+     * @param measured    when, as the page gives it: {@code 2026-11-26 13:06 UTC}.
      * @param repetitions the sample counts of the values drawn.
      */
-    static JFreeChart chart(final String title, final org.jfree.chart.plot.Plot plot, final Section section,
-        final SortedSet<Integer> repetitions)
+    static JFreeChart chart(final String title, final org.jfree.chart.plot.Plot plot, final Machine machine,
+        final String measured, final SortedSet<Integer> repetitions)
     {
         final JFreeChart chart = new JFreeChart(title, TITLE, plot, true);
         chart.setBackgroundPaint(Color.WHITE);
         chart.getRenderingHints().put(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-        final TextTitle subtitle = new TextTitle(section.machine().brief() + "; measured " + section.measuredAt() +
-            "; " + marks(repetitions), SUBTITLE);
+        final TextTitle subtitle = new TextTitle(machine.brief() + "; measured " + measured + "; " +
+            marks(repetitions), SUBTITLE);
         subtitle.setPadding(new RectangleInsets(2, 0, 8, 0));
         chart.addSubtitle(subtitle);
         chart.getLegend().setPosition(RectangleEdge.BOTTOM);
@@ -141,6 +143,18 @@ final class PlotStyle
      */
     static XYErrorRenderer errorBars(final List<Side> sides, final Set<Side> withValues)
     {
+        final XYErrorRenderer renderer = errorBars(sides.size());
+        for (int s = 0; s < sides.size(); s++)
+        {
+            renderer.setSeriesPaint(s, sides.get(s).color());
+            renderer.setSeriesVisibleInLegend(s, withValues.contains(sides.get(s)));
+        }
+        return renderer;
+    }
+
+    /** Medians joined by lines, each with a min – max bar, for {@code series} series; colours are the caller's. */
+    static XYErrorRenderer errorBars(final int series)
+    {
         final XYErrorRenderer renderer = new XYErrorRenderer();
         renderer.setDrawXError(false);
         renderer.setDefaultLinesVisible(true);
@@ -149,12 +163,10 @@ final class PlotStyle
         // shapes by series number, not from the plot's supplier: the panels of a combined plot
         // share one supplier, and a side would change shape from panel to panel
         final Shape[] shapes = DefaultDrawingSupplier.createStandardSeriesShapes();
-        for (int s = 0; s < sides.size(); s++)
+        for (int s = 0; s < series; s++)
         {
             renderer.setSeriesShape(s, shapes[s % shapes.length]);
-            renderer.setSeriesPaint(s, sides.get(s).color());
             renderer.setSeriesStroke(s, new BasicStroke(2f));
-            renderer.setSeriesVisibleInLegend(s, withValues.contains(sides.get(s)));
         }
         return renderer;
     }
@@ -162,25 +174,18 @@ final class PlotStyle
     /** A dashed vertical line at {@code x}, {@code label} beside it half way up. */
     static ValueMarker marker(final double x, final String label)
     {
-        final ValueMarker marker = dashed(x, label);
         // half way up, where lines an order of magnitude apart leave the plot empty
-        marker.setLabelAnchor(RectangleAnchor.RIGHT);
-        marker.setLabelTextAnchor(TextAnchor.CENTER_LEFT);
-        marker.setLabelOffset(new RectangleInsets(0, 6, 0, 0));
-        return marker;
+        return dashed(x, label, RectangleAnchor.RIGHT, TextAnchor.CENTER_LEFT, new RectangleInsets(0, 6, 0, 0));
     }
 
     /** A dashed horizontal line at a target's limit {@code y}, {@code label} above its left end. */
     static ValueMarker targetLine(final double y, final String label)
     {
-        final ValueMarker marker = dashed(y, label);
-        marker.setLabelAnchor(RectangleAnchor.TOP_LEFT);
-        marker.setLabelTextAnchor(TextAnchor.BOTTOM_LEFT);
-        marker.setLabelOffset(new RectangleInsets(2, 6, 0, 0));
-        return marker;
+        return dashed(y, label, RectangleAnchor.TOP_LEFT, TextAnchor.BOTTOM_LEFT, new RectangleInsets(2, 6, 0, 0));
     }
 
-    private static ValueMarker dashed(final double value, final String label)
+    private static ValueMarker dashed(final double value, final String label, final RectangleAnchor anchor,
+        final TextAnchor textAnchor, final RectangleInsets offset)
     {
         final ValueMarker marker = new ValueMarker(value, MARKER,
             new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
@@ -188,6 +193,9 @@ final class PlotStyle
         marker.setLabelFont(SUBTITLE);
         marker.setLabelPaint(MARKER);
         marker.setLabelBackgroundColor(LABEL_BACKGROUND);
+        marker.setLabelAnchor(anchor);
+        marker.setLabelTextAnchor(textAnchor);
+        marker.setLabelOffset(offset);
         return marker;
     }
 

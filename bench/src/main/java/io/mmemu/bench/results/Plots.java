@@ -6,8 +6,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.jfree.chart.JFreeChart;
-
 /**
  * Draws the plots of the measured figures as PNG files in {@value #DIRECTORY}/ next to the page
  * that shows them, so that the page links them by a relative path wherever it is read.
@@ -20,10 +18,11 @@ final class Plots
     /**
      * A drawn plot as the page shows it.
      *
-     * @param link  the file, relative to the page.
-     * @param title the chart's title, the picture's alternative text.
+     * @param shownIn the figure under whose table it is, or {@link Plot#SUMMARY}.
+     * @param link    the file, relative to the page.
+     * @param title   the chart's title, the picture's alternative text.
      */
-    record Picture(String figureId, String link, String title, String caption)
+    record Picture(String shownIn, String link, String title, String caption)
     {
     }
 
@@ -32,8 +31,8 @@ final class Plots
     }
 
     /**
-     * Draws every plot whose figure is among {@code sections} into the plots directory beside
-     * {@code page}. A plot that cannot be drawn this run (its figure not measured, or without
+     * Draws every plot of the measured {@code sections} into the plots directory beside
+     * {@code page}. A plot that cannot be drawn this run (its figures not measured, or without
      * values) has its file of an earlier run removed, so that the directory holds only what the
      * page shows.
      */
@@ -45,20 +44,16 @@ final class Plots
         for (final Plot plot : plots)
         {
             final Path file = directory.resolve(plot.id() + EXTENSION);
-            final Section section = sections.stream()
-                .filter(s -> s.figure().id().equals(plot.figureId()))
-                .findFirst()
-                .orElse(null);
-            final JFreeChart chart = section == null ? null : plot.draw(section);
-            if (chart == null)
+            final Plot.Drawing drawing = plot.draw(sections);
+            if (drawing == null)
             {
                 Files.deleteIfExists(file);
                 continue;
             }
             Files.createDirectories(directory);
-            PlotStyle.writePng(chart, file);
-            pictures.add(new Picture(plot.figureId(), DIRECTORY + '/' + file.getFileName(), chart.getTitle().getText(),
-                plot.caption(section)));
+            PlotStyle.writePng(drawing.chart(), file);
+            pictures.add(new Picture(plot.shownIn(), DIRECTORY + '/' + file.getFileName(),
+                drawing.chart().getTitle().getText(), drawing.caption()));
         }
         return pictures;
     }

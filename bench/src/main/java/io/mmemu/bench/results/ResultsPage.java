@@ -6,9 +6,9 @@ import java.util.Locale;
 import io.mmemu.bench.results.Plots.Picture;
 
 /**
- * Renders bench/RESULTS.md: the machine, a summary of every targeted row, then one section per
- * figure with its table, its plots, the exact command, how and when it ran, and anything that went
- * wrong.
+ * Renders bench/RESULTS.md: the machine, a summary of every targeted row and the plots drawn from
+ * several figures, then one section per figure with its table, its plots, the exact command, how
+ * and when it ran, and anything that went wrong.
  */
 final class ResultsPage
 {
@@ -55,6 +55,7 @@ final class ResultsPage
             }
         }
         md.append('\n');
+        pictures(md, pictures, Plot.SUMMARY);
 
         for (final Section section : sections)
         {
@@ -85,14 +86,7 @@ final class ResultsPage
                 .append(" |\n");
         }
         md.append('\n');
-        for (final Picture picture : pictures)
-        {
-            if (picture.figureId().equals(figure.id()))
-            {
-                md.append("![").append(picture.title()).append("](").append(picture.link()).append(")\n\n")
-                    .append('*').append(picture.caption()).append("*\n\n");
-            }
-        }
+        pictures(md, pictures, figure.id());
         for (final String command : outcome.commands())
         {
             md.append("```\n").append(command).append("\n```\n\n");
@@ -109,6 +103,19 @@ final class ResultsPage
             md.append("- **Problem**: ").append(problem).append('\n');
         }
         md.append('\n');
+    }
+
+    /** The pictures shown in one place: each with its caption in a line under it. */
+    private static void pictures(final StringBuilder md, final List<Picture> pictures, final String shownIn)
+    {
+        for (final Picture picture : pictures)
+        {
+            if (picture.shownIn().equals(shownIn))
+            {
+                md.append("![").append(picture.title()).append("](").append(picture.link()).append(")\n\n")
+                    .append('*').append(picture.caption()).append("*\n\n");
+            }
+        }
     }
 
     private static String median(final Row row)

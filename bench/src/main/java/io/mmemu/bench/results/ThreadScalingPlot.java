@@ -9,7 +9,6 @@ import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
-import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.plot.XYPlot;
@@ -23,10 +22,11 @@ import org.jfree.data.xy.YIntervalSeriesCollection;
  * log scales (threads double from point to point; the sides lie an order of magnitude apart), with
  * a dashed line at the machine's core count, past which threads share cores.
  *
+ * @param shownIn  the figure that measures it, whose section shows it.
  * @param workload the workload's name as its metrics carry it ({@code page_fault1}).
  * @param unit     what one op is, per second ({@code faults/s}).
  */
-record ThreadScalingPlot(String id, String figureId, String workload, int[] threads, List<Side> sides, String unit)
+record ThreadScalingPlot(String id, String shownIn, String workload, int[] threads, List<Side> sides, String unit)
     implements Plot
 {
     /** Room on the thread axis left of the first and right of the last count. */
@@ -35,17 +35,13 @@ record ThreadScalingPlot(String id, String figureId, String workload, int[] thre
     private static final double LABEL_ROOM = 0.12;
 
     @Override
-    public String caption(final Section section)
+    public Drawing draw(final List<Section> sections)
     {
-        final int cores = section.machine().coreCount();
-        return workload + ": total " + unit + " of all threads at " + counts() + " threads, " +
-            sides.stream().map(Side::label).collect(Collectors.joining(" beside the ")) +
-            "; log scales" + (inRange(cores) ? "; the dashed line marks the machine's " + cores + " cores" : "") + '.';
-    }
-
-    @Override
-    public JFreeChart draw(final Section section)
-    {
+        final Section section = Plot.find(sections, shownIn);
+        if (section == null)
+        {
+            return null;
+        }
         final YIntervalSeriesCollection data = new YIntervalSeriesCollection();
         final SortedSet<Integer> repetitions = new TreeSet<>();
         final Set<Side> withValues = new HashSet<>();
@@ -87,7 +83,11 @@ record ThreadScalingPlot(String id, String figureId, String workload, int[] thre
         {
             plot.addDomainMarker(PlotStyle.marker(cores, cores + " cores: more threads share them →"));
         }
-        return PlotStyle.chart(workload + ": throughput against threads", plot, section, repetitions);
+        final String caption = workload + ": total " + unit + " of all threads at " + counts() + " threads, " +
+            sides.stream().map(Side::label).collect(Collectors.joining(" beside the ")) + "; log scales" +
+            (inRange(cores) ? "; the dashed line marks the machine's " + cores + " cores" : "") + '.';
+        return new Drawing(PlotStyle.chart(workload + ": throughput against threads", plot, section.machine(),
+            section.measuredAt(), repetitions), caption);
     }
 
     /** Whether a core-count line falls among the thread counts (no line when every count fits). */

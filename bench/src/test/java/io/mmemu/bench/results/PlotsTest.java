@@ -34,26 +34,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The plots drawn from a small fixed set of figures: the files are there, are PNG images of the
- * chart's size, hold a line in each measured side's colour (and none for a side without values),
- * and the page links exactly them. No timing: the values are made up, shaped like a real run's.
+ * chart's size, hold marks in each measured series' colour (and none for a side without values),
+ * and the page shows exactly them, each in its place. No timing: the values are made up, shaped
+ * like a real run's.
  */
 class PlotsTest
 {
     private static final byte[] PNG_SIGNATURE = {(byte)0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     private static final int[] THREADS = {1, 2, 4, 8, 16};
     private static final Machine MACHINE = new Machine("2", "Test CPU", "1.0 GiB", "6.1.0-test", "JDK 25", "never");
-    /** Pixels of a side's exact colour that a 2-pixel line across the plot leaves at the least. */
-    private static final int LINE_PIXELS = 100;
+    /** Pixels of a series' exact colour that its marks leave at the least (a 2-pixel line, 8 dots). */
+    private static final int MARK_PIXELS = 50;
 
     @TempDir
     Path dir;
 
     @Test
-    void throughputAgainstThreadsHasOneSeriesPerSideAndTheCoreLine() throws IOException
+    void throughputAgainstThreadsHasOneSeriesPerSideAndTheCoreLine()
     {
-        final Section section = pageFault1(true);
-        final JFreeChart chart = plot("page-fault1-threads").draw(section);
-        final XYPlot plot = chart.getXYPlot();
+        final XYPlot plot = draw("page-fault1-threads", pageFault1(true)).getXYPlot();
         assertEquals(2, plot.getDataset().getSeriesCount());
         assertEquals(THREADS.length, plot.getDataset().getItemCount(0));
         assertEquals(THREADS.length, plot.getDataset().getItemCount(1));
@@ -67,8 +66,7 @@ class PlotsTest
     @Test
     void latencyPercentilesHaveOneSeriesPerSideInEachPanelAndOneLegendEntryEach()
     {
-        final JFreeChart chart = plot("seed-latency").draw(seed(true));
-        final CombinedRangeXYPlot plot = (CombinedRangeXYPlot)chart.getXYPlot();
+        final CombinedRangeXYPlot plot = (CombinedRangeXYPlot)draw("seed-latency", seed(true)).getXYPlot();
         assertEquals(2, plot.getSubplots().size());
         for (final XYPlot panel : plot.getSubplots())
         {
@@ -88,15 +86,30 @@ class PlotsTest
     }
 
     @Test
-    void filesArePngImagesWithALineInEverySidesColour() throws IOException
+    void ratiosHaveARowPerComparisonMeasuredAndATickPerTarget()
     {
-        final Path page = dir.resolve("RESULTS.md");
-        final List<Picture> pictures = Plots.draw(Figures.plots(), List.of(pageFault1(true), seed(true)), page);
-        assertEquals(2, pictures.size());
+        final XYPlot all = draw("emulator-over-host", pageFault1(true), mmap1(), munmapGib(), seed(true)).getXYPlot();
+        assertEquals(2, all.getDataset().getSeriesCount());
+        assertEquals(THREADS.length + 3, all.getDataset().getItemCount(0), "5 thread counts, mmap1, 2 munmaps");
+        assertEquals(5, all.getDataset().getItemCount(1), "page_fault1 at 1 and 2 threads, mmap1, 2 munmaps");
+        assertEquals(22.6, all.getDataset().getYValue(0, 0));
 
-        final Map<String, List<Side>> sides = Map.of(
-            "page-fault1", List.of(Side.PER_VMA, Side.HOST),
-            "seed", List.of(Side.PER_VMA, Side.MMAP_LOCK, Side.HOST));
+        // a figure not measured leaves its rows out, not empty
+        final XYPlot some = draw("emulator-over-host", pageFault1(true), seed(true)).getXYPlot();
+        assertEquals(THREADS.length + 1, some.getDataset().getItemCount(0));
+        assertEquals(3, some.getDataset().getItemCount(1));
+    }
+
+    @Test
+    void filesArePngImagesWithMarksInEverySeriesColour() throws IOException
+    {
+        final List<Picture> pictures = Plots.draw(Figures.plots(), everything(), dir.resolve("RESULTS.md"));
+        assertEquals(3, pictures.size());
+
+        final Map<String, List<Color>> colours = Map.of(
+            "plots/page-fault1-threads.png", List.of(Side.PER_VMA.color(), Side.HOST.color()),
+            "plots/seed-latency.png", List.of(Side.PER_VMA.color(), Side.MMAP_LOCK.color(), Side.HOST.color()),
+            "plots/emulator-over-host.png", List.of(Side.PER_VMA.color(), PlotStyle.MARKER));
         for (final Picture picture : pictures)
         {
             final Path file = dir.resolve(picture.link());
@@ -108,11 +121,10 @@ class PlotsTest
             final BufferedImage image = ImageIO.read(file.toFile());
             assertEquals(PlotStyle.WIDTH, image.getWidth());
             assertEquals(PlotStyle.HEIGHT, image.getHeight());
-            final Map<Integer, Integer> colours = colourCounts(image);
-            for (final Side side : sides.get(picture.figureId()))
+            final Map<Integer, Integer> counts = colourCounts(image);
+            for (final Color colour : colours.get(picture.link()))
             {
-                assertTrue(colours.getOrDefault(side.color().getRGB(), 0) > LINE_PIXELS,
-                    picture.link() + " has no line of " + side.label());
+                assertTrue(counts.getOrDefault(colour.getRGB(), 0) > MARK_PIXELS, picture.link() + " lacks " + colour);
             }
         }
     }
@@ -121,34 +133,35 @@ class PlotsTest
     void aSideWithoutValuesIsNeitherDrawnNorInTheLegend() throws IOException
     {
         final Section section = pageFault1(false);
-        assertEquals(1, plot("page-fault1-threads").draw(section).getXYPlot().getLegendItems().getItemCount());
+        assertEquals(1, draw("page-fault1-threads", section).getXYPlot().getLegendItems().getItemCount());
 
         final List<Picture> pictures = Plots.draw(Figures.plots(), List.of(section), dir.resolve("RESULTS.md"));
-        final Map<Integer, Integer> colours = colourCounts(ImageIO.read(dir.resolve(pictures.getFirst().link()).toFile()));
-        assertTrue(colours.getOrDefault(Side.PER_VMA.color().getRGB(), 0) > LINE_PIXELS);
-        assertEquals(0, colours.getOrDefault(Side.HOST.color().getRGB(), 0), "host drawn without values");
+        final Picture threads = pictures.stream().filter(p -> p.link().contains("page-fault1")).findFirst().orElseThrow();
+        final Map<Integer, Integer> counts = colourCounts(ImageIO.read(dir.resolve(threads.link()).toFile()));
+        assertTrue(counts.getOrDefault(Side.PER_VMA.color().getRGB(), 0) > MARK_PIXELS);
+        assertEquals(0, counts.getOrDefault(Side.HOST.color().getRGB(), 0), "host drawn without values");
     }
 
     @Test
     void aFigureWithoutValuesGetsNoPlotAndLosesAnEarlierOne() throws IOException
     {
         final Path page = dir.resolve("RESULTS.md");
-        Plots.draw(Figures.plots(), List.of(pageFault1(true), seed(true)), page);
+        Plots.draw(Figures.plots(), everything(), page);
         final Path seedFile = dir.resolve(Plots.DIRECTORY).resolve("seed-latency" + Plots.EXTENSION);
         assertTrue(Files.exists(seedFile));
 
         final Section failed = section("seed", Map.of());
-        assertNull(plot("seed-latency").draw(failed));
+        assertNull(plot("seed-latency").draw(List.of(failed)));
         final List<Picture> pictures = Plots.draw(Figures.plots(), List.of(pageFault1(true), failed), page);
-        assertEquals(List.of("page-fault1"), pictures.stream().map(Picture::figureId).toList());
+        assertEquals(List.of(Plot.SUMMARY, "page-fault1"), pictures.stream().map(Picture::shownIn).toList());
         assertFalse(Files.exists(seedFile), "a stale plot would sit beside a page that no longer shows it");
     }
 
     @Test
-    void thePageShowsEachPictureInItsFiguresSectionAndLinksFilesThatExist() throws IOException
+    void thePageShowsEachPictureInItsPlaceAndLinksFilesThatExist() throws IOException
     {
         final Path page = dir.resolve("RESULTS.md");
-        final List<Section> sections = List.of(pageFault1(true), seed(true));
+        final List<Section> sections = everything();
         final List<Picture> pictures = Plots.draw(Figures.plots(), sections, page);
         final String md = ResultsPage.render(sections, pictures, MACHINE, "today", false);
 
@@ -160,16 +173,15 @@ class PlotsTest
             assertTrue(Files.isRegularFile(dir.resolve(link.group(1))), link.group(1) + " does not exist");
         }
         assertEquals(pictures.stream().map(Picture::link).toList(), links);
-        // each under its own figure's heading
-        for (final Section section : sections)
+        for (final Picture picture : pictures)
         {
-            final int heading = md.indexOf("## " + section.figure().title());
-            final int next = md.indexOf("\n## ", heading + 1);
-            final String body = md.substring(heading, next < 0 ? md.length() : next);
-            final Picture picture = pictures.stream().filter(p -> p.figureId().equals(section.figure().id()))
-                .findFirst().orElseThrow();
-            assertTrue(body.contains("](" + picture.link() + ")"), "picture outside its section");
-            assertTrue(body.contains('*' + picture.caption() + '*'), "caption missing");
+            final String heading = picture.shownIn().equals(Plot.SUMMARY) ? "## Summary" :
+                "## " + Plot.find(sections, picture.shownIn()).figure().title();
+            final int start = md.indexOf(heading);
+            final int next = md.indexOf("\n## ", start + 1);
+            final String body = md.substring(start, next < 0 ? md.length() : next);
+            assertTrue(body.contains("](" + picture.link() + ")"), picture.link() + " outside its section");
+            assertTrue(body.contains('*' + picture.caption() + '*'), picture.link() + "'s caption missing");
         }
     }
 
@@ -178,11 +190,22 @@ class PlotsTest
         return Figures.plots().stream().filter(p -> p.id().equals(id)).findFirst().orElseThrow();
     }
 
+    private static JFreeChart draw(final String id, final Section... sections)
+    {
+        return plot(id).draw(List.of(sections)).chart();
+    }
+
+    private static List<Section> everything()
+    {
+        return List.of(pageFault1(true), mmap1(), munmapGib(), seed(true));
+    }
+
     /** page_fault1 at 1 to 16 threads: the emulator in the millions of faults/s, the host 20× below. */
     private static Section pageFault1(final boolean withHost)
     {
         final double[] emulator = {1.69e6, 2.57e6, 2.35e6, 1.90e6, 1.32e6};
         final double[] host = {77.1e3, 143e3, 139e3, 121e3, 56.0e3};
+        final double[] ratio = {22.6, 18.0, 16.9, 15.7, 23.6};
         final Map<String, Measurement> metrics = new HashMap<>();
         for (int i = 0; i < THREADS.length; i++)
         {
@@ -190,9 +213,20 @@ class PlotsTest
             if (withHost)
             {
                 metrics.put(SideBySide.metric("page_fault1", THREADS[i], "host"), around(host[i], "ops/s"));
+                metrics.put(SideBySide.metric("page_fault1", THREADS[i], "ratio"), around(ratio[i], "×"));
             }
         }
         return section("page-fault1", metrics);
+    }
+
+    private static Section mmap1()
+    {
+        return section("mmap1", Map.of(SideBySide.metric("mmap1", 1, "ratio"), around(8.46, "×")));
+    }
+
+    private static Section munmapGib()
+    {
+        return section("munmap-gib", Map.of(SideBySide.metric("seed", 0, "munmap_speedup"), around(4.06, "×")));
     }
 
     /** The seed scenario's percentiles: per-vma in ns to µs, mmap-lock and the host up to hundreds of ms. */
@@ -212,6 +246,7 @@ class PlotsTest
                 metrics.put(SideBySide.metric("seed", 4, side) + ".window." + percentiles[p], around(values[4 + p], "ns"));
             }
         });
+        metrics.put(SideBySide.metric("seed", 4, "munmap_speedup"), around(5.03, "×"));
         return section("seed", complete ? metrics : Map.of());
     }
 
