@@ -37,7 +37,12 @@ final class SideBySide
 
     static List<Figure> figures()
     {
-        return List.of(pageFault1(), mmap1(), munmapGib(), seed(), faultPopulate());
+        return List.of(pageFault1(), mmap1(), fileWorkload("page_fault2",
+                "page_fault1 on a private mapping of the thread's tmp file: each write fault copies a page-cache page"),
+            fileWorkload("page_fault3",
+                "page_fault1 on a shared mapping of the thread's tmp file: each write fault dirties a page-cache page"),
+            fileWorkload("mmap2", "mmap1 of the thread's tmp file, MAP_SHARED (one op: the mmap + munmap pair)"),
+            munmapGib(), seed(), faultPopulate());
     }
 
     /**
@@ -54,6 +59,10 @@ final class SideBySide
                 n <= 2 ? PAGE_FAULT1_RATIO : null));
         }
         ratios.add(new Ratio("mmap1", metric("mmap1", 1, "ratio"), "mmap1, 1 thread", MMAP1_RATIO));
+        for (final String file : new String[] {"page_fault2", "page_fault3", "mmap2"})
+        {
+            ratios.add(new Ratio(file.replace('_', '-'), metric(file, 1, "ratio"), file + ", 1 thread", null));
+        }
         ratios.add(new Ratio("munmap-gib", metric("seed", 0, "munmap_speedup"), "munmap 1 GiB, per page", NO_SLOWER));
         ratios.add(new Ratio("seed", metric("seed", SEED_THREADS, "munmap_speedup"),
             "munmap beside " + SEED_THREADS + " faulting threads, per page", NO_SLOWER));
@@ -118,6 +127,20 @@ final class SideBySide
                 new MetricRow("emulator / host", "mmap1.t1.ratio", MMAP1_RATIO),
                 new MetricRow("emulator per-vma", "mmap1.t1.per-vma", null),
                 new MetricRow("host", "mmap1.t1.host", null)));
+    }
+
+    /** A will-it-scale file workload at one thread, reported without a target (the issue sets none). */
+    private static Figure fileWorkload(final String workload, final String what)
+    {
+        return new ScenarioFigure(workload.replace('_', '-'), workload + " beside the host kernel, one thread",
+            "will-it-scale's " + workload + ": " + what + ". Each thread maps its own 128 MiB tmp file (host: " +
+            "mkstemp in /tmp, ftruncate, unlink; emulator: `MappedFile.temporary`, zero-filled, held open for the " +
+            "run so its page cache stays, as the host's does); alternating repetitions as above.",
+            CompareScenario.class.getName(), List.of(workload, "--threads", "1", "--seconds", "0.5", "--reps", "3"), false,
+            List.of(
+                new MetricRow("emulator / host", metric(workload, 1, "ratio"), null),
+                new MetricRow("emulator per-vma", metric(workload, 1, Side.PER_VMA.metric()), null),
+                new MetricRow("host", metric(workload, 1, Side.HOST.metric()), null)));
     }
 
     private static Figure munmapGib()
