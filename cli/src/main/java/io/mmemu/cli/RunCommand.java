@@ -222,6 +222,10 @@ public final class RunCommand implements Callable<Integer>
             if (viewFile != null)
             {
                 viewFile.close();
+                if (viewFile.checkError())
+                {
+                    System.err.println("mmemu run: writing " + viewsDir.resolve(VIEWS_FILE) + " failed: views are missing");
+                }
             }
         }
     }

@@ -28,16 +28,9 @@ final class ViewStatementParserTest
 {
     private static Node only(final String source)
     {
-        try
-        {
-            final List<Node> body = Program.parse("t.mm", source, Map.of()).body();
-            assertEquals(1, body.size(), body::toString);
-            return body.get(0);
-        }
-        catch (final ScriptException ex)
-        {
-            return fail("unexpected errors: " + ex.errors());
-        }
+        final List<Node> body = parse(source);
+        assertEquals(1, body.size(), body::toString);
+        return body.get(0);
     }
 
     private static void assertError(final String source, final int line, final int column, final String part)
