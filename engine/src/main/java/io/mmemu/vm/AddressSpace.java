@@ -501,6 +501,59 @@ public final class AddressSpace implements AutoCloseable
 
     // ---------------------------------------------------------------- views
 
+    /** What an observer does under the mmap lock ({@link #observe}). */
+    @FunctionalInterface
+    public interface Observer<T, X extends Exception>
+    {
+        T run() throws X;
+    }
+
+    /**
+     * Runs {@code observer} holding the mmap lock — for writing if {@code exclusive}, else for
+     * reading — with {@code cpu} (the calling thread's) offline throughout: for views that read
+     * the VMAs and tables directly while other CPUs run (/proc's maps and smaps, ptdump, dumps).
+     * The observer makes no access through a CPU and waits for nothing, so holding the lock it
+     * cannot deadlock, and shootdowns need not wait for its CPU, whose next access brings it back
+     * online with an empty TLB. Shared-lock holders may free page tables (a sectioned unmap's
+     * second half), so an observer that walks tables must be {@code exclusive}, as Linux's ptdump
+     * takes mmap_write_lock; per-VMA faults and a sectioned unmap's or MAP_FIXED's zap still run.
+     */
+    public <T, X extends Exception> T observe(final Cpu cpu, final boolean exclusive, final Observer<T, X> observer) throws X
+    {
+        if (cpu.mm != this)
+        {
+            throw new IllegalArgumentException("the observer's CPU belongs to another address space");
+        }
+        cpu.offline();
+        if (exclusive)
+        {
+            lockWrite(cpu);
+        }
+        else
+        {
+            lockRead(cpu);
+        }
+        // taking the lock after waiting for it brought the CPU back online
+        cpu.offline();
+        final long locked = System.nanoTime();
+        try
+        {
+            return observer.run();
+        }
+        finally
+        {
+            if (exclusive)
+            {
+                unlockWrite(cpu);
+            }
+            else
+            {
+                unlockRead();
+                CpuStats.record(cpu.stats.mmapReadHold, System.nanoTime() - locked);
+            }
+        }
+    }
+
     /**
      * The VMAs in address order (a consistent snapshot), then the [vsyscall] gate page when shown:
      * it lies above TASK_SIZE, in no tree, and nothing can map, unmap or change it.
