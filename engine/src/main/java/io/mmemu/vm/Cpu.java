@@ -213,7 +213,9 @@ public final class Cpu implements AutoCloseable, WaitContext
         }
         if ((frame & Tlb.PHANTOM) == 0)
         {
-            frames.set(BYTE, (frame & ~Tlb.FLAGS_MASK) | (va & 0xFFF), (byte)b);
+            final long address = (frame & ~Tlb.FLAGS_MASK) | (va & 0xFFF);
+            frames.set(BYTE, address, (byte)b);
+            memory.markWritten(address);
         }
         return Signal.NONE;
     }
@@ -243,7 +245,9 @@ public final class Cpu implements AutoCloseable, WaitContext
         }
         if ((frame & Tlb.PHANTOM) == 0)
         {
-            WORD.setOpaque(frames, (frame & ~Tlb.FLAGS_MASK) | (va & 0xFFF), v);
+            final long address = (frame & ~Tlb.FLAGS_MASK) | (va & 0xFFF);
+            WORD.setOpaque(frames, address, v);
+            memory.markWritten(address);
         }
         return Signal.NONE;
     }

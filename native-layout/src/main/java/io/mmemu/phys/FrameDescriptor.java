@@ -20,7 +20,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *   8      refcount   references to the frame (data pages: mappings plus gathers in flight)
  *  12      mapcount   page-table entries mapping the frame (data pages)
  *  16      ptlock     table pages: the split page-table lock word  | free block heads: next free PFN
- *  24      link       free block heads: previous free PFN
+ *  24      link       free block heads: previous free PFN           | data pages: lines written (bit i: bytes 64i..64i+63)
  * </pre>
  * Fields in one union slot are never live at once: a frame is either on a free list or in use.
  */
@@ -32,7 +32,7 @@ public final class FrameDescriptor
         JAVA_INT.withName("refcount"),
         JAVA_INT.withName("mapcount"),
         MemoryLayout.unionLayout(JAVA_LONG.withName("ptlock"), JAVA_LONG.withName("freeNext")).withName("word0"),
-        MemoryLayout.unionLayout(JAVA_LONG.withName("freePrev")).withName("word1"));
+        MemoryLayout.unionLayout(JAVA_LONG.withName("freePrev"), JAVA_LONG.withName("lines")).withName("word1"));
 
     public static final long SIZE = LAYOUT.byteSize();
     public static final int SIZE_SHIFT = 5;
@@ -47,6 +47,9 @@ public final class FrameDescriptor
         handle(PathElement.groupElement("word0"), PathElement.groupElement("freeNext"));
     public static final VarHandle FREE_PREV =
         handle(PathElement.groupElement("word1"), PathElement.groupElement("freePrev"));
+    /** A data page's 64-byte lines that stores may have made non-zero (so freeing clears only those). */
+    public static final VarHandle LINES =
+        handle(PathElement.groupElement("word1"), PathElement.groupElement("lines"));
 
     static
     {

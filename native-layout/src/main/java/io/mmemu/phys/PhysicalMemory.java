@@ -6,6 +6,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 import static io.mmemu.phys.FrameDescriptor.FLAGS;
+import static io.mmemu.phys.FrameDescriptor.LINES;
 import static io.mmemu.phys.FrameDescriptor.MAPCOUNT;
 import static io.mmemu.phys.FrameDescriptor.ORDER;
 import static io.mmemu.phys.FrameDescriptor.PTLOCK;
@@ -225,6 +226,7 @@ public final class PhysicalMemory implements AutoCloseable
         FLAGS.set(metadata, off, FrameFlags.DATA);
         REFCOUNT.set(metadata, off, 1);
         MAPCOUNT.set(metadata, off, 1);
+        LINES.set(metadata, off, 0L);
         cache.dataAllocated++;
         return pfn;
     }
@@ -258,9 +260,15 @@ public final class PhysicalMemory implements AutoCloseable
 
     /**
      * Drops one reference to a data page (after the TLB flush that follows its unmapping); the
-     * last reference frees it. {@code clean} says its bytes are still all zero (its mapping was
-     * never dirtied), so it need not be cleared again when reused, unless {@link #markDirty} said
-     * otherwise.
+     * last reference frees it. What it frees is known to be zero again or is cleared when reused:
+     * <ul>
+     *   <li>{@link #markDirty marked dirty} (bytes written other than by stores): cleared when reused;</li>
+     *   <li>stores {@linkplain #markWritten recorded} in a few lines (at most {@value #CLEAR_AT_FREE_LINES}):
+     *       those lines are cleared now, and the frame goes back zeroed — a page that took one
+     *       store costs 64 bytes of clearing, not 4096;</li>
+     *   <li>otherwise {@code clean} decides: true promises the bytes are all zero (its mapping was
+     *       never dirtied); false means cleared when reused.</li>
+     * </ul>
      */
     public void releaseData(final FrameCache cache, final long pfn, final boolean clean)
     {
@@ -275,7 +283,20 @@ public final class PhysicalMemory implements AutoCloseable
         final int left = (int)REFCOUNT.getAndAdd(metadata, off, -1) - 1;
         if (left == 0)
         {
-            final boolean zero = clean && ((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) == 0;
+            // the stores recorded in LINES happen-before this: they were made through mappings
+            // whose removal and TLB flush precede the last reference's release (volatile above)
+            final long lines = (long)LINES.get(metadata, off);
+            final boolean dirty = ((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0;
+            boolean zero = clean && !dirty;
+            if (!dirty && lines != 0 && Long.bitCount(lines) <= CLEAR_AT_FREE_LINES)
+            {
+                clearLines(pfn, lines);
+                zero = true;
+            }
+            else if (lines != 0)
+            {
+                zero = false;
+            }
             FLAGS.set(metadata, off, zero ? FrameFlags.ZEROED : 0);
             cache.dataFreed++;
             cache.freeReal(pfn);
@@ -335,6 +356,42 @@ public final class PhysicalMemory implements AutoCloseable
             // atomic: other tables may map the same page and change its count concurrently
             final int before = (int)MAPCOUNT.getAndAdd(metadata, offset(pfn), -1);
             assert before > 0 : "unmapping a page with no mappings";
+        }
+    }
+
+    /**
+     * Records a store to physical address {@code address} (a backed data page): its 64-byte line may
+     * be non-zero from now on. The MMU calls it for every store; the first store to a line pays an
+     * atomic OR, later ones a plain load.
+     */
+    public void markWritten(final long address)
+    {
+        final long off = offset(address >>> PAGE_SHIFT);
+        final long line = 1L << ((address >>> LINE_SHIFT) & 63);
+        // plain read: bits are only ever added while the frame is in use (reset at allocation, which
+        // happens-before the mapping is published), so a stale read can only miss a bit, never invent one
+        if (((long)LINES.get(metadata, off) & line) == 0)
+        {
+            // atomic OR: other CPUs may record other lines of the same page at the same time
+            // (another CPU may have set the same bit meanwhile: the old value does not matter)
+            final long unused = (long)LINES.getAndBitwiseOr(metadata, off, line);
+        }
+    }
+
+    /** Lines of 64 bytes: a page has 64, one bit each in a descriptor's {@code lines}. */
+    private static final int LINE_SHIFT = 6;
+    private static final long LINE_SIZE = 1L << LINE_SHIFT;
+    /** Up to this many written lines are cleared when the page is freed; more, when it is reused. */
+    static final int CLEAR_AT_FREE_LINES = 8;
+
+    private void clearLines(final long pfn, final long lines)
+    {
+        long remaining = lines;
+        while (remaining != 0)
+        {
+            final int line = Long.numberOfTrailingZeros(remaining);
+            remaining &= remaining - 1;
+            MemorySegment.copy(zeroSource, 0, frames, (pfn << PAGE_SHIFT) + (line << LINE_SHIFT), LINE_SIZE);
         }
     }
 

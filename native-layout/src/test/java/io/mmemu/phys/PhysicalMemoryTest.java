@@ -147,6 +147,38 @@ final class PhysicalMemoryTest
         }
     }
 
+    /** Stores recorded line by line: freeing clears those lines only, and the frame comes back zero. */
+    @Test
+    void recordedStoresAreClearedLineByLineWhenFreed()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
+        {
+            final FrameCache cache = memory.newCache();
+            for (final int lines : new int[] {1, PhysicalMemory.CLEAR_AT_FREE_LINES, PhysicalMemory.CLEAR_AT_FREE_LINES + 1, 64})
+            {
+                final long pfn = memory.allocateData(cache);
+                for (int i = 0; i < lines; i++)
+                {
+                    // the last byte of every line written, and the first byte of the line after the last
+                    final long address = (pfn << 12) + (i * 64L * 64 / lines / 64) * 64 + 63;
+                    memory.frames().set(ValueLayout.JAVA_BYTE, address, (byte)0x5A);
+                    memory.markWritten(address);
+                }
+                memory.unmapData(pfn);
+                memory.releaseData(cache, pfn, false);
+                assertEquals(lines <= PhysicalMemory.CLEAR_AT_FREE_LINES ? FrameFlags.ZEROED : 0, memory.flags(pfn),
+                    lines + " lines written");
+                assertEquals(pfn, memory.allocateData(cache));
+                assertAllZero(memory, pfn);
+                memory.unmapData(pfn);
+                memory.releaseData(cache, pfn, true);
+                assertEquals(pfn, memory.allocateData(cache));
+                memory.unmapData(pfn);
+                memory.releaseData(cache, pfn, true);
+            }
+        }
+    }
+
     /** A page marked dirty (its D bit was dropped, its bytes were not) is cleared even when released clean. */
     @Test
     void markedDirtyPageIsNeverReleasedAsZeroed()
