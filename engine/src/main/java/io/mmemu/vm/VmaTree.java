@@ -3,92 +3,84 @@ package io.mmemu.vm;
 import java.util.Arrays;
 
 /**
- * The VMAs of an address space in address order: an immutable, persistent three-level B+-tree
- * whose search keys are VMA ends held in primitive {@code long[]} arrays. A change builds a new
- * tree that shares every untouched node (path copying) and is published by one release store in
- * {@link AddressSpace}; lookups take no lock at all: whatever version a reader loaded stays
- * consistent (every field is final and every array is filled before the tree is published), and
- * the garbage collector is the grace period (RCU without the bookkeeping).
+ * The VMAs of an address space in address order: an immutable, persistent B+-tree of three levels
+ * whose search keys are VMA ends in primitive {@code long[]} arrays. A change builds a new tree
+ * that shares every untouched node and is published by one release store in {@link AddressSpace};
+ * lookups take no lock at all: whatever version a reader loaded stays consistent (every field is
+ * final and every array is filled before the tree is published), and the garbage collector is the
+ * grace period (RCU without the bookkeeping).
  * <p>
- * Shape: the root is three parallel arrays over the <em>branches</em> (each branch's last end, the
- * branch, the global index of its first VMA); a {@link Branch} holds up to {@link #BRANCH_MAX}
- * <em>leaves</em> as parallel arrays (each leaf's last end, the leaf's ends, the leaf's VMAs); a leaf
- * is up to {@link #LEAF_MAX} VMAs with their ends in a {@code long[]} beside them. The branch sits
- * in the parent's array together with its keys, so a level costs one dependent load of a key array,
- * and a search touches no {@link Vma} until it returns the one it found.
+ * Shape: the root is four parallel arrays over the <em>runs</em> (each run's last end, its keys,
+ * its VMAs, the global index of its first VMA). A run is up to {@link #RUN_MAX} consecutive VMAs
+ * held flat: a {@code Vma[]} and a {@code long[]} of keys whose first {@link #SUMMARY} slots are the
+ * last end of each {@link #GROUP} VMAs (unused slots {@code Long.MAX_VALUE}) and the rest the VMAs'
+ * ends. So the two lower levels of the tree sit in one array, there is no node object between the
+ * root and the keys, and a search touches no {@link Vma} until the one it returns.
  * <p>
- * Lookup ({@link #find}): a branch-free binary search of the root's ends (a few hundred at most,
- * hot in L1), then, in the branch and in the leaf, a branch-free count of the ends at or below the
- * address: its loads do not depend on each other, so a node's cache lines are fetched in parallel
- * rather than one miss per halving step. At 65,530 VMAs that is about a third of the old two-level
- * array's time (bench {@code VmaFindBenchmark}).
+ * Lookup ({@link #find}): a branch-free binary search of the root's ends (n / 256 to n / 512 of
+ * them, hot in L1), then in the run a branch-free count of the summary keys at or below the
+ * address, which picks the group, then a count of the group's ends. A count has no load that
+ * depends on an earlier compare, so a group's cache lines miss in parallel instead of one miss per
+ * halving step of a binary search; a lookup is three dependent misses at most (summary, group,
+ * the VMA reference).
  * <p>
- * Update ({@link #replace}): copies the one or two leaves the edit touches (plus one neighbour
- * when the result would be under half full), the one or two branches above them (plus one
- * neighbour likewise), and the root's three arrays: O(LEAF_MAX + BRANCH_MAX + branches + inserted
- * VMAs), about 2 × 32 VMAs, 2 × 32 leaves and n / 512 to n / 256 branches (≤ 256 at 65,530 VMAs),
- * whatever the number of VMAs removed. Invariant: every leaf holds LEAF_MAX / 2 to LEAF_MAX VMAs
- * and every branch BRANCH_MAX / 2 to BRANCH_MAX leaves, except a sole leaf or branch, which may hold
+ * Update ({@link #replace}): copies the one or two runs the edit touches (plus one neighbour when
+ * the result would be under half full or over full, so runs stay at least half and on average
+ * about two-thirds full) and the root's four arrays: O(RUN_MAX + runs + inserted VMAs), at most
+ * about 3 × 512 VMAs and n / 256 root entries (≤ 256 at 65,530 VMAs), however many VMAs the edit
+ * removes. Invariant: every run holds RUN_MAX / 2 to RUN_MAX VMAs, except a sole run, which may hold
  * fewer ({@link #checkShape} verifies it in tests).
  */
 final class VmaTree
 {
-    static final int LEAF_MAX = 32;
-    static final int LEAF_MIN = LEAF_MAX / 2;
-    static final int BRANCH_MAX = 32;
-    static final int BRANCH_MIN = BRANCH_MAX / 2;
-    static final VmaTree EMPTY = new VmaTree(new Branch[0]);
+    /** Keys per cache line. */
+    static final int LINE = 8;
+    /** VMAs per summary key: two cache lines of ends. */
+    static final int GROUP = 2 * LINE;
+    /** Summary slots at the head of a run's keys: four cache lines. */
+    static final int SUMMARY = 4 * LINE;
+    static final int RUN_MAX = GROUP * SUMMARY;
+    static final int RUN_MIN = RUN_MAX / 2;
+    /** Keys pad with Long.MAX_VALUE; searches clamp the address to one below it. */
+    private static final long SEARCH_MAX = Long.MAX_VALUE - 1;
+    static final VmaTree EMPTY = new VmaTree(new long[0][], new Vma[0][]);
 
-    /** End of the last VMA under each branch. */
-    private final long[] branchEnds;
-    private final Branch[] branches;
-    /** Global index of each branch's first VMA. */
-    private final int[] branchFirst;
+    /**
+     * End of the last VMA of each run, padded with Long.MAX_VALUE to whole cache lines (at least
+     * one): the root's keys.
+     */
+    private final long[] runEnds;
+    /** The last key of each line of {@link #runEnds}: the root's summary. */
+    private final long[] rootLines;
+    /** Each run's keys: SUMMARY group ends (padded with Long.MAX_VALUE), then every VMA's end. */
+    private final long[][] runKeys;
+    /** Each run's VMAs, in order. */
+    private final Vma[][] runVmas;
+    /** Global index of each run's first VMA. */
+    private final int[] runFirst;
     private final int size;
 
-    /** Up to {@link #BRANCH_MAX} leaves, as parallel arrays indexed by leaf. */
-    private static final class Branch
+    private VmaTree(final long[][] runKeys, final Vma[][] runVmas)
     {
-        /** End of each leaf's last VMA. */
-        final long[] leafEnds;
-        /** Each leaf's VMA ends, in order. */
-        final long[][] ends;
-        /** Each leaf's VMAs, in order. */
-        final Vma[][] vmas;
-        /** Index within this branch of each leaf's first VMA. */
-        final int[] leafFirst;
-        final int size;
-
-        Branch(final long[][] ends, final Vma[][] vmas)
-        {
-            this.ends = ends;
-            this.vmas = vmas;
-            this.leafEnds = new long[ends.length];
-            this.leafFirst = new int[ends.length];
-            int n = 0;
-            for (int i = 0; i < ends.length; i++)
-            {
-                leafEnds[i] = ends[i][ends[i].length - 1];
-                leafFirst[i] = n;
-                n += ends[i].length;
-            }
-            this.size = n;
-        }
-    }
-
-    private VmaTree(final Branch[] branches)
-    {
-        this.branches = branches;
-        this.branchEnds = new long[branches.length];
-        this.branchFirst = new int[branches.length];
+        this.runKeys = runKeys;
+        this.runVmas = runVmas;
+        final int lines = Math.max(1, (runKeys.length + LINE - 1) / LINE);
+        this.runEnds = new long[lines * LINE];
+        this.rootLines = new long[lines];
+        this.runFirst = new int[runKeys.length];
+        Arrays.fill(runEnds, Long.MAX_VALUE);
         int n = 0;
-        for (int i = 0; i < branches.length; i++)
+        for (int r = 0; r < runKeys.length; r++)
         {
-            branchEnds[i] = branches[i].leafEnds[branches[i].leafEnds.length - 1];
-            branchFirst[i] = n;
-            n += branches[i].size;
+            runEnds[r] = runVmas[r][runVmas[r].length - 1].end;
+            runFirst[r] = n;
+            n += runVmas[r].length;
         }
         this.size = n;
+        for (int i = 0; i < lines; i++)
+        {
+            rootLines[i] = runEnds[i * LINE + LINE - 1];
+        }
     }
 
     int size()
@@ -99,15 +91,13 @@ final class VmaTree
     /** Linux's find_vma: the first VMA whose end is above {@code addr}, or null. Allocation-free. */
     Vma find(final long addr)
     {
-        final long[] be = branchEnds;
-        final int b = firstAbove(be, addr);
-        if (b == be.length)
+        final int r = runAbove(addr);
+        final Vma[][] vmas = runVmas;
+        if (r == vmas.length)
         {
             return null;
         }
-        final Branch branch = branches[b];
-        final int leaf = countAtMost(branch.leafEnds, addr);
-        return branch.vmas[leaf][countAtMost(branch.ends[leaf], addr)];
+        return vmas[r][indexInRun(runKeys[r], addr)];
     }
 
     /** The VMA containing {@code addr}, or null (Linux's vma_lookup). */
@@ -120,23 +110,18 @@ final class VmaTree
     /** Global index of the first VMA whose end is above {@code addr}; {@link #size()} if none. */
     int indexAfter(final long addr)
     {
-        final int b = firstAbove(branchEnds, addr);
-        if (b == branchEnds.length)
+        final int r = runAbove(addr);
+        if (r == runVmas.length)
         {
             return size;
         }
-        final Branch branch = branches[b];
-        final int leaf = countAtMost(branch.leafEnds, addr);
-        return branchFirst[b] + branch.leafFirst[leaf] + countAtMost(branch.ends[leaf], addr);
+        return runFirst[r] + indexInRun(runKeys[r], addr);
     }
 
     Vma get(final int index)
     {
-        final int b = floor(branchFirst, index);
-        final Branch branch = branches[b];
-        final int rel = index - branchFirst[b];
-        final int leaf = floor(branch.leafFirst, rel);
-        return branch.vmas[leaf][rel - branch.leafFirst[leaf]];
+        final int r = floor(runFirst, index);
+        return runVmas[r][index - runFirst[r]];
     }
 
     /** The VMA before index {@code index}, or null. */
@@ -152,39 +137,54 @@ final class VmaTree
     }
 
     /**
-     * The first index of sorted {@code a} whose value is above {@code key}, or its length.
-     * Branch-free: the loop runs log2(n) times whatever the key, and the step is a conditional
-     * move, so random lookups pay cache misses but no mispredicted branches.
+     * The first run whose last end is above {@code addr}, or the number of runs: the lines of the
+     * root told apart by their last keys (all in L1: at most 32 of them at 65,530 VMAs), then the
+     * chosen line's eight keys counted.
      */
-    private static int firstAbove(final long[] a, final long key)
+    private int runAbove(final long addr)
     {
-        final int n = a.length;
-        if (n == 0)
+        // padding is Long.MAX_VALUE; no VMA ends there, so the top address searches as one below
+        // it and padding is never counted
+        final long key = Math.min(addr, SEARCH_MAX);
+        final long[] lines = rootLines;
+        int line = 0;
+        for (int i = 0; i < lines.length - 1; i++)
         {
-            return 0;
+            line += below(lines[i], key);
         }
-        int base = 0;
-        int len = n;
-        while (len > 1)
-        {
-            final int half = len >>> 1;
-            base = a[base + half - 1] > key ? base : base + half;
-            len -= half;
-        }
-        return a[base] > key ? base : base + 1;
+        return line * LINE + countLine(runEnds, line * LINE, key);
     }
 
     /**
-     * The number of values of sorted {@code a} at or below {@code key}, which is the first index
-     * above it. A count, not a search: no load depends on an earlier compare, so the node's cache
-     * lines miss in parallel, and there is no branch to mispredict.
+     * Index within a run of its first VMA ending above {@code addr} (the run's last end is above
+     * it). Each step reads whole cache lines: the summary's four lines are told apart by their
+     * last keys, then the chosen line's eight keys are counted; likewise the group's two lines.
+     * Every count has a fixed trip count (padding is Long.MAX_VALUE, never at or below an
+     * address), so it compiles to straight-line compares and conditional moves.
      */
-    private static int countAtMost(final long[] a, final long key)
+    private static int indexInRun(final long[] keys, final long address)
+    {
+        final long addr = Math.min(address, SEARCH_MAX);
+        final int line = below(keys[LINE - 1], addr) + below(keys[2 * LINE - 1], addr) + below(keys[3 * LINE - 1], addr);
+        final int group = line * LINE + countLine(keys, line * LINE, addr);
+        final int from = SUMMARY + group * GROUP;
+        final int half = below(keys[from + LINE - 1], addr) * LINE;
+        return group * GROUP + half + countLine(keys, from + half, addr);
+    }
+
+    /** 1 if {@code key} is at or below {@code addr}, else 0 (a set-on-compare, no branch). */
+    private static int below(final long key, final long addr)
+    {
+        return key <= addr ? 1 : 0;
+    }
+
+    /** The number of the eight keys from {@code from} at or below {@code addr}. */
+    private static int countLine(final long[] keys, final int from, final long addr)
     {
         int n = 0;
-        for (final long value : a)
+        for (int i = 0; i < LINE; i++)
         {
-            n += value <= key ? 1 : 0;
+            n += below(keys[from + i], addr);
         }
         return n;
     }
@@ -198,7 +198,7 @@ final class VmaTree
 
     /**
      * A new tree with VMAs {@code [from, to)} replaced by {@code with} (already sorted, disjoint,
-     * fitting). Copies only the path to the edit: see the class comment for the cost.
+     * fitting). Copies only the runs the edit touches and the root: see the class comment.
      */
     VmaTree replace(final int from, final int to, final Vma... with)
     {
@@ -210,181 +210,90 @@ final class VmaTree
         {
             return build(with);
         }
-        // the leaves holding the first and the last replaced VMA (an insertion: the leaf it goes
-        // into, the last one when appending), as (branch, leaf) pairs
+        // the runs holding the first and the last replaced VMA (an insertion: the run it goes
+        // into, the last one when appending)
         final int firstTouched = Math.min(from, size - 1);
-        final int lastTouched = Math.max(firstTouched, to - 1);
-        int b0 = floor(branchFirst, firstTouched);
-        int l0 = floor(branches[b0].leafFirst, firstTouched - branchFirst[b0]);
-        int b1 = floor(branchFirst, lastTouched);
-        int l1 = floor(branches[b1].leafFirst, lastTouched - branchFirst[b1]);
-        if ((from - leafStart(b0, l0)) + with.length + (leafEnd(b1, l1) - to) < LEAF_MIN)
+        int r0 = floor(runFirst, firstTouched);
+        int r1 = floor(runFirst, Math.max(firstTouched, to - 1));
+        final int count = (from - runFirst[r0]) + with.length + (runFirst[r1] + runVmas[r1].length - to);
+        if (count < RUN_MIN || count > RUN_MAX)
         {
-            // would leave a leaf under half full: take in a neighbouring leaf (which, as there
-            // are at least two leaves, holds at least LEAF_MIN)
-            if (l0 > 0)
+            // under half full: a neighbour (at least RUN_MIN, as there are two runs or more) tops it
+            // up; over full: sharing with a neighbour splits into runs about two-thirds full, not half
+            if (r0 > 0)
             {
-                l0--;
+                r0--;
             }
-            else if (b0 > 0)
+            else if (r1 < runVmas.length - 1)
             {
-                b0--;
-                l0 = branches[b0].vmas.length - 1;
-            }
-            else if (l1 < branches[b1].vmas.length - 1)
-            {
-                l1++;
-            }
-            else if (b1 < branches.length - 1)
-            {
-                b1++;
-                l1 = 0;
+                r1++;
             }
         }
-        final int lo = leafStart(b0, l0);
-        final int hi = leafEnd(b1, l1);
+        final int lo = runFirst[r0];
+        final int hi = runFirst[r1] + runVmas[r1].length;
         final Vma[] middle = new Vma[(from - lo) + with.length + (hi - to)];
-        int n = 0;
-        for (int i = lo; i < from; i++)
+        copy(lo, from, middle, 0);
+        System.arraycopy(with, 0, middle, from - lo, with.length);
+        copy(to, hi, middle, from - lo + with.length);
+        final Vma[][] pieces = split(middle);
+        final int runs = r0 + pieces.length + (runVmas.length - r1 - 1);
+        final long[][] keys = new long[runs][];
+        final Vma[][] vmas = new Vma[runs][];
+        System.arraycopy(runKeys, 0, keys, 0, r0);
+        System.arraycopy(runVmas, 0, vmas, 0, r0);
+        for (int p = 0; p < pieces.length; p++)
         {
-            middle[n++] = get(i);
+            keys[r0 + p] = keysOf(pieces[p]);
+            vmas[r0 + p] = pieces[p];
         }
-        for (final Vma vma : with)
-        {
-            middle[n++] = vma;
-        }
-        for (int i = to; i < hi; i++)
-        {
-            middle[n++] = get(i);
-        }
-        final Vma[][] newLeaves = split(middle, LEAF_MAX);
-        return spliceLeaves(b0, l0, b1, l1, newLeaves);
-    }
-
-    /** Replaces leaves (b0, l0) to (b1, l1) inclusive with {@code newLeaves}, rebuilding the branches above. */
-    private VmaTree spliceLeaves(final int b0In, final int l0, final int b1In, final int l1, final Vma[][] newLeaves)
-    {
-        int b0 = b0In;
-        int b1 = b1In;
-        final int kept = l0 + newLeaves.length + (branches[b1].vmas.length - l1 - 1);
-        if (kept < BRANCH_MIN)
-        {
-            // would leave a branch under half full: take in a neighbouring branch whole
-            if (b0 > 0)
-            {
-                b0--;
-            }
-            else if (b1 < branches.length - 1)
-            {
-                b1++;
-            }
-        }
-        final int before = b0 < b0In ? branches[b0].vmas.length + l0 : l0;
-        final int after = b1 > b1In ? branches[b1In].vmas.length - l1 - 1 + branches[b1].vmas.length
-            : branches[b1].vmas.length - l1 - 1;
-        final Vma[][] leafVmas = new Vma[before + newLeaves.length + after][];
-        final long[][] leafEnds = new long[leafVmas.length][];
-        int n = 0;
-        for (int b = b0; b <= b0In; b++)
-        {
-            // the absorbed branch's leaves (if any), then b0In's before l0
-            final int upTo = b == b0In ? l0 : branches[b].vmas.length;
-            for (int l = 0; l < upTo; l++)
-            {
-                leafVmas[n] = branches[b].vmas[l];
-                leafEnds[n++] = branches[b].ends[l];
-            }
-        }
-        for (final Vma[] leaf : newLeaves)
-        {
-            leafVmas[n] = leaf;
-            leafEnds[n++] = endsOf(leaf);
-        }
-        for (int b = b1In; b <= b1; b++)
-        {
-            final int startAt = b == b1In ? l1 + 1 : 0;
-            for (int l = startAt; l < branches[b].vmas.length; l++)
-            {
-                leafVmas[n] = branches[b].vmas[l];
-                leafEnds[n++] = branches[b].ends[l];
-            }
-        }
-        final Branch[] rebuilt = branches(leafVmas, leafEnds);
-        final Branch[] all = new Branch[b0 + rebuilt.length + (branches.length - b1 - 1)];
-        System.arraycopy(branches, 0, all, 0, b0);
-        System.arraycopy(rebuilt, 0, all, b0, rebuilt.length);
-        System.arraycopy(branches, b1 + 1, all, b0 + rebuilt.length, branches.length - b1 - 1);
-        return new VmaTree(all);
+        System.arraycopy(runKeys, r1 + 1, keys, r0 + pieces.length, runVmas.length - r1 - 1);
+        System.arraycopy(runVmas, r1 + 1, vmas, r0 + pieces.length, runVmas.length - r1 - 1);
+        return new VmaTree(keys, vmas);
     }
 
     static VmaTree build(final Vma... vmas)
     {
-        final Vma[][] leaves = split(vmas, LEAF_MAX);
-        final long[][] ends = new long[leaves.length][];
-        for (int i = 0; i < leaves.length; i++)
+        final Vma[][] pieces = split(vmas);
+        final long[][] keys = new long[pieces.length][];
+        for (int p = 0; p < pieces.length; p++)
         {
-            ends[i] = endsOf(leaves[i]);
+            keys[p] = keysOf(pieces[p]);
         }
-        return new VmaTree(branches(leaves, ends));
+        return new VmaTree(keys, pieces);
     }
 
     /** All VMAs in order (a copy). */
     Vma[] toArray()
     {
         final Vma[] all = new Vma[size];
-        int n = 0;
-        for (final Branch branch : branches)
-        {
-            for (final Vma[] leaf : branch.vmas)
-            {
-                System.arraycopy(leaf, 0, all, n, leaf.length);
-                n += leaf.length;
-            }
-        }
+        copy(0, size, all, 0);
         return all;
     }
 
     /**
-     * Test support: the violations of the shape invariant (node fill, keys matching the VMAs,
-     * index sums), or an empty string.
+     * Test support: the violations of the shape invariant (run fill, keys matching the VMAs, root
+     * entries), or an empty string.
      */
     String checkShape()
     {
         final StringBuilder out = new StringBuilder();
         int n = 0;
-        for (int b = 0; b < branches.length; b++)
+        for (int r = 0; r < runVmas.length; r++)
         {
-            final Branch branch = branches[b];
-            final int leaves = branch.vmas.length;
-            if (leaves > BRANCH_MAX || leaves == 0 || (branches.length > 1 && leaves < BRANCH_MIN))
+            final Vma[] run = runVmas[r];
+            if (run.length > RUN_MAX || run.length == 0 || (runVmas.length > 1 && run.length < RUN_MIN))
             {
-                out.append("branch ").append(b).append(" has ").append(leaves).append(" leaves\n");
+                out.append("run ").append(r).append(" holds ").append(run.length).append(" VMAs\n");
             }
-            if (branchFirst[b] != n || branchEnds[b] != branch.leafEnds[leaves - 1])
+            if (!Arrays.equals(runKeys[r], keysOf(run)))
             {
-                out.append("root entry ").append(b).append(" is stale\n");
+                out.append("run ").append(r).append(" keys are stale\n");
             }
-            int m = 0;
-            for (int l = 0; l < leaves; l++)
+            if (runFirst[r] != n || runEnds[r] != run[run.length - 1].end || rootLines[r / LINE] != runEnds[r / LINE * LINE + LINE - 1])
             {
-                final Vma[] leaf = branch.vmas[l];
-                final boolean sole = branches.length == 1 && leaves == 1;
-                if (leaf.length > LEAF_MAX || leaf.length == 0 || (!sole && leaf.length < LEAF_MIN))
-                {
-                    out.append("leaf ").append(b).append('.').append(l).append(" has ").append(leaf.length).append(" VMAs\n");
-                }
-                if (branch.leafFirst[l] != m || branch.leafEnds[l] != leaf[leaf.length - 1].end
-                    || !Arrays.equals(branch.ends[l], endsOf(leaf)))
-                {
-                    out.append("leaf ").append(b).append('.').append(l).append(" keys are stale\n");
-                }
-                m += leaf.length;
+                out.append("root entry ").append(r).append(" is stale\n");
             }
-            if (branch.size != m)
-            {
-                out.append("branch ").append(b).append(" size ").append(branch.size).append(" != ").append(m).append('\n');
-            }
-            n += m;
+            n += run.length;
         }
         if (n != size)
         {
@@ -393,54 +302,55 @@ final class VmaTree
         return out.toString();
     }
 
-    private int leafStart(final int b, final int l)
+    /** Copies VMAs {@code [from, to)} into {@code dest} at {@code at}, run by run. */
+    private void copy(final int from, final int to, final Vma[] dest, final int at)
     {
-        return branchFirst[b] + branches[b].leafFirst[l];
-    }
-
-    private int leafEnd(final int b, final int l)
-    {
-        return leafStart(b, l) + branches[b].vmas[l].length;
-    }
-
-    private static long[] endsOf(final Vma[] leaf)
-    {
-        final long[] ends = new long[leaf.length];
-        for (int i = 0; i < leaf.length; i++)
+        int i = from;
+        int n = at;
+        while (i < to)
         {
-            ends[i] = leaf[i].end;
+            final int r = floor(runFirst, i);
+            final int offset = i - runFirst[r];
+            final int length = Math.min(runVmas[r].length - offset, to - i);
+            System.arraycopy(runVmas[r], offset, dest, n, length);
+            i += length;
+            n += length;
         }
-        return ends;
-    }
-
-    /** Leaves regrouped into branches of at most BRANCH_MAX (as even as possible). */
-    private static Branch[] branches(final Vma[][] leafVmas, final long[][] leafEnds)
-    {
-        final int pieces = (leafVmas.length + BRANCH_MAX - 1) / BRANCH_MAX;
-        final Branch[] out = new Branch[pieces];
-        int from = 0;
-        for (int p = 0; p < pieces; p++)
-        {
-            final int to = (int)((long)leafVmas.length * (p + 1) / pieces);
-            out[p] = new Branch(Arrays.copyOfRange(leafEnds, from, to), Arrays.copyOfRange(leafVmas, from, to));
-            from = to;
-        }
-        return out;
     }
 
     /**
-     * {@code items} cut into the fewest pieces of at most {@code max} (as even as possible, so
-     * with two or more pieces each holds more than max / 2).
+     * A run's keys: the summary (each group's last end), then every end, padded with
+     * Long.MAX_VALUE to whole summary and whole groups.
      */
-    private static Vma[][] split(final Vma[] items, final int max)
+    private static long[] keysOf(final Vma[] run)
     {
-        final int pieces = (items.length + max - 1) / max;
+        final int groups = (run.length + GROUP - 1) / GROUP;
+        final long[] keys = new long[SUMMARY + groups * GROUP];
+        Arrays.fill(keys, Long.MAX_VALUE);
+        for (int i = 0; i < run.length; i++)
+        {
+            keys[SUMMARY + i] = run[i].end;
+        }
+        for (int g = 0; g * GROUP < run.length; g++)
+        {
+            keys[g] = run[Math.min(run.length, (g + 1) * GROUP) - 1].end;
+        }
+        return keys;
+    }
+
+    /**
+     * {@code vmas} cut into the fewest runs of at most RUN_MAX, as even as possible (so with two
+     * runs or more each holds at least RUN_MAX / 2).
+     */
+    private static Vma[][] split(final Vma[] vmas)
+    {
+        final int pieces = (vmas.length + RUN_MAX - 1) / RUN_MAX;
         final Vma[][] out = new Vma[pieces][];
         int from = 0;
         for (int p = 0; p < pieces; p++)
         {
-            final int to = (int)((long)items.length * (p + 1) / pieces);
-            out[p] = Arrays.copyOfRange(items, from, to);
+            final int to = (int)((long)vmas.length * (p + 1) / pieces);
+            out[p] = Arrays.copyOfRange(vmas, from, to);
             from = to;
         }
         return out;

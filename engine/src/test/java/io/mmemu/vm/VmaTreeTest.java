@@ -26,6 +26,9 @@ class VmaTreeTest
     /** Addresses are page numbers in [1, PAGES) times PAGE. */
     private static final long PAGES = 1L << 20;
 
+    /** Addresses probed after every edit besides random ones: both ends of the long range and of the map. */
+    private static final long[] EXTREMES = {Long.MIN_VALUE, -1, 0, PAGES * PAGE, Long.MAX_VALUE - 1, Long.MAX_VALUE};
+
     private static Vma vma(final long startPage, final long endPage)
     {
         return new Vma(startPage * PAGE, endPage * PAGE, VmFlags.VM_READ, startPage, null, null, null);
@@ -212,7 +215,7 @@ class VmaTreeTest
             {
                 assertSame(expected[i], tree.get(i), at);
             }
-            final long addr = probe == 0 ? 0 : probe == 1 ? PAGES * PAGE : probeAddress(random, expected);
+            final long addr = probe < EXTREMES.length ? EXTREMES[probe] : probeAddress(random, expected);
             final Map.Entry<Long, Vma> next = model.higherEntry(addr);
             final Vma want = next == null ? null : next.getValue();
             assertSame(want, tree.find(addr), at + " find 0x" + Long.toHexString(addr));
