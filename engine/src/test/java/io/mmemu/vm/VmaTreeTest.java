@@ -201,7 +201,10 @@ class VmaTreeTest
 
     private static void check(final VmaTree tree, final TreeMap<Long, Vma> model, final SplittableRandom random, final String at)
     {
-        assertEquals("", tree.checkShape(), at);
+        if (tree.size() < 2 * VmaTree.RUN_MAX || random.nextInt(8) == 0)
+        {
+            assertEquals("", tree.checkShape(), at);
+        }
         assertEquals(model.size(), tree.size(), at);
         final Vma[] expected = model.values().toArray(new Vma[0]);
         if (random.nextInt(20) == 0 || expected.length < 200)
