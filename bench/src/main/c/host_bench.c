@@ -5,6 +5,10 @@
  *
  *   host_bench page_fault1 THREADS SECONDS SIZE    mmap SIZE private anon, write a byte a page, munmap
  *   host_bench mmap1       THREADS SECONDS SIZE    mmap SIZE private anon + munmap, untouched
+ *   host_bench page_fault2 THREADS SECONDS SIZE    page_fault1 on a private mapping of a tmp file
+ *   host_bench page_fault3 THREADS SECONDS SIZE    page_fault1 on a shared mapping of a tmp file
+ *   host_bench mmap2       THREADS SECONDS SIZE    mmap1 of a tmp file, MAP_SHARED
+ *       (each thread its own file: mkstemp in $TMPDIR or /tmp, ftruncate to SIZE, unlink: will-it-scale's)
  *   host_bench seed        THREADS SECONDS SIZE BIG
  *       THREADS threads run page_fault1 loops of SIZE (each write timed: fault latency) while,
  *       SECONDS/2 in, another thread munmaps a fully populated (MAP_POPULATE) mapping of BIG bytes.
@@ -135,6 +139,36 @@ static void merge(struct histogram *into, const struct histogram *from)
     }
 }
 
+/* page_fault2/page_fault3/mmap2: the mapping type and whether each thread maps its own tmp file */
+static int map_type = MAP_PRIVATE | MAP_ANONYMOUS;
+static int on_file;
+
+static int tmp_file(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/willitscale.XXXXXX", dir != NULL && *dir != '\0' ? dir : "/tmp");
+    const int fd = mkstemp(path);
+    if (fd < 0 || ftruncate(fd, (off_t)size) != 0)
+    {
+        fprintf(stderr, "host_bench: tmp file %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    unlink(path);
+    return fd;
+}
+
+static void *map_fd_or_die(size_t length, int flags, int fd)
+{
+    void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, (fd >= 0 ? map_type : MAP_PRIVATE | MAP_ANONYMOUS) | flags, fd, 0);
+    if (p == MAP_FAILED)
+    {
+        fprintf(stderr, "host_bench: mmap of %zu bytes: %s\n", length, strerror(errno));
+        exit(1);
+    }
+    return p;
+}
+
 static void *map_or_die(size_t length, int flags)
 {
     void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
@@ -149,9 +183,10 @@ static void *map_or_die(size_t length, int flags)
 static void *page_fault1(void *arg)
 {
     struct worker *w = arg;
+    const int fd = on_file ? tmp_file() : -1;
     while (!atomic_load_explicit(&stop, memory_order_relaxed))
     {
-        char *p = map_or_die(size, 0);
+        char *p = map_fd_or_die(size, 0, fd);
         for (size_t off = 0; off < size; off += PAGE)
         {
             if (mode_seed)
@@ -175,17 +210,26 @@ static void *page_fault1(void *arg)
         }
         munmap(p, size);
     }
+    if (fd >= 0)
+    {
+        close(fd);
+    }
     return NULL;
 }
 
 static void *mmap1(void *arg)
 {
     struct worker *w = arg;
+    const int fd = on_file ? tmp_file() : -1;
     while (!atomic_load_explicit(&stop, memory_order_relaxed))
     {
-        void *p = map_or_die(size, 0);
+        void *p = map_fd_or_die(size, 0, fd);
         munmap(p, size);
         w->ops++;
+    }
+    if (fd >= 0)
+    {
+        close(fd);
     }
     return NULL;
 }
@@ -207,7 +251,7 @@ static void print_latency(const char *name, const struct histogram *h)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: host_bench page_fault1|mmap1 THREADS SECONDS SIZE | seed THREADS SECONDS SIZE BIG\n");
+    fprintf(stderr, "usage: host_bench page_fault1|page_fault2|page_fault3|mmap1|mmap2 THREADS SECONDS SIZE | seed THREADS SECONDS SIZE BIG\n");
     return 2;
 }
 
@@ -229,6 +273,18 @@ int main(int argc, char **argv)
     else if (strcmp(mode, "mmap1") == 0)
     {
         loop = mmap1;
+    }
+    else if (strcmp(mode, "page_fault2") == 0 || strcmp(mode, "page_fault3") == 0)
+    {
+        loop = page_fault1;
+        on_file = 1;
+        map_type = strcmp(mode, "page_fault2") == 0 ? MAP_PRIVATE : MAP_SHARED;
+    }
+    else if (strcmp(mode, "mmap2") == 0)
+    {
+        loop = mmap1;
+        on_file = 1;
+        map_type = MAP_SHARED;
     }
     else if (strcmp(mode, "seed") == 0 && argc >= 6)
     {

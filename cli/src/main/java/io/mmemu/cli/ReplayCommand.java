@@ -1,5 +1,6 @@
 package io.mmemu.cli;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -8,10 +9,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 import io.mmemu.inspect.ThpMode;
+import io.mmemu.script.InitialMaps;
 import io.mmemu.script.Replay;
+import io.mmemu.script.ScriptException;
+import io.mmemu.script.TraceReplay;
 import io.mmemu.vm.KernelConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,8 +42,11 @@ import picocli.CommandLine.Parameters;
         "  mprotect(addr, length, prot)",
         "  mremap(old_address, old_size, new_size, flags[, new_address])",
         "  madvise(addr, length, advice)",
+        "  brk(addr)                     returns the new break, or the old one when refused",
+        "  pkey_mprotect(addr, length, prot, pkey)   pkey -1 only (no key is ever allocated)",
         "  touch(addr, length, access)   one byte per page: PROT_READ reads it, PROT_WRITE writes 1,",
         "                                PROT_READ|PROT_WRITE does both, PROT_NONE nothing",
+        "In a log replay, mmap's fd may name its file as strace -y prints it: 3</usr/lib/libc.so.6>.",
         "Numbers: 4096, 0x1000, -1, NULL. Flags: the kernel's names joined by |, numbers allowed",
         "(PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, PROT_READ|0x10). What follows ' = '",
         "(strace's result) and /* comments */ are ignored; lines starting with # are comments.",
@@ -47,6 +58,14 @@ import picocli.CommandLine.Parameters;
         "",
         "Inspection (docs/inspect.md): --smaps prints after the maps; --ptdump, --walk, --table and --hexdump",
         "print last; --pagemap-binary, --dump and --html write files.",
+        "",
+        "Real programs (docs/replay.md, 'Replaying strace logs'): record with",
+        "  setarch -R strace -f -y -e trace=memory[,%%process] -o prog.trace prog ...",
+        "and its /proc/PID/maps at its first instruction (tools/capture does both), then",
+        "  mmemu replay --initial-maps prog.maps prog.trace",
+        "replays every pid, compares each result with the recorded one, and ends with",
+        "'checked N, equal N, differ K, unchecked U' (exit 1 when any differ). A log with pids, or",
+        "--initial-maps or --check, selects this mode.",
         ""
     })
 public final class ReplayCommand implements Callable<Integer>
@@ -74,6 +93,17 @@ public final class ReplayCommand implements Callable<Integer>
         description = {"Kernel build to emulate: mainline (zero page, soft-dirty), or host: probe the kernel",
             "this runs on (for diffing against it). Default ${DEFAULT-VALUE}."})
     String kernel;
+
+    @Option(names = "--initial-maps", paramLabel = "[PATH=]MAPS",
+        description = {"A /proc/PID/maps file: the traced program's address space at its first instruction;",
+            "PATH=MAPS: the maps of a program the log exec's at PATH (with %%process in the log). Repeatable."})
+    List<String> initialMaps = new ArrayList<>();
+
+    @Option(names = "--check", description = "Replay as an strace log and compare results even without pids or --initial-maps.")
+    boolean check;
+
+    @Option(names = {"-q", "--quiet"}, description = "Log replay: print only the summary and the first differences.")
+    boolean quiet;
 
     @Mixin
     ViewOptions views;
@@ -109,7 +139,89 @@ public final class ReplayCommand implements Callable<Integer>
             System.err.println("mmemu replay: " + ex.getMessage());
             return 2;
         }
+        if (check || !initialMaps.isEmpty() || quiet || looksLikeLog(script))
+        {
+            return runLog(options);
+        }
         return runScript("replay", script, options, System.out);
+    }
+
+    /** Whether the file's first call line starts with an strace pid (a log, not a script). */
+    private static boolean looksLikeLog(final String script)
+    {
+        if (STDIN.equals(script))
+        {
+            return false;
+        }
+        try (BufferedReader reader = Files.newBufferedReader(Path.of(script), StandardCharsets.ISO_8859_1))
+        {
+            for (String line = reader.readLine(); line != null; line = reader.readLine())
+            {
+                final String t = line.strip();
+                if (!t.isEmpty() && t.charAt(0) != '#')
+                {
+                    return t.matches("^\\d+\\s+\\S.*");
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            return false; // the replay reports it
+        }
+        return false;
+    }
+
+    private int runLog(final Replay.Options scriptOptions)
+    {
+        if (scriptOptions.pagemap() || scriptOptions.views().any() || window != null)
+        {
+            System.err.println("mmemu replay: a log replay takes --maps, --initial-maps, --check and --quiet; " +
+                "--pagemap, --window and the inspection views work on scripts");
+            return 2;
+        }
+        List<InitialMaps.Line> traced = null;
+        final Map<String, List<InitialMaps.Line>> programs = new HashMap<>();
+        for (final String spec : initialMaps)
+        {
+            final int eq = spec.indexOf('=');
+            final String file = eq < 0 ? spec : spec.substring(eq + 1);
+            final List<List<InitialMaps.Line>> parsed = new ArrayList<>(1);
+            final int read = withInput("replay", file, (name, reader) ->
+            {
+                try
+                {
+                    parsed.add(InitialMaps.parse(reader));
+                    return 0;
+                }
+                catch (final ScriptException ex)
+                {
+                    ex.errors().forEach(e -> System.err.println(e.format(name)));
+                    return 2;
+                }
+            });
+            if (read != 0)
+            {
+                return read;
+            }
+            final List<InitialMaps.Line> lines = parsed.get(0);
+            if (eq < 0)
+            {
+                if (traced != null)
+                {
+                    System.err.println("mmemu replay: two --initial-maps for the traced program (use PATH=MAPS for others)");
+                    return 2;
+                }
+                traced = lines;
+            }
+            else
+            {
+                programs.put(spec.substring(0, eq), lines);
+            }
+        }
+        final TraceReplay.Options options = new TraceReplay.Options(traced, programs,
+            quiet, maps, scriptOptions.physicalMemory(), scriptOptions.kernel());
+        return withInput("replay", script, (name, reader) ->
+            TraceReplay.run(name, reader, options, System.out, System.err));
     }
 
     /** --kernel's value: the build to emulate, mainline or the host's (probed). */
@@ -135,24 +247,48 @@ public final class ReplayCommand implements Callable<Integer>
      */
     static int runScript(final String command, final String script, final Replay.Options options, final PrintStream out)
     {
-        if (STDIN.equals(script))
+        return withInput(command, script, (name, reader) -> Replay.run(name, reader, options, out, System.err));
+    }
+
+    /** Reads one input, returning the exit code. */
+    @FunctionalInterface
+    interface Reading
+    {
+        int read(String name, Reader reader) throws IOException;
+    }
+
+    /**
+     * Runs {@code reading} on {@code file} ({@code -}: standard input, named {@code <stdin>}); a file
+     * that cannot be read is "mmemu COMMAND: FILE: reason", exit 2.
+     */
+    static int withInput(final String command, final String file, final Reading reading)
+    {
+        if (STDIN.equals(file))
         {
-            return Replay.run("<stdin>", new InputStreamReader(System.in, StandardCharsets.UTF_8), options, out, System.err);
+            try
+            {
+                return reading.read("<stdin>", new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            }
+            catch (final IOException ex)
+            {
+                System.err.println("mmemu " + command + ": <stdin>: " + ex.getMessage());
+                return 2;
+            }
         }
         // An InputStreamReader, not Files.newBufferedReader: malformed UTF-8 becomes U+FFFD, which
         // the parser reports with its line, instead of an exception that names no line.
-        try (Reader reader = new InputStreamReader(Files.newInputStream(Path.of(script)), StandardCharsets.UTF_8))
+        try (Reader reader = new InputStreamReader(Files.newInputStream(Path.of(file)), StandardCharsets.UTF_8))
         {
-            return Replay.run(script, reader, options, out, System.err);
+            return reading.read(file, reader);
         }
         catch (final NoSuchFileException ex)
         {
-            System.err.println("mmemu " + command + ": " + script + ": no such file");
+            System.err.println("mmemu " + command + ": " + file + ": no such file");
             return 2;
         }
         catch (final IOException ex)
         {
-            System.err.println("mmemu " + command + ": " + script + ": " + ex.getMessage());
+            System.err.println("mmemu " + command + ": " + file + ": " + ex.getMessage());
             return 2;
         }
     }

@@ -7,6 +7,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -25,6 +26,7 @@ import io.mmemu.program.Quantities;
 import io.mmemu.program.Report;
 import io.mmemu.program.Run;
 import io.mmemu.program.RunOptions;
+import io.mmemu.program.ViewOutput;
 import io.mmemu.script.ParseError;
 import io.mmemu.script.ScriptException;
 import picocli.CommandLine.Command;
@@ -53,6 +55,7 @@ public final class RunCommand implements Callable<Integer>
 {
     private static final String STDIN = "-";
     private static final String NONE = "none";
+    private static final String VIEWS_FILE = "views.txt";
 
     @Parameters(index = "0", paramLabel = "PROGRAM", description = "The program (.mm); - reads standard input.")
     String program;
@@ -71,6 +74,12 @@ public final class RunCommand implements Callable<Integer>
 
     @Option(names = "--html", paramLabel = "FILE", description = "At the end, write the self-contained HTML picture of the address space.")
     Path html;
+
+    @Option(names = "--views-dir", paramLabel = "DIR",
+        description = "Print the program's show views to DIR/views.txt instead of standard output, and write its dump and " +
+            "html files with relative names into DIR (created if missing). Without it, relative names resolve against the " +
+            "current directory, and views go to standard output (standard error with --json -).")
+    Path viewsDir;
 
     @Option(names = "--physmem", paramLabel = "SIZE", description = "Emulated physical memory (default 4G).")
     String physmem;
@@ -188,7 +197,56 @@ public final class RunCommand implements Callable<Integer>
 
     private int run(final Program parsed, final RunOptions options)
     {
-        final Run run = new Run(parsed, options);
+        final PrintStream out = System.out;
+        final ProgressLine progress = new ProgressLine(out, !quiet && isTerminal());
+        final PrintStream viewFile;
+        try
+        {
+            viewFile = viewsDir == null ? null : viewsFile();
+        }
+        catch (final IOException ex)
+        {
+            System.err.println("mmemu run: --views-dir " + viewsDir + ": " + ex.getMessage());
+            return 2;
+        }
+        // with --json -, standard output is the JSON alone
+        final PrintStream viewStream = viewFile != null ? viewFile : STDIN.equals(json) ? System.err : out;
+        final ViewOutput views = new ViewOutput(text -> progress.print(viewStream, text),
+            viewsDir != null ? viewsDir : Path.of(""));
+        try
+        {
+            return run(parsed, options, views, progress);
+        }
+        finally
+        {
+            if (viewFile != null)
+            {
+                viewFile.close();
+                if (viewFile.checkError())
+                {
+                    System.err.println("mmemu run: writing " + viewsDir.resolve(VIEWS_FILE) + " failed: views are missing");
+                }
+            }
+        }
+    }
+
+    /** DIR/views.txt, DIR created if missing. */
+    private PrintStream viewsFile() throws IOException
+    {
+        try
+        {
+            Files.createDirectories(viewsDir);
+            return new PrintStream(Files.newOutputStream(viewsDir.resolve(VIEWS_FILE)), false, StandardCharsets.UTF_8);
+        }
+        catch (final FileSystemException ex)
+        {
+            throw new IOException(ex.getReason() != null ? ex.getFile() + ": " + ex.getReason() : ex.toString(), ex);
+        }
+    }
+
+    private int run(final Program parsed, final RunOptions options, final ViewOutput viewOutput, final ProgressLine progress)
+    {
+        final Run run = new Run(parsed, options, viewOutput);
         final CountDownLatch reported = new CountDownLatch(1);
         // Ctrl-C: stop the threads, let execute() return and the report print, then let the JVM exit
         final Thread hook = new Thread(() ->
@@ -198,7 +256,6 @@ public final class RunCommand implements Callable<Integer>
         }, "mmemu-run-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         final PrintStream out = System.out;
-        final ProgressLine progress = new ProgressLine(out, !quiet && isTerminal());
         try
         {
             final Views views = new Views(smaps, ptdump, List.of(), List.of(), List.of(), null, dump, false, html,
@@ -307,7 +364,7 @@ public final class RunCommand implements Callable<Integer>
             this.enabled = enabled;
         }
 
-        void show(final Run.Sample sample)
+        synchronized void show(final Run.Sample sample)
         {
             if (!enabled)
             {
@@ -325,13 +382,22 @@ public final class RunCommand implements Callable<Integer>
             shown = true;
         }
 
-        void clear()
+        synchronized void clear()
         {
             if (shown)
             {
                 out.print("\r\u001b[K");
                 out.flush();
+                shown = false;
             }
+        }
+
+        /** A program's view: the progress line makes way (the next sample redraws it). */
+        synchronized void print(final PrintStream stream, final String text)
+        {
+            clear();
+            stream.print(text);
+            stream.flush();
         }
     }
 }

@@ -37,6 +37,15 @@ public final class Inspection implements AutoCloseable
         return new Inspection(Snapshot.of(space, thp), null);
     }
 
+    /**
+     * A snapshot built by the caller, for instance over a {@link FrozenTables} image while other
+     * threads still fault.
+     */
+    public static Inspection of(final Snapshot snapshot)
+    {
+        return new Inspection(snapshot, null);
+    }
+
     /** A dump file, validated; a truncated or corrupted file is a {@link DumpFormatException}. */
     public static Inspection open(final Path file) throws IOException
     {

@@ -88,5 +88,39 @@ sealed interface Node
     {
     }
 
+    /** The views {@code show} prints: /proc's files and ptdump of the whole space, pagemap and walk of addresses. */
+    enum View
+    {
+        MAPS, SMAPS, PTDUMP, PAGEMAP, WALK;
+
+        /** As the language writes it. */
+        String word()
+        {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
+     * {@code show VIEW}, {@code show pagemap(ADDR, LENGTH)} or {@code show walk(ADDR)}: prints the
+     * view on the run's view output.
+     *
+     * @param address the address (pagemap, walk), else null
+     * @param length  the length of the pagemap's range, else null
+     */
+    record Show(int line, int column, View view, Expr address, Expr length) implements Node
+    {
+    }
+
+    /**
+     * {@code dump "FILE" [data]} or {@code html "FILE"}: writes the address space to a file.
+     *
+     * @param file     as written (relative names resolve against the run's output directory)
+     * @param html     the HTML picture rather than a dump
+     * @param withData (dump) the data frames' bytes too
+     */
+    record Save(int line, int column, String file, boolean html, boolean withData) implements Node
+    {
+    }
+
     int NO_SLOT = -1;
 }

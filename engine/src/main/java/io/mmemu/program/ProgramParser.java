@@ -34,6 +34,8 @@ import io.mmemu.vm.Signal;
  *            |   "parallel" [ expr ] | "thread" NAME ) "{"   ...lines...   "}"
  *            | "join" NAME | "barrier" | "post" NAME | "wait" NAME | "sleep" duration
  *            | "signals" ( "fatal" | "continue" )
+ *            | "show" ( "maps" | "smaps" | "ptdump" | "pagemap" "(" expr "," expr ")" | "walk" "(" expr ")" )
+ *            | "dump" STRING [ "data" ] | "html" STRING
  * call       = see {@link CallSyntax}; number arguments are expressions
  * modifier   = ( "stride" | "random" | "seed" | "value" ) expr          (touch only)
  * outcome    = "ok" | "errno" ENAME | "SIGSEGV" [ CODE ] | "SIGBUS" [ "BUS_ADRERR" ] | "value" expr
@@ -48,7 +50,7 @@ final class ProgramParser
 {
     private static final Set<String> KEYWORDS = Set.of("param", "repeat", "as", "for", "until", "parallel", "thread",
         "join", "barrier", "post", "wait", "sleep", "signals", "expect", "or", "ok", "errno", "value", "stride",
-        "random", "seed", "fatal", "continue", "NULL", "tid", "nthreads", "option");
+        "random", "seed", "fatal", "continue", "NULL", "tid", "nthreads", "option", "show", "dump", "html");
 
     private final String name;
     private final BufferedReader reader;
@@ -247,7 +249,7 @@ final class ProgramParser
         if (first.kind() != Token.Kind.NAME)
         {
             throw new LineException(first.column(), "expected a statement (a call such as mmap(...), NAME = ..., " +
-                "repeat, for, until, parallel, thread, join, barrier, post, wait, sleep, signals or param), found " +
+                "repeat, for, until, parallel, thread, join, barrier, post, wait, sleep, signals, show, dump, html or param), found " +
                 describe(lexer, first));
         }
         final String word = lexer.text(first);
@@ -394,9 +396,88 @@ final class ProgramParser
                 out.add(new Node.Signals(line, column, text.equals("fatal")));
                 return null;
             }
+            case "show" ->
+            {
+                out.add(show(lexer, scope, line, column));
+                return null;
+            }
+            case "dump", "html" ->
+            {
+                out.add(save(lexer, word, line, column));
+                return null;
+            }
             default -> throw new LineException(column, "unknown statement '" + word + "' (the calls are mmap, munmap, " +
                 "mprotect, mremap, madvise and touch; the statements NAME = ..., param, repeat, for, until, parallel, " +
-                "thread, join, barrier, post, wait, sleep and signals)");
+                "thread, join, barrier, post, wait, sleep, signals, show, dump and html)");
+        }
+    }
+
+    /** {@code show VIEW}: maps, smaps, ptdump, {@code pagemap(ADDR, LENGTH)}, {@code walk(ADDR)}. */
+    private Node.Show show(final Lexer lexer, final Scope scope, final int line, final int column) throws LineException
+    {
+        final Token word = lexer.next();
+        Node.View view = null;
+        for (final Node.View v : Node.View.values())
+        {
+            if (word.kind() == Token.Kind.NAME && v.word().equals(lexer.text(word)))
+            {
+                view = v;
+            }
+        }
+        if (view == null)
+        {
+            throw new LineException(word.column(), "expected a view after 'show': maps, smaps, ptdump, " +
+                "pagemap(ADDR, LENGTH) or walk(ADDR); found " + describe(lexer, word));
+        }
+        Expr address = null;
+        Expr length = null;
+        if (view == Node.View.PAGEMAP || view == Node.View.WALK)
+        {
+            final String form = view == Node.View.PAGEMAP ? "pagemap(ADDR, LENGTH)" : "walk(ADDR)";
+            expect(lexer, Token.Kind.OPEN, "'(' after '" + view.word() + "' (show " + form + ")");
+            address = expr(lexer, scope);
+            if (view == Node.View.PAGEMAP)
+            {
+                expect(lexer, Token.Kind.COMMA, "',' and the length after pagemap's address (show " + form + ")");
+                length = expr(lexer, scope);
+            }
+            expect(lexer, Token.Kind.CLOSE, "')' closing " + form);
+        }
+        endOfLine(lexer, "after 'show " + view.word() + (address == null ? "" : "(...)") + "'");
+        return new Node.Show(line, column, view, address, length);
+    }
+
+    /** {@code dump "FILE" [data]} or {@code html "FILE"}. */
+    private Node.Save save(final Lexer lexer, final String keyword, final int line, final int column) throws LineException
+    {
+        final Token file = lexer.next();
+        if (file.kind() != Token.Kind.STRING)
+        {
+            throw new LineException(file.column(), "expected a file name in double quotes after '" + keyword +
+                "' (" + keyword + " \"out/mid." + (keyword.equals("html") ? "html" : "dump") + "\"), found " + describe(lexer, file));
+        }
+        final String name = lexer.string(file);
+        if (name.isEmpty())
+        {
+            throw new LineException(file.column(), "empty file name");
+        }
+        boolean withData = false;
+        final Token next = lexer.peek();
+        if (keyword.equals("dump") && next.kind() == Token.Kind.NAME && "data".equals(lexer.text(next)))
+        {
+            lexer.next();
+            withData = true;
+        }
+        endOfLine(lexer, keyword.equals("dump") ? "after 'dump \"FILE\"' (only 'data' may follow it)" : "after 'html \"FILE\"'");
+        return new Node.Save(line, column, name, keyword.equals("html"), withData);
+    }
+
+    private static void expect(final Lexer lexer, final Token.Kind kind, final String what) throws LineException
+    {
+        final Token token = lexer.next();
+        if (token.kind() != kind)
+        {
+            throw new LineException(token.column(), "expected " + what + ", found " + describe(lexer, token));
         }
     }
 

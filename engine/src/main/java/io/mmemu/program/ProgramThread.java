@@ -218,6 +218,8 @@ final class ProgramThread implements Runnable
             }
             case Node.Sleep s -> scheduler.sleep(this, s.nanos());
             case Node.Signals s -> fatalSignals = s.fatal();
+            case Node.Show s -> ViewStatements.show(run, name, cpu, s, frame);
+            case Node.Save s -> ViewStatements.save(run, name, cpu, s);
             case Node.Thread t -> throw new IllegalStateException("threads start in block()");
         }
     }

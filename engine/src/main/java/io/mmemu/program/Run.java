@@ -54,21 +54,32 @@ public final class Run
     private final Program program;
     private final RunOptions options;
     private final Scheduler scheduler;
+    private final ViewOutput views;
     private final LongAdder statements = new LongAdder();
     private final LongAdder[] signals = new LongAdder[Signal.SI_KERNEL + 1];
     private final LongAdder failedExpectations = new LongAdder();
     private final List<String> failures = new ArrayList<>();
     private volatile AddressSpace space;
+    /** When the program started ({@link System#nanoTime}), for the views' headers. */
+    private volatile long startNanos;
     private volatile long loopsDeadline = Long.MAX_VALUE;
     private volatile boolean loopsOver;
     private String error;
     private String fatal;
     private volatile boolean interrupted;
 
+    /** A run whose views ({@code show}) go to standard output, file names relative to the current directory. */
     public Run(final Program program, final RunOptions options)
+    {
+        this(program, options, ViewOutput.to(System.out));
+    }
+
+    /** A run whose views go to {@code views}. */
+    public Run(final Program program, final RunOptions options, final ViewOutput views)
     {
         this.program = program;
         this.options = options;
+        this.views = views;
         this.scheduler = new Scheduler(program.events().size());
         for (int i = 0; i < signals.length; i++)
         {
@@ -104,6 +115,7 @@ public final class Run
             final AddressSpace mm = AddressSpace.create(memory, options.locking(), options.section(), options.kernel());
             space = mm;
             final long start = System.nanoTime();
+            startNanos = start;
             if (options.durationNanos() != RunOptions.NO_DURATION)
             {
                 loopsDeadline = start + options.durationNanos();
@@ -191,6 +203,17 @@ public final class Run
     Scheduler scheduler()
     {
         return scheduler;
+    }
+
+    ViewOutput views()
+    {
+        return views;
+    }
+
+    /** Time since the program started. */
+    long elapsedNanos()
+    {
+        return System.nanoTime() - startNanos;
     }
 
     AddressSpace space()

@@ -29,6 +29,12 @@ public enum Call
         new Parameter("flags", ArgumentKind.MREMAP), new Parameter("new_address", NUMBER)),
     MADVISE("madvise", Result.STATUS, 3,
         new Parameter("addr", NUMBER), new Parameter("length", NUMBER), new Parameter("advice", ADVICE)),
+    /** The program break: returns the new break, or the old one when refused (never an errno). */
+    BRK("brk", Result.ADDRESS, 1, new Parameter("addr", NUMBER)),
+    /** mprotect with a protection key; mmemu has keys of no kind, so only pkey -1 (none) is mprotect. */
+    PKEY_MPROTECT("pkey_mprotect", Result.STATUS, 4,
+        new Parameter("addr", NUMBER), new Parameter("length", NUMBER), new Parameter("prot", PROT),
+        new Parameter("pkey", FD)),
     /** Accesses one byte per page of [addr, addr + length), stopping at the first signal. */
     TOUCH("touch", Result.SIGNAL, 3,
         new Parameter("addr", NUMBER), new Parameter("length", NUMBER), new Parameter("access", ACCESS));

@@ -36,6 +36,9 @@ public final class Interpreter
             case MPROTECT -> Outcome.returned(cpu.mprotect(a[0], a[1], (int)a[2]));
             case MREMAP -> Outcome.returned(cpu.mremap(a[0], a[1], a[2], (int)a[3], a[4]));
             case MADVISE -> Outcome.returned(cpu.madvise(a[0], a[1], (int)a[2]));
+            case BRK -> Outcome.returned(cpu.brk(a[0]));
+            // no protection key is ever allocated here: pkey_mprotect checks it before anything else
+            case PKEY_MPROTECT -> Outcome.returned((int)a[3] == -1 ? cpu.mprotect(a[0], a[1], (int)a[2]) : -io.mmemu.vm.Errno.EINVAL);
             case TOUCH -> touch.sequential(a[0], a[1], (int)a[2], PAGE_SIZE, Touch.DEFAULT_BYTE, Touch.NO_CHECK);
         };
     }

@@ -10,7 +10,8 @@ package io.mmemu.script;
  * <p>
  * Two dialects share this one lexer. {@link Dialect#STRACE} is exactly what strace prints (replay
  * scripts). {@link Dialect#PROGRAM} (mmemu programs, a superset) adds sizes ({@code 64G}),
- * durations ({@code 500ms}), the operators {@code + - * / %}, braces, and {@code #} comments after
+ * durations ({@code 500ms}), the operators {@code + - * / %}, braces, string literals
+ * ({@code "views/mid.dump"}, with the escapes {@code \\ \" \n \t}) and {@code #} comments after
  * a statement. A {@code -} right after an operand (a name, a number, a duration or {@code )}) is
  * the minus operator; elsewhere it starts a negative number, so {@code -1} lexes as in strace.
  */
@@ -21,7 +22,7 @@ public final class Lexer
     {
         /** strace's call syntax, for {@code mmemu replay}. */
         STRACE,
-        /** The mmemu program language ({@code mmemu run}): STRACE plus sizes, durations, operators, braces, {@code #}. */
+        /** The mmemu program language ({@code mmemu run}): STRACE plus sizes, durations, operators, braces, strings, {@code #}. */
         PROGRAM
     }
 
@@ -63,6 +64,21 @@ public final class Lexer
     public String rest(final Token token)
     {
         return line.substring(token.end());
+    }
+
+    /** The text of a {@link Token.Kind#STRING} token, its escapes decoded. */
+    public String string(final Token token)
+    {
+        final StringBuilder text = new StringBuilder(token.end() - token.start());
+        try
+        {
+            stringEnd(token.start(), text);
+        }
+        catch (final LineException ex)
+        {
+            throw new IllegalArgumentException("not a string token: " + token, ex);
+        }
+        return text.toString();
     }
 
     public Token peek() throws LineException
@@ -108,6 +124,11 @@ public final class Lexer
         if (isDigit(c) || c == '-')
         {
             return number();
+        }
+        if (program && c == '"')
+        {
+            position = stringEnd(start, null);
+            return new Token(Token.Kind.STRING, start, position, 0);
         }
         position++;
         if (program)
@@ -174,6 +195,54 @@ public final class Lexer
                 return;
             }
         }
+    }
+
+    /**
+     * Scans the string literal whose opening quote is at {@code open}: returns the offset after its
+     * closing quote, appending the decoded characters to {@code text} (when not null). A string
+     * ends on its line; the escapes are those of C that a file name may need.
+     */
+    private int stringEnd(final int open, final StringBuilder text) throws LineException
+    {
+        int i = open + 1;
+        while (i < line.length())
+        {
+            final char c = line.charAt(i);
+            if (c == '"')
+            {
+                return i + 1;
+            }
+            if (c == '\\')
+            {
+                final char escaped = i + 1 < line.length() ? line.charAt(i + 1) : 0;
+                final char decoded = switch (escaped)
+                {
+                    case '\\' -> '\\';
+                    case '"' -> '"';
+                    case 'n' -> '\n';
+                    case 't' -> '\t';
+                    default -> throw new LineException(i + 1, escaped == 0 ?
+                        "unterminated string: '\\' at the end of the line (a string ends on its line)" :
+                        "unknown escape '\\" + printable(escaped) + "' in a string: the escapes are \\\\, \\\", \\n and \\t");
+                };
+                if (text != null)
+                {
+                    text.append(decoded);
+                }
+                i += 2;
+                continue;
+            }
+            if (c < 0x20 && c != '\t')
+            {
+                throw new LineException(i + 1, "control character '" + printable(c) + "' in a string (write \\t or \\n)");
+            }
+            if (text != null)
+            {
+                text.append(c);
+            }
+            i++;
+        }
+        throw new LineException(open + 1, "unterminated string: the '\"' opened here has no closing '\"' on this line");
     }
 
     /** Decimal, 0x-hex, or negative decimal; no octal (strace never prints it for these calls). */

@@ -36,6 +36,11 @@ public final class ResultFormat
         }
         if (call.result() == Call.Result.ADDRESS)
         {
+            // strace prints addresses with %#lx: 0 is plain "0" (a brk with no heap)
+            if (outcome.value() == 0)
+            {
+                return "0";
+            }
             return window.shows(outcome.value()) ? "0x" + Long.toHexString(outcome.value()) : OUTSIDE_WINDOW;
         }
         return Long.toString(outcome.value());

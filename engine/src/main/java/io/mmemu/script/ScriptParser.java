@@ -80,6 +80,19 @@ public final class ScriptParser
         }
     }
 
+    /** A line's call text that starts {@code offset} characters into the line (after an strace pid): columns shift. */
+    static Statement parseLine(final int lineNumber, final String line, final int offset) throws LineException
+    {
+        try
+        {
+            return parseLine(lineNumber, line);
+        }
+        catch (final LineException ex)
+        {
+            throw new LineException(ex.column + offset, ex.getMessage());
+        }
+    }
+
     /** One line: its statement, or null for a blank or comment line. */
     static Statement parseLine(final int lineNumber, final String line) throws LineException
     {

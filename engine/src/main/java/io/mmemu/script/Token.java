@@ -13,7 +13,9 @@ public record Token(Kind kind, int start, int end, long value)
         /** Program dialect only: a duration such as {@code 500ms}, its value in nanoseconds. */
         DURATION,
         /** Program dialect only: operators and braces. */
-        PLUS, MINUS, STAR, SLASH, PERCENT, OPEN_BRACE, CLOSE_BRACE
+        PLUS, MINUS, STAR, SLASH, PERCENT, OPEN_BRACE, CLOSE_BRACE,
+        /** Program dialect only: a string literal in double quotes (its text: {@link Lexer#string}). */
+        STRING
     }
 
     /** 1-based, as editors count. */

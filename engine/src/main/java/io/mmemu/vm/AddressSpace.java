@@ -70,13 +70,18 @@ public final class AddressSpace implements AutoCloseable
     /** When the current mmap write lock holder took it (guarded by the write lock). */
     private long writeLockedAt;
     private final ReentrantReadWriteLock mmapLock = new ReentrantReadWriteLock(true);
-    /** Frames released by VMA bookkeeping under the write lock (shared-memory page caches). */
+    /** Frames released by VMA bookkeeping under the write lock (page caches of files and shmem). */
     private final FrameCache housekeeping;
     private final PageTableEditor housekeepingEditor;
     private final Object cpuLock = new Object();
     @SuppressWarnings("unused") // accessed through TREE
     private volatile VmaTree tree = VmaTree.EMPTY;
     private volatile Cpu[] cpus = new Cpu[0];
+    /** mm->start_brk and mm->brk: written under the mmap write lock, read by views. */
+    private volatile long startBrk;
+    private volatile long brk;
+    /** Whether maps shows the legacy [vsyscall] page above TASK_SIZE (set by exec from a maps file). */
+    private volatile boolean vsyscall;
     private int nextCpuId;
     private boolean closed;
 
@@ -231,7 +236,7 @@ public final class AddressSpace implements AutoCloseable
     }
 
     /**
-     * Publishes a tree with VMAs {@code [from, to)} replaced by {@code with}; keeps shared-memory
+     * Publishes a tree with VMAs {@code [from, to)} replaced by {@code with}; keeps the mapped
      * use counts; retires the old VMAs (their waiting faults wake and look up again). Every old
      * VMA must have been {@linkplain #drain drained}. Caller holds the mmap write lock.
      */
@@ -245,17 +250,17 @@ public final class AddressSpace implements AutoCloseable
         }
         for (final Vma vma : with)
         {
-            if (vma.shared != null)
+            if (vma.file != null)
             {
-                vma.shared.addUser();
+                vma.file.inode().addUser();
             }
         }
         publish(tree.replace(from, to, with));
         for (final Vma vma : old)
         {
-            if (vma.shared != null)
+            if (vma.file != null)
             {
-                vma.shared.removeUser(memory, housekeeping);
+                vma.file.inode().removeUser(memory, housekeeping);
             }
             if (locking == LockingMode.PER_VMA)
             {
@@ -378,19 +383,202 @@ public final class AddressSpace implements AutoCloseable
         }
     }
 
+    // ---------------------------------------------------------------- program break
+
+    /** mm->start_brk: where the heap starts (0: no heap, as in an address space no exec set up). */
+    public long startBrk()
+    {
+        return startBrk;
+    }
+
+    /** mm->brk: the current program break. */
+    public long brk()
+    {
+        return brk;
+    }
+
+    /**
+     * Sets both ends of the heap, as exec does (start_brk = brk = the end of the bss), or as a maps
+     * file with a [heap] line shows them. Not a syscall: see {@link Cpu#brk}.
+     */
+    public void setBrk(final long start, final long current)
+    {
+        if (Long.compareUnsigned(current, start) < 0 || Long.compareUnsigned(current, TASK_SIZE) > 0)
+        {
+            throw new IllegalArgumentException(String.format("break 0x%x below its start 0x%x or above TASK_SIZE", current, start));
+        }
+        startBrk = start;
+        brk = current;
+    }
+
+    /** brk's own update; caller holds the mmap write lock. */
+    void setBrk(final long current)
+    {
+        brk = current;
+    }
+
+    /** Shows (or hides) the [vsyscall] page on maps, as a process of a kernel with vsyscall=xonly has it. */
+    public void showVsyscall(final boolean shown)
+    {
+        vsyscall = shown;
+    }
+
+    // ---------------------------------------------------------------- exec and fork
+
+    /**
+     * Installs one VMA as exec (or a /proc/PID/maps file describing a process) leaves it: not a
+     * syscall, no merging, nothing faulted. The range must be free.
+     *
+     * @param flags   {@link VmFlags} bits
+     * @param pgoff   file offset in pages (anonymous memory: ignored, start &gt;&gt; 12 is used)
+     * @param file    the file mapped, or null
+     * @param name    a special mapping's name ([stack], [vdso], [vvar]...), or null
+     * @param faulted whether it has an anon_vma (pages were written: stack, data, bss)
+     */
+    public void install(final long start, final long end, final int flags, final long pgoff, final OpenFile file,
+        final String name, final boolean faulted)
+    {
+        if ((start & 4095) != 0 || (end & 4095) != 0 || Long.compareUnsigned(start, end) >= 0 ||
+            Long.compareUnsigned(end, TASK_SIZE) > 0)
+        {
+            throw new IllegalArgumentException(String.format("bad VMA range %x-%x", start, end));
+        }
+        final Cpu cpu = attachCpu();
+        lockWrite(cpu);
+        try
+        {
+            final Vma clash = tree().find(start);
+            if (clash != null && clash.start < end)
+            {
+                throw new IllegalArgumentException(String.format("VMA %x-%x overlaps %s", start, end, clash));
+            }
+            VmaEditor.insertDistinct(cpu, new Vma(start, end, flags, file == null ? start >>> 12 : pgoff, file, name,
+                faulted ? new AnonVma() : null), false);
+        }
+        finally
+        {
+            unlockWrite(cpu);
+            cpu.close();
+        }
+    }
+
+    /**
+     * fork's dup_mmap, for the layout: every VMA of {@code parent} but VM_DONTCOPY ones, with
+     * VM_LOCKED dropped, files shared (so shared mappings stay shared), the break and [vsyscall].
+     * This address space must be empty. Private pages are not copied: the child sees its private
+     * memory as never written (replay needs the layout only; strace logs carry no memory contents).
+     */
+    public void copyLayoutOf(final AddressSpace parent)
+    {
+        final Cpu cpu = attachCpu();
+        lockWrite(cpu);
+        try
+        {
+            if (tree().size() != 0)
+            {
+                throw new IllegalStateException("fork into a non-empty address space");
+            }
+            for (final Vma vma : parent.tree().toArray())
+            {
+                if ((vma.flags & VmFlags.VM_DONTCOPY) != 0)
+                {
+                    continue;
+                }
+                final boolean anon = vma.anonVma() != null && (vma.flags & VmFlags.VM_WIPEONFORK) == 0;
+                VmaEditor.insertDistinct(cpu, new Vma(vma.start, vma.end,
+                    vma.flags & ~(VmFlags.VM_LOCKED | VmFlags.VM_LOCKONFAULT), vma.pgoff, vma.file, vma.name,
+                    anon ? new AnonVma() : null), false);
+            }
+            startBrk = parent.startBrk;
+            brk = parent.brk;
+            vsyscall = parent.vsyscall;
+        }
+        finally
+        {
+            unlockWrite(cpu);
+            cpu.close();
+        }
+    }
+
     // ---------------------------------------------------------------- views
 
-    /** The VMAs in address order (a consistent snapshot). */
+    /** What an observer does under the mmap lock ({@link #observe}). */
+    @FunctionalInterface
+    public interface Observer<T, X extends Exception>
+    {
+        T run() throws X;
+    }
+
+    /**
+     * Runs {@code observer} holding the mmap lock — for writing if {@code exclusive}, else for
+     * reading — with {@code cpu} (the calling thread's) offline throughout: for views that read
+     * the VMAs and tables directly while other CPUs run (/proc's maps and smaps, ptdump, dumps).
+     * The observer makes no access through a CPU and waits for nothing, so holding the lock it
+     * cannot deadlock, and shootdowns need not wait for its CPU, whose next access brings it back
+     * online with an empty TLB. Shared-lock holders may free page tables (a sectioned unmap's
+     * second half), so an observer that walks tables must be {@code exclusive}, as Linux's ptdump
+     * takes mmap_write_lock; per-VMA faults and a sectioned unmap's or MAP_FIXED's zap still run.
+     */
+    public <T, X extends Exception> T observe(final Cpu cpu, final boolean exclusive, final Observer<T, X> observer) throws X
+    {
+        if (cpu.mm != this)
+        {
+            throw new IllegalArgumentException("the observer's CPU belongs to another address space");
+        }
+        cpu.offline();
+        if (exclusive)
+        {
+            lockWrite(cpu);
+        }
+        else
+        {
+            lockRead(cpu);
+        }
+        // taking the lock after waiting for it brought the CPU back online
+        cpu.offline();
+        final long locked = System.nanoTime();
+        try
+        {
+            return observer.run();
+        }
+        finally
+        {
+            if (exclusive)
+            {
+                unlockWrite(cpu);
+            }
+            else
+            {
+                unlockRead();
+                CpuStats.record(cpu.stats.mmapReadHold, System.nanoTime() - locked);
+            }
+        }
+    }
+
+    /**
+     * The VMAs in address order (a consistent snapshot), then the [vsyscall] gate page when shown:
+     * it lies above TASK_SIZE, in no tree, and nothing can map, unmap or change it.
+     */
     public List<VmaInfo> vmas()
     {
         final Vma[] all = tree().toArray();
-        final List<VmaInfo> out = new ArrayList<>(all.length);
+        final List<VmaInfo> out = new ArrayList<>(all.length + 1);
+        final long start = startBrk;
+        final long current = brk;
         for (final Vma vma : all)
         {
-            out.add(vma.info());
+            out.add(vma.info(start, current));
+        }
+        if (vsyscall)
+        {
+            out.add(VSYSCALL);
         }
         return out;
     }
+
+    /** The vsyscall page as maps shows it (vsyscall=xonly, Linux's default): execute-only, no backing. */
+    public static final VmaInfo VSYSCALL = new VmaInfo(0xffffffffff600000L, 0xffffffffff601000L,
+        VmFlags.VM_EXEC, 0, "[vsyscall]", true, 0, 0, false);
 
     public int mapCount()
     {

@@ -140,10 +140,30 @@ public final class Cpu implements AutoCloseable, WaitContext
 
     // ---------------------------------------------------------------- syscalls
 
+    /**
+     * mmap with a file descriptor number: the engine keeps no fd table, so only MAP_ANONYMOUS
+     * mappings succeed (the fd is ignored then, as the kernel ignores it); anything else is EBADF.
+     * File mappings take an {@link OpenFile}.
+     */
     public long mmap(final long addr, final long length, final int prot, final int flags, final int fd, final long offset)
     {
         enter();
-        return Mmap.mmap(this, addr, length, prot, flags, fd, offset);
+        return Mmap.mmap(this, addr, length, prot, flags, null, offset);
+    }
+
+    /** mmap of {@code file} (what the fd refers to; null is a bad fd), or of anonymous memory with MAP_ANONYMOUS. */
+    public long mmap(final long addr, final long length, final int prot, final int flags, final OpenFile file,
+        final long offset)
+    {
+        enter();
+        return Mmap.mmap(this, addr, length, prot, flags, file, offset);
+    }
+
+    /** brk: the new program break, or the old one when the request is refused (the kernel's convention). */
+    public long brk(final long brk)
+    {
+        enter();
+        return Brk.brk(this, brk);
     }
 
     public long munmap(final long addr, final long length)

@@ -92,6 +92,18 @@ public final class Errno
         return value < 0 && value >= -4095;
     }
 
+    /** The errno of a result strace printed as {@code -1 ENOMEM (...)}, or 0 when it is not an error. */
+    public static int fromStraceError(final String result)
+    {
+        if (!result.startsWith("-1 E"))
+        {
+            return 0;
+        }
+        final int end = result.indexOf(' ', 3);
+        final int errno = valueOf(end < 0 ? result.substring(3) : result.substring(3, end));
+        return Math.max(errno, 0);
+    }
+
     /** A syscall result as strace prints it after {@code = }: {@code -1 ENOMEM (Cannot allocate memory)}. */
     public static String straceError(final int errno)
     {

@@ -14,7 +14,7 @@ import static io.mmemu.pgtable.PageTableEntry.WRITABLE;
 import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 
 /**
- * The page-fault handler (mm/memory.c's handle_mm_fault for anonymous memory, with x86's
+ * The page-fault handler (mm/memory.c's handle_mm_fault, with x86's
  * access_error checks). Returns {@link Signal#NONE} when the access should be retried, or the
  * signal to deliver. Allocation-free and exception-free.
  * <ul>
@@ -24,7 +24,9 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  *   <li>private anonymous write of an empty entry, or of the zero page: a fresh zeroed page,
  *       writable and dirty (breaking the zero page's copy-on-write needs a shootdown: other CPUs
  *       may cache the old read-only translation);</li>
- *   <li>shared anonymous memory: the page from its shmem page cache, allocated on first touch;</li>
+ *   <li>shared mappings (of files, or shmem): the page from the object's page cache, read in (or
+ *       allocated zeroed) on first touch; SIGBUS past the end of the file;</li>
+ *   <li>private file mappings: reads map the page-cache page read-only; writes copy it;</li>
  *   <li>no frame to be had: SIGBUS (VM_FAULT_OOM), with nothing half-done.</li>
  * </ul>
  */
@@ -141,11 +143,8 @@ final class Faults
         {
             return Signal.SEGV_ACCERR;
         }
-        return vma.shared == null ? anonymous(cpu, vma, va & ~0xFFFL, write) : shared(cpu, vma, va & ~0xFFFL, write);
-    }
-
-    private static int anonymous(final Cpu cpu, final Vma vma, final long page, final boolean write)
-    {
+        final long page = va & ~0xFFFL;
+        // the PTE slot to fill, its page table allocated on the way down (no frame: SIGBUS)
         final PageWalker walker = cpu.walker;
         final int status = walker.walkAlloc(cpu.mm.cr3(), page);
         if (status != PageWalker.WALK_PTE)
@@ -154,6 +153,16 @@ final class Faults
         }
         final long slot = walker.slot();
         final long table = walker.tablePfn();
+        if (vma.isAnonymous())
+        {
+            return anonymous(cpu, vma, page, write, table, slot);
+        }
+        return vma.isShared() ? shared(cpu, vma, page, write, table, slot) : privateFile(cpu, vma, page, write, table, slot);
+    }
+
+    private static int anonymous(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
+        final long slot)
+    {
         final MemorySegment frames = cpu.memory.frames();
         final long e = PageWalker.read(frames, slot);
         final long prot = PageProtection.of(vma.flags);
@@ -197,50 +206,26 @@ final class Faults
         return upgrade(cpu, table, slot, e);
     }
 
-    private static int shared(final Cpu cpu, final Vma vma, final long page, final boolean write)
+    private static int shared(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
+        final long slot)
     {
-        final PageWalker walker = cpu.walker;
-        final int status = walker.walkAlloc(cpu.mm.cr3(), page);
-        if (status != PageWalker.WALK_PTE)
-        {
-            return status == PageWalker.WALK_LARGE ? Signal.NONE : Signal.BUS_ADRERR;
-        }
-        final long slot = walker.slot();
-        final long table = walker.tablePfn();
         final PhysicalMemory memory = cpu.memory;
         final long e = PageWalker.read(memory.frames(), slot);
         if (e != 0)
         {
             return write && PageTableEntry.isPresent(e) && !PageTableEntry.isWritable(e) ? upgrade(cpu, table, slot, e) : Signal.NONE;
         }
+        final MappedFile inode = vma.file.inode();
         final long pgoff = vma.pgoff + ((page - vma.start) >>> 12);
-        if (pgoff >= vma.shared.sizePages)
+        if (pgoff >= inode.sizePages())
         {
-            // past the end of the shmem file (a mapping grown by mremap): VM_FAULT_SIGBUS
+            // past the end of the file (or of the shmem object a mapping grew past): VM_FAULT_SIGBUS
             return Signal.BUS_ADRERR;
         }
-        long pfn = vma.shared.find(pgoff);
+        final long pfn = inode.mapPage(memory, cpu.cache, pgoff);
         if (pfn == NO_FRAME)
         {
-            final long fresh = memory.allocateBackedData(cpu.cache);
-            if (fresh == NO_FRAME)
-            {
-                return Signal.BUS_ADRERR;
-            }
-            pfn = vma.shared.insert(pgoff, fresh);
-            if (pfn == fresh)
-            {
-                memory.retainData(fresh);
-            }
-            else
-            {
-                memory.releaseData(cpu.cache, fresh, true);
-                memory.mapData(pfn);
-            }
-        }
-        else
-        {
-            memory.mapData(pfn);
+            return Signal.BUS_ADRERR;
         }
         final long prot = PageProtection.of(vma.flags) | (write ? dirty(cpu) : 0);
         final int result = install(cpu, table, slot, 0, PageTableEntry.leaf(pfn, prot), pfn);
@@ -251,11 +236,75 @@ final class Faults
         return result;
     }
 
+    /**
+     * A private file mapping (do_read_fault / do_cow_fault / do_wp_page): reads map the page-cache
+     * page read-only, whatever the VMA allows; a write gets a private copy of the cache page (an
+     * anonymous page from then on), or, on a page that is already the VMA's own copy, reuses it.
+     */
+    private static int privateFile(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
+        final long slot)
+    {
+        final PhysicalMemory memory = cpu.memory;
+        final MappedFile inode = vma.file.inode();
+        final long pgoff = vma.pgoff + ((page - vma.start) >>> 12);
+        final long e = PageWalker.read(memory.frames(), slot);
+        if (e != 0 && (!write || !PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e)))
+        {
+            return Signal.NONE;
+        }
+        if (e != 0 && PageTableEntry.pfn(e) != inode.find(pgoff))
+        {
+            // do_wp_page reuse: the VMA's own (anonymous) copy just becomes writable again
+            return upgrade(cpu, table, slot, e);
+        }
+        if (pgoff >= inode.sizePages())
+        {
+            return Signal.BUS_ADRERR;
+        }
+        final long cached = inode.mapPage(memory, cpu.cache, pgoff);
+        if (cached == NO_FRAME)
+        {
+            return Signal.BUS_ADRERR;
+        }
+        final long prot = PageProtection.of(vma.flags);
+        if (!write)
+        {
+            final int result = install(cpu, table, slot, 0, PageTableEntry.leaf(cached, prot), cached);
+            faultAround(cpu, vma, page, table, slot);
+            return result;
+        }
+        prepareAnonVma(cpu.mm, vma);
+        final long copy = memory.allocateData(cpu.cache);
+        if (copy != NO_FRAME && memory.isBacked(copy))
+        {
+            MemorySegment.copy(memory.frames(), cached << 12, memory.frames(), copy << 12, PhysicalMemory.PAGE_SIZE);
+            memory.markDirty(copy);
+        }
+        // the cache page was mapped for the copy only (or, on a write to a read-only entry, is the
+        // one the entry maps and loses that mapping below)
+        memory.unmapData(cached);
+        if (copy == NO_FRAME)
+        {
+            memory.releaseData(cpu.cache, cached, false);
+            return Signal.BUS_ADRERR;
+        }
+        final boolean won = installWon(cpu, table, slot, e, PageTableEntry.leaf(copy, prot | WRITABLE | dirty(cpu)), copy);
+        memory.releaseData(cpu.cache, cached, false);
+        if (won && e != 0)
+        {
+            // the entry mapped the cache page: drop that mapping once no CPU can still use it
+            memory.unmapData(cached);
+            cpu.shootdown(page, page + PhysicalMemory.PAGE_SIZE);
+            memory.releaseData(cpu.cache, cached, false);
+        }
+        return Signal.NONE;
+    }
+
     /** fault_around_bytes: 64 KiB. */
     private static final long FAULT_AROUND_PAGES = 16;
 
     /**
-     * do_fault_around for a read fault on shared memory: the pages of the aligned 16-page window
+     * do_fault_around for a read fault on a file or shared memory: the pages of the aligned 16-page window
      * (clipped to the VMA and to this page table) that are already in the page cache are mapped
      * too, read as the fault would map them, so the neighbours do not fault later.
      */
@@ -266,6 +315,7 @@ final class Faults
         final long from = Math.max(pteOff & ~(FAULT_AROUND_PAGES - 1), pteOff - Math.min(pteOff, vmaOff));
         final long to = Math.min(Math.min(from + FAULT_AROUND_PAGES, 512), pteOff + vma.pages() - vmaOff);
         final PhysicalMemory memory = cpu.memory;
+        final MappedFile inode = vma.file.inode();
         final long prot = PageProtection.of(vma.flags);
         for (long pte = from; pte < to; pte++)
         {
@@ -275,11 +325,11 @@ final class Faults
             }
             final long pgoff = vma.pgoff + vmaOff + (pte - pteOff);
             final long s = slot + ((pte - pteOff) << 3);
-            if (pgoff >= vma.shared.sizePages || PageWalker.read(memory.frames(), s) != 0)
+            if (pgoff >= inode.sizePages() || PageWalker.read(memory.frames(), s) != 0)
             {
                 continue;
             }
-            final long pfn = vma.shared.find(pgoff);
+            final long pfn = inode.find(pgoff);
             if (pfn != NO_FRAME)
             {
                 memory.mapData(pfn);
@@ -294,6 +344,14 @@ final class Faults
      */
     private static int install(final Cpu cpu, final long table, final long slot, final long expected, final long update,
         final long newPfn)
+    {
+        installWon(cpu, table, slot, expected, update, newPfn);
+        return Signal.NONE;
+    }
+
+    /** {@link #install}, saying whether this CPU's update went in. */
+    private static boolean installWon(final Cpu cpu, final long table, final long slot, final long expected,
+        final long update, final long newPfn)
     {
         final PageTableEditor editor = cpu.editor;
         final MemorySegment frames = cpu.memory.frames();
@@ -312,7 +370,7 @@ final class Faults
             cpu.memory.unmapData(newPfn);
             cpu.memory.releaseData(cpu.cache, newPfn, true);
         }
-        return Signal.NONE;
+        return won;
     }
 
     private static int upgrade(final Cpu cpu, final long table, final long slot, final long e)

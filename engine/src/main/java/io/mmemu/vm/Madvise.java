@@ -124,7 +124,7 @@ final class Madvise
             }
             case MADV_FREE ->
             {
-                if (vma.shared != null)
+                if (!vma.isAnonymous())
                 {
                     return -Errno.EINVAL;
                 }
@@ -136,13 +136,18 @@ final class Madvise
             }
             case MADV_REMOVE ->
             {
-                if ((flags & VmFlags.VM_LOCKED) != 0 || vma.shared == null || (flags & VmFlags.VM_SHARED) == 0)
+                if ((flags & VmFlags.VM_LOCKED) != 0 || vma.file == null)
                 {
                     return -Errno.EINVAL;
                 }
+                if ((flags & (VmFlags.VM_SHARED | VmFlags.VM_MAYWRITE)) != (VmFlags.VM_SHARED | VmFlags.VM_MAYWRITE))
+                {
+                    // vma_is_shared_maywrite: only a writable shared mapping may punch a hole
+                    return -Errno.EACCES;
+                }
                 VmaEditor.zap(cpu, start, end);
                 final long first = vma.pgoff + ((start - vma.start) >>> 12);
-                vma.shared.remove(first, first + ((end - start) >>> 12), cpu.memory, cpu.cache);
+                vma.file.inode().remove(first, first + ((end - start) >>> 12), cpu.memory, cpu.cache);
                 return 0;
             }
             case MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT ->
@@ -160,11 +165,12 @@ final class Madvise
             }
             default ->
             {
-                final int newFlags = newFlags(vma, advice);
-                if (newFlags < 0)
+                final long advised = newFlags(vma, advice);
+                if (advised == NOT_APPLICABLE)
                 {
-                    return newFlags == -1 ? -Errno.EINVAL : newFlags;
+                    return -Errno.EINVAL;
                 }
+                final int newFlags = (int)advised;
                 if (newFlags == flags)
                 {
                     return 0;
@@ -175,18 +181,21 @@ final class Madvise
         }
     }
 
-    /** The flags an advice gives a VMA, or -1 when the advice does not apply to it (EINVAL). */
-    private static int newFlags(final Vma vma, final int advice)
+    /** newFlags' answer when the advice does not apply to the VMA (EINVAL): no flags value is negative as a long. */
+    private static final long NOT_APPLICABLE = -1;
+
+    /** The flags an advice gives a VMA (as an unsigned 32-bit value), or {@link #NOT_APPLICABLE}. */
+    private static long newFlags(final Vma vma, final int advice)
     {
         final int flags = vma.flags;
-        return switch (advice)
+        final int result = switch (advice)
         {
             case MADV_NORMAL -> flags & ~(VmFlags.VM_RAND_READ | VmFlags.VM_SEQ_READ);
             case MADV_RANDOM -> (flags & ~VmFlags.VM_SEQ_READ) | VmFlags.VM_RAND_READ;
             case MADV_SEQUENTIAL -> (flags & ~VmFlags.VM_RAND_READ) | VmFlags.VM_SEQ_READ;
             case MADV_DONTFORK -> flags | VmFlags.VM_DONTCOPY;
-            case MADV_DOFORK -> (flags & VmFlags.VM_IO) != 0 ? -1 : flags & ~VmFlags.VM_DONTCOPY;
-            case MADV_WIPEONFORK -> vma.shared != null ? -1 : flags | VmFlags.VM_WIPEONFORK;
+            case MADV_DOFORK -> flags & ~VmFlags.VM_DONTCOPY;
+            case MADV_WIPEONFORK -> flags | VmFlags.VM_WIPEONFORK;
             case MADV_KEEPONFORK -> flags & ~VmFlags.VM_WIPEONFORK;
             case MADV_DONTDUMP -> flags | VmFlags.VM_DONTDUMP;
             case MADV_DODUMP -> flags & ~VmFlags.VM_DONTDUMP;
@@ -194,7 +203,16 @@ final class Madvise
             case MADV_UNMERGEABLE -> flags & ~VmFlags.VM_MERGEABLE;
             case MADV_HUGEPAGE -> (flags & ~VmFlags.VM_NOHUGEPAGE) | VmFlags.VM_HUGEPAGE;
             case MADV_NOHUGEPAGE -> (flags & ~VmFlags.VM_HUGEPAGE) | VmFlags.VM_NOHUGEPAGE;
-            default -> -1;
+            default -> 0;
         };
+        final boolean applies = switch (advice)
+        {
+            case MADV_DOFORK -> (flags & VmFlags.VM_IO) == 0;
+            case MADV_WIPEONFORK -> vma.file == null && (flags & VmFlags.VM_SHARED) == 0;
+            case MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_DONTFORK, MADV_KEEPONFORK, MADV_DONTDUMP, MADV_DODUMP,
+                MADV_MERGEABLE, MADV_UNMERGEABLE, MADV_HUGEPAGE, MADV_NOHUGEPAGE -> true;
+            default -> false;
+        };
+        return applies ? result & 0xffffffffL : NOT_APPLICABLE;
     }
 }

@@ -17,7 +17,7 @@ import static io.mmemu.vm.Mman.MAP_SYNC;
 import static io.mmemu.vm.Mman.MAP_TYPE;
 
 /**
- * mmap and munmap of anonymous memory with the kernel's checks in the kernel's order
+ * mmap (anonymous memory and files) and munmap with the kernel's checks in the kernel's order
  * (arch/x86/kernel/sys_x86_64.c, mm/mmap.c's do_mmap, mm/vma.c's mmap_region and
  * do_vmi_munmap), and MAP_POPULATE.
  */
@@ -42,21 +42,27 @@ final class Mmap
             ((prot & Mman.PROT_EXEC) != 0 ? VmFlags.VM_EXEC : 0);
     }
 
-    static long mmap(final Cpu cpu, final long addr, final long length, final int prot, final int flags, final int fd,
-        final long offset)
+    /**
+     * mmap: {@code file} is what the fd names (null: a bad fd); ignored with MAP_ANONYMOUS, as the
+     * kernel ignores the fd then.
+     */
+    static long mmap(final Cpu cpu, final long addr, final long length, final int prot, final int flags,
+        final OpenFile fdFile, final long offset)
     {
         if ((offset & ~PAGE_MASK) != 0)
         {
             return -Errno.EINVAL;
         }
-        if ((flags & MAP_ANONYMOUS) == 0)
+        final OpenFile file = (flags & MAP_ANONYMOUS) != 0 ? null : fdFile;
+        if ((flags & MAP_ANONYMOUS) == 0 && file == null)
         {
             return -Errno.EBADF;
         }
         if ((flags & MAP_HUGETLB) != 0)
         {
-            // no hugetlb pages are reserved on the emulated machine (nr_hugepages = 0)
-            return -Errno.ENOMEM;
+            // a file not on hugetlbfs: EINVAL; anonymous: no hugetlb pages are reserved on the
+            // emulated machine (nr_hugepages = 0)
+            return file != null ? -Errno.EINVAL : -Errno.ENOMEM;
         }
         final AddressSpace mm = cpu.mm;
         final boolean fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
@@ -74,7 +80,7 @@ final class Mmap
         final Replacement replacement = new Replacement();
         try
         {
-            result = doMmap(cpu, addr, length, prot, flags, offset >>> 12, replacement);
+            result = doMmap(cpu, addr, length, prot, flags, offset >>> 12, file, replacement);
             populate = result >= 0 && ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE || (flags & MAP_LOCKED) != 0);
         }
         finally
@@ -95,9 +101,9 @@ final class Mmap
         return result;
     }
 
-    /** do_mmap for anonymous memory; caller holds the mmap write lock. */
+    /** do_mmap; caller holds the mmap write lock. */
     private static long doMmap(final Cpu cpu, final long addr0, final long length, final int prot, final int flags0,
-        final long pgoff0, final Replacement replacement)
+        final long pgoff0, final OpenFile file, final Replacement replacement)
     {
         final AddressSpace mm = cpu.mm;
         if (length == 0)
@@ -133,7 +139,10 @@ final class Mmap
             return -Errno.ENOMEM;
         }
         final int type = flags & MAP_TYPE;
-        addr = UnmappedArea.find(mm.tree(), addr, len, type == MAP_SHARED || type == MAP_SHARED_VALIDATE ? flags | MAP_SHARED : flags);
+        final int areaFlags = type == MAP_SHARED || type == MAP_SHARED_VALIDATE ? flags | MAP_SHARED : flags;
+        // /dev/zero shared is shmem and searches as shared anonymous memory does
+        final MappedFile areaFile = file == null || (file.inode().isDevZero() && (areaFlags & MAP_SHARED) != 0) ? null : file.inode();
+        addr = UnmappedArea.find(mm.tree(), addr, len, areaFlags, areaFile, pgoff0);
         if (Errno.isError(addr))
         {
             return addr;
@@ -163,6 +172,10 @@ final class Mmap
         {
             vmFlags |= VmFlags.VM_NOHUGEPAGE;
         }
+        if (file != null)
+        {
+            return mmapFile(cpu, addr, len, prot, flags, vmFlags, pgoff0, file, replacement);
+        }
         final long pgoff;
         final boolean shared;
         switch (type)
@@ -191,12 +204,84 @@ final class Mmap
         {
             vmFlags |= VmFlags.VM_NORESERVE;
         }
-        return mmapRegion(cpu, addr, len, vmFlags, pgoff, shared, replacement);
+        return mmapRegion(cpu, addr, len, vmFlags, pgoff, null, shared, replacement);
     }
 
-    /** mmap_region: unmap what MAP_FIXED covers, account, merge or insert. */
+    private static final int MAP_ABOVE4G = 0x80;
+    private static final int MAP_HUGE_2MB = 21 << 26;
+    private static final int MAP_HUGE_1GB = 30 << 26;
+    /** The flags MAP_SHARED keeps and MAP_SHARED_VALIDATE accepts (LEGACY_MAP_MASK; no fs here offers MAP_SYNC). */
+    private static final int LEGACY_MAP_MASK = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | Mman.MAP_DENYWRITE |
+        Mman.MAP_EXECUTABLE | Mman.MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE |
+        MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | Mman.MAP_32BIT | MAP_ABOVE4G | MAP_HUGE_2MB | MAP_HUGE_1GB;
+    /** MAX_LFS_FILESIZE: the largest offset a regular file's mapping may reach. */
+    private static final long MAX_FILE_SIZE = Long.MAX_VALUE;
+
+    /** do_mmap's file branch (the fd's checks in the kernel's order), then mmap_region. */
+    private static long mmapFile(final Cpu cpu, final long addr, final long len, final int prot, final int flags,
+        final int flags0, final long pgoff, final OpenFile file, final Replacement replacement)
+    {
+        int vmFlags = flags0;
+        // file_mmap_ok
+        if (pgoff > (MAX_FILE_SIZE - len) >>> 12)
+        {
+            return -Errno.EOVERFLOW;
+        }
+        switch (flags & MAP_TYPE)
+        {
+            case MAP_SHARED, MAP_SHARED_VALIDATE ->
+            {
+                if ((flags & MAP_TYPE) == MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK) != 0)
+                {
+                    return -Errno.EOPNOTSUPP;
+                }
+                if ((prot & Mman.PROT_WRITE) != 0 && !file.writable())
+                {
+                    return -Errno.EACCES;
+                }
+                vmFlags |= VmFlags.VM_SHARED | VmFlags.VM_MAYSHARE;
+                if (!file.writable())
+                {
+                    vmFlags &= ~(VmFlags.VM_MAYWRITE | VmFlags.VM_SHARED);
+                }
+            }
+            case MAP_PRIVATE ->
+            {
+                // the fd is open for reading: mmemu's files always are
+            }
+            default ->
+            {
+                return -Errno.EINVAL;
+            }
+        }
+        if (!file.inode().mappable())
+        {
+            return -Errno.ENODEV;
+        }
+        if ((vmFlags & VmFlags.VM_GROWSDOWN) != 0)
+        {
+            return -Errno.EINVAL;
+        }
+        if ((flags & MAP_NORESERVE) != 0)
+        {
+            vmFlags |= VmFlags.VM_NORESERVE;
+        }
+        if (file.inode().isDevZero())
+        {
+            // mmap_zero: a shared mapping becomes shmem; a private one anonymous memory that still
+            // names /dev/zero (vma_set_anonymous keeps vm_file)
+            return (vmFlags & VmFlags.VM_SHARED) != 0 ? mmapRegion(cpu, addr, len, vmFlags, 0, null, true, replacement) :
+                mmapRegion(cpu, addr, len, vmFlags, pgoff, file, false, replacement);
+        }
+        return mmapRegion(cpu, addr, len, vmFlags, pgoff, file, false, replacement);
+    }
+
+    /**
+     * mmap_region: unmap what MAP_FIXED covers, account, merge or insert. {@code file} is the file
+     * mapped (null: anonymous); {@code shmem}: a new shmem object backs the mapping.
+     */
     static long mmapRegion(final Cpu cpu, final long addr, final long len, final int flags, final long pgoff,
-        final boolean shared, final Replacement replacement)
+        final OpenFile file, final boolean shmem, final Replacement replacement)
     {
         final AddressSpace mm = cpu.mm;
         final Vma overlapped = mm.tree().find(addr);
@@ -217,15 +302,15 @@ final class Mmap
             vmFlags |= VmFlags.VM_SOFTDIRTY;
         }
         final Vma vma;
-        if (shared)
+        if (shmem)
         {
             // shmem_zero_setup: a new shmem file per mapping, so it never merges with a neighbour
             vma = VmaEditor.insertDistinct(cpu, new Vma(addr, addr + len, vmFlags, pgoff,
-                new SharedMemory(len >>> 12), null, null), deferZap);
+                OpenFile.open(MappedFile.shmem(len >>> 12), true), null, null), deferZap);
         }
         else
         {
-            vma = VmaEditor.insert(cpu, addr, addr + len, vmFlags, pgoff, null, null, null, deferZap);
+            vma = VmaEditor.insert(cpu, addr, addr + len, vmFlags, pgoff, file, null, null, deferZap);
         }
         if (deferZap)
         {

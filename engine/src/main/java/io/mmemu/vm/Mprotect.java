@@ -131,7 +131,7 @@ final class Mprotect
             newFlags |= VmFlags.VM_ACCOUNT;
         }
         else if ((newFlags & VmFlags.VM_WRITE) == 0 && (vma.flags & VmFlags.VM_ACCOUNT) != 0 &&
-            vma.shared == null && vma.anonVma() == null)
+            vma.isAnonymous() && vma.anonVma() == null)
         {
             // the commit can be given back only while no anonymous page was ever instantiated
             newFlags &= ~VmFlags.VM_ACCOUNT;
@@ -141,12 +141,16 @@ final class Mprotect
         {
             return -Errno.ENOMEM;
         }
-        changePtes(cpu, start, end, newFlags);
+        changePtes(cpu, start, end, newFlags, !vma.isAnonymous());
         return changed.end;
     }
 
-    /** change_protection over {@code [start, end)} for a VMA whose flags are now {@code flags}. */
-    static void changePtes(final Cpu cpu, final long start, final long end, final int flags)
+    /**
+     * change_protection over {@code [start, end)} for a VMA whose flags are now {@code flags}. In a
+     * private file mapping only the VMA's own copies (dirty: they were written) may become writable;
+     * the page-cache pages it maps read-only must keep faulting so a write copies them.
+     */
+    static void changePtes(final Cpu cpu, final long start, final long end, final int flags, final boolean fileBacked)
     {
         final boolean shared = (flags & VmFlags.VM_SHARED) != 0;
         long protection = PageProtection.of(flags);
@@ -157,7 +161,7 @@ final class Mprotect
         }
         final MmuGather tlb = cpu.gather;
         tlb.begin(cpu.shootdown);
-        cpu.editor.changeProtection(cpu.mm.cr3(), start, end, protection, false, tlb);
+        cpu.editor.changeProtection(cpu.mm.cr3(), start, end, protection, fileBacked && !shared, tlb);
         tlb.finish();
     }
 }

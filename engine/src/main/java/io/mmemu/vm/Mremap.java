@@ -113,7 +113,7 @@ final class Mremap
         final long delta = newLen - oldLen;
         if (oldLen == vma.end - addr && expandable(mm.tree(), vma, delta))
         {
-            VmaEditor.insert(cpu, vma.end, vma.end + delta, vma.flags, vma.pgoff + vma.pages(), vma.shared, vma.name,
+            VmaEditor.insert(cpu, vma.end, vma.end + delta, vma.flags, vma.pgoff + vma.pages(), vma.file, vma.name,
                 vma.anonVma(), false);
             return addr;
         }
@@ -121,7 +121,8 @@ final class Mremap
         {
             return -Errno.ENOMEM;
         }
-        final long target = UnmappedArea.find(mm.tree(), 0, newLen, vma.shared != null ? Mman.MAP_SHARED : 0);
+        final long target = UnmappedArea.find(mm.tree(), 0, newLen, vma.isShared() ? Mman.MAP_SHARED : 0, vma.file == null ? null : vma.file.inode(),
+            vma.pgoff + ((addr - vma.start) >>> 12));
         if (Errno.isError(target))
         {
             return target;
@@ -161,8 +162,9 @@ final class Mremap
         {
             return -Errno.EFAULT;
         }
-        final int mapFlags = ((flags & MREMAP_FIXED) != 0 ? Mman.MAP_FIXED : 0) | (vma.shared != null ? Mman.MAP_SHARED : 0);
-        final long found = UnmappedArea.find(mm.tree(), newAddr, newLen, mapFlags);
+        final int mapFlags = ((flags & MREMAP_FIXED) != 0 ? Mman.MAP_FIXED : 0) | (vma.isShared() ? Mman.MAP_SHARED : 0);
+        final long found = UnmappedArea.find(mm.tree(), newAddr, newLen, mapFlags, vma.file == null ? null : vma.file.inode(),
+            vma.pgoff + ((addr - vma.start) >>> 12));
         if (Errno.isError(found))
         {
             return found;
@@ -241,7 +243,7 @@ final class Mremap
     /** check_prep_vma's checks of the source VMA; 0 when the remap may go on. */
     private static long checkResize(final Vma vma, final long addr, final long oldLen, final long newLen, final int flags)
     {
-        if (oldLen == 0 && vma.shared == null)
+        if (oldLen == 0 && !vma.isShared())
         {
             return -Errno.EINVAL;
         }
@@ -285,10 +287,10 @@ final class Mremap
         {
             return -Errno.ENOMEM;
         }
-        final boolean unfaultedAnon = vma.shared == null && vma.anonVma() == null;
+        final boolean unfaultedAnon = vma.isAnonymous() && vma.anonVma() == null;
         final long pgoff = unfaultedAnon ? target >>> 12 : vma.pgoff + ((oldAddr - vma.start) >>> 12);
         // the target is born locked (per-VMA mode): no fault may fill it while entries are in flight
-        final Vma moved = VmaEditor.insert(cpu, target, target + newLen, vma.flags, pgoff, vma.shared, vma.name,
+        final Vma moved = VmaEditor.insert(cpu, target, target + newLen, vma.flags, pgoff, vma.file, vma.name,
             vma.anonVma(), mm.perVma());
         final PageTableEditor editor = cpu.editor;
         final int status = editor.move(mm.cr3(), oldAddr, target, oldLen, mm.kernel().softDirty());
@@ -329,7 +331,7 @@ final class Mremap
         final int flags = old.flags & ~(VmFlags.VM_LOCKED | VmFlags.VM_LOCKONFAULT);
         if (flags != old.flags || (whole && old.anonVma() != null))
         {
-            final Vma updated = new Vma(old.start, old.end, flags, old.pgoff, old.shared, old.name,
+            final Vma updated = new Vma(old.start, old.end, flags, old.pgoff, old.file, old.name,
                 whole ? null : old.anonVma());
             VmaEditor.replace(cpu, i, old, updated);
         }

@@ -27,24 +27,32 @@ final class UnmappedArea
         return gap > vma.start ? 0 : gap;
     }
 
+    /** get_unmapped_area for anonymous memory. @return a page-aligned address, or {@code -errno}. */
+    static long find(final VmaTree tree, final long addr, final long len, final int flags)
+    {
+        return find(tree, addr, len, flags, null, 0);
+    }
+
     /**
+     * __get_unmapped_area: for a file whose filesystem aligns mappings for huge pages
+     * ({@link MappedFile#thpAligned()}: ext4, xfs... use thp_get_unmapped_area) the address is
+     * chosen so that it and the file offset agree modulo 2 MiB whenever the mapped file range holds
+     * a whole aligned 2 MiB block; anonymous private lengths that are multiples of 2 MiB without a
+     * hint get a 2 MiB aligned address (Linux 6.7+); everything else takes the arch's search.
+     *
      * @return a page-aligned address, or {@code -errno}.
      */
-    static long find(final VmaTree tree, final long addr, final long len, final int flags)
+    static long find(final VmaTree tree, final long addr, final long len, final int flags, final MappedFile file,
+        final long pgoff)
     {
         if (len > AddressSpace.TASK_SIZE)
         {
             return -Errno.ENOMEM;
         }
-        final long result;
-        if ((flags & Mman.MAP_FIXED) == 0 && addr == 0 && (len & (PMD_SIZE - 1)) == 0 && (flags & Mman.MAP_SHARED) == 0)
-        {
-            result = thpAligned(tree, len, flags);
-        }
-        else
-        {
-            result = arch(tree, addr, len, flags);
-        }
+        final boolean thp = file != null && !file.isShmem() ? file.thpAligned() :
+            file == null && (flags & Mman.MAP_FIXED) == 0 && addr == 0 && (len & (PMD_SIZE - 1)) == 0 &&
+                (flags & Mman.MAP_SHARED) == 0;
+        final long result = thp ? thpAligned(tree, addr, len, file == null ? 0 : pgoff << 12, flags) : arch(tree, addr, len, flags);
         if (Errno.isError(result))
         {
             return result;
@@ -60,20 +68,30 @@ final class UnmappedArea
         return result;
     }
 
-    /** __thp_get_unmapped_area for an anonymous mapping (offset 0): search with 2 MiB of padding, then align. */
-    private static long thpAligned(final VmaTree tree, final long len, final int flags)
+    /**
+     * thp_get_unmapped_area: when {@code [off, off + len)} holds a whole aligned 2 MiB block, search
+     * with 2 MiB of padding and place the mapping so that address and offset agree modulo 2 MiB;
+     * otherwise (or when the padded search fails) the plain search.
+     */
+    private static long thpAligned(final VmaTree tree, final long addr, final long len, final long off, final int flags)
     {
+        final long offEnd = (off + len) & ~(PMD_SIZE - 1);
+        final long offAlign = (off + PMD_SIZE - 1) & ~(PMD_SIZE - 1);
         final long padded = len + PMD_SIZE;
-        if (padded < len)
+        if (Long.compareUnsigned(offEnd, offAlign) <= 0 || offEnd - offAlign < PMD_SIZE || padded < len || off + padded < off)
         {
-            return arch(tree, 0, len, flags);
+            return arch(tree, addr, len, flags);
         }
-        final long found = arch(tree, 0, padded, flags);
+        final long found = arch(tree, addr, padded, flags);
         if (Errno.isError(found))
         {
-            return arch(tree, 0, len, flags);
+            return arch(tree, addr, len, flags);
         }
-        final long misalign = (-found) & (PMD_SIZE - 1);
+        if (found == addr)
+        {
+            return addr;
+        }
+        final long misalign = (off - found) & (PMD_SIZE - 1);
         if (misalign == 0)
         {
             // MMF_TOPDOWN: the padding goes below, so take the aligned address at its top

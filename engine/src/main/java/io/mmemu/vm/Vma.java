@@ -55,8 +55,8 @@ final class Vma
     final long end;
     final int flags;
     final long pgoff;
-    /** Backing of a shared anonymous mapping (its shmem file), or null for private anonymous memory. */
-    final SharedMemory shared;
+    /** What the VMA maps: a file or the shmem object of shared anonymous memory; null for anonymous memory. */
+    final OpenFile file;
     /** The maps name for special VMAs ([heap], [stack]...), or null. */
     final String name;
     @SuppressWarnings("unused") // accessed through ANON_VMA
@@ -71,14 +71,14 @@ final class Vma
     /** When the current write-lock episode began (for hold-time statistics). */
     private long lockedAt;
 
-    Vma(final long start, final long end, final int flags, final long pgoff, final SharedMemory shared,
+    Vma(final long start, final long end, final int flags, final long pgoff, final OpenFile file,
         final String name, final AnonVma anonVma)
     {
         this.start = start;
         this.end = end;
         this.flags = flags;
         this.pgoff = pgoff;
-        this.shared = shared;
+        this.file = file;
         this.name = name;
         this.anonVma = anonVma;
     }
@@ -86,7 +86,7 @@ final class Vma
     /** The same VMA over {@code [newStart, newEnd)}, pgoff adjusted, flags replaced. */
     Vma slice(final long newStart, final long newEnd, final int newFlags)
     {
-        return new Vma(newStart, newEnd, newFlags, pgoff + ((newStart - start) >>> 12), shared, name, anonVma());
+        return new Vma(newStart, newEnd, newFlags, pgoff + ((newStart - start) >>> 12), file, name, anonVma());
     }
 
     Vma slice(final long newStart, final long newEnd)
@@ -97,13 +97,13 @@ final class Vma
     /** The same backing and flags over a new range with an explicit pgoff (expansion, merge, move). */
     Vma withRange(final long newStart, final long newEnd, final long newPgoff, final AnonVma newAnonVma)
     {
-        return new Vma(newStart, newEnd, flags, newPgoff, shared, name, newAnonVma);
+        return new Vma(newStart, newEnd, flags, newPgoff, file, name, newAnonVma);
     }
 
     /** A copy of this VMA, born write-locked (published before the old pages are gone). */
     Vma lockedCopy()
     {
-        final Vma copy = new Vma(start, end, flags, pgoff, shared, name, anonVma());
+        final Vma copy = new Vma(start, end, flags, pgoff, file, name, anonVma());
         copy.completion = new CountDownLatch(1);
         copy.lockedAt = System.nanoTime();
         copy.lock = WRITER;
@@ -251,9 +251,16 @@ final class Vma
         return (end - start) >>> 12;
     }
 
-    boolean isAnonymousPrivate()
+    /** vma_is_anonymous: no vm_ops: no file behind it, or a private mapping of /dev/zero. */
+    boolean isAnonymous()
     {
-        return shared == null;
+        return file == null || file.inode().isDevZero() && !isShared();
+    }
+
+    /** VM_MAYSHARE: a shared mapping (of a file or of shmem), whose writes reach the object. */
+    boolean isShared()
+    {
+        return (flags & VmFlags.VM_MAYSHARE) != 0;
     }
 
     boolean isAccessible()
@@ -261,17 +268,26 @@ final class Vma
         return (flags & VmFlags.VM_ACCESS_FLAGS) != 0;
     }
 
-    VmaInfo info()
+    /**
+     * The snapshot views print. {@code [heap]} is not a property of the VMA but of where the program
+     * break is (vma_is_initial_heap: an anonymous VMA overlapping {@code [startBrk, brk)}).
+     */
+    VmaInfo info(final long startBrk, final long brk)
     {
-        final String mapsName = shared != null ? SharedMemory.MAPS_NAME : name;
-        return new VmaInfo(start, end, flags, pgoff, mapsName, true,
-            shared != null ? SharedMemory.DEV : 0, shared != null ? shared.inode : 0, anonVma() != null);
+        String mapsName = file != null ? file.inode().path() : name;
+        if (mapsName == null && start < brk && end > startBrk)
+        {
+            mapsName = Brk.HEAP_NAME;
+        }
+        final MappedFile inode = file != null ? file.inode() : null;
+        return new VmaInfo(start, end, flags, pgoff, mapsName, inode == null || inode.isShmem(),
+            inode != null ? inode.dev() : 0, inode != null ? inode.inode() : 0, anonVma() != null);
     }
 
     @Override
     public String toString()
     {
         return String.format("vma[%x-%x flags=%x pgoff=%x%s]", start, end, flags, pgoff,
-            shared != null ? " shmem#" + shared.inode : "");
+            file != null ? " " + file : "");
     }
 }

@@ -29,11 +29,11 @@ final class VmaEditor
     // ---------------------------------------------------------------- merge rules (mm/vma.c)
 
     /** is_mergeable_vma: same flags but soft-dirty, same backing, not special. */
-    static boolean sameKind(final Vma vma, final int flags, final SharedMemory shared, final String name)
+    static boolean sameKind(final Vma vma, final int flags, final OpenFile file, final String name)
     {
         // a VMA locked by an operation in flight (a sectioned unmap, a MAP_FIXED replacement) is not ours to merge
         return !vma.isLocked() && ((vma.flags ^ flags) & ~VM_SOFTDIRTY) == 0 && (flags & VM_SPECIAL) == 0 &&
-            vma.shared == shared && java.util.Objects.equals(vma.name, name);
+            vma.file == file && java.util.Objects.equals(vma.name, name);
     }
 
     /** is_mergeable_anon_vma without fork: compatible when either has none or both share one. */
@@ -44,17 +44,17 @@ final class VmaEditor
 
     /** can_vma_merge_after: {@code prev} can absorb a range starting at its end. */
     static boolean canMergeAfter(final Vma prev, final long start, final int flags, final long pgoff,
-        final SharedMemory shared, final String name, final AnonVma anon)
+        final OpenFile file, final String name, final AnonVma anon)
     {
-        return prev != null && prev.end == start && sameKind(prev, flags, shared, name) &&
+        return prev != null && prev.end == start && sameKind(prev, flags, file, name) &&
             anonCompatible(prev.anonVma(), anon) && prev.pgoff + prev.pages() == pgoff;
     }
 
     /** can_vma_merge_before: {@code next} can absorb a range ending at its start. */
     static boolean canMergeBefore(final Vma next, final long end, final int flags, final long pgoff, final long pages,
-        final SharedMemory shared, final String name, final AnonVma anon)
+        final OpenFile file, final String name, final AnonVma anon)
     {
-        return next != null && next.start == end && sameKind(next, flags, shared, name) &&
+        return next != null && next.start == end && sameKind(next, flags, file, name) &&
             anonCompatible(next.anonVma(), anon) && next.pgoff == pgoff + pages;
     }
 
@@ -284,7 +284,7 @@ final class VmaEditor
      * lockless lookup never sees the range empty in between. Returns the VMA now covering the range.
      */
     static Vma insert(final Cpu cpu, final long start, final long end, final int flags, final long pgoff,
-        final SharedMemory shared, final String name, final AnonVma anon, final boolean locked)
+        final OpenFile file, final String name, final AnonVma anon, final boolean locked)
     {
         final AddressSpace mm = cpu.mm;
         final VmaTree tree = mm.tree();
@@ -301,8 +301,8 @@ final class VmaEditor
         final Vma prev = tree.prev(at);
         final Vma next = tree.at(past);
         final long pages = (end - start) >>> 12;
-        final boolean left = canMergeAfter(prev, start, flags, pgoff, shared, name, anon);
-        boolean right = canMergeBefore(next, end, flags, pgoff, pages, shared, name, anon);
+        final boolean left = canMergeAfter(prev, start, flags, pgoff, file, name, anon);
+        boolean right = canMergeBefore(next, end, flags, pgoff, pages, file, name, anon);
         if (left && right && !anonCompatible(prev.anonVma(), next.anonVma()))
         {
             right = false;
@@ -330,7 +330,7 @@ final class VmaEditor
         }
         else
         {
-            merged = new Vma(start, end, flags, pgoff, shared, name, anon);
+            merged = new Vma(start, end, flags, pgoff, file, name, anon);
         }
         if (locked)
         {
@@ -378,9 +378,9 @@ final class VmaEditor
         final long pages = (end - start) >>> 12;
         final AnonVma anon = vma.anonVma();
         final boolean left = start == vma.start &&
-            canMergeAfter(prev, start, newFlags, pgoff, vma.shared, vma.name, anon);
+            canMergeAfter(prev, start, newFlags, pgoff, vma.file, vma.name, anon);
         boolean right = end == vma.end &&
-            canMergeBefore(next, end, newFlags, pgoff, pages, vma.shared, vma.name, anon);
+            canMergeBefore(next, end, newFlags, pgoff, pages, vma.file, vma.name, anon);
         if (left && right && !anonCompatible(prev.anonVma(), next.anonVma()))
         {
             right = false;
@@ -476,7 +476,7 @@ final class VmaEditor
     /** anon_vma_compatible(a, b): adjacent, same backing, flags equal but for access and soft-dirty, pgoff contiguous. */
     private static boolean reusable(final Vma a, final Vma b)
     {
-        return a.end == b.start && a.shared == b.shared &&
+        return a.end == b.start && a.file == b.file &&
             ((a.flags ^ b.flags) & ~(VmFlags.VM_ACCESS_FLAGS | VM_SOFTDIRTY)) == 0 &&
             b.pgoff == a.pgoff + a.pages();
     }

@@ -10,7 +10,7 @@ package io.mmemu.vm;
  * @param name     the maps pathname column: a file path, {@code [heap]}, {@code [stack]},
  *                 {@code /dev/zero (deleted)} for shared anonymous memory, or {@code null}
  * @param anonymous no file behind it (shared anonymous memory counts as anonymous here)
- * @param dev      device number as maps prints it (major &lt;&lt; 8 | minor... see {@link #devMajor()})
+ * @param dev      device number, {@link Dev#make MKDEV} encoded
  * @param inode    inode number, 0 for anonymous private memory
  * @param hasAnonVma whether the VMA has an anon_vma (it was faulted), which decides merges
  */
@@ -19,12 +19,12 @@ public record VmaInfo(long start, long end, int flags, long pgoff, String name, 
 {
     public int devMajor()
     {
-        return dev >>> 8;
+        return Dev.major(dev);
     }
 
     public int devMinor()
     {
-        return dev & 0xff;
+        return Dev.minor(dev);
     }
 
     public boolean isShared()
@@ -53,7 +53,8 @@ public record VmaInfo(long start, long end, int flags, long pgoff, String name, 
             {
                 sb.append(' ');
             }
-            sb.append(' ').append(name);
+            // seq_file_path escapes newlines (octal), so one VMA stays one line
+            sb.append(' ').append(name.replace("\n", "\\012"));
         }
         return sb.toString();
     }

@@ -14,6 +14,7 @@ import io.mmemu.script.ParseError;
 import io.mmemu.script.ScriptException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -45,6 +46,9 @@ final class ProgramFuzzTest
     private static final String[] OUTCOMES = {"ok", "SIGSEGV", "SIGSEGV SEGV_MAPERR", "SIGSEGV SEGV_ACCERR", "SIGBUS",
         "errno EINVAL", "errno ENOMEM", "value 0"};
     private static final String NOISE = "(){}=,|+-*/%#<>0123456789xKGMabz_ \t\"'$";
+
+    @TempDir
+    Path output;
 
     @Test
     void randomAndMutatedProgramsParseOrFailCleanlyAndRunToAReport() throws IOException
@@ -93,9 +97,10 @@ final class ProgramFuzzTest
         }
     }
 
-    private static void run(final Program program, final String source) throws IOException
+    private void run(final Program program, final String source) throws IOException
     {
-        final Run run = new Run(program, OPTIONS);
+        // views are dropped, and the files of mutated examples' dump and html statements land in a temp dir
+        final Run run = new Run(program, OPTIONS, new ViewOutput(ViewOutput.DISCARD, output));
         final Report report;
         try
         {
@@ -294,7 +299,10 @@ final class ProgramFuzzTest
                     }
                 }
                 default -> out.append(pick(new String[] {"sleep 1ms", "signals fatal", "signals continue",
-                    "x" + names++ + " = SIZE * 2 - 1", "post e0", inParallel ? "barrier" : "post e1"})).append('\n');
+                    "x" + names++ + " = SIZE * 2 - 1", "post e0", inParallel ? "barrier" : "post e1", "show maps",
+                    "show smaps", "show ptdump", "show pagemap(" + address() + ", " + pick(SIZES) + ")",
+                    "show walk(" + address() + ")", "dump \"fuzz.dump\"", "dump \"fuzz.dump\" data",
+                    "html \"fuzz.html\"", "dump \"no/such/dir.dump\""})).append('\n');
             }
         }
 

@@ -7,6 +7,8 @@ import java.util.regex.Pattern;
 import io.mmemu.bench.workload.HostProgram;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -69,11 +71,12 @@ final class BenchCommandTest
         assertTrue(result.out().contains("(2 threads: "), result.out());
     }
 
-    @Test
-    void mmap1Compares()
+    @ParameterizedTest
+    @ValueSource(strings = {"mmap1", "page_fault2", "page_fault3", "mmap2"})
+    void theOtherWorkloadsCompare(final String workload)
     {
         assumeHost();
-        assertCompared(CommandOutput.run("bench", "mmap1", "--compare", "--seconds", "0.05", "--reps", "1", "--size", "1M"));
+        assertCompared(CommandOutput.run("bench", workload, "--compare", "--seconds", "0.05", "--reps", "1", "--size", "1M"));
     }
 
     @Test

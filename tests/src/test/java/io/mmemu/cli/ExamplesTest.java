@@ -43,6 +43,8 @@ final class ExamplesTest
         "mapbench_pipeline.mm | mmap-lock | --set ROUNDS=50 --threads 3",
         "mapbench_global.mm   | per-vma   | --set ROUNDS=50 --threads 3",
         "mapbench_global.mm   | mmap-lock | --set ROUNDS=50 --threads 3",
+        "views.mm             | per-vma   | --set SIZE=1M --set REGION=1M --threads 2 --views-dir target/examples-views",
+        "views.mm             | mmap-lock | --set SIZE=1M --set REGION=1M --threads 2 --views-dir target/examples-views",
     })
     void runsAtASmallSizeWithEveryExpectationMet(final String example, final String locking, final String options)
         throws IOException
@@ -87,7 +89,7 @@ final class ExamplesTest
         try (Stream<Path> files = Files.list(EXAMPLES))
         {
             final List<Path> examples = files.filter(p -> p.toString().endsWith(".mm")).sorted().toList();
-            assertEquals(8, examples.size(), examples.toString());
+            assertEquals(9, examples.size(), examples.toString());
             for (final Path example : examples)
             {
                 final String name = example.getFileName().toString();

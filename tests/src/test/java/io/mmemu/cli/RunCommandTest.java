@@ -127,6 +127,76 @@ final class RunCommandTest
         assertTrue(inspected.out().contains("100000000000-100000004000 r--p"), "the dump holds the same VMAs: " + inspected.out());
     }
 
+    private static final String MID_RUN = """
+        a = mmap(0x100000000000, 64K, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)
+        touch(a, 32K, PROT_WRITE)
+        mprotect(a, 16K, PROT_READ)
+        show maps
+        dump "mid.dump"
+        munmap(a, 64K)
+        show maps
+        """;
+
+    /** The text of the view whose header names {@code what} at line {@code line}, from a run's view output. */
+    private static String view(final String output, final String what, final int line)
+    {
+        final String[] parts = output.split("(?m)^(?===> view )");
+        for (final String part : parts)
+        {
+            final int newline = part.indexOf('\n');
+            final String header = part.substring(0, newline);
+            if (header.matches("==> view \\d+: " + java.util.regex.Pattern.quote(what) + " at .*:" + line +
+                ", thread main, \\d+\\.\\d{3} ms <=="))
+            {
+                return part.substring(newline + 1);
+            }
+        }
+        throw new AssertionError("no view '" + what + "' of line " + line + " in:\n" + output);
+    }
+
+    @Test
+    void aDumpTakenMidRunOpensInInspectWithTheMapsOfThatMoment() throws IOException
+    {
+        final Path out = dir.resolve("out");
+        final CommandOutput r = run(write("mid.mm", MID_RUN).toString(), "--physmem", "64M", "--quiet", "--views-dir", out.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        final String views = Files.readString(out.resolve("views.txt"));
+        final String mid = view(views, "maps", 4);
+        assertEquals(2, mid.lines().count(), "the mprotect split the mapping: " + mid);
+        view(views, "dump " + out.toAbsolutePath().resolve("mid.dump"), 5);
+        assertEquals("", view(views, "maps", 7), "after the munmap");
+        assertFalse(r.out().contains("==> view"), "views go to the file: " + r.out());
+        assertTrue(r.out().contains("failed expectations  0"), r.out());
+        final CommandOutput inspected = CommandOutput.run("inspect", out.resolve("mid.dump").toString(), "--maps");
+        assertEquals(0, inspected.exitCode(), inspected.err());
+        assertEquals(mid, inspected.out());
+    }
+
+    @Test
+    void viewsPrecedeTheReportOnStandardOutputAndGoToStandardErrorWithJsonThere() throws IOException
+    {
+        final Path program = write("mid.mm", MID_RUN.replace("dump \"mid.dump\"", "dump \"" + dir.resolve("x.dump") + "\""));
+        final CommandOutput table = run(program.toString(), "--physmem", "64M", "--quiet");
+        assertEquals(0, table.exitCode(), table.err());
+        assertEquals(2, view(table.out(), "maps", 4).lines().count());
+        assertTrue(table.out().indexOf("==> view 3: maps") < table.out().indexOf("failed expectations  0"), table.out());
+        final CommandOutput json = run(program.toString(), "--physmem", "64M", "--quiet", "--json", "-");
+        assertEquals(0, json.exitCode(), json.err());
+        assertEquals(0, JSON.readTree(json.out()).path("failed_expectations").asLong(), "standard output is the JSON alone");
+        assertEquals(view(table.out(), "maps", 4), view(json.err(), "maps", 4));
+    }
+
+    @Test
+    void aDumpThatCannotBeWrittenStopsTheRunWithItsPosition() throws IOException
+    {
+        final Path program = write("bad.mm", MID_RUN.replace("dump \"mid.dump\"", "dump \"" + dir.resolve("no/such.dump") + "\""));
+        final CommandOutput r = run(program.toString(), "--physmem", "64M", "--quiet");
+        assertEquals(1, r.exitCode(), r.err());
+        assertTrue(r.out().contains("stopped              " + program + ":5:1: cannot write " + dir.resolve("no/such.dump") +
+            ": no such directory"), r.out());
+        assertFalse(r.out().contains("==> view 2"), "nothing after the dump ran: " + r.out());
+    }
+
     @Test
     void jsonToStandardOutputReplacesTheTable() throws IOException
     {

@@ -13,7 +13,8 @@ import static io.mmemu.bench.results.Target.atLeast;
 import static io.mmemu.bench.results.Target.atMost;
 
 /**
- * Every figure of bench/RESULTS.md, in page order, with its targets: the one place to add one.
+ * Every figure of bench/RESULTS.md, in page order, with its targets, and the plots drawn from
+ * them: the one place to add either.
  * Targets are the project's performance goals; a row without a target is context for the others.
  */
 public final class Figures
@@ -30,6 +31,12 @@ public final class Figures
         all.addAll(EngineFigures.figures());
         all.addAll(SideBySide.figures());
         return all;
+    }
+
+    /** Every picture of the page, each drawn from one figure's values and shown in its section. */
+    static List<Plot> plots()
+    {
+        return SideBySide.plots();
     }
 
     private static List<Figure> foundation()

@@ -125,7 +125,7 @@ public record JmhFigure(String id, String title, String what, List<String> selec
         }
         final String method = "JMH: " + String.join(" ", settings.jmhOptions()) +
             " (medians and spreads over the measured iterations)";
-        return new Outcome(List.of(Settings.shell(command)), method, out, problems);
+        return new Outcome(List.of(Settings.shell(command)), method, out, problems, Map.of());
     }
 
     private static double[] toArray(final List<Double> values)

@@ -38,6 +38,25 @@ public record Machine(String cores, String cpu, String memory, String kernel, St
         return cores + " cores, " + cpu + ", " + memory + ", Linux " + kernel + ", " + jdk + ", THP " + thp;
     }
 
+    /** {@code 2 cores, AMD EPYC, Linux 6.1.0}: what a plot's subtitle has room for. */
+    public String brief()
+    {
+        return cores + " cores, " + cpu + ", Linux " + kernel;
+    }
+
+    /** The number of cores, or 0 when {@code nproc} could not tell. */
+    public int coreCount()
+    {
+        try
+        {
+            return Integer.parseInt(cores);
+        }
+        catch (final NumberFormatException ex)
+        {
+            return 0;
+        }
+    }
+
     /** The 1-minute load average now, from {@code /proc/loadavg}: how busy the shared machine is. */
     public static String loadAverage()
     {

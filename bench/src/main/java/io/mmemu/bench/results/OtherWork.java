@@ -66,6 +66,22 @@ final class OtherWork
             this.own = ownTicks();
         }
 
+        /**
+         * Whether the machine was quiet when the measurement began, or at least not known to be
+         * busy: false when the wait for quiet ran out.
+         */
+        boolean quietAtStart()
+        {
+            return !(busyAtStart >= QUIET_BELOW);
+        }
+
+        /** {@code 87% busy after waiting 60 s, load average 3.72}: how the wait for quiet ended. */
+        String describeStart()
+        {
+            return String.format(Locale.ROOT, "%.0f%% busy after waiting %d s, load average %s", 100 * busyAtStart,
+                waited, loadAverage);
+        }
+
         Conditions stop()
         {
             final long[] now = cpuTimes();

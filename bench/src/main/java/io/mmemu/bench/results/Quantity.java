@@ -70,7 +70,8 @@ final class Quantity
                 magnitude >= KIB * KIB ? new Scale(KIB * KIB, "MiB") :
                 magnitude >= KIB ? new Scale(KIB, "KiB") : new Scale(1, "B");
             case "pages/s" -> new Scale(1e6, "M pages/s");
-            case "ns" -> magnitude >= 1e6 ? new Scale(1e6, "ms") : magnitude >= 1e3 ? new Scale(1e3, "µs") : new Scale(1, "ns");
+            case "ns" -> magnitude >= 1e9 ? new Scale(1e9, "s") : magnitude >= 1e6 ? new Scale(1e6, "ms") :
+                magnitude >= 1e3 ? new Scale(1e3, "µs") : new Scale(1, "ns");
             default -> !unit.endsWith("/s") ? new Scale(1, unit) :
                 magnitude >= 1e6 ? new Scale(1e6, "M " + unit) :
                 magnitude >= 1e3 ? new Scale(1e3, "K " + unit) : new Scale(1, unit);

@@ -11,10 +11,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
+import io.mmemu.bench.results.Plots.Picture;
+
 /**
  * Measures every figure of {@link Figures} and writes the results page: what {@code bench/run}
  * runs. A figure that looks disturbed (spread above {@link Settings#DISTURBED_SPREAD}) is measured
- * again, up to {@link Settings#attempts()}, and the steadier attempt is kept.
+ * again, up to {@link Settings#attempts()}, when the machine has become quiet by then, and the
+ * steadier attempt is kept. The {@link Plots} are drawn from the kept attempts' values into
+ * {@code plots/} next to the page.
  * <p>
  * Usage: {@code Results [--quick] [--only REGEX] --out FILE}. Exit status 0 when every figure has
  * every value (whether or not it meets its target), 1 otherwise, 2 on bad arguments.
@@ -29,6 +33,8 @@ public final class Results
 
     public static void main(final String[] args) throws IOException
     {
+        // the plots are drawn off screen: no display needed, none looked for
+        System.setProperty("java.awt.headless", "true");
         boolean quick = false;
         Pattern only = null;
         Path out = null;
@@ -64,9 +70,10 @@ public final class Results
         {
             usage("--only " + only + " matches no figure id");
         }
-        final String page = ResultsPage.render(sections, machine, ZonedDateTime.now().format(DATE), quick);
         final Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);
+        final List<Picture> pictures = Plots.draw(Figures.plots(), sections, out);
+        final String page = ResultsPage.render(sections, pictures, machine, ZonedDateTime.now().format(DATE), quick);
         Files.writeString(out, page);
         System.out.println("# wrote " + out + (complete ? "" : " (some figures are missing values: see the page)"));
         System.exit(complete ? 0 : 1);
@@ -80,6 +87,17 @@ public final class Results
         {
             System.out.println("# figure " + figure.id() + ", attempt " + attempt);
             final OtherWork.Meter meter = OtherWork.start(settings.quietWaitSeconds());
+            if (attempt > 1 && !meter.quietAtStart())
+            {
+                // The wait for quiet ran out: measured again now, the figure would be as disturbed
+                // as the attempt it is to replace (in past runs such attempts were set aside or no
+                // better), so the time goes to the next figure instead.
+                final String skipped = "Attempt " + attempt + " not measured: the machine was still " +
+                    meter.describeStart();
+                System.out.println("# figure " + figure.id() + ", " + skipped);
+                setAside.add(skipped);
+                break;
+            }
             final String at = ZonedDateTime.now().format(DATE);
             final Outcome outcome = figure.measure(settings);
             final Section section = new Section(figure, outcome, at, meter.stop(), machine, attempt, List.of());
@@ -127,11 +145,12 @@ public final class Results
         return a.outcome().disturbance() < b.outcome().disturbance();
     }
 
-    /** An attempt in one line: when, its spread, and the medians of the rows that decide it. */
+    /** An attempt set aside, in one line: when, its spread, and the medians of the rows that decide it. */
     private static String summary(final Section section)
     {
         final StringBuilder line = new StringBuilder()
-            .append("attempt ").append(section.attempt()).append(" at ").append(section.measuredAt())
+            .append("Set aside as disturbed: attempt ").append(section.attempt())
+            .append(" at ").append(section.measuredAt())
             .append(" (").append(section.conditions().describe()).append(String.format("; spread %.0f%%): ",
                 100 * section.outcome().disturbance()));
         String sep = "";

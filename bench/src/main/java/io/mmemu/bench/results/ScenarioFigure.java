@@ -50,16 +50,16 @@ public record ScenarioFigure(String id, String title, String what, String mainCl
             }
         }
 
+        final Map<String, Measurement> metrics = new LinkedHashMap<>();
+        samples.forEach((name, values) -> metrics.put(name,
+            new Measurement(units.get(name), values.stream().mapToDouble(Double::doubleValue).toArray())));
         final List<Row> out = new ArrayList<>();
         for (final MetricRow row : rows)
         {
-            final List<Double> values = samples.get(row.metric());
-            out.add(new Row(row.label(), values == null ? null :
-                new Measurement(units.get(row.metric()), values.stream().mapToDouble(Double::doubleValue).toArray()),
-                row.target(), ""));
+            out.add(new Row(row.label(), metrics.get(row.metric()), row.target(), ""));
         }
         final String method = runs == 1 ? "one run" : runs + " runs, each in a fresh JVM (medians and spreads over the runs)";
-        return new Outcome(List.of(Settings.shell(command)), method, out, problems);
+        return new Outcome(List.of(Settings.shell(command)), method, out, problems, metrics);
     }
 
     /** Runs the scenario once, echoing its output and collecting its metrics; returns its exit status. */

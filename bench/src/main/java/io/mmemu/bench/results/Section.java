@@ -7,7 +7,7 @@ import java.util.List;
  * medians of attempts set aside because they looked disturbed.
  *
  * @param conditions  how busy the shared machine was when the kept attempt began.
- * @param setAside    one line per discarded attempt: its spread and medians.
+ * @param setAside    one line per attempt set aside (its spread and medians) or not measured (why).
  */
 record Section(Figure figure, Outcome outcome, String measuredAt, OtherWork.Conditions conditions, Machine machine,
     int attempt, List<String> setAside)

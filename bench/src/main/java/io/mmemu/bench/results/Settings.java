@@ -8,7 +8,8 @@ import io.mmemu.bench.JvmFlags;
 
 /**
  * How long and how often figures are measured, and the JVM and jar that measure them. The default
- * run takes a few minutes on 2 cores; {@code quick} is a smoke run of the whole page.
+ * run takes 10-16 minutes on 2 shared cores (see bench/README.md); {@code quick} is a smoke run of
+ * the whole page.
  *
  * @param java the java launcher of this JVM; JMH forks and scenario runs use the same.
  * @param jar  benchmarks.jar, as a path relative to the directory the commands are shown from.

@@ -3,6 +3,7 @@ package io.mmemu.bench.results;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.mmemu.bench.results.RatioPlot.Ratio;
 import io.mmemu.bench.results.ScenarioFigure.MetricRow;
 import io.mmemu.bench.scenario.CompareScenario;
 import io.mmemu.bench.scenario.FaultPopulateScenario;
@@ -20,6 +21,15 @@ final class SideBySide
     private static final long GIB = 1L << 30;
     private static final int[] THREADS = {1, 2, 4, 8, 16};
     private static final int CORES = Runtime.getRuntime().availableProcessors();
+    /** Faulting threads of the seed scenario. */
+    private static final int SEED_THREADS = 4;
+    /** page_fault1's goal at 1 and 2 threads: emulator over host. */
+    private static final Target PAGE_FAULT1_RATIO = atLeast(4, "×");
+    private static final Target MMAP1_RATIO = atLeast(2, "×");
+    /** A munmap no slower than the host's, per page. */
+    private static final Target NO_SLOWER = atLeast(1, "×");
+    /** The seed's goal: per-VMA p99.9 fault latency during the munmap. */
+    private static final Target SEED_WINDOW_P999 = atMost(50_000, "ns");
 
     private SideBySide()
     {
@@ -27,22 +37,66 @@ final class SideBySide
 
     static List<Figure> figures()
     {
-        return List.of(pageFault1(), mmap1(), munmapGib(), seed(), faultPopulate());
+        return List.of(pageFault1(), mmap1(), fileWorkload("page_fault2",
+                "page_fault1 on a private mapping of the thread's tmp file: each write fault copies a page-cache page"),
+            fileWorkload("page_fault3",
+                "page_fault1 on a shared mapping of the thread's tmp file: each write fault dirties a page-cache page"),
+            fileWorkload("mmap2", "mmap1 of the thread's tmp file, MAP_SHARED (one op: the mmap + munmap pair)"),
+            munmapGib(), seed(), faultPopulate());
+    }
+
+    /**
+     * The pictures of these figures: every emulator / host ratio (under the summary), page_fault1's
+     * scaling, the seed scenario's latency percentiles.
+     */
+    static List<Plot> plots()
+    {
+        final List<Ratio> ratios = new ArrayList<>();
+        for (final int n : THREADS)
+        {
+            ratios.add(new Ratio("page-fault1", metric("page_fault1", n, "ratio"),
+                "page_fault1, " + (n == 1 ? "1 thread" : n + " threads") + (n > CORES ? " (past the cores)" : ""),
+                n <= 2 ? PAGE_FAULT1_RATIO : null));
+        }
+        ratios.add(new Ratio("mmap1", metric("mmap1", 1, "ratio"), "mmap1, 1 thread", MMAP1_RATIO));
+        for (final String file : new String[] {"page_fault2", "page_fault3", "mmap2"})
+        {
+            ratios.add(new Ratio(file.replace('_', '-'), metric(file, 1, "ratio"), file + ", 1 thread", null));
+        }
+        ratios.add(new Ratio("munmap-gib", metric("seed", 0, "munmap_speedup"), "munmap 1 GiB, per page", NO_SLOWER));
+        ratios.add(new Ratio("seed", metric("seed", SEED_THREADS, "munmap_speedup"),
+            "munmap beside " + SEED_THREADS + " faulting threads, per page", NO_SLOWER));
+        return List.of(
+            new RatioPlot("emulator-over-host", ratios),
+            new ThreadScalingPlot("page-fault1-threads", "page-fault1", "page_fault1", THREADS,
+                List.of(Side.PER_VMA, Side.HOST), "faults/s"),
+            new LatencyPlot("seed-latency", "seed", "seed", SEED_THREADS,
+                List.of(Side.PER_VMA, Side.MMAP_LOCK, Side.HOST), SEED_WINDOW_P999));
+    }
+
+    /**
+     * The name {@link CompareScenario} gives a side's figure ({@code page_fault1.t4.host}), or a
+     * comparison's ({@code page_fault1.t4.ratio}).
+     */
+    static String metric(final String workload, final int threads, final String side)
+    {
+        return workload + ".t" + threads + '.' + side;
     }
 
     private static Figure pageFault1()
     {
         final List<MetricRow> rows = new ArrayList<>(List.of(
-            new MetricRow("1 thread: emulator / host", "page_fault1.t1.ratio", atLeast(4, "×")),
-            new MetricRow("2 threads: emulator / host", "page_fault1.t2.ratio", atLeast(4, "×")),
+            new MetricRow("1 thread: emulator / host", "page_fault1.t1.ratio", PAGE_FAULT1_RATIO),
+            new MetricRow("2 threads: emulator / host", "page_fault1.t2.ratio", PAGE_FAULT1_RATIO),
             new MetricRow("emulator per-vma, 2 threads over 1 (disjoint VMAs)", "page_fault1.t2.per-vma.scaling",
                 atLeast(1.7, "×"))));
         for (final int n : THREADS)
         {
             final String cores = n > CORES ? " (past the " + CORES + " cores)" : "";
             final String threads = n == 1 ? "1 thread" : n + " threads";
-            rows.add(new MetricRow(threads + ", emulator per-vma" + cores, "page_fault1.t" + n + ".per-vma", null));
-            rows.add(new MetricRow(threads + ", host" + cores, "page_fault1.t" + n + ".host", null));
+            rows.add(new MetricRow(threads + ", emulator per-vma" + cores,
+                metric("page_fault1", n, Side.PER_VMA.metric()), null));
+            rows.add(new MetricRow(threads + ", host" + cores, metric("page_fault1", n, Side.HOST.metric()), null));
             if (n > 1)
             {
                 rows.add(new MetricRow(n + " threads, emulator over its 1 thread", "page_fault1.t" + n + ".per-vma.scaling", null));
@@ -70,9 +124,23 @@ final class SideBySide
             "one thread; alternating repetitions as above.",
             CompareScenario.class.getName(), List.of("mmap1", "--threads", "1", "--seconds", "0.5", "--reps", "3"), false,
             List.of(
-                new MetricRow("emulator / host", "mmap1.t1.ratio", atLeast(2, "×")),
+                new MetricRow("emulator / host", "mmap1.t1.ratio", MMAP1_RATIO),
                 new MetricRow("emulator per-vma", "mmap1.t1.per-vma", null),
                 new MetricRow("host", "mmap1.t1.host", null)));
+    }
+
+    /** A will-it-scale file workload at one thread, reported without a target (the issue sets none). */
+    private static Figure fileWorkload(final String workload, final String what)
+    {
+        return new ScenarioFigure(workload.replace('_', '-'), workload + " beside the host kernel, one thread",
+            "will-it-scale's " + workload + ": " + what + ". Each thread maps its own 128 MiB tmp file (host: " +
+            "mkstemp in /tmp, ftruncate, unlink; emulator: `MappedFile.temporary`, zero-filled, held open for the " +
+            "run so its page cache stays, as the host's does); alternating repetitions as above.",
+            CompareScenario.class.getName(), List.of(workload, "--threads", "1", "--seconds", "0.5", "--reps", "3"), false,
+            List.of(
+                new MetricRow("emulator / host", metric(workload, 1, "ratio"), null),
+                new MetricRow("emulator per-vma", metric(workload, 1, Side.PER_VMA.metric()), null),
+                new MetricRow("host", metric(workload, 1, Side.HOST.metric()), null)));
     }
 
     private static Figure munmapGib()
@@ -84,7 +152,7 @@ final class SideBySide
             CompareScenario.class.getName(), List.of("seed", "--threads", "0", "--seconds", "0.2", "--reps", "3",
                 "--big", Long.toString(GIB), "--host-big", Long.toString(GIB)), false,
             List.of(
-                new MetricRow("emulator speed-up over the host", "seed.t0.munmap_speedup", atLeast(1, "×")),
+                new MetricRow("emulator speed-up over the host", "seed.t0.munmap_speedup", NO_SLOWER),
                 new MetricRow("emulator per-vma", "seed.t0.per-vma.munmap", null),
                 new MetricRow("host", "seed.t0.host.munmap", null),
                 new MetricRow("emulator: longest mmap-lock write hold", "seed.t0.per-vma.mmap_hold", null),
@@ -107,16 +175,17 @@ final class SideBySide
             "unmapped VMA's own per-VMA lock is held through its whole zap and blocks only faults on that VMA " +
             "(shown as context). On 2 cores the 4 faulting threads and the unmapper share the CPUs, so the " +
             "per-VMA munmap, which runs beside them, takes longer than the mmap-lock one, which stops them.",
-            CompareScenario.class.getName(), List.of("seed", "--threads", "4", "--seconds", "2", "--reps", "3",
+            CompareScenario.class.getName(), List.of("seed", "--threads", Integer.toString(SEED_THREADS),
+                "--seconds", "2", "--reps", "3",
                 "--backing", "tables-only", "--big", Long.toString(64 * GIB), "--host-big", Long.toString(GIB),
                 "--locking", "per-vma,mmap-lock"), false,
             List.of(
                 new MetricRow("per-vma: p99.9 fault latency during the munmap", "seed.t4.per-vma.window.p999",
-                    atMost(50_000, "ns")),
+                    SEED_WINDOW_P999),
                 new MetricRow("per-vma over host: p99.9 during the munmap", "seed.t4.window_p999_over_host",
                     atMost(1, "×")),
                 new MetricRow("per-vma: munmap speed-up over the host (ns/page)", "seed.t4.munmap_speedup",
-                    atLeast(1, "×")),
+                    NO_SLOWER),
                 new MetricRow("per-vma: munmap time over the longest mmap-lock/PTL hold", "seed.t4.per-vma.munmap_over_hold",
                     atLeast(32, "×")),
                 new MetricRow("host: p99.9 during the munmap", "seed.t4.host.window.p999", null),

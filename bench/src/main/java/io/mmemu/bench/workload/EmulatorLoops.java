@@ -8,7 +8,9 @@ import io.mmemu.phys.Backing;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
+import io.mmemu.vm.MappedFile;
 import io.mmemu.vm.MmStats;
+import io.mmemu.vm.OpenFile;
 import io.mmemu.vm.Signal;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.HistogramIterationValue;
@@ -17,6 +19,7 @@ import static io.mmemu.vm.Mman.MAP_ANONYMOUS;
 import static io.mmemu.vm.Mman.MAP_NORESERVE;
 import static io.mmemu.vm.Mman.MAP_POPULATE;
 import static io.mmemu.vm.Mman.MAP_PRIVATE;
+import static io.mmemu.vm.Mman.MAP_SHARED;
 import static io.mmemu.vm.Mman.PROT_READ;
 import static io.mmemu.vm.Mman.PROT_WRITE;
 
@@ -273,6 +276,10 @@ public final class EmulatorLoops implements AutoCloseable
         final Histogram window = new Histogram(HIGHEST_NS, 2);
         long ops;
         String failure;
+        /** The file the workload maps (page_fault2/3, mmap2), or null for anonymous memory. */
+        private MappedFile temporary;
+        private OpenFile file;
+        private int mapType;
 
         Worker(final AddressSpace mm, final BenchSpec spec, final boolean onePass, final CountDownLatch ready,
             final CountDownLatch go)
@@ -294,11 +301,21 @@ public final class EmulatorLoops implements AutoCloseable
             {
                 ready.countDown();
                 awaitUninterruptibly(go);
-                switch (spec.workload())
+                final Workload workload = spec.workload();
+                if (workload.onFile())
                 {
-                    case PAGE_FAULT1 -> pageFault1(cpu, false);
+                    // will-it-scale: each thread its own tmp file of the mapping's size (mkstemp,
+                    // ftruncate, unlink), held open for the whole run so its page cache stays
+                    temporary = MappedFile.temporary(spec.size());
+                    temporary.open();
+                    file = OpenFile.open(temporary, true);
+                }
+                mapType = workload.shared() ? MAP_SHARED : MAP_PRIVATE | (workload.onFile() ? 0 : MAP_ANONYMOUS);
+                switch (workload)
+                {
+                    case PAGE_FAULT1, PAGE_FAULT2, PAGE_FAULT3 -> pageFault1(cpu, false);
                     case SEED -> pageFault1(cpu, true);
-                    case MMAP1 -> mmap1(cpu);
+                    case MMAP1, MMAP2 -> mmap1(cpu);
                 }
             }
             catch (final RuntimeException ex)
@@ -308,6 +325,10 @@ public final class EmulatorLoops implements AutoCloseable
             finally
             {
                 cpu.close();
+                if (temporary != null)
+                {
+                    temporary.close(mm.memory());
+                }
             }
         }
 
@@ -354,10 +375,10 @@ public final class EmulatorLoops implements AutoCloseable
             }
         }
 
-        /** A fresh private anonymous mapping's address, or -1 with the failure noted. */
+        /** A fresh mapping (anonymous, or of the thread's file) of {@code size}, or -1 with the failure noted. */
         private long map(final Cpu cpu, final long size)
         {
-            final long addr = cpu.mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            final long addr = cpu.mmap(0, size, PROT_READ | PROT_WRITE, mapType, file, 0);
             if (addr < 0)
             {
                 failure = "mmap of " + size + " bytes failed: " + addr;

@@ -3,21 +3,47 @@ package io.mmemu.bench.workload;
 /**
  * The loops `mmemu bench` and bench/run run on both sides, modelled on will-it-scale's: one op of
  * {@link #PAGE_FAULT1} is a page written for the first time (a fault), of {@link #MMAP1} an
- * anonymous mmap + munmap pair left untouched; {@link #SEED} is page_fault1 with every fault timed
+ * anonymous mmap + munmap pair left untouched; page_fault2/page_fault3/mmap2 do the same on a private
+ * or shared mapping of a per-thread tmp file; {@link #SEED} is page_fault1 with every fault timed
  * while another thread unmaps a fully populated large mapping (the seed's story).
  */
 public enum Workload
 {
-    PAGE_FAULT1("page_fault1"),
-    MMAP1("mmap1"),
-    SEED("seed");
+    PAGE_FAULT1("page_fault1", false, false),
+    /** page_fault1 on a private mapping of the thread's tmp file: each write copies a page-cache page. */
+    PAGE_FAULT2("page_fault2", true, false),
+    /** page_fault1 on a shared mapping of the thread's tmp file: each write dirties a page-cache page. */
+    PAGE_FAULT3("page_fault3", true, true),
+    MMAP1("mmap1", false, false),
+    /** mmap1 of the thread's tmp file, MAP_SHARED. */
+    MMAP2("mmap2", true, true),
+    SEED("seed", false, false);
 
     private final String cliName;
+    private final boolean onFile;
+    private final boolean shared;
 
-    Workload(final String cliName)
+    Workload(final String cliName, final boolean onFile, final boolean shared)
     {
         this.cliName = cliName;
+        this.onFile = onFile;
+        this.shared = shared;
     }
+
+    /** Whether each thread maps its own tmp file (will-it-scale: mkstemp, ftruncate to the size, unlink). */
+    public boolean onFile()
+    {
+        return onFile;
+    }
+
+    /** MAP_SHARED rather than MAP_PRIVATE. */
+    public boolean shared()
+    {
+        return shared;
+    }
+
+    /** Every workload's name, for messages. */
+    public static final String NAMES = "page_fault1, page_fault2, page_fault3, mmap1, mmap2 or seed";
 
     /** The name on the command line and in the host program's arguments. */
     public String cliName()
@@ -34,6 +60,6 @@ public enum Workload
                 return w;
             }
         }
-        throw new IllegalArgumentException("unknown workload '" + name + "' (page_fault1, mmap1 or seed)");
+        throw new IllegalArgumentException("unknown workload '" + name + "' (" + NAMES + ")");
     }
 }

@@ -25,6 +25,15 @@ class QuantityTest
     }
 
     @Test
+    void nanosecondsTakeTheLargestTimeUnitBelowThem()
+    {
+        assertEquals("141 ns", Quantity.format(141, "ns"));
+        assertEquals("1.06 µs", Quantity.format(1_060, "ns"));
+        assertEquals("417 ms", Quantity.format(417e6, "ns"));
+        assertEquals("1.81 s", Quantity.format(1.812e9, "ns"));
+    }
+
+    @Test
     void ratesAreInMillionsOfPages()
     {
         assertEquals("20.1 M pages/s", Quantity.format(20.1e6, "pages/s"));

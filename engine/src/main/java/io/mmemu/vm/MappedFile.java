@@ -1,0 +1,348 @@
+package io.mmemu.vm;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.mmemu.phys.FrameCache;
+import io.mmemu.phys.PhysicalMemory;
+import org.agrona.collections.Long2LongHashMap;
+
+import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
+
+/**
+ * What a file-backed VMA maps: Linux's inode with its page cache (struct address_space), from page
+ * offset to frame. Two kinds:
+ * <ul>
+ *   <li>a <b>file</b>: a path, a device and inode number as /proc/PID/maps shows them, a size,
+ *       and contents read from the real file at that path when a fault first needs a page (or
+ *       {@linkplain #patternWord a documented pattern} when the path does not exist here);
+ *       mmemu never writes a real file: pages written through MAP_SHARED live in this cache;</li>
+ *   <li>the <b>shmem</b> object behind a shared anonymous mapping ({@code /dev/zero (deleted)},
+ *       dev 00:01, a fresh inode per mmap), whose pages start zero.</li>
+ * </ul>
+ * Pages live here independently of page-table entries, so MADV_DONTNEED drops entries but a later
+ * fault finds the same page. The cache holds one reference on each of its frames. Users counts the
+ * VMAs mapping the object, maintained by the tree edits under the mmap write lock; the last one
+ * gone releases the cached pages (clean file pages can be read again; shmem pages die with the
+ * last mapping, as an unlinked shmem file does).
+ * <p>
+ * Thread safety: the cache methods synchronize on this object (Linux's i_pages lock).
+ */
+public final class MappedFile
+{
+    /** The maps name of shared anonymous memory. */
+    static final String SHMEM_NAME = "/dev/zero (deleted)";
+    static final String DEV_ZERO = "/dev/zero";
+    static final String DELETED = " (deleted)";
+    /** shmem's anonymous superblock: dev 00:01. */
+    static final int SHMEM_DEV = Dev.make(0, 1);
+    private static final AtomicLong NEXT_SHMEM_INODE = new AtomicLong(1024);
+
+    private final String path;
+    private final int dev;
+    private final long inode;
+    private final long size;
+    /** The real file to read pages from; null for shmem, or a path that does not exist here. */
+    private final Path source;
+    private final boolean shmem;
+    private final boolean thpAligned;
+    private final boolean mappable;
+    private final Long2LongHashMap pages = new Long2LongHashMap(NO_FRAME);
+    private int users;
+    /** Unlinked: maps shows the path with " (deleted)" from then on. */
+    private volatile boolean deleted;
+    /** A file created empty here: pages read as zero, nothing to read in. */
+    private boolean zeroFilled;
+
+    private MappedFile(final String path, final int dev, final long inode, final long size, final Path source,
+        final boolean shmem, final boolean thpAligned, final boolean mappable)
+    {
+        if (size < 0)
+        {
+            throw new IllegalArgumentException("negative file size " + size + " for " + path);
+        }
+        this.path = path;
+        this.dev = dev;
+        this.inode = inode;
+        this.size = size;
+        this.source = source;
+        this.shmem = shmem;
+        this.thpAligned = thpAligned;
+        this.mappable = mappable;
+    }
+
+    /**
+     * A new, empty regular file of {@code size} bytes (mkstemp + ftruncate: every page reads as
+     * zero until written), with its own synthetic identity; unlinked, as will-it-scale's are.
+     */
+    public static MappedFile temporary(final long size)
+    {
+        final MappedFile file = new MappedFile("/tmp/mmemu.tmp", FileSystem.SYNTHETIC_DEV, NEXT_SHMEM_INODE.getAndIncrement(),
+            size, null, false, true, true);
+        file.zeroFilled = true;
+        file.deleted = true;
+        return file;
+    }
+
+    /**
+     * Holds the file open (an fd, or the file system's own reference): its page cache stays, with
+     * whatever was written through shared mappings, until every mapping and every holder is gone.
+     */
+    public void open()
+    {
+        addUser();
+    }
+
+    /** Drops a hold taken by {@link #open}; the last one gone releases the cached pages. */
+    public void close(final PhysicalMemory memory)
+    {
+        final FrameCache cache = memory.newCache();
+        try
+        {
+            removeUser(memory, cache);
+        }
+        finally
+        {
+            memory.retireCache(cache);
+        }
+    }
+
+    /** The shmem object of a new shared anonymous mapping of {@code sizePages} pages. */
+    static MappedFile shmem(final long sizePages)
+    {
+        return new MappedFile(SHMEM_NAME, SHMEM_DEV, NEXT_SHMEM_INODE.getAndIncrement(), sizePages << 12, null, true, false, true);
+    }
+
+    /**
+     * A file as a mapping sees it.
+     *
+     * @param path   the path maps shows
+     * @param dev    device number ({@link Dev#make})
+     * @param inode  inode number
+     * @param size   file size in bytes: faults on pages wholly past it get SIGBUS
+     * @param source the file to read page contents from, or null to use {@linkplain #patternWord the pattern}
+     * @param thpAligned whether its filesystem places mappings for huge pages (thp_get_unmapped_area:
+     *                   ext4, xfs, btrfs...; not overlayfs, 9p, virtiofs)
+     */
+    public static MappedFile of(final String path, final int dev, final long inode, final long size, final Path source,
+        final boolean thpAligned)
+    {
+        return new MappedFile(path, dev, inode, size, source, false, thpAligned, true);
+    }
+
+    /** The path as maps shows it: with " (deleted)" once the file was unlinked. */
+    public String path()
+    {
+        return deleted && !shmem ? path + DELETED : path;
+    }
+
+    /** The path it was opened by. */
+    String originalPath()
+    {
+        return path;
+    }
+
+    /** Records that the file was unlinked (it lives on while mapped or open). */
+    public void markDeleted()
+    {
+        deleted = true;
+    }
+
+    public int dev()
+    {
+        return dev;
+    }
+
+    public long inode()
+    {
+        return inode;
+    }
+
+    /** Size in bytes. */
+    public long size()
+    {
+        return size;
+    }
+
+    boolean isShmem()
+    {
+        return shmem;
+    }
+
+    /** Whether the file can be mapped at all (f_op->mmap): a directory cannot (ENODEV). */
+    boolean mappable()
+    {
+        return mappable;
+    }
+
+    /** A path naming something that has no mmap (a directory): every mmap of it is ENODEV. */
+    public static MappedFile unmappable(final String path, final int dev, final long inode)
+    {
+        return new MappedFile(path, dev, inode, 0, null, false, false, false);
+    }
+
+    /** The character device /dev/zero: mapping it makes anonymous memory (mmap_zero). */
+    boolean isDevZero()
+    {
+        return !shmem && DEV_ZERO.equals(path);
+    }
+
+    /** Whether get_unmapped_area aligns this file's mappings for huge pages (see {@link #of}). */
+    public boolean thpAligned()
+    {
+        return thpAligned;
+    }
+
+    /** The file's size in pages, rounded up: a fault at a page offset at or past it is SIGBUS. */
+    long sizePages()
+    {
+        return (size + 4095) >>> 12;
+    }
+
+    /**
+     * The 8-byte little-endian word at file offset {@code offset} (a multiple of 8) when the file's
+     * contents are not available here: the offset itself, so every word says where it came from.
+     */
+    public static long patternWord(final long offset)
+    {
+        return offset;
+    }
+
+    /** The frame at {@code pgoff}, or {@link io.mmemu.phys.BuddyAllocator#NO_FRAME}. */
+    synchronized long find(final long pgoff)
+    {
+        return pages.get(pgoff);
+    }
+
+    /**
+     * The cached page at {@code pgoff}, mapped once more for the caller (mapcount and refcount up),
+     * reading it in first when it is not cached; NO_FRAME when memory ran out.
+     */
+    long mapPage(final PhysicalMemory memory, final FrameCache cache, final long pgoff)
+    {
+        long pfn = find(pgoff);
+        if (pfn != NO_FRAME)
+        {
+            memory.mapData(pfn);
+            return pfn;
+        }
+        final long fresh = memory.allocateBackedData(cache);
+        if (fresh == NO_FRAME)
+        {
+            return NO_FRAME;
+        }
+        final boolean zero = shmem || zeroFilled;
+        if (!zero)
+        {
+            readPage(memory, fresh, pgoff);
+        }
+        pfn = insert(pgoff, fresh);
+        if (pfn == fresh)
+        {
+            // the cache's own reference, besides the caller's mapping
+            memory.retainData(fresh);
+        }
+        else
+        {
+            memory.releaseData(cache, fresh, zero);
+            memory.mapData(pfn);
+        }
+        return pfn;
+    }
+
+    /**
+     * Fills a fresh frame with the file's bytes of page {@code pgoff}: the real file's, zero past its
+     * end; or the pattern when the file cannot be read here.
+     */
+    private void readPage(final PhysicalMemory memory, final long pfn, final long pgoff)
+    {
+        final MemorySegment page = memory.frames().asSlice(pfn << 12, PhysicalMemory.PAGE_SIZE);
+        final long offset = pgoff << 12;
+        final long valid = Math.min(PhysicalMemory.PAGE_SIZE, size - offset);
+        if (valid <= 0)
+        {
+            return;
+        }
+        memory.markDirty(pfn);
+        if (source != null && Files.isReadable(source))
+        {
+            try (FileChannel channel = FileChannel.open(source, StandardOpenOption.READ))
+            {
+                final ByteBuffer buffer = page.asSlice(0, valid).asByteBuffer();
+                while (buffer.hasRemaining() && channel.read(buffer, offset + buffer.position()) > 0)
+                {
+                    // read until the page is full or the real file ends (it may be shorter than recorded)
+                }
+                return;
+            }
+            catch (final IOException ex)
+            {
+                // fall through to the pattern: the file changed or vanished since it was stat'ed
+            }
+        }
+        for (long word = 0; word < valid; word += 8)
+        {
+            page.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, word, patternWord(offset + word));
+        }
+    }
+
+    /**
+     * Inserts a frame for {@code pgoff} unless one is there; returns the frame in the cache
+     * afterwards (the caller releases its own if it lost).
+     */
+    private synchronized long insert(final long pgoff, final long pfn)
+    {
+        final long existing = pages.get(pgoff);
+        if (existing != NO_FRAME)
+        {
+            return existing;
+        }
+        pages.put(pgoff, pfn);
+        return pfn;
+    }
+
+    /** Drops the cached pages of {@code [fromPgoff, toPgoff)} (MADV_REMOVE's hole punch). */
+    synchronized void remove(final long fromPgoff, final long toPgoff, final PhysicalMemory memory, final FrameCache cache)
+    {
+        for (long p = fromPgoff; p < toPgoff; p++)
+        {
+            final long pfn = pages.remove(p);
+            if (pfn != NO_FRAME)
+            {
+                memory.releaseData(cache, pfn, false);
+            }
+        }
+    }
+
+    synchronized void addUser()
+    {
+        users++;
+    }
+
+    /** Drops one VMA's use; the last one releases every cached page through {@code memory}. */
+    synchronized void removeUser(final PhysicalMemory memory, final FrameCache cache)
+    {
+        if (--users == 0)
+        {
+            pages.forEach((pgoff, pfn) -> memory.releaseData(cache, pfn, false));
+            pages.clear();
+        }
+    }
+
+    synchronized int cachedPages()
+    {
+        return pages.size();
+    }
+
+    @Override
+    public String toString()
+    {
+        return (shmem ? "shmem#" : path + "#") + inode;
+    }
+}

@@ -1,0 +1,146 @@
+package io.mmemu.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Real programs of this machine, captured with tools/capture (each fixture's README has the
+ * commands): {@code mmemu replay --initial-maps} reproduces every result the kernel gave.
+ */
+final class StraceFixtureTest
+{
+    private static final Path FIXTURES = Path.of("src/test/resources/strace");
+    private static final Pattern SUMMARY = Pattern.compile("checked (\\d+), equal (\\d+), differ (\\d+), unchecked (\\d+)");
+    /** A line completing a call mmemu models: a whole call with its result, or the resumed half of one. */
+    private static final Pattern MODELLED = Pattern.compile("^\\s*(\\d+)\\s+(?:(?:mmap|munmap|mprotect|mremap|madvise|brk|pkey_mprotect)" +
+        "\\(.*\\)\\s+= |<\\.\\.\\. (?:mmap|munmap|mprotect|mremap|madvise|brk|pkey_mprotect) resumed>)");
+    /** mremap with MREMAP_DONTUNMAP but not MREMAP_FIXED: its hint is not in the log, so it is unchecked. */
+    private static final Pattern HIDDEN_HINT = Pattern.compile("mremap\\((?!.*MREMAP_FIXED).*MREMAP_DONTUNMAP");
+    /** %memory calls mmemu does not model (unchecked). */
+    private static final Pattern UNMODELLED = Pattern.compile(
+        "^\\s*\\d+\\s+(msync|mincore|mlock2?|munlock|mlockall|munlockall|shmat|shmdt|io_setup|io_destroy|remap_file_pages|mbind|" +
+            "[gs]et_mempolicy|migrate_pages|move_pages|set_mempolicy_home_node|syscall_0x1c5|syscall_0x1ce)\\(");
+
+    private record Summary(long checked, long equal, long differ, long unchecked)
+    {
+    }
+
+    private static Summary replay(final String... args)
+    {
+        final CommandOutput r = CommandOutput.run(args);
+        final Matcher m = SUMMARY.matcher(r.out());
+        assertTrue(m.find(), () -> "no summary in:\n" + r.out() + r.err());
+        final Summary s = new Summary(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3)),
+            Long.parseLong(m.group(4)));
+        assertEquals(s.differ() == 0 ? 0 : 1, r.exitCode(), r::out);
+        assertEquals(0, s.differ(), r::out);
+        return s;
+    }
+
+    private static List<String> lines(final Path path) throws IOException
+    {
+        return Files.readAllLines(path);
+    }
+
+    /** Modelled calls completed by {@code pid} (any pid when 0) whose result the log fully determines. */
+    private static long checkable(final Path trace, final int pid) throws IOException
+    {
+        return lines(trace).stream().filter(l -> !HIDDEN_HINT.matcher(l).find()).map(MODELLED::matcher)
+            .filter(Matcher::find).filter(m -> pid == 0 || Integer.parseInt(m.group(1)) == pid).count();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ls/ls", "python3/python3", "java/java", "java/java-process", "probe/probe-process"})
+    void everyResultOfASingleProgramIsReproduced(final String fixture) throws IOException
+    {
+        final Path trace = FIXTURES.resolve(fixture + ".trace");
+        final Summary s = replay("replay", "-q", "--initial-maps", FIXTURES.resolve(fixture + ".maps").toString(), trace.toString());
+        assertEquals(checkable(trace, 0), s.checked(), "every modelled call of every thread is checked");
+        assertEquals(lines(trace).stream().filter(l -> UNMODELLED.matcher(l).find() || HIDDEN_HINT.matcher(l).find()).count(),
+            s.unchecked(), "only calls mmemu does not model, or whose arguments the log hides, are unchecked");
+    }
+
+    @Test
+    void aCompilerDriverAndTheProgramsItExecs() throws IOException
+    {
+        final Path dir = FIXTURES.resolve("gcc");
+        final List<String> args = new ArrayList<>(List.of("replay", "-q", "--initial-maps", dir.resolve("gcc-process.maps").toString()));
+        final Path trace = dir.resolve("gcc-process.trace");
+        // children/NN-NAME.maps were captured at each exec of the same command, in exec order (01 is gcc
+        // itself); the log's execve lines name the paths, in the same order
+        final Matcher exec = Pattern.compile("execve\\(\"([^\"]+)\"").matcher(Files.readString(trace));
+        final List<String> paths = new ArrayList<>();
+        while (exec.find())
+        {
+            paths.add(exec.group(1));
+        }
+        try (var children = Files.list(dir.resolve("children")))
+        {
+            final List<Path> maps = children.filter(p -> p.toString().endsWith(".maps")).sorted().toList();
+            assertEquals(paths.size(), maps.size(), "one maps file per exec");
+            for (int i = 1; i < maps.size(); i++)
+            {
+                args.add("--initial-maps");
+                args.add(paths.get(i) + "=" + maps.get(i));
+            }
+        }
+        args.add(trace.toString());
+        final Summary s = replay(args.toArray(String[]::new));
+        assertEquals(checkable(trace, 0), s.checked(), "cc1, as, collect2 and ld are checked too");
+        assertEquals(0, s.unchecked());
+    }
+
+    @Test
+    void aMemoryOnlyLogChecksTheTracedProgramAndLeavesExecedChildrenUnchecked() throws IOException
+    {
+        final Path dir = FIXTURES.resolve("gcc");
+        final Path trace = dir.resolve("gcc.trace");
+        final int first = Integer.parseInt(lines(trace).get(0).strip().split("\\s+")[0]);
+        final Summary s = replay("replay", "-q", "--initial-maps", dir.resolve("gcc.maps").toString(), trace.toString());
+        assertEquals(checkable(trace, first), s.checked());
+        assertEquals(checkable(trace, 0) - checkable(trace, first), s.unchecked());
+    }
+
+    @Test
+    void aDifferingResultIsReportedWithItsLineAndExitsOne(@TempDir final Path dir) throws IOException
+    {
+        final Path log = Files.writeString(dir.resolve("prog.trace"), """
+            100  mmap(0x200000000000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x200000000000
+            100  munmap(0x200000000000, 4096) = -1 EINVAL (Invalid argument)
+            101  mlock(0x200000001000, 4096) = 0
+            100  brk(NULL) = 0
+            """);
+        final CommandOutput r = CommandOutput.run("replay", log.toString());
+        assertEquals(1, r.exitCode(), r.out());
+        assertTrue(r.out().contains("checked 3, equal 2, differ 1, unchecked 1"), r.out());
+        assertTrue(r.out().contains(log + ":2: 100  munmap(0x200000000000, 4096) = 0, recorded -1 EINVAL (Invalid argument)"), r.out());
+        assertTrue(r.out().contains("100  munmap(0x200000000000, 4096) = 0   # differs: recorded -1 EINVAL"), r.out());
+        assertTrue(r.out().contains("mlock(0x200000001000, 4096) = ?   # mlock is not modelled"), r.out());
+    }
+
+    @Test
+    void malformedLogsAndMapsNameFileAndLine(@TempDir final Path dir) throws IOException
+    {
+        final Path log = Files.writeString(dir.resolve("bad.trace"), "100  brk(NULL) = 0\n100  mmap(NULL) = 0x1000\n");
+        final CommandOutput badLog = CommandOutput.run("replay", log.toString());
+        assertEquals(2, badLog.exitCode());
+        assertTrue(badLog.err().contains(log + ":2: mmap takes 6 arguments"), badLog.err());
+        final Path maps = Files.writeString(dir.resolve("bad.maps"), "00400000-00401000 r--p 00000000 08:01 12 /bin/x\nnonsense\n");
+        final CommandOutput badMaps = CommandOutput.run("replay", "--initial-maps", maps.toString(), log.toString());
+        assertEquals(2, badMaps.exitCode());
+        assertTrue(badMaps.err().contains(maps + ":2: not a /proc/PID/maps line"), badMaps.err());
+    }
+}
