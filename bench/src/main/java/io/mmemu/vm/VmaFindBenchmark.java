@@ -20,7 +20,8 @@ import org.openjdk.jmh.annotations.State;
  * and probed in the same run. Every op draws a fresh uniformly random address over the whole
  * mapped span (a xorshift step, no table of probes, so no address repeats in a pattern the caches
  * could learn), half landing in a VMA and half in the gap below one; {@link #addressOnly} is that
- * draw alone, the overhead to subtract. Built the way an address space grows: one insert at a
+ * draw alone, the overhead to subtract. {@link #editNew} and {@link #editOld} are the cost of one
+ * edit (a random VMA replaced), which allocates the new version by design. Built the way an address space grows: one insert at a
  * time, in ascending address order (mmap at rising fixed addresses) or in random order.
  * <p>
  * In package {@code io.mmemu.vm} because the tree is package-private to the engine.
@@ -40,6 +41,7 @@ public class VmaFindBenchmark
     @Param({"ascending", "random"})
     public String order;
 
+    private Vma[] all;
     private VmaTree tree;
     private TwoLevelVmaTree old;
     private long span;
@@ -48,7 +50,7 @@ public class VmaFindBenchmark
     @Setup(Level.Trial)
     public void setUp()
     {
-        final Vma[] all = new Vma[vmas];
+        all = new Vma[vmas];
         for (int i = 0; i < vmas; i++)
         {
             final long start = BASE + (2L * i + 1) * PAGE;
@@ -118,5 +120,25 @@ public class VmaFindBenchmark
     public Vma findOld()
     {
         return old.find(nextAddress());
+    }
+
+    /** One edit: a random VMA replaced (by itself), the new version built and dropped. */
+    @Benchmark
+    public VmaTree editNew()
+    {
+        final int i = nextIndex();
+        return tree.replace(i, i + 1, all[i]);
+    }
+
+    @Benchmark
+    public TwoLevelVmaTree editOld()
+    {
+        final int i = nextIndex();
+        return old.replace(i, i + 1, all[i]);
+    }
+
+    private int nextIndex()
+    {
+        return (int)((nextAddress() - BASE) / (2 * PAGE));
     }
 }
