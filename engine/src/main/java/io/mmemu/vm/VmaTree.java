@@ -24,9 +24,9 @@ import java.util.Arrays;
  * (at most 32 lines at 65,530 VMAs, hot), then the run's summary (four lines), then the group (two
  * lines): a lookup pays one likely cache miss for the group's ends and one for the VMA reference,
  * where a binary search pays one per halving step. Measured (bench {@code VmaFindBenchmark}, random
- * addresses, 65,530 VMAs): about 45–50 ns against 85–90 ns for the previous two-level array of
- * 64-VMA chunks; at 1,000 VMAs both about 31 ns; at 1 VMA this tree's fixed counts cost 7.5 ns
- * against 2.4 ns.
+ * addresses, 65,530 VMAs, the previous two-level array of 64-VMA chunks in the same run): 44–49 ns
+ * in most JMH forks (some forks 60–77 ns on the shared two-core machine) against 57–110 ns; at
+ * 1,000 VMAs both 24–36 ns; at 1 VMA this tree's fixed-length counts cost 7.5 ns against 2.4 ns.
  * <p>
  * Update ({@link #replace}): copies the one or two runs the edit touches (plus one neighbour when
  * the result would be under half full, or over full: sharing an overflow with a neighbour splits
@@ -45,7 +45,7 @@ final class VmaTree
     static final int SUMMARY = 4 * LINE;
     static final int RUN_MAX = GROUP * SUMMARY;
     static final int RUN_MIN = RUN_MAX / 2;
-    /** Keys pad with Long.MAX_VALUE; searches clamp the address to one below it. */
+    /** Keys pad with Long.MAX_VALUE; searches clamp the address to one below it ({@link #searchKey}). */
     private static final long SEARCH_MAX = Long.MAX_VALUE - 1;
     static final VmaTree EMPTY = new VmaTree(new long[0][], new Vma[0][]);
 
@@ -56,7 +56,7 @@ final class VmaTree
     private final long[] runEnds;
     /** The last key of each line of {@link #runEnds}: the root's summary. */
     private final long[] rootLines;
-    /** Each run's keys: SUMMARY group ends (padded with Long.MAX_VALUE), then every VMA's end. */
+    /** Each run's keys: SUMMARY group ends, then every VMA's end, padded with Long.MAX_VALUE. */
     private final long[][] runKeys;
     /** Each run's VMAs, in order. */
     private final Vma[][] runVmas;
@@ -95,13 +95,14 @@ final class VmaTree
     /** Linux's find_vma: the first VMA whose end is above {@code addr}, or null. Allocation-free. */
     Vma find(final long addr)
     {
-        final int r = runAbove(addr);
+        final long key = searchKey(addr);
+        final int r = runAbove(key);
         final Vma[][] vmas = runVmas;
         if (r == vmas.length)
         {
             return null;
         }
-        return vmas[r][indexInRun(runKeys[r], addr)];
+        return vmas[r][indexInRun(runKeys[r], key)];
     }
 
     /** The VMA containing {@code addr}, or null (Linux's vma_lookup). */
@@ -114,12 +115,13 @@ final class VmaTree
     /** Global index of the first VMA whose end is above {@code addr}; {@link #size()} if none. */
     int indexAfter(final long addr)
     {
-        final int r = runAbove(addr);
+        final long key = searchKey(addr);
+        final int r = runAbove(key);
         if (r == runVmas.length)
         {
             return size;
         }
-        return runFirst[r] + indexInRun(runKeys[r], addr);
+        return runFirst[r] + indexInRun(runKeys[r], key);
     }
 
     Vma get(final int index)
@@ -141,15 +143,21 @@ final class VmaTree
     }
 
     /**
-     * The first run whose last end is above {@code addr}, or the number of runs: the lines of the
+     * The address as searched: keys pad with Long.MAX_VALUE and no VMA ends there, so the top
+     * address searches as the one below it and padding is never counted (a conditional move).
+     */
+    private static long searchKey(final long addr)
+    {
+        return Math.min(addr, SEARCH_MAX);
+    }
+
+    /**
+     * The first run whose last end is above {@code key}, or the number of runs: the lines of the
      * root told apart by their last keys (all in L1: at most 32 of them at 65,530 VMAs), then the
      * chosen line's eight keys counted.
      */
-    private int runAbove(final long addr)
+    private int runAbove(final long key)
     {
-        // padding is Long.MAX_VALUE; no VMA ends there, so the top address searches as one below
-        // it and padding is never counted
-        final long key = Math.min(addr, SEARCH_MAX);
         final long[] lines = rootLines;
         int line = 0;
         for (int i = 0; i < lines.length - 1; i++)
@@ -160,15 +168,14 @@ final class VmaTree
     }
 
     /**
-     * Index within a run of its first VMA ending above {@code addr} (the run's last end is above
-     * it). Each step reads whole cache lines: the summary's four lines are told apart by their
+     * Index within a run of its first VMA ending above {@code addr}, a {@link #searchKey} (the
+     * run's last end is above it). Each step reads whole cache lines: the summary's four lines are told apart by their
      * last keys, then the chosen line's eight keys are counted; likewise the group's two lines.
      * Every count has a fixed trip count (padding is Long.MAX_VALUE, never at or below an
      * address), so it compiles to straight-line compares and conditional moves.
      */
-    private static int indexInRun(final long[] keys, final long address)
+    private static int indexInRun(final long[] keys, final long addr)
     {
-        final long addr = Math.min(address, SEARCH_MAX);
         final int line = below(keys[LINE - 1], addr) + below(keys[2 * LINE - 1], addr) + below(keys[3 * LINE - 1], addr);
         final int group = line * LINE + countLine(keys, line * LINE, addr);
         final int from = SUMMARY + group * GROUP;
