@@ -212,6 +212,7 @@ public final class AddressSpace implements AutoCloseable
 
     VmaTree tree()
     {
+        // acquire: pairs with publish's release store, so a lockless reader sees the tree it loads fully built
         return (VmaTree)TREE.getAcquire(this);
     }
 
