@@ -88,7 +88,7 @@ final class SideBySide
         final List<MetricRow> rows = new ArrayList<>(List.of(
             new MetricRow("1 thread: emulator / host", "page_fault1.t1.ratio", PAGE_FAULT1_RATIO),
             new MetricRow("2 threads: emulator / host", "page_fault1.t2.ratio", PAGE_FAULT1_RATIO),
-            new MetricRow("emulator per-vma, 2 threads over 1 (disjoint VMAs)", "page_fault1.t2.per-vma.scaling",
+            new MetricRow("emulator per-vma, 2 threads over 1 (will-it-scale loop: the threads' adjacent mappings merge into one VMA)", "page_fault1.t2.per-vma.scaling",
                 atLeast(1.7, "×"))));
         for (final int n : THREADS)
         {
