@@ -195,7 +195,7 @@ public final class ReplayCommand implements Callable<Integer>
                 }
                 catch (final ScriptException ex)
                 {
-                    ex.errors().forEach(e -> System.err.println(e.format(name)));
+                    ex.report(name, System.err);
                     return 2;
                 }
             });

@@ -120,10 +120,7 @@ public final class Replay
         }
         catch (final ScriptException ex)
         {
-            for (final ParseError error : ex.errors())
-            {
-                err.println(error.format(scriptName));
-            }
+            ex.report(scriptName, err);
             return 2;
         }
         catch (final IOException ex)

@@ -20,4 +20,13 @@ public final class ScriptException extends Exception
     {
         return errors;
     }
+
+    /** Prints every error as {@code NAME:LINE: reason (column N)}, one a line. */
+    public void report(final String name, final java.io.PrintStream err)
+    {
+        for (final ParseError error : errors)
+        {
+            err.println(error.format(name));
+        }
+    }
 }

@@ -109,10 +109,7 @@ public final class TraceReplay
         }
         catch (final ScriptException ex)
         {
-            for (final ParseError error : ex.errors())
-            {
-                err.println(error.format(name));
-            }
+            ex.report(name, err);
             return 2;
         }
         catch (final IOException ex)
