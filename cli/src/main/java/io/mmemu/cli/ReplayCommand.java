@@ -190,7 +190,7 @@ public final class ReplayCommand implements Callable<Integer>
             {
                 try
                 {
-                    parsed.add(InitialMaps.parse(reader));
+                    parsed.add(InitialMaps.parse(name, reader));
                     return 0;
                 }
                 catch (final ScriptException ex)

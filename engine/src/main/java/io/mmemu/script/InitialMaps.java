@@ -35,8 +35,9 @@ public final class InitialMaps
         "^([0-9a-f]+)-([0-9a-f]+) ([r-])([w-])([x-])([ps]) ([0-9a-f]+) ([0-9a-f]+):([0-9a-f]+) (\\d+)(?:\\s+(.*))?$");
     private static final long VSYSCALL = 0xffffffffff600000L;
 
-    /** One parsed line. */
-    public record Line(int number, long start, long end, int flags, long offset, int dev, long inode, String name)
+    /** One parsed line, and where it came from ({@code source}: the file's name, for messages). */
+    public record Line(String source, int number, long start, long end, int flags, long offset, int dev, long inode,
+                       String name)
     {
     }
 
@@ -44,8 +45,8 @@ public final class InitialMaps
     {
     }
 
-    /** Parses a maps file; errors name the line. */
-    public static List<Line> parse(final Reader reader) throws IOException, ScriptException
+    /** Parses a maps file named {@code source}; errors name the line. */
+    public static List<Line> parse(final String source, final Reader reader) throws IOException, ScriptException
     {
         final BufferedReader in = reader instanceof BufferedReader b ? b : new BufferedReader(reader);
         final List<Line> lines = new ArrayList<>();
@@ -81,7 +82,7 @@ public final class InitialMaps
                     flags |= VmFlags.VM_MAYSHARE | (m.group(4).equals("w") ? VmFlags.VM_SHARED : 0);
                 }
                 final String name = m.group(11) == null || m.group(11).isEmpty() ? null : m.group(11);
-                lines.add(new Line(number, start, end, flags, Long.parseUnsignedLong(m.group(7), 16),
+                lines.add(new Line(source, number, start, end, flags, Long.parseUnsignedLong(m.group(7), 16),
                     Dev.make(Integer.parseInt(m.group(8), 16), Integer.parseInt(m.group(9), 16)),
                     Long.parseLong(m.group(10)), name));
             }
@@ -99,7 +100,7 @@ public final class InitialMaps
 
     /**
      * Installs the lines into an empty address space; throws {@link IllegalArgumentException} naming
-     * the line when one cannot be (overlap, outside the user address space).
+     * the file and line when one cannot be (overlap, outside the user address space).
      */
     public static void install(final List<Line> lines, final AddressSpace space, final FileSystem files,
         final boolean softDirty)
@@ -182,7 +183,7 @@ public final class InitialMaps
             }
             catch (final IllegalArgumentException ex)
             {
-                throw new IllegalArgumentException("line " + line.number() + ": " + ex.getMessage(), ex);
+                throw new IllegalArgumentException(line.source() + ":" + line.number() + ": " + ex.getMessage(), ex);
             }
         }
         if (heapStart != 0)

@@ -368,7 +368,15 @@ public final class TraceReplay
             options.kernel());
         if (maps != null)
         {
-            InitialMaps.install(maps, space, files, options.kernel().softDirty());
+            try
+            {
+                InitialMaps.install(maps, space, files, options.kernel().softDirty());
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                space.close();
+                throw ex;
+            }
         }
         final Process process = new Process(space, known);
         processes.add(process);

@@ -142,5 +142,11 @@ final class StraceFixtureTest
         final CommandOutput badMaps = CommandOutput.run("replay", "--initial-maps", maps.toString(), log.toString());
         assertEquals(2, badMaps.exitCode());
         assertTrue(badMaps.err().contains(maps + ":2: not a /proc/PID/maps line"), badMaps.err());
+        final Path overlapping = Files.writeString(dir.resolve("overlap.maps"),
+            "00400000-00402000 r--p 00000000 08:01 12 /bin/x\n00401000-00403000 r-xp 00001000 08:01 12 /bin/x\n");
+        final Path ok = Files.writeString(dir.resolve("ok.trace"), "100  brk(NULL) = 0x402000\n");
+        final CommandOutput overlap = CommandOutput.run("replay", "--initial-maps", overlapping.toString(), ok.toString());
+        assertEquals(2, overlap.exitCode());
+        assertTrue(overlap.err().contains(overlapping + ":2: VMA 401000-403000 overlaps"), overlap.err());
     }
 }
