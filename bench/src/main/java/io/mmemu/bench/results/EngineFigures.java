@@ -35,6 +35,17 @@ final class EngineFigures
                     new Bench("1 VMA (the path without the tree)", "VmaLookupBenchmark.gapReadFault", List.of("vmas=1"), null),
                     new Bench("1,000 VMAs", "VmaLookupBenchmark.gapReadFault", List.of("vmas=1000"), null),
                     new Bench("65,530 VMAs (max_map_count)", "VmaLookupBenchmark.gapReadFault", List.of("vmas=65530"), null))),
+            new JmhFigure("vma-find", "The VMA tree's find at 1, 1,000 and 65,530 VMAs",
+                "`VmaTree.find` alone, of a fresh random address each op (an xorshift step, no probe table), in a " +
+                "tree of N one-page VMAs mapped in random order, beside the two-level tree it replaced (kept " +
+                "verbatim in bench as `TwoLevelVmaTree`) in the same run: the issue's lookup target (≤ 50 ns at " +
+                "65,530 VMAs) is this row.",
+                List.of("VmaFindBenchmark.find", "-p", "order=random"),
+                List.of(
+                    new Bench("65,530 VMAs (max_map_count)", "VmaFindBenchmark.findNew", List.of("vmas=65530"), atMost(50, "ns/op")),
+                    new Bench("65,530 VMAs, the old two-level tree", "VmaFindBenchmark.findOld", List.of("vmas=65530"), null),
+                    new Bench("1,000 VMAs", "VmaFindBenchmark.findNew", List.of("vmas=1000"), null),
+                    new Bench("1 VMA", "VmaFindBenchmark.findNew", List.of("vmas=1"), null))),
             new JmhFigure("fault", "Page faults through `Cpu` accesses",
                 "One op is one fault on a fresh page of a 2 MiB private anonymous mapping (full backing): a read " +
                 "fault mapping the zero page, a write fault allocating and zeroing a 4 KiB frame, a write to a " +
