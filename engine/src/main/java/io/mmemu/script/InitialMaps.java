@@ -135,7 +135,7 @@ public final class InitialMaps
                 flags |= VmFlags.VM_MAYWRITE;
             }
             OpenFile file = null;
-            String special0 = null;
+            String specialName = null;
             if (special)
             {
                 switch (name)
@@ -154,7 +154,7 @@ public final class InitialMaps
                         // [anon:NAME] and other names: anonymous memory shown with its name
                     }
                 }
-                special0 = "[heap]".equals(name) ? null : name;
+                specialName = "[heap]".equals(name) ? null : name;
             }
             else if (isFile)
             {
@@ -178,7 +178,7 @@ public final class InitialMaps
             }
             try
             {
-                space.install(line.start(), line.end(), flags, line.offset() >>> 12, file, special0,
+                space.install(line.start(), line.end(), flags, line.offset() >>> 12, file, specialName,
                     (flags & VmFlags.VM_WRITE) != 0 && (flags & VmFlags.VM_MAYSHARE) == 0 || "[stack]".equals(name));
             }
             catch (final IllegalArgumentException ex)

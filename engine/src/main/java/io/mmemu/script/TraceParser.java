@@ -51,6 +51,10 @@ public final class TraceParser
     /** strace -T's time spent, after the result. */
     private static final Pattern DURATION = Pattern.compile("\\s+<\\d+\\.\\d+>$");
     private static final Pattern RESULT = Pattern.compile("\\)\\s+=\\s+(.*)$");
+    /** execve's (or execveat's, after its dirfd) first string argument: the program's path. */
+    private static final Pattern EXEC_PATH = Pattern.compile("^execve(?:at)?\\((?:[^,\"]*,\\s*)?\"((?:[^\"\\\\]|\\\\.)*)\"");
+    /** An fd as strace -y prints it after {@code (} or {@code ,}: {@code 3</path>}, maybe {@code (deleted)} after. */
+    private static final Pattern FD_PATH = Pattern.compile("([(,]\\s*-?\\d+)<((?:[^>\\\\]|\\\\.)*)>(\\(deleted\\))?");
 
     private final List<TraceEvent> events = new ArrayList<>();
     private final List<ParseError> errors = new ArrayList<>();
@@ -168,7 +172,7 @@ public final class TraceParser
         {
             if ("0".equals(recorded))
             {
-                final Matcher path = Pattern.compile("^" + callName + "\\((?:[^,]*,\\s*)?\"((?:[^\"\\\\]|\\\\.)*)\"").matcher(text);
+                final Matcher path = EXEC_PATH.matcher(text);
                 events.add(new TraceEvent.Exec(lineNumber, pid, path.find() ? path.group(1) : null));
             }
             return;
@@ -200,7 +204,7 @@ public final class TraceParser
          */
         static FdPath strip(final String text)
         {
-            final Matcher m = Pattern.compile("([(,]\\s*-?\\d+)<((?:[^>\\\\]|\\\\.)*)>(\\(deleted\\))?").matcher(text);
+            final Matcher m = FD_PATH.matcher(text);
             if (!m.find())
             {
                 return new FdPath(text, null);

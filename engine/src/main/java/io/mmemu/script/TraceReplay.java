@@ -61,6 +61,8 @@ public final class TraceReplay
     private long equal;
     private long unchecked;
     private int firstPid = -1;
+    /** Whether no call has run yet (the traced program's own execve comes before its first call). */
+    private boolean neverCalled = true;
 
     /** One address space and the fd table of its thread group. */
     private static final class Process implements AutoCloseable
@@ -243,9 +245,6 @@ public final class TraceReplay
         out.flush();
         return checked == equal ? 0 : 1;
     }
-
-    /** Whether no call has run yet (the traced program's own execve comes before its first call). */
-    private boolean neverCalled = true;
 
     /**
      * Whether the result depends on something the log does not show, so it cannot be checked: a

@@ -52,6 +52,23 @@ public final class FileSystem implements AutoCloseable
         files.clear();
     }
 
+    /** {@code "P (deleted)"}: how strace and maps name a file P after its unlink. */
+    private static boolean isUnlinked(final String path)
+    {
+        return path.endsWith(MappedFile.DELETED);
+    }
+
+    private static String linkedPath(final String path)
+    {
+        return path.substring(0, path.length() - MappedFile.DELETED.length());
+    }
+
+    private static MappedFile unlinked(final MappedFile file)
+    {
+        file.markDeleted();
+        return file;
+    }
+
     private MappedFile held(final MappedFile file)
     {
         file.open();
@@ -62,12 +79,9 @@ public final class FileSystem implements AutoCloseable
     /** Records what a maps line said about {@code path}, unless the path is known already. */
     public synchronized MappedFile known(final String path, final int dev, final long inode, final long minimumSize)
     {
-        if (path.endsWith(MappedFile.DELETED))
+        if (isUnlinked(path))
         {
-            final MappedFile unlinked = known(path.substring(0, path.length() - MappedFile.DELETED.length()), dev, inode,
-                minimumSize);
-            unlinked.markDeleted();
-            return unlinked;
+            return unlinked(known(linkedPath(path), dev, inode, minimumSize));
         }
         return files.computeIfAbsent(path, p ->
         {
@@ -85,11 +99,9 @@ public final class FileSystem implements AutoCloseable
      */
     public synchronized MappedFile lookup(final String path)
     {
-        if (path.endsWith(MappedFile.DELETED))
+        if (isUnlinked(path))
         {
-            final MappedFile unlinked = lookup(path.substring(0, path.length() - MappedFile.DELETED.length()));
-            unlinked.markDeleted();
-            return unlinked;
+            return unlinked(lookup(linkedPath(path)));
         }
         final MappedFile existing = files.get(path);
         if (existing != null)
@@ -146,7 +158,7 @@ public final class FileSystem implements AutoCloseable
 
     private static Path realFile(final String path)
     {
-        if (path.isEmpty() || path.charAt(0) != '/' || path.endsWith(" (deleted)"))
+        if (path.isEmpty() || path.charAt(0) != '/' || isUnlinked(path))
         {
             return null;
         }

@@ -53,6 +53,8 @@ public final class MappedFile
     private final boolean shmem;
     private final boolean thpAligned;
     private final boolean mappable;
+    /** /dev/zero, decided once: the fault path asks for every private file VMA. */
+    private final boolean devZero;
     private final Long2LongHashMap pages = new Long2LongHashMap(NO_FRAME);
     private int users;
     /** Unlinked: maps shows the path with " (deleted)" from then on. */
@@ -75,6 +77,7 @@ public final class MappedFile
         this.shmem = shmem;
         this.thpAligned = thpAligned;
         this.mappable = mappable;
+        this.devZero = !shmem && DEV_ZERO.equals(path);
     }
 
     /**
@@ -142,12 +145,6 @@ public final class MappedFile
         return deleted && !shmem ? path + DELETED : path;
     }
 
-    /** The path it was opened by. */
-    String originalPath()
-    {
-        return path;
-    }
-
     /** Records that the file was unlinked (it lives on while mapped or open). */
     public void markDeleted()
     {
@@ -190,7 +187,7 @@ public final class MappedFile
     /** The character device /dev/zero: mapping it makes anonymous memory (mmap_zero). */
     boolean isDevZero()
     {
-        return !shmem && DEV_ZERO.equals(path);
+        return devZero;
     }
 
     /** Whether get_unmapped_area aligns this file's mappings for huge pages (see {@link #of}). */
@@ -333,11 +330,6 @@ public final class MappedFile
             pages.forEach((pgoff, pfn) -> memory.releaseData(cache, pfn, false));
             pages.clear();
         }
-    }
-
-    synchronized int cachedPages()
-    {
-        return pages.size();
     }
 
     @Override

@@ -219,9 +219,9 @@ final class Mmap
 
     /** do_mmap's file branch (the fd's checks in the kernel's order), then mmap_region. */
     private static long mmapFile(final Cpu cpu, final long addr, final long len, final int prot, final int flags,
-        final int flags0, final long pgoff, final OpenFile file, final Replacement replacement)
+        final int protAndFlagBits, final long pgoff, final OpenFile file, final Replacement replacement)
     {
-        int vmFlags = flags0;
+        int vmFlags = protAndFlagBits;
         // file_mmap_ok
         if (pgoff > (MAX_FILE_SIZE - len) >>> 12)
         {

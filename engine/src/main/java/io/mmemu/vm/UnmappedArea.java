@@ -49,9 +49,8 @@ final class UnmappedArea
         {
             return -Errno.ENOMEM;
         }
-        final boolean thp = file != null && !file.isShmem() ? file.thpAligned() :
-            file == null && (flags & Mman.MAP_FIXED) == 0 && addr == 0 && (len & (PMD_SIZE - 1)) == 0 &&
-                (flags & Mman.MAP_SHARED) == 0;
+        final boolean thp = file != null ? file.thpAligned() :
+            (flags & Mman.MAP_FIXED) == 0 && addr == 0 && (len & (PMD_SIZE - 1)) == 0 && (flags & Mman.MAP_SHARED) == 0;
         final long result = thp ? thpAligned(tree, addr, len, file == null ? 0 : pgoff << 12, flags) : arch(tree, addr, len, flags);
         if (Errno.isError(result))
         {

@@ -189,16 +189,12 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public long allocateTable(final FrameCache cache, final int level)
     {
-        final long pfn = cache.allocateReal();
+        final long pfn = allocateZeroed(cache);
         if (pfn == NO_FRAME)
         {
             return NO_FRAME;
         }
         final long off = offset(pfn);
-        if (((int)FLAGS.get(metadata, off) & FrameFlags.ZEROED) == 0)
-        {
-            clear(pfn);
-        }
         FLAGS.set(metadata, off, FrameFlags.TABLE);
         ORDER.set(metadata, off, level);
         PTLOCK.set(metadata, off, 0L);
@@ -213,21 +209,28 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public long allocateBackedData(final FrameCache cache)
     {
-        final long pfn = cache.allocateReal();
+        final long pfn = allocateZeroed(cache);
         if (pfn == NO_FRAME)
         {
             return NO_FRAME;
         }
         final long off = offset(pfn);
-        if (((int)FLAGS.get(metadata, off) & FrameFlags.ZEROED) == 0)
-        {
-            clear(pfn);
-        }
         FLAGS.set(metadata, off, FrameFlags.DATA);
         REFCOUNT.set(metadata, off, 1);
         MAPCOUNT.set(metadata, off, 1);
         LINES.set(metadata, off, 0L);
         cache.dataAllocated++;
+        return pfn;
+    }
+
+    /** A real frame from the cache, cleared unless it is known to be zero; the caller sets its state. */
+    private long allocateZeroed(final FrameCache cache)
+    {
+        final long pfn = cache.allocateReal();
+        if (pfn != NO_FRAME && ((int)FLAGS.get(metadata, offset(pfn)) & FrameFlags.ZEROED) == 0)
+        {
+            clear(pfn);
+        }
         return pfn;
     }
 
