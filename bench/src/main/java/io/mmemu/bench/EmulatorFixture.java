@@ -5,6 +5,7 @@ import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
 
+import static io.mmemu.vm.Mman.MADV_DONTNEED;
 import static io.mmemu.vm.Mman.MAP_ANONYMOUS;
 import static io.mmemu.vm.Mman.MAP_FIXED;
 import static io.mmemu.vm.Mman.MAP_POPULATE;
@@ -60,6 +61,16 @@ public final class EmulatorFixture implements AutoCloseable
         if (r != 0)
         {
             throw new IllegalStateException("munmap failed: " + r);
+        }
+    }
+
+    /** {@code MADV_DONTNEED}: the range's entries emptied and its pages freed, the mapping kept. */
+    public void dontNeed(final long addr, final long length)
+    {
+        final long r = cpu.madvise(addr, length, MADV_DONTNEED);
+        if (r != 0)
+        {
+            throw new IllegalStateException("madvise(MADV_DONTNEED) failed: " + r);
         }
     }
 

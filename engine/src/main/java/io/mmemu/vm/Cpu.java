@@ -108,6 +108,8 @@ public final class Cpu implements AutoCloseable, WaitContext
     private long lo = Long.MAX_VALUE;
     private long hi;
 
+    /** Per CPU of a shootdown: the request number it must acknowledge, 0 for none; all 0 between shootdowns. */
+    private long[] shootdownTargets = new long[0];
     private long value;
     private long faultAddress;
     private boolean closed;
@@ -448,7 +450,12 @@ public final class Cpu implements AutoCloseable, WaitContext
         // StoreLoad: the entries changed before this are visible before reading the others' spans
         VarHandle.fullFence();
         final Cpu[] all = mm.cpus();
-        final long[] targets = new long[all.length];
+        if (shootdownTargets.length < all.length)
+        {
+            // grows only when CPUs were attached since the last shootdown: the fault path allocates nothing
+            shootdownTargets = new long[all.length];
+        }
+        final long[] targets = shootdownTargets;
         for (int i = 0; i < all.length; i++)
         {
             final Cpu other = all[i];
@@ -461,13 +468,15 @@ public final class Cpu implements AutoCloseable, WaitContext
         final IdleStrategy idle = editor.idle();
         for (int i = 0; i < all.length; i++)
         {
-            final Cpu other = all[i];
-            if (targets[i] == 0)
+            final long target = targets[i];
+            if (target == 0)
             {
                 continue;
             }
+            targets[i] = 0;
+            final Cpu other = all[i];
             idle.reset();
-            while ((boolean)ONLINE.getVolatile(other) && (long)FLUSH_ACK.getVolatile(other) < targets[i])
+            while ((boolean)ONLINE.getVolatile(other) && (long)FLUSH_ACK.getVolatile(other) < target)
             {
                 if ((long)FLUSH_REQUEST.getOpaque(this) != acked)
                 {

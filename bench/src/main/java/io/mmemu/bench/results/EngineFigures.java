@@ -47,12 +47,13 @@ final class EngineFigures
                     new Bench("1,000 VMAs", "VmaFindBenchmark.findNew", List.of("vmas=1000"), null),
                     new Bench("1 VMA", "VmaFindBenchmark.findNew", List.of("vmas=1"), null))),
             new JmhFigure("fault", "Page faults through `Cpu` accesses",
-                "One op is one fault on a fresh page of a 2 MiB private anonymous mapping (full backing): a read " +
-                "fault mapping the zero page, a write fault allocating and zeroing a 4 KiB frame, a write to a " +
-                "page a read mapped to the zero page (COW break). The mmap before each 512 faults and the " +
-                "munmap after are outside the timing, but `-prof gc` counts their allocation (the VMA and its " +
-                "bookkeeping) shared over the 512 faults; the exact per-fault figure would need a thread " +
-                "counter around the faults alone.",
+                "One op is one fault on an empty entry of a 2 MiB private anonymous mapping (full backing): a " +
+                "read fault mapping the zero page, a write fault taking a 4 KiB frame (cleared where stores " +
+                "reached when it was last freed), a write to a page a read mapped to the zero page (COW break, " +
+                "with its shootdown). The mapping is made once; before each 512 faults `MADV_DONTNEED` empties " +
+                "it again (its page table stays, as in Linux), outside the timing. Neither that nor the faults " +
+                "allocate, so `-prof gc` shows only JMH's bookkeeping; the exact count (0 B) is in the `alloc` " +
+                "figure.",
                 List.of("FaultBenchmark"),
                 List.of(
                     new Bench("read fault → zero page", "FaultBenchmark.readZeroPage", List.of(), null),

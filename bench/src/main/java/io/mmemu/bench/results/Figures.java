@@ -86,7 +86,13 @@ public final class Figures
                     new MetricRow("walk (`translate`)", "alloc.walk", atMost(0, "B/op")),
                     new MetricRow("data frame allocate + release", "alloc.data_frame", atMost(0, "B/op")),
                     new MetricRow("table frame allocate + free", "alloc.table_frame", atMost(0, "B/op")),
-                    new MetricRow("populate + unmap 1 GiB", "alloc.populate_unmap", atMost(0, "B/op")))),
+                    new MetricRow("populate + unmap 1 GiB", "alloc.populate_unmap", atMost(0, "B/op")),
+                    new MetricRow("TLB hit (`Cpu.readByte`)", "alloc.tlb_hit", atMost(0, "B/op")),
+                    new MetricRow("read fault → zero page (with the `MADV_DONTNEED` zaps)", "alloc.fault_read",
+                        atMost(0, "B/op")),
+                    new MetricRow("write fault → new page (with the zaps)", "alloc.fault_write", atMost(0, "B/op")),
+                    new MetricRow("zero-page COW break (with the zaps and the reads before)", "alloc.fault_cow",
+                        atMost(0, "B/op")))),
             new ScenarioFigure("populate-tib", "Populate 1 TiB in tables-only mode, one thread",
                 "`PhysicalMemory.create(2 TiB, TABLES_ONLY)` and `PageTableEditor.populate` of 1 TiB " +
                 "(2^28 pages) on one thread in a fresh JVM, so the rate includes the JIT's warm-up and the " +

@@ -2,12 +2,15 @@ package io.mmemu.bench.scenario;
 
 import java.util.function.LongSupplier;
 
+import io.mmemu.bench.EmulatorFixture;
 import io.mmemu.bench.PageTableFixture;
 import io.mmemu.pgtable.PageTableEditor;
 import io.mmemu.pgtable.PageWalker;
 import io.mmemu.phys.Backing;
 import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
+import io.mmemu.vm.Cpu;
+import io.mmemu.vm.Signal;
 
 /**
  * Heap allocation of the native layer's hot paths in steady state, counted exactly on the calling
@@ -16,7 +19,10 @@ import io.mmemu.phys.PhysicalMemory;
  * bookkeeping (tens of KB/s), which is hundreds of bytes per op for millisecond ops.
  * <p>
  * Paths: a walk ({@link PageWalker#translate}), a data frame and a table frame through the
- * {@link FrameCache}, and populate plus unmap of 1 GiB in tables-only mode.
+ * {@link FrameCache}, populate plus unmap of 1 GiB in tables-only mode, and through an emulated
+ * {@link Cpu}: a TLB hit, the three anonymous faults (read → zero page, write → new page, write to
+ * the zero page → copy-on-write break) and the {@code MADV_DONTNEED} zap that empties their range
+ * between rounds.
  * Exit status 0 when every path allocated nothing, 1 otherwise.
  */
 public final class AllocationScenario
@@ -25,6 +31,11 @@ public final class AllocationScenario
     private static final long CALLS = 5_000_000;
     private static final long RANGE = 1L << 30;
     private static final int RANGE_ROUNDS = 10;
+    /** The faults' range: 64 MiB, faulted in full {@value #FAULT_ROUNDS} times, zapped in between. */
+    private static final int FAULT_PAGES = 16_384;
+    private static final long FAULT_RANGE = FAULT_PAGES * EmulatorFixture.PAGE;
+    private static final int FAULT_ROUNDS = 40;
+    private static final long FAULT_MEMORY = 256L << 20;
     /** Where each run's result goes, so the compiler cannot drop the work that produced it. */
     private static volatile long sink;
 
@@ -58,6 +69,19 @@ public final class AllocationScenario
             }
             zero &= report("alloc.populate_unmap", "populate + unmap of 1 GiB tables-only", RANGE_ROUNDS,
                 () -> populateUnmap(tables, RANGE_ROUNDS));
+            try (EmulatorFixture emulator = new EmulatorFixture(FAULT_MEMORY, Backing.FULL))
+            {
+                final Cpu cpu = emulator.cpu();
+                final long base = emulator.map(0, FAULT_RANGE, false);
+                zero &= report("alloc.tlb_hit", "readByte of a page in the TLB", CALLS,
+                    () -> tlbHits(cpu, base, CALLS));
+                zero &= report("alloc.fault_read", "read fault mapping the zero page", FAULT_ROUNDS * FAULT_PAGES,
+                    () -> faults(emulator, base, false, false));
+                zero &= report("alloc.fault_write", "write fault allocating a page", FAULT_ROUNDS * FAULT_PAGES,
+                    () -> faults(emulator, base, false, true));
+                zero &= report("alloc.fault_cow", "write fault breaking the zero page's COW", FAULT_ROUNDS * FAULT_PAGES,
+                    () -> faults(emulator, base, true, true));
+            }
             System.out.println(zero ? "result           ok: no path allocates" : "result           ALLOCATES");
             System.exit(zero ? 0 : 1);
         }
@@ -82,6 +106,41 @@ public final class AllocationScenario
         final long before = ThreadAllocation.allocatedBytes();
         sink += run.getAsLong();
         return ThreadAllocation.allocatedBytes() - before;
+    }
+
+    private static long tlbHits(final Cpu cpu, final long base, final long calls)
+    {
+        long sum = 0;
+        for (long i = 0; i < calls; i++)
+        {
+            sum += cpu.readByte(base + ((i & 63) << 12));
+        }
+        return sum;
+    }
+
+    /**
+     * {@value #FAULT_ROUNDS} rounds of: {@code MADV_DONTNEED} of the range, for the COW case a read
+     * of every page (mapping the zero page), then one access per page, each a fault.
+     */
+    private static long faults(final EmulatorFixture emulator, final long base, final boolean readFirst,
+        final boolean write)
+    {
+        final Cpu cpu = emulator.cpu();
+        long signals = 0;
+        for (int round = 0; round < FAULT_ROUNDS; round++)
+        {
+            emulator.dontNeed(base, FAULT_RANGE);
+            for (long va = base; va < base + FAULT_RANGE; va += EmulatorFixture.PAGE)
+            {
+                signals |= readFirst ? cpu.readByte(va) : 0;
+                signals |= write ? cpu.writeByte(va, 1) : cpu.readByte(va);
+            }
+        }
+        if (signals != Signal.NONE)
+        {
+            throw new IllegalStateException("a fault raised a signal: " + signals);
+        }
+        return signals;
     }
 
     private static long walk(final PageWalker walker, final long cr3, final long calls)
