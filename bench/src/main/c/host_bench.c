@@ -4,6 +4,8 @@
  * Built on first use by io.mmemu.bench.workload.HostProgram with the system's cc.
  *
  *   host_bench page_fault1 THREADS SECONDS SIZE    mmap SIZE private anon, write a byte a page, munmap
+ *   host_bench page_fault1_guard THREADS SECONDS SIZE   page_fault1 with a PROT_NONE guard page after
+ *                                                  each mapping (threads' mappings never merge)
  *   host_bench mmap1       THREADS SECONDS SIZE    mmap SIZE private anon + munmap, untouched
  *   host_bench page_fault2 THREADS SECONDS SIZE    page_fault1 on a private mapping of a tmp file
  *   host_bench page_fault3 THREADS SECONDS SIZE    page_fault1 on a shared mapping of a tmp file
@@ -142,6 +144,8 @@ static void merge(struct histogram *into, const struct histogram *from)
 /* page_fault2/page_fault3/mmap2: the mapping type and whether each thread maps its own tmp file */
 static int map_type = MAP_PRIVATE | MAP_ANONYMOUS;
 static int on_file;
+/* page_fault1_guard: a PROT_NONE page after each mapping */
+static int guarded;
 
 static int tmp_file(void)
 {
@@ -184,9 +188,15 @@ static void *page_fault1(void *arg)
 {
     struct worker *w = arg;
     const int fd = on_file ? tmp_file() : -1;
+    const size_t guard = guarded ? PAGE : 0;
     while (!atomic_load_explicit(&stop, memory_order_relaxed))
     {
-        char *p = map_fd_or_die(size, 0, fd);
+        char *p = map_fd_or_die(size + guard, 0, fd);
+        if (guard != 0 && mprotect(p + size, guard, PROT_NONE) != 0)
+        {
+            fprintf(stderr, "host_bench: mprotect of the guard page: %s\n", strerror(errno));
+            exit(1);
+        }
         for (size_t off = 0; off < size; off += PAGE)
         {
             if (mode_seed)
@@ -208,7 +218,7 @@ static void *page_fault1(void *arg)
             }
             w->ops++;
         }
-        munmap(p, size);
+        munmap(p, size + guard);
     }
     if (fd >= 0)
     {
@@ -251,7 +261,7 @@ static void print_latency(const char *name, const struct histogram *h)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: host_bench page_fault1|page_fault2|page_fault3|mmap1|mmap2 THREADS SECONDS SIZE | seed THREADS SECONDS SIZE BIG\n");
+    fprintf(stderr, "usage: host_bench page_fault1|page_fault1_guard|page_fault2|page_fault3|mmap1|mmap2 THREADS SECONDS SIZE | seed THREADS SECONDS SIZE BIG\n");
     return 2;
 }
 
@@ -269,6 +279,11 @@ int main(int argc, char **argv)
     if (strcmp(mode, "page_fault1") == 0)
     {
         loop = page_fault1;
+    }
+    else if (strcmp(mode, "page_fault1_guard") == 0)
+    {
+        loop = page_fault1;
+        guarded = 1;
     }
     else if (strcmp(mode, "mmap1") == 0)
     {

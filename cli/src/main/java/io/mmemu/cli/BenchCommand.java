@@ -30,7 +30,7 @@ import picocli.CommandLine.Parameters;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = {
-        "Run WORKLOAD (page_fault1/2/3, mmap1/2, seed) on the emulator, on the host kernel (--host, a small C",
+        "Run WORKLOAD (page_fault1/2/3, page_fault1_guard, mmap1/2, seed) on the emulator, on the host kernel (--host, a small C",
         "program built with cc on first use) or both alternating (--compare, ending with the line",
         "'ratio emulator/host: X.XX'). Prints ops/s per run (total and per thread), then the median,",
         "min and max. --jmh PATTERN runs the JMH benchmarks matching PATTERN instead; words after",
@@ -39,7 +39,7 @@ import picocli.CommandLine.Parameters;
 public final class BenchCommand implements Callable<Integer>
 {
     @Parameters(arity = "0..*", paramLabel = "WORKLOAD | JMH-ARGS",
-        description = "page_fault1, page_fault2, page_fault3, mmap1, mmap2 or seed; with --jmh, arguments passed to JMH.")
+        description = "page_fault1, page_fault1_guard, page_fault2, page_fault3, mmap1, mmap2 or seed; with --jmh, arguments passed to JMH.")
     List<String> words = new ArrayList<>();
 
     @Option(names = "--threads", description = "Threads running the loop (default 1; seed: 4).")

@@ -4,12 +4,18 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 
 /**
  * One thread's stock of free order-0 frames, Linux's per-CPU page lists: the fault path allocates
- * and frees here without touching shared state, and the cache moves frames to and from the buddy
- * allocator (or the phantom bitmap) in batches.
+ * and frees here without touching shared state. The first level holds up to {@link #HIGH} frames
+ * and moves them in batches of {@link #BATCH}: spills go to the thread's {@link FrameReserve}
+ * while it has room, else to the buddy allocator (or the phantom bitmap); refills come from the
+ * reserve first. A thread that frees a large range and faults it back (page_fault1) thus cycles
+ * its frames through its own reserve and never takes the buddy lock that two such threads would
+ * otherwise fight over.
  * <p>
- * Thread safety: none; a cache belongs to one thread (one emulated CPU). Another thread may read
- * the statistics and {@link #heldFrames()} only when the owner is quiescent (after a join or a
- * barrier, which gives the happens-before).
+ * Thread safety: the first level has none; a cache belongs to one thread (one emulated CPU).
+ * Its reserves are drained by whichever thread finds the shared allocators empty
+ * ({@link PhysicalMemory#drainReserves}). Another thread may read the statistics and
+ * {@link #heldFrames()} only when the owner is quiescent (after a join or a barrier, which gives
+ * the happens-before).
  */
 public final class FrameCache
 {
@@ -21,15 +27,19 @@ public final class FrameCache
     private int realCount;
     private final long[] phantom = new long[HIGH + 64 + 1];
     private int phantomCount;
+    private final FrameReserve realReserve;
+    private final FrameReserve phantomReserve;
 
     long tablesAllocated;
     long tablesFreed;
     long dataAllocated;
     long dataFreed;
 
-    FrameCache(final PhysicalMemory memory)
+    FrameCache(final PhysicalMemory memory, final int realReserveFrames, final int phantomReserveFrames)
     {
         this.memory = memory;
+        this.realReserve = new FrameReserve(realReserveFrames);
+        this.phantomReserve = new FrameReserve(phantomReserveFrames);
     }
 
     public PhysicalMemory memory()
@@ -42,10 +52,18 @@ public final class FrameCache
     {
         if (realCount == 0)
         {
-            realCount = memory.buddy().allocateBatch(real, BATCH);
+            realCount = realReserve.take(real, BATCH);
             if (realCount == 0)
             {
-                return NO_FRAME;
+                realCount = memory.buddy().allocateBatch(real, BATCH);
+                if (realCount == 0 && memory.drainReserves() > 0)
+                {
+                    realCount = memory.buddy().allocateBatch(real, BATCH);
+                }
+                if (realCount == 0)
+                {
+                    return NO_FRAME;
+                }
             }
         }
         return real[--realCount];
@@ -57,7 +75,10 @@ public final class FrameCache
         if (realCount > HIGH)
         {
             realCount -= BATCH;
-            memory.buddy().freeBatch(real, realCount, BATCH);
+            if (!realReserve.put(real, realCount, BATCH))
+            {
+                memory.buddy().freeBatch(real, realCount, BATCH);
+            }
         }
     }
 
@@ -66,10 +87,18 @@ public final class FrameCache
     {
         if (phantomCount == 0)
         {
-            phantomCount = memory.phantom().claim(phantom, 0);
+            phantomCount = phantomReserve.take(phantom, BATCH);
             if (phantomCount == 0)
             {
-                return NO_FRAME;
+                phantomCount = memory.phantom().claim(phantom, 0);
+                if (phantomCount == 0 && memory.drainReserves() > 0)
+                {
+                    phantomCount = memory.phantom().claim(phantom, 0);
+                }
+                if (phantomCount == 0)
+                {
+                    return NO_FRAME;
+                }
             }
         }
         return phantom[--phantomCount];
@@ -81,7 +110,10 @@ public final class FrameCache
         if (phantomCount > HIGH)
         {
             phantomCount -= BATCH;
-            memory.phantom().freeBatch(phantom, phantomCount, BATCH);
+            if (!phantomReserve.put(phantom, phantomCount, BATCH))
+            {
+                memory.phantom().freeBatch(phantom, phantomCount, BATCH);
+            }
         }
     }
 
@@ -95,12 +127,26 @@ public final class FrameCache
             memory.phantom().freeBatch(phantom, 0, phantomCount);
             phantomCount = 0;
         }
+        drainReserves();
+    }
+
+    /** Empties the reserves into the shared allocators (any thread); returns how many frames moved. */
+    int drainReserves()
+    {
+        final int moved = realReserve.drainTo(memory.buddy());
+        return memory.phantom() == null ? moved : moved + phantomReserve.drainTo(memory.phantom());
     }
 
     /** Frames taken from the shared allocators and not in use: free, but not free there. */
     public long heldFrames()
     {
-        return realCount + phantomCount;
+        return realCount + phantomCount + realReserve.count() + phantomReserve.count();
+    }
+
+    /** Frames in the reserves alone (any thread). */
+    public long reservedFrames()
+    {
+        return realReserve.count() + phantomReserve.count();
     }
 
     public long tablesAllocated()

@@ -33,6 +33,14 @@ public final class PhysicalMemory implements AutoCloseable
     /** Default backed share of a tables-only machine: 1/256 of its frames, enough for the tables of all of them. */
     private static final int TABLES_ONLY_BACKED_SHARE = 256;
     private static final long MIN_BACKED_FRAMES = 16_384;
+    /**
+     * A cache's {@link FrameReserve} holds at most this share of its kind of frames (backed or
+     * phantom), and at most {@link #MAX_RESERVE_FRAMES}: 128 MiB, what one thread of a
+     * munmap-then-fault loop cycles through at will-it-scale's sizes. Frames held there are never
+     * lost: an allocation that finds the allocator empty drains every reserve first.
+     */
+    private static final int RESERVE_SHARE = 64;
+    private static final int MAX_RESERVE_FRAMES = 32_768;
 
     private final Arena arena = Arena.ofShared();
     private final Backing backing;
@@ -166,9 +174,29 @@ public final class PhysicalMemory implements AutoCloseable
     /** A new per-thread frame cache, registered so that accounting can see what it holds. */
     public FrameCache newCache()
     {
-        final FrameCache cache = new FrameCache(this);
+        final FrameCache cache = new FrameCache(this, reserveFrames(backedFrames), reserveFrames(totalFrames - backedFrames));
         caches.add(cache);
         return cache;
+    }
+
+    private static int reserveFrames(final long frames)
+    {
+        return (int)Math.min(MAX_RESERVE_FRAMES, frames / RESERVE_SHARE);
+    }
+
+    /**
+     * Empties every cache's {@link FrameReserve} into the shared allocators: what an allocation
+     * does when they run dry, before it gives up (Linux's drain_all_pages before an OOM).
+     * Returns how many frames moved.
+     */
+    public long drainReserves()
+    {
+        long moved = 0;
+        for (final FrameCache cache : caches)
+        {
+            moved += cache.drainReserves();
+        }
+        return moved;
     }
 
     /** Drains and forgets a cache whose thread is done with it. */

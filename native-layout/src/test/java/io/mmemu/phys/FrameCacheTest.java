@@ -36,15 +36,15 @@ final class FrameCacheTest
             assertEquals(initial - FrameCache.BATCH, buddy.freeFrames(), "served from the stock");
             taken.push(memory.allocateData(cache));
             assertEquals(initial - 2L * FrameCache.BATCH, buddy.freeFrames(), "second batch when the stock ran dry");
-            while (taken.size() < 4 * FrameCache.BATCH)
+            while (taken.size() < 5 * FrameCache.BATCH)
             {
                 taken.push(memory.allocateData(cache));
             }
             assertEquals(0, cache.heldFrames());
             final long afterAllocation = buddy.freeFrames();
-            assertEquals(1 + 4L * FrameCache.BATCH, memory.framesInUse());
+            assertEquals(1 + 5L * FrameCache.BATCH, memory.framesInUse());
 
-            // frees stay in the stock up to HIGH; one more spills a batch back
+            // frees stay in the stock up to HIGH; one more spills a batch to the reserve (16 MiB: room for 64)
             for (int i = 0; i < FrameCache.HIGH; i++)
             {
                 release(memory, cache, taken.pop());
@@ -52,9 +52,17 @@ final class FrameCacheTest
             assertEquals(FrameCache.HIGH, cache.heldFrames());
             assertEquals(afterAllocation, buddy.freeFrames());
             release(memory, cache, taken.pop());
-            assertEquals(FrameCache.HIGH + 1 - FrameCache.BATCH, cache.heldFrames());
-            assertEquals(afterAllocation + FrameCache.BATCH, buddy.freeFrames());
+            assertEquals(FrameCache.HIGH + 1, cache.heldFrames(), "the spilled batch stays in the thread's reserve");
+            assertEquals(FrameCache.BATCH, cache.reservedFrames());
+            assertEquals(afterAllocation, buddy.freeFrames());
             assertEquals(1 + taken.size(), memory.framesInUse(), "frames in a stock are not in use");
+            // the reserve is full: the next spill goes back to the buddy allocator
+            for (int i = 0; i < FrameCache.BATCH; i++)
+            {
+                release(memory, cache, taken.pop());
+            }
+            assertEquals(FrameCache.HIGH + 1, cache.heldFrames());
+            assertEquals(afterAllocation + FrameCache.BATCH, buddy.freeFrames());
 
             while (!taken.isEmpty())
             {
@@ -82,6 +90,38 @@ final class FrameCacheTest
             assertEquals(2, memory.framesInUse());
             memory.retireCache(a);
             assertNotEquals(NO_FRAME, memory.allocateData(b));
+        }
+    }
+
+    @Test
+    void anAllocatorRunningDryDrainsTheOtherCachesReserves()
+    {
+        // 16 MiB: 4,095 free frames, reserves of up to 64
+        try (PhysicalMemory memory = PhysicalMemory.create(16L << 20))
+        {
+            final FrameCache a = memory.newCache();
+            final FrameCache b = memory.newCache();
+            final Deque<Long> taken = new ArrayDeque<>();
+            for (int i = 0; i < 300; i++)
+            {
+                taken.push(memory.allocateData(a));
+            }
+            while (!taken.isEmpty())
+            {
+                release(memory, a, taken.pop());
+            }
+            final long reserved = a.reservedFrames();
+            assertEquals(FrameCache.BATCH, reserved, "a bulk free parks a batch in the reserve");
+            final long free = memory.buddy().freeFrames();
+
+            long got = 0;
+            while (memory.allocateData(b) != NO_FRAME)
+            {
+                got++;
+            }
+            assertEquals(free + reserved, got, "b got every free frame, the ones in a's reserve too");
+            assertEquals(0, a.reservedFrames());
+            assertEquals(4094 - got, a.heldFrames(), "only a's first level stays out of reach (4,094 free: the zero page is in use)");
         }
     }
 

@@ -72,7 +72,7 @@ final class BenchCommandTest
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mmap1", "page_fault2", "page_fault3", "mmap2"})
+    @ValueSource(strings = {"page_fault1_guard", "mmap1", "page_fault2", "page_fault3", "mmap2"})
     void theOtherWorkloadsCompare(final String workload)
     {
         assumeHost();

@@ -20,6 +20,7 @@ import static io.mmemu.vm.Mman.MAP_NORESERVE;
 import static io.mmemu.vm.Mman.MAP_POPULATE;
 import static io.mmemu.vm.Mman.MAP_PRIVATE;
 import static io.mmemu.vm.Mman.MAP_SHARED;
+import static io.mmemu.vm.Mman.PROT_NONE;
 import static io.mmemu.vm.Mman.PROT_READ;
 import static io.mmemu.vm.Mman.PROT_WRITE;
 
@@ -313,7 +314,7 @@ public final class EmulatorLoops implements AutoCloseable
                 mapType = workload.shared() ? MAP_SHARED : MAP_PRIVATE | (workload.onFile() ? 0 : MAP_ANONYMOUS);
                 switch (workload)
                 {
-                    case PAGE_FAULT1, PAGE_FAULT2, PAGE_FAULT3 -> pageFault1(cpu, false);
+                    case PAGE_FAULT1, PAGE_FAULT1_GUARD, PAGE_FAULT2, PAGE_FAULT3 -> pageFault1(cpu, false);
                     case SEED -> pageFault1(cpu, true);
                     case MMAP1, MMAP2 -> mmap1(cpu);
                 }
@@ -335,10 +336,11 @@ public final class EmulatorLoops implements AutoCloseable
         private void pageFault1(final Cpu cpu, final boolean timed)
         {
             final long size = spec.size();
+            final long guard = spec.workload().guarded() ? PAGE : 0;
             while (!stop)
             {
-                final long addr = map(cpu, size);
-                if (addr < 0)
+                final long addr = map(cpu, size + guard);
+                if (addr < 0 || guard != 0 && !protectNone(cpu, addr + size, guard))
                 {
                     return;
                 }
@@ -368,7 +370,7 @@ public final class EmulatorLoops implements AutoCloseable
                     }
                     ops++;
                 }
-                if (!unmap(cpu, addr, size) || onePass)
+                if (!unmap(cpu, addr, size + guard) || onePass)
                 {
                     return;
                 }
@@ -385,6 +387,17 @@ public final class EmulatorLoops implements AutoCloseable
                 return -1;
             }
             return addr;
+        }
+
+        private boolean protectNone(final Cpu cpu, final long addr, final long size)
+        {
+            final long r = cpu.mprotect(addr, size, PROT_NONE);
+            if (r != 0)
+            {
+                failure = "mprotect(PROT_NONE) of the guard page failed: " + r;
+                return false;
+            }
+            return true;
         }
 
         private boolean unmap(final Cpu cpu, final long addr, final long size)

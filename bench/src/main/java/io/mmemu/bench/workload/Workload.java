@@ -2,7 +2,7 @@ package io.mmemu.bench.workload;
 
 /**
  * The loops `mmemu bench` and bench/run run on both sides, modelled on will-it-scale's: one op of
- * {@link #PAGE_FAULT1} is a page written for the first time (a fault), of {@link #MMAP1} an
+ * {@link #PAGE_FAULT1} (and {@link #PAGE_FAULT1_GUARD}) is a page written for the first time (a fault), of {@link #MMAP1} an
  * anonymous mmap + munmap pair left untouched; page_fault2/page_fault3/mmap2 do the same on a private
  * or shared mapping of a per-thread tmp file; {@link #SEED} is page_fault1 with every fault timed
  * while another thread unmaps a fully populated large mapping (the seed's story).
@@ -10,6 +10,12 @@ package io.mmemu.bench.workload;
 public enum Workload
 {
     PAGE_FAULT1("page_fault1", false, false),
+    /**
+     * page_fault1 with a PROT_NONE guard page after each mapping (mapped with it, unmapped with it),
+     * so that the threads' mappings stay separate VMAs: will-it-scale's threads map side by side and
+     * their mappings merge into one VMA, whose lock every thread's faults then share.
+     */
+    PAGE_FAULT1_GUARD("page_fault1_guard", false, false),
     /** page_fault1 on a private mapping of the thread's tmp file: each write copies a page-cache page. */
     PAGE_FAULT2("page_fault2", true, false),
     /** page_fault1 on a shared mapping of the thread's tmp file: each write dirties a page-cache page. */
@@ -43,7 +49,13 @@ public enum Workload
     }
 
     /** Every workload's name, for messages. */
-    public static final String NAMES = "page_fault1, page_fault2, page_fault3, mmap1, mmap2 or seed";
+    public static final String NAMES = "page_fault1, page_fault1_guard, page_fault2, page_fault3, mmap1, mmap2 or seed";
+
+    /** Whether each mapping carries a PROT_NONE guard page after it ({@link #PAGE_FAULT1_GUARD}). */
+    public boolean guarded()
+    {
+        return this == PAGE_FAULT1_GUARD;
+    }
 
     /** The name on the command line and in the host program's arguments. */
     public String cliName()

@@ -1,0 +1,98 @@
+package io.mmemu.phys;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+
+import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Threads allocate and free bursts of frames through their own caches in a memory too small for
+ * all of them, so allocations keep running the buddy allocator dry and draining the other
+ * threads' reserves while those threads spill into and refill from them. No frame may be handed
+ * out twice, and after every cache is retired every frame is free again.
+ */
+final class FrameReserveConcurrentTest
+{
+    private static final int THREADS = 4;
+    private static final int ROUNDS = 3_000;
+    private static final int MAX_BURST = 1_500;
+
+    @Test
+    void burstsThroughReservesNeverDuplicateOrLoseAFrame() throws Exception
+    {
+        // 16 MiB: 4,095 free frames, reserves of up to 64 per cache; 4 bursts of up to 1,500 exhaust it
+        try (PhysicalMemory memory = PhysicalMemory.create(16L << 20))
+        {
+            final long initial = memory.buddy().freeFrames();
+            final AtomicIntegerArray owner = new AtomicIntegerArray((int)memory.totalFrames());
+            final AtomicLong duplicates = new AtomicLong();
+            final AtomicLong exhausted = new AtomicLong();
+            final CyclicBarrier start = new CyclicBarrier(THREADS);
+            final Thread[] threads = new Thread[THREADS];
+            final Throwable[] failure = new Throwable[1];
+            for (int t = 0; t < THREADS; t++)
+            {
+                final int id = t + 1;
+                threads[t] = new Thread(() ->
+                {
+                    final FrameCache cache = memory.newCache();
+                    final SplittableRandom random = new SplittableRandom(id);
+                    final long[] burst = new long[MAX_BURST];
+                    try
+                    {
+                        start.await();
+                        for (int round = 0; round < ROUNDS; round++)
+                        {
+                            final int want = 1 + random.nextInt(MAX_BURST);
+                            int n = 0;
+                            while (n < want)
+                            {
+                                final long pfn = memory.allocateData(cache);
+                                if (pfn == NO_FRAME)
+                                {
+                                    exhausted.incrementAndGet();
+                                    break;
+                                }
+                                if (!owner.compareAndSet((int)pfn, 0, id))
+                                {
+                                    duplicates.incrementAndGet();
+                                }
+                                burst[n++] = pfn;
+                            }
+                            for (int i = 0; i < n; i++)
+                            {
+                                owner.set((int)burst[i], 0);
+                                memory.unmapData(burst[i]);
+                                memory.releaseData(cache, burst[i], true);
+                            }
+                        }
+                    }
+                    catch (final Throwable ex)
+                    {
+                        failure[0] = ex;
+                    }
+                    finally
+                    {
+                        memory.retireCache(cache);
+                    }
+                });
+                threads[t].start();
+            }
+            for (final Thread thread : threads)
+            {
+                thread.join();
+            }
+            assertEquals(null, failure[0]);
+            assertEquals(0, duplicates.get(), "a frame was handed to two holders at once");
+            assertTrue(exhausted.get() > 0, "the memory never ran dry: the drain path was not exercised");
+            assertEquals(initial, memory.buddy().freeFrames(), "every frame is back in the buddy allocator");
+            assertEquals(1, memory.framesInUse(), "only the zero page is in use");
+        }
+    }
+}
