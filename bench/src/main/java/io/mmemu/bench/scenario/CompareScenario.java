@@ -24,9 +24,13 @@ import io.mmemu.vm.LockingMode;
  * ratio {@code WORKLOAD.tTHREADS.ratio} (first locking mode over the host) and the scaling of the
  * medians {@code WORKLOAD.tTHREADS.SIDE.scaling} (over the first thread count).
  * <p>
- * Usage: {@code CompareScenario WORKLOAD [--threads 1,2] [--seconds 1] [--reps 3] [--size BYTES]
- * [--big BYTES] [--host-big BYTES] [--locking per-vma,mmap-lock] [--backing full|tables-only]
- * [--no-host]}.
+ * {@code --rounds K} sweeps the thread counts K times, one scaling figure per round: each is then a
+ * ratio of runs made minutes, not tens of minutes, apart, and K of them give a median and a spread
+ * that a slow phase of the shared machine cannot fake.
+ * <p>
+ * Usage: {@code CompareScenario WORKLOAD [--threads 1,2] [--seconds 1] [--reps 3] [--rounds 1]
+ * [--size BYTES] [--big BYTES] [--host-big BYTES] [--locking per-vma,mmap-lock]
+ * [--backing full|tables-only] [--no-host]}.
  */
 public final class CompareScenario
 {
@@ -44,6 +48,7 @@ public final class CompareScenario
         int[] threads = {1};
         double seconds = 1;
         int reps = 3;
+        int rounds = 1;
         long size = BenchSpec.DEFAULT_SIZE;
         long big = 16L << 30;
         long hostBig = 1L << 30;
@@ -57,6 +62,7 @@ public final class CompareScenario
                 case "--threads" -> threads = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--size" -> size = Long.parseLong(args[++i]);
                 case "--big" -> big = Long.parseLong(args[++i]);
                 case "--host-big" -> hostBig = Long.parseLong(args[++i]);
@@ -71,47 +77,60 @@ public final class CompareScenario
         try (EmulatorLoops loops = new EmulatorLoops())
         {
             final Comparison comparison = new Comparison(loops, hostProgram, System.out);
-            final Map<String, Double> firstMedian = new LinkedHashMap<>();
-            for (final int n : threads)
+            final BenchSpec template = new BenchSpec(workload, threads[0], seconds, size, big, hostBig, modes.get(0), backing);
+            for (int round = 0; round < rounds; round++)
             {
-                for (int m = 0; m < modes.size(); m++)
+                sweep(comparison, template, threads, modes, host, reps);
+            }
+        }
+    }
+
+    /** One pass over the thread counts and locking modes, the scalings over its own first thread count. */
+    private static void sweep(final Comparison comparison, final BenchSpec template, final int[] threads,
+        final List<LockingMode> modes, final boolean host, final int reps)
+        throws IOException
+    {
+        final Workload workload = template.workload();
+        final Map<String, Double> firstMedian = new LinkedHashMap<>();
+        for (final int n : threads)
+        {
+            for (int m = 0; m < modes.size(); m++)
+            {
+                final LockingMode mode = modes.get(m);
+                // The host runs beside the first locking mode only: one host figure per thread count.
+                final boolean withHost = host && m == 0;
+                final BenchSpec spec = template.withThreads(n).withLocking(mode);
+                System.out.printf("# %s, %d threads, %s%s%n", workload.cliName(), n, Comparison.emulatorLabel(spec),
+                    withHost ? " and the host" : "");
+                final Outcome outcome = comparison.run(spec, reps,
+                    withHost ? Comparison.Sides.BOTH : Comparison.Sides.EMULATOR);
+                final String prefix = workload.cliName() + ".t" + n + '.';
+                report(prefix + mode.cliName(), outcome.emulator());
+                if (withHost)
                 {
-                    final LockingMode mode = modes.get(m);
-                    // The host runs beside the first locking mode only: one host figure per thread count.
-                    final boolean withHost = host && m == 0;
-                    final BenchSpec spec = new BenchSpec(workload, n, seconds, size, big, hostBig, mode, backing);
-                    System.out.printf("# %s, %d threads, %s%s%n", workload.cliName(), n, Comparison.emulatorLabel(spec),
-                        withHost ? " and the host" : "");
-                    final Outcome outcome = comparison.run(spec, reps,
-                        withHost ? Comparison.Sides.BOTH : Comparison.Sides.EMULATOR);
-                    final String prefix = workload.cliName() + ".t" + n + '.';
-                    report(prefix + mode.cliName(), outcome.emulator());
-                    if (withHost)
+                    report(prefix + "host", outcome.host());
+                    for (int r = 0; r < reps; r++)
                     {
-                        report(prefix + "host", outcome.host());
-                        for (int r = 0; r < reps; r++)
+                        final RunResult emu = outcome.emulator().get(r);
+                        final RunResult native_ = outcome.host().get(r);
+                        if (n > 0)
                         {
-                            final RunResult emu = outcome.emulator().get(r);
-                            final RunResult native_ = outcome.host().get(r);
-                            if (n > 0)
+                            new Metric(prefix + "ratio", emu.totalRate() / native_.totalRate(), "×").print();
+                        }
+                        if (workload == Workload.SEED)
+                        {
+                            // above 1: the emulator unmaps a page faster than the host
+                            new Metric(prefix + "munmap_speedup", native_.munmapNsPerPage() / emu.munmapNsPerPage(), "×").print();
+                            if (n > 0 && native_.window().p999() > 0)
                             {
-                                new Metric(prefix + "ratio", emu.totalRate() / native_.totalRate(), "×").print();
-                            }
-                            if (workload == Workload.SEED)
-                            {
-                                // above 1: the emulator unmaps a page faster than the host
-                                new Metric(prefix + "munmap_speedup", native_.munmapNsPerPage() / emu.munmapNsPerPage(), "×").print();
-                                if (n > 0 && native_.window().p999() > 0)
-                                {
-                                    new Metric(prefix + "window_p999_over_host",
-                                        (double)emu.window().p999() / native_.window().p999(), "×").print();
-                                }
+                                new Metric(prefix + "window_p999_over_host",
+                                    (double)emu.window().p999() / native_.window().p999(), "×").print();
                             }
                         }
-                        scaling(firstMedian, workload.cliName(), n, "host", outcome.hostMedian());
                     }
-                    scaling(firstMedian, workload.cliName(), n, mode.cliName(), outcome.emulatorMedian());
+                    scaling(firstMedian, workload.cliName(), n, "host", outcome.hostMedian());
                 }
+                scaling(firstMedian, workload.cliName(), n, mode.cliName(), outcome.emulatorMedian());
             }
         }
     }
