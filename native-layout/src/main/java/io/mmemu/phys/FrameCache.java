@@ -29,6 +29,9 @@ public final class FrameCache
     private int phantomCount;
     private final FrameReserve realReserve;
     private final FrameReserve phantomReserve;
+    /** Frees to the shared allocators, made once so that spills and drains allocate nothing. */
+    private final FrameReserve.Sink toBuddy = this::toBuddy;
+    private final FrameReserve.Sink toPhantom = this::toPhantom;
 
     long tablesAllocated;
     long tablesFreed;
@@ -77,7 +80,7 @@ public final class FrameCache
             realCount -= BATCH;
             if (!realReserve.put(real, realCount, BATCH))
             {
-                memory.buddy().freeBatch(real, realCount, BATCH);
+                toBuddy(real, realCount, BATCH);
             }
         }
     }
@@ -112,7 +115,7 @@ public final class FrameCache
             phantomCount -= BATCH;
             if (!phantomReserve.put(phantom, phantomCount, BATCH))
             {
-                memory.phantom().freeBatch(phantom, phantomCount, BATCH);
+                toPhantom(phantom, phantomCount, BATCH);
             }
         }
     }
@@ -120,21 +123,32 @@ public final class FrameCache
     /** Gives every cached frame back to the shared allocators (a thread retiring its CPU). */
     public void drain()
     {
-        memory.buddy().freeBatch(real, 0, realCount);
+        toBuddy(real, 0, realCount);
         realCount = 0;
-        if (phantomCount > 0)
-        {
-            memory.phantom().freeBatch(phantom, 0, phantomCount);
-            phantomCount = 0;
-        }
+        toPhantom(phantom, 0, phantomCount);
+        phantomCount = 0;
         drainReserves();
     }
 
     /** Empties the reserves into the shared allocators (any thread); returns how many frames moved. */
     int drainReserves()
     {
-        final int moved = realReserve.drainTo(memory.buddy());
-        return memory.phantom() == null ? moved : moved + phantomReserve.drainTo(memory.phantom());
+        return realReserve.drainTo(toBuddy) + phantomReserve.drainTo(toPhantom);
+    }
+
+    /** Real frames to the buddy allocator, their written lines cleared first (it knows only ZEROED). */
+    private void toBuddy(final long[] pfns, final int from, final int n)
+    {
+        memory.settleWrittenLines(pfns, from, n);
+        memory.buddy().freeBatch(pfns, from, n);
+    }
+
+    private void toPhantom(final long[] pfns, final int from, final int n)
+    {
+        if (n > 0)
+        {
+            memory.phantom().freeBatch(pfns, from, n);
+        }
     }
 
     /** Frames taken from the shared allocators and not in use: free, but not free there. */

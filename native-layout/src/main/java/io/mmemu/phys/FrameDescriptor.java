@@ -20,9 +20,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *   8      refcount   references to the frame (data pages: mappings plus gathers in flight)
  *  12      mapcount   page-table entries mapping the frame (data pages)
  *  16      ptlock     table pages: the split page-table lock word  | free block heads: next free PFN
- *  24      link       free block heads: previous free PFN           | data pages: lines written (bit i: bytes 64i..64i+63)
+ *  24      link       free block heads: previous free PFN           | data pages, and their frames freed
+ *                                                                       WRITTEN_LINES: lines written (bit i: bytes 64i..64i+63)
  * </pre>
- * Fields in one union slot are never live at once: a frame is either on a free list or in use.
+ * Fields in one union slot are never live at once: a frame is either on a buddy free list or not
+ * (in use, or in a per-CPU cache, where a WRITTEN_LINES frame keeps its lines until reused).
  */
 public final class FrameDescriptor
 {
@@ -47,7 +49,7 @@ public final class FrameDescriptor
         handle(PathElement.groupElement("word0"), PathElement.groupElement("freeNext"));
     public static final VarHandle FREE_PREV =
         handle(PathElement.groupElement("word1"), PathElement.groupElement("freePrev"));
-    /** A data page's 64-byte lines that stores may have made non-zero (so freeing clears only those). */
+    /** A data page's 64-byte lines that stores may have made non-zero (so reuse clears only those). */
     public static final VarHandle LINES =
         handle(PathElement.groupElement("word1"), PathElement.groupElement("lines"));
 

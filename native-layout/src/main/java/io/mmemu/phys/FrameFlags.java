@@ -28,6 +28,13 @@ public final class FrameFlags
      * cleared its entries' D bits. Freed, it is not ZEROED whatever its last entry says.
      */
     public static final int DIRTY = 1 << 6;
+    /**
+     * A free frame in a thread's cache or reserve (never in the buddy allocator, whose links share
+     * the word) whose only non-zero bytes are in the 64-byte lines its descriptor's {@code lines}
+     * records: those are cleared when it is handed out again, by then likely in the cache of the
+     * CPU about to store to it, or before it goes back to the buddy allocator.
+     */
+    public static final int WRITTEN_LINES = 1 << 7;
 
     public static final int STATE_MASK = FREE | TABLE | DATA | ZERO_PAGE | RESERVED;
 
@@ -45,6 +52,7 @@ public final class FrameFlags
         append(sb, flags, RESERVED, "reserved");
         append(sb, flags, ZEROED, "zeroed");
         append(sb, flags, DIRTY, "dirty");
+        append(sb, flags, WRITTEN_LINES, "written-lines");
         return sb.length() == 0 ? "none" : sb.toString();
     }
 

@@ -55,20 +55,18 @@ final class FrameReserve
         return n;
     }
 
-    /** Frees every frame in the reserve to the buddy allocator; returns how many. */
-    synchronized int drainTo(final BuddyAllocator buddy)
+    /** Where a drained reserve's frames go: the buddy allocator or the phantom bitmap. */
+    @FunctionalInterface
+    interface Sink
     {
-        final int n = count;
-        buddy.freeBatch(pfns, 0, n);
-        count = 0;
-        return n;
+        void free(long[] pfns, int from, int n);
     }
 
-    /** Frees every frame in the reserve to the phantom bitmap; returns how many. */
-    synchronized int drainTo(final PhantomFrames phantom)
+    /** Hands every frame in the reserve to {@code sink}, under the reserve's lock; returns how many. */
+    synchronized int drainTo(final Sink sink)
     {
         final int n = count;
-        phantom.freeBatch(pfns, 0, n);
+        sink.free(pfns, 0, n);
         count = 0;
         return n;
     }

@@ -255,11 +255,37 @@ public final class PhysicalMemory implements AutoCloseable
     private long allocateZeroed(final FrameCache cache)
     {
         final long pfn = cache.allocateReal();
-        if (pfn != NO_FRAME && ((int)FLAGS.get(metadata, offset(pfn)) & FrameFlags.ZEROED) == 0)
+        if (pfn != NO_FRAME)
         {
-            clear(pfn);
+            final long off = offset(pfn);
+            final int flags = (int)FLAGS.get(metadata, off);
+            if ((flags & FrameFlags.WRITTEN_LINES) != 0)
+            {
+                clearLines(pfn, (long)LINES.get(metadata, off));
+            }
+            else if ((flags & FrameFlags.ZEROED) == 0)
+            {
+                clear(pfn);
+            }
         }
         return pfn;
+    }
+
+    /**
+     * Clears the recorded lines of the frames in {@code pfns[from, from + n)} that have them, so
+     * that they can go to the buddy allocator, which knows only whole-frame ZEROED.
+     */
+    void settleWrittenLines(final long[] pfns, final int from, final int n)
+    {
+        for (int i = from; i < from + n; i++)
+        {
+            final long off = offset(pfns[i]);
+            if (((int)FLAGS.get(metadata, off) & FrameFlags.WRITTEN_LINES) != 0)
+            {
+                clearLines(pfns[i], (long)LINES.get(metadata, off));
+                FLAGS.set(metadata, off, FrameFlags.ZEROED);
+            }
+        }
     }
 
     /** Frees a table page whose 512 entries are all zero. */
@@ -291,12 +317,13 @@ public final class PhysicalMemory implements AutoCloseable
 
     /**
      * Drops one reference to a data page (after the TLB flush that follows its unmapping); the
-     * last reference frees it. What it frees is known to be zero again or is cleared when reused:
+     * last reference frees it. What it frees is known to be zero or is cleared when reused:
      * <ul>
-     *   <li>{@link #markDirty marked dirty} (bytes written other than by stores): cleared when reused;</li>
-     *   <li>stores {@linkplain #markWritten recorded} in a few lines (at most {@value #CLEAR_AT_FREE_LINES}):
-     *       those lines are cleared now, and the frame goes back zeroed — a page that took one
-     *       store costs 64 bytes of clearing, not 4096;</li>
+     *   <li>{@link #markDirty marked dirty} (bytes written other than by stores): cleared whole when reused;</li>
+     *   <li>stores {@linkplain #markWritten recorded} in a few lines (at most {@value #LINE_CLEAR_LIMIT}):
+     *       freed as {@link FrameFlags#WRITTEN_LINES}, those lines cleared when it is handed out
+     *       again — a page that took one store costs 64 bytes of clearing, not 4096, and that line
+     *       is cleared just before the next owner's stores rather than long after the last one's;</li>
      *   <li>otherwise {@code clean} decides: true promises the bytes are all zero (its mapping was
      *       never dirtied); false means cleared when reused.</li>
      * </ul>
@@ -315,20 +342,23 @@ public final class PhysicalMemory implements AutoCloseable
         if (left == 0)
         {
             // the stores recorded in LINES happen-before this: they were made through mappings
-            // whose removal and TLB flush precede the last reference's release (volatile above)
+            // whose removal and TLB flush precede the last reference's release (volatile above);
+            // the frame then moves between threads only through the caches' locks
             final long lines = (long)LINES.get(metadata, off);
-            final boolean dirty = ((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0;
-            boolean zero = clean && !dirty;
-            if (!dirty && lines != 0 && Long.bitCount(lines) <= CLEAR_AT_FREE_LINES)
+            final int flags;
+            if (((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0)
             {
-                clearLines(pfn, lines);
-                zero = true;
+                flags = 0;
             }
-            else if (lines != 0)
+            else if (lines == 0)
             {
-                zero = false;
+                flags = clean ? FrameFlags.ZEROED : 0;
             }
-            FLAGS.set(metadata, off, zero ? FrameFlags.ZEROED : 0);
+            else
+            {
+                flags = Long.bitCount(lines) <= LINE_CLEAR_LIMIT ? FrameFlags.WRITTEN_LINES : 0;
+            }
+            FLAGS.set(metadata, off, flags);
             cache.dataFreed++;
             cache.freeReal(pfn);
         }
@@ -412,8 +442,8 @@ public final class PhysicalMemory implements AutoCloseable
     /** Lines of 64 bytes: a page has 64, one bit each in a descriptor's {@code lines}. */
     private static final int LINE_SHIFT = 6;
     private static final long LINE_SIZE = 1L << LINE_SHIFT;
-    /** Up to this many written lines are cleared when the page is freed; more, when it is reused. */
-    static final int CLEAR_AT_FREE_LINES = 8;
+    /** Up to this many written lines are cleared line by line at reuse; more, the whole frame. */
+    static final int LINE_CLEAR_LIMIT = 8;
 
     private void clearLines(final long pfn, final long lines)
     {

@@ -147,14 +147,14 @@ final class PhysicalMemoryTest
         }
     }
 
-    /** Stores recorded line by line: freeing clears those lines only, and the frame comes back zero. */
+    /** Stores recorded line by line: those lines alone are cleared when the frame is reused, which reads zero. */
     @Test
-    void recordedStoresAreClearedLineByLineWhenFreed()
+    void recordedStoresAreClearedLineByLineWhenReused()
     {
         try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
         {
             final FrameCache cache = memory.newCache();
-            for (final int lines : new int[] {1, PhysicalMemory.CLEAR_AT_FREE_LINES, PhysicalMemory.CLEAR_AT_FREE_LINES + 1, 64})
+            for (final int lines : new int[] {1, PhysicalMemory.LINE_CLEAR_LIMIT, PhysicalMemory.LINE_CLEAR_LIMIT + 1, 64})
             {
                 final long pfn = memory.allocateData(cache);
                 for (int i = 0; i < lines; i++)
@@ -166,7 +166,7 @@ final class PhysicalMemoryTest
                 }
                 memory.unmapData(pfn);
                 memory.releaseData(cache, pfn, false);
-                assertEquals(lines <= PhysicalMemory.CLEAR_AT_FREE_LINES ? FrameFlags.ZEROED : 0, memory.flags(pfn),
+                assertEquals(lines <= PhysicalMemory.LINE_CLEAR_LIMIT ? FrameFlags.WRITTEN_LINES : 0, memory.flags(pfn),
                     lines + " lines written");
                 assertEquals(pfn, memory.allocateData(cache));
                 assertAllZero(memory, pfn);
@@ -176,6 +176,27 @@ final class PhysicalMemoryTest
                 memory.unmapData(pfn);
                 memory.releaseData(cache, pfn, true);
             }
+        }
+    }
+
+    /** A frame with written lines that leaves for the buddy allocator is cleared first: the buddy knows only ZEROED. */
+    @Test
+    void writtenLinesAreClearedBeforeTheBuddyAllocatorTakesTheFrame()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
+        {
+            final FrameCache cache = memory.newCache();
+            final long pfn = memory.allocateData(cache);
+            final long address = (pfn << 12) + 64 * 5 + 7;
+            memory.frames().set(ValueLayout.JAVA_BYTE, address, (byte)0x5A);
+            memory.markWritten(address);
+            memory.unmapData(pfn);
+            memory.releaseData(cache, pfn, false);
+            assertEquals(FrameFlags.WRITTEN_LINES, memory.flags(pfn));
+            assertEquals(0x5A, memory.frames().get(ValueLayout.JAVA_BYTE, address), "not cleared while cached");
+            cache.drain();
+            assertEquals(0, memory.frames().get(ValueLayout.JAVA_BYTE, address), "cleared on the way to the buddy");
+            assertAllZero(memory, pfn);
         }
     }
 
