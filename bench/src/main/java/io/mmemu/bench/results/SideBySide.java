@@ -117,10 +117,23 @@ final class SideBySide
             List.of("page_fault1", "--threads", "1,2,4,8,16", "--seconds", "0.5", "--reps", "3"), false, rows);
     }
 
+    /** page_fault1 with a guard page per mapping, the threads' VMAs disjoint. */
+    private static final String DISJOINT = "page_fault1_guard";
+    /** Nine rounds of one run per side at 1, then 2 threads: each round's scaling compares runs seconds apart. */
+    private static final List<String> DISJOINT_ARGS =
+        List.of(DISJOINT, "--threads", "1,2", "--seconds", "0.5", "--reps", "1", "--rounds", "9");
+
     /** The locking design's scaling goal: 2 threads faulting disjoint VMAs, per-VMA mode. */
     private static Figure pageFault1Disjoint()
     {
-        final String workload = "page_fault1_guard";
+        final List<MetricRow> rows = new ArrayList<>(disjointEmulatorRows(atLeast(1.7, "×")));
+        rows.add(new MetricRow("host, 2 threads over 1", metric(DISJOINT, 2, "host.scaling"), null));
+        for (final int n : new int[] {1, 2})
+        {
+            final String threads = n == 1 ? "1 thread" : n + " threads";
+            rows.add(new MetricRow(threads + ", host", metric(DISJOINT, n, Side.HOST.metric()), null));
+            rows.add(new MetricRow(threads + ": emulator / host", metric(DISJOINT, n, "ratio"), null));
+        }
         return new ScenarioFigure("page-fault1-disjoint", "page_fault1 over disjoint VMAs, 1 and 2 threads",
             "page_fault1 with a PROT_NONE guard page after each thread's 128 MiB mapping (mapped and unmapped " +
             "with it, on both sides), so that the threads' mappings stay separate VMAs instead of merging into " +
@@ -128,37 +141,28 @@ final class SideBySide
             "rounds, each one run per side at 1 then at 2 threads (emulator, host, emulator, host), so each " +
             "round's 2-over-1 figure compares runs seconds apart; the scaling rows are the medians of the " +
             "nine rounds' figures.",
-            CompareScenario.class.getName(), List.of(workload, "--threads", "1,2", "--seconds", "0.5", "--reps", "1",
-                "--rounds", "9"),
-            false,
-            List.of(
-                new MetricRow("emulator per-vma, 2 threads over 1", metric(workload, 2, "per-vma.scaling"),
-                    atLeast(1.7, "×")),
-                new MetricRow("host, 2 threads over 1", metric(workload, 2, "host.scaling"), null),
-                new MetricRow("1 thread, emulator per-vma", metric(workload, 1, Side.PER_VMA.metric()), null),
-                new MetricRow("2 threads, emulator per-vma", metric(workload, 2, Side.PER_VMA.metric()), null),
-                new MetricRow("1 thread, host", metric(workload, 1, Side.HOST.metric()), null),
-                new MetricRow("2 threads, host", metric(workload, 2, Side.HOST.metric()), null),
-                new MetricRow("1 thread: emulator / host", metric(workload, 1, "ratio"), null),
-                new MetricRow("2 threads: emulator / host", metric(workload, 2, "ratio"), null)));
+            CompareScenario.class.getName(), DISJOINT_ARGS, false, rows);
     }
 
     /** The same loop without data frames: what the locking design scales to when memory traffic is not the limit. */
     private static Figure pageFault1DisjointTablesOnly()
     {
-        final String workload = "page_fault1_guard";
+        final List<String> args = new ArrayList<>(DISJOINT_ARGS);
+        args.addAll(List.of("--backing", "tables-only", "--no-host"));
         return new ScenarioFigure("page-fault1-disjoint-tables", "page_fault1 over disjoint VMAs, tables-only backing",
             "The loop above with tables-only backing: the page tables are real, the data pages phantom frames " +
             "(no bytes, no descriptor), so each fault's own memory traffic is its PTE and little else. What " +
             "remains is the fault path and its locks: the per-VMA design's scaling apart from the data " +
             "pages' cache misses, which are the host machine's. Emulator only; nine rounds as above.",
-            CompareScenario.class.getName(), List.of(workload, "--threads", "1,2", "--seconds", "0.5", "--reps", "1",
-                "--rounds", "9", "--backing", "tables-only", "--no-host"),
-            false,
-            List.of(
-                new MetricRow("emulator per-vma, 2 threads over 1", metric(workload, 2, "per-vma.scaling"), null),
-                new MetricRow("1 thread, emulator per-vma", metric(workload, 1, Side.PER_VMA.metric()), null),
-                new MetricRow("2 threads, emulator per-vma", metric(workload, 2, Side.PER_VMA.metric()), null)));
+            CompareScenario.class.getName(), args, false, disjointEmulatorRows(null));
+    }
+
+    private static List<MetricRow> disjointEmulatorRows(final Target scaling)
+    {
+        return List.of(
+            new MetricRow("emulator per-vma, 2 threads over 1", metric(DISJOINT, 2, "per-vma.scaling"), scaling),
+            new MetricRow("1 thread, emulator per-vma", metric(DISJOINT, 1, Side.PER_VMA.metric()), null),
+            new MetricRow("2 threads, emulator per-vma", metric(DISJOINT, 2, Side.PER_VMA.metric()), null));
     }
 
     private static Figure mmap1()
