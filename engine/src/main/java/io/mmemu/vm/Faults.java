@@ -37,19 +37,24 @@ final class Faults
     }
 
     /**
-     * Handles one fault, counting it (a fault that raises a signal counts) and timing it.
+     * Handles one fault, counting it (a fault that raises a signal counts) and, unless the address
+     * space's {@linkplain AddressSpace#timeFaults fault timing} is off, timing it.
      */
     static int handle(final Cpu cpu, final long va, final boolean write)
     {
         final CpuStats stats = cpu.stats;
-        final long t0 = System.nanoTime();
-        final int signal = cpu.mm.perVma() ? perVma(cpu, va, write) : underMmapLock(cpu, va, write, t0);
+        final boolean timed = cpu.mm.timesFaults();
+        final long t0 = timed ? System.nanoTime() : 0;
+        final int signal = cpu.mm.perVma() ? perVma(cpu, va, write) : underMmapLock(cpu, va, write, timed);
         stats.faults++;
         if (signal != Signal.NONE)
         {
             stats.countSignal(signal);
         }
-        CpuStats.record(stats.faultLatency, System.nanoTime() - t0);
+        if (timed)
+        {
+            CpuStats.record(stats.faultLatency, System.nanoTime() - t0);
+        }
         return signal;
     }
 
@@ -99,11 +104,11 @@ final class Faults
     }
 
     /** Linux before 6.4: the whole fault under the mmap lock held for reading. */
-    private static int underMmapLock(final Cpu cpu, final long va, final boolean write, final long t0)
+    private static int underMmapLock(final Cpu cpu, final long va, final boolean write, final boolean timed)
     {
         final AddressSpace mm = cpu.mm;
         mm.lockRead(cpu);
-        final long locked = System.nanoTime();
+        final long locked = timed ? System.nanoTime() : 0;
         boolean held = true;
         try
         {
@@ -120,7 +125,7 @@ final class Faults
                 }
                 mm.unlockRead();
                 held = false;
-                CpuStats.record(cpu.stats.mmapReadHold, System.nanoTime() - locked);
+                readHoldEnded(cpu, timed, locked);
                 // Linux 6.5+: expanding a stack upgrades to the mmap write lock, then the access retries
                 return Stack.expand(cpu, va) ? Signal.NONE : Signal.SEGV_MAPERR;
             }
@@ -131,8 +136,16 @@ final class Faults
             if (held)
             {
                 mm.unlockRead();
-                CpuStats.record(cpu.stats.mmapReadHold, System.nanoTime() - locked);
+                readHoldEnded(cpu, timed, locked);
             }
+        }
+    }
+
+    private static void readHoldEnded(final Cpu cpu, final boolean timed, final long locked)
+    {
+        if (timed)
+        {
+            CpuStats.record(cpu.stats.mmapReadHold, System.nanoTime() - locked);
         }
     }
 

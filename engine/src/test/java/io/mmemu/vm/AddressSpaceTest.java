@@ -55,6 +55,26 @@ class AddressSpaceTest
     }
 
     @Test
+    void faultTimingOffKeepsTheCountsAndLeavesTheLatencyHistogramEmpty()
+    {
+        cpu.mmap(BASE, 4 * 4096, RW, ANON | MAP_FIXED, -1, 0);
+        mm.timeFaults(false);
+        assertEquals(Signal.NONE, cpu.writeByte(BASE, 1));
+        assertEquals(Signal.NONE, cpu.readByte(BASE + 4096));
+        assertEquals(Signal.SEGV_MAPERR, cpu.readByte(BASE + 4 * 4096));
+        MmStats stats = mm.stats();
+        assertEquals(3, stats.faults());
+        assertEquals(1, stats.segvMaperr());
+        assertEquals(0, stats.faultLatency().getTotalCount(), "no fault read the clock");
+
+        mm.timeFaults(true);
+        assertEquals(Signal.NONE, cpu.writeByte(BASE + 2 * 4096, 1));
+        stats = mm.stats();
+        assertEquals(4, stats.faults());
+        assertEquals(1, stats.faultLatency().getTotalCount(), "timed again from the next fault");
+    }
+
+    @Test
     void adjacentCompatibleMappingsMerge()
     {
         cpu.mmap(BASE, 4096, RW, ANON | MAP_FIXED, -1, 0);
