@@ -22,10 +22,18 @@ import org.openjdk.jmh.runner.options.CommandLineOptions;
  * the measured iterations of every fork. The {@code -prof gc} allocation per op is noted beside.
  *
  * @param selection the benchmark regex and any {@code -p} options.
+ * @param forks     JMH forks (fresh JVMs): more than the page's default of one where a figure varies
+ *                  from JVM to JVM (heap placement), so that its median is over several.
  */
-public record JmhFigure(String id, String title, String what, List<String> selection, List<Bench> rows)
+public record JmhFigure(String id, String title, String what, List<String> selection, List<Bench> rows, int forks)
     implements Figure
 {
+    public JmhFigure(final String id, final String title, final String what, final List<String> selection,
+        final List<Bench> rows)
+    {
+        this(id, title, what, selection, rows, 1);
+    }
+
     /** JMH's normalised allocation figure, from {@code -prof gc}. */
     private static final String ALLOC_PER_OP = "gc.alloc.rate.norm";
 
@@ -64,7 +72,7 @@ public record JmhFigure(String id, String title, String what, List<String> selec
     public Outcome measure(final Settings settings)
     {
         final List<String> jmhArgs = new ArrayList<>(selection);
-        jmhArgs.addAll(settings.jmhOptions());
+        jmhArgs.addAll(settings.jmhOptions(forks));
         final List<String> command = new ArrayList<>(settings.javaCommand());
         command.add("-jar");
         command.add(settings.jar().toString());
@@ -123,7 +131,7 @@ public record JmhFigure(String id, String title, String what, List<String> selec
             }
             out.add(new Row(bench.label(), time, bench.target(), String.join("; ", note)));
         }
-        final String method = "JMH: " + String.join(" ", settings.jmhOptions()) +
+        final String method = "JMH: " + String.join(" ", settings.jmhOptions(forks)) +
             " (medians and spreads over the measured iterations)";
         return new Outcome(List.of(Settings.shell(command)), method, out, problems, Map.of());
     }

@@ -19,12 +19,12 @@ public record Settings(boolean quick, String java, Path jar)
     /** A figure whose spread (max - min over median) exceeds this looks disturbed and is measured again. */
     public static final double DISTURBED_SPREAD = 0.10;
 
-    /** JMH's run options: forks, iterations and their lengths, and the allocation profiler. */
-    public List<String> jmhOptions()
+    /** JMH's run options: forks (one when quick), iterations and their lengths, and the allocation profiler. */
+    public List<String> jmhOptions(final int forks)
     {
         final List<String> options = new ArrayList<>(quick ?
             List.of("-f", "1", "-wi", "1", "-i", "3", "-w", "500ms", "-r", "500ms") :
-            List.of("-f", "1", "-wi", "3", "-i", "5", "-w", "1s", "-r", "1s"));
+            List.of("-f", Integer.toString(forks), "-wi", "3", "-i", "5", "-w", "1s", "-r", "1s"));
         options.addAll(List.of("-prof", "gc"));
         return options;
     }
