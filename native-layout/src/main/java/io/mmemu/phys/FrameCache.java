@@ -29,9 +29,18 @@ public final class FrameCache
     private int phantomCount;
     private final FrameReserve realReserve;
     private final FrameReserve phantomReserve;
-    /** Frees to the shared allocators, made once so that spills and drains allocate nothing. */
+    /** The shared allocators both ways, made once so that refills, spills and drains allocate nothing. */
+    private final Source fromBuddy = to -> memory().buddy().allocateBatch(to, BATCH);
+    private final Source fromPhantom = to -> memory().phantom().claim(to, 0);
     private final FrameReserve.Sink toBuddy = this::toBuddy;
     private final FrameReserve.Sink toPhantom = this::toPhantom;
+
+    /** Where a refill takes frames from when the reserve has none: up to a batch into {@code to[0..]}. */
+    @FunctionalInterface
+    private interface Source
+    {
+        int take(long[] to);
+    }
 
     long tablesAllocated;
     long tablesFreed;
@@ -53,21 +62,9 @@ public final class FrameCache
     /** A backed frame, or {@link BuddyAllocator#NO_FRAME} when memory is exhausted. */
     long allocateReal()
     {
-        if (realCount == 0)
+        if (realCount == 0 && (realCount = refill(real, realReserve, fromBuddy)) == 0)
         {
-            realCount = realReserve.take(real, BATCH);
-            if (realCount == 0)
-            {
-                realCount = memory.buddy().allocateBatch(real, BATCH);
-                if (realCount == 0 && memory.drainReserves() > 0)
-                {
-                    realCount = memory.buddy().allocateBatch(real, BATCH);
-                }
-                if (realCount == 0)
-                {
-                    return NO_FRAME;
-                }
-            }
+            return NO_FRAME;
         }
         return real[--realCount];
     }
@@ -77,32 +74,16 @@ public final class FrameCache
         real[realCount++] = pfn;
         if (realCount > HIGH)
         {
-            realCount -= BATCH;
-            if (!realReserve.put(real, realCount, BATCH))
-            {
-                toBuddy(real, realCount, BATCH);
-            }
+            realCount = spill(real, realCount, realReserve, toBuddy);
         }
     }
 
     /** A phantom frame, or {@link BuddyAllocator#NO_FRAME} when every one is in use. */
     long allocatePhantom()
     {
-        if (phantomCount == 0)
+        if (phantomCount == 0 && (phantomCount = refill(phantom, phantomReserve, fromPhantom)) == 0)
         {
-            phantomCount = phantomReserve.take(phantom, BATCH);
-            if (phantomCount == 0)
-            {
-                phantomCount = memory.phantom().claim(phantom, 0);
-                if (phantomCount == 0 && memory.drainReserves() > 0)
-                {
-                    phantomCount = memory.phantom().claim(phantom, 0);
-                }
-                if (phantomCount == 0)
-                {
-                    return NO_FRAME;
-                }
-            }
+            return NO_FRAME;
         }
         return phantom[--phantomCount];
     }
@@ -112,12 +93,37 @@ public final class FrameCache
         phantom[phantomCount++] = pfn;
         if (phantomCount > HIGH)
         {
-            phantomCount -= BATCH;
-            if (!phantomReserve.put(phantom, phantomCount, BATCH))
+            phantomCount = spill(phantom, phantomCount, phantomReserve, toPhantom);
+        }
+    }
+
+    /**
+     * Fills an empty stock: from the reserve, else from the shared allocator, which is retried
+     * once after every CPU's reserve has been drained into it. Returns how many frames it holds now.
+     */
+    private int refill(final long[] stock, final FrameReserve reserve, final Source source)
+    {
+        int n = reserve.take(stock, BATCH);
+        if (n == 0)
+        {
+            n = source.take(stock);
+            if (n == 0 && memory.drainReserves() > 0)
             {
-                toPhantom(phantom, phantomCount, BATCH);
+                n = source.take(stock);
             }
         }
+        return n;
+    }
+
+    /** Moves the top batch of an overfull stock to the reserve, or when it is full to the shared allocator. */
+    private static int spill(final long[] stock, final int count, final FrameReserve reserve, final FrameReserve.Sink sink)
+    {
+        final int left = count - BATCH;
+        if (!reserve.put(stock, left, BATCH))
+        {
+            sink.free(stock, left, BATCH);
+        }
+        return left;
     }
 
     /** Gives every cached frame back to the shared allocators (a thread retiring its CPU). */
