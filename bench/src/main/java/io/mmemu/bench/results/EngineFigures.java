@@ -39,8 +39,9 @@ final class EngineFigures
                 "`VmaTree.find` alone, of a fresh random address each op (an xorshift step, no probe table), in a " +
                 "tree of N one-page VMAs mapped in random order, beside the two-level tree it replaced (kept " +
                 "verbatim in bench as `TwoLevelVmaTree`) in the same run: the issue's lookup target (≤ 50 ns at " +
-                "65,530 VMAs) is this row. Three forks: a JVM lands in a fast or a slow mode for both trees " +
-                "alike (heap placement; the ratio stays), so the median is over several.",
+                "65,530 VMAs) is this row. Three forks, each fork's median in the note: the shared machine has " +
+                "slow spells that begin and end inside a fork (a step from about 41 to about 68 ns between two " +
+                "iterations, the TLB hit slower too), and a fork in one shows it.",
                 List.of("VmaFindBenchmark.find", "-p", "order=random"),
                 List.of(
                     new Bench("65,530 VMAs (max_map_count)", "VmaFindBenchmark.findNew", List.of("vmas=65530"), atMost(50, "ns/op")),

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 import org.openjdk.jmh.infra.BenchmarkParams;
 import org.openjdk.jmh.results.BenchmarkResult;
@@ -23,7 +24,7 @@ import org.openjdk.jmh.runner.options.CommandLineOptions;
  *
  * @param selection the benchmark regex and any {@code -p} options.
  * @param forks     JMH forks (fresh JVMs): more than the page's default of one where a figure varies
- *                  from JVM to JVM (heap placement), so that its median is over several.
+ *                  from run to run (the shared machine's slow spells), so that its median is over several and each fork's median shows.
  */
 public record JmhFigure(String id, String title, String what, List<String> selection, List<Bench> rows, int forks)
     implements Figure
@@ -103,12 +104,14 @@ public record JmhFigure(String id, String title, String what, List<String> selec
             }
             final List<Double> scores = new ArrayList<>();
             final List<Double> allocation = new ArrayList<>();
+            final List<String> forkMedians = new ArrayList<>();
             String unit = result.getPrimaryResult().getScoreUnit();
             for (final BenchmarkResult fork : result.getBenchmarkResults())
             {
+                final List<Double> forkScores = new ArrayList<>();
                 for (final IterationResult iteration : fork.getIterationResults())
                 {
-                    scores.add(iteration.getPrimaryResult().getScore());
+                    forkScores.add(iteration.getPrimaryResult().getScore());
                     unit = iteration.getPrimaryResult().getScoreUnit();
                     final Map<String, Result> secondary = iteration.getSecondaryResults();
                     final Result alloc = secondary.get(ALLOC_PER_OP);
@@ -117,6 +120,8 @@ public record JmhFigure(String id, String title, String what, List<String> selec
                         allocation.add(alloc.getScore());
                     }
                 }
+                scores.addAll(forkScores);
+                forkMedians.add(Quantity.format(new Measurement(unit, toArray(forkScores)).median(), unit));
             }
             final Measurement time = new Measurement(unit, toArray(scores));
             final List<String> note = new ArrayList<>();
@@ -124,6 +129,11 @@ public record JmhFigure(String id, String title, String what, List<String> selec
             {
                 final double rate = bench.pagesPerOp() / Quantity.secondsPerOp(time.median(), unit);
                 note.add(Quantity.format(rate, "pages/s") + " each way");
+            }
+            if (forkMedians.size() > 1)
+            {
+                // a fork that ran in one of the shared machine's slow spells shows as such, not only in the spread
+                note.add("fork medians " + sharingUnit(forkMedians));
             }
             if (!allocation.isEmpty())
             {
@@ -134,6 +144,19 @@ public record JmhFigure(String id, String title, String what, List<String> selec
         final String method = "JMH: " + String.join(" ", settings.jmhOptions(forks)) +
             " (medians and spreads over the measured iterations)";
         return new Outcome(List.of(Settings.shell(command)), method, out, problems, Map.of());
+    }
+
+    /** "41.3 ns/op, 68.8 ns/op" as "41.3, 68.8 ns/op" when every value has the same unit. */
+    static String sharingUnit(final List<String> values)
+    {
+        final String last = values.getLast();
+        final String unit = last.substring(last.indexOf(' '));
+        if (values.stream().allMatch(v -> v.endsWith(unit)))
+        {
+            return values.stream().map(v -> v.substring(0, v.length() - unit.length()))
+                .collect(Collectors.joining(", ")) + unit;
+        }
+        return String.join(", ", values);
     }
 
     private static double[] toArray(final List<Double> values)
