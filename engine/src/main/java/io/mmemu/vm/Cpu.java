@@ -127,6 +127,8 @@ public final class Cpu implements AutoCloseable, WaitContext
         this.backedLimit = memory.backedFrames() << PhysicalMemory.PAGE_SHIFT;
         this.cr3 = mm.cr3();
         editor.recordHoldsTo(nanos -> CpuStats.record(stats.ptlHold, nanos));
+        // a long zap or populate answers other CPUs' shootdowns between tables, as an interrupt would
+        editor.takeInterruptsWith(this::pollWhileWaiting);
         mm.register(stats);
     }
 
@@ -394,7 +396,7 @@ public final class Cpu implements AutoCloseable, WaitContext
         {
             goOnline();
         }
-        else if ((long)FLUSH_REQUEST.getOpaque(this) != acked)
+        else if (flushPending())
         {
             serviceFlush();
         }
@@ -478,7 +480,7 @@ public final class Cpu implements AutoCloseable, WaitContext
             idle.reset();
             while ((boolean)ONLINE.getVolatile(other) && (long)FLUSH_ACK.getVolatile(other) < target)
             {
-                if ((long)FLUSH_REQUEST.getOpaque(this) != acked)
+                if (flushPending())
                 {
                     serviceFlush();
                 }
@@ -497,10 +499,16 @@ public final class Cpu implements AutoCloseable, WaitContext
     @Override
     public void pollWhileWaiting()
     {
-        if ((long)FLUSH_REQUEST.getOpaque(this) != acked)
+        if (flushPending())
         {
             serviceFlush();
         }
+    }
+
+    /** Whether another CPU's shootdown waits for this CPU's answer. Called by the owning thread. */
+    boolean flushPending()
+    {
+        return (long)FLUSH_REQUEST.getOpaque(this) != acked;
     }
 
     @Override

@@ -51,6 +51,9 @@ public final class PageTableEditor
     private final long zeroPagePfn;
     private long done;
     private LockHoldRecorder holds = LockHoldRecorder.NONE;
+    private Runnable interrupts = () ->
+    {
+    };
 
     /** Receives how long each PT lock was held by a range operation (one sample per PT page). */
     @FunctionalInterface
@@ -67,6 +70,17 @@ public final class PageTableEditor
     public void recordHoldsTo(final LockHoldRecorder recorder)
     {
         this.holds = recorder;
+    }
+
+    /**
+     * What a range operation runs before each page-table page it visits, with no lock of this editor
+     * held: where a kernel walking a large range would take a pending interrupt. The owning CPU
+     * answers TLB shootdowns there, so that another CPU's flush waits for one table's worth of work
+     * here, not for the whole munmap, mprotect or populate (nothing by default).
+     */
+    public void takeInterruptsWith(final Runnable interrupts)
+    {
+        this.interrupts = interrupts;
     }
 
     /**
@@ -148,6 +162,7 @@ public final class PageTableEditor
         long va = start;
         while (va < end)
         {
+            interrupts.run();
             final int status = walker.walkAlloc(cr3, va);
             final long last = Math.min(end, nextBoundary(va, LEVEL_PMD));
             if (status == PageWalker.WALK_LARGE)
@@ -225,6 +240,7 @@ public final class PageTableEditor
         final long end = from + length;
         while (va < end)
         {
+            interrupts.run();
             final int status = walker.walk(cr3, va);
             if (status == PageWalker.WALK_HOLE)
             {
@@ -312,6 +328,7 @@ public final class PageTableEditor
         long va = start;
         while (va < end)
         {
+            interrupts.run();
             final int status = walker.walk(cr3, va);
             if (status == PageWalker.WALK_HOLE)
             {

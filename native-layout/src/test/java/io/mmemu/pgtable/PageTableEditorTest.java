@@ -1,5 +1,8 @@
 package io.mmemu.pgtable;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import io.mmemu.phys.FrameFlags;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -71,6 +74,52 @@ final class PageTableEditorTest
 
             m.editor.freeRoot(m.cr3);
             assertEquals(1, m.memory.framesInUse(), "only the zero page is left");
+        }
+    }
+
+    @Test
+    void rangeOperationsTakeInterruptsBeforeEachTableWithNoLockHeld()
+    {
+        try (Machine m = Machine.full(16 * MIB))
+        {
+            // the last page of PT 0, all of PT 1, the first page of PT 2
+            final long start = 0x1F_F000L;
+            final long end = 0x40_1000L;
+            final long[] tables = new long[3];
+            final int[] calls = new int[1];
+            final List<String> held = new ArrayList<>();
+            m.editor.takeInterruptsWith(() ->
+            {
+                calls[0]++;
+                for (final long pt : tables)
+                {
+                    if (pt != 0 && PtLock.owner(m.memory.metadata(), pt) != PtLock.UNLOCKED)
+                    {
+                        held.add("PT " + pt + " locked during interrupt " + calls[0]);
+                    }
+                }
+            });
+            m.populate(start, end);
+            assertEquals(3, calls[0], "populate: one interrupt point per table");
+            for (int i = 0; i < 3; i++)
+            {
+                assertEquals(PageWalker.WALK_PTE, m.editor.walker().walk(m.cr3, start + i * 0x20_0000L));
+                tables[i] = m.editor.walker().tablePfn();
+            }
+            calls[0] = 0;
+            m.tlb.begin(TlbFlush.NONE);
+            assertEquals(OK, m.editor.changeProtection(m.cr3, start, end, PageTableEntry.PRESENT | PageTableEntry.USER, false, m.tlb));
+            m.tlb.finish();
+            assertEquals(3, calls[0], "mprotect: one interrupt point per table");
+            calls[0] = 0;
+            m.zap(start, end);
+            assertEquals(3, calls[0], "zap: one interrupt point per table");
+            assertEquals(List.of(), held);
+            m.editor.takeInterruptsWith(() ->
+            {
+            });
+            m.unmap(start, end);
+            assertEquals(m.baseline, m.memory.framesInUse());
         }
     }
 
