@@ -480,10 +480,7 @@ public final class Cpu implements AutoCloseable, WaitContext
             idle.reset();
             while ((boolean)ONLINE.getVolatile(other) && (long)FLUSH_ACK.getVolatile(other) < target)
             {
-                if (flushPending())
-                {
-                    serviceFlush();
-                }
+                pollWhileWaiting();
                 idle.idle();
             }
         }

@@ -51,7 +51,10 @@ public final class PageTableEditor
     private final long zeroPagePfn;
     private long done;
     private LockHoldRecorder holds = LockHoldRecorder.NONE;
-    private Runnable interrupts = () ->
+    private Runnable interrupts = NO_INTERRUPTS;
+
+    /** The default of {@link #takeInterruptsWith}: an editor no CPU owns answers nothing. */
+    public static final Runnable NO_INTERRUPTS = () ->
     {
     };
 

@@ -115,9 +115,7 @@ final class PageTableEditorTest
             m.zap(start, end);
             assertEquals(3, calls[0], "zap: one interrupt point per table");
             assertEquals(List.of(), held);
-            m.editor.takeInterruptsWith(() ->
-            {
-            });
+            m.editor.takeInterruptsWith(PageTableEditor.NO_INTERRUPTS);
             m.unmap(start, end);
             assertEquals(m.baseline, m.memory.framesInUse());
         }
