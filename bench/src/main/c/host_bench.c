@@ -5,7 +5,8 @@
  *
  *   host_bench page_fault1 THREADS SECONDS SIZE    mmap SIZE private anon, write a byte a page, munmap
  *   host_bench page_fault1_guard THREADS SECONDS SIZE   page_fault1 with a PROT_NONE guard page after
- *                                                  each mapping (threads' mappings never merge)
+ *                                                  each mapping (mapped PROT_NONE, then all but the
+ *                                                  guard made writable: threads' mappings never merge)
  *   host_bench mmap1       THREADS SECONDS SIZE    mmap SIZE private anon + munmap, untouched
  *   host_bench page_fault2 THREADS SECONDS SIZE    page_fault1 on a private mapping of a tmp file
  *   host_bench page_fault3 THREADS SECONDS SIZE    page_fault1 on a shared mapping of a tmp file
@@ -162,9 +163,9 @@ static int tmp_file(void)
     return fd;
 }
 
-static void *map_fd_or_die(size_t length, int flags, int fd)
+static void *map_fd_or_die(size_t length, int prot, int fd)
 {
-    void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, (fd >= 0 ? map_type : MAP_PRIVATE | MAP_ANONYMOUS) | flags, fd, 0);
+    void *p = mmap(NULL, length, prot, fd >= 0 ? map_type : MAP_PRIVATE | MAP_ANONYMOUS, fd, 0);
     if (p == MAP_FAILED)
     {
         fprintf(stderr, "host_bench: mmap of %zu bytes: %s\n", length, strerror(errno));
@@ -191,10 +192,11 @@ static void *page_fault1(void *arg)
     const size_t guard = guarded ? PAGE : 0;
     while (!atomic_load_explicit(&stop, memory_order_relaxed))
     {
-        char *p = map_fd_or_die(size + guard, 0, fd);
-        if (guard != 0 && mprotect(p + size, guard, PROT_NONE) != 0)
+        /* guarded: mapped writable and then guarded, it would merge for a moment with a neighbour */
+        char *p = map_fd_or_die(size + guard, guard != 0 ? PROT_NONE : PROT_READ | PROT_WRITE, fd);
+        if (guard != 0 && mprotect(p, size, PROT_READ | PROT_WRITE) != 0)
         {
-            fprintf(stderr, "host_bench: mprotect of the guard page: %s\n", strerror(errno));
+            fprintf(stderr, "host_bench: mprotect of the mapping: %s\n", strerror(errno));
             exit(1);
         }
         for (size_t off = 0; off < size; off += PAGE)
@@ -233,7 +235,7 @@ static void *mmap1(void *arg)
     const int fd = on_file ? tmp_file() : -1;
     while (!atomic_load_explicit(&stop, memory_order_relaxed))
     {
-        void *p = map_fd_or_die(size, 0, fd);
+        void *p = map_fd_or_die(size, PROT_READ | PROT_WRITE, fd);
         munmap(p, size);
         w->ops++;
     }

@@ -79,6 +79,36 @@ public final class BuddyAllocator
     }
 
     /**
+     * Takes one free block of 2^{@code order} frames and hands its frames out as order-0 frames,
+     * written to {@code out[from..from + 2^order)} highest first (a stack popped from the end yields
+     * them in ascending order), each keeping the block's ZEROED.
+     *
+     * @return 2^order, or 0 when no block that large is free (nothing is split then).
+     */
+    public synchronized int allocateRun(final long[] out, final int from, final int order)
+    {
+        if (order < 0 || order > MAX_ORDER)
+        {
+            throw new IllegalArgumentException("order " + order + " outside 0.." + MAX_ORDER);
+        }
+        final long head = take(order);
+        if (head == NO_FRAME)
+        {
+            return 0;
+        }
+        // the head keeps only ZEROED (take); the others have no state flags (a free block's invariant)
+        final int zeroed = flags(head) & FrameFlags.ZEROED;
+        final int n = 1 << order;
+        for (int i = 0; i < n; i++)
+        {
+            final long pfn = head + n - 1 - i;
+            FLAGS.set(metadata, offset(pfn), zeroed);
+            out[from + i] = pfn;
+        }
+        return n;
+    }
+
+    /**
      * Frees a block allocated with {@code order}; the descriptor's ZEROED bit says whether it is zero.
      *
      * @throws IllegalArgumentException for an order outside 0..{@link #MAX_ORDER} or a block never handed out.

@@ -34,16 +34,40 @@ final class FrameReserve
         {
             return false;
         }
+        growFor(n);
+        System.arraycopy(from, offset, pfns, count, n);
+        count += n;
+        return true;
+    }
+
+    /**
+     * Takes a whole free block of 2^{@code order} frames from {@code buddy} in, if it fits and the
+     * buddy has one: a CPU's frames then come in aligned runs that no other CPU's frames share.
+     * Returns how many frames came in (0 or 2^order).
+     */
+    synchronized int refillFrom(final BuddyAllocator buddy, final int order)
+    {
+        final int n = 1 << order;
+        if (count + n > capacity)
+        {
+            return 0;
+        }
+        growFor(n);
+        // the buddy's monitor inside the reserve's: the documented lock order
+        final int got = buddy.allocateRun(pfns, count, order);
+        count += got;
+        return got;
+    }
+
+    private void growFor(final int n)
+    {
         if (count + n > pfns.length)
         {
-            // grows in steps while a thread first frees in bulk, then never again (the hot path allocates nothing)
+            // grows in steps while a thread first frees or refills in bulk, then never again (the hot path allocates nothing)
             final long[] grown = new long[Math.min(capacity, Math.max(count + n, 2 * pfns.length))];
             System.arraycopy(pfns, 0, grown, 0, count);
             pfns = grown;
         }
-        System.arraycopy(from, offset, pfns, count, n);
-        count += n;
-        return true;
     }
 
     /** Moves up to {@code max} frames out to {@code to[0..]}; returns how many (0 when empty). */

@@ -286,6 +286,47 @@ final class BuddyAllocatorTest
     }
 
     @Test
+    void aRunHandsOutOneAlignedBlockAsSingleFramesThatCoalesceBack()
+    {
+        final BuddyAllocator buddy = allocator(FIRST, LIMIT);
+        final Tracker tracker = new Tracker(buddy, metadata, FIRST);
+        // a single frame first: the run must not come from the half it broke
+        final long single = buddy.allocate(0);
+        tracker.allocated(single, 0);
+        final long[] out = new long[3 + 512];
+        assertEquals(512, buddy.allocateRun(out, 3, 9));
+        final long head = out[3 + 511];
+        assertEquals(0, head & 511, "the run is one aligned order-9 block: " + head);
+        for (int i = 0; i < 512; i++)
+        {
+            assertEquals(head + 511 - i, out[3 + i], "highest first, so a stack pops them in ascending order");
+            assertEquals(FrameFlags.ZEROED, flags(out[3 + i]), "each frame keeps the block's ZEROED and is not FREE");
+            tracker.allocated(out[3 + i], 0);
+        }
+        assertEquals(0, out[0] | out[1] | out[2], "nothing written before from");
+        assertEquals(2048 - 1 - 512, buddy.freeFrames());
+        tracker.assertConsistent();
+
+        // what is left whole: the second top block's two halves
+        int runs = 0;
+        while (buddy.allocateRun(out, 0, 9) == 512)
+        {
+            runs++;
+            for (int i = 0; i < 512; i++)
+            {
+                tracker.allocated(out[i], 0);
+            }
+        }
+        assertEquals(2, runs);
+        assertTrue(single >> 9 != head >> 9, "the run did not come from the broken half");
+        final long freeBefore = buddy.freeFrames();
+        assertEquals(0, buddy.allocateRun(out, 0, 9), "no order-9 block: refused");
+        assertEquals(freeBefore, buddy.freeFrames(), "a refused run splits nothing");
+        tracker.assertConsistent();
+        assertThrows(IllegalArgumentException.class, () -> buddy.allocateRun(out, 0, MAX_ORDER + 1));
+    }
+
+    @Test
     void badOrdersAndForeignFramesAreRejectedWithAMessage()
     {
         final BuddyAllocator buddy = allocator(FIRST, LIMIT);

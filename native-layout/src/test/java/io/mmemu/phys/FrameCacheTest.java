@@ -76,6 +76,51 @@ final class FrameCacheTest
     }
 
     @Test
+    void refillsTakeWhole2MiBBlocksWhenTheReserveHasRoom()
+    {
+        // 256 MiB: reserves of up to 1,024 frames, room for a 512-frame block
+        try (PhysicalMemory memory = PhysicalMemory.create(256L << 20))
+        {
+            final BuddyAllocator buddy = memory.buddy();
+            final FrameCache a = memory.newCache();
+            final FrameCache b = memory.newCache();
+            final long initial = buddy.freeFrames();
+            final long[] fromA = new long[600];
+            final long[] fromB = new long[600];
+            // interleaved, as two CPUs faulting at once
+            for (int i = 0; i < fromA.length; i++)
+            {
+                fromA[i] = memory.allocateData(a);
+                fromB[i] = memory.allocateData(b);
+            }
+            assertEquals(initial - 4L * 512, buddy.freeFrames(), "two blocks of 512 each, nothing more");
+            assertEquals(2L * 512 - fromA.length, a.heldFrames());
+            for (final long[] frames : new long[][] {fromA, fromB})
+            {
+                for (int i = 1; i < 512; i++)
+                {
+                    assertEquals(frames[0] + i, frames[i], "one aligned block, handed out in ascending order");
+                }
+                assertEquals(0, frames[0] & 511);
+                assertEquals(0, frames[512] & 511, "the next refill takes the next whole block");
+            }
+            for (int i = 0; i < fromA.length; i++)
+            {
+                assertNotEquals(fromA[i] >> 9, fromB[i] >> 9, "no 2 MiB block holds both CPUs' frames");
+            }
+            for (int i = 0; i < fromA.length; i++)
+            {
+                release(memory, a, fromA[i]);
+                release(memory, b, fromB[i]);
+            }
+            memory.retireCache(a);
+            memory.retireCache(b);
+            assertEquals(initial, buddy.freeFrames());
+            assertEquals(1, memory.framesInUse());
+        }
+    }
+
+    @Test
     void twoCachesShareTheLastFrames()
     {
         // 16 frames, 14 free: the first cache's refill takes them all, the second finds none

@@ -5,7 +5,8 @@ import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -14,20 +15,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Threads allocate and free bursts of frames through their own caches in a memory too small for
  * all of them, so allocations keep running the buddy allocator dry and draining the other
- * threads' reserves while those threads spill into and refill from them. No frame may be handed
- * out twice, and after every cache is retired every frame is free again.
+ * threads' reserves while those threads spill into and refill from them (in 128 MiB, refills
+ * take whole 2 MiB blocks into the reserves). No frame may be handed out twice, and after every
+ * cache is retired every frame is free again.
  */
 final class FrameReserveConcurrentTest
 {
     private static final int THREADS = 4;
-    private static final int ROUNDS = 3_000;
-    private static final int MAX_BURST = 1_500;
 
-    @Test
-    void burstsThroughReservesNeverDuplicateOrLoseAFrame() throws Exception
+    @ParameterizedTest(name = "{0} MiB, bursts of up to {1}")
+    @CsvSource({
+        // 4,095 free frames, reserves of up to 64 per cache (batches only); 4 bursts of up to 1,500 exhaust it
+        "16, 1500, 3000",
+        // 32,767 free frames, reserves of up to 512: refills take 2 MiB blocks; 4 bursts of up to 12,000 exhaust it
+        "128, 12000, 200"})
+    void burstsThroughReservesNeverDuplicateOrLoseAFrame(final long mebibytes, final int maxBurst, final int rounds)
+        throws Exception
     {
-        // 16 MiB: 4,095 free frames, reserves of up to 64 per cache; 4 bursts of up to 1,500 exhaust it
-        try (PhysicalMemory memory = PhysicalMemory.create(16L << 20))
+        try (PhysicalMemory memory = PhysicalMemory.create(mebibytes << 20))
         {
             final long initial = memory.buddy().freeFrames();
             final AtomicIntegerArray owner = new AtomicIntegerArray((int)memory.totalFrames());
@@ -43,13 +48,13 @@ final class FrameReserveConcurrentTest
                 {
                     final FrameCache cache = memory.newCache();
                     final SplittableRandom random = new SplittableRandom(id);
-                    final long[] burst = new long[MAX_BURST];
+                    final long[] burst = new long[maxBurst];
                     try
                     {
                         start.await();
-                        for (int round = 0; round < ROUNDS; round++)
+                        for (int round = 0; round < rounds; round++)
                         {
-                            final int want = 1 + random.nextInt(MAX_BURST);
+                            final int want = 1 + random.nextInt(maxBurst);
                             int n = 0;
                             while (n < want)
                             {

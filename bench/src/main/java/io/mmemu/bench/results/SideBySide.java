@@ -135,9 +135,12 @@ final class SideBySide
             rows.add(new MetricRow(threads + ": emulator / host", metric(DISJOINT, n, "ratio"), null));
         }
         return new ScenarioFigure("page-fault1-disjoint", "page_fault1 over disjoint VMAs, 1 and 2 threads",
-            "page_fault1 with a PROT_NONE guard page after each thread's 128 MiB mapping (mapped and unmapped " +
-            "with it, on both sides), so that the threads' mappings stay separate VMAs instead of merging into " +
-            "one whose lock all faults share: the scaling of the per-VMA design itself. Full backing. Nine " +
+            "page_fault1 with a PROT_NONE guard page after each thread's 128 MiB mapping (on both sides: " +
+            "mapped PROT_NONE with it, then all but the guard made writable, unmapped with it), so that the " +
+            "threads' mappings stay separate VMAs instead of merging into one whose lock all faults share — " +
+            "not even for a moment: a mapping made writable whole and then guarded would merge with the " +
+            "neighbour thread's until the mprotect split it, and the neighbour's faults would wait. The " +
+            "scaling of the per-VMA design itself. Full backing. Nine " +
             "rounds, each one run per side at 1 then at 2 threads (emulator, host, emulator, host), so each " +
             "round's 2-over-1 figure compares runs seconds apart; the scaling rows are the medians of the " +
             "nine rounds' figures.",

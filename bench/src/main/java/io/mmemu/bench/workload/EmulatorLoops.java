@@ -165,7 +165,8 @@ public final class EmulatorLoops implements AutoCloseable
             }
             final long elapsed = System.nanoTime() - start;
             return new RunResult(ops, elapsed, seed ? Latency.of(all) : Latency.NONE,
-                seed ? Latency.of(window) : Latency.NONE, munmapNs, seed ? spec.bigSize() / PAGE : 0, mmapHold, ptlHold, vmaHold);
+                seed ? Latency.of(window) : Latency.NONE, munmapNs, seed ? spec.bigSize() / PAGE : 0, mmapHold, ptlHold, vmaHold,
+                mm.stats().faultWaits());
         }
         finally
         {
@@ -339,8 +340,11 @@ public final class EmulatorLoops implements AutoCloseable
             final long guard = spec.workload().guarded() ? PAGE : 0;
             while (!stop)
             {
-                final long addr = map(cpu, size + guard);
-                if (addr < 0 || guard != 0 && !protectNone(cpu, addr + size, guard))
+                // guarded: reserved inaccessible, then all but the last page made writable, so the
+                // writable VMA never touches another thread's (mapping it writable and then protecting
+                // a guard page would merge it for a moment with the neighbour's, whose faults would wait)
+                final long addr = map(cpu, size + guard, guard != 0 ? PROT_NONE : PROT_READ | PROT_WRITE);
+                if (addr < 0 || guard != 0 && !makeWritable(cpu, addr, size))
                 {
                     return;
                 }
@@ -378,9 +382,9 @@ public final class EmulatorLoops implements AutoCloseable
         }
 
         /** A fresh mapping (anonymous, or of the thread's file) of {@code size}, or -1 with the failure noted. */
-        private long map(final Cpu cpu, final long size)
+        private long map(final Cpu cpu, final long size, final int prot)
         {
-            final long addr = cpu.mmap(0, size, PROT_READ | PROT_WRITE, mapType, file, 0);
+            final long addr = cpu.mmap(0, size, prot, mapType, file, 0);
             if (addr < 0)
             {
                 failure = "mmap of " + size + " bytes failed: " + addr;
@@ -389,12 +393,12 @@ public final class EmulatorLoops implements AutoCloseable
             return addr;
         }
 
-        private boolean protectNone(final Cpu cpu, final long addr, final long size)
+        private boolean makeWritable(final Cpu cpu, final long addr, final long size)
         {
-            final long r = cpu.mprotect(addr, size, PROT_NONE);
+            final long r = cpu.mprotect(addr, size, PROT_READ | PROT_WRITE);
             if (r != 0)
             {
-                failure = "mprotect(PROT_NONE) of the guard page failed: " + r;
+                failure = "mprotect(PROT_READ|PROT_WRITE) of the mapping failed: " + r;
                 return false;
             }
             return true;
@@ -416,7 +420,7 @@ public final class EmulatorLoops implements AutoCloseable
             final long size = spec.size();
             while (!stop)
             {
-                final long addr = map(cpu, size);
+                final long addr = map(cpu, size, PROT_READ | PROT_WRITE);
                 if (addr < 0)
                 {
                     return;

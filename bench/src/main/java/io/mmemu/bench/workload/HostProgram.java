@@ -143,7 +143,7 @@ public final class HostProgram
             throw new IOException("the host benchmark failed (exit status " + status + "): " + String.join(" ", command));
         }
         return new RunResult(ops.stream().mapToLong(Long::longValue).toArray(), elapsed, all, window, munmapNs,
-            munmapPages, -1, -1, -1);
+            munmapPages, -1, -1, -1, -1);
     }
 
     private static int waitFor(final Process process) throws IOException

@@ -16,9 +16,11 @@ import java.util.Arrays;
  * @param ptlHoldNs   the longest PTE-lock hold meanwhile
  * @param vmaHoldNs   the longest per-VMA write lock hold meanwhile: the unmapped VMA's is held from
  *                    the start of its zap to its retirement, blocking faults on that VMA only
+ * @param faultWaits  faults that found their VMA locked by another thread's call and waited
+ *                    (emulator only; -1 where not counted)
  */
 public record RunResult(long[] ops, long elapsedNs, Latency all, Latency window, long munmapNs, long munmapPages,
-    long mmapHoldNs, long ptlHoldNs, long vmaHoldNs)
+    long mmapHoldNs, long ptlHoldNs, long vmaHoldNs, long faultWaits)
 {
     /** The longest single hold of a lock other threads' faults and calls contend for (mmap lock, PTE lock). */
     public long longestHoldNs()

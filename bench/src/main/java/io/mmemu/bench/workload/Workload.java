@@ -11,9 +11,12 @@ public enum Workload
 {
     PAGE_FAULT1("page_fault1", false, false),
     /**
-     * page_fault1 with a PROT_NONE guard page after each mapping (mapped with it, unmapped with it),
-     * so that the threads' mappings stay separate VMAs: will-it-scale's threads map side by side and
-     * their mappings merge into one VMA, whose lock every thread's faults then share.
+     * page_fault1 with a PROT_NONE guard page after each mapping, so that the threads' mappings stay
+     * separate VMAs: will-it-scale's threads map side by side and their mappings merge into one VMA,
+     * whose lock every thread's faults then share. Each mapping is made PROT_NONE with its guard page,
+     * then all but that page is made writable (mprotect), and it is unmapped with its guard page:
+     * mapping it writable first would merge it for a moment with the writable mapping of the thread
+     * placed next to it, whose faults would then wait for that (as they would on Linux).
      */
     PAGE_FAULT1_GUARD("page_fault1_guard", false, false),
     /** page_fault1 on a private mapping of the thread's tmp file: each write copies a page-cache page. */

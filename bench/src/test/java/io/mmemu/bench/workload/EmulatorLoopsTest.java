@@ -1,0 +1,32 @@
+package io.mmemu.bench.workload;
+
+import io.mmemu.phys.Backing;
+import io.mmemu.vm.LockingMode;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * page_fault1_guard's point is that the threads' VMAs never meet: with small mappings the threads
+ * map, fault and unmap side by side thousands of times a second, and no fault may ever find its
+ * VMA locked by the other thread's mmap or mprotect (a mapping made writable whole and then
+ * guarded merges with the neighbour's for a moment, and the neighbour's faults wait).
+ */
+final class EmulatorLoopsTest
+{
+    @Test
+    void guardedMappingsNeverMakeTheOtherThreadsFaultsWait()
+    {
+        try (EmulatorLoops loops = new EmulatorLoops())
+        {
+            final RunResult result = loops.run(new BenchSpec(Workload.PAGE_FAULT1_GUARD, 2, 0.3, 64 * 4096, 0, 0,
+                LockingMode.PER_VMA, Backing.TABLES_ONLY));
+            for (int thread = 0; thread < 2; thread++)
+            {
+                assertTrue(result.ops()[thread] > 10 * 64, "thread " + thread + " went round its loop: " + result.ops()[thread]);
+            }
+            assertEquals(0, result.faultWaits(), "faults that waited for the other thread's call");
+        }
+    }
+}
