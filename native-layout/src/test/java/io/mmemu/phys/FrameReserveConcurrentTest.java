@@ -27,8 +27,8 @@ final class FrameReserveConcurrentTest
     @CsvSource({
         // 4,095 free frames, reserves of up to 64 per cache (batches only); 4 bursts of up to 1,500 exhaust it
         "16, 1500, 3000",
-        // 32,767 free frames, reserves of up to 512: refills take 2 MiB blocks; 4 bursts of up to 12,000 exhaust it
-        "128, 12000, 200"})
+        // 32,767 free frames, reserves of up to 512: refills take 2 MiB blocks; two bursts of up to 30,000 exhaust it
+        "128, 30000, 100"})
     void burstsThroughReservesNeverDuplicateOrLoseAFrame(final long mebibytes, final int maxBurst, final int rounds)
         throws Exception
     {
