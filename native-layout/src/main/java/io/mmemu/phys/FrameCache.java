@@ -8,9 +8,9 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  * and moves them in batches of {@link #BATCH}: spills go to the thread's {@link FrameReserve}
  * while it has room, else to the buddy allocator (or the phantom bitmap); refills come from the
  * reserve first, and an empty reserve takes a whole 2 MiB block of real frames from the buddy when
- * it has room for one ({@link #RUN_ORDER}), a batch of single frames otherwise. A thread that frees a large range and faults it back (page_fault1) thus cycles
- * its frames through its own reserve and never takes the buddy lock that two such threads would
- * otherwise fight over.
+ * it has room for one ({@link #RUN_ORDER}), a batch of single frames otherwise. A thread that frees
+ * a large range and faults it back (page_fault1) thus cycles its frames through its own reserve and
+ * never takes the buddy lock that two such threads would otherwise fight over.
  * <p>
  * Thread safety: the first level has none; a cache belongs to one thread (one emulated CPU).
  * Its reserves are drained by whichever thread finds the shared allocators empty
