@@ -51,10 +51,7 @@ public final class BuddyAllocator
      */
     public synchronized long allocate(final int order)
     {
-        if (order < 0 || order > MAX_ORDER)
-        {
-            throw new IllegalArgumentException("order " + order + " outside 0.." + MAX_ORDER);
-        }
+        checkOrder(order);
         return take(order);
     }
 
@@ -87,10 +84,7 @@ public final class BuddyAllocator
      */
     public synchronized int allocateRun(final long[] out, final int from, final int order)
     {
-        if (order < 0 || order > MAX_ORDER)
-        {
-            throw new IllegalArgumentException("order " + order + " outside 0.." + MAX_ORDER);
-        }
+        checkOrder(order);
         final long head = take(order);
         if (head == NO_FRAME)
         {
@@ -149,6 +143,14 @@ public final class BuddyAllocator
     public long limit()
     {
         return limit;
+    }
+
+    private static void checkOrder(final int order)
+    {
+        if (order < 0 || order > MAX_ORDER)
+        {
+            throw new IllegalArgumentException("order " + order + " outside 0.." + MAX_ORDER);
+        }
     }
 
     private long take(final int order)

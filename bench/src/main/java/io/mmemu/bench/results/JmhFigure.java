@@ -24,7 +24,8 @@ import org.openjdk.jmh.runner.options.CommandLineOptions;
  *
  * @param selection the benchmark regex and any {@code -p} options.
  * @param forks     JMH forks (fresh JVMs): more than the page's default of one where a figure varies
- *                  from run to run (the shared machine's slow spells), so that its median is over several and each fork's median shows.
+ *                  from run to run (the shared machine's slow spells), so that its median is over
+ *                  several and each fork's median shows.
  */
 public record JmhFigure(String id, String title, String what, List<String> selection, List<Bench> rows, int forks)
     implements Figure
