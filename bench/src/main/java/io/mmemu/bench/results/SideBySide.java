@@ -221,8 +221,8 @@ final class SideBySide
             "Latency percentiles over the whole run and over the munmap window (faults that overlapped it at " +
             "any point, a fault that waited for all of it included). Per-VMA mode beside mmap-lock mode, where every fault waits for the munmap's write " +
             "hold. The longest lock hold is the longest single hold of a lock that other threads contend for " +
-            "(the mmap lock for writing, a PTE lock) during the munmap, from `MmStats`'s histograms (the " +
-            "engine records no PTE-lock holds yet: `ptlHold` stays empty, so the row is the mmap lock's); the " +
+            "(the mmap lock for writing, a PTE lock) during the munmap, from `MmStats`'s histograms: the longer " +
+            "of the two, each also shown as context; the " +
             "unmapped VMA's own per-VMA lock is held through its whole zap and blocks only faults on that VMA " +
             "(shown as context). On 2 cores the 4 faulting threads and the unmapper share the CPUs, so the " +
             "per-VMA munmap, which runs beside them, takes longer than the mmap-lock one, which stops them.",
