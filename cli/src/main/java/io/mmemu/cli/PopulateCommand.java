@@ -21,8 +21,11 @@ import picocli.CommandLine.Option;
     name = "populate",
     mixinStandardHelpOptions = true,
     description = {
-        "Populate SIZE bytes of virtual memory into real x86-64 page tables, check the tables, then",
-        "zap them and check that every frame returned. Prints frames, tables, time and rate."
+        "Populate a range straight into real x86-64 page tables, check them, zap them.",
+        "",
+        "Populates SIZE bytes of virtual memory, checks every invariant of the tables, zaps them and checks "
+            + "that every frame returned. Prints frames, tables, time and rate.",
+        ""
     })
 public final class PopulateCommand implements Callable<Integer>
 {
