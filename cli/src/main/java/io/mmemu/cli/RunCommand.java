@@ -46,8 +46,9 @@ import picocli.CommandLine.Parameters;
             + "line is reported as PROGRAM:LINE:COLUMN: reason and nothing runs. Ctrl-C stops cleanly and still "
             + "prints the report. While it runs, `mmemu stat` shows its counters from another terminal.",
         "",
-        "Exit status: 0 when every expectation held, 1 when one failed or the run was stopped, 2 for bad "
-            + "input (a malformed program, option or file).",
+        "Exit status: 0 when every expectation held; 1 when one failed, or a run-time error, a deadlock or a "
+            + "fatal signal stopped the run; 2 for bad input (a malformed program, option or file); 130 after "
+            + "Ctrl-C.",
         "",
         "A program's own 'option NAME VALUE' lines set these options; the command line overrides them.",
         "",

@@ -214,6 +214,20 @@ final class RunCommandTest
         assertTrue(r.out().contains("f.mm:1:1: munmap(0x1000, 4096) = 0, expected errno EINVAL"), r.out());
     }
 
+    /** The documented exit status (README, docs/language.md, the help): 0 all held, 1 some failed, 2 bad input. */
+    @Test
+    void theExitStatusSaysWhetherEveryExpectationHeld() throws IOException
+    {
+        final String held = write("held.mm", "munmap(0x1000, 4096) expect ok\n").toString();
+        assertEquals(0, run(held, "--physmem", "64M").exitCode());
+        final String failed = write("failed.mm", "munmap(0x1000, 4096) expect ok\nmunmap(0x1001, 4096) expect ok\n")
+            .toString();
+        assertEquals(1, run(failed, "--physmem", "64M").exitCode());
+        final CommandOutput bad = run(write("bad.mm", "munmap(0x1000)\n").toString(), "--physmem", "64M");
+        assertEquals(2, bad.exitCode(), bad.err());
+        assertEquals(2, run(held, "--physmem", "64M", "--locking", "no-such-mode").exitCode());
+    }
+
     /** A statement failing thousands of times is one line of the table and one JSON group. */
     @Test
     void failuresAreGroupedByStatementWithCountAndAddresses() throws IOException
