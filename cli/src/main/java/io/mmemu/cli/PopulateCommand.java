@@ -84,9 +84,11 @@ public final class PopulateCommand implements Callable<Integer>
             System.out.printf("page-table pages  %d (%s), data frames %d, frames in use %d%n",
                 tables, Sizes.human(tables << 12), data, memory.framesInUse());
 
+            final long checkStart = System.nanoTime();
             final PageTableChecker.Result check = PageTableChecker.check(memory, cr3);
-            System.out.printf("invariants        %s (%d tables, %d leaves reachable from CR3 0x%x)%n",
-                check.ok() ? "ok" : "VIOLATED: " + check.violations(), check.tables(), check.leaves(), cr3);
+            System.out.printf("invariants        %s (%d tables, %d leaves reachable from CR3 0x%x) in %.3f s%n",
+                check.ok() ? "ok" : "VIOLATED: " + check.violations(), check.tables(), check.leaves(), cr3,
+                (System.nanoTime() - checkStart) / 1e9);
 
             tlb.begin(TlbFlush.NONE);
             final long t2 = System.nanoTime();
