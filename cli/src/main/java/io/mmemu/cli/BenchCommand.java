@@ -30,11 +30,16 @@ import picocli.CommandLine.Parameters;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = {
-        "Run WORKLOAD (page_fault1/2/3, page_fault1_guard, mmap1/2, seed) on the emulator, on the host kernel (--host, a small C",
-        "program built with cc on first use) or both alternating (--compare, ending with the line",
-        "'ratio emulator/host: X.XX'). Prints ops/s per run (total and per thread), then the median,",
-        "min and max. --jmh PATTERN runs the JMH benchmarks matching PATTERN instead; words after",
-        "'--' go to JMH (e.g. mmemu bench --jmh TlbHit -- -prof gc)."
+        "Run a will-it-scale loop on the emulator, on the host kernel, or on both.",
+        "",
+        "WORKLOAD (page_fault1/2/3, page_fault1_guard, mmap1/2, seed) runs on the emulator, on the host kernel "
+            + "(--host, a small C program built with cc on first use) or on both, alternating (--compare, ending "
+            + "with the line 'ratio emulator/host: X.XX'). Prints ops/s per run (total and per thread), then the "
+            + "median, min and max.",
+        "",
+        "--jmh PATTERN runs the JMH benchmarks matching PATTERN instead; words after '--' go to JMH "
+            + "(e.g. mmemu bench --jmh TlbHit -- -prof gc).",
+        ""
     })
 public final class BenchCommand implements Callable<Integer>
 {

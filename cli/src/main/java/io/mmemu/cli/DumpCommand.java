@@ -18,11 +18,12 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "dump",
     mixinStandardHelpOptions = true,
-    usageHelpWidth = 100,
     description = {
-        "Run a replay script (docs/replay.md) on a fresh address space without printing its results, then",
-        "write the address space to FILE (docs/dump-format.md) for 'mmemu inspect'. A malformed script is",
-        "reported as SCRIPT:LINE: reason and nothing is written (exit 2).",
+        "Run a replay script quietly and save the address space it leaves to a file.",
+        "",
+        "Runs SCRIPT (docs/replay.md) on a fresh address space without printing its results, then writes "
+            + "the address space to FILE (docs/dump-format.md) for 'mmemu inspect'. A malformed script is "
+            + "reported as SCRIPT:LINE: reason and nothing is written (exit 2).",
         ""
     })
 public final class DumpCommand implements Callable<Integer>

@@ -22,12 +22,13 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "inspect",
     mixinStandardHelpOptions = true,
-    usageHelpWidth = 100,
     description = {
-        "Open a dump file (written by 'mmemu dump' or 'replay --dump'; docs/dump-format.md) and print the",
-        "views asked for, in this order: maps, smaps, pagemap, ptdump, walks, tables, hexdumps; then write",
-        "the files asked for. Without a view, print what the dump holds. A truncated or corrupted file is",
-        "reported with the offset and what was wrong there (exit 2).",
+        "Print the inspection views of a dump file.",
+        "",
+        "Opens DUMP (written by 'mmemu dump' or 'replay --dump'; docs/dump-format.md) and prints the views "
+            + "asked for, in this order: maps, smaps, pagemap, ptdump, walks, tables, hexdumps; then writes the "
+            + "files asked for. Without a view, prints what the dump holds. A truncated or corrupted file is "
+            + "reported with the offset and what was wrong there (exit 2).",
         ""
     })
 public final class InspectCommand implements Callable<Integer>

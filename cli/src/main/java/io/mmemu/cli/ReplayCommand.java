@@ -30,11 +30,12 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "replay",
     mixinStandardHelpOptions = true,
-    usageHelpWidth = 100,
     description = {
-        "Run a script of memory syscalls on a fresh emulated address space and print each call with its",
-        "result as strace does; then, if asked, the maps and the pagemap words. The whole script is checked",
-        "first: a malformed line is reported as SCRIPT:LINE: reason and nothing runs (exit 2).",
+        "Run a script of memory syscalls, or replay a real program's strace log.",
+        "",
+        "Runs SCRIPT on a fresh emulated address space and prints each call with its result as strace does; "
+            + "then, if asked, the maps and the pagemap words. The whole script is checked first: a malformed "
+            + "line is reported as SCRIPT:LINE: reason and nothing runs (exit 2).",
         "",
         "One call a line, in strace's syntax:",
         "  mmap(addr, length, prot, flags, fd, offset)",
@@ -42,30 +43,32 @@ import picocli.CommandLine.Parameters;
         "  mprotect(addr, length, prot)",
         "  mremap(old_address, old_size, new_size, flags[, new_address])",
         "  madvise(addr, length, advice)",
-        "  brk(addr)                     returns the new break, or the old one when refused",
-        "  pkey_mprotect(addr, length, prot, pkey)   pkey -1 only (no key is ever allocated)",
-        "  touch(addr, length, access)   one byte per page: PROT_READ reads it, PROT_WRITE writes 1,",
-        "                                PROT_READ|PROT_WRITE does both, PROT_NONE nothing",
-        "In a log replay, mmap's fd may name its file as strace -y prints it: 3</usr/lib/libc.so.6>.",
-        "Numbers: 4096, 0x1000, -1, NULL. Flags: the kernel's names joined by |, numbers allowed",
-        "(PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, PROT_READ|0x10). What follows ' = '",
-        "(strace's result) and /* comments */ are ignored; lines starting with # are comments.",
+        "  brk(addr)",
+        "  pkey_mprotect(addr, length, prot, pkey)",
+        "  touch(addr, length, access)",
+        "brk returns the new break, or the old one when refused; pkey_mprotect takes pkey -1 only (no key is "
+            + "ever allocated); touch reaches one byte a page: PROT_READ reads it, PROT_WRITE writes 1, "
+            + "PROT_READ|PROT_WRITE does both, PROT_NONE nothing. In a log replay, mmap's fd may name its file "
+            + "as strace -y prints it: 3</usr/lib/libc.so.6>.",
+        "Numbers: 4096, 0x1000, -1, NULL. Flags: the kernel's names joined by |, numbers allowed "
+            + "(PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, PROT_READ|0x10). What follows ' = ' "
+            + "(strace's result) and /* comments */ are ignored; lines starting with # are comments.",
         "",
         "Example (a touch of the unmapped page ends in SIGSEGV {si_code=SEGV_MAPERR, ...}):",
-        "  mmap(0x100000000000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)",
-        "  munmap(0x100000001000, 4096)",
-        "  touch(0x100000000000, 8192, PROT_WRITE)",
+        "  mmap(0x10000000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANON, -1, 0)",
+        "  munmap(0x10001000, 4096)",
+        "  touch(0x10000000, 8192, PROT_WRITE)",
         "",
-        "Inspection (docs/inspect.md): --smaps prints after the maps; --ptdump, --walk, --table and --hexdump",
-        "print last; --pagemap-binary, --dump and --html write files.",
+        "Inspection (docs/inspect.md): --smaps prints after the maps; --ptdump, --walk, --table and --hexdump "
+            + "print last; --pagemap-binary, --dump and --html write files.",
         "",
-        "Real programs (docs/replay.md, 'Replaying strace logs'): record with",
+        "Real programs (docs/replay.md, 'Replaying strace logs'): record the program's strace log and its "
+            + "/proc/PID/maps at its first instruction (tools/capture does both):",
         "  setarch -R strace -f -y -e trace=memory[,%%process] -o prog.trace prog ...",
-        "and its /proc/PID/maps at its first instruction (tools/capture does both), then",
+        "then replay every pid and compare each result with the recorded one:",
         "  mmemu replay --initial-maps prog.maps prog.trace",
-        "replays every pid, compares each result with the recorded one, and ends with",
-        "'checked N, equal N, differ K, unchecked U' (exit 1 when any differ). A log with pids, or",
-        "--initial-maps or --check, selects this mode.",
+        "It ends with 'checked N, equal N, differ K, unchecked U' (exit 1 when any differ). A log with pids, "
+            + "or --initial-maps or --check, selects this mode.",
         ""
     })
 public final class ReplayCommand implements Callable<Integer>
@@ -90,13 +93,14 @@ public final class ReplayCommand implements Callable<Integer>
     long physmem;
 
     @Option(names = "--kernel", defaultValue = "mainline", paramLabel = "mainline|host",
-        description = {"Kernel build to emulate: mainline (zero page, soft-dirty), or host: probe the kernel",
-            "this runs on (for diffing against it). Default ${DEFAULT-VALUE}."})
+        description = "Kernel build to emulate: mainline (zero page, soft-dirty), or host: probe the kernel this "
+            + "runs on (for diffing against it). Default ${DEFAULT-VALUE}.")
     String kernel;
 
     @Option(names = "--initial-maps", paramLabel = "[PATH=]MAPS",
-        description = {"A /proc/PID/maps file: the traced program's address space at its first instruction;",
-            "PATH=MAPS: the maps of a program the log exec's at PATH (with %%process in the log). Repeatable."})
+        description = "A /proc/PID/maps file: the traced program's address space at its first instruction; "
+            + "PATH=MAPS: the maps of a program the log exec's at PATH (when the log traces process calls). "
+            + "Repeatable.")
     List<String> initialMaps = new ArrayList<>();
 
     @Option(names = "--check", description = "Replay as an strace log and compare results even without pids or --initial-maps.")

@@ -37,14 +37,18 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "run",
     mixinStandardHelpOptions = true,
-    usageHelpWidth = 100,
     description = {
-        "Run a program of memory syscalls, touches, loops and threads (docs/language.md) on a fresh emulated",
-        "machine, then print what happened: faults, signals, waits on locked VMAs, fault latency, lock holds,",
-        "page tables and frames in use, failed expectations. The whole program is checked first: a malformed",
-        "line is reported as PROGRAM:LINE:COLUMN: reason and nothing runs (exit 2). Exit 1 when an",
-        "expectation failed or the run was stopped; Ctrl-C stops cleanly and still prints the report.",
-        "While it runs, `mmemu stat` shows its counters from another terminal.",
+        "Run a stress program on a fresh emulated machine and report what happened.",
+        "",
+        "PROGRAM's memory syscalls, touches, loops and threads (docs/language.md) run on a fresh emulated "
+            + "machine; then the report: faults, signals, waits on locked VMAs, fault latency, lock holds, page "
+            + "tables and frames in use, failed expectations. The whole program is checked first: a malformed "
+            + "line is reported as PROGRAM:LINE:COLUMN: reason and nothing runs. Ctrl-C stops cleanly and still "
+            + "prints the report. While it runs, `mmemu stat` shows its counters from another terminal.",
+        "",
+        "Exit status: 0 when every expectation held; 1 when one failed, or a run-time error, a deadlock or a "
+            + "fatal signal stopped the run; 2 for bad input (a malformed program, option or file); 130 after "
+            + "Ctrl-C.",
         "",
         "A program's own 'option NAME VALUE' lines set these options; the command line overrides them.",
         "",

@@ -20,11 +20,12 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "stat",
     mixinStandardHelpOptions = true,
-    usageHelpWidth = 100,
     description = {
-        "Print the live counters of a running `mmemu run` (another process): one header line and one line of",
-        "values, or with --follow a line every interval until the run ends, as vmstat does. Without RUN, the",
-        "newest run that is still alive is shown.",
+        "Print the live counters of a running `mmemu run`, once or as vmstat does.",
+        "",
+        "Reads the counters of a run in another process: one header line and one line of values, or with "
+            + "--follow a line every interval until the run ends. Without RUN, the newest run that is still "
+            + "alive is shown.",
         ""
     })
 public final class StatCommand implements Callable<Integer>

@@ -336,13 +336,16 @@ final class ProgramThread implements Runnable
         }
         if (!met)
         {
-            run.expectationFailed(c, describe(c, outcome) + ", expected " + expected(c));
+            final long address = outcome.signal() != Signal.NONE ? outcome.faultAddress()
+                : arguments.length > 0 ? arguments[0] : 0;
+            run.expectationFailed(c, FailureGroups.Kind.OUTCOME, describe(c, outcome) + ", expected " + expected(c),
+                address);
         }
         if (c.call() == Call.TOUCH && touch.mismatches() > 0)
         {
-            run.expectationFailed(c, touch.mismatches() + " read(s) saw another byte than " +
+            run.expectationFailed(c, FailureGroups.Kind.BYTES, touch.mismatches() + " read(s) saw another byte than " +
                 c.pattern().value().evaluate(frame) + ", the first 0x" + Integer.toHexString(touch.mismatchSeen()) +
-                " at 0x" + Long.toHexString(touch.mismatchAddress()));
+                " at 0x" + Long.toHexString(touch.mismatchAddress()), touch.mismatchAddress());
         }
         if (outcome.signal() != Signal.NONE && fatalSignals && (c.expectations().isEmpty() || !met))
         {

@@ -33,14 +33,15 @@ import org.HdrHistogram.Histogram;
  * @param statementSignals   signals raised by statements: SEGV_MAPERR, SEGV_ACCERR, SI_KERNEL, BUS_ADRERR
  * @param failedExpectations expectations not met
  * @param failures           the first {@link Run#KEPT_FAILURES} of them, {@code NAME:LINE:COLUMN: what}
+ * @param failureGroups      all of them, grouped by statement, in the order they first failed
  * @param error              what stopped the run early (a program error, a deadlock), or null
  * @param fatal              the unexpected signal that ended the run after {@code signals fatal}, or null
  * @param interrupted        whether the run was stopped from outside (Ctrl-C)
  */
 public record Report(Program program, RunOptions options, long wallNanos, MmStats stats, long tablePagesPeak,
                      long tablePages, long dataFramesPeak, long dataFrames, long rssPeak, long rss, long statements,
-                     long[] statementSignals, long failedExpectations, List<String> failures, String error,
-                     String fatal, boolean interrupted)
+                     long[] statementSignals, long failedExpectations, List<String> failures,
+                     List<FailureGroup> failureGroups, String error, String fatal, boolean interrupted)
 {
     private static final long PAGE_SIZE = 4096;
     /** Closing a generator leaves the stream open: it may be standard output. */
@@ -91,13 +92,15 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         row(out, "statements", statements + "  (signals: " + statementSignals[0] + " SEGV_MAPERR, " + statementSignals[1] +
             " SEGV_ACCERR, " + statementSignals[2] + " SI_KERNEL, " + statementSignals[3] + " SIGBUS)");
         row(out, "failed expectations", Long.toString(failedExpectations));
-        for (final String failure : failures)
+        for (final FailureGroup group : failureGroups.subList(0, Math.min(failureGroups.size(), Run.KEPT_FAILURES)))
         {
-            out.println("  " + failure);
+            out.println("  " + group.statement() + ": " + (group.count() == 1 ? group.first()
+                : group.count() + " times at 0x" + Long.toHexString(group.firstAddress()) + " .. 0x"
+                    + Long.toHexString(group.lastAddress()) + ", the first: " + group.first()));
         }
-        if (failedExpectations > failures.size())
+        if (failureGroups.size() > Run.KEPT_FAILURES)
         {
-            out.println("  ... and " + (failedExpectations - failures.size()) + " more");
+            out.println("  ... and " + (failureGroups.size() - Run.KEPT_FAILURES) + " more statements");
         }
         if (fatal != null)
         {
@@ -190,6 +193,18 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             for (final String failure : failures)
             {
                 json.writeString(failure);
+            }
+            json.writeEndArray();
+            json.writeArrayFieldStart("failure_groups");
+            for (final FailureGroup group : failureGroups)
+            {
+                json.writeStartObject();
+                json.writeStringField("statement", group.statement());
+                json.writeNumberField("count", group.count());
+                json.writeStringField("first", group.first());
+                json.writeStringField("first_address", "0x" + Long.toHexString(group.firstAddress()));
+                json.writeStringField("last_address", "0x" + Long.toHexString(group.lastAddress()));
+                json.writeEndObject();
             }
             json.writeEndArray();
             json.writeStringField("error", error);

@@ -59,6 +59,7 @@ public final class Run
     private final LongAdder[] signals = new LongAdder[Signal.SI_KERNEL + 1];
     private final LongAdder failedExpectations = new LongAdder();
     private final List<String> failures = new ArrayList<>();
+    private final FailureGroups failureGroups = new FailureGroups();
     private volatile AddressSpace space;
     /** When the program started ({@link System#nanoTime}), for the views' headers. */
     private volatile long startNanos;
@@ -159,7 +160,8 @@ public final class Run
                     Math.max(peakData, data), data, ProcessMemory.peakRss(), ProcessMemory.rss(), statements.sum(),
                     new long[] {signals[Signal.SEGV_MAPERR].sum(), signals[Signal.SEGV_ACCERR].sum(),
                         signals[Signal.SI_KERNEL].sum(), signals[Signal.BUS_ADRERR].sum()},
-                    failedExpectations.sum(), List.copyOf(failures), error != null ? error : deadlock, fatal, interrupted);
+                    failedExpectations.sum(), List.copyOf(failures), failureGroups.snapshot(),
+                    error != null ? error : deadlock, fatal, interrupted);
             }
         }
         finally
@@ -276,13 +278,17 @@ public final class Run
         }
     }
 
-    synchronized void expectationFailed(final Node.CallNode node, final String what)
+    /** Counts a failed expectation of {@code node} at {@code address} (see {@link FailureGroup}). */
+    synchronized void expectationFailed(final Node.CallNode node, final FailureGroups.Kind kind, final String what,
+        final long address)
     {
         failedExpectations.increment();
+        final String statement = program.name() + ":" + node.line() + ":" + node.column();
         if (failures.size() < KEPT_FAILURES)
         {
-            failures.add(program.name() + ":" + node.line() + ":" + node.column() + ": " + what);
+            failures.add(statement + ": " + what);
         }
+        failureGroups.add(statement, node, kind, what, address);
     }
 
     /** An unexpected signal after {@code signals fatal}: the run stops, as a process killed by it. */

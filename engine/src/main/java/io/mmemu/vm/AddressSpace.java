@@ -147,11 +147,11 @@ public final class AddressSpace implements AutoCloseable
 
     /**
      * Whether every fault reads the clock twice, for the fault-latency histogram and (mmap-lock
-     * mode) the mmap-lock read hold: on by default. The clock is most of the cost of a fault that
-     * finds its table in the cache (two reads, ~60 ns on a kvm-clock guest, against ~95 ns for the
-     * rest of a tables-only fault), so a run that wants only counts and throughput (populating
-     * terabytes through faults) turns it off; the histograms then stay empty. Counters are kept
-     * either way. Takes effect for faults that start after the call.
+     * mode) the mmap-lock read hold: on by default. The two clock reads can be most of the cost of
+     * a fault that finds its table in the cache (bench/README.md, "Timing every fault"), so a run
+     * that wants only counts and throughput (populating terabytes through faults) turns it off; the
+     * histograms then stay empty. Counters are kept either way. Takes effect for faults that start
+     * after the call.
      */
     public void timeFaults(final boolean on)
     {

@@ -23,11 +23,9 @@ import java.util.Arrays;
  * last keys, then the chosen line's eight keys are counted (keys at or below the address). Root
  * (at most 32 lines at 65,530 VMAs, hot), then the run's summary (four lines), then the group (two
  * lines): a lookup pays one likely cache miss for the group's ends and one for the VMA reference,
- * where a binary search pays one per halving step. Measured (bench {@code VmaFindBenchmark}, random
- * addresses, 65,530 VMAs, the previous two-level array of 64-VMA chunks in the same run, 8 JMH
- * forks on a quiet machine): 39–44 ns in every fork, 42.4 ± 1.1 ns overall, against 68–71 ns (forks
- * 60–77 ns for both trees were seen while other work loaded the shared two-core machine); at 1,000
- * VMAs 32 against 39 ns; at 1 VMA this tree's fixed-length counts cost 6.5 ns against 3.2 ns.
+ * where a binary search pays one per halving step. It allocates nothing. Its time is measured by
+ * bench {@code VmaFindBenchmark} (bench/RESULTS.md, vma-find; bench/README.md for the shapes it
+ * replaced).
  * <p>
  * Update ({@link #replace}): copies the one or two runs the edit touches (plus one neighbour when
  * the result would be under half full, or over full: sharing an overflow with a neighbour splits

@@ -97,6 +97,45 @@ final class RunTest
         assertTrue(report.failures().get(3).endsWith("expected ok or value 0x3"), report.failures().get(3));
     }
 
+    /** 40,000 failures of one statement are one group: its count, first message, first and last address. */
+    @Test
+    void failuresAreGroupedByStatement() throws IOException
+    {
+        final Report report = run("""
+            a = mmap(NULL, 8K, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
+            munmap(a, 8K)
+            repeat 40000 as i {
+                touch(a + i % 2 * 4K, 1, PROT_READ) expect ok
+            }
+            touch(a, 4K, PROT_WRITE) value 7 expect SIGSEGV SEGV_MAPERR
+            munmap(a, 8K) expect errno EINVAL
+            """);
+        assertEquals(40_001, report.failedExpectations());
+        assertEquals(Run.KEPT_FAILURES, report.failures().size());
+        final long a = 0x7ffff7fff000L - 8192;
+        final FailureGroup touches = report.failureGroups().get(0);
+        assertEquals("t.mm:4:5", touches.statement());
+        assertEquals(40_000, touches.count());
+        assertEquals("touch(a + i % 2 * 4K, 1, PROT_READ) = SIGSEGV {si_code=SEGV_MAPERR, si_addr=0x"
+            + Long.toHexString(a) + "}, expected ok", touches.first());
+        assertEquals(a, touches.firstAddress());
+        assertEquals(a + 4096, touches.lastAddress());
+        final FailureGroup munmap = report.failureGroups().get(1);
+        assertEquals("t.mm:7:1", munmap.statement());
+        assertEquals(1, munmap.count());
+        assertEquals("munmap(a, 8K) = 0, expected errno EINVAL", munmap.first());
+        assertEquals(a, munmap.firstAddress());
+        assertEquals(2, report.failureGroups().size());
+
+        final java.io.ByteArrayOutputStream table = new java.io.ByteArrayOutputStream();
+        report.print(new java.io.PrintStream(table, true, java.nio.charset.StandardCharsets.UTF_8));
+        final String text = table.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(text.contains("  failed expectations  40001\n  t.mm:4:5: 40000 times at 0x" + Long.toHexString(a)
+            + " .. 0x" + Long.toHexString(a + 4096) + ", the first: touch(a + i % 2 * 4K"), text);
+        assertTrue(text.contains("\n  t.mm:7:1: munmap(a, 8K) = 0, expected errno EINVAL\n"), text);
+        assertEquals(3, text.lines().filter(l -> l.startsWith("  t.mm:") || l.contains("failed expectations")).count(), text);
+    }
+
     @Test
     void threadsSeeACopyOfTheirStartersVariablesAndTheirOwnTid() throws IOException
     {

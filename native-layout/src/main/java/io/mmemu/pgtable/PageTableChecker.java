@@ -8,7 +8,6 @@ import io.mmemu.phys.FrameFlags;
 import io.mmemu.phys.PhantomFrames;
 import io.mmemu.phys.PhysicalMemory;
 import org.agrona.collections.Long2LongHashMap;
-import org.agrona.collections.LongHashSet;
 
 import static io.mmemu.pgtable.PageTableEntry.ENTRIES;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
@@ -23,16 +22,22 @@ import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
  *       backed one's mapcount equals the entries mapping it and its refcount covers them;</li>
  *   <li>frames in use = tables + data frames + the zero page: nothing leaked, nothing double-freed.</li>
  * </ul>
- * Not on any hot path: it allocates freely.
+ * Not on any hot path, but it must hold at any scale the emulator can: the frames it has reached are
+ * bits in off-heap {@link FrameBitmap}s over the PFN space (one bit a frame, freed when the check
+ * ends), and only frames mapped more than once take a heap entry, so a check's heap use does not
+ * grow with the size of the mappings.
  */
 public final class PageTableChecker
 {
     private final PhysicalMemory memory;
     private final MemorySegment frames;
     private final List<String> violations = new ArrayList<>();
-    private final LongHashSet tables = new LongHashSet();
-    private final Long2LongHashMap mappings = new Long2LongHashMap(0);
-    private final LongHashSet phantoms = new LongHashSet();
+    /** Table frames reached, over the backed frames (tables are always backed). */
+    private final FrameBitmap tables;
+    /** Data frames reached, backed and phantom, over every frame. */
+    private final FrameBitmap mapped;
+    /** Backed data frames mapped more than once: the entries beyond the first. */
+    private final Long2LongHashMap extraMappings = new Long2LongHashMap(0);
     private final LeafVisitor visitor;
     private long zeroPageMappings;
     private long leaves;
@@ -49,11 +54,14 @@ public final class PageTableChecker
         void leaf(long va, long entry, int level, List<String> violations);
     }
 
-    private PageTableChecker(final PhysicalMemory memory, final LeafVisitor visitor)
+    private PageTableChecker(final PhysicalMemory memory, final LeafVisitor visitor, final FrameBitmap tables,
+        final FrameBitmap mapped)
     {
         this.memory = memory;
         this.frames = memory.frames();
         this.visitor = visitor;
+        this.tables = tables;
+        this.mapped = mapped;
     }
 
     /** Checks the tables of the given roots; the result lists every violation found. */
@@ -75,14 +83,17 @@ public final class PageTableChecker
     public static Result check(final PhysicalMemory memory, final boolean accounting, final LeafVisitor visitor,
         final long... cr3s)
     {
-        final PageTableChecker checker = new PageTableChecker(memory, visitor);
-        for (final long cr3 : cr3s)
+        try (FrameBitmap tables = new FrameBitmap(memory.backedFrames());
+             FrameBitmap mapped = new FrameBitmap(memory.totalFrames()))
         {
-            checker.visitTable(cr3 >>> 12, LEVEL_PGD, 0L);
+            final PageTableChecker checker = new PageTableChecker(memory, visitor, tables, mapped);
+            for (final long cr3 : cr3s)
+            {
+                checker.visitTable(cr3 >>> 12, LEVEL_PGD, 0L);
+            }
+            checker.checkCounts(accounting);
+            return new Result(List.copyOf(checker.violations), tables.size(), mapped.size(), checker.leaves);
         }
-        checker.checkCounts(accounting);
-        return new Result(List.copyOf(checker.violations), checker.tables.size(),
-            checker.mappings.size() + checker.phantoms.size(), checker.leaves);
     }
 
     private void visitTable(final long pfn, final int level, final long base)
@@ -171,7 +182,7 @@ public final class PageTableChecker
             {
                 violation("phantom frame %d mapped at 0x%x is free", pfn, va);
             }
-            if (!phantoms.add(pfn))
+            if (!mapped.add(pfn))
             {
                 violation("phantom frame %d mapped twice (again at 0x%x)", pfn, va);
             }
@@ -182,13 +193,17 @@ public final class PageTableChecker
         {
             violation("frame %d mapped at 0x%x is flagged %s", pfn, va, FrameFlags.describe(flags));
         }
-        mappings.put(pfn, mappings.get(pfn) + 1);
+        if (!mapped.add(pfn))
+        {
+            extraMappings.put(pfn, extraMappings.get(pfn) + 1);
+        }
     }
 
     private void checkCounts(final boolean accounting)
     {
-        mappings.forEach((pfn, count) ->
+        mapped.forEachBelow(memory.backedFrames(), pfn ->
         {
+            final long count = 1 + extraMappings.get(pfn);
             final int mapcount = memory.mapcount(pfn);
             final int refcount = memory.refcount(pfn);
             if (mapcount != count)
@@ -202,12 +217,12 @@ public final class PageTableChecker
         });
         if (accounting)
         {
-            final long expected = tables.size() + mappings.size() + phantoms.size() + 1;
+            final long expected = tables.size() + mapped.size() + 1;
             final long inUse = memory.framesInUse();
             if (inUse != expected)
             {
                 violation("frames in use %d != tables %d + data %d + zero page 1 (leaked or double-freed %d)",
-                    inUse, tables.size(), mappings.size() + phantoms.size(), inUse - expected);
+                    inUse, tables.size(), mapped.size(), inUse - expected);
             }
         }
     }

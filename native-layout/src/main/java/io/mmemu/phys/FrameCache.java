@@ -25,8 +25,8 @@ public final class FrameCache
     /**
      * Order of the blocks a refill takes whole from the buddy allocator when the reserve has room:
      * 2 MiB, one page table's reach. Batches of 63 from a shared allocator interleave two CPUs'
-     * frames every 252 KiB; whole blocks keep each CPU's frames in aligned 2 MiB runs of its own,
-     * which two page_fault1 threads fault 1.2x faster (bench/README.md, "Frame runs").
+     * frames every 252 KiB; whole blocks keep each CPU's frames in aligned 2 MiB runs of its own
+     * (what that is worth: bench/README.md, "Frame runs").
      */
     static final int RUN_ORDER = 9;
 

@@ -21,9 +21,8 @@ import java.util.Objects;
  * <p>
  * Reservations are {@code madvise(MADV_HUGEPAGE)}d (advice: ignored where transparent huge pages
  * are off): emulated frames are handed out in ascending order, so the host backs them 2 MiB at a
- * time — one host fault instead of 512, and one host TLB entry for 512 frames. Populating 1 TiB
- * through faults (2 GiB of page tables written in order) went from 9.6–10.5 to 11.6–12.6 M
- * faults/s; the resident set stays the same to within 2 MiB per touched region.
+ * time — one host fault instead of 512, and one host TLB entry for 512 frames — and the resident
+ * set grows by at most 2 MiB per touched region (bench/README.md, "Huge pages under the frames").
  */
 public final class NativeMemory
 {

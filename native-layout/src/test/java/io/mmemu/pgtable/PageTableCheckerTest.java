@@ -36,6 +36,42 @@ final class PageTableCheckerTest
         }
     }
 
+    /** The frames reached are bits; a frame reached again is counted again, not lost. */
+    @Test
+    void everyEntryMappingAFrameIsCounted()
+    {
+        try (Machine m = Machine.full(16 * MIB))
+        {
+            m.populate(0L, 0x4000L);
+            final long leaf = m.entry(m.pteSlot(0L));
+            final long pfn = (leaf & ADDRESS_BITS) >>> 12;
+            m.setEntry(m.pteSlot(0x1000L), leaf);
+            m.setEntry(m.pteSlot(0x2000L), leaf);
+            assertViolation(m, "frame " + pfn + " has mapcount 1 but 3 entries map it");
+            m.memory.mapData(pfn);
+            m.memory.mapData(pfn);
+            // the two frames whose entries were overwritten are still in use: leaked
+            assertViolation(m, "frames in use");
+            assertEquals(2, PageTableChecker.check(m.memory, false, m.cr3).dataFrames());
+            assertTrue(PageTableChecker.check(m.memory, false, m.cr3).ok());
+        }
+    }
+
+    /** Tables-only at a size whose every data frame is phantom: each counted once, from the bitmap. */
+    @Test
+    void phantomFramesAreCountedOverTheWholePfnSpace()
+    {
+        try (Machine m = new Machine(PhysicalMemory.create(4096 * MIB, Backing.TABLES_ONLY, 16 * MIB)))
+        {
+            m.populate(0L, 1024 * MIB);
+            final PageTableChecker.Result result = PageTableChecker.check(m.memory, m.cr3);
+            assertTrue(result.ok(), result.violations()::toString);
+            assertEquals(262_144, result.dataFrames());
+            assertEquals(262_144, result.leaves());
+            assertEquals(1 + 1 + 1 + 512, result.tables());
+        }
+    }
+
     @Test
     void leakedFrameBreaksAccounting()
     {

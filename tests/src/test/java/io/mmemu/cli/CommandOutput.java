@@ -5,6 +5,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.function.IntSupplier;
 
 /** One run of {@link Main#run} with its standard streams captured (stdin fed from a string). */
 record CommandOutput(int exitCode, String out, String err)
@@ -14,7 +15,13 @@ record CommandOutput(int exitCode, String out, String err)
         return runWithInput("", args);
     }
 
-    static synchronized CommandOutput runWithInput(final String input, final String... args)
+    static CommandOutput runWithInput(final String input, final String... args)
+    {
+        return capture(input, () -> Main.run(args));
+    }
+
+    /** Runs {@code command} (which returns an exit code) with the standard streams captured. */
+    static synchronized CommandOutput capture(final String input, final IntSupplier command)
     {
         final PrintStream oldOut = System.out;
         final PrintStream oldErr = System.err;
@@ -26,7 +33,7 @@ record CommandOutput(int exitCode, String out, String err)
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
             System.setIn(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
-            final int exitCode = Main.run(args);
+            final int exitCode = command.getAsInt();
             System.out.flush();
             System.err.flush();
             return new CommandOutput(exitCode, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));

@@ -214,6 +214,49 @@ final class RunCommandTest
         assertTrue(r.out().contains("f.mm:1:1: munmap(0x1000, 4096) = 0, expected errno EINVAL"), r.out());
     }
 
+    /** The documented exit status (README, docs/language.md, the help): 0 all held, 1 some failed, 2 bad input. */
+    @Test
+    void theExitStatusSaysWhetherEveryExpectationHeld() throws IOException
+    {
+        final String held = write("held.mm", "munmap(0x1000, 4096) expect ok\n").toString();
+        assertEquals(0, run(held, "--physmem", "64M").exitCode());
+        final String failed = write("failed.mm", "munmap(0x1000, 4096) expect ok\nmunmap(0x1001, 4096) expect ok\n")
+            .toString();
+        assertEquals(1, run(failed, "--physmem", "64M").exitCode());
+        final CommandOutput bad = run(write("bad.mm", "munmap(0x1000)\n").toString(), "--physmem", "64M");
+        assertEquals(2, bad.exitCode(), bad.err());
+        assertEquals(2, run(held, "--physmem", "64M", "--locking", "no-such-mode").exitCode());
+    }
+
+    /** A statement failing thousands of times is one line of the table and one JSON group. */
+    @Test
+    void failuresAreGroupedByStatementWithCountAndAddresses() throws IOException
+    {
+        final String program = write("many.mm", """
+            a = mmap(0x10000000, 4M, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) expect ok
+            repeat 1024 as i {
+                touch(a + i * 4K, 1, PROT_WRITE) expect ok
+            }
+            """).toString();
+        final CommandOutput table = run(program, "--physmem", "64M");
+        assertEquals(1, table.exitCode(), table.err());
+        assertTrue(table.out().contains("failed expectations  1024\n  " + program + ":3:5: 1024 times at 0x10000000 .. "
+            + "0x103ff000, the first: touch(a + i * 4K, 1, PROT_WRITE) = SIGSEGV {si_code=SEGV_ACCERR, "
+            + "si_addr=0x10000000}, expected ok\n"), table.out());
+        final CommandOutput json = run(program, "--physmem", "64M", "--json", "-");
+        final JsonNode report = JSON.readTree(json.out());
+        assertEquals(1024, report.path("failed_expectations").asLong());
+        assertEquals(20, report.path("failures").size());
+        final JsonNode groups = report.path("failure_groups");
+        assertEquals(1, groups.size(), groups.toString());
+        assertEquals(program + ":3:5", groups.get(0).path("statement").asText());
+        assertEquals(1024, groups.get(0).path("count").asLong());
+        assertEquals("0x10000000", groups.get(0).path("first_address").asText());
+        assertEquals("0x103ff000", groups.get(0).path("last_address").asText());
+        assertTrue(groups.get(0).path("first").asText().startsWith("touch(a + i * 4K, 1, PROT_WRITE) = SIGSEGV"),
+            groups.toString());
+    }
+
     @Test
     void malformedProgramsAreReportedWithFileLineColumnAndDoNotRun() throws IOException
     {

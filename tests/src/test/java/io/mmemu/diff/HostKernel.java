@@ -9,8 +9,9 @@ import io.mmemu.vm.KernelConfig;
  * The build of the host kernel, as far as a replay can observe it ({@link KernelConfig}): probed
  * through the host runner itself (so under the very conditions of the comparison: THP off, inside
  * the window), never guessed from version strings. The emulator then runs as the same build, so
- * the comparison needs no forgiveness. This machine's kernel, for one, is booted with
- * {@code pvm_no_zero_page=1} (read faults allocate a page) and built without CONFIG_MEM_SOFT_DIRTY.
+ * the comparison needs no forgiveness. The kernel that recorded the fixtures, for one, was booted
+ * with {@code pvm_no_zero_page=1} (read faults allocate a page) and built without
+ * CONFIG_MEM_SOFT_DIRTY; a later build of the same release has the zero page again.
  */
 public final class HostKernel
 {

@@ -55,6 +55,7 @@ final class ResultsPage
             }
         }
         md.append('\n');
+        md.append(SideBySide.hostRate(sections));
         pictures(md, pictures, Plot.SUMMARY);
 
         for (final Section section : sections)

@@ -83,7 +83,7 @@ public final class Comparison
             if (spec.workload() == Workload.SEED)
             {
                 // and the large mapping's own paths (MAP_POPULATE, the sectioned munmap), at most 1 GiB of it:
-                // without this the first repetition's munmap ran in the interpreter, 2-4x slower than the rest
+                // without this the first repetition's munmap runs in the interpreter, slower than the rest
                 emulatorLoops.run(new BenchSpec(Workload.SEED, 0, spec.seconds(), spec.size(),
                     Math.min(spec.bigSize(), SEED_WARM_UP_BIG), 0, spec.locking(), spec.backing()));
             }

@@ -185,6 +185,19 @@ class PlotsTest
         }
     }
 
+    /** The summary states the host's own rate, measured here, beside the bare-metal anchor; only when measured. */
+    @Test
+    void theSummaryStatesTheHostsRateBesideTheBareMetalAnchor()
+    {
+        final String md = ResultsPage.render(everything(), List.of(), MACHINE, "today", false);
+        final String summary = md.substring(md.indexOf("## Summary"), md.indexOf("\n## ", md.indexOf("## Summary") + 1));
+        assertTrue(summary.contains("here the host faulted at 77.1 K faults/s in page_fault1 on one thread, where a "
+            + "bare-metal kernel faults at 543 K faults/s on one thread of a 16-core Linux 6.18 machine. The same host "
+            + "program faulted at 82 K/s on one 2-core guest and at 350–550 K/s on another"), summary);
+        final String without = ResultsPage.render(List.of(pageFault1(false), seed(true)), List.of(), MACHINE, "today", false);
+        assertFalse(without.contains("bare-metal kernel faults at"), without);
+    }
+
     private static Plot plot(final String id)
     {
         return Figures.plots().stream().filter(p -> p.id().equals(id)).findFirst().orElseThrow();
