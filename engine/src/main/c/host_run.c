@@ -28,7 +28,7 @@
  * Output, one fact a line (read by io.mmemu.program.HostRun):
  *   refuse LINE COLUMN reason      (before the run; exit 3)
  *   start                          tick ELAPSED_NS FAULTS PTE_KB ANON_KB RSS_KB HWM_KB
- *   fail ID SIGNAL VALUE ADDR N V1..VN     mismatch ID COUNT SEEN ADDR
+ *   fail ID SIGNAL VALUE ADDR N V1..VN     mismatch ID COUNT VALUE SEEN ADDR
  *   error LINE COLUMN reason       killed ID SIGNAL ADDR          deadlock TEXT
  *   at the end: wall NS / faults N / signals MAPERR ACCERR SI_KERNEL BUS / statements N /
  *   failed N / lat VALUE COUNT (repeated) / memory PTE_KB ANON_KB RSS_KB HWM_KB / interrupted 0|1 / done
@@ -583,12 +583,14 @@ static volatile int stopped;
 static volatile sig_atomic_t termination;
 static uint64_t serials;
 static char deadlock_text[8192];
-static int64_t start_ns, loops_deadline = INT64_MAX;
+static int64_t start_ns, end_ns, loops_deadline = INT64_MAX;
 static volatile int loops_over;
 static uint64_t statements, failed, thread_faults, signal_counts[5];
 static int errored;
 
 static __thread struct thread *self;
+/* The pseudo-parent of the program's main thread: its initial frame. */
+static struct thread root;
 /* The thread's touch buffers (on its stack): scratch per touch, fault latencies of the thread. */
 static __thread uint64_t *scratch_of, *latency_of;
 
@@ -1069,8 +1071,8 @@ static int call(struct thread *t, const struct node *n, uint64_t *scratch, uint6
         pthread_mutex_unlock(&sched);
         if (kept < KEPT_FAILURES)
         {
-            emit("mismatch %d %" PRIu64 " %d %" PRId64, n->id, touched.mismatches, touched.mismatch_seen,
-                (int64_t)touched.mismatch_address);
+            emit("mismatch %d %" PRIu64 " %" PRIu64 " %d %" PRId64, n->id, touched.mismatches, check_value,
+                touched.mismatch_seen, (int64_t)touched.mismatch_address);
         }
     }
     if (signal != S_NONE && t->fatal && (n->n_expect == 0 || !ok))
@@ -1151,6 +1153,12 @@ static int spawn(struct thread *parent, const struct node *where, const char *na
     /* SplittableRandom.split(): the child's seed and gamma from the parent's stream */
     c->rng = next_long(&parent->rng, parent->gamma);
     c->gamma = mix64(next_long(&parent->rng, parent->gamma)) | 1;
+    if (parent == &root)
+    {
+        /* the program's main thread: the stream of --seed itself, as the emulator's SplittableRandom(seed) */
+        c->rng = (uint64_t)seed_option;
+        c->gamma = GOLDEN_GAMMA;
+    }
     c->fatal = parent->fatal;
     c->body = body;
     c->calls = 0;
@@ -1446,6 +1454,10 @@ static void *thread_main(void *arg)
         fault_latency[b] += latency[b];
     }
     t->done = 1;
+    if (t->group == NULL && t->body == &program)
+    {
+        end_ns = now_ns(); /* the program's main thread: the run is over */
+    }
     live--;
     struct group *g = t->group;
     if (g != NULL)
@@ -1591,7 +1603,6 @@ int main(const int argc, char **argv)
     sigaction(SIGINT, &term, NULL);
 
     /* the main program thread's own frame lives in a pseudo-parent's */
-    static struct thread root;
     root.frame = calloc((size_t)slots, sizeof(int64_t));
     root.rng = (uint64_t)seed_option;
     root.gamma = GOLDEN_GAMMA;
@@ -1620,8 +1631,6 @@ int main(const int argc, char **argv)
     {
         die(EXIT_RUNNER, "cannot start the program's main thread");
     }
-    threads[main_thread.slot].rng = (uint64_t)seed_option;
-    threads[main_thread.slot].gamma = GOLDEN_GAMMA;
     pthread_sigmask(SIG_UNBLOCK, &terminate, NULL);
     const uint64_t faults_at_start = process_faults();
     for (;;)
@@ -1641,11 +1650,24 @@ int main(const int argc, char **argv)
         status_kb(&pte, &anon, &rss, &hwm);
         emit("tick %" PRId64 " %" PRIu64 " %ld %ld %ld %ld", now_ns() - start_ns, process_faults() - faults_at_start,
             pte, anon, rss, hwm);
-        struct timespec pause = { 0, 100 * 1000 * 1000 };
-        nanosleep(&pause, NULL);
+        /* a tick every 100 ms, or at once when the main thread ends */
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += 100 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000L)
+        {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&sched);
+        if (!threads[main_thread.slot].done && !termination)
+        {
+            pthread_cond_timedwait(&changed, &sched, &until);
+        }
+        pthread_mutex_unlock(&sched);
     }
     pthread_join(threads[main_thread.slot].pthread, NULL);
-    const int64_t wall = now_ns() - start_ns;
+    const int64_t wall = end_ns - start_ns;
     long pte, anon, rss, hwm;
     status_kb(&pte, &anon, &rss, &hwm);
     pthread_mutex_lock(&sched);

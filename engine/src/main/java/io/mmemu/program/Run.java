@@ -281,7 +281,7 @@ public final class Run
         failedExpectations.increment();
         if (failures.size() < KEPT_FAILURES)
         {
-            failures.add(program.name() + ":" + node.line() + ":" + node.column() + ": " + what);
+            failures.add(at(program, node) + what);
         }
     }
 
@@ -292,10 +292,16 @@ public final class Run
         {
             if (fatal == null)
             {
-                fatal = program.name() + ":" + node.line() + ":" + node.column() + ": " + node.text() + " raised " + signal;
+                fatal = at(program, node) + node.text() + " raised " + signal;
             }
         }
         scheduler.stop();
+    }
+
+    /** {@code NAME:LINE:COLUMN: }, the start of a message about a statement. */
+    static String at(final Program program, final Node node)
+    {
+        return program.name() + ":" + node.line() + ":" + node.column() + ": ";
     }
 
     /** A program error (or a bug) in a thread: the run stops and reports the first. */
