@@ -118,7 +118,7 @@ final class HostImage
         final byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
         put(bytes.length);
         final ByteBuffer padded = ByteBuffer.allocate((bytes.length + 7) & ~7).order(ByteOrder.LITTLE_ENDIAN);
-        padded.put(bytes).flip();
+        padded.put(bytes).clear();
         while (padded.remaining() > 0)
         {
             put(padded.getLong());
