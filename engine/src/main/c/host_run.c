@@ -1345,6 +1345,10 @@ static int execute(struct thread *t, const struct node *n, uint64_t *scratch, ui
     case OP_BARRIER:
     {
         struct group *g = t->group;
+        if (g == NULL)
+        {
+            return run_error(t, n->line, n->column, "barrier outside a parallel block");
+        }
         pthread_mutex_lock(&sched);
         const uint64_t generation = g->generation;
         g->arrived++;

@@ -122,7 +122,7 @@ public final class RunCommand implements Callable<Integer>
 
     @Option(names = "--host",
         description = "Run on the host kernel instead of the emulator (docs/language.md#on-the-host-kernel). The emulator's " +
-            "machine options (--physmem, --backing, --locking, --section, --counters) and the final views are refused; " +
+            "machine options (--physmem, --backing, --locking, --section), its counters file and the final views are refused; " +
             "the program's own option lines for them are ignored.")
     boolean host;
 
@@ -217,7 +217,7 @@ public final class RunCommand implements Callable<Integer>
             return;
         }
         final Object[][] emulatorOnly = {{"--physmem", physmem}, {"--backing", backing}, {"--locking", locking},
-            {"--section", section}, {"--counters", counters}, {"--dump", dump}, {"--html", html}, {"--views-dir", viewsDir},
+            {"--section", section}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump}, {"--html", html}, {"--views-dir", viewsDir},
             {"--maps", maps ? Boolean.TRUE : null}, {"--smaps", smaps ? Boolean.TRUE : null},
             {"--ptdump", ptdump ? Boolean.TRUE : null}};
         for (final Object[] option : emulatorOnly)

@@ -23,19 +23,30 @@ public final class NativeBuild
     {
     }
 
+    /** There is no C compiler (or this is not Linux): the program cannot be had here, through no fault of its own. */
+    public static final class Unavailable extends IOException
+    {
+        private static final long serialVersionUID = 1L;
+
+        Unavailable(final String message, final Throwable cause)
+        {
+            super(message, cause);
+        }
+    }
+
     /**
      * The binary built from {@code source} (a resource of {@code anchor}'s package), built if needed.
      *
      * @param purpose what the program is for, in the messages ("the host side of the benchmarks")
-     * @throws IOException with a message a user can act on when this is not Linux, there is no C
-     *                     compiler, or the build fails
+     * @throws Unavailable when this is not Linux or there is no C compiler, with a message a user can act on
+     * @throws IOException  when the build fails (a broken source: a bug)
      */
     public static synchronized Path binary(final Class<?> anchor, final String source, final String purpose)
         throws IOException
     {
         if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux"))
         {
-            throw new IOException(purpose + " runs on Linux only (this is " + System.getProperty("os.name") + ")");
+            throw new Unavailable(purpose + " runs on Linux only (this is " + System.getProperty("os.name") + ")", null);
         }
         final byte[] text;
         try (InputStream in = anchor.getResourceAsStream(source))
@@ -71,7 +82,7 @@ public final class NativeBuild
         }
         catch (final IOException ex)
         {
-            throw new IOException("no C compiler: " + purpose + " is a small C program built on first use with '" + cc +
+            throw new Unavailable("no C compiler: " + purpose + " is a small C program built on first use with '" + cc +
                 "' (" + ex.getMessage() + "); install one (apt-get install gcc) or set CC", ex);
         }
         final String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
