@@ -30,6 +30,8 @@ import org.HdrHistogram.Histogram;
  * one that says nothing for {@link #SILENCE_SECONDS} s is killed and reported the same way, and so is
  * one still running {@link #OVERRUN_SECONDS} s after the run's {@code --duration} cap. {@link #stop}
  * (Ctrl-C) asks the runner to stop (SIGTERM): its threads unwind and it still reports (INTERRUPTED).
+ * Signals go through the {@link ProcessHandle}: {@link Process#destroy} would also close the runner's
+ * output, and its last lines with it.
  */
 public final class HostRun
 {
@@ -120,7 +122,7 @@ public final class HostRun
         final Process running = process;
         if (running != null)
         {
-            running.destroy();
+            running.toHandle().destroy();
         }
     }
 
@@ -142,7 +144,7 @@ public final class HostRun
         process = runner;
         if (interrupted)
         {
-            runner.destroy();
+            runner.toHandle().destroy();
         }
         Thread.ofVirtual().name("mmemu-host-image").start(() -> feed(runner, image.bytes()));
         final StringBuilder stderr = new StringBuilder();
@@ -267,7 +269,7 @@ public final class HostRun
                     if (now - lastHeard > TimeUnit.SECONDS.toNanos(SILENCE_SECONDS))
                     {
                         reason = "no word from it for " + SILENCE_SECONDS + " s";
-                        runner.destroyForcibly();
+                        runner.toHandle().destroyForcibly();
                         return;
                     }
                     final boolean overran = options.durationNanos() != RunOptions.NO_DURATION &&
@@ -275,13 +277,13 @@ public final class HostRun
                     if ((overran || interrupted) && stopAsked == 0)
                     {
                         stopAsked = now;
-                        runner.destroy();
+                        runner.toHandle().destroy();
                     }
                     if (stopAsked != 0 && now - stopAsked > TimeUnit.SECONDS.toNanos(STOP_GRACE_SECONDS))
                     {
                         reason = overran ? "still running " + OVERRUN_SECONDS + " s after the --duration cap" :
                             "it did not stop within " + STOP_GRACE_SECONDS + " s of being asked";
-                        runner.destroyForcibly();
+                        runner.toHandle().destroyForcibly();
                         return;
                     }
                 }
