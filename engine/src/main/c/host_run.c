@@ -566,7 +566,6 @@ struct thread
     volatile sig_atomic_t touching;
     volatile int fault_signal;
     volatile uint64_t fault_address;
-    uint64_t calls, calls_at_last_iteration;
 };
 
 static pthread_mutex_t sched = PTHREAD_MUTEX_INITIALIZER;
@@ -1021,7 +1020,6 @@ static int call(struct thread *t, const struct node *n, uint64_t *scratch, uint6
         const long r = raw_call(n->call, a);
         value = r == -1 ? -(int64_t)errno : (int64_t)r;
     }
-    t->calls++;
     pthread_mutex_lock(&sched);
     statements++;
     signal_counts[signal]++;
@@ -1092,13 +1090,12 @@ static int call(struct thread *t, const struct node *n, uint64_t *scratch, uint6
 }
 
 /* Whether a loop must start no new iteration; -1 when the run stops. */
-static int loop_end(struct thread *t)
+static int loop_end(void)
 {
     if (stopped)
     {
         return -1;
     }
-    t->calls_at_last_iteration = t->calls;
     if (!loops_over && loops_deadline != INT64_MAX && now_ns() >= loops_deadline)
     {
         loops_over = 1;
@@ -1107,6 +1104,24 @@ static int loop_end(struct thread *t)
 }
 
 static void *thread_main(void *arg);
+
+/*
+ * One iteration of a loop's body (a repeat's index slot set to index first): 1 to go on, 0 when
+ * the loop ends (the duration cap), -1 when the run stops.
+ */
+static int iteration(struct thread *t, const struct node *loop, const int64_t index)
+{
+    const int end = loop_end();
+    if (end != 0)
+    {
+        return end < 0 ? -1 : 0;
+    }
+    if (loop->op == OP_REPEAT && loop->slot >= 0)
+    {
+        t->frame[loop->slot] = index;
+    }
+    return run_block(t, &loop->body) != 0 ? -1 : 1;
+}
 
 /* Starts a thread on a pool slot; -1 after a run error. */
 static int spawn(struct thread *parent, const struct node *where, const char *name, const struct block *body,
@@ -1161,8 +1176,6 @@ static int spawn(struct thread *parent, const struct node *where, const char *na
     }
     c->fatal = parent->fatal;
     c->body = body;
-    c->calls = 0;
-    c->calls_at_last_iteration = (uint64_t)-1;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstack(&attr, stack_pool + (size_t)slot * STACK_SIZE, STACK_SIZE);
@@ -1276,55 +1289,32 @@ static int execute(struct thread *t, const struct node *n, uint64_t *scratch, ui
         {
             return -1;
         }
-        for (uint64_t i = 0; i < count; i++)
+        int going = 1;
+        for (uint64_t i = 0; i < count && going > 0; i++)
         {
-            const int end = loop_end(t);
-            if (end != 0)
-            {
-                return end < 0 ? -1 : 0;
-            }
-            if (n->slot >= 0)
-            {
-                t->frame[n->slot] = (int64_t)i;
-            }
-            if (run_block(t, &n->body) != 0)
-            {
-                return -1;
-            }
+            going = iteration(t, n, (int64_t)i);
         }
-        return 0;
+        return going < 0 ? -1 : 0;
     }
     case OP_FOR:
     {
         const int64_t start = now_ns();
-        while (now_ns() - start < n->nanos)
+        int going = 1;
+        while (going > 0 && now_ns() - start < n->nanos)
         {
-            const int end = loop_end(t);
-            if (end != 0)
-            {
-                return end < 0 ? -1 : 0;
-            }
-            if (run_block(t, &n->body) != 0)
-            {
-                return -1;
-            }
+            going = iteration(t, n, 0);
         }
-        return 0;
+        return going < 0 ? -1 : 0;
     }
     case OP_UNTIL:
-        while (__atomic_load_n(&posts[n->event], __ATOMIC_ACQUIRE) <= t->waits[n->event])
+    {
+        int going = 1;
+        while (going > 0 && __atomic_load_n(&posts[n->event], __ATOMIC_ACQUIRE) <= t->waits[n->event])
         {
-            const int end = loop_end(t);
-            if (end != 0)
-            {
-                return end < 0 ? -1 : 0;
-            }
-            if (run_block(t, &n->body) != 0)
-            {
-                return -1;
-            }
+            going = iteration(t, n, 0);
         }
-        return 0;
+        return going < 0 ? -1 : 0;
+    }
     case OP_PARALLEL:
         return parallel(t, n);
     case OP_JOIN:
