@@ -25,6 +25,8 @@
  *   expr     n_words, then RPN words: CONST(next word is the value) | VAR slot | ADD SUB MUL |
  *            DIV MOD (line << 20 | column in the payload); a word is kind | payload << 8.
  *
+ * `host_run --check` reads the image, sets up and refuses as a run would, and exits before the run.
+ *
  * Output, one fact a line (read by io.mmemu.program.HostRun):
  *   refuse LINE COLUMN reason      (before the run; exit 3)
  *   start                          tick ELAPSED_NS FAULTS PTE_KB ANON_KB RSS_KB HWM_KB
@@ -324,7 +326,7 @@ static void read_image(void)
     duration_option = word();
     default_threads = word();
     (void)word(); /* reserved */
-    (void)word(); /* body words, for readers that skip the body */
+    (void)word(); /* reserved */
     if (slots < 2 || events < 0 || named_threads < 0 || events > (int64_t)image_words ||
         named_threads > (int64_t)image_words)
     {
@@ -1548,7 +1550,7 @@ static int refuse_constant_ranges(const struct block *b)
 
 int main(const int argc, char **argv)
 {
-    (void)argc;
+    const int check_only = argc > 1 && strcmp(argv[1], "--check") == 0;
     /* A fixed layout (ASLR off) when the host lets us: refusals then do not depend on the run. */
     const int persona = personality(0xffffffff);
     if (persona != -1 && (persona & ADDR_NO_RANDOMIZE) == 0 && getenv("MMEMU_HOST_RUN_REEXEC") == NULL &&
@@ -1604,6 +1606,10 @@ int main(const int argc, char **argv)
     if (refuse_constant_ranges(&program) > 0)
     {
         return EXIT_REFUSED;
+    }
+    if (check_only)
+    {
+        return 0;
     }
 
     /* program threads leave SIGTERM/SIGINT to this thread, the sampler */

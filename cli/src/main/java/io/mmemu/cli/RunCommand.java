@@ -195,7 +195,16 @@ public final class RunCommand implements Callable<Integer>
         }
         if (host || compare)
         {
-            final List<String> refusals = HostRun.refusals(parsed, options);
+            final List<String> refusals;
+            try
+            {
+                refusals = HostRun.refusals(parsed, options);
+            }
+            catch (final IOException ex)
+            {
+                System.err.println("mmemu run: " + ex.getMessage());
+                return 1;
+            }
             if (!refusals.isEmpty())
             {
                 refusals.forEach(System.err::println);

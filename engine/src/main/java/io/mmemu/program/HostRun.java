@@ -82,10 +82,48 @@ public final class HostRun
         this.options = options;
     }
 
-    /** What the host cannot run in {@code program} with {@code options} (empty: it can run), before any runner starts. */
-    public static List<String> refusals(final Program program, final RunOptions options)
+    /**
+     * What the host cannot run in {@code program} with {@code options} (empty: it can run), nothing run:
+     * {@link HostRefusals}' checks, then the runner's own ({@code host_run --check}: constant ranges that
+     * reach its mappings).
+     *
+     * @throws IOException when the runner cannot be built or started
+     */
+    public static List<String> refusals(final Program program, final RunOptions options) throws IOException
     {
-        return HostRefusals.of(program, options, hostMemory());
+        final List<String> refused = HostRefusals.of(program, options, hostMemory());
+        if (!refused.isEmpty())
+        {
+            return refused;
+        }
+        final Process check = new ProcessBuilder(runner().toString(), "--check").start();
+        Thread.ofVirtual().name("mmemu-host-image").start(() -> feed(check, HostImage.of(program, options).bytes()));
+        final List<String> reasons = new ArrayList<>();
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(check.getInputStream(), StandardCharsets.UTF_8)))
+        {
+            String line;
+            while ((line = in.readLine()) != null)
+            {
+                if (line.startsWith("refuse "))
+                {
+                    reasons.add(refusal(program, line.substring("refuse ".length())));
+                }
+            }
+        }
+        final int status = waitFor(check);
+        if (status != 0 && status != EXIT_REFUSED)
+        {
+            throw new IOException("the host runner's check failed (exit status " + status + "): " +
+                new String(check.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).strip());
+        }
+        return List.copyOf(reasons);
+    }
+
+    /** {@code LINE COLUMN reason} as {@code FILE:LINE:COLUMN: cannot run on the host: reason}. */
+    private static String refusal(final Program program, final String text)
+    {
+        final String[] w = text.split(" ", 3);
+        return program.name() + ":" + w[0] + ":" + w[1] + ": cannot run on the host: " + w[2];
     }
 
     /** The host's memory (MemTotal of /proc/meminfo), bytes; -1 when unknown. */
@@ -134,7 +172,7 @@ public final class HostRun
      */
     public Report execute(final Run.Progress progress) throws IOException, Refused
     {
-        final List<String> refused = refusals(program, options);
+        final List<String> refused = HostRefusals.of(program, options, hostMemory());
         if (!refused.isEmpty())
         {
             throw new Refused(refused);
@@ -333,8 +371,7 @@ public final class HostRun
             final String[] w = rest.split(" ");
             switch (word)
             {
-                case "refuse" -> refusals.add(program.name() + ":" + w[0] + ":" + w[1] + ": cannot run on the host: " +
-                    rest.substring(w[0].length() + w[1].length() + 2));
+                case "refuse" -> refusals.add(refusal(program, rest));
                 case "start", "done" -> done |= word.equals("done");
                 case "tick" ->
                 {

@@ -236,6 +236,10 @@ final class HostRunTest
         assertEquals(2, before.exitCode());
         assertTrue(before.err().startsWith(constant + ":1:1: cannot run on the host: [0x10000, +0x7fff00000000) reaches " +
             "the host runner's own mapping"), before.err());
+        final CommandOutput beforeBoth = CommandOutput.run("run", constant.toString(), "--compare");
+        assertEquals(2, beforeBoth.exitCode());
+        assertEquals("", beforeBoth.out(), "nothing ran, not even on the emulator");
+        assertEquals(before.err(), beforeBoth.err());
 
         final Path computed = program("""
             a = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) expect ok
