@@ -47,6 +47,8 @@ public final class HostRun
     private static final int EXIT_REFUSED = 3;
     /** Java reports a child killed by signal N as exit status 128 + N. */
     private static final int SIGNAL_EXIT_BASE = 128;
+    private static final int SIGINT = 2;
+    private static final int SIGTERM = 15;
     private static final Map<Integer, String> SIGNAL_NAMES = Map.ofEntries(Map.entry(1, "SIGHUP"), Map.entry(2, "SIGINT"),
         Map.entry(3, "SIGQUIT"), Map.entry(4, "SIGILL"), Map.entry(5, "SIGTRAP"), Map.entry(6, "SIGABRT"),
         Map.entry(7, "SIGBUS"), Map.entry(8, "SIGFPE"), Map.entry(9, "SIGKILL"), Map.entry(11, "SIGSEGV"),
@@ -178,6 +180,10 @@ public final class HostRun
             throw new Refused(refused);
         }
         final HostImage image = HostImage.of(program, options);
+        if (interrupted)
+        {
+            return new Lines(image).report(true); // stopped before it started (Ctrl-C during --compare's emulator run)
+        }
         final Process runner = new ProcessBuilder(runner().toString()).start();
         process = runner;
         if (interrupted)
@@ -196,7 +202,23 @@ public final class HostRun
             while ((line = in.readLine()) != null)
             {
                 watchdog.heard();
-                lines.accept(line, progress);
+                try
+                {
+                    lines.accept(line, progress);
+                }
+                catch (final RuntimeException ex)
+                {
+                    throw new IOException("the host runner said something this mmemu cannot read (a mismatched build?): " +
+                        line, ex);
+                }
+            }
+        }
+        finally
+        {
+            // whatever ended the reading, no runner outlives it
+            if (runner.isAlive() && !lines.done)
+            {
+                watchdog.waitForExitOrKill();
             }
         }
         final int status = waitFor(runner);
@@ -210,7 +232,9 @@ public final class HostRun
         {
             throw new IOException("the host runner rejected its image (a bug of mmemu): " + stderr.toString().strip());
         }
-        if (status != 0 || !lines.done)
+        final boolean stoppedBeforeItsHandler = interrupted &&
+            (status == SIGNAL_EXIT_BASE + SIGTERM || status == SIGNAL_EXIT_BASE + SIGINT);
+        if ((status != 0 || !lines.done) && !stoppedBeforeItsHandler)
         {
             final String cause = watchdog.reason != null ? watchdog.reason + ", killed" :
                 status > SIGNAL_EXIT_BASE ? SIGNAL_NAMES.getOrDefault(status - SIGNAL_EXIT_BASE, "signal " + (status - SIGNAL_EXIT_BASE)) :
@@ -292,6 +316,23 @@ public final class HostRun
         void heard()
         {
             lastHeard = System.nanoTime();
+        }
+
+        /** After its output ended: gives the runner the stop grace to exit, then kills it. */
+        void waitForExitOrKill()
+        {
+            try
+            {
+                if (!runner.waitFor(STOP_GRACE_SECONDS, TimeUnit.SECONDS))
+                {
+                    runner.toHandle().destroyForcibly();
+                }
+            }
+            catch (final InterruptedException ex)
+            {
+                runner.toHandle().destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
         }
 
         @Override
