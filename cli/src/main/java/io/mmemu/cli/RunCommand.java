@@ -121,7 +121,7 @@ public final class RunCommand implements Callable<Integer>
     boolean quiet;
 
     @Option(names = "--host",
-        description = "Run on the host kernel instead of the emulator (docs/language.md#on-the-host-kernel). The emulator's " +
+        description = "Run on the host kernel instead of the emulator (docs/language.md). The emulator's " +
             "machine options (--physmem, --backing, --locking, --section), its counters file and the final views are refused; " +
             "the program's own option lines for them are ignored.")
     boolean host;
