@@ -281,28 +281,44 @@ final class HostRunTest
             """);
         final CompletableFuture<CommandOutput> run = CompletableFuture.supplyAsync(
             () -> CommandOutput.run("run", p.toString(), "--host", "--json", "-"));
-        // the runner is this JVM's child: kill it with SIGSEGV outside any touch, as a bug of its own would
-        ProcessHandle runner = null;
-        while (runner == null)
+        // the runner is this JVM's child (not its --check run): kill it with SIGSEGV outside any touch, as a bug
+        // of its own would
+        try
         {
-            final Optional<ProcessHandle> child = ProcessHandle.current().descendants()
-                .filter(h -> h.info().command().orElse("").endsWith("host_run")).findFirst();
-            if (child.isPresent())
+            ProcessHandle runner = null;
+            while (runner == null || !runner.isAlive())
             {
-                runner = child.get();
+                final Optional<ProcessHandle> child = hostRunners().findFirst();
+                if (child.isPresent())
+                {
+                    runner = child.get();
+                    Thread.sleep(300); // past its re-exec and its first statement (and gone, if a check run)
+                }
+                else
+                {
+                    Thread.onSpinWait();
+                }
             }
-            else
-            {
-                Thread.onSpinWait();
-            }
+            final Process kill = new ProcessBuilder("kill", "-SEGV", Long.toString(runner.pid())).start();
+            assertEquals(0, kill.waitFor());
+            final CommandOutput r = run.get(20, TimeUnit.SECONDS);
+            assertEquals(1, r.exitCode());
+            final JsonNode report = json(r);
+            assertTrue(report.path("error").asText().startsWith("host runner crashed: SIGSEGV"), report.path("error").asText());
         }
-        Thread.sleep(300); // past its re-exec and its first statement
-        final Process kill = new ProcessBuilder("kill", "-SEGV", Long.toString(runner.pid())).start();
-        assertEquals(0, kill.waitFor());
-        final CommandOutput r = run.get(20, TimeUnit.SECONDS);
-        assertEquals(1, r.exitCode());
-        final JsonNode report = json(r);
-        assertTrue(report.path("error").asText().startsWith("host runner crashed: SIGSEGV"), report.path("error").asText());
+        finally
+        {
+            // a failed test leaves no runner sleeping (and holding CommandOutput's lock) behind
+            hostRunners().forEach(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    /** This JVM's runs of host_run, without the --check runs before them. */
+    private static Stream<ProcessHandle> hostRunners()
+    {
+        return ProcessHandle.current().descendants()
+            .filter(h -> h.info().command().orElse("").endsWith("host_run"))
+            .filter(h -> !h.info().commandLine().orElse("").contains("--check"));
     }
 
     @Test
