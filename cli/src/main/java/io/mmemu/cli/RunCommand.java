@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
 
 import io.mmemu.inspect.Inspection;
 import io.mmemu.inspect.ThpMode;
@@ -121,8 +122,8 @@ public final class RunCommand implements Callable<Integer>
     boolean quiet;
 
     @Option(names = "--host",
-        description = "Run on the host kernel instead of the emulator (docs/language.md). The emulator's " +
-            "machine options (--physmem, --backing, --locking, --section), its counters file and the final views are refused; " +
+        description = "Run on the host kernel instead of the emulator (docs/language.md). The emulator's machine " +
+            "options (--physmem, --backing, --locking, --section), its counters file and the final views are refused; " +
             "the program's own option lines for them are ignored.")
     boolean host;
 
@@ -226,9 +227,9 @@ public final class RunCommand implements Callable<Integer>
             return;
         }
         final Object[][] emulatorOnly = {{"--physmem", physmem}, {"--backing", backing}, {"--locking", locking},
-            {"--section", section}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump}, {"--html", html}, {"--views-dir", viewsDir},
-            {"--maps", maps ? Boolean.TRUE : null}, {"--smaps", smaps ? Boolean.TRUE : null},
-            {"--ptdump", ptdump ? Boolean.TRUE : null}};
+            {"--section", section}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
+            {"--html", html}, {"--views-dir", viewsDir}, {"--maps", maps ? Boolean.TRUE : null},
+            {"--smaps", smaps ? Boolean.TRUE : null}, {"--ptdump", ptdump ? Boolean.TRUE : null}};
         for (final Object[] option : emulatorOnly)
         {
             if (option[1] != null)
@@ -398,7 +399,7 @@ public final class RunCommand implements Callable<Integer>
     }
 
     /** The table (unless --json -), then the JSON if asked; returns {@code status}. */
-    private int output(final java.util.function.Consumer<PrintStream> table, final JsonWriter writer, final int status)
+    private int output(final Consumer<PrintStream> table, final JsonWriter writer, final int status)
         throws IOException
     {
         if (!STDIN.equals(json))
