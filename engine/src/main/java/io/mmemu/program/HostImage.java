@@ -61,8 +61,13 @@ final class HostImage
 
     /** A column fits in 20 bits of a DIV/MOD word's payload. */
     private static final int COLUMN_BITS = 20;
+    /** The runner's evaluation stack: EXPR_STACK in host_run.c. */
+    static final int MAX_STACK = 64;
 
     private final List<Node.CallNode> calls = new ArrayList<>();
+    /** Statements with an expression the runner cannot evaluate (deeper than its stack). */
+    private final List<Node> tooDeep = new ArrayList<>();
+    private Node current;
     private long[] words = new long[1024];
     private int size;
 
@@ -96,6 +101,12 @@ final class HostImage
         final ByteBuffer buffer = ByteBuffer.allocate(size * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         buffer.asLongBuffer().put(Arrays.copyOf(words, size));
         return buffer.array();
+    }
+
+    /** Statements whose expressions nest deeper than the runner's stack ({@link #MAX_STACK}): refused. */
+    List<Node> tooDeep()
+    {
+        return tooDeep;
     }
 
     /** The call statement numbered {@code id}. */
@@ -133,6 +144,7 @@ final class HostImage
 
     private void node(final Node node)
     {
+        current = node;
         switch (node)
         {
             case Node.CallNode c ->
@@ -267,8 +279,18 @@ final class HostImage
         else
         {
             rpn(expr);
+            if (depth(expr) > MAX_STACK && !tooDeep.contains(current))
+            {
+                tooDeep.add(current);
+            }
         }
         words[lengthAt] = size - lengthAt - 1;
+    }
+
+    /** The evaluation stack an expression's reverse-Polish words need. */
+    private static int depth(final Expr expr)
+    {
+        return expr instanceof Expr.Binary b ? Math.max(depth(b.left()), 1 + depth(b.right())) : 1;
     }
 
     private void rpn(final Expr expr)

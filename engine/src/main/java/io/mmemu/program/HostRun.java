@@ -93,13 +93,14 @@ public final class HostRun
      */
     public static List<String> refusals(final Program program, final RunOptions options) throws IOException
     {
-        final List<String> refused = HostRefusals.of(program, options, hostMemory());
+        final HostImage image = HostImage.of(program, options);
+        final List<String> refused = beforeTheRunner(program, options, image);
         if (!refused.isEmpty())
         {
             return refused;
         }
         final Process check = new ProcessBuilder(runner().toString(), "--check").start();
-        Thread.ofVirtual().name("mmemu-host-image").start(() -> feed(check, HostImage.of(program, options).bytes()));
+        Thread.ofVirtual().name("mmemu-host-image").start(() -> feed(check, image.bytes()));
         final List<String> reasons = new ArrayList<>();
         try (BufferedReader in = new BufferedReader(new InputStreamReader(check.getInputStream(), StandardCharsets.UTF_8)))
         {
@@ -119,6 +120,18 @@ public final class HostRun
                 new String(check.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).strip());
         }
         return List.copyOf(reasons);
+    }
+
+    /** The refusals this side finds: {@link HostRefusals}', and expressions too deep for the runner's stack. */
+    private static List<String> beforeTheRunner(final Program program, final RunOptions options, final HostImage image)
+    {
+        final List<String> refused = new ArrayList<>(HostRefusals.of(program, options, hostMemory()));
+        for (final Node node : image.tooDeep())
+        {
+            refused.add(Run.at(program, node) + "cannot run on the host: an expression nests deeper than the runner's " +
+                HostImage.MAX_STACK + " levels");
+        }
+        return List.copyOf(refused);
     }
 
     /** {@code LINE COLUMN reason} as {@code FILE:LINE:COLUMN: cannot run on the host: reason}. */
@@ -174,12 +187,12 @@ public final class HostRun
      */
     public Report execute(final Run.Progress progress) throws IOException, Refused
     {
-        final List<String> refused = HostRefusals.of(program, options, hostMemory());
+        final HostImage image = HostImage.of(program, options);
+        final List<String> refused = beforeTheRunner(program, options, image);
         if (!refused.isEmpty())
         {
             throw new Refused(refused);
         }
-        final HostImage image = HostImage.of(program, options);
         if (interrupted)
         {
             return new Lines(image).report(true); // stopped before it started (Ctrl-C during --compare's emulator run)
