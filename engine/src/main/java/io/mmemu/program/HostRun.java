@@ -93,12 +93,12 @@ public final class HostRun
      */
     public static List<String> refusals(final Program program, final RunOptions options) throws IOException
     {
-        final HostImage image = HostImage.of(program, options);
-        final List<String> refused = beforeTheRunner(program, options, image);
+        final List<String> refused = beforeTheRunner(program, options);
         if (!refused.isEmpty())
         {
             return refused;
         }
+        final HostImage image = HostImage.of(program, options);
         final Process check = new ProcessBuilder(runner().toString(), "--check").start();
         Thread.ofVirtual().name("mmemu-host-image").start(() -> feed(check, image.bytes()));
         final List<String> reasons = new ArrayList<>();
@@ -122,11 +122,18 @@ public final class HostRun
         return List.copyOf(reasons);
     }
 
-    /** The refusals this side finds: {@link HostRefusals}', and expressions too deep for the runner's stack. */
-    private static List<String> beforeTheRunner(final Program program, final RunOptions options, final HostImage image)
+    /**
+     * The refusals this side finds: {@link HostRefusals}', then (once the program has nothing the image
+     * cannot hold, such as views) expressions too deep for the runner's stack.
+     */
+    private static List<String> beforeTheRunner(final Program program, final RunOptions options)
     {
         final List<String> refused = new ArrayList<>(HostRefusals.of(program, options, hostMemory()));
-        for (final Node node : image.tooDeep())
+        if (!refused.isEmpty())
+        {
+            return List.copyOf(refused);
+        }
+        for (final Node node : HostImage.of(program, options).tooDeep())
         {
             refused.add(Run.at(program, node) + "cannot run on the host: an expression nests deeper than the runner's " +
                 HostImage.MAX_STACK + " levels");
@@ -187,12 +194,12 @@ public final class HostRun
      */
     public Report execute(final Run.Progress progress) throws IOException, Refused
     {
-        final HostImage image = HostImage.of(program, options);
-        final List<String> refused = beforeTheRunner(program, options, image);
+        final List<String> refused = beforeTheRunner(program, options);
         if (!refused.isEmpty())
         {
             throw new Refused(refused);
         }
+        final HostImage image = HostImage.of(program, options);
         if (interrupted)
         {
             return new Lines(image).report(true); // stopped before it started (Ctrl-C during --compare's emulator run)

@@ -256,6 +256,18 @@ final class HostRunTest
     }
 
     @Test
+    void anExpressionDeeperThanTheRunnersStackIsRefusedBeforeTheRun() throws IOException
+    {
+        final String nested = "(a + ".repeat(70) + "a" + ")".repeat(70);
+        final Path p = program("a = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n" +
+            "shallow = " + "a + ".repeat(200) + "a\n" +
+            "deep = " + nested + "\n");
+        final CommandOutput r = CommandOutput.run("run", p.toString(), "--host");
+        assertEquals(2, r.exitCode());
+        assertEquals(p + ":3:1: cannot run on the host: an expression nests deeper than the runner's 64 levels\n", r.err());
+    }
+
+    @Test
     void emulatorOnlyOptionsAreRefusedWithHost() throws IOException
     {
         final Path p = program("munmap(0x100000, 4096)\n");
