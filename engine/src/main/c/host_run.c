@@ -1185,7 +1185,7 @@ static int spawn(struct thread *parent, const struct node *where, const char *na
         c->in_use = 0;
         live--;
         pthread_mutex_unlock(&sched);
-        return run_error(parent, where->line, where->column, "cannot start another thread: %s", strerror(e));
+        return run_error(parent, where->line, where->column, "cannot start another thread: %s", strerrorname_np(e));
     }
     handle->slot = slot;
     handle->serial = c->serial;
