@@ -135,15 +135,24 @@ static struct block program;
 static char **thread_names;
 static char **event_names;
 
+/*
+ * The runner's own descriptors. The program has no files (as on the emulator, where every fd is
+ * EBADF), so before the run they move above LOW_FDS and every descriptor below is closed.
+ */
+#define LOW_FDS 512
+static int out_fd = STDOUT_FILENO;
+static int err_fd = STDERR_FILENO;
+static int status_fd = -1;
+
 static void die(const int status, const char *format, ...) __attribute__((format(printf, 2, 3), noreturn));
 
 static void die(const int status, const char *format, ...)
 {
     va_list ap;
     va_start(ap, format);
-    fputs("host_run: ", stderr);
-    vfprintf(stderr, format, ap);
-    fputc('\n', stderr);
+    dprintf(err_fd, "host_run: ");
+    vdprintf(err_fd, format, ap);
+    dprintf(err_fd, "\n");
     va_end(ap);
     exit(status);
 }
@@ -620,7 +629,7 @@ static void emit(const char *format, ...)
     line[n++] = '\n';
     for (int done = 0; done < n;)
     {
-        const ssize_t w = write(STDOUT_FILENO, line + done, (size_t)(n - done));
+        const ssize_t w = write(out_fd, line + done, (size_t)(n - done));
         if (w < 0 && errno != EINTR)
         {
             _exit(EXIT_RUNNER);
@@ -1473,13 +1482,8 @@ static void status_kb(long *pte, long *anon, long *rss, long *hwm)
 {
     static char text[8192];
     *pte = *anon = *rss = *hwm = -1;
-    const int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-    {
-        return;
-    }
-    const ssize_t n = read(fd, text, sizeof(text) - 1);
-    close(fd);
+    /* opened once before the run: a seq_file read at offset 0 is generated afresh */
+    const ssize_t n = status_fd < 0 ? -1 : pread(status_fd, text, sizeof(text) - 1, 0);
     if (n <= 0)
     {
         return;
@@ -1502,6 +1506,18 @@ static uint64_t process_faults(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
+}
+
+/* A descriptor moved to LOW_FDS or above (the old one closed), or -1. */
+static int high_fd(const int fd)
+{
+    if (fd < 0)
+    {
+        return -1;
+    }
+    const int moved = fcntl(fd, F_DUPFD_CLOEXEC, LOW_FDS);
+    close(fd);
+    return moved;
 }
 
 /* Refuses, before the run, statements whose constant ranges reach the runner's own mappings. */
@@ -1599,6 +1615,17 @@ int main(const int argc, char **argv)
     root.rng = (uint64_t)seed_option;
     root.gamma = GOLDEN_GAMMA;
     snapshot_own_mappings();
+    out_fd = high_fd(dup(STDOUT_FILENO));
+    err_fd = high_fd(dup(STDERR_FILENO));
+    status_fd = high_fd(open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+    if (out_fd < 0 || err_fd < 0)
+    {
+        die(EXIT_RUNNER, "cannot move the runner's descriptors: %s", strerrorname_np(errno));
+    }
+    for (int fd = 0; fd < LOW_FDS; fd++)
+    {
+        close(fd);
+    }
     if (refuse_constant_ranges(&program) > 0)
     {
         return EXIT_REFUSED;

@@ -66,6 +66,7 @@ final class HostRunTest
         return JSON.readTree(r.out());
     }
 
+    /** Also: the program has no files, as on the emulator (the runner's own descriptors are out of its way). */
     @Test
     void faultsAreCountedAndSignalsToldApartBySiCode() throws IOException
     {
@@ -80,6 +81,7 @@ final class HostRunTest
             touch(a + 4096, 4096, PROT_READ) expect SIGSEGV SEGV_MAPERR
             mmap(a, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) expect value a
             mmap(a, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE, -1, 0) expect errno EEXIST
+            mmap(NULL, 4096, PROT_READ, MAP_SHARED, 1, 0) expect errno EBADF
             """);
         final CommandOutput r = CommandOutput.run("run", p.toString(), "--host", "--json", "-");
         assertEquals("", r.err());
@@ -92,7 +94,7 @@ final class HostRunTest
         assertTrue(faults >= 258 && faults < 258 + 32, () -> "faults " + faults);
         assertEquals(1, counters.path("sigsegv_maperr").asLong());
         assertEquals(1, counters.path("sigsegv_accerr").asLong());
-        assertEquals(10, report.path("statements").path("executed").asLong());
+        assertEquals(11, report.path("statements").path("executed").asLong());
         assertEquals(1, report.path("statements").path("segv_maperr").asLong());
         assertEquals(1, report.path("statements").path("segv_accerr").asLong());
         assertEquals("host", report.path("options").path("locking").asText());
