@@ -752,6 +752,15 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
+/* SplittableRandom.mixGamma: an odd gamma with enough bit transitions. */
+static uint64_t mix_gamma(uint64_t z)
+{
+    z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdULL;
+    z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ULL;
+    z = (z ^ (z >> 33)) | 1ULL;
+    return __builtin_popcountll(z ^ (z >> 1)) < 24 ? z ^ 0xaaaaaaaaaaaaaaaaULL : z;
+}
+
 static uint64_t next_long(uint64_t *seed, const uint64_t gamma)
 {
     *seed += gamma;
@@ -1172,9 +1181,10 @@ static int spawn(struct thread *parent, const struct node *where, const char *na
         c->started[i].slot = -1;
     }
     c->group = group;
-    /* SplittableRandom.split(): the child's seed and gamma from the parent's stream */
+    /* SplittableRandom.split(): new SplittableRandom(nextLong(), mixGamma(nextSeed())) */
     c->rng = next_long(&parent->rng, parent->gamma);
-    c->gamma = mix64(next_long(&parent->rng, parent->gamma)) | 1;
+    parent->rng += parent->gamma;
+    c->gamma = mix_gamma(parent->rng);
     if (parent == &root)
     {
         /* the program's main thread: the stream of --seed itself, as the emulator's SplittableRandom(seed) */

@@ -369,6 +369,40 @@ final class HostRunTest
         assertTrue(both.path("ratio").path("faults").asDouble() > 0.5 && both.path("ratio").path("faults").asDouble() < 2);
     }
 
+    @Test
+    void randomTouchesVisitTheSamePositionsAsOnTheEmulator() throws IOException
+    {
+        // every odd page unmapped: a random touch stops at the first odd position it draws, so its
+        // si_addr shows which; the threads' streams are split from --seed's as the emulator splits them
+        final Path p = program("""
+            base = mmap(0x200000000000, 64 * 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) expect value 0x200000000000
+            repeat 32 as i {
+                munmap(base + (2 * i + 1) * 4096, 4096) expect ok
+            }
+            touch(base, 64 * 4096, PROT_READ) random 64 seed 7 expect ok
+            touch(base, 64 * 4096, PROT_READ) random 64 expect ok
+            parallel 3 {
+                touch(base, 64 * 4096, PROT_READ) random 64 expect ok
+            }
+            munmap(base, 64 * 4096) expect ok
+            """);
+        final Path out = dir.resolve("random.json");
+        final CommandOutput r = CommandOutput.run("run", p.toString(), "--compare", "--seed", "11", "--json", out.toString(),
+            "--counters", "none");
+        assertEquals(1, r.exitCode(), r::toString);
+        final JsonNode both = JSON.readTree(out.toFile());
+        final List<List<String>> failures = new ArrayList<>();
+        for (final String side : new String[] {"emulator", "host"})
+        {
+            final List<String> messages = new ArrayList<>();
+            both.path(side).path("failures").forEach(f -> messages.add(f.asText()));
+            messages.sort(null); // the parallel threads report in any order
+            assertEquals(5, messages.size(), side + ": " + messages);
+            failures.add(messages);
+        }
+        assertEquals(failures.get(0), failures.get(1));
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "seed.mm              | --set SIZE=64M --set PROBES=64",
