@@ -470,8 +470,14 @@ static int wraps(const uint64_t start, const uint64_t length)
     return length > UINT64_MAX - (PAGE - 1) || start + ((length + PAGE - 1) & ~(PAGE - 1)) < start;
 }
 
+/* A range as a call gives it: start and length. */
+struct span
+{
+    uint64_t start, length;
+};
+
 /* The ranges a call acts on: up to two (mremap's old and new); a touch's whole range. */
-static int call_ranges(const int call, const uint64_t *a, struct range *r)
+static int call_ranges(const int call, const uint64_t *a, struct span *r)
 {
     switch (call)
     {
@@ -480,30 +486,30 @@ static int call_ranges(const int call, const uint64_t *a, struct range *r)
         {
             return 0;
         }
-        r[0] = (struct range){ a[0], a[1] };
+        r[0] = (struct span){ a[0], a[1] };
         return 1;
     case C_MREMAP:
     {
         int n = 0;
         if (!wraps(a[0], a[1]))
         {
-            r[n++] = (struct range){ a[0], a[1] };
+            r[n++] = (struct span){ a[0], a[1] };
         }
         if ((a[3] & MREMAP_FIXED) != 0 && !wraps(a[4], a[2]))
         {
-            r[n++] = (struct range){ a[4], a[2] };
+            r[n++] = (struct span){ a[4], a[2] };
         }
         return n;
     }
     case C_TOUCH:
-        r[0] = (struct range){ a[0], a[1] };
+        r[0] = (struct span){ a[0], a[1] };
         return 1;
     default:
         if (wraps(a[0], a[1]))
         {
             return 0;
         }
-        r[0] = (struct range){ a[0], a[1] };
+        r[0] = (struct span){ a[0], a[1] };
         return 1;
     }
 }
@@ -973,15 +979,16 @@ static int call(struct thread *t, const struct node *n, uint64_t *scratch, uint6
             return -1;
         }
     }
-    struct range ranges[2];
-    const int nranges = call_ranges(n->call, a, ranges);
-    for (int i = 0; i < nranges; i++)
+    struct span spans[2];
+    const int nspans = call_ranges(n->call, a, spans);
+    for (int i = 0; i < nspans; i++)
     {
-        const struct range *hit = reaches_own(ranges[i].start, ranges[i].end);
+        const struct range *hit = reaches_own(spans[i].start, spans[i].length);
         if (hit != NULL)
         {
             return run_error(t, n->line, n->column, "refusing to run this on the host: [0x%" PRIx64 ", +0x%" PRIx64
-                ") reaches the runner's own mapping %" PRIx64 "-%" PRIx64, ranges[i].start, ranges[i].end, hit->start, hit->end);
+                ") reaches the runner's own mapping %" PRIx64 "-%" PRIx64, spans[i].start, spans[i].length, hit->start,
+                hit->end);
         }
     }
     int signal = S_NONE;
@@ -1552,16 +1559,16 @@ static int refuse_constant_ranges(const struct block *b)
         {
             continue;
         }
-        struct range ranges[2];
-        const int nranges = call_ranges(n->call, a, ranges);
-        for (int k = 0; k < nranges; k++)
+        struct span spans[2];
+        const int nspans = call_ranges(n->call, a, spans);
+        for (int k = 0; k < nspans; k++)
         {
-            const struct range *hit = reaches_own(ranges[k].start, ranges[k].end);
+            const struct range *hit = reaches_own(spans[k].start, spans[k].length);
             if (hit != NULL)
             {
                 emit("refuse %d %d [0x%" PRIx64 ", +0x%" PRIx64 ") reaches the host runner's own mapping %" PRIx64 "-%" PRIx64
                     " (its code, heap or stacks; the program's window is the rest of the address space)",
-                    n->line, n->column, ranges[k].start, ranges[k].end, hit->start, hit->end);
+                    n->line, n->column, spans[k].start, spans[k].length, hit->start, hit->end);
                 refused++;
                 break;
             }
