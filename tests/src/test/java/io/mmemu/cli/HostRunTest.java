@@ -186,6 +186,31 @@ final class HostRunTest
     }
 
     @Test
+    void anUnexpectedSignalAfterSignalsFatalKillsTheRunOnBothSides() throws IOException
+    {
+        final Path p = program("""
+            base = mmap(0x200000000000, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) expect ok
+            touch(base + 4096, 4096, PROT_READ)
+            signals fatal
+            touch(base + 4096, 4096, PROT_READ) expect SIGSEGV
+            touch(base, 4096, PROT_WRITE)
+            touch(base, 4096, PROT_READ) expect ok
+            """);
+        final Path out = dir.resolve("fatal.json");
+        final CommandOutput r = CommandOutput.run("run", p.toString(), "--compare", "--json", out.toString(), "--counters", "none");
+        assertEquals(1, r.exitCode());
+        final JsonNode both = JSON.readTree(out.toFile());
+        for (final String side : new String[] {"emulator", "host"})
+        {
+            final JsonNode report = both.path(side);
+            assertEquals(p + ":5:1: touch(base, 4096, PROT_WRITE) raised SIGSEGV {si_code=SEGV_ACCERR, si_addr=0x200000000000}",
+                report.path("killed").asText(), side);
+            assertEquals(4, report.path("statements").path("executed").asLong(), side);
+            assertEquals(0, report.path("failed_expectations").asLong(), side);
+        }
+    }
+
+    @Test
     void aRunTimeErrorStopsTheRunWithItsPosition() throws IOException
     {
         final Path p = program("""
