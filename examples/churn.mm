@@ -6,6 +6,7 @@
 #
 #   ./mmemu run examples/churn.mm
 #   ./mmemu run examples/churn.mm --locking mmap-lock
+#   ./mmemu run examples/churn.mm --compare           # and on the host kernel, side by side
 #
 # Default: 4 threads (--threads), 64 MiB regions, 5 s, tables-only memory.
 

@@ -6,6 +6,7 @@
 #
 #   ./mmemu run examples/fixed_storm.mm
 #   ./mmemu run examples/fixed_storm.mm --locking mmap-lock
+#   ./mmemu run examples/fixed_storm.mm --compare           # and on the host kernel, side by side
 #
 # Default: a 1 GiB region of 2 MiB pieces, 2 readers, 5 s, tables-only memory.
 

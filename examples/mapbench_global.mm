@@ -5,6 +5,7 @@
 #
 #   ./mmemu run examples/mapbench_global.mm
 #   ./mmemu run examples/mapbench_global.mm --locking mmap-lock
+#   ./mmemu run examples/mapbench_global.mm --compare           # and on the host kernel, side by side
 #
 # Default: 4 threads (--threads), 16 pages each, 4000 rounds, tables-only memory.
 

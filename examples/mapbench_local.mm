@@ -6,6 +6,7 @@
 #   ./mmemu run examples/mapbench_local.mm --threads 1
 #   ./mmemu run examples/mapbench_local.mm --threads 4
 #   ./mmemu run examples/mapbench_local.mm --threads 4 --locking mmap-lock
+#   ./mmemu run examples/mapbench_local.mm --threads 4 --compare   # and on the host kernel
 #
 # Default: 4 threads (--threads), 64 pages a round, 5 s, tables-only memory.
 

@@ -5,6 +5,7 @@
 #
 #   ./mmemu run examples/mapbench_pipeline.mm
 #   ./mmemu run examples/mapbench_pipeline.mm --locking mmap-lock
+#   ./mmemu run examples/mapbench_pipeline.mm --compare           # and on the host kernel, side by side
 #
 # Default: 4 threads (--threads), 64 pages a slot, 4000 rounds, tables-only memory.
 

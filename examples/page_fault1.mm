@@ -6,6 +6,7 @@
 #   ./mmemu run examples/page_fault1.mm
 #   ./mmemu run examples/page_fault1.mm --locking mmap-lock
 #   ./mmemu run examples/page_fault1.mm --threads 1      # the one-thread baseline
+#   ./mmemu run examples/page_fault1.mm --compare        # and on the host kernel, side by side
 #
 # Default: 4 threads (--threads), 128 MiB each, 5 s, tables-only memory.
 

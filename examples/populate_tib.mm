@@ -9,6 +9,11 @@
 #
 #   ./mmemu run examples/populate_tib.mm
 #   ./mmemu run examples/populate_tib.mm --set STRIDE=4K    # every page: ~270 M faults, minutes
+#   ./mmemu run examples/populate_tib.mm --host --set SIZE=64G  # the host kernel: real data pages
+#
+# On the host kernel (--host, --compare) the data pages are real memory: at its default size it
+# writes 64 GiB (a page every 64 KiB of 1 TiB), so it is refused there unless SIZE x 4 KiB / STRIDE
+# fits in the host's memory.
 #
 # Default: 1 TiB, stride 64 KiB (16 M faults), 4 threads; about 4 GiB of host memory.
 

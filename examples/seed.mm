@@ -14,6 +14,10 @@
 #   ./mmemu run examples/seed.mm                       # per-vma locks, the default
 #   ./mmemu run examples/seed.mm --locking mmap-lock   # Linux before per-VMA locks
 #   ./mmemu run examples/seed.mm --set SIZE=256M --backing full --physmem 1G   # small, real data
+#   ./mmemu run examples/seed.mm --compare --set SIZE=4G   # and on the host kernel, side by side
+#
+# On the host kernel (--host, --compare) every populated page is real memory: at its default size
+# (64 GiB written) it is refused there unless the host has that much; set SIZE below its memory.
 #
 # Default size: 64 GiB of tables-only memory (128 MiB of real page tables), under a minute.
 

@@ -10,6 +10,9 @@
 #   ./mmemu run examples/views.mm --views-dir out        # views in out/views.txt, files in out/
 #   ./mmemu inspect views-mid.dump --smaps               # the dump, after the run
 #
+# It cannot run on the host kernel (--host, --compare): show, dump and html read the emulator's
+# page tables and frames, which the host does not expose; every view statement is refused there.
+#
 # Default: 16 MiB heap, 4 workers (--threads) of 8 MiB each, full backing. Writes views-mid.dump
 # (about 8 MiB: the written half of the heap) and views.html into the current directory (or the
 # --views-dir).

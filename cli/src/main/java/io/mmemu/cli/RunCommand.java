@@ -16,14 +16,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
 
 import io.mmemu.inspect.Inspection;
 import io.mmemu.inspect.ThpMode;
 import io.mmemu.inspect.Views;
 import io.mmemu.program.CountersFile;
+import io.mmemu.program.HostRun;
 import io.mmemu.program.Program;
 import io.mmemu.program.Quantities;
 import io.mmemu.program.Report;
+import io.mmemu.program.ReportComparison;
 import io.mmemu.program.Run;
 import io.mmemu.program.RunOptions;
 import io.mmemu.program.ViewOutput;
@@ -51,6 +54,11 @@ import picocli.CommandLine.Parameters;
             + "Ctrl-C.",
         "",
         "A program's own 'option NAME VALUE' lines set these options; the command line overrides them.",
+        "",
+        "--host runs the same program on the host kernel, in a native runner process (a C program built",
+        "with cc on first use), with the same report; --compare runs both and prints them side by side",
+        "with the ratio emulator/host. Views, brk and programs that write more than the host's memory are",
+        "refused before the run (PROGRAM:LINE:COLUMN: cannot run on the host: reason, exit 2).",
         "",
         "Example: ./mmemu run examples/seed.mm --locking mmap-lock --json seed.json",
         ""
@@ -117,6 +125,17 @@ public final class RunCommand implements Callable<Integer>
     @Option(names = "--quiet", description = "No progress line.")
     boolean quiet;
 
+    @Option(names = "--host",
+        description = "Run on the host kernel instead of the emulator (docs/language.md). The emulator's machine " +
+            "options (--physmem, --backing, --locking, --section), its counters file and the final views are refused; " +
+            "the program's own option lines for them are ignored.")
+    boolean host;
+
+    @Option(names = "--compare",
+        description = "Run on the emulator, then on the host kernel: both columns and the ratio emulator/host; --json " +
+            "writes both reports.")
+    boolean compare;
+
     @Option(names = "--counters", paramLabel = "FILE|none",
         description = "Live counters file for `mmemu stat` (default /dev/shm/mmemu-PID.counters; none: no file).")
     String counters;
@@ -172,13 +191,57 @@ public final class RunCommand implements Callable<Integer>
         try
         {
             options = options(parsed);
+            checkSides();
         }
         catch (final IllegalArgumentException ex)
         {
             System.err.println("mmemu run: " + ex.getMessage());
             return 2;
         }
+        if (host || compare)
+        {
+            final List<String> refusals;
+            try
+            {
+                refusals = HostRun.refusals(parsed, options);
+            }
+            catch (final IOException ex)
+            {
+                System.err.println("mmemu run: " + ex.getMessage());
+                return 1;
+            }
+            if (!refusals.isEmpty())
+            {
+                refusals.forEach(System.err::println);
+                return 2;
+            }
+        }
         return run(parsed, options);
+    }
+
+    /** --host and --compare exclude each other; --host refuses what only the emulator has. */
+    private void checkSides()
+    {
+        if (host && compare)
+        {
+            throw new IllegalArgumentException("--host and --compare exclude each other (--compare runs on both)");
+        }
+        if (!host)
+        {
+            return;
+        }
+        final Object[][] emulatorOnly = {{"--physmem", physmem}, {"--backing", backing}, {"--locking", locking},
+            {"--section", section}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
+            {"--html", html}, {"--views-dir", viewsDir}, {"--maps", maps ? Boolean.TRUE : null},
+            {"--smaps", smaps ? Boolean.TRUE : null}, {"--ptdump", ptdump ? Boolean.TRUE : null}};
+        for (final Object[] option : emulatorOnly)
+        {
+            if (option[1] != null)
+            {
+                throw new IllegalArgumentException(option[0] + " applies to the emulator only: the host kernel has its " +
+                    "own memory, locks and address space (use --compare to run on both)");
+            }
+        }
     }
 
     /** The defaults, then the program's options, then the command line's. */
@@ -251,17 +314,25 @@ public final class RunCommand implements Callable<Integer>
     private int run(final Program parsed, final RunOptions options, final ViewOutput viewOutput, final ProgressLine progress)
     {
         final Run run = new Run(parsed, options, viewOutput);
+        final HostRun onHost = new HostRun(parsed, options);
         final CountDownLatch reported = new CountDownLatch(1);
         // Ctrl-C: stop the threads, let execute() return and the report print, then let the JVM exit
         final Thread hook = new Thread(() ->
         {
             run.stop();
+            onHost.stop();
             awaitQuietly(reported);
         }, "mmemu-run-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         final PrintStream out = System.out;
         try
         {
+            if (host)
+            {
+                final Report report = onHost.execute(progress::show);
+                progress.clear();
+                return output(report::print, report::writeJson, report.exitStatus());
+            }
             final Views views = new Views(smaps, ptdump, List.of(), List.of(), List.of(), null, dump, false, html,
                 ThpMode.ALWAYS);
             final Report report = run.execute(progress::show, space ->
@@ -284,15 +355,19 @@ public final class RunCommand implements Callable<Integer>
                 views.writeFiles(inspection, 0, 0, parsed.name());
             });
             progress.clear();
-            if (!STDIN.equals(json))
+            if (compare)
             {
-                report.print(out);
+                final ReportComparison both = new ReportComparison(report, onHost.execute(progress::show));
+                progress.clear();
+                return output(both::print, both::writeJson, both.exitStatus());
             }
-            if (json != null)
-            {
-                writeJson(report);
-            }
-            return report.exitStatus();
+            return output(report::print, report::writeJson, report.exitStatus());
+        }
+        catch (final HostRun.Refused ex)
+        {
+            progress.clear();
+            ex.reasons().forEach(System.err::println);
+            return 2;
         }
         catch (final IllegalArgumentException ex)
         {
@@ -320,19 +395,37 @@ public final class RunCommand implements Callable<Integer>
         }
     }
 
-    private void writeJson(final Report report) throws IOException
+    /** Writes JSON to an output stream. */
+    @FunctionalInterface
+    private interface JsonWriter
     {
+        void write(OutputStream out) throws IOException;
+    }
+
+    /** The table (unless --json -), then the JSON if asked; returns {@code status}. */
+    private int output(final Consumer<PrintStream> table, final JsonWriter writer, final int status)
+        throws IOException
+    {
+        if (!STDIN.equals(json))
+        {
+            table.accept(System.out);
+        }
+        if (json == null)
+        {
+            return status;
+        }
         if (STDIN.equals(json))
         {
-            report.writeJson(System.out);
+            writer.write(System.out);
             System.out.println();
             System.out.flush();
-            return;
+            return status;
         }
         try (OutputStream file = Files.newOutputStream(Path.of(json)))
         {
-            report.writeJson(file);
+            writer.write(file);
         }
+        return status;
     }
 
     private static boolean isTerminal()

@@ -69,13 +69,19 @@ record Expectation(Kind kind, int number, long address, Expr value)
     /** As the program would write it, for messages. */
     String describe(final long[] frame)
     {
+        return describe(kind == Kind.VALUE ? value.evaluate(frame) : 0);
+    }
+
+    /** As {@link #describe(long[])}, given the value a VALUE expectation's expression had. */
+    String describe(final long expectedValue)
+    {
         return switch (kind)
         {
             case OK -> "ok";
             case ERRNO -> "errno " + Errno.name(number);
             case SIGNAL -> (number == ANY_SEGV ? "SIGSEGV" : Signal.signalName(number) + " " + Signal.codeName(number)) +
                 (address == ANY_ADDRESS ? "" : " at 0x" + Long.toHexString(address));
-            case VALUE -> "value 0x" + Long.toHexString(value.evaluate(frame));
+            case VALUE -> "value 0x" + Long.toHexString(expectedValue);
         };
     }
 }

@@ -338,14 +338,12 @@ final class ProgramThread implements Runnable
         {
             final long address = outcome.signal() != Signal.NONE ? outcome.faultAddress()
                 : arguments.length > 0 ? arguments[0] : 0;
-            run.expectationFailed(c, FailureGroups.Kind.OUTCOME, describe(c, outcome) + ", expected " + expected(c),
-                address);
+            run.expectationFailed(c, FailureGroups.Kind.OUTCOME, unmet(c, outcome, expected(c)), address);
         }
         if (c.call() == Call.TOUCH && touch.mismatches() > 0)
         {
-            run.expectationFailed(c, FailureGroups.Kind.BYTES, touch.mismatches() + " read(s) saw another byte than " +
-                c.pattern().value().evaluate(frame) + ", the first 0x" + Integer.toHexString(touch.mismatchSeen()) +
-                " at 0x" + Long.toHexString(touch.mismatchAddress()), touch.mismatchAddress());
+            run.expectationFailed(c, FailureGroups.Kind.BYTES, mismatch(touch.mismatches(),
+                c.pattern().value().evaluate(frame), touch.mismatchSeen(), touch.mismatchAddress()), touch.mismatchAddress());
         }
         if (outcome.signal() != Signal.NONE && fatalSignals && (c.expectations().isEmpty() || !met))
         {
@@ -382,9 +380,18 @@ final class ProgramThread implements Runnable
         return touch.random(a[0], a[1], (int)a[2], stride, pattern.random().evaluate(frame), positions, value, check);
     }
 
-    private static String describe(final Node.CallNode c, final Outcome outcome)
+    /** What a statement did and what it should have done: {@code TEXT = RESULT, expected EXPECTED}. */
+    static String unmet(final Node.CallNode c, final Outcome outcome, final String expected)
     {
-        return c.text() + " = " + io.mmemu.script.ResultFormat.result(c.call(), outcome, io.mmemu.script.Window.NONE);
+        return c.text() + " = " + io.mmemu.script.ResultFormat.result(c.call(), outcome, io.mmemu.script.Window.NONE) +
+            ", expected " + expected;
+    }
+
+    /** The reads of a touch that saw another byte than its {@code value}. */
+    static String mismatch(final long count, final long value, final int seen, final long address)
+    {
+        return count + " read(s) saw another byte than " + value + ", the first 0x" + Integer.toHexString(seen) +
+            " at 0x" + Long.toHexString(address);
     }
 
     private String expected(final Node.CallNode c)

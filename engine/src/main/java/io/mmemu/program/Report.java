@@ -37,13 +37,30 @@ import org.HdrHistogram.Histogram;
  * @param error              what stopped the run early (a program error, a deadlock), or null
  * @param fatal              the unexpected signal that ended the run after {@code signals fatal}, or null
  * @param interrupted        whether the run was stopped from outside (Ctrl-C)
+ * @param host               null for a run on the emulator; for a run on the host kernel ({@link HostRun}),
+ *                           the kernel ({@code Linux 6.8.0}): then the counters are the runner process's
+ *                           (faults from getrusage, page tables from VmPTE, data frames from RssAnon, RSS
+ *                           the runner's), and the emulator's own figures (locked-VMA waits, lock holds) are 0
  */
 public record Report(Program program, RunOptions options, long wallNanos, MmStats stats, long tablePagesPeak,
                      long tablePages, long dataFramesPeak, long dataFrames, long rssPeak, long rss, long statements,
                      long[] statementSignals, long failedExpectations, List<String> failures,
-                     List<FailureGroup> failureGroups, String error, String fatal, boolean interrupted)
+                     List<FailureGroup> failureGroups, String error, String fatal, boolean interrupted, String host)
 {
+    /** A report of a run on the emulator. */
+    public Report(final Program program, final RunOptions options, final long wallNanos, final MmStats stats,
+        final long tablePagesPeak, final long tablePages, final long dataFramesPeak, final long dataFrames,
+        final long rssPeak, final long rss, final long statements, final long[] statementSignals,
+        final long failedExpectations, final List<String> failures, final List<FailureGroup> failureGroups,
+        final String error, final String fatal, final boolean interrupted)
+    {
+        this(program, options, wallNanos, stats, tablePagesPeak, tablePages, dataFramesPeak, dataFrames, rssPeak, rss,
+            statements, statementSignals, failedExpectations, failures, failureGroups, error, fatal, interrupted, null);
+    }
+
     private static final long PAGE_SIZE = 4096;
+    /** The emulator's own figures in a host report's table. */
+    private static final String NOT_ON_HOST = "n/a on the host";
     /** Closing a generator leaves the stream open: it may be standard output. */
     private static final JsonFactory JSON = JsonFactory.builder().disable(StreamWriteFeature.AUTO_CLOSE_TARGET).build();
 
@@ -67,20 +84,28 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
     public void print(final PrintStream out)
     {
         final Histogram latency = stats.faultLatency();
-        out.printf("%s: %s, %s %s memory, section %s, seed %d%s%n", program.name(), options.locking().cliName(),
-            Quantities.bytes(options.physicalMemory()), backingName(options.backing()), Quantities.bytes(options.section()),
-            options.seed(), interrupted ? " -- INTERRUPTED" : "");
+        if (host == null)
+        {
+            out.printf("%s: %s, %s %s memory, section %s, seed %d%s%n", program.name(), options.locking().cliName(),
+                Quantities.bytes(options.physicalMemory()), backingName(options.backing()),
+                Quantities.bytes(options.section()), options.seed(), interrupted ? " -- INTERRUPTED" : "");
+        }
+        else
+        {
+            out.printf("%s: host kernel %s, %s memory, seed %d%s%n", program.name(), host,
+                Quantities.bytes(options.physicalMemory()), options.seed(), interrupted ? " -- INTERRUPTED" : "");
+        }
         row(out, "wall time", Quantities.nanos(wallNanos));
         row(out, "faults", stats.faults() + "  (" + Quantities.count(faultsPerSecond()) + "/s; " +
             (stats.faults() - stats.segvMaperr() - stats.segvAccerr() - stats.sigbus()) + " served, " +
             stats.zeroPageCow() + " zero-page COW)");
         row(out, "SIGSEGV", stats.segvMaperr() + " SEGV_MAPERR, " + stats.segvAccerr() + " SEGV_ACCERR");
         row(out, "SIGBUS", Long.toString(stats.sigbus()));
-        row(out, "locked-VMA waits", stats.faultWaits() + " waits, " + stats.faultRetries() + " retries");
+        row(out, "locked-VMA waits", host != null ? NOT_ON_HOST : stats.faultWaits() + " waits, " + stats.faultRetries() + " retries");
         row(out, "fault latency", "p50 " + Quantities.nanos(latency.getValueAtPercentile(50)) + "  p99 " +
             Quantities.nanos(latency.getValueAtPercentile(99)) + "  p99.9 " +
             Quantities.nanos(latency.getValueAtPercentile(99.9)) + "  max " + Quantities.nanos(latency.getMaxValue()));
-        row(out, "lock hold max", "mmap write " + Quantities.nanos(stats.mmapWriteHold().getMaxValue()) +
+        row(out, "lock hold max", host != null ? NOT_ON_HOST : "mmap write " + Quantities.nanos(stats.mmapWriteHold().getMaxValue()) +
             "  mmap read " + Quantities.nanos(stats.mmapReadHold().getMaxValue()) +
             "  VMA " + Quantities.nanos(stats.vmaLockHold().getMaxValue()) +
             "  PTE " + Quantities.nanos(stats.ptlHold().getMaxValue()));
@@ -88,7 +113,7 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             ")  end " + tablePages + " (" + Quantities.bytes(tablePages * PAGE_SIZE) + ")");
         row(out, "data frames", "peak " + dataFramesPeak + " (" + Quantities.bytes(dataFramesPeak * PAGE_SIZE) +
             ")  end " + dataFrames + " (" + Quantities.bytes(dataFrames * PAGE_SIZE) + ")");
-        row(out, "emulator RSS", rss < 0 ? "unknown" : "peak " + Quantities.bytes(rssPeak) + "  end " + Quantities.bytes(rss));
+        row(out, host != null ? "runner RSS" : "emulator RSS", rss < 0 ? "unknown" : "peak " + Quantities.bytes(rssPeak) + "  end " + Quantities.bytes(rss));
         row(out, "statements", statements + "  (signals: " + statementSignals[0] + " SEGV_MAPERR, " + statementSignals[1] +
             " SEGV_ACCERR, " + statementSignals[2] + " SI_KERNEL, " + statementSignals[3] + " SIGBUS)");
         row(out, "failed expectations", Long.toString(failedExpectations));
@@ -121,97 +146,108 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
     /** The JSON report (UTF-8, one object, keys documented in docs/language.md). */
     public void writeJson(final OutputStream out) throws IOException
     {
-        try (JsonGenerator json = JSON.createGenerator(out, JsonEncoding.UTF8))
+        try (JsonGenerator json = json(out))
         {
-            json.useDefaultPrettyPrinter();
+            writeJson(json);
+        }
+    }
+
+    /** A generator for JSON on {@code out} (left open), pretty-printed as the reports are. */
+    static JsonGenerator json(final OutputStream out) throws IOException
+    {
+        return JSON.createGenerator(out, JsonEncoding.UTF8).useDefaultPrettyPrinter();
+    }
+
+    /** The report as one object on {@code json}. */
+    void writeJson(final JsonGenerator json) throws IOException
+    {
+        json.writeStartObject();
+        json.writeStringField("program", program.name());
+        json.writeObjectFieldStart("options");
+        json.writeNumberField("physmem", options.physicalMemory());
+        json.writeStringField("backing", backingName(options.backing()));
+        json.writeStringField("locking", host != null ? "host" : options.locking().cliName());
+        json.writeNumberField("section", options.section());
+        json.writeNumberField("seed", options.seed());
+        if (options.durationNanos() == RunOptions.NO_DURATION)
+        {
+            json.writeNullField("duration_ns");
+        }
+        else
+        {
+            json.writeNumberField("duration_ns", options.durationNanos());
+        }
+        json.writeNumberField("threads", options.threads());
+        json.writeObjectFieldStart("params");
+        for (final Map.Entry<String, String> param : program.parameters().entrySet())
+        {
+            json.writeStringField(param.getKey(), param.getValue());
+        }
+        json.writeEndObject();
+        json.writeEndObject();
+
+        json.writeNumberField("wall_ns", wallNanos);
+        json.writeObjectFieldStart("counters");
+        json.writeNumberField("faults", stats.faults());
+        json.writeNumberField("faults_per_s", Math.round(faultsPerSecond()));
+        json.writeNumberField("fault_waits", stats.faultWaits());
+        json.writeNumberField("fault_retries", stats.faultRetries());
+        json.writeNumberField("sigsegv_maperr", stats.segvMaperr());
+        json.writeNumberField("sigsegv_accerr", stats.segvAccerr());
+        json.writeNumberField("sigbus", stats.sigbus());
+        json.writeNumberField("zero_page_cow", stats.zeroPageCow());
+        json.writeEndObject();
+
+        json.writeObjectFieldStart("latency");
+        histogram(json, "fault", stats.faultLatency());
+        json.writeEndObject();
+        json.writeObjectFieldStart("lock_hold");
+        histogram(json, "mmap_write", stats.mmapWriteHold());
+        histogram(json, "mmap_read", stats.mmapReadHold());
+        histogram(json, "vma", stats.vmaLockHold());
+        histogram(json, "pte", stats.ptlHold());
+        json.writeEndObject();
+
+        json.writeObjectFieldStart("memory");
+        json.writeNumberField("page_table_pages", tablePages);
+        json.writeNumberField("page_table_pages_peak", tablePagesPeak);
+        json.writeNumberField("data_frames", dataFrames);
+        json.writeNumberField("data_frames_peak", dataFramesPeak);
+        json.writeNumberField("rss_bytes", rss);
+        json.writeNumberField("rss_peak_bytes", rssPeak);
+        json.writeEndObject();
+
+        json.writeObjectFieldStart("statements");
+        json.writeNumberField("executed", statements);
+        json.writeNumberField("segv_maperr", statementSignals[0]);
+        json.writeNumberField("segv_accerr", statementSignals[1]);
+        json.writeNumberField("si_kernel", statementSignals[2]);
+        json.writeNumberField("sigbus", statementSignals[3]);
+        json.writeEndObject();
+
+        json.writeNumberField("failed_expectations", failedExpectations);
+        json.writeArrayFieldStart("failures");
+        for (final String failure : failures)
+        {
+            json.writeString(failure);
+        }
+        json.writeEndArray();
+        json.writeArrayFieldStart("failure_groups");
+        for (final FailureGroup group : failureGroups)
+        {
             json.writeStartObject();
-            json.writeStringField("program", program.name());
-            json.writeObjectFieldStart("options");
-            json.writeNumberField("physmem", options.physicalMemory());
-            json.writeStringField("backing", backingName(options.backing()));
-            json.writeStringField("locking", options.locking().cliName());
-            json.writeNumberField("section", options.section());
-            json.writeNumberField("seed", options.seed());
-            if (options.durationNanos() == RunOptions.NO_DURATION)
-            {
-                json.writeNullField("duration_ns");
-            }
-            else
-            {
-                json.writeNumberField("duration_ns", options.durationNanos());
-            }
-            json.writeNumberField("threads", options.threads());
-            json.writeObjectFieldStart("params");
-            for (final Map.Entry<String, String> param : program.parameters().entrySet())
-            {
-                json.writeStringField(param.getKey(), param.getValue());
-            }
-            json.writeEndObject();
-            json.writeEndObject();
-
-            json.writeNumberField("wall_ns", wallNanos);
-            json.writeObjectFieldStart("counters");
-            json.writeNumberField("faults", stats.faults());
-            json.writeNumberField("faults_per_s", Math.round(faultsPerSecond()));
-            json.writeNumberField("fault_waits", stats.faultWaits());
-            json.writeNumberField("fault_retries", stats.faultRetries());
-            json.writeNumberField("sigsegv_maperr", stats.segvMaperr());
-            json.writeNumberField("sigsegv_accerr", stats.segvAccerr());
-            json.writeNumberField("sigbus", stats.sigbus());
-            json.writeNumberField("zero_page_cow", stats.zeroPageCow());
-            json.writeEndObject();
-
-            json.writeObjectFieldStart("latency");
-            histogram(json, "fault", stats.faultLatency());
-            json.writeEndObject();
-            json.writeObjectFieldStart("lock_hold");
-            histogram(json, "mmap_write", stats.mmapWriteHold());
-            histogram(json, "mmap_read", stats.mmapReadHold());
-            histogram(json, "vma", stats.vmaLockHold());
-            histogram(json, "pte", stats.ptlHold());
-            json.writeEndObject();
-
-            json.writeObjectFieldStart("memory");
-            json.writeNumberField("page_table_pages", tablePages);
-            json.writeNumberField("page_table_pages_peak", tablePagesPeak);
-            json.writeNumberField("data_frames", dataFrames);
-            json.writeNumberField("data_frames_peak", dataFramesPeak);
-            json.writeNumberField("rss_bytes", rss);
-            json.writeNumberField("rss_peak_bytes", rssPeak);
-            json.writeEndObject();
-
-            json.writeObjectFieldStart("statements");
-            json.writeNumberField("executed", statements);
-            json.writeNumberField("segv_maperr", statementSignals[0]);
-            json.writeNumberField("segv_accerr", statementSignals[1]);
-            json.writeNumberField("si_kernel", statementSignals[2]);
-            json.writeNumberField("sigbus", statementSignals[3]);
-            json.writeEndObject();
-
-            json.writeNumberField("failed_expectations", failedExpectations);
-            json.writeArrayFieldStart("failures");
-            for (final String failure : failures)
-            {
-                json.writeString(failure);
-            }
-            json.writeEndArray();
-            json.writeArrayFieldStart("failure_groups");
-            for (final FailureGroup group : failureGroups)
-            {
-                json.writeStartObject();
-                json.writeStringField("statement", group.statement());
-                json.writeNumberField("count", group.count());
-                json.writeStringField("first", group.first());
-                json.writeStringField("first_address", "0x" + Long.toHexString(group.firstAddress()));
-                json.writeStringField("last_address", "0x" + Long.toHexString(group.lastAddress()));
-                json.writeEndObject();
-            }
-            json.writeEndArray();
-            json.writeStringField("error", error);
-            json.writeStringField("killed", fatal);
-            json.writeBooleanField("interrupted", interrupted);
+            json.writeStringField("statement", group.statement());
+            json.writeNumberField("count", group.count());
+            json.writeStringField("first", group.first());
+            json.writeStringField("first_address", "0x" + Long.toHexString(group.firstAddress()));
+            json.writeStringField("last_address", "0x" + Long.toHexString(group.lastAddress()));
             json.writeEndObject();
         }
+        json.writeEndArray();
+        json.writeStringField("error", error);
+        json.writeStringField("killed", fatal);
+        json.writeBooleanField("interrupted", interrupted);
+        json.writeEndObject();
     }
 
     private static void histogram(final JsonGenerator json, final String name, final Histogram histogram) throws IOException

@@ -286,7 +286,7 @@ public final class Run
         final String statement = program.name() + ":" + node.line() + ":" + node.column();
         if (failures.size() < KEPT_FAILURES)
         {
-            failures.add(statement + ": " + what);
+            failures.add(at(program, node) + what);
         }
         failureGroups.add(statement, node, kind, what, address);
     }
@@ -298,10 +298,16 @@ public final class Run
         {
             if (fatal == null)
             {
-                fatal = program.name() + ":" + node.line() + ":" + node.column() + ": " + node.text() + " raised " + signal;
+                fatal = at(program, node) + node.text() + " raised " + signal;
             }
         }
         scheduler.stop();
+    }
+
+    /** {@code NAME:LINE:COLUMN: }, the start of a message about a statement. */
+    static String at(final Program program, final Node node)
+    {
+        return program.name() + ":" + node.line() + ":" + node.column() + ": ";
     }
 
     /** A program error (or a bug) in a thread: the run stops and reports the first. */

@@ -2,22 +2,18 @@ package io.mmemu.bench.workload;
 
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.zip.CRC32;
+
+import io.mmemu.host.NativeBuild;
 
 /**
  * The host kernel's side: {@code host_bench.c} (bench/src/main/c, on the classpath next to this
- * class), compiled on first use with the system's C compiler ({@code $CC}, else {@code cc}) into a
- * directory of the temporary directory named for the source's checksum, so an edited source is
- * rebuilt and concurrent users share a build. Runs one workload per process and parses its lines.
+ * class), compiled on first use ({@link NativeBuild}). Runs one workload per process and parses its lines.
  */
 public final class HostProgram
 {
@@ -37,51 +33,7 @@ public final class HostProgram
      */
     public static synchronized HostProgram build() throws IOException
     {
-        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux"))
-        {
-            throw new IOException("the host side runs on Linux only (this is " + System.getProperty("os.name") + ")");
-        }
-        final byte[] source;
-        try (InputStream in = HostProgram.class.getResourceAsStream(SOURCE))
-        {
-            if (in == null)
-            {
-                throw new IOException(SOURCE + " is missing from the classpath (a broken build of bench)");
-            }
-            source = in.readAllBytes();
-        }
-        final CRC32 crc = new CRC32();
-        crc.update(source);
-        final Path dir = Path.of(System.getProperty("java.io.tmpdir"),
-            "mmemu-host-bench-" + Long.toHexString(crc.getValue()) + "-" + System.getProperty("user.name", "user"));
-        final Path binary = dir.resolve("host_bench");
-        if (Files.isExecutable(binary))
-        {
-            return new HostProgram(binary);
-        }
-        Files.createDirectories(dir);
-        final Path src = dir.resolve(SOURCE);
-        Files.write(src, source);
-        final String cc = System.getenv().getOrDefault("CC", "cc");
-        final Path tmp = dir.resolve("host_bench.tmp" + ProcessHandle.current().pid());
-        final List<String> command = List.of(cc, "-O2", "-std=gnu11", "-pthread", "-o", tmp.toString(), src.toString());
-        final Process process;
-        try
-        {
-            process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        }
-        catch (final IOException ex)
-        {
-            throw new IOException("no C compiler: the host side of the benchmarks is a small C program built on first " +
-                "use with '" + cc + "' (" + ex.getMessage() + "); install one (apt-get install gcc) or set CC", ex);
-        }
-        final String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (waitFor(process) != 0)
-        {
-            throw new IOException("building the host benchmark failed: " + String.join(" ", command) + "\n" + output);
-        }
-        Files.move(tmp, binary, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        return new HostProgram(binary);
+        return new HostProgram(NativeBuild.binary(HostProgram.class, SOURCE, "the host side of the benchmarks"));
     }
 
     public Path binary()
