@@ -23,12 +23,30 @@ public final class CheckMachine implements AutoCloseable
     {
         public boolean failed()
         {
-            return !history.problems().isEmpty() || (!verdict.linearizable() && !verdict.inconclusive());
+            return brokeInvariants() || notLinearizable();
+        }
+
+        /** The run itself found problems (an exception, an invariant, frames not returned). */
+        public boolean brokeInvariants()
+        {
+            return !history.problems().isEmpty();
+        }
+
+        public boolean notLinearizable()
+        {
+            return !verdict.linearizable() && !verdict.inconclusive();
+        }
+
+        /** Whether {@code other} failed the same way: shrinking keeps to one kind of failure. */
+        boolean failsLike(final Result other)
+        {
+            return brokeInvariants() == other.brokeInvariants() && notLinearizable() == other.notLinearizable();
         }
     }
 
     private final Backing backing;
-    private final PhysicalMemory runMemory;
+    /** Replaced after a run that found problems: frames may be leaked or tables left behind in it. */
+    private PhysicalMemory runMemory;
     private final PhysicalMemory modelMemory;
     private final long budget;
 
@@ -52,7 +70,19 @@ public final class CheckMachine implements AutoCloseable
             throw new IllegalArgumentException("a " + scenario.backing() + " scenario on a " + backing + " machine");
         }
         final History history = ConcurrentRun.run(runMemory, scenario, jitter);
-        return new Result(history, LinearizabilityChecker.check(history, modelMemory, budget));
+        if (!history.problems().isEmpty())
+        {
+            runMemory.close();
+            runMemory = PhysicalMemory.create(MEMORY, backing);
+        }
+        final long modelFrames = modelMemory.framesInUse();
+        final LinearizabilityChecker.Verdict verdict = LinearizabilityChecker.check(history, modelMemory, budget);
+        if (modelMemory.framesInUse() != modelFrames)
+        {
+            throw new IllegalStateException("the one-thread model did not return "
+                + (modelMemory.framesInUse() - modelFrames) + " frames:\n" + ProgramText.program(scenario, null));
+        }
+        return new Result(history, verdict);
     }
 
     /**
@@ -74,7 +104,7 @@ public final class CheckMachine implements AutoCloseable
                 {
                     break;
                 }
-                final Result result = firstFailure(candidate, attempts, jitter);
+                final Result result = firstFailure(candidate, first, attempts, jitter);
                 if (result != null)
                 {
                     current = candidate;
@@ -87,20 +117,22 @@ public final class CheckMachine implements AutoCloseable
         int reproduced = 0;
         for (int i = 0; i < attempts; i++)
         {
-            if (run(current, jitter).failed())
+            final Result result = run(current, jitter);
+            if (result.failed() && result.failsLike(first))
             {
                 reproduced++;
             }
         }
-        return new Violation(failing, failure.history(), failure.verdict(), reproduced, attempts);
+        return new Violation(first.history(), failure.history(), failure.verdict(), reproduced, attempts);
     }
 
-    private Result firstFailure(final Scenario scenario, final int attempts, final SplittableRandom jitter)
+    /** The first of up to {@code attempts} runs of {@code scenario} that fails as {@code like} did, or null. */
+    private Result firstFailure(final Scenario scenario, final Result like, final int attempts, final SplittableRandom jitter)
     {
         for (int i = 0; i < attempts; i++)
         {
             final Result result = run(scenario, jitter);
-            if (result.failed())
+            if (result.failed() && result.failsLike(like))
             {
                 return result;
             }

@@ -7,12 +7,12 @@ import java.util.List;
  * found (an exception, an invariant violated, frames not returned) — after shrinking: the
  * program, the failing history of the shrunk program, the checker's verdict on it.
  *
- * @param original   the scenario as generated
+ * @param original   the failing run of the scenario as generated
  * @param history    a failing run of the shrunk scenario ({@code history.scenario()})
  * @param verdict    the checker's verdict on that history
  * @param reproduced runs of the shrunk scenario that failed, of {@code attempts}
  */
-public record Violation(Scenario original, History history, LinearizabilityChecker.Verdict verdict, int reproduced,
+public record Violation(History original, History history, LinearizabilityChecker.Verdict verdict, int reproduced,
     int attempts)
 {
     public Scenario shrunk()
@@ -38,7 +38,7 @@ public record Violation(Scenario original, History history, LinearizabilityCheck
         sb.append("# mmemu check: ").append(summary()).append('\n');
         sb.append(String.format("# %s, %s, section %d; shrunk from %d ops in %d threads to %d ops in %d threads;%n",
             s.locking().cliName(), s.backing().name().toLowerCase().replace('_', '-'), s.section(),
-            original.operations(), original.threads().size(), s.operations(), s.threads().size()));
+            original.scenario().operations(), original.scenario().threads().size(), s.operations(), s.threads().size()));
         sb.append(String.format("# %d of %d runs of this program failed. Each op's comment: its result in the failing run%n",
             reproduced, attempts));
         sb.append("# and its interval [call ticket, return ticket] (A before B in real time iff A returned < B called).\n");
@@ -55,6 +55,9 @@ public record Violation(Scenario original, History history, LinearizabilityCheck
             sb.append("# problems of the run:\n");
             comment(sb, history.problems());
         }
+        sb.append("# the first failing run, before shrinking:\n");
+        comment(sb, ProgramText.program(original.scenario(), original).lines().toList());
+        comment(sb, original.problems());
         return sb.toString();
     }
 
