@@ -1,17 +1,13 @@
 package io.mmemu.check;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 
 import io.mmemu.phys.Backing;
 import io.mmemu.phys.PhysicalMemory;
-import io.mmemu.script.Call;
 
 /**
  * One backing's pair of machines: the physical memory scenarios run on and the model's. Runs a
- * scenario and checks its history; shrinks a failing scenario by delta debugging (drop a thread,
- * drop an op, halve a length, as long as some of a few re-runs still fails). Not thread-safe.
+ * scenario and checks its history; shrinks a failing one ({@link Shrinker}). Not thread-safe.
  */
 public final class CheckMachine implements AutoCloseable
 {
@@ -86,116 +82,37 @@ public final class CheckMachine implements AutoCloseable
     }
 
     /**
-     * Shrinks {@code failing} (whose run {@code first} failed) until no smaller variant fails in any
-     * of {@code attempts} runs, or the deadline ({@link System#nanoTime}) passes.
+     * Shrinks {@code failing} (whose run {@code first} failed) while a smaller variant fails the same
+     * way in one of {@code attempts} runs, until the deadline ({@link System#nanoTime}) passes; then
+     * counts how many of {@code attempts} runs of the result fail.
      */
     public Violation shrink(final Scenario failing, final Result first, final int attempts, final long deadline,
         final SplittableRandom jitter)
     {
-        Scenario current = failing;
-        Result failure = first;
-        boolean progress = true;
-        while (progress && System.nanoTime() < deadline)
+        final Result[] failure = {first};
+        final Scenario shrunk = Shrinker.shrink(failing, candidate ->
         {
-            progress = false;
-            for (final Scenario candidate : smaller(current))
+            for (int i = 0; i < attempts && System.nanoTime() < deadline; i++)
             {
-                if (System.nanoTime() >= deadline)
+                final Result result = run(candidate, jitter);
+                if (result.failed() && result.failsLike(first))
                 {
-                    break;
-                }
-                final Result result = firstFailure(candidate, first, attempts, jitter);
-                if (result != null)
-                {
-                    current = candidate;
-                    failure = result;
-                    progress = true;
-                    break;
+                    failure[0] = result;
+                    return true;
                 }
             }
-        }
+            return false;
+        }, deadline);
         int reproduced = 0;
         for (int i = 0; i < attempts; i++)
         {
-            final Result result = run(current, jitter);
+            final Result result = run(shrunk, jitter);
             if (result.failed() && result.failsLike(first))
             {
                 reproduced++;
             }
         }
-        return new Violation(first.history(), failure.history(), failure.verdict(), reproduced, attempts);
-    }
-
-    /** The first of up to {@code attempts} runs of {@code scenario} that fails as {@code like} did, or null. */
-    private Result firstFailure(final Scenario scenario, final Result like, final int attempts, final SplittableRandom jitter)
-    {
-        for (int i = 0; i < attempts; i++)
-        {
-            final Result result = run(scenario, jitter);
-            if (result.failed() && result.failsLike(like))
-            {
-                return result;
-            }
-        }
-        return null;
-    }
-
-    /** Every one-step smaller variant, the biggest cuts first. */
-    static List<Scenario> smaller(final Scenario s)
-    {
-        final List<Scenario> candidates = new ArrayList<>();
-        if (s.threads().size() > 1)
-        {
-            for (int t = 0; t < s.threads().size(); t++)
-            {
-                final List<List<Op>> threads = new ArrayList<>(s.threads());
-                threads.remove(t);
-                candidates.add(s.withThreads(threads));
-            }
-        }
-        for (int t = -1; t < s.threads().size(); t++)
-        {
-            final List<Op> ops = s.ops(t);
-            for (int i = ops.size() - 1; i >= 0; i--)
-            {
-                if (t >= 0 && ops.size() == 1)
-                {
-                    continue; // a thread keeps one op; dropping the thread is tried above
-                }
-                final List<Op> fewer = new ArrayList<>(ops);
-                fewer.remove(i);
-                candidates.add(s.withOps(t, fewer));
-            }
-        }
-        for (int t = -1; t < s.threads().size(); t++)
-        {
-            final List<Op> ops = s.ops(t);
-            for (int i = 0; i < ops.size(); i++)
-            {
-                for (final int arg : lengthArguments(ops.get(i).call()))
-                {
-                    final long length = ops.get(i).argument(arg);
-                    if (length > ScenarioGenerator.PAGE)
-                    {
-                        final long half = Math.max(ScenarioGenerator.PAGE, (length / 2) & -ScenarioGenerator.PAGE);
-                        final List<Op> shorter = new ArrayList<>(ops);
-                        shorter.set(i, ops.get(i).with(arg, half));
-                        candidates.add(s.withOps(t, shorter));
-                    }
-                }
-            }
-        }
-        return candidates;
-    }
-
-    private static int[] lengthArguments(final Call call)
-    {
-        return switch (call)
-        {
-            case MMAP, MUNMAP, MPROTECT, MADVISE -> new int[] {1};
-            case MREMAP -> new int[] {1, 2};
-            default -> new int[0];
-        };
+        return new Violation(first.history(), failure[0].history(), failure[0].verdict(), reproduced, attempts);
     }
 
     @Override

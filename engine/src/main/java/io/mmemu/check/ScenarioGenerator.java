@@ -86,6 +86,10 @@ public final class ScenarioGenerator
     {
         private final SplittableRandom random;
         private final long[] hot = new long[HOT_PAGES];
+        /** Pages the current thread's ops named so far: its touches follow its own calls (map, write, read back). */
+        private final List<Long> recent = new ArrayList<>();
+        /** Bytes any write named: reads look there, to meet writes. */
+        private final List<Long> written = new ArrayList<>();
         private int nextValue = 1;
 
         Draw(final SplittableRandom random)
@@ -114,6 +118,7 @@ public final class ScenarioGenerator
             for (int t = 0; t < threads; t++)
             {
                 final List<Op> mine = new ArrayList<>();
+                recent.clear();
                 for (int i = minOps + random.nextInt(maxOps - minOps + 1); i > 0; i--)
                 {
                     mine.add(op());
@@ -140,7 +145,7 @@ public final class ScenarioGenerator
             final int r = random.nextInt(100);
             if (r < 20)
             {
-                return Op.read(touchAddress());
+                return Op.read(!written.isEmpty() && random.nextInt(3) == 0 ? written.get(random.nextInt(written.size())) : touchAddress());
             }
             if (r < 38)
             {
@@ -209,13 +214,16 @@ public final class ScenarioGenerator
         {
             final Op op = Op.write(touchAddress(), nextValue);
             nextValue = nextValue % 255 + 1;
+            written.add(op.argument(0));
             return op;
         }
 
         /** A hot page most of the time, else any page of the window. */
         private long page()
         {
-            return random.nextInt(5) < 3 ? hot[random.nextInt(hot.length)] : WINDOW_START + random.nextInt(WINDOW_PAGES) * PAGE;
+            final long page = random.nextInt(5) < 3 ? hot[random.nextInt(hot.length)] : WINDOW_START + random.nextInt(WINDOW_PAGES) * PAGE;
+            recent.add(page);
+            return page;
         }
 
         private long pages()
@@ -227,7 +235,8 @@ public final class ScenarioGenerator
         /** Bytes at two offsets of a page: enough to tell pages apart, few enough that reads meet writes. */
         private long touchAddress()
         {
-            return page() + (random.nextBoolean() ? 0 : PAGE / 2);
+            final long page = !recent.isEmpty() && random.nextBoolean() ? recent.get(random.nextInt(recent.size())) : page();
+            return page + (random.nextBoolean() ? 0 : PAGE / 2);
         }
     }
 }
