@@ -112,7 +112,10 @@ public final class CheckCommand implements Callable<Integer>
             }
         });
         System.out.println(progress(summary.tallies(), summary.nanos()));
-        System.out.printf("%d scenarios, %d histories checked, %d violations%n", summary.scenarios(), summary.scenarios(),
+        final long steps = summary.tallies().values().stream().mapToLong(Soak.Tally::modelSteps).sum();
+        final long inconclusive = summary.tallies().values().stream().mapToLong(Soak.Tally::inconclusive).sum();
+        System.out.printf("%d scenarios, %d histories checked (%.0f model steps each on average, %d inconclusive), %d violations%n",
+            summary.scenarios(), summary.scenarios(), steps / (double)Math.max(1, summary.scenarios()), inconclusive,
             summary.violations().size());
         return summary.violations().isEmpty() ? 0 : 1;
     }

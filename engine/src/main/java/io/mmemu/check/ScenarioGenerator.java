@@ -17,7 +17,7 @@ import static io.mmemu.vm.Mman.*;
  * Random concurrent scenarios over one small window, so that their operations collide: the
  * window's top is the mmap base, where every non-fixed mmap lands first; the heap starts at its
  * bottom and grows into it; fixed calls and touches aim at a few hot pages of it most of the
- * time. The setup maps a few pieces of the window (leaving holes) and writes a few bytes, so that
+ * time. The setup maps pieces at some hot pages (leaving holes between) and writes a few bytes, so that
  * unmaps, protection changes, moves and reads have something to act on from the start.
  * <p>
  * Every mmap kind the engine has without files: private and shared anonymous memory, with no
@@ -103,11 +103,15 @@ public final class ScenarioGenerator
 
         Scenario scenario(final LockingMode locking, final Backing backing)
         {
+            // pieces at about half the hot pages: a layout of small VMAs and holes, as munmap meets it
             final List<Op> setup = new ArrayList<>();
-            for (int i = 1 + random.nextInt(3); i > 0; i--)
+            for (final long page : hot)
             {
-                setup.add(Op.syscall(Call.MMAP, page(), pages(), random.nextInt(5) == 0 ? PROT_READ : RW,
-                    (random.nextInt(6) == 0 ? MAP_SHARED | MAP_ANONYMOUS : ANON) | MAP_FIXED, -1, 0));
+                if (random.nextBoolean())
+                {
+                    setup.add(Op.syscall(Call.MMAP, page, (1 + random.nextInt(2)) * PAGE, random.nextInt(5) == 0 ? PROT_READ : RW,
+                        (random.nextInt(6) == 0 ? MAP_SHARED | MAP_ANONYMOUS : ANON) | MAP_FIXED, -1, 0));
+                }
             }
             for (int i = random.nextInt(4); i > 0; i--)
             {
@@ -157,7 +161,8 @@ public final class ScenarioGenerator
             }
             if (r < 68)
             {
-                return Op.syscall(Call.MUNMAP, page(), pages());
+                // sometimes long enough to span several pieces and the holes between them
+                return Op.syscall(Call.MUNMAP, page(), random.nextInt(3) == 0 ? (1 + random.nextInt(16)) * PAGE : pages());
             }
             if (r < 76)
             {
