@@ -8,9 +8,13 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
+import io.mmemu.check.CheckMachine;
+import io.mmemu.check.ProgramText;
+import io.mmemu.check.Scenario;
 import io.mmemu.check.ScenarioGenerator;
 import io.mmemu.check.Soak;
 import io.mmemu.check.Violation;
@@ -80,9 +84,20 @@ public final class CheckCommand implements Callable<Integer>
     @Option(names = "--out", paramLabel = "DIR", description = "Also write each shrunk program to DIR/violation-N.mm.")
     Path out;
 
+    @Option(names = "--program", paramLabel = "FILE",
+        description = "Instead of random programs, run this one (a violation's .mm as mmemu check wrote it) --runs times.")
+    Path program;
+
+    @Option(names = "--runs", defaultValue = "1000", description = "Runs of --program (default ${DEFAULT-VALUE}).")
+    int runs;
+
     @Override
     public Integer call()
     {
+        if (program != null)
+        {
+            return runProgram();
+        }
         final Soak.Settings settings;
         try
         {
@@ -118,6 +133,51 @@ public final class CheckCommand implements Callable<Integer>
             summary.scenarios(), summary.scenarios(), steps / (double)Math.max(1, summary.scenarios()), inconclusive,
             summary.violations().size());
         return summary.violations().isEmpty() ? 0 : 1;
+    }
+
+    /** {@code --program}: its runs, how many failed, the first failing one. */
+    private int runProgram()
+    {
+        final Scenario scenario;
+        try
+        {
+            if (runs < 1)
+            {
+                throw new IllegalArgumentException("--runs must be at least 1");
+            }
+            scenario = ProgramText.parse(program.toString(), Files.readString(program));
+        }
+        catch (final IOException ex)
+        {
+            System.err.println("mmemu check: cannot read " + program + ": " + ex.getMessage());
+            return 2;
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            System.err.println("mmemu check: " + ex.getMessage());
+            return 2;
+        }
+        final SplittableRandom jitter = new SplittableRandom(seed);
+        CheckMachine.Result first = null;
+        int failed = 0;
+        try (CheckMachine machine = new CheckMachine(scenario.backing()))
+        {
+            for (int i = 0; i < runs; i++)
+            {
+                final CheckMachine.Result result = machine.run(scenario, jitter);
+                if (result.failed())
+                {
+                    failed++;
+                    first = first == null ? result : first;
+                }
+            }
+        }
+        if (first != null)
+        {
+            report(1, new Violation(first.history(), first.history(), first.verdict(), failed, runs));
+        }
+        System.out.printf("%s: %d runs, %d failed%n", program, runs, failed);
+        return failed == 0 ? 0 : 1;
     }
 
     private void report(final int n, final Violation violation)

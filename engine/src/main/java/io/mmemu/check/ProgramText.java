@@ -1,14 +1,24 @@
 package io.mmemu.check;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.StringJoiner;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.mmemu.phys.Backing;
 
 import io.mmemu.script.ArgumentKind;
 import io.mmemu.script.Call;
 import io.mmemu.script.Outcome;
 import io.mmemu.script.ResultFormat;
+import io.mmemu.script.ScriptException;
+import io.mmemu.script.ScriptParser;
+import io.mmemu.script.Statement;
 import io.mmemu.script.Window;
+import io.mmemu.vm.AddressSpace;
+import io.mmemu.vm.LockingMode;
 import io.mmemu.vm.Mman;
 import io.mmemu.vm.Signal;
 
@@ -22,6 +32,9 @@ import io.mmemu.vm.Signal;
 public final class ProgramText
 {
     private static final String START_EVENT = "go";
+    /** A comment {@code mmemu run} ignores and {@link #parse} reads: where the heap starts. */
+    private static final String HEAP_LINE = "# mmemu check: heap at ";
+    private static final Pattern TOUCH_VALUE = Pattern.compile("^(touch\\(.*\\))\\s+value\\s+(\\d+)$");
 
     private ProgramText()
     {
@@ -77,12 +90,16 @@ public final class ProgramText
     {
         final StringBuilder sb = new StringBuilder();
         sb.append("option locking ").append(scenario.locking().cliName()).append('\n');
-        sb.append("option backing ").append(scenario.backing() == io.mmemu.phys.Backing.FULL ? "full" : "tables-only").append('\n');
+        sb.append("option backing ").append(scenario.backing() == Backing.FULL ? "full" : "tables-only").append('\n');
         sb.append("option section ").append(scenario.section()).append('\n');
-        if (scenario.startBrk() != 0 && usesBrk(scenario))
+        if (scenario.startBrk() != 0)
         {
-            sb.append(String.format("# the heap starts at 0x%x here (mmemu check sets it as exec would); mmemu run starts%n"
-                + "# without a heap, so there its brk calls return 0%n", scenario.startBrk()));
+            sb.append(String.format("%s0x%x%n", HEAP_LINE, scenario.startBrk()));
+            if (usesBrk(scenario))
+            {
+                sb.append("# (mmemu check sets the heap's start as exec would; mmemu run starts without a heap,\n"
+                    + "# so there brk returns 0)\n");
+            }
         }
         for (int i = 0; i < scenario.setup().size(); i++)
         {
@@ -118,6 +135,106 @@ public final class ProgramText
             }
         }
         return text + '\n';
+    }
+
+    /**
+     * Reads back a program as {@link #program} writes it (comments and the op results in them are
+     * ignored): the options, the setup's calls, one {@code thread} block per thread.
+     *
+     * @throws IllegalArgumentException with {@code NAME:LINE: reason} for anything else
+     */
+    public static Scenario parse(final String name, final String text)
+    {
+        LockingMode locking = LockingMode.PER_VMA;
+        Backing backing = Backing.FULL;
+        long section = AddressSpace.DEFAULT_SECTION;
+        long heap = 0;
+        final List<Op> setup = new ArrayList<>();
+        final List<List<Op>> threads = new ArrayList<>();
+        List<Op> current = null;
+        final List<String> lines = text.lines().toList();
+        for (int n = 1; n <= lines.size(); n++)
+        {
+            final String raw = lines.get(n - 1);
+            final String where = name + ":" + n + ": ";
+            if (raw.startsWith(HEAP_LINE))
+            {
+                heap = Long.decode(raw.substring(HEAP_LINE.length()).strip());
+                continue;
+            }
+            final int hash = raw.indexOf('#');
+            final String line = (hash >= 0 ? raw.substring(0, hash) : raw).strip();
+            final String[] words = line.split("\\s+");
+            try
+            {
+                if (line.isEmpty() || line.equals("wait " + START_EVENT) || line.equals("post " + START_EVENT))
+                {
+                    continue;
+                }
+                if (words.length == 3 && words[0].equals("option"))
+                {
+                    switch (words[1])
+                    {
+                        case "locking" -> locking = LockingMode.fromCliName(words[2]);
+                        case "backing" -> backing = switch (words[2])
+                        {
+                            case "full" -> Backing.FULL;
+                            case "tables-only" -> Backing.TABLES_ONLY;
+                            default -> throw new IllegalArgumentException("backing must be full or tables-only");
+                        };
+                        case "section" -> section = Long.decode(words[2]);
+                        default -> throw new IllegalArgumentException("option " + words[1] + " is not one mmemu check writes");
+                    }
+                }
+                else if (words.length == 3 && words[0].equals("thread") && words[2].equals("{") && current == null)
+                {
+                    current = new ArrayList<>();
+                    threads.add(current);
+                }
+                else if (line.equals("}") && current != null)
+                {
+                    current = null;
+                }
+                else
+                {
+                    (current != null ? current : setup).add(call(line));
+                }
+            }
+            catch (final IllegalArgumentException | ScriptException ex)
+            {
+                throw new IllegalArgumentException(where + ex.getMessage().strip(), ex);
+            }
+        }
+        if (current != null)
+        {
+            throw new IllegalArgumentException(name + ": a thread block is not closed");
+        }
+        if (threads.isEmpty())
+        {
+            throw new IllegalArgumentException(name + ": no thread block");
+        }
+        return new Scenario(locking, backing, section, heap, setup, threads);
+    }
+
+    private static Op call(final String line) throws ScriptException
+    {
+        final Matcher touch = TOUCH_VALUE.matcher(line);
+        final List<Statement> parsed = ScriptParser.parse(touch.matches() ? touch.group(1) : line);
+        if (parsed.size() != 1)
+        {
+            throw new IllegalArgumentException("not a call: " + line);
+        }
+        final Statement statement = parsed.getFirst();
+        final long[] arguments = new long[statement.call().parameters().size()];
+        for (int i = 0; i < arguments.length; i++)
+        {
+            arguments[i] = statement.argument(i);
+        }
+        if (statement.call() == Call.PKEY_MPROTECT)
+        {
+            throw new IllegalArgumentException("pkey_mprotect is not one of the checked calls");
+        }
+        return new Op(statement.call(), arguments, touch.matches() ? Integer.parseInt(touch.group(2)) : 0);
     }
 
     private static boolean usesBrk(final Scenario scenario)

@@ -36,9 +36,10 @@ public record Violation(History original, History history, LinearizabilityChecke
         final StringBuilder sb = new StringBuilder();
         final Scenario s = shrunk();
         sb.append("# mmemu check: ").append(summary()).append('\n');
-        sb.append(String.format("# %s, %s, section %d; shrunk from %d ops in %d threads to %d ops in %d threads;%n",
-            s.locking().cliName(), s.backing().name().toLowerCase().replace('_', '-'), s.section(),
-            original.scenario().operations(), original.scenario().threads().size(), s.operations(), s.threads().size()));
+        sb.append(String.format("# %s, %s, section %d; %d ops in %d threads%s;%n", s.locking().cliName(),
+            s.backing().name().toLowerCase().replace('_', '-'), s.section(), s.operations(), s.threads().size(),
+            original == history ? "" : String.format(" (shrunk from %d ops in %d threads)",
+                original.scenario().operations(), original.scenario().threads().size())));
         sb.append(String.format("# %d of %d runs of this program failed. Each op's comment: its result in the failing run%n",
             reproduced, attempts));
         sb.append("# and its interval [call ticket, return ticket] (A before B in real time iff A returned < B called).\n");
@@ -55,9 +56,12 @@ public record Violation(History original, History history, LinearizabilityChecke
             sb.append("# problems of the run:\n");
             comment(sb, history.problems());
         }
-        sb.append("# the first failing run, before shrinking:\n");
-        comment(sb, ProgramText.program(original.scenario(), original).lines().toList());
-        comment(sb, original.problems());
+        if (original != history)
+        {
+            sb.append("# the first failing run, before shrinking:\n");
+            comment(sb, ProgramText.program(original.scenario(), original).lines().toList());
+            comment(sb, original.problems());
+        }
         return sb.toString();
     }
 

@@ -27,7 +27,23 @@ class ProgramTextTest
                 k % 2 == 0 ? LockingMode.PER_VMA : LockingMode.MMAP_LOCK, k % 3 == 0 ? Backing.TABLES_ONLY : Backing.FULL);
             final String text = ProgramText.program(scenario, null);
             Program.parse("scenario-" + k + ".mm", text, Map.of()); // throws with FILE:LINE:COL on any error
+            assertEquals(scenario, ProgramText.parse("scenario-" + k + ".mm", text), text);
         }
+    }
+
+    @Test
+    void readingBackNamesTheLine()
+    {
+        final IllegalArgumentException ex = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+            () -> ProgramText.parse("bad.mm", "option locking per-vma\nthread t0 {\n    wait go\n    munmap(0x1000)\n}\n"));
+        assertTrue(ex.getMessage().startsWith("bad.mm:4: "), ex.getMessage());
+        assertThrows(() -> ProgramText.parse("open.mm", "thread t0 {\n"), "open.mm: a thread block is not closed");
+        assertThrows(() -> ProgramText.parse("none.mm", "munmap(0x1000, 4096)\n"), "none.mm: no thread block");
+    }
+
+    private static void assertThrows(final org.junit.jupiter.api.function.Executable run, final String message)
+    {
+        assertEquals(message, org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, run).getMessage());
     }
 
     @Test
