@@ -19,6 +19,7 @@ import io.mmemu.check.ScenarioGenerator;
 import io.mmemu.check.Soak;
 import io.mmemu.check.Violation;
 import io.mmemu.phys.Backing;
+import io.mmemu.program.RunOptions;
 import io.mmemu.script.Call;
 import io.mmemu.vm.LockingMode;
 import picocli.CommandLine.Command;
@@ -226,13 +227,8 @@ public final class CheckCommand implements Callable<Integer>
             case "both" -> List.of(LockingMode.PER_VMA, LockingMode.MMAP_LOCK);
             default -> List.of(LockingMode.fromCliName(locking));
         };
-        final List<Backing> backings = switch (backing)
-        {
-            case "both" -> List.of(Backing.FULL, Backing.TABLES_ONLY);
-            case "full" -> List.of(Backing.FULL);
-            case "tables-only" -> List.of(Backing.TABLES_ONLY);
-            default -> throw new IllegalArgumentException("--backing must be full, tables-only or both, not '" + backing + "'");
-        };
+        final List<Backing> backings = backing.equals("both") ? List.of(Backing.FULL, Backing.TABLES_ONLY)
+            : List.of(RunOptions.defaults().with("backing", backing).backing());
         final int[] t = range("--threads", threads, 1, 16);
         final int[] o = range("--ops", ops, 1, 16);
         if (t[1] * o[1] + 12 > Long.SIZE)

@@ -17,8 +17,8 @@ import io.mmemu.script.Outcome;
  * The search is Wing and Gong's, with Lowe's just-in-time refinements: depth first, at each step
  * only ops that are minimal in real time (no pending op returned before they were called) are
  * candidates; a candidate is applied to the model and kept only if its result matches the
- * recorded one; configurations already explored (the set of ops done, and a fingerprint of the
- * model's state) are not explored again. The emulator cannot undo an op, so after a dead end the
+ * recorded one; configurations already explored (the set of ops done, and the model's state) are
+ * not explored again. The emulator cannot undo an op, so after a dead end the
  * model is rebuilt by replaying the current prefix on a fresh address space (cheap for the few
  * dozen small ops of a scenario).
  * <p>
@@ -52,7 +52,7 @@ public final class LinearizabilityChecker
     {
     }
 
-    private record Configuration(long done, long fingerprint)
+    private record Configuration(long done, Model.State state)
     {
     }
 
@@ -156,7 +156,7 @@ public final class LinearizabilityChecker
                 tried.add(ProgramText.event(event) + ", but in this order: " + ProgramText.result(event.op(), outcome));
                 continue;
             }
-            if (explored.add(new Configuration(done | bit, model.fingerprint())))
+            if (explored.add(new Configuration(done | bit, model.state())))
             {
                 prefix[depth++] = i;
                 dirty = false;

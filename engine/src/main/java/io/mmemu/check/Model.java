@@ -1,5 +1,6 @@
 package io.mmemu.check;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -55,20 +56,23 @@ final class Model implements AutoCloseable
     }
 
     /**
-     * A hash of everything that decides the results of later operations: the VMAs (bounds, flags,
-     * anon_vma, name), the break, and the bytes (or signals) at every address a touch uses. Reading
-     * those bytes may fault pages in (the zero page, a shared page); no operation's result depends
-     * on whether a page was faulted before. Addresses outside every VMA are not read, so that a
-     * probe never grows a stack.
+     * What decides the results of later operations, compared exactly (no hash that could collide
+     * and prune a live branch): the VMAs (bounds, flags, anon_vma, name, file identity), the
+     * break, and the byte (or signal) at every address a touch uses.
      */
-    long fingerprint()
+    record State(List<VmaInfo> vmas, long brk, List<Integer> bytes)
+    {
+    }
+
+    /**
+     * The model's {@link State}. Reading the bytes may fault pages in (the zero page, a shared
+     * page); no operation's result depends on whether a page was faulted before. Addresses outside
+     * every VMA are not read, so that a probe never grows a stack.
+     */
+    State state()
     {
         final List<VmaInfo> vmas = mm.vmas();
-        long h = mm.brk();
-        for (final VmaInfo vma : vmas)
-        {
-            h = h * 31 + vma.hashCode();
-        }
+        final List<Integer> bytes = new ArrayList<>(probes.length);
         int v = 0;
         for (final long va : probes)
         {
@@ -82,12 +86,13 @@ final class Model implements AutoCloseable
             }
             if (Long.compareUnsigned(vmas.get(v).start(), va) > 0)
             {
+                bytes.add(-1);
                 continue;
             }
             final int signal = cpu.readByte(va);
-            h = h * 31 + (signal == Signal.NONE ? 1000 + cpu.value() : signal);
+            bytes.add(signal == Signal.NONE ? (int)cpu.value() : -1 - signal);
         }
-        return h;
+        return new State(vmas, mm.brk(), bytes);
     }
 
     private static long[] touchedBytes(final Scenario scenario)

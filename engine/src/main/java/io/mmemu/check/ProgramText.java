@@ -7,7 +7,8 @@ import java.util.StringJoiner;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import io.mmemu.phys.Backing;
+import io.mmemu.program.Report;
+import io.mmemu.program.RunOptions;
 
 import io.mmemu.script.ArgumentKind;
 import io.mmemu.script.Call;
@@ -17,8 +18,6 @@ import io.mmemu.script.ScriptException;
 import io.mmemu.script.ScriptParser;
 import io.mmemu.script.Statement;
 import io.mmemu.script.Window;
-import io.mmemu.vm.AddressSpace;
-import io.mmemu.vm.LockingMode;
 import io.mmemu.vm.Mman;
 import io.mmemu.vm.Signal;
 
@@ -32,6 +31,7 @@ import io.mmemu.vm.Signal;
 public final class ProgramText
 {
     private static final String START_EVENT = "go";
+    private static final List<String> WRITTEN_OPTIONS = List.of("locking", "backing", "section");
     /** A comment {@code mmemu run} ignores and {@link #parse} reads: where the heap starts. */
     private static final String HEAP_LINE = "# mmemu check: heap at ";
     private static final Pattern TOUCH_VALUE = Pattern.compile("^(touch\\(.*\\))\\s+value\\s+(\\d+)$");
@@ -90,7 +90,7 @@ public final class ProgramText
     {
         final StringBuilder sb = new StringBuilder();
         sb.append("option locking ").append(scenario.locking().cliName()).append('\n');
-        sb.append("option backing ").append(scenario.backing() == Backing.FULL ? "full" : "tables-only").append('\n');
+        sb.append("option backing ").append(Report.backingName(scenario.backing())).append('\n');
         sb.append("option section ").append(scenario.section()).append('\n');
         if (scenario.startBrk() != 0)
         {
@@ -145,9 +145,7 @@ public final class ProgramText
      */
     public static Scenario parse(final String name, final String text)
     {
-        LockingMode locking = LockingMode.PER_VMA;
-        Backing backing = Backing.FULL;
-        long section = AddressSpace.DEFAULT_SECTION;
+        RunOptions options = RunOptions.defaults();
         long heap = 0;
         final List<Op> setup = new ArrayList<>();
         final List<List<Op>> threads = new ArrayList<>();
@@ -173,18 +171,11 @@ public final class ProgramText
                 }
                 if (words.length == 3 && words[0].equals("option"))
                 {
-                    switch (words[1])
+                    if (!WRITTEN_OPTIONS.contains(words[1]))
                     {
-                        case "locking" -> locking = LockingMode.fromCliName(words[2]);
-                        case "backing" -> backing = switch (words[2])
-                        {
-                            case "full" -> Backing.FULL;
-                            case "tables-only" -> Backing.TABLES_ONLY;
-                            default -> throw new IllegalArgumentException("backing must be full or tables-only");
-                        };
-                        case "section" -> section = Long.decode(words[2]);
-                        default -> throw new IllegalArgumentException("option " + words[1] + " is not one mmemu check writes");
+                        throw new IllegalArgumentException("option " + words[1] + " is not one mmemu check writes");
                     }
+                    options = options.with(words[1], words[2]);
                 }
                 else if (words.length == 3 && words[0].equals("thread") && words[2].equals("{") && current == null)
                 {
@@ -213,7 +204,7 @@ public final class ProgramText
         {
             throw new IllegalArgumentException(name + ": no thread block");
         }
-        return new Scenario(locking, backing, section, heap, setup, threads);
+        return new Scenario(options.locking(), options.backing(), options.section(), heap, setup, threads);
     }
 
     private static Op call(final String line) throws ScriptException

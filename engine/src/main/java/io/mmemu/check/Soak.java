@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 import io.mmemu.phys.Backing;
+import io.mmemu.program.Report;
 import io.mmemu.vm.LockingMode;
 
 /**
@@ -23,7 +24,7 @@ public final class Soak
     {
         public String name()
         {
-            return locking.cliName() + "/" + (backing == Backing.FULL ? "full" : "tables-only");
+            return locking.cliName() + "/" + Report.backingName(backing);
         }
     }
 

@@ -37,7 +37,7 @@ public record Violation(History original, History history, LinearizabilityChecke
         final Scenario s = shrunk();
         sb.append("# mmemu check: ").append(summary()).append('\n');
         sb.append(String.format("# %s, %s, section %d; %d ops in %d threads%s;%n", s.locking().cliName(),
-            s.backing().name().toLowerCase().replace('_', '-'), s.section(), s.operations(), s.threads().size(),
+            io.mmemu.program.Report.backingName(s.backing()), s.section(), s.operations(), s.threads().size(),
             original == history ? "" : String.format(" (shrunk from %d ops in %d threads)",
                 original.scenario().operations(), original.scenario().threads().size())));
         sb.append(String.format("# %d of %d runs of this program failed. Each op's comment: its result in the failing run%n",

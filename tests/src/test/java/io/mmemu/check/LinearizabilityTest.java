@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class LinearizabilityTest
 {
     /** Scenarios per mode: the suite's share; {@code mmemu check --minutes M} soaks longer. */
-    private static final int SCENARIOS = Integer.getInteger("mmemu.check.scenarios", 100);
+    private static final int SCENARIOS = Integer.getInteger("mmemu.check.scenarios", 150);
 
     static Stream<Arguments> modes()
     {
