@@ -20,6 +20,9 @@ import static io.mmemu.vm.Mman.*;
  * time. The setup maps pieces at some hot pages (leaving holes between) and writes a few bytes, so that
  * unmaps, protection changes, moves and reads have something to act on from the start.
  * <p>
+ * A quarter of the scenarios start with a stack (a MAP_GROWSDOWN VMA) with two hot pages below
+ * it, where touches grow it and other calls map and unmap what blocks the growth.
+ * <p>
  * Every mmap kind the engine has without files: private and shared anonymous memory, with no
  * address, a hint, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_GROWSDOWN (touches below it
  * grow it), MAP_NORESERVE. File mappings are left out: the program language has no files to name.
@@ -31,6 +34,8 @@ public final class ScenarioGenerator
     public static final int WINDOW_PAGES = 48;
     public static final long WINDOW_END = AddressSpace.MMAP_BASE;
     public static final long WINDOW_START = WINDOW_END - WINDOW_PAGES * PAGE;
+    /** Where the stack of a scenario with one starts: a third of the way up the window. */
+    private static final long STACK = WINDOW_START + WINDOW_PAGES / 3 * PAGE;
     /** Hot pages per scenario: where most fixed calls and touches go. */
     private static final int HOT_PAGES = 6;
     private static final int MAX_PAGES = 6;
@@ -92,6 +97,9 @@ public final class ScenarioGenerator
         private final List<Long> written = new ArrayList<>();
         private int nextValue = 1;
 
+        /** A quarter of the scenarios have a stack: a MAP_GROWSDOWN VMA with hot pages just below it. */
+        private final boolean stack;
+
         Draw(final SplittableRandom random)
         {
             this.random = random;
@@ -99,12 +107,23 @@ public final class ScenarioGenerator
             {
                 hot[i] = WINDOW_START + random.nextInt(WINDOW_PAGES) * PAGE;
             }
+            stack = random.nextInt(4) == 0;
+            if (stack)
+            {
+                hot[0] = STACK - PAGE;
+                hot[1] = STACK - 4 * PAGE;
+            }
         }
 
         Scenario scenario(final LockingMode locking, final Backing backing)
         {
             // pieces at about half the hot pages: a layout of small VMAs and holes, as munmap meets it
             final List<Op> setup = new ArrayList<>();
+            if (stack)
+            {
+                // touches below it grow it while nothing accessible lies within the guard gap below
+                setup.add(Op.syscall(Call.MMAP, STACK, 2 * PAGE, RW, ANON | MAP_FIXED | MAP_GROWSDOWN, -1, 0));
+            }
             for (final long page : hot)
             {
                 if (random.nextBoolean())
@@ -194,8 +213,8 @@ public final class ScenarioGenerator
                 case 2 -> Op.syscall(Call.MMAP, page(), length, prot, ANON, -1, 0);
                 case 3, 4 -> Op.syscall(Call.MMAP, page(), length, prot, ANON | MAP_FIXED, -1, 0);
                 case 5 -> Op.syscall(Call.MMAP, page(), length, prot, ANON | MAP_FIXED_NOREPLACE, -1, 0);
-                case 6 -> Op.syscall(Call.MMAP, random.nextBoolean() ? 0 : page(), length, prot,
-                    MAP_SHARED | MAP_ANONYMOUS | (random.nextBoolean() ? MAP_FIXED : 0), -1, 0);
+                case 6 -> random.nextBoolean() ? Op.syscall(Call.MMAP, 0, length, prot, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+                    : Op.syscall(Call.MMAP, page(), length, prot, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
                 case 7 -> Op.syscall(Call.MMAP, page(), length, prot, ANON | MAP_FIXED | MAP_POPULATE, -1, 0);
                 case 8 -> Op.syscall(Call.MMAP, page(), length, prot, ANON | MAP_FIXED | MAP_GROWSDOWN, -1, 0);
                 default -> Op.syscall(Call.MMAP, 0, length, prot, ANON | MAP_NORESERVE, -1, 0);
