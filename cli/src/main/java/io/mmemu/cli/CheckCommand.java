@@ -112,21 +112,32 @@ public final class CheckCommand implements Callable<Integer>
         final long[] lastPrint = {System.nanoTime()};
         final long start = lastPrint[0];
         final List<Violation> found = new ArrayList<>();
-        final Soak.Summary summary = Soak.run(settings, (tallies, violation) ->
+        final Soak.Summary summary;
+        try
         {
-            if (violation != null)
+            summary = Soak.run(settings, (tallies, violation) ->
             {
-                found.add(violation);
-                report(found.size(), violation);
-            }
-            final long now = System.nanoTime();
-            if (now - lastPrint[0] >= PROGRESS_NANOS)
-            {
-                lastPrint[0] = now;
-                System.out.println(progress(tallies, now - start));
-                System.out.flush();
-            }
-        });
+                if (violation != null)
+                {
+                    found.add(violation);
+                    report(found.size(), violation);
+                }
+                final long now = System.nanoTime();
+                if (now - lastPrint[0] >= PROGRESS_NANOS)
+                {
+                    lastPrint[0] = now;
+                    System.out.println(progress(tallies, now - start));
+                    System.out.flush();
+                }
+            });
+        }
+        catch (final IllegalStateException ex)
+        {
+            // a scenario thread hung: the program is in the message; its machine cannot be reused
+            System.out.flush();
+            System.err.println("mmemu check: " + ex.getMessage());
+            return 1;
+        }
         System.out.println(progress(summary.tallies(), summary.nanos()));
         final long steps = summary.tallies().values().stream().mapToLong(Soak.Tally::modelSteps).sum();
         final long inconclusive = summary.tallies().values().stream().mapToLong(Soak.Tally::inconclusive).sum();

@@ -59,13 +59,27 @@ public final class CheckMachine implements AutoCloseable
         this.modelMemory = PhysicalMemory.create(MEMORY, backing);
     }
 
+    /** @throws ConcurrentRun.Hang when a thread hangs; this machine cannot run again then */
     public Result run(final Scenario scenario, final SplittableRandom jitter)
     {
+        if (runMemory == null)
+        {
+            throw new IllegalStateException("a scenario hung on this machine before");
+        }
         if (scenario.backing() != backing)
         {
             throw new IllegalArgumentException("a " + scenario.backing() + " scenario on a " + backing + " machine");
         }
-        final History history = ConcurrentRun.run(runMemory, scenario, jitter);
+        final History history;
+        try
+        {
+            history = ConcurrentRun.run(runMemory, scenario, jitter);
+        }
+        catch (final ConcurrentRun.Hang hang)
+        {
+            runMemory = null; // still in use by the hung thread: never closed
+            throw hang;
+        }
         if (!history.problems().isEmpty())
         {
             runMemory.close();
@@ -118,7 +132,10 @@ public final class CheckMachine implements AutoCloseable
     @Override
     public void close()
     {
-        runMemory.close();
+        if (runMemory != null)
+        {
+            runMemory.close();
+        }
         modelMemory.close();
     }
 }

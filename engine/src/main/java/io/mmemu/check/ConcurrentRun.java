@@ -31,6 +31,17 @@ public final class ConcurrentRun
     /** Spins of random jitter before an op, at most: shifts the threads' ops against each other. */
     private static final int MAX_JITTER_SPINS = 256;
 
+    /** A scenario thread did not finish: its CPU may still use the address space and its memory. */
+    public static final class Hang extends IllegalStateException
+    {
+        private static final long serialVersionUID = 1L;
+
+        Hang(final String message)
+        {
+            super(message);
+        }
+    }
+
     private ConcurrentRun()
     {
     }
@@ -39,7 +50,8 @@ public final class ConcurrentRun
      * Runs {@code scenario} once on {@code memory}, which no other address space uses meanwhile.
      *
      * @param jitter draws each op's jitter (the interleaving still depends on timing)
-     * @throws IllegalStateException when a thread hangs (the address space is then left as it is)
+     * @throws Hang when a thread hangs: the address space is left as it is, and {@code memory} must
+     *              not be closed (the thread may still use it)
      */
     public static History run(final PhysicalMemory memory, final Scenario scenario, final SplittableRandom jitter)
     {
@@ -48,6 +60,7 @@ public final class ConcurrentRun
         final List<History.Event> events = new ArrayList<>();
         final AtomicLong clock = new AtomicLong();
         final AddressSpace mm = AddressSpace.create(memory, scenario.locking(), scenario.section());
+        boolean hung = false;
         try
         {
             if (scenario.startBrk() != 0)
@@ -72,9 +85,17 @@ public final class ConcurrentRun
                 problems.add("invariant: " + violation);
             }
         }
+        catch (final Hang hang)
+        {
+            hung = true;
+            throw hang;
+        }
         finally
         {
-            mm.close();
+            if (!hung)
+            {
+                mm.close();
+            }
         }
         final long leaked = memory.framesInUse() - framesBefore;
         if (leaked != 0)
@@ -152,8 +173,7 @@ public final class ConcurrentRun
             }
             if (thread.isAlive())
             {
-                throw new IllegalStateException("a scenario thread hung for " + HANG_SECONDS + " s:\n"
-                    + ProgramText.program(scenario, null));
+                throw new Hang("a scenario thread hung for " + HANG_SECONDS + " s:\n" + ProgramText.program(scenario, null));
             }
         }
         for (final Throwable error : errors)
