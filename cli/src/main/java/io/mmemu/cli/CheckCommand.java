@@ -186,7 +186,7 @@ public final class CheckCommand implements Callable<Integer>
         }
         if (first != null)
         {
-            report(1, new Violation(first.history(), first.history(), first.verdict(), failed, runs));
+            report(1, new Violation(first.history(), failed, first.history(), first.verdict(), failed, runs));
         }
         System.out.printf("%s: %d runs, %d failed%n", program, runs, failed);
         return failed == 0 ? 0 : 1;
@@ -252,7 +252,8 @@ public final class CheckCommand implements Callable<Integer>
             final Call call = Call.named(name);
             if (call == null || call == Call.PKEY_MPROTECT)
             {
-                throw new IllegalArgumentException("--without takes mmap, munmap, mprotect, mremap, madvise, brk or touch, not '" + name + "'");
+                throw new IllegalArgumentException("--without takes mmap, munmap, mprotect, mremap, madvise, brk or touch, not '"
+                    + name + "'");
             }
             left.add(call);
         }
@@ -262,7 +263,8 @@ public final class CheckCommand implements Callable<Integer>
         }
         if ((scenarios != null && scenarios < 1) || maxViolations < 1 || shrinkSeconds < 0 || shrinkRuns < 1)
         {
-            throw new IllegalArgumentException("--scenarios, --max-violations and --shrink-runs must be at least 1, --shrink-seconds at least 0");
+            throw new IllegalArgumentException(
+                "--scenarios, --max-violations and --shrink-runs must be at least 1, --shrink-seconds at least 0");
         }
         final long perMode = scenarios != null ? scenarios : minutes != null ? Long.MAX_VALUE : DEFAULT_SCENARIOS;
         final long deadline = minutes == null ? Long.MAX_VALUE : System.nanoTime() + (long)(minutes * 60e9);

@@ -13,6 +13,9 @@ public final class CheckMachine implements AutoCloseable
 {
     /** Physical memory of each machine: scenarios use a few hundred KiB; NORESERVE memory costs nothing untouched. */
     private static final long MEMORY = 256L << 20;
+    /** Failures a variant is given the runs to show, at the scenario's own rate, before it counts as passing. */
+    private static final int SHRINK_FAILURES = 4;
+    private static final int MIN_SHRINK_RUNS = 8;
 
     /** A run and its verdict. */
     public record Result(History history, LinearizabilityChecker.Verdict verdict)
@@ -97,36 +100,55 @@ public final class CheckMachine implements AutoCloseable
 
     /**
      * Shrinks {@code failing} (whose run {@code first} failed) while a smaller variant fails the same
-     * way in one of {@code attempts} runs, until the deadline ({@link System#nanoTime}) passes; then
-     * counts how many of {@code attempts} runs of the result fail.
+     * way, until the deadline ({@link System#nanoTime}) passes. How often {@code failing} fails in
+     * {@code attempts} runs sets how many runs a variant gets before it counts as passing: a bug
+     * that shows in half the runs needs a handful, a rare race all {@code attempts}.
      */
     public Violation shrink(final Scenario failing, final Result first, final int attempts, final long deadline,
         final SplittableRandom jitter)
     {
+        final int before = failures(failing, first, attempts, jitter, null);
         final Result[] failure = {first};
-        final Scenario shrunk = Shrinker.shrink(failing, candidate ->
+        Scenario shrunk = failing;
+        if (before > 0)
         {
-            for (int i = 0; i < attempts && System.nanoTime() < deadline; i++)
+            final int runs = (int)Math.min(attempts, Math.max(MIN_SHRINK_RUNS, SHRINK_FAILURES * (long)attempts / before));
+            shrunk = Shrinker.shrink(failing, candidate ->
             {
-                final Result result = run(candidate, jitter);
-                if (result.failed() && result.failsLike(first))
+                for (int i = 0; i < runs && System.nanoTime() < deadline; i++)
                 {
-                    failure[0] = result;
-                    return true;
+                    final Result result = run(candidate, jitter);
+                    if (result.failed() && result.failsLike(first))
+                    {
+                        failure[0] = result;
+                        return true;
+                    }
                 }
-            }
-            return false;
-        }, deadline);
-        int reproduced = 0;
+                return false;
+            }, deadline);
+        }
+        final int after = shrunk == failing ? before : failures(shrunk, first, attempts, jitter, failure);
+        return new Violation(first.history(), before, failure[0].history(), failure[0].verdict(), after, attempts);
+    }
+
+    /** How many of {@code attempts} runs fail as {@code like} did; the last such run goes to {@code last[0]}. */
+    private int failures(final Scenario scenario, final Result like, final int attempts, final SplittableRandom jitter,
+        final Result[] last)
+    {
+        int failed = 0;
         for (int i = 0; i < attempts; i++)
         {
-            final Result result = run(shrunk, jitter);
-            if (result.failed() && result.failsLike(first))
+            final Result result = run(scenario, jitter);
+            if (result.failed() && result.failsLike(like))
             {
-                reproduced++;
+                failed++;
+                if (last != null)
+                {
+                    last[0] = result;
+                }
             }
         }
-        return new Violation(first.history(), failure[0].history(), failure[0].verdict(), reproduced, attempts);
+        return failed;
     }
 
     @Override

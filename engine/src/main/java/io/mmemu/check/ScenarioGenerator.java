@@ -62,7 +62,8 @@ public final class ScenarioGenerator
     {
         if (minThreads < 1 || maxThreads < minThreads || minOps < 1 || maxOps < minOps)
         {
-            throw new IllegalArgumentException(String.format("bad ranges: threads %d-%d, ops %d-%d", minThreads, maxThreads, minOps, maxOps));
+            throw new IllegalArgumentException(String.format("bad ranges: threads %d-%d, ops %d-%d",
+                minThreads, maxThreads, minOps, maxOps));
         }
         if (without.containsAll(EnumSet.of(Call.MMAP, Call.MUNMAP, Call.MPROTECT, Call.MREMAP, Call.MADVISE, Call.BRK, Call.TOUCH)))
         {
@@ -168,7 +169,8 @@ public final class ScenarioGenerator
             final int r = random.nextInt(100);
             if (r < 20)
             {
-                return Op.read(!written.isEmpty() && random.nextInt(3) == 0 ? written.get(random.nextInt(written.size())) : touchAddress());
+                final boolean seeWrite = !written.isEmpty() && random.nextInt(3) == 0;
+                return Op.read(seeWrite ? written.get(random.nextInt(written.size())) : touchAddress());
             }
             if (r < 38)
             {
@@ -245,7 +247,8 @@ public final class ScenarioGenerator
         /** A hot page most of the time, else any page of the window. */
         private long page()
         {
-            final long page = random.nextInt(5) < 3 ? hot[random.nextInt(hot.length)] : WINDOW_START + random.nextInt(WINDOW_PAGES) * PAGE;
+            final long page = random.nextInt(5) < 3 ? hot[random.nextInt(hot.length)]
+                : WINDOW_START + random.nextInt(WINDOW_PAGES) * PAGE;
             recent.add(page);
             return page;
         }

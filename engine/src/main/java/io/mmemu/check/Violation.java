@@ -8,12 +8,13 @@ import java.util.List;
  * program, the failing history of the shrunk program, the checker's verdict on it.
  *
  * @param original   the failing run of the scenario as generated
+ * @param originalReproduced runs of that scenario that failed again, of {@code attempts}
  * @param history    a failing run of the shrunk scenario ({@code history.scenario()})
  * @param verdict    the checker's verdict on that history
  * @param reproduced runs of the shrunk scenario that failed, of {@code attempts}
  */
-public record Violation(History original, History history, LinearizabilityChecker.Verdict verdict, int reproduced,
-    int attempts)
+public record Violation(History original, int originalReproduced, History history, LinearizabilityChecker.Verdict verdict,
+    int reproduced, int attempts)
 {
     public Scenario shrunk()
     {
@@ -40,8 +41,8 @@ public record Violation(History original, History history, LinearizabilityChecke
             io.mmemu.program.Report.backingName(s.backing()), s.section(), s.operations(), s.threads().size(),
             original == history ? "" : String.format(" (shrunk from %d ops in %d threads)",
                 original.scenario().operations(), original.scenario().threads().size())));
-        sb.append(String.format("# %d of %d runs of this program failed. Each op's comment: its result in the failing run%n",
-            reproduced, attempts));
+        sb.append(String.format("# %d of %d runs of this program failed%s. Each op's comment: its result in the failing run%n",
+            reproduced, attempts, original == history ? "" : " (of the program as generated: " + originalReproduced + ")"));
         sb.append("# and its interval [call ticket, return ticket] (A before B in real time iff A returned < B called).\n");
         sb.append(ProgramText.program(s, history));
         if (!verdict.linearizable())
