@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
     description = "A memory-management emulator: Linux x86-64 address spaces on real four-level page tables.",
     subcommands = {
         BenchCommand.class,
+        CheckCommand.class,
         PopulateCommand.class,
         ReplayCommand.class,
         DumpCommand.class,

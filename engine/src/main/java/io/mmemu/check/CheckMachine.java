@@ -1,0 +1,163 @@
+package io.mmemu.check;
+
+import java.util.SplittableRandom;
+
+import io.mmemu.phys.Backing;
+import io.mmemu.phys.PhysicalMemory;
+
+/**
+ * One backing's pair of machines: the physical memory scenarios run on and the model's. Runs a
+ * scenario and checks its history; shrinks a failing one ({@link Shrinker}). Not thread-safe.
+ */
+public final class CheckMachine implements AutoCloseable
+{
+    /** Physical memory of each machine: scenarios use a few hundred KiB; NORESERVE memory costs nothing untouched. */
+    private static final long MEMORY = 256L << 20;
+    /** Failures a variant is given the runs to show, at the scenario's own rate, before it counts as passing. */
+    private static final int SHRINK_FAILURES = 4;
+    private static final int MIN_SHRINK_RUNS = 8;
+
+    /** A run and its verdict. */
+    public record Result(History history, LinearizabilityChecker.Verdict verdict)
+    {
+        public boolean failed()
+        {
+            return brokeInvariants() || notLinearizable();
+        }
+
+        /** The run itself found problems (an exception, an invariant, frames not returned). */
+        public boolean brokeInvariants()
+        {
+            return !history.problems().isEmpty();
+        }
+
+        public boolean notLinearizable()
+        {
+            return !verdict.linearizable() && !verdict.inconclusive();
+        }
+
+        /** Whether {@code other} failed the same way: shrinking keeps to one kind of failure. */
+        boolean failsLike(final Result other)
+        {
+            return brokeInvariants() == other.brokeInvariants() && notLinearizable() == other.notLinearizable();
+        }
+    }
+
+    private final Backing backing;
+    /** Replaced after a run that found problems: frames may be leaked or tables left behind in it. */
+    private PhysicalMemory runMemory;
+    private final PhysicalMemory modelMemory;
+    private final long budget;
+
+    public CheckMachine(final Backing backing)
+    {
+        this(backing, LinearizabilityChecker.DEFAULT_BUDGET);
+    }
+
+    public CheckMachine(final Backing backing, final long budget)
+    {
+        this.backing = backing;
+        this.budget = budget;
+        this.runMemory = PhysicalMemory.create(MEMORY, backing);
+        this.modelMemory = PhysicalMemory.create(MEMORY, backing);
+    }
+
+    /** @throws ConcurrentRun.Hang when a thread hangs; this machine cannot run again then */
+    public Result run(final Scenario scenario, final SplittableRandom jitter)
+    {
+        if (runMemory == null)
+        {
+            throw new IllegalStateException("a scenario hung on this machine before");
+        }
+        if (scenario.backing() != backing)
+        {
+            throw new IllegalArgumentException("a " + scenario.backing() + " scenario on a " + backing + " machine");
+        }
+        final History history;
+        try
+        {
+            history = ConcurrentRun.run(runMemory, scenario, jitter);
+        }
+        catch (final ConcurrentRun.Hang hang)
+        {
+            runMemory = null; // still in use by the hung thread: never closed
+            throw hang;
+        }
+        if (!history.problems().isEmpty())
+        {
+            runMemory.close();
+            runMemory = PhysicalMemory.create(MEMORY, backing);
+        }
+        final long modelFrames = modelMemory.framesInUse();
+        final LinearizabilityChecker.Verdict verdict = LinearizabilityChecker.check(history, modelMemory, budget);
+        if (modelMemory.framesInUse() != modelFrames)
+        {
+            throw new IllegalStateException("the one-thread model did not return "
+                + (modelMemory.framesInUse() - modelFrames) + " frames:\n" + ProgramText.program(scenario, null));
+        }
+        return new Result(history, verdict);
+    }
+
+    /**
+     * Shrinks {@code failing} (whose run {@code first} failed) while a smaller variant fails the same
+     * way, until the deadline ({@link System#nanoTime}) passes. How often {@code failing} fails in
+     * {@code attempts} runs sets how many runs a variant gets before it counts as passing: a bug
+     * that shows in half the runs needs a handful, a rare race all {@code attempts}.
+     */
+    public Violation shrink(final Scenario failing, final Result first, final int attempts, final long deadline,
+        final SplittableRandom jitter)
+    {
+        final int before = failures(failing, first, attempts, jitter, null);
+        final Result[] failure = {first};
+        Scenario shrunk = failing;
+        if (before > 0)
+        {
+            final int runs = (int)Math.min(attempts, Math.max(MIN_SHRINK_RUNS, SHRINK_FAILURES * (long)attempts / before));
+            shrunk = Shrinker.shrink(failing, candidate ->
+            {
+                for (int i = 0; i < runs && System.nanoTime() < deadline; i++)
+                {
+                    final Result result = run(candidate, jitter);
+                    if (result.failed() && result.failsLike(first))
+                    {
+                        failure[0] = result;
+                        return true;
+                    }
+                }
+                return false;
+            }, deadline);
+        }
+        final int after = shrunk == failing ? before : failures(shrunk, first, attempts, jitter, failure);
+        return new Violation(first.history(), before, failure[0].history(), failure[0].verdict(), after, attempts);
+    }
+
+    /** How many of {@code attempts} runs fail as {@code like} did; the last such run goes to {@code last[0]}. */
+    private int failures(final Scenario scenario, final Result like, final int attempts, final SplittableRandom jitter,
+        final Result[] last)
+    {
+        int failed = 0;
+        for (int i = 0; i < attempts; i++)
+        {
+            final Result result = run(scenario, jitter);
+            if (result.failed() && result.failsLike(like))
+            {
+                failed++;
+                if (last != null)
+                {
+                    last[0] = result;
+                }
+            }
+        }
+        return failed;
+    }
+
+    @Override
+    public void close()
+    {
+        if (runMemory != null)
+        {
+            runMemory.close();
+        }
+        modelMemory.close();
+    }
+}

@@ -1,0 +1,141 @@
+package io.mmemu.check;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import io.mmemu.phys.PhysicalMemory;
+import io.mmemu.script.Call;
+import io.mmemu.script.Interpreter;
+import io.mmemu.script.Outcome;
+import io.mmemu.vm.AddressSpace;
+import io.mmemu.vm.Cpu;
+import io.mmemu.vm.Signal;
+import io.mmemu.vm.VmaInfo;
+
+/**
+ * The sequential specification: a fresh single-threaded address space, built as the scenario's
+ * (same locking mode, section and heap start) on a memory of its own, that replays an order of
+ * operations. One thread on the emulator is equal to the host kernel (the differential harness
+ * checks that), which is what makes it the model. Not thread-safe; {@link #close} returns every
+ * frame.
+ */
+final class Model implements AutoCloseable
+{
+    private final PhysicalMemory memory;
+    private final Scenario scenario;
+    /** Every byte some touch of the scenario reads or writes, sorted: the data part of the state. */
+    private final long[] probes;
+    private AddressSpace mm;
+    private Cpu cpu;
+    private Interpreter interpreter;
+
+    Model(final PhysicalMemory memory, final Scenario scenario)
+    {
+        this.memory = memory;
+        this.scenario = scenario;
+        this.probes = touchedBytes(scenario);
+    }
+
+    /** Back to the state before the setup. */
+    void reset()
+    {
+        release();
+        mm = AddressSpace.create(memory, scenario.locking(), scenario.section());
+        if (scenario.startBrk() != 0)
+        {
+            mm.setBrk(scenario.startBrk(), scenario.startBrk());
+        }
+        cpu = mm.attachCpu();
+        interpreter = new Interpreter(cpu);
+    }
+
+    Outcome apply(final Op op)
+    {
+        return op.apply(cpu, interpreter);
+    }
+
+    /**
+     * What decides the results of later operations, compared exactly (no hash that could collide
+     * and prune a live branch): the VMAs (bounds, flags, anon_vma, name, file identity), the
+     * break, and the byte (or signal) at every address a touch uses.
+     */
+    record State(List<VmaInfo> vmas, long brk, List<Integer> bytes)
+    {
+    }
+
+    /**
+     * The model's {@link State}. Reading the bytes may fault pages in (the zero page, a shared
+     * page); no operation's result depends on whether a page was faulted before. Addresses outside
+     * every VMA are not read, so that a probe never grows a stack.
+     */
+    State state()
+    {
+        final List<VmaInfo> vmas = mm.vmas();
+        final List<Integer> bytes = new ArrayList<>(probes.length);
+        int v = 0;
+        for (final long va : probes)
+        {
+            while (v < vmas.size() && Long.compareUnsigned(vmas.get(v).end(), va) <= 0)
+            {
+                v++;
+            }
+            if (v == vmas.size())
+            {
+                break;
+            }
+            if (Long.compareUnsigned(vmas.get(v).start(), va) > 0)
+            {
+                bytes.add(-1);
+                continue;
+            }
+            final int signal = cpu.readByte(va);
+            bytes.add(signal == Signal.NONE ? (int)cpu.value() : -1 - signal);
+        }
+        return new State(vmas, mm.brk(), bytes);
+    }
+
+    private static long[] touchedBytes(final Scenario scenario)
+    {
+        final long[] all = new long[scenario.operations()];
+        int n = 0;
+        for (int t = -1; t < scenario.threads().size(); t++)
+        {
+            for (final Op op : scenario.ops(t))
+            {
+                if (op.call() == Call.TOUCH)
+                {
+                    all[n++] = op.argument(0);
+                }
+            }
+        }
+        final long[] sorted = Arrays.copyOf(all, n);
+        for (int i = 0; i < n; i++)
+        {
+            sorted[i] ^= Long.MIN_VALUE; // unsigned order
+        }
+        Arrays.sort(sorted);
+        for (int i = 0; i < n; i++)
+        {
+            sorted[i] ^= Long.MIN_VALUE;
+        }
+        return Arrays.stream(sorted).distinct().toArray();
+    }
+
+    private void release()
+    {
+        if (mm != null)
+        {
+            cpu.close();
+            mm.close();
+            mm = null;
+            cpu = null;
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        release();
+    }
+}

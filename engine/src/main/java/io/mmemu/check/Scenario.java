@@ -1,0 +1,61 @@
+package io.mmemu.check;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import io.mmemu.phys.Backing;
+import io.mmemu.vm.LockingMode;
+
+/**
+ * A concurrent program to check: how the machine is built, the operations the main thread makes
+ * before any other thread starts ({@link #setup}), and each thread's operations, in program order.
+ *
+ * @param startBrk where the heap starts (as exec would have set it), 0 for none
+ */
+public record Scenario(LockingMode locking, Backing backing, long section, long startBrk, List<Op> setup,
+    List<List<Op>> threads)
+{
+    public Scenario
+    {
+        setup = List.copyOf(setup);
+        threads = threads.stream().map(List::copyOf).toList();
+    }
+
+    public int operations()
+    {
+        int n = setup.size();
+        for (final List<Op> thread : threads)
+        {
+            n += thread.size();
+        }
+        return n;
+    }
+
+    public Scenario withSetup(final List<Op> ops)
+    {
+        return new Scenario(locking, backing, section, startBrk, ops, threads);
+    }
+
+    public Scenario withThreads(final List<List<Op>> ops)
+    {
+        return new Scenario(locking, backing, section, startBrk, setup, ops);
+    }
+
+    /** This scenario with thread {@code t}'s ops replaced ({@code t} = -1: the setup). */
+    public Scenario withOps(final int t, final List<Op> ops)
+    {
+        if (t < 0)
+        {
+            return withSetup(ops);
+        }
+        final List<List<Op>> copy = new ArrayList<>(threads);
+        copy.set(t, ops);
+        return withThreads(copy);
+    }
+
+    /** Thread {@code t}'s ops ({@code t} = -1: the setup). */
+    public List<Op> ops(final int t)
+    {
+        return t < 0 ? setup : threads.get(t);
+    }
+}
