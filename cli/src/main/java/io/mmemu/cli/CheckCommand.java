@@ -34,11 +34,14 @@ import picocli.CommandLine.Option;
     name = "check",
     mixinStandardHelpOptions = true,
     description = {
-        "Run random concurrent programs (threads of mmap, munmap, mprotect, mremap, madvise, brk and",
-        "one-byte touches over one small window) and check that every run's results are those of some",
-        "sequential order that respects real time, replayed on one thread of the emulator; the",
-        "invariant checker and frame accounting run after each. A violation is shrunk and printed as",
-        "a program for mmemu run, with the failing history as comments.",
+        "Check concurrent programs against every sequential order (a linearizability checker).",
+        "",
+        "Runs random concurrent programs (threads of mmap, munmap, mprotect, mremap, madvise, brk and "
+            + "one-byte touches over one small window) and checks that every run's results are those of some "
+            + "sequential order that respects real time, replayed on one thread of the emulator; the invariant "
+            + "checker and frame accounting run after each. A violation is shrunk and printed as a program for "
+            + "mmemu run, with the failing history as comments.",
+        "",
         "Exit status: 0 no violation, 1 violations found, 2 bad options."
     })
 public final class CheckCommand implements Callable<Integer>

@@ -55,10 +55,10 @@ import picocli.CommandLine.Parameters;
         "",
         "A program's own 'option NAME VALUE' lines set these options; the command line overrides them.",
         "",
-        "--host runs the same program on the host kernel, in a native runner process (a C program built",
-        "with cc on first use), with the same report; --compare runs both and prints them side by side",
-        "with the ratio emulator/host. Views, brk and programs that write more than the host's memory are",
-        "refused before the run (PROGRAM:LINE:COLUMN: cannot run on the host: reason, exit 2).",
+        "--host runs the same program on the host kernel, in a native runner process (a C program built "
+            + "with cc on first use), with the same report; --compare runs both and prints them side by side "
+            + "with the ratio emulator/host. Views, brk and programs that write more than the host's memory are "
+            + "refused before the run (PROGRAM:LINE:COLUMN: cannot run on the host: reason, exit 2).",
         "",
         "Example: ./mmemu run examples/seed.mm --locking mmap-lock --json seed.json",
         ""
