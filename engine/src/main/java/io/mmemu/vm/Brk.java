@@ -26,17 +26,23 @@ final class Brk
     static long brk(final Cpu cpu, final long requested)
     {
         final AddressSpace mm = cpu.mm;
-        final long origBrk = mm.brk();
-        final long lo = Math.min(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk));
-        final long hi = Math.max(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk));
-        mm.lockWrite(cpu, lo, hi + 4096);
+        final RangeLock lock = mm.rangeLock();
+        // the break is read under the mmap lock: the span is between it and the request
+        lock.acquire(cpu);
         try
         {
+            long origBrk;
+            do
+            {
+                origBrk = mm.brk();
+            }
+            while (!lock.claim(cpu, Math.min(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk)),
+                Math.max(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk))));
             return locked(cpu, requested, origBrk);
         }
         finally
         {
-            mm.unlockWrite(cpu);
+            lock.release(cpu);
         }
     }
 
