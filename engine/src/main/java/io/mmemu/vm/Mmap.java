@@ -419,7 +419,8 @@ final class Mmap
      *       that are not ours, read under that lock, so no writer moves them meanwhile).</li>
      *   <li><i>removed</i> — under the mmap write lock: the placeholders leave the tree; retired,
      *       they wake the faults waiting on them, which look again and find nothing. This is the
-     *       munmap's linearisation point.</li>
+     *       munmap's linearisation point. The tables step 4 had to keep for a neighbour that has
+     *       gone meanwhile (another munmap's placeholders) are freed now.</li>
      *   <li><i>released</i> — {@link RangeLock#release}: the span is given up and its waiters woken;
      *       then the mmap lock is dropped.</li>
      * </ol>
@@ -460,6 +461,7 @@ final class Mmap
         }
         lock.lockTree(cpu);
         VmaEditor.removePlaceholders(cpu, start, end);
+        VmaEditor.freeTablesLeft(cpu, start, end);
         return 0;
     }
 }

@@ -227,6 +227,29 @@ final class VmaEditor
         }
     }
 
+    /**
+     * Last step of a sectioned unmap, under the mmap write lock once its placeholders are gone:
+     * frees the tables of {@code [start, end)} that its sections kept because a neighbour bounded
+     * them — in particular one that was itself being unmapped, whose placeholders were still there.
+     * Of two adjacent sectioned unmaps, each keeps the table they share while the other's
+     * placeholders are in the tree; whichever removes its placeholders last frees it here. The
+     * sections freed the rest, so this visits only the tables left.
+     */
+    static void freeTablesLeft(final Cpu cpu, final long start, final long end)
+    {
+        final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start, end);
+        final VmaTree tree = mm.tree();
+        final int i = tree.indexAfter(start);
+        final Vma prev = tree.prev(i);
+        final Vma next = tree.at(i);
+        assert next == null || next.start >= end : "a VMA left in an unmapped span: " + next;
+        final MmuGather tlb = cpu.gather;
+        tlb.begin(cpu.shootdown);
+        cpu.editor.freeTables(mm.cr3(), start, end, prev == null ? 0 : prev.end, next == null ? 0 : next.start, tlb);
+        tlb.finish();
+    }
+
     /** A VMA of a sectioned unmap of {@code [start, end)} in flight: locked and inside it (the span is owned, so it is ours). */
     private static boolean isPlaceholder(final Vma vma, final long start, final long end)
     {

@@ -347,7 +347,8 @@ class RangeLockTest
     }
 
     /**
-     * Writers of every kind on overlapping random ranges of one small region, with small sections
+     * Writers of every kind (munmap, MAP_FIXED of plain and stack mappings, non-fixed mmap, mprotect,
+     * madvise, mremap, brk, stack growth) on overlapping random ranges of one small region, with small sections
      * so that munmap and MAP_FIXED spend most of their time unlocked: every lock precondition is an
      * assertion (-ea), so a writer that changes what another one owns fails here; afterwards the
      * tables and frame accounting are consistent and everything comes back. A private non-fixed
@@ -363,6 +364,8 @@ class RangeLockTest
         try (PhysicalMemory memory = PhysicalMemory.create(512L << 20))
         {
             final AddressSpace mm = AddressSpace.create(memory, locking, 16L << 10);
+            // the heap starts in the middle of the region, so brk meets every other writer there
+            mm.setBrk(BASE + region / 2, BASE + region / 2);
             final long baseline = memory.framesInUse();
             final ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
             final List<Thread> workers = new ArrayList<>();
@@ -379,12 +382,14 @@ class RangeLockTest
                             final long start = BASE + random.nextLong(region / PAGE) * PAGE;
                             final long length = (1 + random.nextLong(Math.min(256, (BASE + region - start) / PAGE))) * PAGE;
                             final int tag = 0x10 + id;
-                            switch (random.nextInt(8))
+                            switch (random.nextInt(10))
                             {
                                 case 0, 1 -> assertEquals(0, cpu.munmap(start, length));
                                 case 2 ->
                                 {
-                                    assertEquals(start, cpu.mmap(start, length, RW, ANON | MAP_FIXED, -1, 0));
+                                    // some of them stacks, which the writes of the last case below them grow
+                                    final int grows = random.nextInt(4) == 0 ? MAP_GROWSDOWN : 0;
+                                    assertEquals(start, cpu.mmap(start, length, RW, ANON | MAP_FIXED | grows, -1, 0));
                                     final int status = cpu.writeByte(start, tag);
                                     assertTrue(status == Signal.NONE || status == Signal.SEGV_MAPERR ||
                                         status == Signal.SEGV_ACCERR, Signal.codeName(status));
@@ -413,6 +418,12 @@ class RangeLockTest
                                     final long target = BASE + random.nextLong(region / PAGE) * PAGE;
                                     final long r = cpu.mremap(start, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, target);
                                     assertTrue(r == target || r == -Errno.EFAULT || r == -Errno.EINVAL, "mremap: " + r);
+                                }
+                                case 7 ->
+                                {
+                                    final long requested = BASE + region / 2 + random.nextLong(region / 2 / PAGE) * PAGE;
+                                    final long r = cpu.brk(requested);
+                                    assertTrue(r == requested || r >= BASE + region / 2, "brk: " + r);
                                 }
                                 default ->
                                 {
