@@ -87,6 +87,15 @@ class RangeLockTest
         {
             resume.countDown();
         }
+
+        /** Lets the munmap go, waits for it and the racer, and checks that both ran without a failure. */
+        void finishWith(final Thread racer, final ConcurrentLinkedQueue<Throwable> errors) throws InterruptedException
+        {
+            release();
+            join(thread, racer);
+            assertTrue(errors.isEmpty(), () -> "failures: " + errors);
+            assertEquals(0, result);
+        }
     }
 
     private static void awaitUninterruptibly(final CountDownLatch latch)
@@ -146,6 +155,20 @@ class RangeLockTest
         {
             assertEquals(Signal.NONE, cpu.writeByte(va, value));
         }
+    }
+
+    /** How every test ends: tables, frames and VMAs agree; once the test's range is unmapped, every frame is back. */
+    private static void unmapAndCheck(final AddressSpace mm, final PhysicalMemory memory, final long baseline,
+        final long start, final long length)
+    {
+        mm.check(true).assertOk();
+        try (Cpu cleanup = mm.attachCpu())
+        {
+            assertEquals(0, cleanup.munmap(start, length));
+        }
+        mm.check(true).assertOk();
+        assertEquals(baseline, memory.framesInUse(), "no frame leaked or freed twice");
+        mm.close();
     }
 
     private static VmaInfo vmaAt(final AddressSpace mm, final long va)
@@ -216,10 +239,7 @@ class RangeLockTest
                 assertEquals(0x77, cpu.value());
                 return at;
             }, errors);
-            unmap.release();
-            join(unmap.thread, racer);
-            assertTrue(errors.isEmpty(), () -> "failures: " + errors);
-            assertEquals(0, unmap.result);
+            unmap.finishWith(racer, errors);
             try (Cpu after = mm.attachCpu())
             {
                 // the racer's call returned the page and wrote it: whichever order, the page was
@@ -227,12 +247,8 @@ class RangeLockTest
                 assertNotNull(vmaAt(mm, page), () -> "the page mapped into the hole was unmapped under it: " + mm.vmas());
                 assertEquals(Signal.NONE, after.readByte(page));
                 assertEquals(0x77, after.value(), "the page reads what was written to it");
-                mm.check(true).assertOk();
-                assertEquals(0, after.munmap(BASE, 2L << 30));
             }
-            mm.check(true).assertOk();
-            assertEquals(baseline, memory.framesInUse(), "no frame leaked or freed twice");
-            mm.close();
+            unmapAndCheck(mm, memory, baseline, BASE, 2L << 30);
         }
     }
 
@@ -274,21 +290,15 @@ class RangeLockTest
                 assertEquals(Signal.NONE, cpu.writeByte(at, 0x77));
                 return at;
             }, errors);
-            unmap.release();
-            join(unmap.thread, racer);
-            assertTrue(errors.isEmpty(), () -> "failures: " + errors);
-            assertEquals(0, unmap.result);
+            unmap.finishWith(racer, errors);
             try (Cpu after = mm.attachCpu())
             {
                 assertNotNull(vmaAt(mm, placed[0]), () -> "the new mapping at 0x" + Long.toHexString(placed[0]) +
                     " was unmapped under it: " + mm.vmas());
                 assertEquals(Signal.NONE, after.readByte(placed[0]));
                 assertEquals(0x77, after.value());
-                mm.check(true).assertOk();
-                assertEquals(0, after.munmap(start - (1L << 30), AddressSpace.MMAP_BASE - start + (1L << 30)));
             }
-            assertEquals(baseline, memory.framesInUse(), "no frame leaked or freed twice");
-            mm.close();
+            unmapAndCheck(mm, memory, baseline, start - (1L << 30), AddressSpace.MMAP_BASE - start + (1L << 30));
         }
     }
 
@@ -318,10 +328,7 @@ class RangeLockTest
             final ParkedUnmap unmap = new ParkedUnmap(mm, stack, size, errors);
             final long[] status = new long[1];
             final Thread racer = racer(mm, status, cpu -> cpu.writeByte(below, 0x77), errors);
-            unmap.release();
-            join(unmap.thread, racer);
-            assertTrue(errors.isEmpty(), () -> "failures: " + errors);
-            assertEquals(0, unmap.result);
+            unmap.finishWith(racer, errors);
             try (Cpu after = mm.attachCpu())
             {
                 final VmaInfo left = vmaAt(mm, below);
@@ -338,11 +345,8 @@ class RangeLockTest
                     assertEquals(Signal.SEGV_MAPERR, status[0], Signal.codeName((int)status[0]));
                     assertTrue(left == null, () -> "no growth, yet a VMA below: " + mm.vmas());
                 }
-                mm.check(true).assertOk();
-                assertEquals(0, after.munmap(BASE, 1L << 30));
             }
-            assertEquals(baseline, memory.framesInUse(), "no frame leaked or freed twice");
-            mm.close();
+            unmapAndCheck(mm, memory, baseline, BASE, 1L << 30);
         }
     }
 
@@ -443,14 +447,7 @@ class RangeLockTest
             workers.forEach(Thread::start);
             join(workers.toArray(Thread[]::new));
             assertTrue(errors.isEmpty(), () -> "failures: " + errors);
-            mm.check(true).assertOk();
-            try (Cpu cleanup = mm.attachCpu())
-            {
-                assertEquals(0, cleanup.munmap(BASE, 1L << 30));
-            }
-            mm.check(true).assertOk();
-            assertEquals(baseline, memory.framesInUse(), "no frame leaked or freed twice");
-            mm.close();
+            unmapAndCheck(mm, memory, baseline, BASE, 1L << 30);
         }
     }
 
