@@ -83,7 +83,9 @@ public final class AddressSpace implements AutoCloseable
     private volatile long brk;
     /** Whether maps shows the legacy [vsyscall] page above TASK_SIZE (set by exec from a maps file). */
     private volatile boolean vsyscall;
+    /** Guarded by cpuLock (as is the copy-on-write publication of {@link #cpus}). */
     private int nextCpuId;
+    /** Guarded by cpuLock. */
     private boolean closed;
 
     private AddressSpace(final PhysicalMemory memory, final LockingMode locking, final long section,
@@ -196,6 +198,7 @@ public final class AddressSpace implements AutoCloseable
     /** Caller holds cpuLock. */
     private Cpu addCpu()
     {
+        assert Thread.holdsLock(cpuLock);
         final Cpu cpu = new Cpu(this, nextCpuId++);
         final Cpu[] next = Arrays.copyOf(cpus, cpus.length + 1);
         next[next.length - 1] = cpu;

@@ -46,9 +46,12 @@ final class Brk
         }
     }
 
+    /** Caller holds the mmap write lock and owns the range between the break and the request. */
     private static long locked(final Cpu cpu, final long brk, final long origBrk)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, Math.min(Mmap.pageAlign(brk), Mmap.pageAlign(origBrk)),
+            Math.max(Mmap.pageAlign(brk), Mmap.pageAlign(origBrk)));
         if (Long.compareUnsigned(brk, mm.startBrk()) < 0 || mm.startBrk() == 0)
         {
             return origBrk;

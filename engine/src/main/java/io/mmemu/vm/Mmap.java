@@ -307,6 +307,7 @@ final class Mmap
         final OpenFile file, final boolean shmem, final Replacement replacement)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, addr, addr + len);
         final Vma overlapped = mm.tree().find(addr);
         final boolean replacing = overlapped != null && overlapped.start < addr + len;
         final boolean deferZap = replacing && mm.perVma();
@@ -445,6 +446,7 @@ final class Mmap
     {
         final AddressSpace mm = cpu.mm;
         final RangeLock lock = mm.rangeLock();
+        assert mm.perVma() && lock.holdsTree() && lock.owns(cpu, start, end);
         final int detached = VmaEditor.detach(cpu, start, end, true);
         if (detached != 0)
         {

@@ -85,7 +85,7 @@ final class Mremap
         final long newAddr)
     {
         final AddressSpace mm = cpu.mm;
-        assert mm.rangeLock().holdsTree();
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, addr, addr + Math.max(oldLen, newLen));
         final Vma vma = mm.tree().lookup(addr);
         if (vma == null)
         {
