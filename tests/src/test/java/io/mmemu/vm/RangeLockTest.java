@@ -351,6 +351,44 @@ class RangeLockTest
     }
 
     /**
+     * fork's layout copy owns the whole user range of the parent (dup_mmap write-locks the parent's
+     * mmap lock): a munmap in flight in the parent finishes first, so the child gets one state of
+     * the parent — here the one after the munmap — never a placeholder copied as a mapping.
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void forkCopiesTheParentsLayoutAfterAMunmapInFlight(final LockingMode locking) throws Exception
+    {
+        final long kept = BASE + (1L << 30);
+        try (PhysicalMemory memory = PhysicalMemory.create(256L << 20))
+        {
+            final AddressSpace parent = AddressSpace.create(memory, locking, SECTION);
+            final AddressSpace child = AddressSpace.create(memory, locking, SECTION);
+            final ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
+            try (Cpu setup = parent.attachCpu())
+            {
+                assertEquals(BASE, setup.mmap(BASE, 4L << 20, RW, ANON | MAP_FIXED, -1, 0));
+                populate(setup, BASE, 4L << 20, 0x5a);
+                assertEquals(kept, setup.mmap(kept, PAGE, PROT_READ, ANON | MAP_FIXED, -1, 0));
+            }
+            final ParkedUnmap unmap = new ParkedUnmap(parent, BASE, 4L << 20, errors);
+            final Thread fork = racer(parent, new long[1], cpu ->
+            {
+                child.copyLayoutOf(parent);
+                return 0;
+            }, errors);
+            final boolean forkWaited = fork.isAlive();
+            unmap.finishWith(fork, errors);
+            assertTrue(forkWaited, "the layout copy ran while the parent's munmap was in flight");
+            assertEquals(parent.vmas(), child.vmas(), "the child's layout is the parent's after the munmap");
+            assertEquals(1, child.vmas().size());
+            child.close();
+            parent.close();
+            assertEquals(1, memory.framesInUse(), "both address spaces gave everything back");
+        }
+    }
+
+    /**
      * Writers of every kind (munmap, MAP_FIXED of plain and stack mappings, non-fixed mmap, mprotect,
      * madvise, mremap, brk, stack growth) on overlapping random ranges of one small region, with small sections
      * so that munmap and MAP_FIXED spend most of their time unlocked: every lock precondition is an
