@@ -5,8 +5,6 @@ import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import io.mmemu.pgtable.MmuGather;
 import io.mmemu.pgtable.PageTableChecker;
@@ -24,9 +22,10 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  * accesses are made through a {@link Cpu} (one per thread).
  * <p>
  * Concurrency: the VMA tree is an immutable {@link VmaTree} published with a release store, so
- * lookups (faults, views) take no lock. Writers (syscalls) are serialised by the mmap lock held
- * for writing; faults hold it for reading (Linux before per-VMA locks). A CPU that blocks on the
- * lock goes offline first, so a writer's TLB shootdown never waits for it.
+ * lookups (faults, views) take no lock. Every writer (syscalls, stack growth, exec's and fork's
+ * layout) goes through the {@link RangeLock}: it owns its span and holds the mmap write lock while
+ * it changes the tree; faults hold the mmap lock for reading (mmap-lock mode) or a VMA's read lock
+ * (per-VMA mode). A CPU that blocks goes offline first, so a writer's TLB shootdown never waits for it.
  */
 public final class AddressSpace implements AutoCloseable
 {
@@ -69,22 +68,24 @@ public final class AddressSpace implements AutoCloseable
     private final long cr3;
     /** Stats of every CPU that ever ran here (closed ones included), for {@link #stats()}. */
     private final java.util.concurrent.CopyOnWriteArrayList<CpuStats> allStats = new java.util.concurrent.CopyOnWriteArrayList<>();
-    /** When the current mmap write lock holder took it (guarded by the write lock). */
-    private long writeLockedAt;
-    private final ReentrantReadWriteLock mmapLock = new ReentrantReadWriteLock(true);
-    /** Frames released by VMA bookkeeping under the write lock (page caches of files and shmem). */
+    /** The mmap lock, the writers' spans and the VMA write locks. */
+    private final RangeLock rangeLock;
+    /** Frames released by VMA bookkeeping (page caches of files and shmem); guarded by the mmap write lock. */
     private final FrameCache housekeeping;
     private final PageTableEditor housekeepingEditor;
     private final Object cpuLock = new Object();
+    /** Written (published) under the mmap write lock; read with no lock. */
     @SuppressWarnings("unused") // accessed through TREE
     private volatile VmaTree tree = VmaTree.EMPTY;
     private volatile Cpu[] cpus = new Cpu[0];
-    /** mm->start_brk and mm->brk: written under the mmap write lock, read by views. */
+    /** mm->start_brk and mm->brk: written under the mmap write lock (or before any CPU runs: exec), read by views. */
     private volatile long startBrk;
     private volatile long brk;
     /** Whether maps shows the legacy [vsyscall] page above TASK_SIZE (set by exec from a maps file). */
     private volatile boolean vsyscall;
+    /** Guarded by cpuLock (as is the copy-on-write publication of {@link #cpus}). */
     private int nextCpuId;
+    /** Guarded by cpuLock. */
     private boolean closed;
 
     private AddressSpace(final PhysicalMemory memory, final LockingMode locking, final long section,
@@ -98,6 +99,7 @@ public final class AddressSpace implements AutoCloseable
         this.locking = locking;
         this.section = section;
         this.kernel = kernel;
+        this.rangeLock = new RangeLock(locking);
         this.housekeeping = memory.newCache();
         this.housekeepingEditor = new PageTableEditor(memory, housekeeping, Long.MAX_VALUE);
         final long root = housekeepingEditor.allocateRoot();
@@ -145,6 +147,12 @@ public final class AddressSpace implements AutoCloseable
         return locking == LockingMode.PER_VMA;
     }
 
+    /** The one way a writer starts and ends here. */
+    RangeLock rangeLock()
+    {
+        return rangeLock;
+    }
+
     /**
      * Whether every fault reads the clock twice, for the fault-latency histogram and (mmap-lock
      * mode) the mmap-lock read hold: on by default. The two clock reads can be most of the cost of
@@ -190,6 +198,7 @@ public final class AddressSpace implements AutoCloseable
     /** Caller holds cpuLock. */
     private Cpu addCpu()
     {
+        assert Thread.holdsLock(cpuLock);
         final Cpu cpu = new Cpu(this, nextCpuId++);
         final Cpu[] next = Arrays.copyOf(cpus, cpus.length + 1);
         next[next.length - 1] = cpu;
@@ -238,35 +247,26 @@ public final class AddressSpace implements AutoCloseable
 
     void publish(final VmaTree next)
     {
+        assert rangeLock.holdsTree();
         // release store: a lockless reader that loads the new tree sees fully built chunks and VMAs
         TREE.setRelease(this, next);
     }
 
     /**
-     * Per-VMA mode: write-locks a VMA that is about to be replaced or removed, waiting for the faults
-     * in flight on it. Nothing to do in mmap-lock mode (the write lock already excludes faults) or
-     * for a VMA this operation already holds (born locked).
-     */
-    void drain(final Cpu cpu, final Vma vma)
-    {
-        if (locking == LockingMode.PER_VMA && !vma.isLocked())
-        {
-            vma.writeLock(cpu);
-        }
-    }
-
-    /**
      * Publishes a tree with VMAs {@code [from, to)} replaced by {@code with}; keeps the mapped
      * use counts; retires the old VMAs (their waiting faults wake and look up again). Every old
-     * VMA must have been {@linkplain #drain drained}. Caller holds the mmap write lock.
+     * VMA must have been {@linkplain RangeLock#lockVma drained} or be this writer's own locked one.
+     * Caller holds the mmap write lock.
      */
     void replace(final Cpu cpu, final int from, final int to, final Vma... with)
     {
+        assert rangeLock.holdsTree();
         final VmaTree tree = tree();
         final Vma[] old = new Vma[to - from];
         for (int i = from; i < to; i++)
         {
             old[i - from] = tree.get(i);
+            assert !perVma() || old[i - from].isLocked() : "replacing an undrained " + old[i - from];
         }
         for (final Vma vma : with)
         {
@@ -282,125 +282,19 @@ public final class AddressSpace implements AutoCloseable
             {
                 vma.file.inode().removeUser(memory, housekeeping);
             }
-            if (locking == LockingMode.PER_VMA)
-            {
-                CpuStats.record(cpu.stats.vmaLockHold, vma.retire());
-            }
+            rangeLock.retire(cpu, vma);
         }
     }
 
-    /** Ends the lock on a VMA born locked that stays in the tree (after its old pages are gone). */
-    void unlock(final Cpu cpu, final Vma vma)
-    {
-        CpuStats.record(cpu.stats.vmaLockHold, vma.unlock());
-    }
-
-    /**
-     * Takes the mmap lock for writing, for an operation on {@code [lo, hi)}. In per-VMA mode a
-     * VMA there may still be locked by a sectioned munmap or MAP_FIXED that runs without the mmap
-     * lock: then wait for it to finish and try again, so "munmap returned" means the range is
-     * reusable and no writer changes a VMA another one holds.
-     */
-    void lockWrite(final Cpu cpu, final long lo, final long hi)
-    {
-        lockWrite(cpu, lo, hi, 0, 0);
-    }
-
-    /** As {@link #lockWrite(Cpu, long, long)} for an operation on two ranges (mremap). */
-    void lockWrite(final Cpu cpu, final long lo, final long hi, final long lo2, final long hi2)
-    {
-        while (true)
-        {
-            lockWrite(cpu);
-            Vma busy = locking == LockingMode.PER_VMA ? lockedIn(lo, hi) : null;
-            if (busy == null && locking == LockingMode.PER_VMA && lo2 < hi2)
-            {
-                busy = lockedIn(lo2, hi2);
-            }
-            if (busy == null)
-            {
-                return;
-            }
-            unlockWrite(cpu);
-            busy.await(cpu);
-        }
-    }
-
-    /** A write-locked VMA intersecting {@code [lo, hi)}, or null. */
-    private Vma lockedIn(final long lo, final long hi)
-    {
-        final VmaTree tree = tree();
-        for (int i = tree.indexAfter(lo); i < tree.size(); i++)
-        {
-            final Vma vma = tree.get(i);
-            if (vma.start >= hi)
-            {
-                break;
-            }
-            if (vma.isLocked())
-            {
-                return vma;
-            }
-        }
-        return null;
-    }
-
-    // ---------------------------------------------------------------- mmap lock
-
-    /** Takes the mmap lock for a fault; a CPU that has to wait goes offline meanwhile. */
+    /** Takes the mmap lock for a fault (mmap-lock mode); a CPU that has to wait goes offline meanwhile. */
     void lockRead(final Cpu cpu)
     {
-        final ReentrantReadWriteLock.ReadLock lock = mmapLock.readLock();
-        if (!tryFair(lock))
-        {
-            cpu.goOffline();
-            lock.lock();
-            cpu.goOnline();
-        }
+        rangeLock.lockShared(cpu);
     }
 
     void unlockRead()
     {
-        mmapLock.readLock().unlock();
-    }
-
-    void lockWrite(final Cpu cpu)
-    {
-        final ReentrantReadWriteLock.WriteLock lock = mmapLock.writeLock();
-        if (!lock.tryLock())
-        {
-            cpu.goOffline();
-            lock.lock();
-            cpu.goOnline();
-        }
-        if (lock.getHoldCount() == 1)
-        {
-            writeLockedAt = System.nanoTime();
-        }
-    }
-
-    void unlockWrite(final Cpu cpu)
-    {
-        final ReentrantReadWriteLock.WriteLock lock = mmapLock.writeLock();
-        if (lock.getHoldCount() == 1)
-        {
-            CpuStats.record(cpu.stats.mmapWriteHold, System.nanoTime() - writeLockedAt);
-        }
-        lock.unlock();
-    }
-
-    private static boolean tryFair(final ReentrantReadWriteLock.ReadLock lock)
-    {
-        try
-        {
-            // the timed form honours fairness: readers do not barge past a waiting writer
-            return lock.tryLock(0, TimeUnit.NANOSECONDS);
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-            return false;
-        }
+        rangeLock.unlockShared();
     }
 
     // ---------------------------------------------------------------- program break
@@ -434,6 +328,7 @@ public final class AddressSpace implements AutoCloseable
     /** brk's own update; caller holds the mmap write lock. */
     void setBrk(final long current)
     {
+        assert rangeLock.holdsTree();
         brk = current;
     }
 
@@ -464,7 +359,7 @@ public final class AddressSpace implements AutoCloseable
             throw new IllegalArgumentException(String.format("bad VMA range %x-%x", start, end));
         }
         final Cpu cpu = attachCpu();
-        lockWrite(cpu);
+        rangeLock.acquire(cpu, start, end);
         try
         {
             final Vma clash = tree().find(start);
@@ -477,7 +372,7 @@ public final class AddressSpace implements AutoCloseable
         }
         finally
         {
-            unlockWrite(cpu);
+            rangeLock.release(cpu);
             cpu.close();
         }
     }
@@ -487,11 +382,15 @@ public final class AddressSpace implements AutoCloseable
      * VM_LOCKED dropped, files shared (so shared mappings stay shared), the break and [vsyscall].
      * This address space must be empty. Private pages are not copied: the child sees its private
      * memory as never written (replay needs the layout only; strace logs carry no memory contents).
+     * Both layouts are owned whole meanwhile (dup_mmap write-locks the parent's mmap lock): the
+     * parent's writers in flight finish first, so the copy is one state of the parent.
      */
     public void copyLayoutOf(final AddressSpace parent)
     {
+        final Cpu from = parent.attachCpu();
         final Cpu cpu = attachCpu();
-        lockWrite(cpu);
+        parent.rangeLock.acquire(from, 0, TASK_SIZE);
+        rangeLock.acquire(cpu, 0, TASK_SIZE);
         try
         {
             if (tree().size() != 0)
@@ -515,8 +414,10 @@ public final class AddressSpace implements AutoCloseable
         }
         finally
         {
-            unlockWrite(cpu);
+            rangeLock.release(cpu);
+            parent.rangeLock.release(from);
             cpu.close();
+            from.close();
         }
     }
 
@@ -548,11 +449,11 @@ public final class AddressSpace implements AutoCloseable
         cpu.offline();
         if (exclusive)
         {
-            lockWrite(cpu);
+            rangeLock.lockTree(cpu);
         }
         else
         {
-            lockRead(cpu);
+            rangeLock.lockShared(cpu);
         }
         // taking the lock after waiting for it brought the CPU back online
         cpu.offline();
@@ -565,11 +466,11 @@ public final class AddressSpace implements AutoCloseable
         {
             if (exclusive)
             {
-                unlockWrite(cpu);
+                rangeLock.unlockTree(cpu);
             }
             else
             {
-                unlockRead();
+                rangeLock.unlockShared();
                 CpuStats.record(cpu.stats.mmapReadHold, System.nanoTime() - locked);
             }
         }

@@ -26,23 +26,32 @@ final class Brk
     static long brk(final Cpu cpu, final long requested)
     {
         final AddressSpace mm = cpu.mm;
-        final long origBrk = mm.brk();
-        final long lo = Math.min(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk));
-        final long hi = Math.max(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk));
-        mm.lockWrite(cpu, lo, hi + 4096);
+        final RangeLock lock = mm.rangeLock();
+        // the break is read under the mmap lock: the span is between it and the request
+        lock.acquire(cpu);
         try
         {
+            long origBrk;
+            do
+            {
+                origBrk = mm.brk();
+            }
+            while (!lock.claim(cpu, Math.min(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk)),
+                Math.max(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk))));
             return locked(cpu, requested, origBrk);
         }
         finally
         {
-            mm.unlockWrite(cpu);
+            lock.release(cpu);
         }
     }
 
+    /** Caller holds the mmap write lock and owns the range between the break and the request. */
     private static long locked(final Cpu cpu, final long brk, final long origBrk)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, Math.min(Mmap.pageAlign(brk), Mmap.pageAlign(origBrk)),
+            Math.max(Mmap.pageAlign(brk), Mmap.pageAlign(origBrk)));
         if (Long.compareUnsigned(brk, mm.startBrk()) < 0 || mm.startBrk() == 0)
         {
             return origBrk;

@@ -11,7 +11,8 @@ public enum LockingMode
     /**
      * The seed's design (Wilcox, 2018): writers lock only the VMAs they change, with a completion;
      * faults take no mmap lock, wait on a locked VMA's completion and look the address up again.
-     * munmap and MAP_FIXED zap section by section without the mmap lock.
+     * munmap and MAP_FIXED zap section by section without the mmap lock, owning their whole range
+     * (holes included) through the {@link RangeLock} meanwhile.
      */
     PER_VMA("per-vma");
 

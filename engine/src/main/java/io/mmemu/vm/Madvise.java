@@ -58,22 +58,23 @@ final class Madvise
         {
             return Populate.range(cpu, start0, end, advice == MADV_POPULATE_WRITE, true);
         }
-        final AddressSpace mm = cpu.mm;
-        mm.lockWrite(cpu, start0 - 4096, end + 4096);
+        final RangeLock lock = cpu.mm.rangeLock();
+        lock.acquire(cpu, start0, end);
         try
         {
             return walk(cpu, start0, end, advice);
         }
         finally
         {
-            mm.unlockWrite(cpu);
+            lock.release(cpu);
         }
     }
 
-    /** madvise_walk_vmas. */
+    /** madvise_walk_vmas; caller holds the mmap write lock and owns the range. */
     private static long walk(final Cpu cpu, final long start0, final long end, final int advice)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start0, end);
         long start = start0;
         long unmappedError = 0;
         while (true)

@@ -64,35 +64,40 @@ final class Mmap
             // emulated machine (nr_hugepages = 0)
             return file != null ? -Errno.EINVAL : -Errno.ENOMEM;
         }
-        final AddressSpace mm = cpu.mm;
-        final boolean fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
-        final long span = pageAlign(length);
-        if (fixed)
+        final RangeLock lock = cpu.mm.rangeLock();
+        if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0)
         {
-            mm.lockWrite(cpu, addr - 4096, addr + span + 4096);
+            lock.acquire(cpu, addr, addr + pageAlign(length));
         }
         else
         {
-            mm.lockWrite(cpu);
+            // the span is the gap the search finds (doMmap claims it)
+            lock.acquire(cpu);
         }
-        final long result;
+        long result;
         final boolean populate;
         final Replacement replacement = new Replacement();
         try
         {
-            result = doMmap(cpu, addr, length, prot, flags, offset >>> 12, file, replacement);
+            do
+            {
+                result = doMmap(cpu, addr, length, prot, flags, offset >>> 12, file, replacement);
+            }
+            while (result == SEARCH_AGAIN);
             populate = result >= 0 && ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE || (flags & MAP_LOCKED) != 0);
+            if (replacement.vma != null)
+            {
+                // per-VMA MAP_FIXED: the new VMA was published locked; zap what it replaced, section
+                // by section without the mmap lock but still owning the span, then let the faults
+                // waiting on it in
+                lock.unlockTree(cpu);
+                zapSections(cpu, replacement.start, replacement.end);
+                lock.unlockVma(cpu, replacement.vma);
+            }
         }
         finally
         {
-            mm.unlockWrite(cpu);
-        }
-        if (replacement.vma != null)
-        {
-            // per-VMA MAP_FIXED: the new VMA was published locked; zap what it replaced, section by
-            // section without the mmap lock, then let the faults waiting on it in
-            zapSections(cpu, replacement.start, replacement.end);
-            mm.unlock(cpu, replacement.vma);
+            lock.release(cpu);
         }
         if (populate)
         {
@@ -101,11 +106,25 @@ final class Mmap
         return result;
     }
 
-    /** do_mmap; caller holds the mmap write lock. */
+    /** What {@link #doMmap} returns when the gap it found was another writer's: it waited, and must search again. */
+    private static final long SEARCH_AGAIN = Long.MIN_VALUE;
+
+    /**
+     * do_mmap; caller holds the mmap write lock and, for MAP_FIXED, the span. A search for a gap
+     * claims the gap it finds. When another writer owns part of it (only a munmap in flight can: its
+     * holes are free in the tree, its placeholders occupied, so the tree is the address space
+     * before that munmap), the claim waits for that writer and this returns {@link #SEARCH_AGAIN}:
+     * the search then gives Linux's answer after the munmap. A gap that meets no other writer's span
+     * is Linux's answer before every munmap in flight (after every MAP_FIXED in flight, whose new VMA
+     * occupies its span): the mapping is outside their spans, so applying them afterwards changes
+     * nothing of it. Skipping owned spans instead ("look elsewhere") could give an address that
+     * neither order gives, since top-down placement would have used the munmap's range once free.
+     */
     private static long doMmap(final Cpu cpu, final long addr0, final long length, final int prot, final int flags0,
         final long pgoff0, final OpenFile file, final Replacement replacement)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree();
         if (length == 0)
         {
             return -Errno.EINVAL;
@@ -146,6 +165,10 @@ final class Mmap
         if (Errno.isError(addr))
         {
             return addr;
+        }
+        if ((flags & MAP_FIXED) == 0 && !mm.rangeLock().claim(cpu, addr, addr + len))
+        {
+            return SEARCH_AGAIN;
         }
         if ((flags & MAP_FIXED_NOREPLACE) != 0)
         {
@@ -284,6 +307,7 @@ final class Mmap
         final OpenFile file, final boolean shmem, final Replacement replacement)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, addr, addr + len);
         final Vma overlapped = mm.tree().find(addr);
         final boolean replacing = overlapped != null && overlapped.start < addr + len;
         final boolean deferZap = replacing && mm.perVma();
@@ -335,6 +359,7 @@ final class Mmap
      */
     static void zapSections(final Cpu cpu, final long start, final long end)
     {
+        assert !cpu.mm.rangeLock().holdsTree() && cpu.mm.rangeLock().owns(cpu, start, end);
         final long section = cpu.mm.section();
         for (long from = start; from < end; )
         {
@@ -358,35 +383,76 @@ final class Mmap
         }
         final AddressSpace mm = cpu.mm;
         final long end = start + len;
-        mm.lockWrite(cpu, start, end);
-        if (!mm.perVma())
+        final RangeLock lock = mm.rangeLock();
+        lock.acquire(cpu, start, end);
+        try
         {
-            try
+            if (!mm.perVma())
             {
                 return VmaEditor.unmap(cpu, start, end);
             }
-            finally
-            {
-                mm.unlockWrite(cpu);
-            }
-        }
-        // the seed's sectioned munmap: lock the range's VMAs (placeholders born locked keep the
-        // range occupied and make faults wait), zap without the mmap lock, then remove them
-        final int detached;
-        try
-        {
-            detached = VmaEditor.detach(cpu, start, end, true);
+            return sectioned(cpu, start, end);
         }
         finally
         {
-            mm.unlockWrite(cpu);
+            lock.release(cpu);
         }
+    }
+
+    /**
+     * The seed's sectioned munmap of {@code [start, end)} (per-VMA mode); the caller has acquired
+     * the span and holds the mmap write lock. Returns 0 or {@code -ENOMEM}, with the mmap lock held.
+     * <p>
+     * <b>Overview.</b> The states, in order:
+     * <ol>
+     *   <li><i>owned</i> — {@link RangeLock#acquire}: the span {@code [start, end)}, holes included,
+     *       is this writer's until it releases; it waited, offline and holding nothing, for any
+     *       writer that owned part of it.</li>
+     *   <li><i>detached</i> — under the mmap write lock: the VMAs are split at the span's ends,
+     *       drained (faults in flight on them finish) and replaced by placeholders, born-locked
+     *       copies with the same ranges and flags. The tree is the address space before this
+     *       munmap, and nothing in the span is unlocked.</li>
+     *   <li><i>zapping</i> — without the mmap lock: the placeholders' pages are zapped
+     *       {@code section} bytes at a time, each section flushed (TLB shootdown) before its frames
+     *       are freed. The walk over the placeholders takes no lock: only their owner changes them.</li>
+     *   <li><i>freeing tables</i> — a section at a time under the mmap lock held for reading:
+     *       tables only the placeholders reach are freed (floor and ceiling are the nearest VMAs
+     *       that are not ours, read under that lock, so no writer moves them meanwhile).</li>
+     *   <li><i>removed</i> — under the mmap write lock: the placeholders leave the tree; retired,
+     *       they wake the faults waiting on them, which look again and find nothing. This is the
+     *       munmap's linearisation point. The tables step 4 had to keep for a neighbour that has
+     *       gone meanwhile (another munmap's placeholders) are freed now.</li>
+     *   <li><i>released</i> — {@link RangeLock#release}: the span is given up and its waiters woken;
+     *       then the mmap lock is dropped.</li>
+     * </ol>
+     * <b>Who waits.</b> A fault on a placeholder waits on its completion (step 5), then gets
+     * SEGV_MAPERR; a fault anywhere else runs. A writer whose span meets ours — an mmap, munmap,
+     * mprotect, mremap, madvise, brk or stack growth, MAP_FIXED into a hole of ours included — waits
+     * for step 6, then starts again; a gap search that finds one of our holes waits likewise and
+     * searches again. Writers on disjoint ranges run during steps 3 and 4 (they wait only for the
+     * mmap lock, which a step holds briefly). This munmap itself waits for faults draining (step
+     * 2), shootdown acknowledgements (steps 3 and 4: the other CPUs answer between their own
+     * tables, and blocked CPUs are offline) and the mmap lock (steps 4 and 5, offline).
+     * <p>
+     * <b>Why it is safe.</b> Nothing in the span changes but by this writer until step 6: no VMA
+     * can appear in its holes (MAP_FIXED, a searched mapping, a mremap target or a grown stack would
+     * all have to own part of the span), so every page zapped and every table freed belongs to a
+     * placeholder, and a frame freed in step 3 is reachable from no VMA and, after the flush, no TLB.
+     * The placeholders are locked, so no writer merges with them; faults cannot fill them. Every
+     * outcome is Linux's: a call that saw the placeholders ran before this munmap, one that waited
+     * ran after it.
+     */
+    private static int sectioned(final Cpu cpu, final long start, final long end)
+    {
+        final AddressSpace mm = cpu.mm;
+        final RangeLock lock = mm.rangeLock();
+        assert mm.perVma() && lock.holdsTree() && lock.owns(cpu, start, end);
+        final int detached = VmaEditor.detach(cpu, start, end, true);
         if (detached != 0)
         {
             return detached;
         }
-        // the placeholders are ours until removed: no other writer changes them, so walking the
-        // tree for them without the mmap lock sees a stable list
+        lock.unlockTree(cpu);
         for (Vma vma = mm.tree().find(start); vma != null && vma.start < end; vma = mm.tree().find(vma.end))
         {
             zapSections(cpu, vma.start, vma.end);
@@ -395,15 +461,9 @@ final class Mmap
         {
             VmaEditor.freeTablesInSections(cpu, vma, start, end);
         }
-        mm.lockWrite(cpu);
-        try
-        {
-            VmaEditor.removePlaceholders(cpu, start, end);
-        }
-        finally
-        {
-            mm.unlockWrite(cpu);
-        }
+        lock.lockTree(cpu);
+        VmaEditor.removePlaceholders(cpu, start, end);
+        VmaEditor.freeTablesLeft(cpu, start, end);
         return 0;
     }
 }

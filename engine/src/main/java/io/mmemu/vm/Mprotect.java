@@ -43,21 +43,32 @@ final class Mprotect
         {
             return -Errno.EINVAL;
         }
-        final AddressSpace mm = cpu.mm;
-        mm.lockWrite(cpu, start0 - 4096, end + 4096);
+        final RangeLock lock = cpu.mm.rangeLock();
+        lock.acquire(cpu, start0, end);
         try
         {
-            return apply(cpu, start0, end, prot, grows);
+            long result;
+            do
+            {
+                result = apply(cpu, start0, end, prot, grows);
+            }
+            while (result == LOOK_AGAIN);
+            return result;
         }
         finally
         {
-            mm.unlockWrite(cpu);
+            lock.release(cpu);
         }
     }
 
+    /** What {@link #apply} returns when PROT_GROWSDOWN's range met another writer's span: it waited, and must look again. */
+    private static final long LOOK_AGAIN = Long.MIN_VALUE;
+
+    /** Caller holds the mmap write lock and owns {@code [start0, end)}; PROT_GROWSDOWN claims down to the VMA's start. */
     private static long apply(final Cpu cpu, final long start0, final long end, final int prot, final int grows)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start0, end);
         Vma vma = mm.tree().find(start0);
         if (vma == null || vma.start >= end)
         {
@@ -70,6 +81,10 @@ final class Mprotect
             if ((vma.flags & VmFlags.VM_GROWSDOWN) == 0)
             {
                 return -Errno.EINVAL;
+            }
+            if (start < start0 && !mm.rangeLock().claim(cpu, start, start0))
+            {
+                return LOOK_AGAIN;
             }
         }
         else if ((grows & Mman.PROT_GROWSUP) != 0)

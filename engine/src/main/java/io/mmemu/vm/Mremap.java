@@ -57,24 +57,35 @@ final class Mremap
                 return -Errno.EINVAL;
             }
         }
-        final AddressSpace mm = cpu.mm;
         final boolean fixed = (flags & MREMAP_FIXED) != 0;
-        mm.lockWrite(cpu, addr - 4096, addr + Math.max(oldLen, newLen) + 4096,
-            fixed ? newAddr - 4096 : 0, fixed ? newAddr + newLen + 4096 : 0);
+        final RangeLock lock = cpu.mm.rangeLock();
+        // the old range, grown in place if it grows; the new one when it is given (else it is claimed once found)
+        lock.acquire(cpu, addr, addr + Math.max(oldLen, newLen), fixed ? newAddr : 0, fixed ? newAddr + newLen : 0);
         try
         {
-            return remap(cpu, addr, oldLen, newLen, flags, newAddr);
+            long result;
+            do
+            {
+                result = remap(cpu, addr, oldLen, newLen, flags, newAddr);
+            }
+            while (result == SEARCH_AGAIN);
+            return result;
         }
         finally
         {
-            mm.unlockWrite(cpu);
+            lock.release(cpu);
         }
     }
 
+    /** What {@link #remap} returns when the new range it found met another writer's span: it waited, and must look again. */
+    private static final long SEARCH_AGAIN = Long.MIN_VALUE;
+
+    /** Caller holds the mmap write lock and owns the old range (and a MREMAP_FIXED target). */
     private static long remap(final Cpu cpu, final long addr, final long oldLen, final long newLen, final int flags,
         final long newAddr)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, addr, addr + Math.max(oldLen, newLen));
         final Vma vma = mm.tree().lookup(addr);
         if (vma == null)
         {
@@ -127,6 +138,11 @@ final class Mremap
         {
             return target;
         }
+        // a gap search, as mmap's (see Mmap.doMmap): nothing has changed yet
+        if (!mm.rangeLock().claim(cpu, target, target + newLen))
+        {
+            return SEARCH_AGAIN;
+        }
         return move(cpu, vma, addr, oldLen, newLen, target, flags);
     }
 
@@ -168,6 +184,11 @@ final class Mremap
         if (Errno.isError(found))
         {
             return found;
+        }
+        // MREMAP_DONTUNMAP alone searches (with newAddr as a hint) before anything has changed
+        if ((flags & MREMAP_FIXED) == 0 && !mm.rangeLock().claim(cpu, found, found + newLen))
+        {
+            return SEARCH_AGAIN;
         }
         return move(cpu, vma, addr, oldLen, newLen, (flags & MREMAP_FIXED) != 0 ? newAddr : found, flags);
     }
@@ -297,7 +318,7 @@ final class Mremap
         cpu.shootdown(oldAddr, oldAddr + oldLen);
         if (mm.perVma())
         {
-            mm.unlock(cpu, moved);
+            mm.rangeLock().unlockVma(cpu, moved);
         }
         if (status != PageTableEditor.OK)
         {

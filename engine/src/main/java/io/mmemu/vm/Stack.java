@@ -11,52 +11,82 @@ final class Stack
     {
     }
 
-    /** @return whether the access should be retried (the VMA now covers {@code va}). */
+    /**
+     * A writer like any other: it claims {@code [address, vma.end)}, the gap it grows into and the
+     * VMA it replaces, so a stack that a munmap or MAP_FIXED in flight holds (its placeholder or new
+     * VMA) is waited for and looked up again, never grown over.
+     *
+     * @return whether the access should be retried (the VMA now covers {@code va}).
+     */
     static boolean expand(final Cpu cpu, final long va)
     {
         final AddressSpace mm = cpu.mm;
-        mm.lockWrite(cpu);
+        final RangeLock lock = mm.rangeLock();
+        lock.acquire(cpu);
         try
         {
-            final long address = va & Mmap.PAGE_MASK;
-            final VmaTree tree = mm.tree();
-            final int i = tree.indexAfter(va);
-            final Vma vma = tree.at(i);
-            if (vma == null)
+            while (true)
             {
-                return false;
+                final int grown = grow(cpu, va);
+                if (grown != LOOK_AGAIN)
+                {
+                    return grown == GROWN;
+                }
             }
-            if (vma.start <= address)
-            {
-                return true;
-            }
-            if ((vma.flags & VmFlags.VM_GROWSDOWN) == 0 || address < AddressSpace.MMAP_MIN_ADDR)
-            {
-                return false;
-            }
-            final Vma prev = tree.prev(i);
-            if (prev != null && (prev.flags & VmFlags.VM_GROWSDOWN) == 0 && prev.isAccessible() &&
-                address - prev.end < AddressSpace.STACK_GUARD_GAP)
-            {
-                return false;
-            }
-            if (vma.end - address > AddressSpace.STACK_LIMIT)
-            {
-                return false;
-            }
-            AnonVma anon = vma.anonVma();
-            if (anon == null)
-            {
-                final AnonVma adopted = VmaEditor.findMergeableAnonVma(mm, vma);
-                anon = vma.assignAnonVma(adopted != null ? adopted : new AnonVma());
-            }
-            final Vma grown = vma.withRange(address, vma.end, vma.pgoff - ((vma.start - address) >>> 12), anon);
-            VmaEditor.replace(cpu, i, vma, grown);
-            return true;
         }
         finally
         {
-            mm.unlockWrite(cpu);
+            lock.release(cpu);
         }
+    }
+
+    private static final int REFUSED = 0;
+    private static final int GROWN = 1;
+    private static final int LOOK_AGAIN = 2;
+
+    /** Caller holds the mmap write lock. */
+    private static int grow(final Cpu cpu, final long va)
+    {
+        final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree();
+        final long address = va & Mmap.PAGE_MASK;
+        final VmaTree tree = mm.tree();
+        final int i = tree.indexAfter(va);
+        final Vma vma = tree.at(i);
+        if (vma == null)
+        {
+            return REFUSED;
+        }
+        if (vma.start <= address)
+        {
+            return GROWN;
+        }
+        if ((vma.flags & VmFlags.VM_GROWSDOWN) == 0 || address < AddressSpace.MMAP_MIN_ADDR)
+        {
+            return REFUSED;
+        }
+        final Vma prev = tree.prev(i);
+        if (prev != null && (prev.flags & VmFlags.VM_GROWSDOWN) == 0 && prev.isAccessible() &&
+            address - prev.end < AddressSpace.STACK_GUARD_GAP)
+        {
+            return REFUSED;
+        }
+        if (vma.end - address > AddressSpace.STACK_LIMIT)
+        {
+            return REFUSED;
+        }
+        if (!mm.rangeLock().claim(cpu, address, vma.end))
+        {
+            return LOOK_AGAIN;
+        }
+        AnonVma anon = vma.anonVma();
+        if (anon == null)
+        {
+            final AnonVma adopted = VmaEditor.findMergeableAnonVma(mm, vma);
+            anon = vma.assignAnonVma(adopted != null ? adopted : new AnonVma());
+        }
+        final Vma grown = vma.withRange(address, vma.end, vma.pgoff - ((vma.start - address) >>> 12), anon);
+        VmaEditor.replace(cpu, i, vma, grown);
+        return GROWN;
     }
 }

@@ -68,7 +68,11 @@ final class Vma
     @SuppressWarnings("unused") // accessed through LOCK
     private volatile int lock;
     private volatile CountDownLatch completion;
-    /** When the current write-lock episode began (for hold-time statistics). */
+    /**
+     * When the current write-lock episode began (for hold-time statistics). Guarded by the VMA
+     * write lock: written by the writer that sets WRITER (or creates the VMA born locked), read by
+     * it when it ends the episode.
+     */
     private long lockedAt;
 
     Vma(final long start, final long end, final int flags, final long pgoff, final OpenFile file,

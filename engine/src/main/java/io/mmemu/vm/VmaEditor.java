@@ -14,8 +14,9 @@ import static io.mmemu.vm.VmFlags.VM_SOFTDIRTY;
  * new range merging with its neighbours (vma_merge_new_range), change the flags of part of a VMA
  * merging at its ends (vma_modify_flags). Each edit publishes a new {@link VmaTree}.
  * <p>
- * Caller holds the address space's mmap lock for writing (or, in per-VMA mode, the write locks of
- * the VMAs involved); that is what serialises writers.
+ * Caller owns, through the {@link RangeLock}, every range it changes (what it merges with excepted:
+ * unlocked neighbours, which no other writer can own) and holds the mmap lock for writing — except
+ * where a method says otherwise. Both are asserted.
  */
 final class VmaEditor
 {
@@ -71,6 +72,7 @@ final class VmaEditor
     static void splitAt(final Cpu cpu, final long addr)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree();
         final VmaTree tree = mm.tree();
         final int i = tree.indexAfter(addr);
         final Vma vma = tree.at(i);
@@ -78,7 +80,7 @@ final class VmaEditor
         {
             return;
         }
-        mm.drain(cpu, vma);
+        mm.rangeLock().lockVma(cpu, vma);
         mm.replace(cpu, i, i + 1, vma.slice(vma.start, addr), vma.slice(addr, vma.end));
     }
 
@@ -94,6 +96,7 @@ final class VmaEditor
             return 0;
         }
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start, end);
         final int split = splitEnds(cpu, start, end);
         if (split != 0)
         {
@@ -111,7 +114,7 @@ final class VmaEditor
         final Vma next = tree.at(to);
         for (final Vma vma : removed)
         {
-            mm.drain(cpu, vma);
+            mm.rangeLock().lockVma(cpu, vma);
         }
         mm.replace(cpu, from, to);
         zapAndFree(cpu, removed[0].start, removed[removed.length - 1].end,
@@ -128,6 +131,7 @@ final class VmaEditor
     static int detach(final Cpu cpu, final long start, final long end, final boolean placeholders)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start, end);
         final int split = splitEnds(cpu, start, end);
         if (split != 0)
         {
@@ -140,10 +144,10 @@ final class VmaEditor
         for (int i = from; i < to; i++)
         {
             final Vma vma = tree.get(i);
-            mm.drain(cpu, vma);
+            mm.rangeLock().lockVma(cpu, vma);
             if (placeholders)
             {
-                copies[i - from] = vma.lockedCopy();
+                copies[i - from] = mm.rangeLock().bornLocked(cpu, vma);
             }
         }
         mm.replace(cpu, from, to, copies);
@@ -158,9 +162,15 @@ final class VmaEditor
     static void removePlaceholders(final Cpu cpu, final long start, final long end)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start, end);
         final VmaTree tree = mm.tree();
         final int from = tree.indexAfter(start);
         final int to = indexFrom(tree, from, end);
+        for (int i = from; i < to; i++)
+        {
+            // the span is ours: nothing but our placeholders can lie in it
+            assert tree.get(i).isLocked() && tree.get(i).start >= start && tree.get(i).end <= end : tree.get(i);
+        }
         if (to == from)
         {
             return;
@@ -174,16 +184,18 @@ final class VmaEditor
      * cannot change the neighbours meanwhile, faults (which never take it in per-VMA mode) are not
      * held up, and the placeholders still keep the range occupied. The floor and ceiling are the
      * nearest VMAs that are not this operation's placeholders, so tables shared with a neighbour
-     * stay and tables shared between two placeholders go.
+     * stay and tables shared between two placeholders go. Caller owns {@code [start, end)} and does
+     * not hold the mmap lock.
      */
     static void freeTablesInSections(final Cpu cpu, final Vma placeholder, final long start, final long end)
     {
         final AddressSpace mm = cpu.mm;
+        assert !mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start, end);
         final long section = mm.section();
         for (long from = placeholder.start; from < placeholder.end; )
         {
             final long to = placeholder.end - from > section ? from + section : placeholder.end;
-            mm.lockRead(cpu);
+            mm.rangeLock().lockShared(cpu);
             final long locked = System.nanoTime();
             try
             {
@@ -208,14 +220,37 @@ final class VmaEditor
             }
             finally
             {
-                mm.unlockRead();
+                mm.rangeLock().unlockShared();
                 CpuStats.record(cpu.stats.mmapReadHold, System.nanoTime() - locked);
             }
             from = to;
         }
     }
 
-    /** A VMA of a sectioned unmap of {@code [start, end)} in flight: locked and inside it. */
+    /**
+     * Last step of a sectioned unmap, under the mmap write lock once its placeholders are gone:
+     * frees the tables of {@code [start, end)} that its sections kept because a neighbour bounded
+     * them — in particular one that was itself being unmapped, whose placeholders were still there.
+     * Of two adjacent sectioned unmaps, each keeps the table they share while the other's
+     * placeholders are in the tree; whichever removes its placeholders last frees it here. The
+     * sections freed the rest, so this visits only the tables left.
+     */
+    static void freeTablesLeft(final Cpu cpu, final long start, final long end)
+    {
+        final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start, end);
+        final VmaTree tree = mm.tree();
+        final int i = tree.indexAfter(start);
+        final Vma prev = tree.prev(i);
+        final Vma next = tree.at(i);
+        assert next == null || next.start >= end : "a VMA left in an unmapped span: " + next;
+        final MmuGather tlb = cpu.gather;
+        tlb.begin(cpu.shootdown);
+        cpu.editor.freeTables(mm.cr3(), start, end, prev == null ? 0 : prev.end, next == null ? 0 : next.start, tlb);
+        tlb.finish();
+    }
+
+    /** A VMA of a sectioned unmap of {@code [start, end)} in flight: locked and inside it (the span is owned, so it is ours). */
     private static boolean isPlaceholder(final Vma vma, final long start, final long end)
     {
         return vma.isLocked() && vma.start >= start && vma.end <= end;
@@ -259,6 +294,7 @@ final class VmaEditor
     /** Zaps {@code [start, end)} and frees its tables inside {@code [floor, ceiling)}, then flushes. */
     static void zapAndFree(final Cpu cpu, final long start, final long end, final long floor, final long ceiling)
     {
+        assert cpu.mm.rangeLock().holdsTree() && cpu.mm.rangeLock().owns(cpu, start, end);
         final PageTableEditor editor = cpu.editor;
         final MmuGather tlb = cpu.gather;
         tlb.begin(cpu.shootdown);
@@ -267,9 +303,13 @@ final class VmaEditor
         tlb.finish();
     }
 
-    /** Zaps the pages of {@code [start, end)} but keeps tables and VMAs (MADV_DONTNEED). */
+    /**
+     * Zaps the pages of {@code [start, end)} but keeps tables and VMAs (MADV_DONTNEED, and the
+     * sections of a sectioned zap, which run without the mmap lock). Caller owns the range.
+     */
     static void zap(final Cpu cpu, final long start, final long end)
     {
+        assert cpu.mm.rangeLock().owns(cpu, start, end);
         final MmuGather tlb = cpu.gather;
         tlb.begin(cpu.shootdown);
         cpu.editor.zap(cpu.mm.cr3(), start, end, tlb);
@@ -287,6 +327,7 @@ final class VmaEditor
         final OpenFile file, final String name, final AnonVma anon, final boolean locked)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start, end);
         final VmaTree tree = mm.tree();
         final int at = tree.indexAfter(start);
         int past = at;
@@ -309,11 +350,11 @@ final class VmaEditor
         }
         if (left)
         {
-            mm.drain(cpu, prev);
+            mm.rangeLock().lockVma(cpu, prev);
         }
         if (right)
         {
-            mm.drain(cpu, next);
+            mm.rangeLock().lockVma(cpu, next);
         }
         Vma merged;
         if (left && right)
@@ -334,7 +375,12 @@ final class VmaEditor
         }
         if (locked)
         {
-            merged = merged.lockedCopy();
+            if (merged.start < start || merged.end > end)
+            {
+                // the merged neighbours are unlocked, so no other writer owns them: they join our span
+                mm.rangeLock().widen(cpu, merged.start, merged.end);
+            }
+            merged = mm.rangeLock().bornLocked(cpu, merged);
         }
         mm.replace(cpu, left ? at - 1 : at, right ? past + 1 : past, merged);
         return merged;
@@ -343,7 +389,7 @@ final class VmaEditor
     /** Replaces the VMA at {@code index} by {@code with} (same backing). */
     static void replace(final Cpu cpu, final int index, final Vma old, final Vma with)
     {
-        cpu.mm.drain(cpu, old);
+        cpu.mm.rangeLock().lockVma(cpu, old);
         cpu.mm.replace(cpu, index, index + 1, with);
     }
 
@@ -353,10 +399,15 @@ final class VmaEditor
      */
     static Vma insertDistinct(final Cpu cpu, final Vma vma, final boolean locked)
     {
+        assert cpu.mm.rangeLock().holdsTree() && cpu.mm.rangeLock().owns(cpu, vma.start, vma.end);
         final VmaTree tree = cpu.mm.tree();
         final int at = tree.indexAfter(vma.start);
         final int past = indexFrom(tree, at, vma.end);
-        final Vma published = locked ? vma.lockedCopy() : vma;
+        for (int i = at; i < past; i++)
+        {
+            assert tree.get(i).isLocked() : "insert over a mapped range: " + tree.get(i);
+        }
+        final Vma published = locked ? cpu.mm.rangeLock().bornLocked(cpu, vma) : vma;
         cpu.mm.replace(cpu, at, past, published);
         return published;
     }
@@ -370,6 +421,7 @@ final class VmaEditor
     static Vma modifyFlags(final Cpu cpu, final Vma vma, final long start, final long end, final int newFlags)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start, end);
         final VmaTree tree = mm.tree();
         final int i = tree.indexAfter(vma.start);
         final Vma prev = tree.prev(i);
@@ -387,11 +439,11 @@ final class VmaEditor
         }
         if (left || right)
         {
-            mm.drain(cpu, vma);
-            mm.drain(cpu, left ? prev : next);
+            mm.rangeLock().lockVma(cpu, vma);
+            mm.rangeLock().lockVma(cpu, left ? prev : next);
             if (left && right)
             {
-                mm.drain(cpu, next);
+                mm.rangeLock().lockVma(cpu, next);
             }
             final Vma lowMerged = left ? prev.withRange(prev.start, right ? next.end : end, prev.pgoff,
                 pick(pick(prev.anonVma(), anon), right ? next.anonVma() : null)) : null;
@@ -435,7 +487,7 @@ final class VmaEditor
             }
             return null;
         }
-        mm.drain(cpu, vma);
+        mm.rangeLock().lockVma(cpu, vma);
         final Vma middle = vma.slice(start, end, newFlags);
         final Vma[] with = new Vma[pieces];
         int n = 0;

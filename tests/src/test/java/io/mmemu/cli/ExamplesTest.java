@@ -43,6 +43,8 @@ final class ExamplesTest
         "mapbench_pipeline.mm | mmap-lock | --set ROUNDS=50 --threads 3",
         "mapbench_global.mm   | per-vma   | --set ROUNDS=50 --threads 3",
         "mapbench_global.mm   | mmap-lock | --set ROUNDS=50 --threads 3",
+        "unmap_race.mm        | per-vma   | --set POPULATED=32M --set HOLE=8M --set TAIL=1M --physmem 256M --section 1M",
+        "unmap_race.mm        | mmap-lock | --set POPULATED=32M --set HOLE=8M --set TAIL=1M --physmem 256M --section 1M",
         "views.mm             | per-vma   | --set SIZE=1M --set REGION=1M --threads 2 --views-dir target/examples-views",
         "views.mm             | mmap-lock | --set SIZE=1M --set REGION=1M --threads 2 --views-dir target/examples-views",
     })
@@ -89,7 +91,7 @@ final class ExamplesTest
         try (Stream<Path> files = Files.list(EXAMPLES))
         {
             final List<Path> examples = files.filter(p -> p.toString().endsWith(".mm")).sorted().toList();
-            assertEquals(9, examples.size(), examples.toString());
+            assertEquals(10, examples.size(), examples.toString());
             for (final Path example : examples)
             {
                 final String name = example.getFileName().toString();

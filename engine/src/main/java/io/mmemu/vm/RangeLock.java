@@ -1,0 +1,522 @@
+package io.mmemu.vm;
+
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * The one way a writer (a syscall or anything else that changes the VMA tree) starts and ends in
+ * an address space: the mmap lock, the ownership of address ranges, and the per-VMA write locks
+ * behind one API (issue 15).
+ * <p>
+ * <b>Spans.</b> A writer {@linkplain #acquire owns} the whole of each range it works on,
+ * {@code [start, end)}, holes included (mremap: the old and the new range; fork and exec: the
+ * whole user range), from the start of the operation until {@link #release}. While it owns a span,
+ * no other writer changes anything that meets it, so a writer may drop the mmap lock in the middle
+ * ({@link #unlockTree}: a sectioned munmap's or MAP_FIXED's zap) and find everything in its span as
+ * it left it when it takes the lock again ({@link #lockTree}). A writer whose range meets a span
+ * another writer owns waits, offline, until that writer releases, then tries again. A writer whose
+ * range is only known once it has looked at the tree (a gap search, a stack's growth) takes the mmap
+ * lock first and {@linkplain #claim claims} the range it found; a claim that meets another writer's
+ * span waits for it and makes the caller look again.
+ * <p>
+ * <b>Modes.</b> In mmap-lock mode a writer holds the mmap write lock from acquire to release
+ * (Linux before 6.4), so no writer ever meets another's span; the spans are still recorded, so the
+ * same assertions hold in both modes. In per-VMA mode faults never take the mmap lock: they
+ * read-lock the VMA ({@link Vma}); a writer write-locks ({@linkplain #lockVma drains}) the VMAs it
+ * replaces or removes. Faults never take this range lock either, except stack growth, which is a
+ * writer.
+ * <p>
+ * <b>The invariant</b> that makes a writer's neighbours safe to read and merge with: whenever a
+ * writer holds the mmap write lock, every VMA that meets a span owned by another writer lies inside
+ * that span and is write-locked by it (a munmap's placeholders, a MAP_FIXED's born-locked VMA), and
+ * every write-locked VMA in the tree belongs to such a span. It holds because a writer drops the
+ * mmap lock while owning a span only once the VMAs there are its locked ones (split at the span's
+ * ends), and every other writer changes only VMAs that meet its own span, plus unlocked neighbours
+ * it merges with (locked VMAs never merge) — which by the invariant meet no other span. So a writer
+ * holding the mmap lock sees, in the tree, every other writer's munmap as not yet done (its
+ * placeholders have the old VMAs' ranges and flags) and every MAP_FIXED replacement as done; its
+ * result is the one Linux gives in that order.
+ * <p>
+ * <b>Guarded by.</b> The mmap lock ({@link ReentrantReadWriteLock}, fair): held for writing, the
+ * VMA tree's publication ({@code AddressSpace.tree}), the program break, {@link #writeLockedAt};
+ * held for reading by faults in mmap-lock mode, by a sectioned munmap's table freeing and by views.
+ * This object's monitor: the owner records ({@link #owners}, each {@link Owner}'s fields) and the
+ * waiter count. Memory ordering: spans are registered and unregistered inside the monitor, and a
+ * writer checks them inside it, so a release happens-before the waiter's next check; a span is
+ * registered only while its writer holds the mmap write lock, so while a writer holds that lock no
+ * other span can appear and a check-then-register is atomic against every other writer. What an
+ * owner changed before releasing (with the mmap lock: the tree) is visible to the next writer
+ * through the mmap lock.
+ * <p>
+ * <b>Lock order.</b> Waiting for a span is done holding nothing (no mmap lock, no span of one's
+ * own: a failed {@link #claim} gives up the caller's spans before it waits), so span waits cannot
+ * form a cycle. Then: mmap lock → this monitor (a leaf, never held while waiting for anything but
+ * a release) and mmap lock → VMA write lock → PTE lock.
+ */
+final class RangeLock
+{
+    /** Spans one writer may own at once: mremap's two ranges, each widened once by a merge. */
+    private static final int MAX_SPANS = 4;
+
+    /**
+     * What one writer owns. Records are reused (a CPU runs one syscall at a time, so there are
+     * never more live records than CPUs writing); all fields guarded by the RangeLock's monitor.
+     */
+    private static final class Owner
+    {
+        /** The writer's CPU, null while the record is free. */
+        Cpu cpu;
+        /** Whether other writers must respect the spans (registered under the mmap write lock). */
+        boolean active;
+        /** Span k is {@code [spans[2k], spans[2k+1])}, unsigned, end exclusive. */
+        final long[] spans = new long[2 * MAX_SPANS];
+        int count;
+        /** How many of the spans came with {@link #acquire}: what a failed claim takes again. */
+        int initial;
+        /** Bumped at every release: a waiter waits for the number it saw to change. */
+        long releases;
+    }
+
+    private final boolean perVma;
+    private final ReentrantReadWriteLock mmapLock = new ReentrantReadWriteLock(true);
+    /** When the current mmap write lock holder took it (guarded by the write lock). */
+    private long writeLockedAt;
+    /** Every owner record ever needed, free ones included (guarded by this). */
+    private Owner[] owners = new Owner[0];
+    /** Writers blocked in {@link #awaitRelease} (guarded by this): release notifies only when there are any. */
+    private int waiters;
+
+    RangeLock(final LockingMode locking)
+    {
+        this.perVma = locking == LockingMode.PER_VMA;
+    }
+
+    // ---------------------------------------------------------------- writers
+
+    /** Takes the mmap write lock and owns no span yet: for a writer that finds its range in the tree, then {@link #claim}s it. */
+    void acquire(final Cpu cpu)
+    {
+        acquire(cpu, 0, 0, 0, 0);
+    }
+
+    /** Takes the mmap write lock and the span {@code [start, end)}, waiting for any writer that owns part of it. */
+    void acquire(final Cpu cpu, final long start, final long end)
+    {
+        acquire(cpu, start, end, 0, 0);
+    }
+
+    /** As {@link #acquire(Cpu, long, long)} for two spans at once (an empty one, start == end, is none). */
+    void acquire(final Cpu cpu, final long start, final long end, final long start2, final long end2)
+    {
+        final Owner me;
+        synchronized (this)
+        {
+            assert find(cpu) == null : "a writer acquires the range lock once: " + cpu.id;
+            me = freeRecord(cpu);
+            add(me, start, end);
+            add(me, start2, end2);
+            me.initial = me.count;
+        }
+        register(cpu, me);
+    }
+
+    /**
+     * Under the mmap write lock: adds {@code [start, end)}, found by looking at the tree, to the
+     * caller's spans. When another writer owns part of it, gives up the caller's spans and the mmap
+     * lock, waits for that writer, then takes the mmap lock and the spans given to
+     * {@link #acquire} again, and returns false: whatever the caller read from the tree is stale,
+     * and it must look again (it must not have changed anything yet).
+     */
+    boolean claim(final Cpu cpu, final long start, final long end)
+    {
+        assert holdsTree();
+        final Owner me;
+        final Owner busy;
+        final long seen;
+        synchronized (this)
+        {
+            me = find(cpu);
+            assert me != null && me.active : "claim without acquire";
+            busy = conflict(me, start, end);
+            if (busy == null)
+            {
+                add(me, start, end);
+                return true;
+            }
+            seen = busy.releases;
+            // waiters own nothing, so span waits form no cycle; the initial spans are kept in the record
+            me.active = false;
+            me.count = me.initial;
+            wake(me);
+        }
+        unlockTree(cpu);
+        awaitRelease(cpu, busy, seen);
+        register(cpu, me);
+        return false;
+    }
+
+    /**
+     * Under the mmap write lock: adds {@code [start, end)} to the caller's spans where the invariant
+     * says no other writer can own any of it (a range of unlocked VMAs next to the caller's span, that
+     * a new VMA born locked takes in by merging). Meeting another span there is a bug.
+     */
+    void widen(final Cpu cpu, final long start, final long end)
+    {
+        assert holdsTree();
+        synchronized (this)
+        {
+            final Owner me = find(cpu);
+            assert me != null && me.active : "widen without acquire";
+            final Owner busy = conflict(me, start, end);
+            if (busy != null)
+            {
+                throw new IllegalStateException(String.format("span %x-%x, widened over unlocked VMAs, meets another writer's", start, end));
+            }
+            for (int k = 0; k < me.count; k++)
+            {
+                if (Long.compareUnsigned(me.spans[2 * k], end) <= 0 && Long.compareUnsigned(start, me.spans[2 * k + 1]) <= 0)
+                {
+                    // overlapping or touching: one span, so repeated merges (a move of many pieces) add none
+                    me.spans[2 * k] = Long.compareUnsigned(start, me.spans[2 * k]) < 0 ? start : me.spans[2 * k];
+                    me.spans[2 * k + 1] = Long.compareUnsigned(end, me.spans[2 * k + 1]) > 0 ? end : me.spans[2 * k + 1];
+                    return;
+                }
+            }
+            add(me, start, end);
+        }
+    }
+
+    /** Ends the caller's ownership (waking writers that wait for it), then drops the mmap write lock if it holds it. */
+    void release(final Cpu cpu)
+    {
+        synchronized (this)
+        {
+            final Owner me = find(cpu);
+            assert me != null : "release without acquire";
+            me.active = false;
+            me.count = 0;
+            me.cpu = null;
+            wake(me);
+        }
+        if (mmapLock.isWriteLockedByCurrentThread())
+        {
+            unlockTree(cpu);
+        }
+    }
+
+    /** Whether the caller owns all of {@code [start, end)} (the union of its spans covers it). */
+    boolean owns(final Cpu cpu, final long start, final long end)
+    {
+        synchronized (this)
+        {
+            final Owner me = find(cpu);
+            if (me == null || !me.active)
+            {
+                return false;
+            }
+            long at = start;
+            boolean advanced = true;
+            while (Long.compareUnsigned(at, end) < 0 && advanced)
+            {
+                advanced = false;
+                for (int k = 0; k < me.count; k++)
+                {
+                    final long s = me.spans[2 * k];
+                    final long e = me.spans[2 * k + 1];
+                    if (Long.compareUnsigned(s, at) <= 0 && Long.compareUnsigned(at, e) < 0)
+                    {
+                        at = e;
+                        advanced = true;
+                    }
+                }
+            }
+            return Long.compareUnsigned(at, end) >= 0;
+        }
+    }
+
+    /** Whether a writer other than the caller owns part of {@code [start, end)}. */
+    boolean ownedByAnother(final Cpu cpu, final long start, final long end)
+    {
+        synchronized (this)
+        {
+            final Owner me = find(cpu);
+            for (final Owner other : owners)
+            {
+                if (other != me && other.active && meets(other, start, end))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** Caller's record, registered once no other writer owns part of its spans; returns holding the mmap write lock. */
+    private void register(final Cpu cpu, final Owner me)
+    {
+        while (true)
+        {
+            lockTree(cpu);
+            final Owner busy;
+            final long seen;
+            synchronized (this)
+            {
+                busy = conflict(me);
+                if (busy == null)
+                {
+                    me.active = true;
+                    return;
+                }
+                // only per-VMA writers drop the mmap lock while they own a span
+                assert perVma : "a span met under the mmap lock in mmap-lock mode";
+                seen = busy.releases;
+            }
+            unlockTree(cpu);
+            awaitRelease(cpu, busy, seen);
+        }
+    }
+
+    /** Waits, holding nothing and offline, until {@code other}'s release count moves past {@code seen}. */
+    private void awaitRelease(final Cpu cpu, final Owner other, final long seen)
+    {
+        assert !mmapLock.isWriteLockedByCurrentThread() && mmapLock.getReadHoldCount() == 0;
+        cpu.beforeBlocking();
+        boolean interrupted = false;
+        synchronized (this)
+        {
+            waiters++;
+            while (other.releases == seen)
+            {
+                try
+                {
+                    wait();
+                }
+                catch (final InterruptedException ex)
+                {
+                    interrupted = true;
+                }
+            }
+            waiters--;
+        }
+        if (interrupted)
+        {
+            Thread.currentThread().interrupt();
+        }
+        cpu.afterBlocking();
+    }
+
+    /** Caller holds this monitor: marks a release of {@code me}'s spans and wakes the waiters. */
+    private void wake(final Owner me)
+    {
+        me.releases++;
+        if (waiters > 0)
+        {
+            notifyAll();
+        }
+    }
+
+    /** Caller holds this monitor. */
+    private Owner find(final Cpu cpu)
+    {
+        for (final Owner owner : owners)
+        {
+            if (owner.cpu == cpu)
+            {
+                return owner;
+            }
+        }
+        return null;
+    }
+
+    /** Caller holds this monitor: a free record, given to {@code cpu}. */
+    private Owner freeRecord(final Cpu cpu)
+    {
+        for (final Owner owner : owners)
+        {
+            if (owner.cpu == null)
+            {
+                owner.cpu = cpu;
+                owner.count = 0;
+                return owner;
+            }
+        }
+        final Owner owner = new Owner();
+        owner.cpu = cpu;
+        owners = Arrays.copyOf(owners, owners.length + 1);
+        owners[owners.length - 1] = owner;
+        return owner;
+    }
+
+    /** Caller holds this monitor. An end below its start (an address range that wraps) means up to the top. */
+    private static void add(final Owner me, final long start, final long end)
+    {
+        if (start == end)
+        {
+            return;
+        }
+        if (me.count == MAX_SPANS)
+        {
+            throw new IllegalStateException("more than " + MAX_SPANS + " spans");
+        }
+        me.spans[2 * me.count] = start;
+        me.spans[2 * me.count + 1] = Long.compareUnsigned(end, start) < 0 ? -1L : end;
+        me.count++;
+    }
+
+    /** Caller holds this monitor: an active writer other than {@code me} owning part of one of {@code me}'s spans. */
+    private Owner conflict(final Owner me)
+    {
+        for (int k = 0; k < me.count; k++)
+        {
+            final Owner busy = conflict(me, me.spans[2 * k], me.spans[2 * k + 1]);
+            if (busy != null)
+            {
+                return busy;
+            }
+        }
+        return null;
+    }
+
+    /** Caller holds this monitor. */
+    private Owner conflict(final Owner me, final long start, final long end)
+    {
+        if (start == end)
+        {
+            return null;
+        }
+        final long last = Long.compareUnsigned(end, start) < 0 ? -1L : end;
+        for (final Owner other : owners)
+        {
+            if (other != me && other.active && meets(other, start, last))
+            {
+                return other;
+            }
+        }
+        return null;
+    }
+
+    private static boolean meets(final Owner owner, final long start, final long end)
+    {
+        for (int k = 0; k < owner.count; k++)
+        {
+            if (Long.compareUnsigned(owner.spans[2 * k], end) < 0 && Long.compareUnsigned(start, owner.spans[2 * k + 1]) < 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // ---------------------------------------------------------------- the mmap lock
+
+    /** The mmap lock for writing alone: an owner taking it back mid-operation, or an exclusive view. */
+    void lockTree(final Cpu cpu)
+    {
+        final ReentrantReadWriteLock.WriteLock lock = mmapLock.writeLock();
+        if (!lock.tryLock())
+        {
+            cpu.goOffline();
+            lock.lock();
+            cpu.goOnline();
+        }
+        if (lock.getHoldCount() == 1)
+        {
+            writeLockedAt = System.nanoTime();
+        }
+    }
+
+    void unlockTree(final Cpu cpu)
+    {
+        final ReentrantReadWriteLock.WriteLock lock = mmapLock.writeLock();
+        if (lock.getHoldCount() == 1)
+        {
+            CpuStats.record(cpu.stats.mmapWriteHold, System.nanoTime() - writeLockedAt);
+        }
+        lock.unlock();
+    }
+
+    /** Whether the calling thread holds the mmap lock for writing: the precondition of every tree change. */
+    boolean holdsTree()
+    {
+        return mmapLock.isWriteLockedByCurrentThread();
+    }
+
+    /** The mmap lock for reading (a fault in mmap-lock mode, table freeing, a view); a CPU that has to wait goes offline meanwhile. */
+    void lockShared(final Cpu cpu)
+    {
+        final ReentrantReadWriteLock.ReadLock lock = mmapLock.readLock();
+        if (!tryFair(lock))
+        {
+            cpu.goOffline();
+            lock.lock();
+            cpu.goOnline();
+        }
+    }
+
+    void unlockShared()
+    {
+        mmapLock.readLock().unlock();
+    }
+
+    boolean holdsShared()
+    {
+        return mmapLock.getReadHoldCount() > 0;
+    }
+
+    private static boolean tryFair(final ReentrantReadWriteLock.ReadLock lock)
+    {
+        try
+        {
+            // the timed form honours fairness: readers do not barge past a waiting writer
+            return lock.tryLock(0, TimeUnit.NANOSECONDS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    // ---------------------------------------------------------------- VMA write locks
+
+    /**
+     * Per-VMA mode: write-locks a VMA about to be replaced or removed, waiting for the faults in
+     * flight on it (nothing to do in mmap-lock mode: the write lock already excludes faults). A VMA
+     * already locked must be one this writer locked (born locked, or drained before) inside its own
+     * spans; an unlocked one must meet no other writer's span (the invariant above).
+     */
+    void lockVma(final Cpu cpu, final Vma vma)
+    {
+        assert holdsTree();
+        assert vma.isLocked() ? owns(cpu, vma.start, vma.end) : !ownedByAnother(cpu, vma.start, vma.end) :
+            "writer on CPU " + cpu.id + " changes " + vma + ", which another writer owns";
+        if (perVma && !vma.isLocked())
+        {
+            vma.writeLock(cpu);
+        }
+    }
+
+    /** A copy of {@code vma} born locked, inside the caller's spans: a placeholder or a replacement published before the old pages are gone. */
+    Vma bornLocked(final Cpu cpu, final Vma vma)
+    {
+        assert holdsTree() && owns(cpu, vma.start, vma.end) : "born-locked " + vma + " outside the writer's span";
+        return vma.lockedCopy();
+    }
+
+    /** Ends the lock on a VMA born locked that stays in the tree (after its old pages are gone). */
+    void unlockVma(final Cpu cpu, final Vma vma)
+    {
+        assert owns(cpu, vma.start, vma.end);
+        CpuStats.record(cpu.stats.vmaLockHold, vma.unlock());
+    }
+
+    /** A VMA left the tree: in per-VMA mode its lock ends for good and the faults waiting on it look again. */
+    void retire(final Cpu cpu, final Vma vma)
+    {
+        if (perVma)
+        {
+            CpuStats.record(cpu.stats.vmaLockHold, vma.retire());
+        }
+    }
+}
