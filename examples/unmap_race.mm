@@ -14,6 +14,7 @@
 #   ./mmemu run examples/unmap_race.mm                       # per-vma locks, the default
 #   ./mmemu run examples/unmap_race.mm --locking mmap-lock   # Linux before per-VMA locks
 #   ./mmemu run examples/unmap_race.mm --set POPULATED=8G --set HOLE=1G --physmem 10G   # the issue's 9 GiB
+#   ./mmemu run examples/unmap_race.mm --compare            # beside the host kernel (its options apply to the emulator)
 #
 # Default: 256 MiB written, a 64 MiB hole, a 64 MiB tail, full backing, 16 MiB sections, a second.
 
