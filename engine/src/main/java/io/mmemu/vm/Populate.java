@@ -64,7 +64,16 @@ final class Populate
                 {
                     if (strict)
                     {
-                        return signal == Signal.BUS_ADRERR ? -Errno.EFAULT : -Errno.ENOMEM;
+                        // the VMA checked above may have changed since (populate holds no lock across
+                        // the range, as madvise_populate drops mmap_lock between faults): the access's
+                        // signal says what the range is now, and the errno is what a populate started
+                        // after the change returns at this page — permissions EINVAL, a hole ENOMEM
+                        return switch (signal)
+                        {
+                            case Signal.BUS_ADRERR -> -Errno.EFAULT;
+                            case Signal.SEGV_ACCERR -> -Errno.EINVAL;
+                            default -> -Errno.ENOMEM;
+                        };
                     }
                     return 0;
                 }
