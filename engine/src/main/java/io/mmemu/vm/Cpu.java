@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
+import io.mmemu.mmu.Mmu;
 import io.mmemu.mmu.Tlb;
 import io.mmemu.pgtable.MmuGather;
 import io.mmemu.pgtable.PageTableEditor;
@@ -77,13 +78,12 @@ public final class Cpu implements AutoCloseable, WaitContext
     final PageTableEditor editor;
     final PageWalker walker;
     final MmuGather gather;
-    final Tlb tlb = new Tlb();
+    final Mmu mmu;
+    final Tlb tlb;
     final CpuStats stats = new CpuStats();
     /** This CPU's flush hook for gathers: a shootdown initiated from here. */
     final TlbFlush shootdown = this::shootdown;
     private final MemorySegment frames;
-    private final long backedLimit;
-    private final long cr3;
 
     @SuppressWarnings("unused") // accessed through FLUSH_REQUEST
     private volatile long flushRequest;
@@ -124,8 +124,8 @@ public final class Cpu implements AutoCloseable, WaitContext
         this.walker = editor.walker();
         this.gather = new MmuGather(memory, cache);
         this.frames = memory.frames();
-        this.backedLimit = memory.backedFrames() << PhysicalMemory.PAGE_SHIFT;
-        this.cr3 = mm.cr3();
+        this.mmu = new Mmu(walker, mm.cr3());
+        this.tlb = mmu.tlb();
         editor.recordHoldsTo(nanos -> CpuStats.record(stats.ptlHold, nanos));
         // a long zap or populate answers other CPUs' shootdowns between tables, as an interrupt would
         editor.takeInterruptsWith(this::pollWhileWaiting);
@@ -263,13 +263,13 @@ public final class Cpu implements AutoCloseable, WaitContext
     private long frame(final long va, final boolean write)
     {
         enter();
-        final long frame = tlb.lookup(va, write);
+        final long frame = mmu.lookup(va, write);
         if (frame != Tlb.MISS)
         {
             return frame;
         }
         final int status = fill(va, write);
-        return status != Signal.NONE ? -1L - status : tlb.lookup(va, write);
+        return status != Signal.NONE ? -1L - status : mmu.lookup(va, write);
     }
 
     private static void checkAligned(final long va)
@@ -300,8 +300,10 @@ public final class Cpu implements AutoCloseable, WaitContext
     }
 
     /**
-     * The TLB miss path: walk the tables as the hardware walker does (setting A, and D for a
-     * write, by CAS — a lost race restarts the walk), fault when the walk finds nothing usable.
+     * The TLB miss path: the MMU walks the tables (and sets A/D); when it finds nothing usable the
+     * fault handler runs and the access tries again. Every outcome of the walk is handled here: a
+     * lost A/D race walks again, malformed tables are SIGBUS, the rest is a fault, whose handler
+     * either makes progress or returns a signal.
      */
     private int fill(final long va, final boolean write)
     {
@@ -325,28 +327,16 @@ public final class Cpu implements AutoCloseable, WaitContext
             {
                 widenSpan(granule);
             }
-            final int status = walker.walk(cr3, va);
-            if (status == PageWalker.WALK_PTE || status == PageWalker.WALK_LARGE)
+            final int status = mmu.fill(va, write);
+            if (status == Mmu.FILLED)
             {
-                final long e = walker.entry();
-                if (PageTableEntry.isPresent(e) && PageTableEntry.isUser(e) &&
-                    (!write || PageTableEntry.isWritable(e)))
-                {
-                    final long wanted = e | PageTableEntry.ACCESSED | (write ? PageTableEntry.DIRTY : 0);
-                    // CAS like the hardware's locked A/D update: if the entry changed, walk again
-                    if (wanted != e && !PageWalker.casEntry(frames, walker.slot(), e, wanted))
-                    {
-                        continue;
-                    }
-                    final int level = walker.level();
-                    final long page = (PageTableEntry.leafAddress(wanted, level) |
-                        (va & (PageTableEntry.coverage(level) - 1))) & ~0xFFFL;
-                    tlb.insert(va, page, PageTableEntry.isWritable(wanted) && PageTableEntry.isDirty(wanted),
-                        page >= backedLimit);
-                    return Signal.NONE;
-                }
+                return Signal.NONE;
             }
-            else if (status == PageWalker.WALK_BAD_ENTRY)
+            if (status == Mmu.RETRY)
+            {
+                continue;
+            }
+            if (status == Mmu.BAD_ENTRY)
             {
                 faultAddress = va;
                 return Signal.BUS_ADRERR;
@@ -357,6 +347,9 @@ public final class Cpu implements AutoCloseable, WaitContext
                 faultAddress = va;
                 return fault;
             }
+            // a fault that backed out (a race lost, a hole being punched) lets the access retry:
+            // answer shootdowns meanwhile, the CPU that made us back out may be waiting for us
+            pollWhileWaiting();
         }
     }
 
