@@ -162,7 +162,11 @@ final class Faults
         final int status = walker.walkAlloc(cpu.mm.cr3(), page);
         if (status != PageWalker.WALK_PTE)
         {
-            return status == PageWalker.WALK_LARGE ? Signal.NONE : Signal.BUS_ADRERR;
+            // WALK_LARGE: a 2 MiB / 1 GiB leaf whose bits refuse this access (the MMU translates
+            // through it otherwise). The handler cannot change one (no huge-page faults, no split),
+            // so retrying would find the same leaf forever: SIGBUS, as for the other statuses
+            // (no memory for a table, malformed tables)
+            return Signal.BUS_ADRERR;
         }
         final long slot = walker.slot();
         final long table = walker.tablePfn();

@@ -154,6 +154,66 @@ public final class PageTableEditor
         PtLock.unlock(metadata, tablePfn);
     }
 
+    /** A condition a leaf write re-checks under the PT lock, besides the entry's value. */
+    @FunctionalInterface
+    public interface LeafCondition
+    {
+        /** Whether the write may go in; {@code stamp} is what the caller read before it prepared the entry. */
+        boolean holds(long stamp);
+    }
+
+    private static final LeafCondition ALWAYS = stamp -> true;
+
+    /**
+     * The rule for writing one leaf entry outside a range operation (a fault's install or upgrade):
+     * take the PT lock of {@code table}, and if the entry at {@code slot} still holds
+     * {@code expected}, store {@code update}; unlock. Returns whether the update went in; when it
+     * did not, another CPU changed the entry first and the caller backs out what it prepared.
+     * <p>
+     * An empty entry is changed by a plain comparison and a release store: no MMU writes an empty
+     * entry, and the lock excludes every other writer; the release publishes the zeroed page and
+     * its descriptor to walkers that acquire the entry. A present entry is changed by CAS, because
+     * an MMU may set its A/D bits without the lock.
+     */
+    public boolean setLeaf(final long table, final long slot, final long expected, final long update)
+    {
+        return setLeaf(table, slot, expected, update, ALWAYS, 0);
+    }
+
+    /**
+     * {@link #setLeaf(long, long, long, long)}, which also requires {@code condition} to hold for
+     * {@code stamp} under the lock (a page-cache page not invalidated since it was looked up).
+     */
+    public boolean setLeaf(final long table, final long slot, final long expected, final long update,
+        final LeafCondition condition, final long stamp)
+    {
+        assert PtLock.owner(metadata, table) != token : "PT lock of " + table + " already held by this thread";
+        PtLock.lock(metadata, table, token, idle);
+        try
+        {
+            if (!condition.holds(stamp))
+            {
+                return false;
+            }
+            if (expected == 0L)
+            {
+                if ((long)ENTRY.getOpaque(frames, slot) != 0L)
+                {
+                    return false;
+                }
+                // release store: the page and its descriptor are visible to whoever acquires the entry
+                ENTRY.setRelease(frames, slot, update);
+                return true;
+            }
+            // volatile CAS: an MMU may set A/D on this present entry without the lock
+            return (boolean)ENTRY.compareAndSet(frames, slot, expected, update);
+        }
+        finally
+        {
+            PtLock.unlock(metadata, table);
+        }
+    }
+
     /**
      * Maps a fresh zeroed data page at every empty 4 KiB entry of {@code [start, end)} with
      * {@code leafFlags} (e.g. P|RW|US|A|D|NX), installing tables as needed: MAP_POPULATE of
