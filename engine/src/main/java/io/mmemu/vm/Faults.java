@@ -356,8 +356,9 @@ final class Faults
     }
 
     /**
-     * Under the PTE lock, replaces {@code expected} with {@code update}; if another CPU changed the
-     * entry first, backs out (the new page, if any, is unmapped and released) and lets the access retry.
+     * Replaces {@code expected} with {@code update} by the leaf-write rule
+     * ({@link PageTableEditor#setLeaf}); if another CPU changed the entry first, backs out (the new
+     * page, if any, is unmapped and released) and lets the access retry.
      */
     private static int install(final Cpu cpu, final long table, final long slot, final long expected, final long update,
         final long newPfn)
@@ -370,24 +371,22 @@ final class Faults
     private static boolean installWon(final Cpu cpu, final long table, final long slot, final long expected,
         final long update, final long newPfn)
     {
-        final PageTableEditor editor = cpu.editor;
-        final MemorySegment frames = cpu.memory.frames();
-        editor.lock(table);
-        final boolean won;
-        try
+        final boolean won = cpu.editor.setLeaf(table, slot, expected, update);
+        if (!won)
         {
-            won = PageWalker.casEntry(frames, slot, expected, update);
+            backOut(cpu, newPfn);
         }
-        finally
-        {
-            editor.unlock(table);
-        }
-        if (!won && newPfn != NO_FRAME)
+        return won;
+    }
+
+    /** Hands back the page a lost install prepared (a reference and a mapping), if any. */
+    private static void backOut(final Cpu cpu, final long newPfn)
+    {
+        if (newPfn != NO_FRAME)
         {
             cpu.memory.unmapData(newPfn);
             cpu.memory.releaseData(cpu.cache, newPfn, true);
         }
-        return won;
     }
 
     private static int upgrade(final Cpu cpu, final long table, final long slot, final long e)
