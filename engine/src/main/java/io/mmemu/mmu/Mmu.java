@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.pgtable.PageWalker;
+import io.mmemu.phys.Kasan;
 import io.mmemu.phys.PhysicalMemory;
 
 /**
@@ -13,7 +14,11 @@ import io.mmemu.phys.PhysicalMemory;
  * (the shootdown), is the operating system's part: {@code io.mmemu.vm.Cpu}.
  * <p>
  * Owned by one thread. Nothing here allocates or throws: {@link #lookup} returns a frame word or
- * {@link Tlb#MISS}, {@link #fill} a {@code FILL_*} status.
+ * {@link Tlb#MISS}, {@link #fill} a status.
+ * <p>
+ * With {@link Kasan} on, every hit and every fill checks that the frame reached is still owned,
+ * and reports a use after free to the physical memory when it is not (the access goes on, reading
+ * the poison).
  */
 public final class Mmu
 {
@@ -31,6 +36,9 @@ public final class Mmu
 
     private final Tlb tlb = new Tlb();
     private final PageWalker walker;
+    private final PhysicalMemory memory;
+    /** For reports: the CPU this MMU belongs to. */
+    private final int cpu;
     private final MemorySegment frames;
     private final long cr3;
     /** Physical addresses at and above this are phantom frames (tables-only backing): no bytes. */
@@ -38,9 +46,10 @@ public final class Mmu
     /** End of physical memory: a leaf pointing at or past it is malformed. */
     private final long physicalLimit;
 
-    public Mmu(final PageWalker walker, final long cr3)
+    public Mmu(final PageWalker walker, final long cr3, final int cpu)
     {
-        final PhysicalMemory memory = walker.memory();
+        this.memory = walker.memory();
+        this.cpu = cpu;
         this.walker = walker;
         this.frames = memory.frames();
         this.cr3 = cr3;
@@ -59,7 +68,12 @@ public final class Mmu
      */
     public long lookup(final long va, final boolean write)
     {
-        return tlb.lookup(va, write);
+        final long frame = tlb.lookup(va, write);
+        if (Kasan.ENABLED && frame != Tlb.MISS)
+        {
+            checkOwned("TLB hit", va, frame);
+        }
+        return frame;
     }
 
     /**
@@ -102,7 +116,21 @@ public final class Mmu
         {
             return RETRY;
         }
+        if (Kasan.ENABLED)
+        {
+            checkOwned("TLB fill", va, page);
+        }
         tlb.insert(va, page, PageTableEntry.isWritable(wanted) && PageTableEntry.isDirty(wanted), page >= backedLimit);
         return FILLED;
+    }
+
+    /** {@link Kasan}: the frame of a translation in use must be owned, else a use after free is reported. */
+    private void checkOwned(final String how, final long va, final long frame)
+    {
+        final long pfn = (frame & ~Tlb.FLAGS_MASK) >>> PhysicalMemory.PAGE_SHIFT;
+        if (!memory.isOwned(pfn))
+        {
+            memory.reportUseAfterFree(how, va, pfn, cpu);
+        }
     }
 }

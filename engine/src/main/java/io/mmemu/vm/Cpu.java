@@ -62,7 +62,7 @@ public final class Cpu implements AutoCloseable, WaitContext
         this.walker = editor.walker();
         this.gather = new MmuGather(memory, cache);
         this.frames = memory.frames();
-        this.mmu = new Mmu(walker, mm.cr3());
+        this.mmu = new Mmu(walker, mm.cr3(), id);
         this.tlb = mmu.tlb();
         this.shootdowns = new TlbShootdown(mm, id, tlb, editor.idle());
         editor.recordHoldsTo(nanos -> CpuStats.record(stats.ptlHold, nanos));
@@ -208,7 +208,8 @@ public final class Cpu implements AutoCloseable, WaitContext
             return frame;
         }
         final int status = fill(va, write);
-        return status != Signal.NONE ? -1L - status : mmu.lookup(va, write);
+        // the TLB directly: the fill just checked the frame (Kasan)
+        return status != Signal.NONE ? -1L - status : tlb.lookup(va, write);
     }
 
     private static void checkAligned(final long va)
