@@ -13,7 +13,8 @@ import io.mmemu.phys.PhysicalMemory;
  * does when the walk finds nothing usable (the fault), and when other CPUs' translations must go
  * (the shootdown), is the operating system's part: {@code io.mmemu.vm.Cpu}.
  * <p>
- * Owned by one thread. Nothing here allocates or throws: {@link #lookup} returns a frame word or
+ * Owned by one thread: every field is confined to it (the walker and TLB too); other CPUs reach
+ * this TLB only through the shootdown protocol, which the owner answers. Nothing here allocates or throws: {@link #lookup} returns a frame word or
  * {@link Tlb#MISS}, {@link #fill} a status.
  * <p>
  * With {@link Kasan} on, every hit and every fill checks that the frame reached is still owned,

@@ -190,6 +190,7 @@ public final class AddressSpace implements AutoCloseable
     /** Caller holds cpuLock. */
     private Cpu addCpu()
     {
+        assert Thread.holdsLock(cpuLock);
         final Cpu cpu = new Cpu(this, nextCpuId++);
         final Cpu[] next = Arrays.copyOf(cpus, cpus.length + 1);
         next[next.length - 1] = cpu;

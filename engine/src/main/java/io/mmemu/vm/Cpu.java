@@ -48,6 +48,7 @@ public final class Cpu implements AutoCloseable, WaitContext
     final TlbFlush shootdown = this::shootdown;
     private final MemorySegment frames;
 
+    /** Owner thread only, as every field here but those of {@link #shootdowns} (see there). */
     private long value;
     private long faultAddress;
     private boolean closed;
@@ -64,7 +65,7 @@ public final class Cpu implements AutoCloseable, WaitContext
         this.frames = memory.frames();
         this.mmu = new Mmu(walker, mm.cr3(), id);
         this.tlb = mmu.tlb();
-        this.shootdowns = new TlbShootdown(mm, id, tlb, editor.idle());
+        this.shootdowns = new TlbShootdown(mm, id, tlb, editor);
         editor.recordHoldsTo(nanos -> CpuStats.record(stats.ptlHold, nanos));
         // a long zap or populate answers other CPUs' shootdowns between tables, as an interrupt would
         editor.takeInterruptsWith(this::pollWhileWaiting);

@@ -154,6 +154,8 @@ final class Faults
     /** The fault proper, with the VMA held (by its read lock or the mmap lock). */
     private static int inVma(final Cpu cpu, final Vma vma, final long va, final boolean write)
     {
+        assert !cpu.mm.perVma() || vma.hasReaders() : "a per-VMA fault without the VMA's read lock";
+        assert cpu.editor.holdsNoLock() : "a fault entered with a PT lock held";
         if (write ? (vma.flags & VmFlags.VM_WRITE) == 0 : !vma.isAccessible())
         {
             return Signal.SEGV_ACCERR;

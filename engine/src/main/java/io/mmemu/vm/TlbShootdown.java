@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 import io.mmemu.mmu.Tlb;
+import io.mmemu.pgtable.PageTableEditor;
 import org.agrona.concurrent.IdleStrategy;
 
 /**
@@ -64,6 +65,8 @@ final class TlbShootdown
     private final AddressSpace mm;
     private final int cpuId;
     private final Tlb tlb;
+    /** The owning CPU's editor: how it idles, and whether it holds a PT lock (assertions). */
+    private final PageTableEditor editor;
     private final IdleStrategy idle;
 
     @SuppressWarnings("unused") // accessed through FLUSH_REQUEST
@@ -96,12 +99,13 @@ final class TlbShootdown
      */
     private long[] targets = new long[0];
 
-    TlbShootdown(final AddressSpace mm, final int cpuId, final Tlb tlb, final IdleStrategy idle)
+    TlbShootdown(final AddressSpace mm, final int cpuId, final Tlb tlb, final PageTableEditor editor)
     {
         this.mm = mm;
         this.cpuId = cpuId;
         this.tlb = tlb;
-        this.idle = idle;
+        this.editor = editor;
+        this.idle = editor.idle();
     }
 
     /** At the start of every access and syscall: come online, or answer a pending flush. */
@@ -207,6 +211,7 @@ final class TlbShootdown
      */
     void initiate(final long start, final long end)
     {
+        assert editor.holdsNoLock() : "a shootdown waited for with a PT lock held";
         flushTlb();
         // StoreLoad: the entries changed before this are visible before reading the others' spans
         VarHandle.fullFence();

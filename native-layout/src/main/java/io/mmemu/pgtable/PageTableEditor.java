@@ -52,6 +52,8 @@ public final class PageTableEditor
     private long done;
     private LockHoldRecorder holds = LockHoldRecorder.NONE;
     private Runnable interrupts = NO_INTERRUPTS;
+    /** PT locks this editor holds now, 0 or 1 (owner thread only; for assertions). */
+    private int locksHeld;
 
     /** The default of {@link #takeInterruptsWith}: an editor no CPU owns answers nothing. */
     public static final Runnable NO_INTERRUPTS = () ->
@@ -143,15 +145,38 @@ public final class PageTableEditor
         memory.freeTable(cache, cr3 >>> 12);
     }
 
-    /** Takes the PTE lock of table page {@code tablePfn}. */
-    public void lock(final long tablePfn)
+    /**
+     * Takes the PT lock of table page {@code tablePfn}. Every PT lock this editor takes is taken
+     * here and released before the public method that took it returns, and at most one at a time
+     * (the lock order: no other PT lock, no shootdown wait, while it is held).
+     */
+    private void lockTable(final long tablePfn)
     {
+        assert locksHeld == 0 : "a second PT lock (" + tablePfn + ") while holding one";
         PtLock.lock(metadata, tablePfn, token, idle);
+        locksHeld++;
     }
 
-    public void unlock(final long tablePfn)
+    private void unlockTable(final long tablePfn)
     {
+        assert holdsLock(tablePfn) : "unlocking PT lock " + tablePfn + " this editor does not hold";
+        locksHeld--;
         PtLock.unlock(metadata, tablePfn);
+    }
+
+    /** Whether this editor holds the PT lock of {@code tablePfn} (for assertions). */
+    public boolean holdsLock(final long tablePfn)
+    {
+        return locksHeld > 0 && PtLock.owner(metadata, tablePfn) == token;
+    }
+
+    /**
+     * Whether this editor holds no PT lock: what a thread must be sure of before it waits for other
+     * CPUs (a shootdown), which may be waiting for that lock (for assertions).
+     */
+    public boolean holdsNoLock()
+    {
+        return locksHeld == 0;
     }
 
     /** A condition a leaf write re-checks under the PT lock, besides the entry's value. */
@@ -187,8 +212,7 @@ public final class PageTableEditor
     public boolean setLeaf(final long table, final long slot, final long expected, final long update,
         final LeafCondition condition, final long stamp)
     {
-        assert PtLock.owner(metadata, table) != token : "PT lock of " + table + " already held by this thread";
-        PtLock.lock(metadata, table, token, idle);
+        lockTable(table);
         try
         {
             if (!condition.holds(stamp))
@@ -210,7 +234,7 @@ public final class PageTableEditor
         }
         finally
         {
-            PtLock.unlock(metadata, table);
+            unlockTable(table);
         }
     }
 
@@ -239,7 +263,7 @@ public final class PageTableEditor
             }
             final long pt = walker.tablePfn();
             long slot = walker.slot();
-            PtLock.lock(metadata, pt, token, idle);
+            lockTable(pt);
             try
             {
                 for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
@@ -260,7 +284,7 @@ public final class PageTableEditor
             }
             finally
             {
-                PtLock.unlock(metadata, pt);
+                unlockTable(pt);
             }
             va = last;
         }
@@ -337,7 +361,7 @@ public final class PageTableEditor
             }
             final long destTable = walker.tablePfn();
             final long destSlot = walker.slot();
-            PtLock.lock(metadata, srcTable, token, idle);
+            lockTable(srcTable);
             final long e;
             try
             {
@@ -346,9 +370,9 @@ public final class PageTableEditor
             }
             finally
             {
-                PtLock.unlock(metadata, srcTable);
+                unlockTable(srcTable);
             }
-            PtLock.lock(metadata, destTable, token, idle);
+            lockTable(destTable);
             try
             {
                 // move_soft_dirty_pte: a moved page is dirty for soft-dirty tracking, when there is any
@@ -356,7 +380,7 @@ public final class PageTableEditor
             }
             finally
             {
-                PtLock.unlock(metadata, destTable);
+                unlockTable(destTable);
             }
             done++;
             va += PhysicalMemory.PAGE_SIZE;
@@ -410,7 +434,7 @@ public final class PageTableEditor
             final long pt = walker.tablePfn();
             long slot = walker.slot();
             long changed = 0;
-            PtLock.lock(metadata, pt, token, idle);
+            lockTable(pt);
             final long lockedAt = System.nanoTime();
             try
             {
@@ -430,7 +454,7 @@ public final class PageTableEditor
             }
             finally
             {
-                PtLock.unlock(metadata, pt);
+                unlockTable(pt);
                 holds.record(System.nanoTime() - lockedAt);
             }
             if (changed > 0)
@@ -450,6 +474,7 @@ public final class PageTableEditor
     /** Clears one entry; true if it was set. Caller holds the PT lock. */
     private boolean zapSlot(final long slot, final MmuGather tlb)
     {
+        assert holdsLock(slot >>> 12) : "zap without the PT lock";
         if ((long)ENTRY.getOpaque(frames, slot) == 0L)
         {
             return false;
@@ -473,6 +498,7 @@ public final class PageTableEditor
     /** Re-protects one mapped entry; true if it changed. Caller holds the PT lock. */
     private boolean protectSlot(final long slot, final long protection, final boolean writeOnlyIfDirty)
     {
+        assert holdsLock(slot >>> 12) : "change of protection without the PT lock";
         long e = (long)ENTRY.getOpaque(frames, slot);
         while (PageTableEntry.isMapped(e))
         {
@@ -500,6 +526,7 @@ public final class PageTableEditor
     /** Clears D of one mapped entry; true if it was dirty. Caller holds the PT lock. */
     private boolean cleanSlot(final long slot)
     {
+        assert holdsLock(slot >>> 12) : "clean without the PT lock";
         long e = (long)ENTRY.getOpaque(frames, slot);
         while (PageTableEntry.isMapped(e) && (e & (PageTableEntry.DIRTY | PageTableEntry.ACCESSED)) != 0)
         {
