@@ -14,8 +14,8 @@ import io.mmemu.phys.PhysicalMemory;
  * (the shootdown), is the operating system's part: {@code io.mmemu.vm.Cpu}.
  * <p>
  * Owned by one thread: every field is confined to it (the walker and TLB too); other CPUs reach
- * this TLB only through the shootdown protocol, which the owner answers. Nothing here allocates or throws: {@link #lookup} returns a frame word or
- * {@link Tlb#MISS}, {@link #fill} a status.
+ * this TLB only through the shootdown protocol, which the owner answers. Nothing here allocates
+ * or throws: {@link #fill} returns a status.
  * <p>
  * With {@link Kasan} on, every hit and every fill checks that the frame reached is still owned,
  * and reports a use after free to the physical memory when it is not (the access goes on, reading
@@ -64,17 +64,13 @@ public final class Mmu
     }
 
     /**
-     * The TLB's frame word for {@code va} (frame address with {@link Tlb#WRITABLE}/{@link Tlb#PHANTOM}
-     * in its low bits), or {@link Tlb#MISS}: a miss, or a read-only translation for a write.
+     * {@link Kasan}'s check of a TLB hit, which the access front makes on the {@link Tlb} itself
+     * (a hit is a probe of two arrays; no call through here on the path that is taken billions of
+     * times): the frame of the hit translation must still be owned.
      */
-    public long lookup(final long va, final boolean write)
+    public void checkHit(final long va, final long frame)
     {
-        final long frame = tlb.lookup(va, write);
-        if (Kasan.ENABLED && frame != Tlb.MISS)
-        {
-            checkOwned("TLB hit", va, frame);
-        }
-        return frame;
+        checkOwned("TLB hit", va, frame);
     }
 
     /**

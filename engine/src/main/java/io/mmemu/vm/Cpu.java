@@ -12,6 +12,7 @@ import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.pgtable.PageWalker;
 import io.mmemu.pgtable.TlbFlush;
 import io.mmemu.phys.FrameCache;
+import io.mmemu.phys.Kasan;
 import io.mmemu.phys.PhysicalMemory;
 import org.agrona.concurrent.IdleStrategy;
 
@@ -203,13 +204,17 @@ public final class Cpu implements AutoCloseable, WaitContext
     private long frame(final long va, final boolean write)
     {
         enter();
-        final long frame = mmu.lookup(va, write);
+        final long frame = tlb.lookup(va, write);
         if (frame != Tlb.MISS)
         {
+            if (Kasan.ENABLED)
+            {
+                mmu.checkHit(va, frame);
+            }
             return frame;
         }
         final int status = fill(va, write);
-        // the TLB directly: the fill just checked the frame (Kasan)
+        // the fill has just checked the frame (Kasan)
         return status != Signal.NONE ? -1L - status : tlb.lookup(va, write);
     }
 
