@@ -289,9 +289,6 @@ public final class Cpu implements AutoCloseable, WaitContext
                 faultAddress = va;
                 return fault;
             }
-            // a fault that backed out (a race lost, a hole being punched) lets the access retry:
-            // answer shootdowns meanwhile, the CPU that made us back out may be waiting for us
-            pollWhileWaiting();
         }
     }
 

@@ -249,7 +249,7 @@ final class Faults
         final long stamp = inode.invalidationStamp();
         if (MappedFile.isInvalidating(stamp))
         {
-            return punchInProgress();
+            return punchInProgress(cpu);
         }
         final long pfn = inode.mapPage(memory, cpu.cache, pgoff);
         if (pfn == NO_FRAME)
@@ -292,7 +292,7 @@ final class Faults
         final long stamp = inode.invalidationStamp();
         if (MappedFile.isInvalidating(stamp))
         {
-            return punchInProgress();
+            return punchInProgress(cpu);
         }
         final long cached = inode.mapPage(memory, cpu.cache, pgoff);
         if (cached == NO_FRAME)
@@ -418,8 +418,9 @@ final class Faults
      * A hole is being punched in the object (MADV_REMOVE): nothing is looked up until it ends; the
      * access retries, answering shootdowns (the punch's zap waits for them).
      */
-    private static int punchInProgress()
+    private static int punchInProgress(final Cpu cpu)
     {
+        cpu.pollWhileWaiting();
         Thread.onSpinWait();
         return Signal.NONE;
     }

@@ -152,14 +152,15 @@ public final class PageTableEditor
      */
     private void lockTable(final long tablePfn)
     {
-        assert locksHeld == 0 : "a second PT lock (" + tablePfn + ") while holding one";
+        // messages without concatenation: a disabled assert's bytecode still counts against inlining
+        assert locksHeld == 0 : "a second PT lock while holding one";
         PtLock.lock(metadata, tablePfn, token, idle);
         locksHeld++;
     }
 
     private void unlockTable(final long tablePfn)
     {
-        assert holdsLock(tablePfn) : "unlocking PT lock " + tablePfn + " this editor does not hold";
+        assert holdsLock(tablePfn) : "unlocking a PT lock this editor does not hold";
         locksHeld--;
         PtLock.unlock(metadata, tablePfn);
     }
