@@ -2,9 +2,9 @@ package io.mmemu.vm;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
+import io.mmemu.mmu.Mmu;
 import io.mmemu.mmu.Tlb;
 import io.mmemu.pgtable.MmuGather;
 import io.mmemu.pgtable.PageTableEditor;
@@ -12,6 +12,7 @@ import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.pgtable.PageWalker;
 import io.mmemu.pgtable.TlbFlush;
 import io.mmemu.phys.FrameCache;
+import io.mmemu.phys.Kasan;
 import io.mmemu.phys.PhysicalMemory;
 import org.agrona.concurrent.IdleStrategy;
 
@@ -21,54 +22,16 @@ import org.agrona.concurrent.IdleStrategy;
  * TLB (a status from {@link Signal}; the value read is in {@link #value()}). Accesses allocate
  * nothing and throw nothing.
  * <p>
- * <b>Shootdown protocol.</b> A CPU is <i>online</i> from its first call until {@link #offline()}
- * or {@link #close()}. To invalidate translations, an initiator bumps every other CPU's
- * {@code flushRequest} (volatile), then waits until each online CPU's {@code flushAck} reaches
- * its request or the CPU goes offline. An online CPU polls its request word at the start of every
- * access (an opaque load of its own field: nothing on the fast path is shared or fenced) and,
- * when it moved, flushes its TLB and publishes the ack with a volatile store. The access that was
- * in flight when the request arrived has completed by then (program order before the ack's
- * release), which is what makes freeing frames after the acks safe. Going online and offline are
- * volatile stores followed by volatile loads on both sides (Dekker): either the initiator sees
- * the CPU online and waits, or the CPU sees the request when it comes online — it flushes its
- * whole TLB then anyway. An initiator services its own requests while it waits, so two
- * simultaneous shootdowns cannot deadlock; a CPU that blocks (on the mmap lock) goes offline first.
- * So a thread about to wait for something outside the emulator (a barrier, a join, I/O) must call
- * {@link #offline()} first, as a real CPU would take IPIs while idle.
+ * The hardware side (TLB, page walk, A/D bits) is its {@link Mmu}; the shootdown protocol that
+ * keeps the CPUs' TLBs coherent is its {@link TlbShootdown}: a CPU answers other CPUs' requests at
+ * the start of every access. So a thread about to wait for something outside the emulator (a
+ * barrier, a join, I/O) must call {@link #offline()} first, as a real CPU would take IPIs while idle.
  */
 public final class Cpu implements AutoCloseable, WaitContext
 {
-    private static final VarHandle FLUSH_REQUEST;
-    private static final VarHandle FLUSH_ACK;
-    private static final VarHandle ONLINE;
-    private static final VarHandle SPAN_LO;
-    private static final VarHandle SPAN_HI;
-    /**
-     * Granule of the cached-span bookkeeping: 2 MiB (one PT page), fine enough that threads
-     * working on neighbouring regions do not interrupt each other, coarse enough that sequential
-     * faulting widens it (a fence) once per 512 pages.
-     */
-    private static final int SPAN_SHIFT = 21;
     private static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
     /** Aligned 8-byte user data accesses. */
     private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
-
-    static
-    {
-        try
-        {
-            final MethodHandles.Lookup lookup = MethodHandles.lookup();
-            FLUSH_REQUEST = lookup.findVarHandle(Cpu.class, "flushRequest", long.class);
-            FLUSH_ACK = lookup.findVarHandle(Cpu.class, "flushAck", long.class);
-            ONLINE = lookup.findVarHandle(Cpu.class, "online", boolean.class);
-            SPAN_LO = lookup.findVarHandle(Cpu.class, "spanLo", long.class);
-            SPAN_HI = lookup.findVarHandle(Cpu.class, "spanHi", long.class);
-        }
-        catch (final ReflectiveOperationException ex)
-        {
-            throw new ExceptionInInitializerError(ex);
-        }
-    }
 
     final AddressSpace mm;
     final int id;
@@ -77,39 +40,16 @@ public final class Cpu implements AutoCloseable, WaitContext
     final PageTableEditor editor;
     final PageWalker walker;
     final MmuGather gather;
-    final Tlb tlb = new Tlb();
+    final Mmu mmu;
+    final Tlb tlb;
     final CpuStats stats = new CpuStats();
+    /** This CPU's side of the shootdown protocol. */
+    final TlbShootdown shootdowns;
     /** This CPU's flush hook for gathers: a shootdown initiated from here. */
     final TlbFlush shootdown = this::shootdown;
     private final MemorySegment frames;
-    private final long backedLimit;
-    private final long cr3;
 
-    @SuppressWarnings("unused") // accessed through FLUSH_REQUEST
-    private volatile long flushRequest;
-    @SuppressWarnings("unused") // accessed through FLUSH_ACK
-    private volatile long flushAck;
-    @SuppressWarnings("unused") // accessed through ONLINE
-    private volatile boolean online;
-    /**
-     * The virtual span, in 2 MiB granules, this TLB may hold translations for: [spanLo, spanHi).
-     * Widened (volatile store, then a full fence) before a walk that may fill outside it; reset
-     * when the TLB is flushed. An initiator fences, then skips CPUs whose span misses its range:
-     * either it sees the widened span, or the CPU's walk sees the initiator's cleared entries.
-     * This is Linux's mm_cpumask, at a finer grain: disjoint workloads send no IPIs to each other.
-     */
-    @SuppressWarnings("unused") // accessed through SPAN_LO
-    private volatile long spanLo = Long.MAX_VALUE;
-    @SuppressWarnings("unused") // accessed through SPAN_HI
-    private volatile long spanHi;
-    /** Owner-thread copies: whether we are online, the request last acknowledged, the span. */
-    private boolean isOnline;
-    private long acked;
-    private long lo = Long.MAX_VALUE;
-    private long hi;
-
-    /** Per CPU of a shootdown: the request number it must acknowledge, 0 for none; all 0 between shootdowns. */
-    private long[] shootdownTargets = new long[0];
+    /** Owner thread only, as every field here but those of {@link #shootdowns} (see there). */
     private long value;
     private long faultAddress;
     private boolean closed;
@@ -124,8 +64,9 @@ public final class Cpu implements AutoCloseable, WaitContext
         this.walker = editor.walker();
         this.gather = new MmuGather(memory, cache);
         this.frames = memory.frames();
-        this.backedLimit = memory.backedFrames() << PhysicalMemory.PAGE_SHIFT;
-        this.cr3 = mm.cr3();
+        this.mmu = new Mmu(walker, mm.cr3(), id);
+        this.tlb = mmu.tlb();
+        this.shootdowns = new TlbShootdown(mm, id, tlb, editor);
         editor.recordHoldsTo(nanos -> CpuStats.record(stats.ptlHold, nanos));
         // a long zap or populate answers other CPUs' shootdowns between tables, as an interrupt would
         editor.takeInterruptsWith(this::pollWhileWaiting);
@@ -266,9 +207,14 @@ public final class Cpu implements AutoCloseable, WaitContext
         final long frame = tlb.lookup(va, write);
         if (frame != Tlb.MISS)
         {
+            if (Kasan.ENABLED)
+            {
+                mmu.checkHit(va, frame);
+            }
             return frame;
         }
         final int status = fill(va, write);
+        // the fill has just checked the frame (Kasan)
         return status != Signal.NONE ? -1L - status : tlb.lookup(va, write);
     }
 
@@ -300,8 +246,10 @@ public final class Cpu implements AutoCloseable, WaitContext
     }
 
     /**
-     * The TLB miss path: walk the tables as the hardware walker does (setting A, and D for a
-     * write, by CAS — a lost race restarts the walk), fault when the walk finds nothing usable.
+     * The TLB miss path: the MMU walks the tables (and sets A/D); when it finds nothing usable the
+     * fault handler runs and the access tries again. Every outcome of the walk is handled here: a
+     * lost A/D race walks again, malformed tables are SIGBUS, the rest is a fault, whose handler
+     * either makes progress or returns a signal.
      */
     private int fill(final long va, final boolean write)
     {
@@ -316,37 +264,21 @@ public final class Cpu implements AutoCloseable, WaitContext
             faultAddress = va;
             return Signal.SEGV_MAPERR;
         }
-        final long granule = va >>> SPAN_SHIFT;
         while (true)
         {
             // before every walk, not once: a fault that blocked went offline, which flushed the TLB
             // and emptied the published span; a walk after it must widen the span again
-            if (granule < lo || granule >= hi)
+            shootdowns.cover(va);
+            final int status = mmu.fill(va, write);
+            if (status == Mmu.FILLED)
             {
-                widenSpan(granule);
+                return Signal.NONE;
             }
-            final int status = walker.walk(cr3, va);
-            if (status == PageWalker.WALK_PTE || status == PageWalker.WALK_LARGE)
+            if (status == Mmu.RETRY)
             {
-                final long e = walker.entry();
-                if (PageTableEntry.isPresent(e) && PageTableEntry.isUser(e) &&
-                    (!write || PageTableEntry.isWritable(e)))
-                {
-                    final long wanted = e | PageTableEntry.ACCESSED | (write ? PageTableEntry.DIRTY : 0);
-                    // CAS like the hardware's locked A/D update: if the entry changed, walk again
-                    if (wanted != e && !PageWalker.casEntry(frames, walker.slot(), e, wanted))
-                    {
-                        continue;
-                    }
-                    final int level = walker.level();
-                    final long page = (PageTableEntry.leafAddress(wanted, level) |
-                        (va & (PageTableEntry.coverage(level) - 1))) & ~0xFFFL;
-                    tlb.insert(va, page, PageTableEntry.isWritable(wanted) && PageTableEntry.isDirty(wanted),
-                        page >= backedLimit);
-                    return Signal.NONE;
-                }
+                continue;
             }
-            else if (status == PageWalker.WALK_BAD_ENTRY)
+            if (status == Mmu.BAD_ENTRY)
             {
                 faultAddress = va;
                 return Signal.BUS_ADRERR;
@@ -362,128 +294,38 @@ public final class Cpu implements AutoCloseable, WaitContext
 
     // ---------------------------------------------------------------- shootdown protocol
 
-    private void widenSpan(final long granule)
-    {
-        lo = Math.min(lo, granule);
-        hi = Math.max(hi, granule + 1);
-        SPAN_LO.setVolatile(this, lo);
-        SPAN_HI.setVolatile(this, hi);
-        // StoreLoad: the widened span is visible before this CPU reads any entry in it
-        VarHandle.fullFence();
-    }
-
-    private void flushTlb()
-    {
-        tlb.flushAll();
-        lo = Long.MAX_VALUE;
-        hi = 0;
-        SPAN_HI.setVolatile(this, 0L);
-        SPAN_LO.setVolatile(this, Long.MAX_VALUE);
-    }
-
-    /** Whether this CPU's TLB may hold a translation in {@code [start, end)}. */
-    private boolean mayCache(final long start, final long end)
-    {
-        final long l = (long)SPAN_LO.getVolatile(this);
-        final long h = (long)SPAN_HI.getVolatile(this);
-        return l < h && (start >>> SPAN_SHIFT) < h && ((end - 1) >>> SPAN_SHIFT) >= l;
-    }
-
     /** Called at the start of every access and syscall: come online, or answer a pending flush. */
     private void enter()
     {
-        if (!isOnline)
-        {
-            goOnline();
-        }
-        else if (flushPending())
-        {
-            serviceFlush();
-        }
-    }
-
-    private void serviceFlush()
-    {
-        final long request = (long)FLUSH_REQUEST.getVolatile(this);
-        flushTlb();
-        acked = request;
-        // volatile store: every access this CPU made before happens-before the initiator's read of the ack
-        FLUSH_ACK.setVolatile(this, request);
+        shootdowns.enter();
     }
 
     void goOnline()
     {
-        if (closed)
-        {
-            throw new IllegalStateException("CPU " + id + " is closed");
-        }
-        ONLINE.setVolatile(this, true);
-        isOnline = true;
-        // the volatile store above and this volatile load form the CPU's half of the Dekker pair
-        final long request = (long)FLUSH_REQUEST.getVolatile(this);
-        flushTlb();
-        acked = request;
-        FLUSH_ACK.setVolatile(this, request);
+        shootdowns.goOnline();
     }
 
     void goOffline()
     {
-        flushTlb();
-        isOnline = false;
-        ONLINE.setVolatile(this, false);
+        shootdowns.goOffline();
     }
 
     /** Leaves the set of CPUs that must acknowledge shootdowns (flushing this TLB). */
     public void offline()
     {
-        if (isOnline)
+        if (shootdowns.isOnline())
         {
-            goOffline();
+            shootdowns.goOffline();
         }
     }
 
     /**
-     * Invalidates every other CPU's translations of this address space and waits until each
-     * online one has acknowledged (Linux's flush_tlb_mm_range with IPIs); flushes our own first.
+     * Invalidates every other CPU's translations of {@code [start, end)} in this address space
+     * and waits until each online one has acknowledged; flushes our own first.
      */
     void shootdown(final long start, final long end)
     {
-        flushTlb();
-        // StoreLoad: the entries changed before this are visible before reading the others' spans
-        VarHandle.fullFence();
-        final Cpu[] all = mm.cpus();
-        if (shootdownTargets.length < all.length)
-        {
-            // grows only when CPUs were attached since the last shootdown: the fault path allocates nothing
-            shootdownTargets = new long[all.length];
-        }
-        final long[] targets = shootdownTargets;
-        for (int i = 0; i < all.length; i++)
-        {
-            final Cpu other = all[i];
-            if (other != this && other.mayCache(start, end))
-            {
-                // volatile RMW: the initiator's half of the Dekker pair, ordered before reading ONLINE
-                targets[i] = (long)FLUSH_REQUEST.getAndAdd(other, 1L) + 1;
-            }
-        }
-        final IdleStrategy idle = editor.idle();
-        for (int i = 0; i < all.length; i++)
-        {
-            final long target = targets[i];
-            if (target == 0)
-            {
-                continue;
-            }
-            targets[i] = 0;
-            final Cpu other = all[i];
-            idle.reset();
-            while ((boolean)ONLINE.getVolatile(other) && (long)FLUSH_ACK.getVolatile(other) < target)
-            {
-                pollWhileWaiting();
-                idle.idle();
-            }
-        }
+        shootdowns.initiate(start, end);
     }
 
     @Override
@@ -496,16 +338,13 @@ public final class Cpu implements AutoCloseable, WaitContext
     @Override
     public void pollWhileWaiting()
     {
-        if (flushPending())
-        {
-            serviceFlush();
-        }
+        shootdowns.poll();
     }
 
     /** Whether another CPU's shootdown waits for this CPU's answer. Called by the owning thread. */
     boolean flushPending()
     {
-        return (long)FLUSH_REQUEST.getOpaque(this) != acked;
+        return shootdowns.flushPending();
     }
 
     @Override
@@ -532,7 +371,7 @@ public final class Cpu implements AutoCloseable, WaitContext
         {
             return;
         }
-        offline();
+        shootdowns.close();
         closed = true;
         mm.detach(this);
         memory.retireCache(cache);

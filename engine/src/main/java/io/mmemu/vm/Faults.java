@@ -16,7 +16,9 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 /**
  * The page-fault handler (mm/memory.c's handle_mm_fault, with x86's
  * access_error checks). Returns {@link Signal#NONE} when the access should be retried, or the
- * signal to deliver. Allocation-free and exception-free.
+ * signal to deliver. Exception-free, and allocation-free but for one case: the first anonymous
+ * page of a VMA that has no anon_vma yet and whose neighbours have none to share gets a new
+ * {@link AnonVma} (Linux's anon_vma_prepare allocates there too); later faults in it allocate nothing.
  * <ul>
  *   <li>no VMA, or below a VMA that cannot grow down to it: SEGV_MAPERR;</li>
  *   <li>a write to a VMA without VM_WRITE, any access to one without VM_READ|VM_WRITE|VM_EXEC: SEGV_ACCERR;</li>
@@ -152,6 +154,8 @@ final class Faults
     /** The fault proper, with the VMA held (by its read lock or the mmap lock). */
     private static int inVma(final Cpu cpu, final Vma vma, final long va, final boolean write)
     {
+        assert !cpu.mm.perVma() || vma.hasReaders() : "a per-VMA fault without the VMA's read lock";
+        assert cpu.editor.holdsNoLock() : "a fault entered with a PT lock held";
         if (write ? (vma.flags & VmFlags.VM_WRITE) == 0 : !vma.isAccessible())
         {
             return Signal.SEGV_ACCERR;
@@ -162,7 +166,11 @@ final class Faults
         final int status = walker.walkAlloc(cpu.mm.cr3(), page);
         if (status != PageWalker.WALK_PTE)
         {
-            return status == PageWalker.WALK_LARGE ? Signal.NONE : Signal.BUS_ADRERR;
+            // WALK_LARGE: a 2 MiB / 1 GiB leaf whose bits refuse this access (the MMU translates
+            // through it otherwise). The handler cannot change one (no huge-page faults, no split),
+            // so retrying would find the same leaf forever: SIGBUS, as for the other statuses
+            // (no memory for a table, malformed tables)
+            return Signal.BUS_ADRERR;
         }
         final long slot = walker.slot();
         final long table = walker.tablePfn();
@@ -209,11 +217,14 @@ final class Faults
             {
                 return Signal.BUS_ADRERR;
             }
-            final int result = install(cpu, table, slot, e, PageTableEntry.leaf(pfn, prot | WRITABLE | dirty(cpu)), pfn);
-            cpu.stats.zeroPageCow++;
-            // ptep_clear_flush: other CPUs may still read the zero page through a stale entry
-            cpu.shootdown(page, page + PhysicalMemory.PAGE_SIZE);
-            return result;
+            if (installWon(cpu, table, slot, e, PageTableEntry.leaf(pfn, prot | WRITABLE | dirty(cpu)), pfn))
+            {
+                // a COW that lost the race broke nothing: the winner counts and flushes
+                cpu.stats.zeroPageCow++;
+                // ptep_clear_flush: other CPUs may still read the zero page through a stale entry
+                cpu.shootdown(page, page + PhysicalMemory.PAGE_SIZE);
+            }
+            return Signal.NONE;
         }
         // do_wp_page reuse: an exclusive anonymous page just becomes writable again
         return upgrade(cpu, table, slot, e);
@@ -235,18 +246,22 @@ final class Faults
             // past the end of the file (or of the shmem object a mapping grew past): VM_FAULT_SIGBUS
             return Signal.BUS_ADRERR;
         }
+        final long stamp = inode.invalidationStamp();
+        if (MappedFile.isInvalidating(stamp))
+        {
+            return punchInProgress(cpu);
+        }
         final long pfn = inode.mapPage(memory, cpu.cache, pgoff);
         if (pfn == NO_FRAME)
         {
             return Signal.BUS_ADRERR;
         }
         final long prot = PageProtection.of(vma.flags) | (write ? dirty(cpu) : 0);
-        final int result = install(cpu, table, slot, 0, PageTableEntry.leaf(pfn, prot), pfn);
-        if (!write)
+        if (installCached(cpu, table, slot, PageTableEntry.leaf(pfn, prot), pfn, inode, stamp) && !write)
         {
-            faultAround(cpu, vma, page, table, slot);
+            faultAround(cpu, vma, page, table, slot, stamp);
         }
-        return result;
+        return Signal.NONE;
     }
 
     /**
@@ -274,6 +289,11 @@ final class Faults
         {
             return Signal.BUS_ADRERR;
         }
+        final long stamp = inode.invalidationStamp();
+        if (MappedFile.isInvalidating(stamp))
+        {
+            return punchInProgress(cpu);
+        }
         final long cached = inode.mapPage(memory, cpu.cache, pgoff);
         if (cached == NO_FRAME)
         {
@@ -282,9 +302,11 @@ final class Faults
         final long prot = PageProtection.of(vma.flags);
         if (!write)
         {
-            final int result = install(cpu, table, slot, 0, PageTableEntry.leaf(cached, prot), cached);
-            faultAround(cpu, vma, page, table, slot);
-            return result;
+            if (installCached(cpu, table, slot, PageTableEntry.leaf(cached, prot), cached, inode, stamp))
+            {
+                faultAround(cpu, vma, page, table, slot, stamp);
+            }
+            return Signal.NONE;
         }
         prepareAnonVma(cpu.mm, vma);
         final long copy = memory.allocateData(cpu.cache);
@@ -321,7 +343,8 @@ final class Faults
      * (clipped to the VMA and to this page table) that are already in the page cache are mapped
      * too, read as the fault would map them, so the neighbours do not fault later.
      */
-    private static void faultAround(final Cpu cpu, final Vma vma, final long page, final long table, final long slot)
+    private static void faultAround(final Cpu cpu, final Vma vma, final long page, final long table, final long slot,
+        final long stamp)
     {
         final long pteOff = (page >>> 12) & 511;
         final long vmaOff = (page - vma.start) >>> 12;
@@ -342,18 +365,20 @@ final class Faults
             {
                 continue;
             }
-            final long pfn = inode.find(pgoff);
+            // the reference is taken under the page cache's lock: a punch may drop the cache's own
+            // right after, and the stamp then keeps the entry out (or the punch's zap removes it)
+            final long pfn = inode.mapCached(memory, pgoff);
             if (pfn != NO_FRAME)
             {
-                memory.mapData(pfn);
-                install(cpu, table, s, 0, PageTableEntry.leaf(pfn, prot), pfn);
+                installCached(cpu, table, s, PageTableEntry.leaf(pfn, prot), pfn, inode, stamp);
             }
         }
     }
 
     /**
-     * Under the PTE lock, replaces {@code expected} with {@code update}; if another CPU changed the
-     * entry first, backs out (the new page, if any, is unmapped and released) and lets the access retry.
+     * Replaces {@code expected} with {@code update} by the leaf-write rule
+     * ({@link PageTableEditor#setLeaf}); if another CPU changed the entry first, backs out (the new
+     * page, if any, is unmapped and released) and lets the access retry.
      */
     private static int install(final Cpu cpu, final long table, final long slot, final long expected, final long update,
         final long newPfn)
@@ -366,24 +391,48 @@ final class Faults
     private static boolean installWon(final Cpu cpu, final long table, final long slot, final long expected,
         final long update, final long newPfn)
     {
-        final PageTableEditor editor = cpu.editor;
-        final MemorySegment frames = cpu.memory.frames();
-        editor.lock(table);
-        final boolean won;
-        try
+        final boolean won = cpu.editor.setLeaf(table, slot, expected, update);
+        if (!won)
         {
-            won = PageWalker.casEntry(frames, slot, expected, update);
+            backOut(cpu, newPfn);
         }
-        finally
+        return won;
+    }
+
+    /**
+     * Installs a page-cache page (mapped for this fault) in an empty entry, if no hole punch has
+     * started or ended since {@code stamp} was read before the lookup; otherwise backs out.
+     */
+    private static boolean installCached(final Cpu cpu, final long table, final long slot, final long update,
+        final long pfn, final MappedFile inode, final long stamp)
+    {
+        final boolean won = cpu.editor.setLeaf(table, slot, 0, update, inode.unchanged, stamp);
+        if (!won)
         {
-            editor.unlock(table);
+            backOut(cpu, pfn);
         }
-        if (!won && newPfn != NO_FRAME)
+        return won;
+    }
+
+    /**
+     * A hole is being punched in the object (MADV_REMOVE): nothing is looked up until it ends; the
+     * access retries, answering shootdowns (the punch's zap waits for them).
+     */
+    private static int punchInProgress(final Cpu cpu)
+    {
+        cpu.pollWhileWaiting();
+        Thread.onSpinWait();
+        return Signal.NONE;
+    }
+
+    /** Hands back the page a lost install prepared (a reference and a mapping), if any. */
+    private static void backOut(final Cpu cpu, final long newPfn)
+    {
+        if (newPfn != NO_FRAME)
         {
             cpu.memory.unmapData(newPfn);
             cpu.memory.releaseData(cpu.cache, newPfn, true);
         }
-        return won;
     }
 
     private static int upgrade(final Cpu cpu, final long table, final long slot, final long e)

@@ -146,9 +146,21 @@ final class Madvise
                     // vma_is_shared_maywrite: only a writable shared mapping may punch a hole
                     return -Errno.EACCES;
                 }
-                VmaEditor.zap(cpu, start, end);
+                // faults on this VMA run meanwhile (they hold no lock a writer takes): the
+                // invalidation makes those that looked a page up before the removal back out, or
+                // leaves their entry to this zap (MappedFile.invalidations)
+                final MappedFile inode = vma.file.inode();
                 final long first = vma.pgoff + ((start - vma.start) >>> 12);
-                vma.file.inode().remove(first, first + ((end - start) >>> 12), cpu.memory, cpu.cache);
+                inode.beginInvalidate();
+                try
+                {
+                    VmaEditor.zap(cpu, start, end);
+                    inode.remove(first, first + ((end - start) >>> 12), cpu.memory, cpu.cache);
+                }
+                finally
+                {
+                    inode.endInvalidate();
+                }
                 return 0;
             }
             case MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT ->

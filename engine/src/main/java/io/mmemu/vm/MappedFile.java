@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.mmemu.pgtable.PageTableEditor;
 import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
 import org.agrona.collections.Long2LongHashMap;
@@ -32,7 +33,8 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  * gone releases the cached pages (clean file pages can be read again; shmem pages die with the
  * last mapping, as an unlinked shmem file does).
  * <p>
- * Thread safety: the cache methods synchronize on this object (Linux's i_pages lock).
+ * Thread safety: the cache methods synchronize on this object (Linux's i_pages lock); a fault
+ * takes its reference on a cached page under it.
  */
 public final class MappedFile
 {
@@ -55,8 +57,25 @@ public final class MappedFile
     private final boolean mappable;
     /** /dev/zero, decided once: the fault path asks for every private file VMA. */
     private final boolean devZero;
+    /** Page offset → frame; the map holds one reference on each frame. Guarded by this. */
     private final Long2LongHashMap pages = new Long2LongHashMap(NO_FRAME);
+    /** VMAs and opens holding the object. Guarded by this. */
     private int users;
+    /**
+     * Hole punches: the low 16 bits count those in progress, the bits above count starts and ends
+     * ({@link #INVALIDATION} each), so every begin and every end changes the word. Written under
+     * this object's lock, read with no lock (volatile). A fault reads it before it looks a page up
+     * and installs the page only if it is unchanged, re-checked under the PT lock (a
+     * {@link io.mmemu.pgtable.PageTableEditor.LeafCondition}): a punch that started since either
+     * makes the fault back out, or its zap (which takes that PT lock later) removes the entry.
+     * So no entry maps a page the punch removed from the cache (Linux's invalidate_lock and
+     * truncation re-check, in one word).
+     */
+    private volatile long invalidations;
+    private static final long INVALIDATING_MASK = 0xFFFF;
+    private static final long INVALIDATION = 1L << 16;
+    /** The install condition of pages looked up here: no punch started or ended since {@code stamp}. */
+    final PageTableEditor.LeafCondition unchanged = stamp -> invalidations == stamp;
     /** Unlinked: maps shows the path with " (deleted)" from then on. */
     private volatile boolean deleted;
     /** A file created empty here: pages read as zero, nothing to read in. */
@@ -218,16 +237,60 @@ public final class MappedFile
     }
 
     /**
+     * The stamp a fault reads before it looks a page up, and {@link #unchanged} re-checks under
+     * the PT lock when it installs the page: see {@link #invalidations}.
+     */
+    long invalidationStamp()
+    {
+        return invalidations;
+    }
+
+    /** Whether a stamp was read while a hole was being punched: the fault must not look pages up. */
+    static boolean isInvalidating(final long stamp)
+    {
+        return (stamp & INVALIDATING_MASK) != 0;
+    }
+
+    /**
+     * Starts removing pages (MADV_REMOVE's hole punch): from now until {@link #endInvalidate},
+     * faults that looked a page up before back out at their install, and faults that start wait.
+     */
+    synchronized void beginInvalidate()
+    {
+        invalidations += INVALIDATION + 1;
+    }
+
+    synchronized void endInvalidate()
+    {
+        assert isInvalidating(invalidations) : "no invalidation in progress";
+        invalidations += INVALIDATION - 1;
+    }
+
+    /**
+     * The cached page at {@code pgoff}, mapped once more for the caller, or NO_FRAME when it is
+     * not cached. The reference is taken under the lock: a concurrent {@link #remove} may drop
+     * the cache's reference right after, and the caller's keeps the frame alive.
+     */
+    synchronized long mapCached(final PhysicalMemory memory, final long pgoff)
+    {
+        final long pfn = pages.get(pgoff);
+        if (pfn != NO_FRAME)
+        {
+            memory.mapData(pfn);
+        }
+        return pfn;
+    }
+
+    /**
      * The cached page at {@code pgoff}, mapped once more for the caller (mapcount and refcount up),
      * reading it in first when it is not cached; NO_FRAME when memory ran out.
      */
     long mapPage(final PhysicalMemory memory, final FrameCache cache, final long pgoff)
     {
-        long pfn = find(pgoff);
-        if (pfn != NO_FRAME)
+        final long cached = mapCached(memory, pgoff);
+        if (cached != NO_FRAME)
         {
-            memory.mapData(pfn);
-            return pfn;
+            return cached;
         }
         final long fresh = memory.allocateBackedData(cache);
         if (fresh == NO_FRAME)
@@ -239,16 +302,10 @@ public final class MappedFile
         {
             readPage(memory, fresh, pgoff);
         }
-        pfn = insert(pgoff, fresh);
-        if (pfn == fresh)
-        {
-            // the cache's own reference, besides the caller's mapping
-            memory.retainData(fresh);
-        }
-        else
+        final long pfn = insertOrMap(memory, pgoff, fresh);
+        if (pfn != fresh)
         {
             memory.releaseData(cache, fresh, zero);
-            memory.mapData(pfn);
         }
         return pfn;
     }
@@ -290,18 +347,22 @@ public final class MappedFile
     }
 
     /**
-     * Inserts a frame for {@code pgoff} unless one is there; returns the frame in the cache
-     * afterwards (the caller releases its own if it lost).
+     * Inserts {@code fresh} (one reference: the caller's mapping) for {@code pgoff} and takes the
+     * cache's own reference on it; or, when another fault inserted a page first, maps that one
+     * for the caller instead. Both under the lock, so that no {@link #remove} can free the page
+     * between its insertion (or lookup) and the reference. Returns the page the caller maps.
      */
-    private synchronized long insert(final long pgoff, final long pfn)
+    private synchronized long insertOrMap(final PhysicalMemory memory, final long pgoff, final long fresh)
     {
         final long existing = pages.get(pgoff);
         if (existing != NO_FRAME)
         {
+            memory.mapData(existing);
             return existing;
         }
-        pages.put(pgoff, pfn);
-        return pfn;
+        pages.put(pgoff, fresh);
+        memory.retainData(fresh);
+        return fresh;
     }
 
     /** Drops the cached pages of {@code [fromPgoff, toPgoff)} (MADV_REMOVE's hole punch). */

@@ -143,6 +143,12 @@ final class Vma
         return ((int)LOCK.getVolatile(this) & WRITER) != 0;
     }
 
+    /** Whether some fault holds the read lock (for assertions: one in flight here must). */
+    boolean hasReaders()
+    {
+        return ((int)LOCK.getVolatile(this) & READERS) != 0;
+    }
+
     /**
      * Takes the write lock and waits for faults in flight to drain. Caller holds the mmap write
      * lock, so writers do not race here. Returns the nanoseconds spent draining.

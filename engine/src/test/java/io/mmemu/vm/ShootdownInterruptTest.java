@@ -81,6 +81,7 @@ final class ShootdownInterruptTest
             assertEquals(4, tables[0]);
             zapper.close();
             other.close();
+            mm.check(true).assertOk();
         }
     }
 }

@@ -106,6 +106,7 @@ class VmaLockTest
             }
             assertTrue(errors.isEmpty(), () -> "failures: " + errors);
             assertTrue(waits.get() > 0, "the race was exercised");
+            mm.check(true).assertOk();
             mm.close();
         }
     }

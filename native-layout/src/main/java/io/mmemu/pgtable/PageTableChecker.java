@@ -92,6 +92,11 @@ public final class PageTableChecker
                 checker.visitTable(cr3 >>> 12, LEVEL_PGD, 0L);
             }
             checker.checkCounts(accounting);
+            if (memory.useAfterFrees() > 0)
+            {
+                checker.violation("%d use-after-free report(s); the first: %s", memory.useAfterFrees(),
+                    memory.firstUseAfterFree());
+            }
             return new Result(List.copyOf(checker.violations), tables.size(), mapped.size(), checker.leaves);
         }
     }

@@ -52,6 +52,8 @@ public final class PageTableEditor
     private long done;
     private LockHoldRecorder holds = LockHoldRecorder.NONE;
     private Runnable interrupts = NO_INTERRUPTS;
+    /** PT locks this editor holds now, 0 or 1 (owner thread only; for assertions). */
+    private int locksHeld;
 
     /** The default of {@link #takeInterruptsWith}: an editor no CPU owns answers nothing. */
     public static final Runnable NO_INTERRUPTS = () ->
@@ -143,15 +145,98 @@ public final class PageTableEditor
         memory.freeTable(cache, cr3 >>> 12);
     }
 
-    /** Takes the PTE lock of table page {@code tablePfn}. */
-    public void lock(final long tablePfn)
+    /**
+     * Takes the PT lock of table page {@code tablePfn}. Every PT lock this editor takes is taken
+     * here and released before the public method that took it returns, and at most one at a time
+     * (the lock order: no other PT lock, no shootdown wait, while it is held).
+     */
+    private void lockTable(final long tablePfn)
     {
+        // messages without concatenation: a disabled assert's bytecode still counts against inlining
+        assert locksHeld == 0 : "a second PT lock while holding one";
         PtLock.lock(metadata, tablePfn, token, idle);
+        locksHeld++;
     }
 
-    public void unlock(final long tablePfn)
+    private void unlockTable(final long tablePfn)
     {
+        assert holdsLock(tablePfn) : "unlocking a PT lock this editor does not hold";
+        locksHeld--;
         PtLock.unlock(metadata, tablePfn);
+    }
+
+    /** Whether this editor holds the PT lock of {@code tablePfn} (for assertions). */
+    public boolean holdsLock(final long tablePfn)
+    {
+        return locksHeld > 0 && PtLock.owner(metadata, tablePfn) == token;
+    }
+
+    /**
+     * Whether this editor holds no PT lock: what a thread must be sure of before it waits for other
+     * CPUs (a shootdown), which may be waiting for that lock (for assertions).
+     */
+    public boolean holdsNoLock()
+    {
+        return locksHeld == 0;
+    }
+
+    /** A condition a leaf write re-checks under the PT lock, besides the entry's value. */
+    @FunctionalInterface
+    public interface LeafCondition
+    {
+        /** Whether the write may go in; {@code stamp} is what the caller read before it prepared the entry. */
+        boolean holds(long stamp);
+    }
+
+    private static final LeafCondition ALWAYS = stamp -> true;
+
+    /**
+     * The rule for writing one leaf entry outside a range operation (a fault's install or upgrade):
+     * take the PT lock of {@code table}, and if the entry at {@code slot} still holds
+     * {@code expected}, store {@code update}; unlock. Returns whether the update went in; when it
+     * did not, another CPU changed the entry first and the caller backs out what it prepared.
+     * <p>
+     * An empty entry is changed by a plain comparison and a release store: no MMU writes an empty
+     * entry, and the lock excludes every other writer; the release publishes the zeroed page and
+     * its descriptor to walkers that acquire the entry. A present entry is changed by CAS, because
+     * an MMU may set its A/D bits without the lock.
+     */
+    public boolean setLeaf(final long table, final long slot, final long expected, final long update)
+    {
+        return setLeaf(table, slot, expected, update, ALWAYS, 0);
+    }
+
+    /**
+     * {@link #setLeaf(long, long, long, long)}, which also requires {@code condition} to hold for
+     * {@code stamp} under the lock (a page-cache page not invalidated since it was looked up).
+     */
+    public boolean setLeaf(final long table, final long slot, final long expected, final long update,
+        final LeafCondition condition, final long stamp)
+    {
+        lockTable(table);
+        try
+        {
+            if (!condition.holds(stamp))
+            {
+                return false;
+            }
+            if (expected == 0L)
+            {
+                if ((long)ENTRY.getOpaque(frames, slot) != 0L)
+                {
+                    return false;
+                }
+                // release store: the page and its descriptor are visible to whoever acquires the entry
+                ENTRY.setRelease(frames, slot, update);
+                return true;
+            }
+            // volatile CAS: an MMU may set A/D on this present entry without the lock
+            return (boolean)ENTRY.compareAndSet(frames, slot, expected, update);
+        }
+        finally
+        {
+            unlockTable(table);
+        }
     }
 
     /**
@@ -179,7 +264,7 @@ public final class PageTableEditor
             }
             final long pt = walker.tablePfn();
             long slot = walker.slot();
-            PtLock.lock(metadata, pt, token, idle);
+            lockTable(pt);
             try
             {
                 for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
@@ -200,7 +285,7 @@ public final class PageTableEditor
             }
             finally
             {
-                PtLock.unlock(metadata, pt);
+                unlockTable(pt);
             }
             va = last;
         }
@@ -277,7 +362,7 @@ public final class PageTableEditor
             }
             final long destTable = walker.tablePfn();
             final long destSlot = walker.slot();
-            PtLock.lock(metadata, srcTable, token, idle);
+            lockTable(srcTable);
             final long e;
             try
             {
@@ -286,9 +371,9 @@ public final class PageTableEditor
             }
             finally
             {
-                PtLock.unlock(metadata, srcTable);
+                unlockTable(srcTable);
             }
-            PtLock.lock(metadata, destTable, token, idle);
+            lockTable(destTable);
             try
             {
                 // move_soft_dirty_pte: a moved page is dirty for soft-dirty tracking, when there is any
@@ -296,7 +381,7 @@ public final class PageTableEditor
             }
             finally
             {
-                PtLock.unlock(metadata, destTable);
+                unlockTable(destTable);
             }
             done++;
             va += PhysicalMemory.PAGE_SIZE;
@@ -350,7 +435,7 @@ public final class PageTableEditor
             final long pt = walker.tablePfn();
             long slot = walker.slot();
             long changed = 0;
-            PtLock.lock(metadata, pt, token, idle);
+            lockTable(pt);
             final long lockedAt = System.nanoTime();
             try
             {
@@ -370,7 +455,7 @@ public final class PageTableEditor
             }
             finally
             {
-                PtLock.unlock(metadata, pt);
+                unlockTable(pt);
                 holds.record(System.nanoTime() - lockedAt);
             }
             if (changed > 0)
@@ -390,6 +475,7 @@ public final class PageTableEditor
     /** Clears one entry; true if it was set. Caller holds the PT lock. */
     private boolean zapSlot(final long slot, final MmuGather tlb)
     {
+        assert holdsLock(slot >>> 12) : "zap without the PT lock";
         if ((long)ENTRY.getOpaque(frames, slot) == 0L)
         {
             return false;
@@ -413,6 +499,7 @@ public final class PageTableEditor
     /** Re-protects one mapped entry; true if it changed. Caller holds the PT lock. */
     private boolean protectSlot(final long slot, final long protection, final boolean writeOnlyIfDirty)
     {
+        assert holdsLock(slot >>> 12) : "change of protection without the PT lock";
         long e = (long)ENTRY.getOpaque(frames, slot);
         while (PageTableEntry.isMapped(e))
         {
@@ -440,6 +527,7 @@ public final class PageTableEditor
     /** Clears D of one mapped entry; true if it was dirty. Caller holds the PT lock. */
     private boolean cleanSlot(final long slot)
     {
+        assert holdsLock(slot >>> 12) : "clean without the PT lock";
         long e = (long)ENTRY.getOpaque(frames, slot);
         while (PageTableEntry.isMapped(e) && (e & (PageTableEntry.DIRTY | PageTableEntry.ACCESSED)) != 0)
         {

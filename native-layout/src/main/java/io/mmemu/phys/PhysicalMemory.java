@@ -3,6 +3,8 @@ package io.mmemu.phys;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 import static io.mmemu.phys.FrameDescriptor.FLAGS;
@@ -49,6 +51,13 @@ public final class PhysicalMemory implements AutoCloseable
     private final MemorySegment frames;
     private final MemorySegment metadata;
     private final MemorySegment zeroSource;
+    /** {@link Kasan}'s freed-frame pattern, a page of {@link Kasan#POISON} (empty when the mode is off). */
+    private final MemorySegment poisonSource;
+    /** Use-after-free reports ({@link Kasan}): how many, and the first one's text. */
+    private final AtomicLong useAfterFrees = new AtomicLong();
+    private final AtomicReference<String> firstUseAfterFree = new AtomicReference<>();
+    /** Whether freed data frames are poisoned: with {@link Kasan} on, unless {@link #disablePoisoning}. */
+    private boolean poisons = Kasan.ENABLED;
     private final BuddyAllocator buddy;
     private final PhantomFrames phantom;
     private final long zeroPagePfn;
@@ -65,6 +74,7 @@ public final class PhysicalMemory implements AutoCloseable
         this.frames = NativeMemory.reserve(backedFrames << PAGE_SHIFT, arena);
         this.metadata = NativeMemory.reserve(pageAlign(backedFrames * FrameDescriptor.SIZE), arena);
         this.zeroSource = arena.allocate(PAGE_SIZE, PAGE_SIZE);
+        this.poisonSource = Kasan.ENABLED ? arena.allocate(PAGE_SIZE, PAGE_SIZE).fill(Kasan.POISON) : zeroSource;
         FLAGS.set(metadata, offset(0), FrameFlags.RESERVED);
         this.buddy = new BuddyAllocator(metadata, 1, backedFrames);
         final long phantomFrames = totalFrames - backedFrames;
@@ -346,7 +356,13 @@ public final class PhysicalMemory implements AutoCloseable
             // the frame then moves between threads only through the caches' locks
             final long lines = (long)LINES.get(metadata, off);
             final int flags;
-            if (((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0)
+            if (Kasan.ENABLED && poisons)
+            {
+                // poisoned: a use after the free reads the pattern; cleared whole when reused
+                MemorySegment.copy(poisonSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
+                flags = 0;
+            }
+            else if (((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0)
             {
                 flags = 0;
             }
@@ -459,6 +475,64 @@ public final class PhysicalMemory implements AutoCloseable
     private void clear(final long pfn)
     {
         MemorySegment.copy(zeroSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
+    }
+
+    /**
+     * Frees data frames as the mode without {@link Kasan} does (ZEROED, written lines), unpoisoned:
+     * for the tests of those clearing rules, which the poison would hide. Call it before the
+     * memory is shared with other threads.
+     */
+    public PhysicalMemory disablePoisoning()
+    {
+        poisons = false;
+        return this;
+    }
+
+    /**
+     * Whether a frame a translation reaches is still owned ({@link Kasan}'s check): a data page
+     * somebody holds (refcount positive), the zero page, or a claimed phantom frame (phantom
+     * frames have no descriptor: one freed into a cache still counts as claimed).
+     */
+    public boolean isOwned(final long pfn)
+    {
+        if (pfn >= backedFrames)
+        {
+            return phantom != null && pfn < totalFrames && phantom.isClaimed(pfn);
+        }
+        if (pfn <= 0)
+        {
+            return false;
+        }
+        final long off = offset(pfn);
+        final int state = (int)FLAGS.getVolatile(metadata, off) & FrameFlags.STATE_MASK;
+        return state == FrameFlags.ZERO_PAGE || (state == FrameFlags.DATA && (int)REFCOUNT.getVolatile(metadata, off) > 0);
+    }
+
+    /**
+     * Records a use after free: a translation reached frame {@code pfn}, which is not
+     * {@linkplain #isOwned owned}. Counted; the first report's text is kept. Not a hot path: it
+     * builds the text.
+     */
+    public void reportUseAfterFree(final String how, final long va, final long pfn, final int cpu)
+    {
+        final String state = pfn < backedFrames ?
+            FrameFlags.describe(flags(pfn)) + ", refcount " + refcount(pfn) + ", mapcount " + mapcount(pfn) :
+            "phantom, not claimed";
+        final String text = String.format("use-after-free: %s of 0x%x on CPU %d reaches PFN %d (%s)", how, va, cpu, pfn, state);
+        useAfterFrees.incrementAndGet();
+        firstUseAfterFree.compareAndSet(null, text);
+    }
+
+    /** How many uses after free {@link Kasan} has seen on this machine. */
+    public long useAfterFrees()
+    {
+        return useAfterFrees.get();
+    }
+
+    /** The first use-after-free report's text (address, PFN, CPU, frame state), or null. */
+    public String firstUseAfterFree()
+    {
+        return firstUseAfterFree.get();
     }
 
     public int flags(final long pfn)

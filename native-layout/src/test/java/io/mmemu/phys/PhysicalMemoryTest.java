@@ -134,7 +134,7 @@ final class PhysicalMemoryTest
     @Test
     void cleanReleaseIsTrustedAndSkipsTheClear()
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB).disablePoisoning())
         {
             final FrameCache cache = memory.newCache();
             final long pfn = memory.allocateData(cache);
@@ -151,7 +151,7 @@ final class PhysicalMemoryTest
     @Test
     void recordedStoresAreClearedLineByLineWhenReused()
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB).disablePoisoning())
         {
             final FrameCache cache = memory.newCache();
             for (final int lines : new int[] {1, PhysicalMemory.LINE_CLEAR_LIMIT, PhysicalMemory.LINE_CLEAR_LIMIT + 1, 64})
@@ -183,7 +183,7 @@ final class PhysicalMemoryTest
     @Test
     void writtenLinesAreClearedBeforeTheBuddyAllocatorTakesTheFrame()
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB).disablePoisoning())
         {
             final FrameCache cache = memory.newCache();
             final long pfn = memory.allocateData(cache);
