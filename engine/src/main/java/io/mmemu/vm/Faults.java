@@ -70,17 +70,20 @@ final class Faults
         final AddressSpace mm = cpu.mm;
         while (true)
         {
-            final Vma vma = mm.tree().find(va);
-            if (vma == null)
+            final VmaTree tree = mm.tree();
+            final Vma vma = tree.find(va);
+            if (vma == null || (va < vma.start && (vma.flags & VmFlags.VM_GROWSDOWN) == 0))
             {
+                // a hole: final only if no writer is half-way through the range (RangeLock.settled)
+                if (!mm.rangeLock().settled(cpu, va) || mm.tree() != tree)
+                {
+                    cpu.stats.faultRetries++;
+                    continue;
+                }
                 return Signal.SEGV_MAPERR;
             }
             if (va < vma.start)
             {
-                if ((vma.flags & VmFlags.VM_GROWSDOWN) == 0)
-                {
-                    return Signal.SEGV_MAPERR;
-                }
                 if (!Stack.expand(cpu, va))
                 {
                     return Signal.SEGV_MAPERR;

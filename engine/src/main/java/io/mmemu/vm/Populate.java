@@ -29,56 +29,76 @@ final class Populate
         long va = start;
         while (va < end)
         {
-            final Vma vma = cpu.mm.tree().find(va);
-            if (vma == null || vma.start >= end)
+            final VmaTree tree = cpu.mm.tree();
+            final Vma vma = tree.find(va);
+            final long refused;
+            if (vma == null || vma.start >= end || vma.start > va)
             {
-                return strict ? -Errno.ENOMEM : 0;
-            }
-            if (vma.start > va)
-            {
-                if (strict)
+                if (!strict)
                 {
-                    return -Errno.ENOMEM;
-                }
-                va = vma.start;
-            }
-            final boolean write = forceWrite ||
-                (!strict && (vma.flags & (VmFlags.VM_WRITE | VmFlags.VM_SHARED)) == VmFlags.VM_WRITE);
-            final boolean allowed = strict ?
-                (vma.flags & (write ? VmFlags.VM_WRITE : VmFlags.VM_READ)) != 0 :
-                (write ? (vma.flags & VmFlags.VM_WRITE) != 0 : vma.isAccessible());
-            if (!allowed)
-            {
-                if (strict)
-                {
-                    return -Errno.EINVAL;
-                }
-                va = vma.end;
-                continue;
-            }
-            final long last = Math.min(end, vma.end);
-            for (; va < last; va += 4096)
-            {
-                final int signal = write ? cpu.touchForWrite(va) : cpu.readByte(va);
-                if (signal != Signal.NONE)
-                {
-                    if (strict)
+                    if (vma == null || vma.start >= end)
                     {
-                        // the VMA checked above may have changed since (populate holds no lock across
-                        // the range, as madvise_populate drops mmap_lock between faults): the access's
-                        // signal says what the range is now, and the errno is what a populate started
-                        // after the change returns at this page — permissions EINVAL, a hole ENOMEM
-                        return switch (signal)
-                        {
-                            case Signal.BUS_ADRERR -> -Errno.EFAULT;
-                            case Signal.SEGV_ACCERR -> -Errno.EINVAL;
-                            default -> -Errno.ENOMEM;
-                        };
+                        return 0;
                     }
-                    return 0;
+                    va = vma.start;
+                    continue;
                 }
+                refused = -Errno.ENOMEM;
+            }
+            else
+            {
+                final boolean write = forceWrite ||
+                    (!strict && (vma.flags & (VmFlags.VM_WRITE | VmFlags.VM_SHARED)) == VmFlags.VM_WRITE);
+                final boolean allowed = strict ?
+                    (vma.flags & (write ? VmFlags.VM_WRITE : VmFlags.VM_READ)) != 0 :
+                    (write ? (vma.flags & VmFlags.VM_WRITE) != 0 : vma.isAccessible());
+                if (allowed)
+                {
+                    final int signal = faultIn(cpu, va, Math.min(end, vma.end), write);
+                    if (signal == Signal.NONE)
+                    {
+                        va = Math.min(end, vma.end);
+                        continue;
+                    }
+                    if (!strict)
+                    {
+                        return 0;
+                    }
+                    // the VMA checked above may have changed since (populate holds no lock across
+                    // the range, as madvise_populate drops mmap_lock between faults): the fault's
+                    // signal says what the range is now, and the errno is what a populate started
+                    // after the change returns at this page — permissions EINVAL, a hole ENOMEM
+                    return signal == Signal.BUS_ADRERR ? -Errno.EFAULT :
+                        signal == Signal.SEGV_ACCERR ? -Errno.EINVAL : -Errno.ENOMEM;
+                }
+                if (!strict)
+                {
+                    va = vma.end;
+                    continue;
+                }
+                refused = -Errno.EINVAL;
+            }
+            // an answer read from the tree alone: final only if no writer is half-way through the
+            // range there (RangeLock.settled), else look again once it is done
+            if (cpu.mm.rangeLock().settled(cpu, va) && cpu.mm.tree() == tree)
+            {
+                return refused;
             }
         }
         return 0;
+    }
+
+    /** Faults {@code [va, last)} page by page; the first access's signal, or {@link Signal#NONE}. */
+    private static int faultIn(final Cpu cpu, final long va, final long last, final boolean write)
+    {
+        for (long at = va; at < last; at += 4096)
+        {
+            final int signal = write ? cpu.touchForWrite(at) : cpu.readByte(at);
+            if (signal != Signal.NONE)
+            {
+                return signal;
+            }
+        }
+        return Signal.NONE;
     }
 }

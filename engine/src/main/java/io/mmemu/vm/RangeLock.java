@@ -235,6 +235,34 @@ final class RangeLock
         }
     }
 
+    /**
+     * For a lockless lookup (a per-VMA fault, MADV_POPULATE) about to answer "nothing usable at
+     * {@code va}" from the tree it read: that tree may be one of another writer's intermediate
+     * steps (mremap unmaps the shrunk tail before it moves the rest; munmap's placeholders go
+     * before its tables), which no sequential order shows. Linux's lookup falls back to
+     * mmap_read_lock there and so waits for the writer. If another writer owns {@code va}, waits
+     * (offline, holding nothing) until it releases and returns false: look up again. Returns true
+     * when no other writer owns {@code va}; the answer then stands if the tree the caller read is
+     * still the published one — every writer publishes its last tree before it releases, and
+     * claims its span before it publishes anything, so an unchanged tree is not an intermediate one.
+     */
+    boolean settled(final Cpu cpu, final long va)
+    {
+        final Owner busy;
+        final long seen;
+        synchronized (this)
+        {
+            busy = conflict(find(cpu), va, va + 1);
+            if (busy == null)
+            {
+                return true;
+            }
+            seen = busy.releases;
+        }
+        awaitRelease(cpu, busy, seen);
+        return false;
+    }
+
     /** Whether a writer other than the caller owns part of {@code [start, end)}. */
     boolean ownedByAnother(final Cpu cpu, final long start, final long end)
     {

@@ -1,0 +1,138 @@
+package io.mmemu.vm;
+
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import io.mmemu.phys.PhysicalMemory;
+import org.junit.jupiter.api.Test;
+
+import static io.mmemu.vm.Mman.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A writer that publishes more than one tree (mremap unmaps its shrunk tail, then moves the rest)
+ * must look atomic to per-VMA faults: a fault that finds a hole inside a writer's span waits for
+ * it (RangeLock.settled), as Linux's lookup falls back to mmap_read_lock. Found by the
+ * linearizability checker's soak: a populate saw mremap's tail gone while another thread still
+ * wrote through the old head. Made deterministic here: the mremap is parked in its tail's zap
+ * (the tail already out of the tree, the head not yet moved), a racer touches the tail and then
+ * the head.
+ */
+final class IntermediateTreeTest
+{
+    private static final long PAGE = 4096;
+    private static final long SOURCE = 0x100000000000L;
+    private static final long TARGET = 0x200000000000L;
+    private static final int RW = PROT_READ | PROT_WRITE;
+    private static final int ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+
+    @Test
+    void aFaultNeverSeesAShrinkingMremapHalfDone() throws Exception
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        {
+            final long baseline = memory.framesInUse();
+            final AddressSpace mm = AddressSpace.create(memory, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION);
+            final ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
+            // the tail's last page is never touched: a racer's access there faults (a present entry
+            // would be used by the walk, which orders that access before the mremap, as on hardware)
+            final long length = 4L << 20;
+            try (Cpu setup = mm.attachCpu())
+            {
+                assertEquals(SOURCE, setup.mmap(SOURCE, length, RW, ANON | MAP_FIXED, -1, 0));
+                assertEquals(Signal.NONE, setup.writeByte(SOURCE, 0x11));
+            }
+            final CountDownLatch parked = new CountDownLatch(1);
+            final CountDownLatch resume = new CountDownLatch(1);
+            final long[] moved = {Long.MIN_VALUE};
+            final Thread mover = new Thread(() ->
+            {
+                try (Cpu cpu = mm.attachCpu())
+                {
+                    final AtomicBoolean once = new AtomicBoolean();
+                    cpu.editor.takeInterruptsWith(() ->
+                    {
+                        cpu.pollWhileWaiting();
+                        // park once the tail has left the tree (its zap), not in the empty target's
+                        if (mm.tree().lookup(SOURCE + length - PAGE) == null && once.compareAndSet(false, true))
+                        {
+                            cpu.beforeBlocking();
+                            parked.countDown();
+                            awaitUninterruptibly(resume);
+                            cpu.afterBlocking();
+                        }
+                    });
+                    moved[0] = cpu.mremap(SOURCE, length, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, TARGET);
+                    cpu.editor.takeInterruptsWith(cpu::pollWhileWaiting);
+                }
+                catch (final Throwable ex)
+                {
+                    errors.add(ex);
+                }
+                finally
+                {
+                    parked.countDown();
+                }
+            }, "mremap");
+            mover.start();
+            awaitUninterruptibly(parked);
+            final int[] signals = {-1, -1};
+            final Thread racer = new Thread(() ->
+            {
+                try (Cpu cpu = mm.attachCpu())
+                {
+                    signals[0] = cpu.readByte(SOURCE + length - PAGE);
+                    signals[1] = cpu.readByte(SOURCE);
+                }
+                catch (final Throwable ex)
+                {
+                    errors.add(ex);
+                }
+            }, "racer");
+            racer.start();
+            // the racer either finishes (a half-done mremap was visible) or blocks on the mremap
+            while (racer.isAlive() && racer.getState() != Thread.State.WAITING)
+            {
+                Thread.onSpinWait();
+            }
+            final boolean finishedWhileParked = !racer.isAlive();
+            resume.countDown();
+            mover.join();
+            racer.join();
+            assertTrue(errors.isEmpty(), () -> "failures: " + errors);
+            assertEquals(TARGET, moved[0]);
+            // the tail gone but the head still there: no order of the mremap and the two reads gives it
+            assertTrue(!(signals[0] == Signal.SEGV_MAPERR && signals[1] == Signal.NONE),
+                "the racer saw the tail unmapped and then read the head in place (finished while the mremap was parked: "
+                    + finishedWhileParked + ")");
+            assertEquals(Signal.SEGV_MAPERR, signals[0]);
+            try (Cpu after = mm.attachCpu())
+            {
+                assertEquals(Signal.NONE, after.readByte(TARGET));
+                assertEquals(0x11, after.value());
+                assertEquals(0, after.munmap(TARGET, PAGE));
+            }
+            mm.check(true).assertOk();
+            mm.close();
+            assertEquals(baseline, memory.framesInUse());
+        }
+    }
+
+    private static void awaitUninterruptibly(final CountDownLatch latch)
+    {
+        while (true)
+        {
+            try
+            {
+                latch.await();
+                return;
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
