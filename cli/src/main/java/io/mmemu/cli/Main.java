@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
         PopulateCommand.class,
         ReplayCommand.class,
         DumpCommand.class,
+        ExecCommand.class,
         InspectCommand.class,
         RunCommand.class,
         StatCommand.class,
