@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-import io.mmemu.exec.ExecMaps;
-import io.mmemu.exec.VdsoImage;
+import io.mmemu.script.ExecMaps;
+import io.mmemu.vm.VdsoImage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

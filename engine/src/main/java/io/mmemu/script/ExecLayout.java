@@ -1,4 +1,4 @@
-package io.mmemu.exec;
+package io.mmemu.script;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -9,10 +9,12 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-import io.mmemu.script.InitialMaps;
+import io.mmemu.elf.ElfFile;
+import io.mmemu.elf.ExecException;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.FileSystem;
 import io.mmemu.vm.MappedFile;
+import io.mmemu.vm.VdsoImage;
 import io.mmemu.vm.VmFlags;
 
 /**

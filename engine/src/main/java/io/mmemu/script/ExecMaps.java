@@ -1,13 +1,15 @@
-package io.mmemu.exec;
+package io.mmemu.script;
 
 import java.io.PrintStream;
 import java.util.List;
 
+import io.mmemu.elf.ExecException;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.FileSystem;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
+import io.mmemu.vm.VdsoImage;
 import io.mmemu.vm.VmaInfo;
 
 /**

@@ -1,4 +1,4 @@
-package io.mmemu.exec;
+package io.mmemu.elf;
 
 /**
  * An exec the kernel would refuse, or a file mmemu cannot read to lay one out. The message names

@@ -1,4 +1,4 @@
-package io.mmemu.exec;
+package io.mmemu.vm;
 
 import java.io.IOException;
 import java.nio.file.Files;

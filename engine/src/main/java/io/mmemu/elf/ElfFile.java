@@ -1,4 +1,4 @@
-package io.mmemu.exec;
+package io.mmemu.elf;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -9,7 +9,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-import static io.mmemu.exec.ElfLayout.*;
+import static io.mmemu.elf.ElfLayout.*;
 
 /**
  * A read-only flyweight over an ELF64 x86-64 file's header and program header table, as

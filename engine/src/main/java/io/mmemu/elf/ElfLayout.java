@@ -1,4 +1,4 @@
-package io.mmemu.exec;
+package io.mmemu.elf;
 
 /**
  * The one written-down layout of the ELF64 structures exec reads (include/uapi/linux/elf.h):
