@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import io.mmemu.script.ExecMaps;
+import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.VdsoImage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,7 +22,8 @@ import picocli.CommandLine.Parameters;
             + "with address randomisation off (setarch -R): the PT_LOAD segments and their bss, the loader "
             + "top down from mmap_base, [vvar], [vvar_vclock] and [vdso] below it, and a stack sized from "
             + "the strings execve copies (PATH, the environment and ARGS). Prints the result as "
-            + "/proc/PID/maps prints it; mmemu replay starts every exec'ed program of a log this way.",
+            + "/proc/PID/maps prints it; mmemu replay starts every exec'ed program of a log this way "
+            + "(docs/replay.md). [vvar] and [vdso] take the running kernel's sizes.",
         "",
         "argv is PATH followed by ARGS (put -- before ARGS that start with a dash); the environment "
             + "holds only the --env pairs given. A missing or unreadable file, or one execve would refuse "
@@ -44,25 +46,13 @@ public final class ExecCommand implements Callable<Integer>
         description = "RLIMIT_STACK, which sets mmap_base and caps the stack (default ${DEFAULT-VALUE}).")
     long stackLimit;
 
-    @Option(names = "--kernel", defaultValue = "mainline", paramLabel = "mainline|host",
-        description = "Kernel build to emulate, as for replay (default ${DEFAULT-VALUE}).")
-    String kernel;
-
     @Override
     public Integer call()
     {
         final List<String> argv = new ArrayList<>();
         argv.add(path);
         argv.addAll(args);
-        try
-        {
-            return ExecMaps.print(path, argv, env, stackLimit, VdsoImage.host(), ReplayCommand.kernelBuild(kernel),
-                System.out, System.err);
-        }
-        catch (final IllegalArgumentException ex)
-        {
-            System.err.println("mmemu exec: " + ex.getMessage());
-            return 2;
-        }
+        // the special mappings' sizes are the running kernel's: this command is compared with it
+        return ExecMaps.print(path, argv, env, stackLimit, VdsoImage.host(), KernelConfig.MAINLINE, System.out, System.err);
     }
 }
