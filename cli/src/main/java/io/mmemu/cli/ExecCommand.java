@@ -25,8 +25,9 @@ import picocli.CommandLine.Parameters;
             + "/proc/PID/maps prints it; mmemu replay starts every exec'ed program of a log this way "
             + "(docs/replay.md). [vvar] and [vdso] take the running kernel's sizes.",
         "",
-        "argv is PATH followed by ARGS (put -- before ARGS that start with a dash); the environment "
-            + "holds only the --env pairs given. A missing or unreadable file, or one execve would refuse "
+        "argv is PATH followed by ARGS: every word after PATH is the program's, dashes and all, so "
+            + "mmemu's options go before PATH. The environment holds only the --env pairs given. "
+            + "A missing or unreadable file, or one execve would refuse "
             + "(not ELF, 32-bit, another architecture, truncated), is reported with the file and the "
             + "offset (exit 2).",
         ""

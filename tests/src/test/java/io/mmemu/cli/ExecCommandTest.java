@@ -41,7 +41,6 @@ final class ExecCommandTest
             command.add(e);
         }
         command.add(path);
-        command.add("--");
         command.addAll(args);
         return command;
     }
