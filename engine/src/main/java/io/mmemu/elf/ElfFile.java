@@ -227,6 +227,12 @@ public final class ElfFile
         return phnum;
     }
 
+    /** Where program header {@code i} lies in the file (for messages about it). */
+    public long headerOffset(final int i)
+    {
+        return header.getLong(E_PHOFF) + (long)i * PHDR_SIZE;
+    }
+
     public boolean isLoad(final int i)
     {
         return phdrs.getInt(i * PHDR_SIZE + P_TYPE) == PT_LOAD;

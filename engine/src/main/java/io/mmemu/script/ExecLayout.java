@@ -188,7 +188,7 @@ public final class ExecLayout
     }
 
     /** The program's PT_LOADs; returns the start of the break. */
-    private long program(final ElfFile elf, final String realPath, final boolean hasLoader)
+    private long program(final ElfFile elf, final String realPath, final boolean hasLoader) throws ExecException
     {
         final int first = firstLoad(elf);
         final long firstPage = elf.vaddr(first) & ~(PAGE - 1);
@@ -218,7 +218,7 @@ public final class ExecLayout
     }
 
     /** load_elf_interp: the first segment top down (or at its own address if free), the rest after it. */
-    private void loader(final ElfFile elf, final String realPath)
+    private void loader(final ElfFile elf, final String realPath) throws ExecException
     {
         final int first = firstLoad(elf);
         final long firstPage = elf.vaddr(first) & ~(PAGE - 1);
@@ -243,10 +243,19 @@ public final class ExecLayout
     }
 
     /** elf_load: the file's pages of the segment, then its bss as anonymous read-write pages. */
-    private void load(final ElfFile elf, final int i, final long bias, final String realPath)
+    private void load(final ElfFile elf, final int i, final long bias, final String realPath) throws ExecException
     {
         final long addr = bias + elf.vaddr(i);
         final long pageOffset = addr & (PAGE - 1);
+        final long end = pageAlign(addr + elf.memsz(i));
+        if (addr - pageOffset < AddressSpace.MMAP_MIN_ADDR || Long.compareUnsigned(end, AddressSpace.TASK_SIZE) > 0 ||
+            clashesWithOthers(addr - pageOffset, end, realPath))
+        {
+            // the kernel's MAP_FIXED_NOREPLACE (or mmap_min_addr) refuses it: execve fails
+            throw new ExecException(String.format("%s: offset 0x%x: PT_LOAD %d at 0x%x-0x%x %s", elf.name(),
+                elf.headerOffset(i), i, addr - pageOffset, end, end > AddressSpace.TASK_SIZE ||
+                    addr - pageOffset < AddressSpace.MMAP_MIN_ADDR ? "is outside the user address space" : "overlaps another mapping"));
+        }
         final int prot = elf.prot(i);
         long zeroStart;
         if (elf.filesz(i) > 0)
@@ -306,6 +315,20 @@ public final class ExecLayout
             candidate = clash.start() - size;
         }
         return candidate;
+    }
+
+    /** Whether [start, end) meets a mapping not of {@code path} (exec's own segments may share pages). */
+    private boolean clashesWithOthers(final long start, final long end, final String path)
+    {
+        for (final InitialMaps.Line line : lines)
+        {
+            if (line.start() < end && start < line.end() && !path.equals(line.name()) &&
+                !(line.name() == null && line.dev() == 0))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean free(final long start, final long end)

@@ -25,28 +25,40 @@ public final class ExecMaps
     {
     }
 
-    /** Prints the maps; 0 when done, 2 when the exec is refused or a file cannot be read (one line on err). */
+    /**
+     * Prints the maps. Returns 0 when done, 2 when the exec is refused or a file cannot be read
+     * (one line on err), 3 when frames leaked (an emulator bug).
+     */
     public static int print(final String path, final List<String> argv, final List<String> envp, final long stackLimit,
         final VdsoImage vdso, final KernelConfig kernel, final PrintStream out, final PrintStream err)
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(PHYSICAL_MEMORY);
-             FileSystem files = new FileSystem(memory))
+        try (PhysicalMemory memory = PhysicalMemory.create(PHYSICAL_MEMORY))
         {
-            final ExecLayout.Layout layout = ExecLayout.compute(path, argv, envp, stackLimit, vdso, files);
-            try (AddressSpace space = AddressSpace.create(memory, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION, kernel))
+            try (FileSystem files = new FileSystem(memory))
             {
-                layout.install(space, files, kernel.softDirty());
-                for (final VmaInfo vma : space.vmas())
+                final ExecLayout.Layout layout = ExecLayout.compute(path, argv, envp, stackLimit, vdso, files);
+                try (AddressSpace space = AddressSpace.create(memory, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION,
+                    kernel))
                 {
-                    out.println(vma.mapsLine());
+                    layout.install(space, files, kernel.softDirty());
+                    for (final VmaInfo vma : space.vmas())
+                    {
+                        out.println(vma.mapsLine());
+                    }
                 }
             }
+            catch (final ExecException ex)
+            {
+                err.println("mmemu exec: " + ex.getMessage());
+                return 2;
+            }
+            // the address space and the files are gone: only the zero page may remain
+            if (memory.framesInUse() != 1)
+            {
+                err.println("mmemu exec: internal error: " + (memory.framesInUse() - 1) + " frames not returned");
+                return 3;
+            }
             return 0;
-        }
-        catch (final ExecException ex)
-        {
-            err.println("mmemu exec: " + ex.getMessage());
-            return 2;
         }
     }
 }

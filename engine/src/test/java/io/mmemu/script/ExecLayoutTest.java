@@ -128,6 +128,19 @@ final class ExecLayoutTest
     }
 
     @Test
+    void aSegmentExecveCannotPlaceIsNamedWithItsProgramHeader() throws Exception
+    {
+        final Path low = ElfImage.executable().load(5, 0, 0, 0x1000, 0x1000).write(dir.resolve("low"));
+        assertEquals(low + ": offset 0x40: PT_LOAD 0 at 0x0-0x1000 is outside the user address space",
+            assertThrows(ExecException.class, () -> ExecLayout.compute(low.toString(), List.of(), List.of(), 8 * MIB, VDSO,
+                files)).getMessage());
+        final Path onStack = ElfImage.executable().load(5, 0, 0x7ffffffe0000L, 0x1000, 0x1000).write(dir.resolve("onstack"));
+        assertEquals(onStack + ": offset 0x40: PT_LOAD 0 at 0x7ffffffe0000-0x7ffffffe1000 overlaps another mapping",
+            assertThrows(ExecException.class, () -> ExecLayout.compute(onStack.toString(), List.of(), List.of(), 8 * MIB, VDSO,
+                files)).getMessage());
+    }
+
+    @Test
     void aMissingLoaderIsNamedWithThePtInterpOffset() throws Exception
     {
         final Path prog = ElfImage.dynamic().interpreter("/nonexistent/ld.so").load(4, 0, 0, 0x1000, 0x1000)
