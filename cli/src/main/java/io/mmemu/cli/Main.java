@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
         PopulateCommand.class,
         ReplayCommand.class,
         DumpCommand.class,
+        ExecCommand.class,
         InspectCommand.class,
         RunCommand.class,
         StatCommand.class,
@@ -43,9 +44,12 @@ public final class Main implements Runnable
     /** Runs a command line and returns its exit code (tests call this). */
     public static int run(final String... args)
     {
-        return execute(new CommandLine(new Main())
+        final CommandLine line = new CommandLine(new Main())
             .registerConverter(Long.class, Sizes::parse)
-            .registerConverter(long.class, Sizes::parse), args);
+            .registerConverter(long.class, Sizes::parse);
+        // exec's words after PATH are the program's argv, dashes and all, as env(1) takes them
+        line.getSubcommands().get("exec").setStopAtPositional(true);
+        return execute(line, args);
     }
 
     /** Executes a command line with mmemu's handling of what its commands did not expect. */

@@ -21,6 +21,7 @@ import io.mmemu.script.Replay;
 import io.mmemu.script.ScriptException;
 import io.mmemu.script.TraceReplay;
 import io.mmemu.vm.KernelConfig;
+import io.mmemu.vm.VdsoImage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -223,7 +224,8 @@ public final class ReplayCommand implements Callable<Integer>
             }
         }
         final TraceReplay.Options options = new TraceReplay.Options(traced, programs,
-            quiet, maps, scriptOptions.physicalMemory(), scriptOptions.kernel());
+            quiet, maps, scriptOptions.physicalMemory(), scriptOptions.kernel(),
+            "host".equals(kernel) ? VdsoImage.host() : VdsoImage.LINUX_6_18);
         return withInput("replay", script, (name, reader) ->
             TraceReplay.run(name, reader, options, System.out, System.err));
     }

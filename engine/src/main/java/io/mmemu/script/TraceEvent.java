@@ -1,5 +1,7 @@
 package io.mmemu.script;
 
+import java.util.List;
+
 /**
  * One event of an strace log, in the order the log completes it (a call split into
  * {@code <unfinished ...>} and {@code <... resumed>} lines is one event at its resumed line).
@@ -49,8 +51,9 @@ public sealed interface TraceEvent
      * execve or execveat that succeeded: the pid now runs a new program in a new address space.
      *
      * @param path the program's path (execve's first argument), or null when strace did not show it
+     * @param argv its arguments as strace printed them (strings past 32 bytes cut short there)
      */
-    record Exec(int line, int pid, String path) implements TraceEvent
+    record Exec(int line, int pid, String path, List<String> argv) implements TraceEvent
     {
     }
 }

@@ -52,6 +52,7 @@ public final class TraceParser
     private static final Pattern DURATION = Pattern.compile("\\s+<\\d+\\.\\d+>$");
     private static final Pattern RESULT = Pattern.compile("\\)\\s+=\\s+(.*)$");
     /** execve's (or execveat's, after its dirfd) first string argument: the program's path. */
+    private static final Pattern QUOTED = Pattern.compile("\"((?:[^\"\\\\]|\\\\.)*)\"(?:\\.\\.\\.)?");
     private static final Pattern EXEC_PATH = Pattern.compile("^execve(?:at)?\\((?:[^,\"]*,\\s*)?\"((?:[^\"\\\\]|\\\\.)*)\"");
     /** An fd as strace -y prints it after {@code (} or {@code ,}: {@code 3</path>}, maybe {@code (deleted)} after. */
     private static final Pattern FD_PATH = Pattern.compile("([(,]\\s*-?\\d+)<((?:[^>\\\\]|\\\\.)*)>(\\(deleted\\))?");
@@ -173,7 +174,9 @@ public final class TraceParser
             if ("0".equals(recorded))
             {
                 final Matcher path = EXEC_PATH.matcher(text);
-                events.add(new TraceEvent.Exec(lineNumber, pid, path.find() ? path.group(1) : null));
+                final boolean found = path.find();
+                events.add(new TraceEvent.Exec(lineNumber, pid, found ? FdPath.unescape(path.group(1)) : null,
+                    found ? argv(text, path.end()) : List.of()));
             }
             return;
         }
@@ -193,6 +196,29 @@ public final class TraceParser
         {
             events.add(new TraceEvent.Syscall(lineNumber, pid, statement, fd.path()));
         }
+    }
+
+    /**
+     * execve's argv as strace printed it, from the {@code [} after the path: each string unescaped;
+     * a string strace cut short ({@code "..."...}) is kept as far as it was printed, and an array
+     * strace cut short (a last {@code ...}) ends where it was cut.
+     */
+    private static List<String> argv(final String text, final int from)
+    {
+        final int open = text.indexOf('[', from);
+        if (open < 0)
+        {
+            return List.of();
+        }
+        final List<String> argv = new ArrayList<>();
+        final Matcher string = QUOTED.matcher(text);
+        int at = open + 1;
+        while (string.find(at) && text.substring(at, string.start()).matches("[\\s,]*"))
+        {
+            argv.add(FdPath.unescape(string.group(1)));
+            at = string.end();
+        }
+        return argv;
     }
 
     /** A call's text with strace's {@code N<path>} fd annotation reduced to {@code N}, and the path. */

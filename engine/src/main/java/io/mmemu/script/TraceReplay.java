@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import io.mmemu.elf.ExecException;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
@@ -16,6 +17,7 @@ import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
 import io.mmemu.vm.Mman;
 import io.mmemu.vm.OpenFile;
+import io.mmemu.vm.VdsoImage;
 import io.mmemu.vm.VmaInfo;
 import org.agrona.collections.Int2ObjectHashMap;
 
@@ -27,7 +29,8 @@ import org.agrona.collections.Int2ObjectHashMap;
  * by clone/clone3/fork/vfork (logs with {@code %process}) shares its creator's address space when
  * the call had CLONE_VM (threads, vfork), else gets a copy of its layout ({@link AddressSpace#copyLayoutOf}).
  * A pid that runs execve gets a new address space: from the maps given for that program's path
- * ({@code --initial-maps PATH=MAPS}), else empty and <i>unchecked</i>. In a memory-only log nothing
+ * ({@code --initial-maps PATH=MAPS}), else laid out from the program's ELF file on this machine
+ * ({@link ExecLayout}), else (no such file here) empty and <i>unchecked</i>. In a memory-only log nothing
  * says what a new pid is: one whose first call is {@code brk(NULL)} is taken for a freshly exec'ed
  * program (the dynamic loader's first call), any other for a thread of the traced program.
  * <p>
@@ -44,9 +47,10 @@ public final class TraceReplay
      * @param programMaps maps lines of programs exec'ed during the log, by path
      * @param quiet       print only the summary and differences, not every call
      * @param maps        print the traced program's maps at the end (before the summary)
+     * @param vdso        the special mappings exec adds to a program laid out from its ELF file
      */
     public record Options(List<InitialMaps.Line> initialMaps, Map<String, List<InitialMaps.Line>> programMaps,
-                          boolean quiet, boolean maps, long physicalMemory, KernelConfig kernel)
+                          boolean quiet, boolean maps, long physicalMemory, KernelConfig kernel, VdsoImage vdso)
     {
     }
 
@@ -215,9 +219,9 @@ public final class TraceReplay
                 case TraceEvent.Exec exec ->
                 {
                     // the traced program's own execve, before its first call, made the initial maps
-                    if (!(exec.pid() == firstPid && neverCalled))
+                    if (!(exec.pid() == firstPid && neverCalled && options.initialMaps() != null))
                     {
-                        byPid.put(exec.pid(), exec(exec.path()));
+                        byPid.put(exec.pid(), exec(name, exec, err));
                     }
                 }
             }
@@ -355,10 +359,33 @@ public final class TraceReplay
         return child;
     }
 
-    private Process exec(final String path)
+    /**
+     * The pid's new address space: from {@code --initial-maps PATH=MAPS} when given, else laid out
+     * from the program's ELF file on this machine ({@link ExecLayout}) with argv as strace printed
+     * it, no environment and the captures' 8 MiB stack rlimit; when that fails (the file is missing
+     * here, or is not a program) the reason goes to {@code err} and the pid starts empty, unchecked.
+     */
+    private Process exec(final String name, final TraceEvent.Exec exec, final PrintStream err)
     {
+        final String path = exec.path();
         final List<InitialMaps.Line> maps = path == null ? null : options.programMaps().get(path);
-        return newProcess(maps, maps != null);
+        if (maps != null || path == null)
+        {
+            return newProcess(maps, maps != null);
+        }
+        final ExecLayout.Layout layout;
+        try
+        {
+            layout = ExecLayout.compute(path, exec.argv(), List.of(), AddressSpace.STACK_LIMIT, options.vdso(), files);
+        }
+        catch (final ExecException ex)
+        {
+            err.println(name + ":" + exec.line() + ": pid " + exec.pid() + " is unchecked: " + ex.getMessage());
+            return newProcess(null, false);
+        }
+        final Process process = newProcess(null, true);
+        layout.install(process.space, files, options.kernel().softDirty());
+        return process;
     }
 
     private Process newProcess(final List<InitialMaps.Line> maps, final boolean known)

@@ -110,6 +110,21 @@ final class TraceParserTest
     }
 
     @Test
+    void execveArgvAsStracePrintsIt()
+    {
+        final List<TraceEvent> events = parse("""
+            2810  execve("/usr/lib/gcc/x86_64-linux-gnu/12/cc1", ["/usr/lib/gcc/x86_64-linux-gnu/12"..., "-quiet", "a\\tb \\"q\\"", ""], 0x56d990 /* 9 vars */ <unfinished ...>
+            2810  <... execve resumed>)             = 0
+            2811  execve("/bin/x", [], NULL) = 0
+            """);
+        final TraceEvent.Exec cc1 = assertInstanceOf(TraceEvent.Exec.class, events.get(0));
+        assertEquals("/usr/lib/gcc/x86_64-linux-gnu/12/cc1", cc1.path());
+        assertEquals(List.of("/usr/lib/gcc/x86_64-linux-gnu/12", "-quiet", "a\tb \"q\"", ""), cc1.argv(),
+            "a string strace cut short is kept as printed; escapes are decoded");
+        assertEquals(List.of(), assertInstanceOf(TraceEvent.Exec.class, events.get(1)).argv());
+    }
+
+    @Test
     void unmodelledMemoryCallsAndOddArguments()
     {
         final List<TraceEvent> events = parse("""

@@ -10,6 +10,7 @@ import java.util.regex.Pattern;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -101,6 +102,46 @@ final class StraceFixtureTest
         final Summary s = replay(args.toArray(String[]::new));
         assertEquals(checkable(trace, 0), s.checked(), "cc1, as, collect2 and ld are checked too");
         assertEquals(0, s.unchecked());
+    }
+
+    /**
+     * Without any maps, every execve of a %process log is laid out from the program's ELF file
+     * (mmemu exec's layout): the driver and cc1, as, collect2 and ld are checked from their first
+     * call to their last. Before, only the calls made before the first exec could be (19 of 260, 10
+     * of them differing since the driver started empty).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"gcc/gcc-process", "java/java-process"})
+    void withoutMapsEveryExecIsLaidOutFromItsElfFile(final String fixture) throws IOException
+    {
+        final Path trace = FIXTURES.resolve(fixture + ".trace");
+        final Matcher exec = Pattern.compile("execve\\(\"([^\"]+)\"").matcher(Files.readString(trace));
+        while (exec.find())
+        {
+            if (!Files.exists(Path.of(exec.group(1))))
+            {
+                final String reason = exec.group(1) + " (exec'ed in " + fixture + ") is not on this machine";
+                System.err.println("StraceFixtureTest skipped: " + reason);
+                Assumptions.abort(reason);
+            }
+        }
+        final Summary s = replay("replay", "-q", trace.toString());
+        assertEquals(checkable(trace, 0), s.checked(), "every modelled call of every process is checked");
+        assertEquals(lines(trace).stream().filter(l -> UNMODELLED.matcher(l).find() || HIDDEN_HINT.matcher(l).find()).count(),
+            s.unchecked());
+    }
+
+    @Test
+    void anExecOfAFileNotOnThisMachineIsNamedAndLeftUnchecked(@TempDir final Path dir) throws IOException
+    {
+        final Path log = Files.writeString(dir.resolve("gone.trace"), """
+            100  execve("/nonexistent/prog", ["prog"], 0x7ffd /* 0 vars */) = 0
+            100  brk(NULL) = 0x555555559000
+            """);
+        final CommandOutput r = CommandOutput.run("replay", "-q", log.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("checked 0, equal 0, differ 0, unchecked 1"), r.out());
+        assertEquals(log + ":1: pid 100 is unchecked: /nonexistent/prog: no such file (execve: ENOENT)\n", r.err());
     }
 
     @Test
