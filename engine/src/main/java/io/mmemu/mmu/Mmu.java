@@ -86,14 +86,19 @@ public final class Mmu
      */
     public int fill(final long va, final boolean write)
     {
+        // the walk and what follows it are two calls, within C1's inline limits (size and operand
+        // stack): this method, which runs twice per fault, is then inlined in its caller's code
+        // from the start and never compiled on its own into a body too big for C2 to inline
         final int status = walker.walk(cr3, va);
-        if (status == PageWalker.WALK_BAD_ENTRY)
-        {
-            return BAD_ENTRY;
-        }
+        return translate(va, write, status);
+    }
+
+    /** The leaf the walk that returned {@code status} reached: check it, set A/D, insert it. */
+    private int translate(final long va, final boolean write, final int status)
+    {
         if (status != PageWalker.WALK_PTE && status != PageWalker.WALK_LARGE)
         {
-            return FAULT;
+            return status == PageWalker.WALK_BAD_ENTRY ? BAD_ENTRY : FAULT;
         }
         final long e = walker.entry();
         if (!PageTableEntry.isPresent(e) || !PageTableEntry.isUser(e) || (write && !PageTableEntry.isWritable(e)))

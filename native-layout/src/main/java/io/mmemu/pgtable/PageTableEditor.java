@@ -188,8 +188,6 @@ public final class PageTableEditor
         boolean holds(long stamp);
     }
 
-    private static final LeafCondition ALWAYS = stamp -> true;
-
     /**
      * The rule for writing one leaf entry outside a range operation (a fault's install or upgrade):
      * take the PT lock of {@code table}, and if the entry at {@code slot} still holds
@@ -203,7 +201,16 @@ public final class PageTableEditor
      */
     public boolean setLeaf(final long table, final long slot, final long expected, final long update)
     {
-        return setLeaf(table, slot, expected, update, ALWAYS, 0);
+        // no condition here, not an always-true one: the anonymous fault path makes no interface call
+        lockTable(table);
+        try
+        {
+            return storeLeaf(slot, expected, update);
+        }
+        finally
+        {
+            unlockTable(table);
+        }
     }
 
     /**
@@ -216,27 +223,29 @@ public final class PageTableEditor
         lockTable(table);
         try
         {
-            if (!condition.holds(stamp))
-            {
-                return false;
-            }
-            if (expected == 0L)
-            {
-                if ((long)ENTRY.getOpaque(frames, slot) != 0L)
-                {
-                    return false;
-                }
-                // release store: the page and its descriptor are visible to whoever acquires the entry
-                ENTRY.setRelease(frames, slot, update);
-                return true;
-            }
-            // volatile CAS: an MMU may set A/D on this present entry without the lock
-            return (boolean)ENTRY.compareAndSet(frames, slot, expected, update);
+            return condition.holds(stamp) && storeLeaf(slot, expected, update);
         }
         finally
         {
             unlockTable(table);
         }
+    }
+
+    /** The store of {@link #setLeaf}, with the PT lock of the entry's table held. */
+    private boolean storeLeaf(final long slot, final long expected, final long update)
+    {
+        if (expected == 0L)
+        {
+            if ((long)ENTRY.getOpaque(frames, slot) != 0L)
+            {
+                return false;
+            }
+            // release store: the page and its descriptor are visible to whoever acquires the entry
+            ENTRY.setRelease(frames, slot, update);
+            return true;
+        }
+        // volatile CAS: an MMU may set A/D on this present entry without the lock
+        return (boolean)ENTRY.compareAndSet(frames, slot, expected, update);
     }
 
     /**
