@@ -1,8 +1,6 @@
 package io.mmemu.vm;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.mmemu.phys.PhysicalMemory;
 import org.junit.jupiter.api.Test;
@@ -44,40 +42,9 @@ final class IntermediateTreeTest
                 assertEquals(SOURCE, setup.mmap(SOURCE, length, RW, ANON | MAP_FIXED, -1, 0));
                 assertEquals(Signal.NONE, setup.writeByte(SOURCE, 0x11));
             }
-            final CountDownLatch parked = new CountDownLatch(1);
-            final CountDownLatch resume = new CountDownLatch(1);
-            final long[] moved = {Long.MIN_VALUE};
-            final Thread mover = new Thread(() ->
-            {
-                try (Cpu cpu = mm.attachCpu())
-                {
-                    final AtomicBoolean once = new AtomicBoolean();
-                    cpu.editor.takeInterruptsWith(() ->
-                    {
-                        cpu.pollWhileWaiting();
-                        // park once the tail has left the tree (its zap), not in the empty target's
-                        if (mm.tree().lookup(SOURCE + length - PAGE) == null && once.compareAndSet(false, true))
-                        {
-                            cpu.beforeBlocking();
-                            parked.countDown();
-                            awaitUninterruptibly(resume);
-                            cpu.afterBlocking();
-                        }
-                    });
-                    moved[0] = cpu.mremap(SOURCE, length, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, TARGET);
-                    cpu.editor.takeInterruptsWith(cpu::pollWhileWaiting);
-                }
-                catch (final Throwable ex)
-                {
-                    errors.add(ex);
-                }
-                finally
-                {
-                    parked.countDown();
-                }
-            }, "mremap");
-            mover.start();
-            awaitUninterruptibly(parked);
+            // park once the tail has left the tree (its zap), not in the empty target's
+            final ParkedWriter mremap = new ParkedWriter(mm, "mremap", () -> mm.tree().lookup(SOURCE + length - PAGE) == null,
+                cpu -> cpu.mremap(SOURCE, length, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, TARGET), errors);
             final int[] signals = {-1, -1};
             final Thread racer = new Thread(() ->
             {
@@ -93,16 +60,13 @@ final class IntermediateTreeTest
             }, "racer");
             racer.start();
             // the racer either finishes (a half-done mremap was visible) or blocks on the mremap
-            while (racer.isAlive() && racer.getState() != Thread.State.WAITING)
-            {
-                Thread.onSpinWait();
-            }
+            ParkedWriter.awaitFinishedOrWaiting(racer);
             final boolean finishedWhileParked = !racer.isAlive();
-            resume.countDown();
-            mover.join();
+            mremap.release();
+            mremap.thread.join();
             racer.join();
             assertTrue(errors.isEmpty(), () -> "failures: " + errors);
-            assertEquals(TARGET, moved[0]);
+            assertEquals(TARGET, mremap.result);
             // the tail gone but the head still there: no order of the mremap and the two reads gives it
             assertTrue(!(signals[0] == Signal.SEGV_MAPERR && signals[1] == Signal.NONE),
                 "the racer saw the tail unmapped and then read the head in place (finished while the mremap was parked: "
@@ -117,22 +81,6 @@ final class IntermediateTreeTest
             mm.check(true).assertOk();
             mm.close();
             assertEquals(baseline, memory.framesInUse());
-        }
-    }
-
-    private static void awaitUninterruptibly(final CountDownLatch latch)
-    {
-        while (true)
-        {
-            try
-            {
-                latch.await();
-                return;
-            }
-            catch (final InterruptedException ex)
-            {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 }

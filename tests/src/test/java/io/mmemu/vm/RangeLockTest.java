@@ -4,8 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.ToLongFunction;
 
 import io.mmemu.phys.PhysicalMemory;
@@ -37,55 +35,21 @@ class RangeLockTest
     /** Where the fixed layouts go: far from where top-down placement starts. */
     private static final long BASE = 0x100000000000L;
 
-    /**
-     * A munmap on its own thread that parks, offline, at the first page-table boundary of its zap
-     * until {@link #release}: PageTableEditor's interrupt hook is where a kernel walking a range takes
-     * interrupts, so parking there holds no PTE lock.
-     */
+    /** A munmap parked in its zap ({@link ParkedWriter}). */
     private static final class ParkedUnmap
     {
-        final CountDownLatch parked = new CountDownLatch(1);
-        final CountDownLatch resume = new CountDownLatch(1);
+        private final ParkedWriter writer;
         final Thread thread;
-        volatile long result = Long.MIN_VALUE;
 
         ParkedUnmap(final AddressSpace mm, final long start, final long length, final ConcurrentLinkedQueue<Throwable> errors)
         {
-            thread = new Thread(() ->
-            {
-                try (Cpu cpu = mm.attachCpu())
-                {
-                    final AtomicBoolean once = new AtomicBoolean();
-                    cpu.editor.takeInterruptsWith(() ->
-                    {
-                        cpu.pollWhileWaiting();
-                        if (once.compareAndSet(false, true))
-                        {
-                            cpu.beforeBlocking();
-                            parked.countDown();
-                            awaitUninterruptibly(resume);
-                            cpu.afterBlocking();
-                        }
-                    });
-                    result = cpu.munmap(start, length);
-                    cpu.editor.takeInterruptsWith(cpu::pollWhileWaiting);
-                }
-                catch (final Throwable ex)
-                {
-                    errors.add(ex);
-                }
-                finally
-                {
-                    parked.countDown();
-                }
-            }, "munmap");
-            thread.start();
-            awaitUninterruptibly(parked);
+            writer = new ParkedWriter(mm, "munmap", () -> true, cpu -> cpu.munmap(start, length), errors);
+            thread = writer.thread;
         }
 
         void release()
         {
-            resume.countDown();
+            writer.release();
         }
 
         /** Lets the munmap go, waits for it and the racer, and checks that both ran without a failure. */
@@ -94,23 +58,7 @@ class RangeLockTest
             release();
             join(thread, racer);
             assertTrue(errors.isEmpty(), () -> "failures: " + errors);
-            assertEquals(0, result);
-        }
-    }
-
-    private static void awaitUninterruptibly(final CountDownLatch latch)
-    {
-        while (true)
-        {
-            try
-            {
-                latch.await();
-                return;
-            }
-            catch (final InterruptedException ex)
-            {
-                Thread.currentThread().interrupt();
-            }
+            assertEquals(0, writer.result);
         }
     }
 
@@ -133,10 +81,7 @@ class RangeLockTest
             }
         }, "racer");
         thread.start();
-        while (thread.isAlive() && thread.getState() != Thread.State.WAITING)
-        {
-            Thread.onSpinWait();
-        }
+        ParkedWriter.awaitFinishedOrWaiting(thread);
         return thread;
     }
 
