@@ -203,6 +203,12 @@ public final class Cpu implements AutoCloseable, WaitContext
      */
     private long frame(final long va, final boolean write)
     {
+        return frame(va, write, false);
+    }
+
+    /** {@link #frame(long, boolean)}, for an access by the kernel on the process's behalf when {@code gup}. */
+    private long frame(final long va, final boolean write, final boolean gup)
+    {
         enter();
         final long frame = tlb.lookup(va, write);
         if (frame != Tlb.MISS)
@@ -213,7 +219,7 @@ public final class Cpu implements AutoCloseable, WaitContext
             }
             return frame;
         }
-        final int status = fill(va, write);
+        final int status = fill(va, write, gup);
         // the fill has just checked the frame (Kasan)
         return status != Signal.NONE ? -1L - status : tlb.lookup(va, write);
     }
@@ -226,10 +232,14 @@ public final class Cpu implements AutoCloseable, WaitContext
         }
     }
 
-    /** Faults {@code va} in for writing without storing anything (MAP_POPULATE, MADV_POPULATE_WRITE). */
-    int touchForWrite(final long va)
+    /**
+     * Faults {@code va} in without storing or loading anything, as get_user_pages does for
+     * MAP_POPULATE, MAP_LOCKED and MADV_POPULATE_(READ|WRITE): unlike a user access, it never
+     * grows a stack (gup's VMA lookup refuses an address below a VM_GROWSDOWN VMA).
+     */
+    int faultIn(final long va, final boolean write)
     {
-        final long frame = frame(va, true);
+        final long frame = frame(va, write, true);
         return frame < 0 ? (int)(-1 - frame) : Signal.NONE;
     }
 
@@ -251,7 +261,7 @@ public final class Cpu implements AutoCloseable, WaitContext
      * lost A/D race walks again, malformed tables are SIGBUS, the rest is a fault, whose handler
      * either makes progress or returns a signal.
      */
-    private int fill(final long va, final boolean write)
+    private int fill(final long va, final boolean write, final boolean gup)
     {
         if (!PageTableEntry.isCanonical(va))
         {
@@ -283,7 +293,7 @@ public final class Cpu implements AutoCloseable, WaitContext
                 faultAddress = va;
                 return Signal.BUS_ADRERR;
             }
-            final int fault = Faults.handle(this, va, write);
+            final int fault = Faults.handle(this, va, write, gup);
             if (fault != Signal.NONE)
             {
                 faultAddress = va;

@@ -41,13 +41,17 @@ final class Faults
     /**
      * Handles one fault, counting it (a fault that raises a signal counts) and, unless the address
      * space's {@linkplain AddressSpace#timeFaults fault timing} is off, timing it.
+     *
+     * @param gup the kernel faults the page in for the process (get_user_pages: MAP_POPULATE,
+     *            MADV_POPULATE_*), not the process itself: an address below a stack is a hole
+     *            then, as gup_vma_lookup never expands a stack.
      */
-    static int handle(final Cpu cpu, final long va, final boolean write)
+    static int handle(final Cpu cpu, final long va, final boolean write, final boolean gup)
     {
         final CpuStats stats = cpu.stats;
         final boolean timed = cpu.mm.timesFaults();
         final long t0 = timed ? System.nanoTime() : 0;
-        final int signal = cpu.mm.perVma() ? perVma(cpu, va, write) : underMmapLock(cpu, va, write, timed);
+        final int signal = cpu.mm.perVma() ? perVma(cpu, va, write, gup) : underMmapLock(cpu, va, write, gup, timed);
         stats.faults++;
         if (signal != Signal.NONE)
         {
@@ -65,14 +69,14 @@ final class Faults
      * (being replaced, unmapped or changed) is waited for, and the address looked up again: a
      * MAP_FIXED replacement is found then (never a spurious SIGSEGV), an unmapped range is not.
      */
-    private static int perVma(final Cpu cpu, final long va, final boolean write)
+    private static int perVma(final Cpu cpu, final long va, final boolean write, final boolean gup)
     {
         final AddressSpace mm = cpu.mm;
         while (true)
         {
             final VmaTree tree = mm.tree();
             final Vma vma = tree.find(va);
-            if (vma == null || (va < vma.start && (vma.flags & VmFlags.VM_GROWSDOWN) == 0))
+            if (vma == null || (va < vma.start && (gup || (vma.flags & VmFlags.VM_GROWSDOWN) == 0)))
             {
                 // a hole: final only if no writer is half-way through the range (RangeLock.settled)
                 if (!mm.rangeLock().settled(cpu, va) || mm.tree() != tree)
@@ -109,7 +113,8 @@ final class Faults
     }
 
     /** Linux before 6.4: the whole fault under the mmap lock held for reading. */
-    private static int underMmapLock(final Cpu cpu, final long va, final boolean write, final boolean timed)
+    private static int underMmapLock(final Cpu cpu, final long va, final boolean write, final boolean gup,
+        final boolean timed)
     {
         final AddressSpace mm = cpu.mm;
         mm.lockRead(cpu);
@@ -124,7 +129,7 @@ final class Faults
             }
             if (va < vma.start)
             {
-                if ((vma.flags & VmFlags.VM_GROWSDOWN) == 0)
+                if ((vma.flags & VmFlags.VM_GROWSDOWN) == 0 || gup)
                 {
                     return Signal.SEGV_MAPERR;
                 }

@@ -93,7 +93,7 @@ final class Populate
     {
         for (long at = va; at < last; at += 4096)
         {
-            final int signal = write ? cpu.touchForWrite(at) : cpu.readByte(at);
+            final int signal = cpu.faultIn(at, write);
             if (signal != Signal.NONE)
             {
                 return signal;
