@@ -1,6 +1,10 @@
 package io.mmemu.check;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 import io.mmemu.phys.Backing;
@@ -51,5 +55,40 @@ class LinearizabilityTest
         final Soak.Tally tally = summary.tallies().values().iterator().next();
         assertEquals(SCENARIOS, tally.scenarios());
         assertEquals(0, tally.inconclusive(), "searches that ran out of budget");
+    }
+
+    /** Runs of each program under check/found: its violation showed in about 1 of 100 runs before its fix. */
+    private static final int FOUND_RUNS = Integer.getInteger("mmemu.check.foundRuns", 300);
+
+    static Stream<Path> found() throws IOException
+    {
+        try (Stream<Path> files = Files.list(Path.of("src/test/resources/check/found")))
+        {
+            return files.filter(f -> f.toString().endsWith(".mm")).sorted().toList().stream();
+        }
+    }
+
+    /**
+     * The programs the soak found violations in, each fixed since (the fix's own test is
+     * deterministic; this runs the recorded program as it was found): none may fail again.
+     */
+    @ParameterizedTest
+    @MethodSource("found")
+    void foundViolationsStayFixed(final Path program) throws Exception
+    {
+        final Scenario scenario = ProgramText.parse(program.toString(), Files.readString(program));
+        final SplittableRandom jitter = new SplittableRandom(20261207L);
+        try (CheckMachine machine = new CheckMachine(scenario.backing()))
+        {
+            for (int i = 0; i < FOUND_RUNS; i++)
+            {
+                final CheckMachine.Result result = machine.run(scenario, jitter);
+                if (result.failed())
+                {
+                    fail(program + ": run " + i + " of " + FOUND_RUNS + " failed:\n" +
+                        new Violation(result.history(), 1, result.history(), result.verdict(), 1, i + 1).program());
+                }
+            }
+        }
     }
 }
