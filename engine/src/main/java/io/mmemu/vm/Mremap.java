@@ -299,17 +299,30 @@ final class Mremap
         return next == null || next.start >= end;
     }
 
-    /** move_vma: a new VMA at {@code target}, the entries moved over, the old range unmapped. */
+    /**
+     * move_vma: a new VMA at {@code target}, the entries moved over, the old range unmapped.
+     * <p>
+     * In per-VMA mode both ends of the move are write-locked while the entries are in flight, as
+     * Linux's move_vma locks the source and its copy: the target is born locked, and the source is
+     * drained first (split off at the moving range's ends, unless MREMAP_DONTUNMAP keeps the old
+     * VMA whole, as Linux does). A fault on the source then waits and looks again once the range
+     * is unmapped (SIGSEGV) or left empty (a fresh page), never filling the old range while its
+     * pages are on their way to the target (a write there would be lost). The mmap write lock is
+     * held throughout, so no other writer sees the drained source, which may reach past our span.
+     */
     private static long move(final Cpu cpu, final Vma vma, final long oldAddr, final long oldLen, final long newLen,
         final long target, final int flags)
     {
         final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree();
         if (mm.tree().size() >= AddressSpace.MAX_MAP_COUNT - 3)
         {
             return -Errno.ENOMEM;
         }
         final boolean unfaultedAnon = vma.isAnonymous() && vma.anonVma() == null;
         final long pgoff = unfaultedAnon ? target >>> 12 : vma.pgoff + ((oldAddr - vma.start) >>> 12);
+        final boolean dontUnmap = (flags & MREMAP_DONTUNMAP) != 0;
+        final Vma source = drainSource(cpu, oldAddr, oldLen, dontUnmap);
         // the target is born locked (per-VMA mode): no fault may fill it while entries are in flight
         final Vma moved = VmaEditor.insert(cpu, target, target + newLen, vma.flags, pgoff, vma.file, vma.name,
             vma.anonVma(), mm.perVma());
@@ -325,36 +338,66 @@ final class Mremap
             // move_page_tables failed: move back what moved, drop the new area
             editor.move(mm.cr3(), target, oldAddr, oldLen, mm.kernel().softDirty());
             VmaEditor.unmap(cpu, target, target + newLen);
+            if (source != null)
+            {
+                mm.rangeLock().unlockDrained(cpu, source);
+            }
             return -Errno.ENOMEM;
         }
-        if ((flags & MREMAP_DONTUNMAP) == 0)
+        if (!dontUnmap)
         {
             VmaEditor.unmap(cpu, oldAddr, oldAddr + oldLen);
         }
         else
         {
-            dontUnmap(cpu, oldAddr, oldLen);
+            dontUnmap(cpu, source, oldAddr, oldLen);
         }
         return target;
     }
 
-    /** MREMAP_DONTUNMAP leaves the old VMA empty; when all of it moved it loses its anon_vma and VM_LOCKED. */
-    private static void dontUnmap(final Cpu cpu, final long oldAddr, final long oldLen)
+    /**
+     * The source of a move, drained of faults and left write-locked in the tree (per-VMA mode; in
+     * mmap-lock mode the write lock already excludes faults): the VMA covering exactly
+     * {@code [oldAddr, oldAddr + oldLen)}, split off its VMA first, or with {@code whole} the VMA
+     * that contains the range, unsplit. Null when nothing moves (an old length of 0 duplicates a
+     * shared mapping and leaves the old one as it is).
+     */
+    private static Vma drainSource(final Cpu cpu, final long oldAddr, final long oldLen, final boolean whole)
     {
-        final VmaTree tree = cpu.mm.tree();
-        final int i = tree.indexAfter(oldAddr);
-        final Vma old = tree.at(i);
-        if (old == null || old.start > oldAddr)
+        final AddressSpace mm = cpu.mm;
+        if (oldLen == 0)
         {
-            return;
+            return null;
         }
+        if (!whole)
+        {
+            VmaEditor.splitAt(cpu, oldAddr);
+            VmaEditor.splitAt(cpu, oldAddr + oldLen);
+        }
+        final Vma source = mm.tree().lookup(oldAddr);
+        assert source != null && source.start <= oldAddr && oldAddr + oldLen <= source.end : source;
+        mm.rangeLock().lockVma(cpu, source);
+        return source;
+    }
+
+    /**
+     * MREMAP_DONTUNMAP leaves the old VMA ({@code old}, drained by {@link #drainSource}) empty;
+     * when all of it moved it loses its anon_vma, and it always loses VM_LOCKED. Its lock ends.
+     */
+    private static void dontUnmap(final Cpu cpu, final Vma old, final long oldAddr, final long oldLen)
+    {
+        final AddressSpace mm = cpu.mm;
         final boolean whole = old.start == oldAddr && old.end == oldAddr + oldLen;
         final int flags = old.flags & ~(VmFlags.VM_LOCKED | VmFlags.VM_LOCKONFAULT);
         if (flags != old.flags || (whole && old.anonVma() != null))
         {
-            final Vma updated = new Vma(old.start, old.end, flags, old.pgoff, old.file, old.name,
-                whole ? null : old.anonVma());
-            VmaEditor.replace(cpu, i, old, updated);
+            final int i = mm.tree().indexAfter(old.start);
+            assert mm.tree().at(i) == old;
+            // old is drained already (a locked VMA beyond our span: VmaEditor.replace's check would refuse it)
+            mm.replace(cpu, i, i + 1, new Vma(old.start, old.end, flags, old.pgoff, old.file, old.name,
+                whole ? null : old.anonVma()));
+            return;
         }
+        mm.rangeLock().unlockDrained(cpu, old);
     }
 }

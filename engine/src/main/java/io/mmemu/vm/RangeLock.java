@@ -194,6 +194,7 @@ final class RangeLock
         {
             final Owner me = find(cpu);
             assert me != null : "release without acquire";
+            assert !perVma || leavesNothingLocked(cpu, me);
             me.active = false;
             me.count = 0;
             me.cpu = null;
@@ -203,6 +204,31 @@ final class RangeLock
         {
             unlockTree(cpu);
         }
+    }
+
+    /**
+     * A writer that lets go leaves no VMA that meets its spans write-locked (a lock nobody would
+     * end: faults there would wait forever). Its spans still stand, so no other writer changes
+     * those VMAs meanwhile. Caller holds this monitor; for assertions.
+     */
+    private static boolean leavesNothingLocked(final Cpu cpu, final Owner me)
+    {
+        final VmaTree tree = cpu.mm.tree();
+        for (int k = 0; k < me.count; k++)
+        {
+            final long start = me.spans[2 * k];
+            final long end = me.spans[2 * k + 1];
+            for (int i = tree.indexAfter(start); i < tree.size(); i++)
+            {
+                final Vma vma = tree.get(i);
+                if (Long.compareUnsigned(end, start) > 0 && Long.compareUnsigned(vma.start, end) >= 0)
+                {
+                    break;
+                }
+                assert !vma.isLocked() : "writer on CPU " + cpu.id + " left " + vma + " locked";
+            }
+        }
+        return true;
     }
 
     /** Whether the caller owns all of {@code [start, end)} (the union of its spans covers it). */
@@ -537,6 +563,21 @@ final class RangeLock
     {
         assert owns(cpu, vma.start, vma.end);
         CpuStats.record(cpu.stats.vmaLockHold, vma.unlock());
+    }
+
+    /**
+     * Ends the lock on a VMA this writer {@linkplain #lockVma drained} and keeps in the tree
+     * unchanged (mremap's source after a failed or MREMAP_DONTUNMAP move). It may reach past the
+     * writer's spans: the caller has held the mmap write lock since it locked it, so no other
+     * writer has seen it locked and the invariant above is whole again when the caller lets go.
+     */
+    void unlockDrained(final Cpu cpu, final Vma vma)
+    {
+        assert holdsTree();
+        if (perVma)
+        {
+            CpuStats.record(cpu.stats.vmaLockHold, vma.unlock());
+        }
     }
 
     /** A VMA left the tree: in per-VMA mode its lock ends for good and the faults waiting on it look again. */

@@ -3,7 +3,11 @@ package io.mmemu.vm;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 import io.mmemu.phys.PhysicalMemory;
+import java.util.concurrent.atomic.AtomicInteger;
+
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import static io.mmemu.vm.Mman.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -77,6 +81,86 @@ final class IntermediateTreeTest
                 assertEquals(Signal.NONE, after.readByte(TARGET));
                 assertEquals(0x11, after.value());
                 assertEquals(0, after.munmap(TARGET, PAGE));
+            }
+            mm.check(true).assertOk();
+            mm.close();
+            assertEquals(baseline, memory.framesInUse());
+        }
+    }
+
+    /**
+     * A moving mremap keeps its source locked while the entries are in flight (the soak's
+     * per-VMA violation: the source stayed unlocked, a write there after its entry had moved
+     * filled a fresh page that the unmap then dropped, and a later read saw 0). Parked after the
+     * first page has moved, a racer's write to that page must wait and then find the range
+     * unmapped (SIGSEGV), or, with MREMAP_DONTUNMAP, empty (a fresh page) — and the moved
+     * contents arrive intact either way.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {0, MREMAP_DONTUNMAP})
+    void aFaultWaitsForTheSourceOfAMoveInFlight(final int dontUnmap) throws Exception
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        {
+            final long baseline = memory.framesInUse();
+            final AddressSpace mm = AddressSpace.create(memory, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION);
+            final ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
+            final long length = 4L << 20;
+            final long second = SOURCE + (2L << 20);
+            try (Cpu setup = mm.attachCpu())
+            {
+                assertEquals(SOURCE, setup.mmap(SOURCE, length, RW, ANON | MAP_FIXED, -1, 0));
+                assertEquals(Signal.NONE, setup.writeByte(SOURCE, 0x11));
+                assertEquals(Signal.NONE, setup.writeByte(second, 0x22));
+            }
+            // the move's second boundary: the entry of SOURCE has moved, the one of `second` not yet
+            final AtomicInteger boundaries = new AtomicInteger();
+            final ParkedWriter mremap = new ParkedWriter(mm, "mremap",
+                () -> mm.tree().lookup(TARGET) != null && boundaries.incrementAndGet() == 2,
+                cpu -> cpu.mremap(SOURCE, length, length, MREMAP_MAYMOVE | MREMAP_FIXED | dontUnmap, TARGET), errors);
+            final int[] signals = {-1, -1};
+            final long[] read = {-1};
+            final Thread racer = new Thread(() ->
+            {
+                try (Cpu cpu = mm.attachCpu())
+                {
+                    signals[0] = cpu.writeByte(SOURCE, 0x33);
+                    signals[1] = cpu.readByte(SOURCE);
+                    read[0] = cpu.value();
+                }
+                catch (final Throwable ex)
+                {
+                    errors.add(ex);
+                }
+            }, "racer");
+            racer.start();
+            ParkedWriter.awaitFinishedOrWaiting(racer);
+            final boolean finishedWhileParked = !racer.isAlive();
+            mremap.release();
+            mremap.thread.join();
+            racer.join();
+            assertTrue(errors.isEmpty(), () -> "failures: " + errors);
+            assertEquals(TARGET, mremap.result);
+            if (dontUnmap == 0)
+            {
+                assertEquals(Signal.SEGV_MAPERR, signals[0],
+                    "a write to a moving mremap's source succeeded (finished while parked: " + finishedWhileParked + ")");
+            }
+            else
+            {
+                assertEquals(Signal.NONE, signals[0]);
+                assertEquals(Signal.NONE, signals[1]);
+                assertEquals(0x33, read[0]);
+            }
+            assertTrue(!finishedWhileParked, "the racer's access went on while the source was moving");
+            try (Cpu after = mm.attachCpu())
+            {
+                assertEquals(Signal.NONE, after.readByte(TARGET));
+                assertEquals(0x11, after.value());
+                assertEquals(Signal.NONE, after.readByte(TARGET + (2L << 20)));
+                assertEquals(0x22, after.value());
+                assertEquals(0, after.munmap(TARGET, length));
+                assertEquals(0, after.munmap(SOURCE, length));
             }
             mm.check(true).assertOk();
             mm.close();
