@@ -86,26 +86,33 @@ public final class Mmu
      */
     public int fill(final long va, final boolean write)
     {
-        // the walk and what follows it are two calls, within C1's inline limits (size and operand
-        // stack): this method, which runs twice per fault, is then inlined in its caller's code
-        // from the start and never compiled on its own into a body too big for C2 to inline
         final int status = walker.walk(cr3, va);
-        return translate(va, write, status);
-    }
-
-    /** The leaf the walk that returned {@code status} reached: check it, set A/D, insert it. */
-    private int translate(final long va, final boolean write, final int status)
-    {
         if (status != PageWalker.WALK_PTE && status != PageWalker.WALK_LARGE)
         {
             return status == PageWalker.WALK_BAD_ENTRY ? BAD_ENTRY : FAULT;
         }
-        final long e = walker.entry();
+        return translate(va, write, walker.slot(), walker.entry(), walker.level());
+    }
+
+    /**
+     * The fill that ends a fault: the fault handler has just walked to {@code va}'s PTE slot (and
+     * filled it), so the walk down to it is not made again; only the entry is read again, checked,
+     * given A/D and inserted, as {@link #fill} does with the leaf it reaches. The caller holds
+     * what keeps the slot's page table in place (the VMA's read lock, or the mmap lock) and has
+     * published its TLB span covering {@code va} since it last went offline.
+     */
+    public int fillPte(final long va, final boolean write, final long slot)
+    {
+        return translate(va, write, slot, PageWalker.read(frames, slot), PageTableEntry.LEVEL_PTE);
+    }
+
+    /** The leaf {@code e} at {@code slot}, {@code level}, reached for {@code va}: check it, set A/D, insert it. */
+    private int translate(final long va, final boolean write, final long slot, final long e, final int level)
+    {
         if (!PageTableEntry.isPresent(e) || !PageTableEntry.isUser(e) || (write && !PageTableEntry.isWritable(e)))
         {
             return FAULT;
         }
-        final int level = walker.level();
         final long page = (PageTableEntry.leafAddress(e, level) | (va & (PageTableEntry.coverage(level) - 1))) & ~0xFFFL;
         if (page == 0 || page >= physicalLimit)
         {
@@ -114,7 +121,7 @@ public final class Mmu
         final long wanted = e | PageTableEntry.ACCESSED | (write ? PageTableEntry.DIRTY : 0);
         // volatile CAS, like the hardware's locked A/D update: orders with the PT lock holders'
         // release stores and exchanges; if the entry changed since the walk read it, walk again
-        if (wanted != e && !PageWalker.casEntry(frames, walker.slot(), e, wanted))
+        if (wanted != e && !PageWalker.casEntry(frames, slot, e, wanted))
         {
             return RETRY;
         }

@@ -219,9 +219,7 @@ public final class Cpu implements AutoCloseable, WaitContext
             }
             return frame;
         }
-        final int status = fill(va, write, gup);
-        // the fill has just checked the frame (Kasan)
-        return status != Signal.NONE ? -1L - status : tlb.lookup(va, write);
+        return fill(va, write, gup);
     }
 
     private static void checkAligned(final long va)
@@ -259,20 +257,22 @@ public final class Cpu implements AutoCloseable, WaitContext
      * The TLB miss path: the MMU walks the tables (and sets A/D); when it finds nothing usable the
      * fault handler runs and the access tries again. Every outcome of the walk is handled here: a
      * lost A/D race walks again, malformed tables are SIGBUS, the rest is a fault, whose handler
-     * either makes progress or returns a signal.
+     * either makes progress or returns a signal. A handler that made progress has usually filled
+     * the TLB already ({@link #fillAfterFault}); otherwise the MMU walks again. Returns the TLB
+     * frame word, or {@code -1 - signal}; the fill has checked the frame (Kasan).
      */
-    private int fill(final long va, final boolean write, final boolean gup)
+    private long fill(final long va, final boolean write, final boolean gup)
     {
         if (!PageTableEntry.isCanonical(va))
         {
             // #GP, not #PF: the kernel reports SI_KERNEL with no address
             faultAddress = 0;
-            return Signal.SI_KERNEL;
+            return -1L - Signal.SI_KERNEL;
         }
         if (va < 0 || va >= AddressSpace.TASK_SIZE)
         {
             faultAddress = va;
-            return Signal.SEGV_MAPERR;
+            return -1L - Signal.SEGV_MAPERR;
         }
         while (true)
         {
@@ -282,7 +282,7 @@ public final class Cpu implements AutoCloseable, WaitContext
             final int status = mmu.fill(va, write);
             if (status == Mmu.FILLED)
             {
-                return Signal.NONE;
+                return tlb.lookup(va, write);
             }
             if (status == Mmu.RETRY)
             {
@@ -291,15 +291,34 @@ public final class Cpu implements AutoCloseable, WaitContext
             if (status == Mmu.BAD_ENTRY)
             {
                 faultAddress = va;
-                return Signal.BUS_ADRERR;
+                return -1L - Signal.BUS_ADRERR;
             }
             final int fault = Faults.handle(this, va, write, gup);
             if (fault != Signal.NONE)
             {
                 faultAddress = va;
-                return fault;
+                return -1L - fault;
+            }
+            final long frame = tlb.lookup(va, write);
+            if (frame != Tlb.MISS)
+            {
+                return frame;
             }
         }
+    }
+
+    /**
+     * Called by the fault handler once it has made progress at {@code va}'s PTE {@code slot},
+     * still holding the VMA (its read lock, or the mmap lock), which keeps the slot's table in
+     * place: the access's retry translates from that slot instead of walking down to it again.
+     * The span is published first, as before any walk (the fault may have gone offline while it
+     * waited), so a change of the entry after this read is shot down here. Any outcome but a
+     * fill leaves the TLB as it was, and the access walks again.
+     */
+    void fillAfterFault(final long va, final boolean write, final long slot)
+    {
+        shootdowns.cover(va);
+        mmu.fillPte(va, write, slot);
     }
 
     // ---------------------------------------------------------------- shootdown protocol

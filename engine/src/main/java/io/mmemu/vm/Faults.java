@@ -182,11 +182,21 @@ final class Faults
         }
         final long slot = walker.slot();
         final long table = walker.tablePfn();
+        final int signal;
         if (vma.isAnonymous())
         {
-            return anonymous(cpu, vma, page, write, table, slot);
+            signal = anonymous(cpu, vma, page, write, table, slot);
         }
-        return vma.isShared() ? shared(cpu, vma, page, write, table, slot) : privateFile(cpu, vma, page, write, table, slot);
+        else
+        {
+            signal = vma.isShared() ? shared(cpu, vma, page, write, table, slot) : privateFile(cpu, vma, page, write, table, slot);
+        }
+        if (signal == Signal.NONE)
+        {
+            // the access's retry, from the slot just filled while the VMA still holds its table
+            cpu.fillAfterFault(va, write, slot);
+        }
+        return signal;
     }
 
     private static int anonymous(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
