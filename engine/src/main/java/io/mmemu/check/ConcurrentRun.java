@@ -141,9 +141,12 @@ public final class ConcurrentRun
                             Thread.onSpinWait();
                         }
                         final Op op = ops.get(i);
+                        final long growths = cpu.stackGrowths();
                         final long called = clock.getAndIncrement();
                         final Outcome outcome = op.apply(cpu, interpreter);
-                        recorded.add(new History.Event(tid, i, op, called, clock.getAndIncrement(), outcome));
+                        final long returned = clock.getAndIncrement();
+                        recorded.add(new History.Event(tid, i, op, called, returned, outcome,
+                            op.isTouch() && cpu.stackGrowths() != growths));
                     }
                 }
                 catch (final Throwable ex)

@@ -15,9 +15,18 @@ import io.mmemu.script.Outcome;
  */
 public record History(Scenario scenario, List<Event> events, List<String> problems)
 {
-    /** One operation as it ran: thread (-1 for the setup), its index in that thread, its interval, its outcome. */
-    public record Event(int thread, int index, Op op, long called, long returned, Outcome outcome)
+    /**
+     * One operation as it ran: thread (-1 for the setup), its index in that thread, its interval,
+     * its outcome, and for a touch whether its fault grew a stack on the way.
+     */
+    public record Event(int thread, int index, Op op, long called, long returned, Outcome outcome, boolean grewStack)
     {
+        public Event(final int thread, final int index, final Op op, final long called, final long returned,
+            final Outcome outcome)
+        {
+            this(thread, index, op, called, returned, outcome, false);
+        }
+
         public boolean precedes(final Event other)
         {
             return returned < other.called;

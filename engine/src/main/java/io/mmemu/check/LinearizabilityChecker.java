@@ -52,7 +52,7 @@ public final class LinearizabilityChecker
     {
     }
 
-    private record Configuration(long done, Model.State state)
+    private record Configuration(long done, long grown, Model.State state)
     {
     }
 
@@ -63,6 +63,7 @@ public final class LinearizabilityChecker
     /** Per event, the events that returned before it was called (must come first). */
     private final long[] predecessors;
     private final Set<Configuration> explored = new HashSet<>();
+    /** The steps taken: event {@code i} as a whole, or {@code -1 - i} for the stack growth of touch {@code i} alone. */
     private final int[] prefix;
     private int depth;
     private boolean dirty = true;
@@ -80,7 +81,7 @@ public final class LinearizabilityChecker
         }
         this.model = new Model(modelMemory, history.scenario());
         this.budget = budget;
-        this.prefix = new int[events.size()];
+        this.prefix = new int[2 * events.size()];
         this.predecessors = new long[events.size()];
         for (int i = 0; i < events.size(); i++)
         {
@@ -103,13 +104,16 @@ public final class LinearizabilityChecker
         final LinearizabilityChecker checker = new LinearizabilityChecker(history, modelMemory, budget);
         try
         {
-            final boolean found = checker.search(0L);
+            final boolean found = checker.search(0L, 0L);
             final boolean inconclusive = !found && checker.steps >= budget;
             final int[] order = found ? checker.prefix : checker.deepest;
             final List<History.Event> ordered = new ArrayList<>();
-            for (int i = 0; i < (found ? checker.events.size() : order.length); i++)
+            for (int i = 0; i < (found ? checker.depth : order.length); i++)
             {
-                ordered.add(checker.events.get(order[i]));
+                if (order[i] >= 0)
+                {
+                    ordered.add(checker.events.get(order[i]));
+                }
             }
             return new Verdict(found, inconclusive, ordered, found ? List.of() : checker.stuck, checker.steps);
         }
@@ -124,10 +128,18 @@ public final class LinearizabilityChecker
         return check(history, modelMemory, DEFAULT_BUDGET);
     }
 
-    private boolean search(final long done)
+    /**
+     * Depth first from the configuration {@code done} (events applied) and {@code grown} (touches
+     * whose stack growth alone has been applied). A touch whose fault grew a stack is also tried
+     * as two steps, the growth and later the access: on Linux the fault grows the stack and
+     * returns, and the access is retried, so other operations may take effect in between (an
+     * access after them, its growth before them). Each step is tried only where the event is
+     * minimal in real time, so both lie inside the touch's interval.
+     */
+    private boolean search(final long done, final long grown)
     {
         final int n = events.size();
-        if (depth == n)
+        if (Long.bitCount(done) == n)
         {
             return true;
         }
@@ -143,11 +155,23 @@ public final class LinearizabilityChecker
             {
                 return false;
             }
-            if (dirty)
-            {
-                replayPrefix();
-            }
             final History.Event event = events.get(i);
+            if (event.grewStack() && (grown & bit) == 0)
+            {
+                prepare();
+                model.growStack(event.op().argument(0));
+                steps++;
+                dirty = true;
+                if (step(-1 - i, done, grown | bit))
+                {
+                    return true;
+                }
+                if (steps >= budget)
+                {
+                    return false;
+                }
+            }
+            prepare();
             final Outcome outcome = model.apply(event.op());
             steps++;
             dirty = true;
@@ -156,16 +180,9 @@ public final class LinearizabilityChecker
                 tried.add(ProgramText.event(event) + ", but in this order: " + ProgramText.result(event.op(), outcome));
                 continue;
             }
-            if (explored.add(new Configuration(done | bit, model.state())))
+            if (step(i, done | bit, grown))
             {
-                prefix[depth++] = i;
-                dirty = false;
-                if (search(done | bit))
-                {
-                    return true;
-                }
-                depth--;
-                dirty = true;
+                return true;
             }
         }
         if (depth > deepest.length || (depth == deepest.length && stuck.isEmpty()))
@@ -176,12 +193,45 @@ public final class LinearizabilityChecker
         return false;
     }
 
+    /** The model is at the current prefix (replayed if a step since moved it on). */
+    private void prepare()
+    {
+        if (dirty)
+        {
+            replayPrefix();
+        }
+    }
+
+    /** Takes step {@code taken}, which led to a configuration, and searches on from it unless it was explored. */
+    private boolean step(final int taken, final long done, final long grown)
+    {
+        if (!explored.add(new Configuration(done, grown, model.state())))
+        {
+            return false;
+        }
+        prefix[depth++] = taken;
+        dirty = false;
+        if (search(done, grown))
+        {
+            return true;
+        }
+        depth--;
+        dirty = true;
+        return false;
+    }
+
     /** Rebuilds the model at the current prefix; each of its ops matched before, and one thread is deterministic. */
     private void replayPrefix()
     {
         model.reset();
         for (int k = 0; k < depth; k++)
         {
+            if (prefix[k] < 0)
+            {
+                model.growStack(events.get(-1 - prefix[k]).op().argument(0));
+                steps++;
+                continue;
+            }
             final History.Event event = events.get(prefix[k]);
             final Outcome outcome = model.apply(event.op());
             steps++;

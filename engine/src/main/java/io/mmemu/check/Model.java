@@ -56,6 +56,17 @@ final class Model implements AutoCloseable
     }
 
     /**
+     * The stack growth of a touch at {@code va} on its own, before the access: a fault that finds
+     * {@code va} below a VM_GROWSDOWN VMA grows it (if the rules allow) and the access is retried
+     * later, so other operations may come in between. A read there does exactly the growth (and
+     * maps the zero page, which no result depends on); what it returns does not matter.
+     */
+    void growStack(final long va)
+    {
+        cpu.readByte(va);
+    }
+
+    /**
      * What decides the results of later operations, compared exactly (no hash that could collide
      * and prune a live branch): the VMAs (bounds, flags, anon_vma, name, file identity), the
      * break, and the byte (or signal) at every address a touch uses.

@@ -247,6 +247,16 @@ public final class Cpu implements AutoCloseable, WaitContext
         return value;
     }
 
+    /**
+     * How many times this CPU's faults have grown a stack (a VM_GROWSDOWN VMA moved its start
+     * down). A growth is a change of the address space of its own: the access that caused it
+     * happens after it, and other CPUs' operations may come in between.
+     */
+    public long stackGrowths()
+    {
+        return stats.stackGrowths;
+    }
+
     /** The faulting address of the last access that raised a signal. */
     public long faultAddress()
     {

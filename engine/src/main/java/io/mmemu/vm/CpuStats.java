@@ -19,6 +19,8 @@ public final class CpuStats
     long segvAccerr;
     long sigbus;
     long zeroPageCow;
+    /** Stacks this CPU's faults grew (expand_downwards that moved a VMA's start). */
+    long stackGrowths;
     final Histogram faultLatency = histogram();
     final Histogram mmapWriteHold = histogram();
     final Histogram mmapReadHold = histogram();

@@ -87,6 +87,7 @@ final class Stack
         }
         final Vma grown = vma.withRange(address, vma.end, vma.pgoff - ((vma.start - address) >>> 12), anon);
         VmaEditor.replace(cpu, i, vma, grown);
+        cpu.stats.stackGrowths++;
         return GROWN;
     }
 }

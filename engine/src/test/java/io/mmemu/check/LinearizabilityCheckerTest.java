@@ -207,4 +207,39 @@ class LinearizabilityCheckerTest
             event(1, 0, Op.read(A), 9, 15, Outcome.returned(7)),
             event(1, 1, Op.read(A), 16, 19, Outcome.returned(8)))).linearizable());
     }
+
+    /**
+     * A write below a stack grows it in its fault and stores later, when the access is retried;
+     * other operations may come in between (found by the soak). Here t0's growth must come
+     * before t1's mmap inside the guard gap (which refuses any growth after it), while t0's store
+     * must come after t1's write of 6, since t0 then reads its own 3. Linearizable only with the
+     * growth as a step of its own: without the touch's {@code grewStack}, no order explains it.
+     */
+    @Test
+    void aStackGrowthMayTakeEffectBeforeItsAccess()
+    {
+        final long stack = A + (512 << 12);
+        final Op mapStack = Op.syscall(Call.MMAP, stack, 8192, PROT_READ | PROT_WRITE,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, -1, 0);
+        final long below = stack - 0x800;
+        final long inGap = stack - (16 << 12);
+        final Op mapInGap = Op.syscall(Call.MMAP, inGap, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        for (final boolean grewStack : new boolean[] {true, false})
+        {
+            final List<History.Event> events = List.of(
+                new History.Event(-1, 0, mapStack, 0, 1, Outcome.returned(stack)),
+                new History.Event(0, 0, Op.write(below, 3), 10, 20, Outcome.returned(0), grewStack),
+                new History.Event(1, 0, mapInGap, 11, 12, Outcome.returned(inGap)),
+                new History.Event(1, 1, Op.write(below, 6), 13, 14, Outcome.returned(0)),
+                new History.Event(0, 1, Op.read(below), 21, 22, Outcome.returned(3)));
+            final Scenario scenario = new Scenario(LockingMode.PER_VMA, Backing.FULL, 4096, 0, List.of(mapStack),
+                List.of(List.of(events.get(1).op(), events.get(4).op()), List.of(events.get(2).op(), events.get(3).op())));
+            final LinearizabilityChecker.Verdict verdict = check(new History(scenario, events, List.of()));
+            assertEquals(grewStack, verdict.linearizable(), "grewStack " + grewStack + ": " + verdict.order());
+            if (grewStack)
+            {
+                assertEquals(5, verdict.order().size());
+            }
+        }
+    }
 }
