@@ -50,25 +50,12 @@ final class IntermediateTreeTest
             final ParkedWriter mremap = new ParkedWriter(mm, "mremap", () -> mm.tree().lookup(SOURCE + length - PAGE) == null,
                 cpu -> cpu.mremap(SOURCE, length, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, TARGET), errors);
             final int[] signals = {-1, -1};
-            final Thread racer = new Thread(() ->
-            {
-                try (Cpu cpu = mm.attachCpu())
-                {
-                    signals[0] = cpu.readByte(SOURCE + length - PAGE);
-                    signals[1] = cpu.readByte(SOURCE);
-                }
-                catch (final Throwable ex)
-                {
-                    errors.add(ex);
-                }
-            }, "racer");
-            racer.start();
             // the racer either finishes (a half-done mremap was visible) or blocks on the mremap
-            ParkedWriter.awaitFinishedOrWaiting(racer);
-            final boolean finishedWhileParked = !racer.isAlive();
-            mremap.release();
-            mremap.thread.join();
-            racer.join();
+            final boolean finishedWhileParked = mremap.race(mm, cpu ->
+            {
+                signals[0] = cpu.readByte(SOURCE + length - PAGE);
+                signals[1] = cpu.readByte(SOURCE);
+            }, errors);
             assertTrue(errors.isEmpty(), () -> "failures: " + errors);
             assertEquals(TARGET, mremap.result);
             // the tail gone but the head still there: no order of the mremap and the two reads gives it
@@ -120,25 +107,12 @@ final class IntermediateTreeTest
                 cpu -> cpu.mremap(SOURCE, length, length, MREMAP_MAYMOVE | MREMAP_FIXED | dontUnmap, TARGET), errors);
             final int[] signals = {-1, -1};
             final long[] read = {-1};
-            final Thread racer = new Thread(() ->
+            final boolean finishedWhileParked = mremap.race(mm, cpu ->
             {
-                try (Cpu cpu = mm.attachCpu())
-                {
-                    signals[0] = cpu.writeByte(SOURCE, 0x33);
-                    signals[1] = cpu.readByte(SOURCE);
-                    read[0] = cpu.value();
-                }
-                catch (final Throwable ex)
-                {
-                    errors.add(ex);
-                }
-            }, "racer");
-            racer.start();
-            ParkedWriter.awaitFinishedOrWaiting(racer);
-            final boolean finishedWhileParked = !racer.isAlive();
-            mremap.release();
-            mremap.thread.join();
-            racer.join();
+                signals[0] = cpu.writeByte(SOURCE, 0x33);
+                signals[1] = cpu.readByte(SOURCE);
+                read[0] = cpu.value();
+            }, errors);
             assertTrue(errors.isEmpty(), () -> "failures: " + errors);
             assertEquals(TARGET, mremap.result);
             if (dontUnmap == 0)

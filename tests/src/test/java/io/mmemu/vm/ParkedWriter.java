@@ -4,6 +4,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
 
 /**
@@ -58,6 +59,34 @@ final class ParkedWriter
     void release()
     {
         resume.countDown();
+    }
+
+    /**
+     * Races {@code racer}, on a thread and CPU of its own, against this parked writer: waits until
+     * the racer has finished or blocks (on the writer), releases the writer and joins both.
+     * Returns whether the racer finished while the writer was parked (it saw the writer half done).
+     */
+    boolean race(final AddressSpace mm, final Consumer<Cpu> racer, final ConcurrentLinkedQueue<Throwable> errors)
+        throws InterruptedException
+    {
+        final Thread racing = new Thread(() ->
+        {
+            try (Cpu cpu = mm.attachCpu())
+            {
+                racer.accept(cpu);
+            }
+            catch (final Throwable ex)
+            {
+                errors.add(ex);
+            }
+        }, "racer");
+        racing.start();
+        awaitFinishedOrWaiting(racing);
+        final boolean finishedWhileParked = !racing.isAlive();
+        release();
+        thread.join();
+        racing.join();
+        return finishedWhileParked;
     }
 
     /** Returns once {@code thread} has finished or blocks (waiting for the parked writer). */
