@@ -2,6 +2,8 @@ package io.mmemu.vm;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CyclicBarrier;
@@ -33,9 +35,32 @@ class SeedLockingTest
 
     private static void joinAll(final List<Thread> threads) throws InterruptedException
     {
+        joinAll(threads, () -> 0);
+    }
+
+    /**
+     * Joins the threads, failing as hung once {@code progress} has not moved for two minutes: a
+     * deadlock, not slowness (every shootdown waits until each spinning reader is scheduled, so on
+     * a machine running many more threads than cores a long test can take minutes and still be
+     * making progress).
+     */
+    private static void joinAll(final List<Thread> threads, final LongSupplier progress) throws InterruptedException
+    {
+        final long stalledAfter = TimeUnit.MINUTES.toNanos(2);
         for (final Thread thread : threads)
         {
-            thread.join(120_000);
+            long seen = progress.getAsLong();
+            long movedAt = System.nanoTime();
+            while (thread.isAlive() && System.nanoTime() - movedAt < stalledAfter)
+            {
+                thread.join(1_000);
+                final long now = progress.getAsLong();
+                if (now != seen)
+                {
+                    seen = now;
+                    movedAt = System.nanoTime();
+                }
+            }
             assertTrue(!thread.isAlive(), "hung: " + thread.getName());
         }
     }
@@ -119,7 +144,7 @@ class SeedLockingTest
                 }
             }, "replacer"));
             threads.forEach(Thread::start);
-            joinAll(threads);
+            joinAll(threads, returned::get);
             assertTrue(errors.isEmpty(), () -> "failures: " + errors);
             assertEquals(0, mm.stats().segvMaperr() + mm.stats().segvAccerr(), "no SIGSEGV at all");
             mm.check(true).assertOk();
