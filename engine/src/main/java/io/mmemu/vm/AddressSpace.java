@@ -378,47 +378,22 @@ public final class AddressSpace implements AutoCloseable
     }
 
     /**
-     * fork's dup_mmap, for the layout: every VMA of {@code parent} but VM_DONTCOPY ones, with
-     * VM_LOCKED dropped, files shared (so shared mappings stay shared), the break and [vsyscall].
-     * This address space must be empty. Private pages are not copied: the child sees its private
-     * memory as never written (replay needs the layout only; strace logs carry no memory contents).
-     * Both layouts are owned whole meanwhile (dup_mmap write-locks the parent's mmap lock): the
-     * parent's writers in flight finish first, so the copy is one state of the parent.
+     * fork from outside the parent (a replay's fork event, a test): this empty address space
+     * becomes a copy of {@code parent} as {@link Cpu#fork} makes it, through a CPU attached to the
+     * parent for the copy. Returns false (ENOMEM) when memory ran out; this address space is then empty.
      */
-    public void copyLayoutOf(final AddressSpace parent)
+    public boolean forkFrom(final AddressSpace parent)
     {
-        final Cpu from = parent.attachCpu();
-        final Cpu cpu = attachCpu();
-        parent.rangeLock.acquire(from, 0, TASK_SIZE);
-        rangeLock.acquire(cpu, 0, TASK_SIZE);
-        try
+        try (Cpu from = parent.attachCpu())
         {
-            if (tree().size() != 0)
-            {
-                throw new IllegalStateException("fork into a non-empty address space");
-            }
-            for (final Vma vma : parent.tree().toArray())
-            {
-                if ((vma.flags & VmFlags.VM_DONTCOPY) != 0)
-                {
-                    continue;
-                }
-                final boolean anon = vma.anonVma() != null && (vma.flags & VmFlags.VM_WIPEONFORK) == 0;
-                VmaEditor.insertDistinct(cpu, new Vma(vma.start, vma.end,
-                    vma.flags & ~(VmFlags.VM_LOCKED | VmFlags.VM_LOCKONFAULT), vma.pgoff, vma.file, vma.name,
-                    anon ? new AnonVma() : null), false);
-            }
-            startBrk = parent.startBrk;
-            brk = parent.brk;
-            vsyscall = parent.vsyscall;
+            return Fork.dupMmap(from, this);
         }
-        finally
-        {
-            rangeLock.release(cpu);
-            parent.rangeLock.release(from);
-            cpu.close();
-            from.close();
-        }
+    }
+
+    /** Whether maps shows the [vsyscall] page (what fork passes on). */
+    public boolean showsVsyscall()
+    {
+        return vsyscall;
     }
 
     // ---------------------------------------------------------------- views

@@ -19,6 +19,13 @@ public final class CpuStats
     long segvAccerr;
     long sigbus;
     long zeroPageCow;
+    /** Write faults that copied a page fork shared (wp_page_copy). */
+    long cowBreaks;
+    /** Write faults that reused a page fork had shared, its other mappings gone (wp_page_reuse). */
+    long cowReuses;
+    /** Address spaces this CPU forked, and the pages those forks shared with their children. */
+    long forks;
+    long forkSharedPages;
     final Histogram faultLatency = histogram();
     final Histogram mmapWriteHold = histogram();
     final Histogram mmapReadHold = histogram();

@@ -326,6 +326,56 @@ public final class PhysicalMemory implements AutoCloseable
     }
 
     /**
+     * {@link #allocateData}, for an anonymous page (a fault's new page, a copy-on-write copy): a
+     * backed page is also {@link FrameFlags#ANON_EXCLUSIVE}, set before the caller publishes it.
+     * Phantom frames have no descriptor; they are never shared, so always exclusive.
+     */
+    public long allocateAnon(final FrameCache cache)
+    {
+        final long pfn = allocateData(cache);
+        if (pfn != NO_FRAME && pfn < backedFrames)
+        {
+            // plain store: nobody else can see the page until its entry is published with a release
+            FLAGS.set(metadata, offset(pfn), FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE);
+        }
+        return pfn;
+    }
+
+    /**
+     * Whether an anonymous page's one mapping may make it writable without a copy: backed pages
+     * carry {@link FrameFlags#ANON_EXCLUSIVE}; phantom frames (tables-only) are never shared.
+     */
+    public boolean isAnonExclusive(final long pfn)
+    {
+        return pfn >= backedFrames || ((int)FLAGS.getVolatile(metadata, offset(pfn)) & FrameFlags.ANON_EXCLUSIVE) != 0;
+    }
+
+    /**
+     * Marks a mapped data page exclusive again (do_wp_page's reuse, when its only reference is the
+     * caller's entry). Caller holds the PT lock of that entry, so the page cannot be freed meanwhile.
+     */
+    public void markAnonExclusive(final long pfn)
+    {
+        if (pfn < backedFrames)
+        {
+            // atomic OR: another address space mapping the page earlier may still mark it DIRTY
+            final int before = (int)FLAGS.getAndBitwiseOr(metadata, offset(pfn), FrameFlags.ANON_EXCLUSIVE);
+            assert (before & FrameFlags.STATE_MASK) == FrameFlags.DATA : "marking a frame that is not a data page";
+        }
+    }
+
+    /** Clears {@link FrameFlags#ANON_EXCLUSIVE}: fork maps the page a second time. */
+    public void clearAnonExclusive(final long pfn)
+    {
+        if (pfn < backedFrames)
+        {
+            // atomic AND: other address spaces mapping the page may mark it DIRTY concurrently
+            final int before = (int)FLAGS.getAndBitwiseAnd(metadata, offset(pfn), ~FrameFlags.ANON_EXCLUSIVE);
+            assert (before & FrameFlags.STATE_MASK) == FrameFlags.DATA : "clearing a frame that is not a data page";
+        }
+    }
+
+    /**
      * Drops one reference to a data page (after the TLB flush that follows its unmapping); the
      * last reference frees it. What it frees is known to be zero or is cleared when reused:
      * <ul>
