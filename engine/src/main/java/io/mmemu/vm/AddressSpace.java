@@ -511,8 +511,36 @@ public final class AddressSpace implements AutoCloseable
      */
     public PageTableChecker.Result check(final boolean accounting)
     {
+        return checkAll(accounting, this);
+    }
+
+    /**
+     * {@link #check} over address spaces that share one physical memory and may share frames
+     * (parents and the children they forked): a shared frame's mapcount counts the entries of all of
+     * them, so they are checked together; with {@code accounting} they must be every address space
+     * of that memory.
+     */
+    public static PageTableChecker.Result checkAll(final boolean accounting, final AddressSpace... spaces)
+    {
+        final long[] roots = new long[spaces.length];
+        final PageTableChecker.LeafVisitor[] visitors = new PageTableChecker.LeafVisitor[spaces.length];
+        for (int i = 0; i < spaces.length; i++)
+        {
+            if (spaces[i].memory != spaces[0].memory)
+            {
+                throw new IllegalArgumentException("address spaces of different physical memories");
+            }
+            roots[i] = spaces[i].cr3;
+            visitors[i] = spaces[i].leafChecker();
+        }
+        return PageTableChecker.check(spaces[0].memory, accounting, roots, visitors);
+    }
+
+    /** That every mapped leaf lies in a VMA whose protection allows it. */
+    private PageTableChecker.LeafVisitor leafChecker()
+    {
         final VmaTree snapshot = tree();
-        return PageTableChecker.check(memory, accounting, (va, entry, level, violations) ->
+        return (va, entry, level, violations) ->
         {
             final Vma vma = snapshot.lookup(va);
             if (vma == null)
@@ -531,7 +559,7 @@ public final class AddressSpace implements AutoCloseable
             {
                 violations.add(String.format("PROT_NONE entry 0x%x at 0x%x in accessible %s", entry, va, vma));
             }
-        }, cr3);
+        };
     }
 
     /** Frees every mapping, table and the root. The CPUs must be closed. */
