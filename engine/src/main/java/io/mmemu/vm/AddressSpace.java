@@ -507,7 +507,8 @@ public final class AddressSpace implements AutoCloseable
      * Runs the invariant checker over this address space: the page-table structure and frame
      * accounting ({@link PageTableChecker}), and that every mapped PTE lies inside a VMA whose
      * protection allows it (present only where the VMA is accessible, writable only where it has
-     * VM_WRITE, PROT_NONE only where it has no access). Run it at a quiescent point.
+     * VM_WRITE, PROT_NONE only where it has no access, and in a private VMA writable only over an
+     * exclusive anonymous page). Run it at a quiescent point.
      */
     public PageTableChecker.Result check(final boolean accounting)
     {
@@ -558,6 +559,13 @@ public final class AddressSpace implements AutoCloseable
             else if (PageTableEntry.isProtNone(entry) && vma.isAccessible())
             {
                 violations.add(String.format("PROT_NONE entry 0x%x at 0x%x in accessible %s", entry, va, vma));
+            }
+            else if (PageTableEntry.isWritable(entry) && !vma.isShared() && level == PageTableEntry.LEVEL_PTE &&
+                !memory.isAnonExclusive(PageTableEntry.pfn(entry)))
+            {
+                // copy on write: a private mapping writes only pages no other entry maps
+                violations.add(String.format("writable entry 0x%x at 0x%x in private %s maps a page it does not own alone",
+                    entry, va, vma));
             }
         };
     }
