@@ -27,6 +27,32 @@ public record MmStats(long faults, long faultWaits, long faultRetries, long segv
     long zeroPageCow, long cowBreaks, long cowReuses, long forks, long forkSharedPages, Histogram faultLatency, Histogram mmapWriteHold, Histogram mmapReadHold, Histogram vmaLockHold,
     Histogram ptlHold)
 {
+    /** The counters of several address spaces together (a program's processes): sums, histograms merged. */
+    public static MmStats total(final java.util.List<MmStats> all)
+    {
+        final CpuStats sum = new CpuStats();
+        for (final MmStats s : all)
+        {
+            sum.faults += s.faults;
+            sum.faultWaits += s.faultWaits;
+            sum.faultRetries += s.faultRetries;
+            sum.segvMaperr += s.segvMaperr;
+            sum.segvAccerr += s.segvAccerr;
+            sum.sigbus += s.sigbus;
+            sum.zeroPageCow += s.zeroPageCow;
+            sum.cowBreaks += s.cowBreaks;
+            sum.cowReuses += s.cowReuses;
+            sum.forks += s.forks;
+            sum.forkSharedPages += s.forkSharedPages;
+            sum.faultLatency.add(s.faultLatency);
+            sum.mmapWriteHold.add(s.mmapWriteHold);
+            sum.mmapReadHold.add(s.mmapReadHold);
+            sum.vmaLockHold.add(s.vmaLockHold);
+            sum.ptlHold.add(s.ptlHold);
+        }
+        return sum(java.util.List.of(sum));
+    }
+
     static MmStats sum(final Iterable<CpuStats> all)
     {
         long faults = 0;
