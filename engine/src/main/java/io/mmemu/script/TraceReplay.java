@@ -354,7 +354,7 @@ public final class TraceReplay
             return parent;
         }
         final Process child = newProcess(null, parent.known);
-        if (!child.space.forkFrom(parent.space))
+        if (!child.space.forkFrom(parent.cpu))
         {
             throw new IllegalStateException("fork: the emulated physical memory is exhausted");
         }

@@ -378,16 +378,15 @@ public final class AddressSpace implements AutoCloseable
     }
 
     /**
-     * fork from outside the parent (a replay's fork event, a test): this empty address space
-     * becomes a copy of {@code parent} as {@link Cpu#fork} makes it, through a CPU attached to the
-     * parent for the copy. Returns false (ENOMEM) when memory ran out; this address space is then empty.
+     * fork into an address space the caller made (a replay's fork event, a test): this empty
+     * address space becomes a copy of {@code parent}'s as {@link Cpu#fork} makes it. {@code parent}
+     * is the calling thread's CPU in the parent (so that it answers nothing else meanwhile: a CPU
+     * attached for the copy would wait for it to acknowledge the parent's TLB flush). Returns false
+     * (ENOMEM) when memory ran out; this address space is then empty.
      */
-    public boolean forkFrom(final AddressSpace parent)
+    public boolean forkFrom(final Cpu parent)
     {
-        try (Cpu from = parent.attachCpu())
-        {
-            return Fork.dupMmap(from, this);
-        }
+        return Fork.dupMmap(parent, this);
     }
 
     /** Whether maps shows the [vsyscall] page (what fork passes on). */
