@@ -14,7 +14,8 @@
 #   ./mmemu run examples/prefork.mm --locking mmap-lock
 #   ./mmemu run examples/prefork.mm --set DATA=1G --set SCRATCH=64M --physmem 4G --json prefork.json
 #
-# Full backing (the bytes are checked). Runs on the emulator only: the host runner has no fork yet.
+# Full backing (the bytes are checked). It cannot run on the host (--host, --compare): the host
+# runner has no fork yet.
 
 option physmem 1G
 option backing full

@@ -35,8 +35,28 @@ final class Fork
         {
             throw new IllegalArgumentException("a child address space needs its own tables in the parent's physical memory");
         }
-        final RangeLock lock = parent.rangeLock();
         final Cpu into = child.attachCpu();
+        try
+        {
+            final boolean copied = copy(cpu, child, into);
+            if (!copied)
+            {
+                // mmput of the half-built child: everything it maps goes back
+                into.munmap(0, AddressSpace.TASK_SIZE);
+            }
+            return copied;
+        }
+        finally
+        {
+            into.close();
+        }
+    }
+
+    /** The copy proper, {@code into} the child's CPU; false when memory ran out. */
+    private static boolean copy(final Cpu cpu, final AddressSpace child, final Cpu into)
+    {
+        final AddressSpace parent = cpu.mm;
+        final RangeLock lock = parent.rangeLock();
         lock.acquire(cpu, 0, AddressSpace.TASK_SIZE);
         child.rangeLock().acquire(into, 0, AddressSpace.TASK_SIZE);
         final Vma[] vmas = parent.tree().toArray();
@@ -73,6 +93,8 @@ final class Fork
             {
                 child.setBrk(parent.startBrk(), parent.brk());
                 child.showVsyscall(parent.showsVsyscall());
+                cpu.stats.forks++;
+                cpu.stats.forkSharedPages += copy.shared();
             }
         }
         finally
@@ -86,20 +108,15 @@ final class Fork
             {
                 for (final Vma vma : vmas)
                 {
-                    lock.unlockVma(cpu, vma);
+                    if (vma.isLocked())
+                    {
+                        lock.unlockVma(cpu, vma);
+                    }
                 }
             }
             child.rangeLock().release(into);
             lock.release(cpu);
         }
-        cpu.stats.forks++;
-        cpu.stats.forkSharedPages += copy.shared();
-        if (!copied)
-        {
-            // mmput of the half-built child: everything it maps goes back
-            into.munmap(0, AddressSpace.TASK_SIZE);
-        }
-        into.close();
         return copied;
     }
 
