@@ -271,6 +271,7 @@ final class Faults
         if (installWon(cpu, table, slot, e, PageTableEntry.leaf(copy, bits), copy))
         {
             cpu.stats.cowBreaks++;
+            assert cpu.editor.holdsNoLock() : "a shootdown with a PT lock held";
             // ptep_clear_flush: other CPUs may still read the old page through a stale entry; it is
             // released (freed, if the other side is gone too) only after they cannot
             memory.unmapData(old);

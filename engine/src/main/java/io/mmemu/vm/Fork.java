@@ -59,6 +59,7 @@ final class Fork
         final RangeLock lock = parent.rangeLock();
         lock.acquire(cpu, 0, AddressSpace.TASK_SIZE);
         child.rangeLock().acquire(into, 0, AddressSpace.TASK_SIZE);
+        assert lock.holdsTree() && lock.owns(cpu, 0, AddressSpace.TASK_SIZE) : "fork without the whole parent";
         final Vma[] vmas = parent.tree().toArray();
         final PageTableCopy copy = new PageTableCopy(cpu.memory, cpu.cache, cpu.editor.token(), cpu.editor.idle(),
             cpu::pollWhileWaiting);
@@ -101,6 +102,7 @@ final class Fork
         {
             if (copy.writeProtected() > 0)
             {
+                assert cpu.editor.holdsNoLock() : "a shootdown with a PT lock held";
                 // flush_tlb_mm: no CPU of the parent may keep writing through a writable translation
                 cpu.shootdown(0, AddressSpace.TASK_SIZE);
             }

@@ -128,6 +128,7 @@ public final class PageTableCopy
     private int copyTable(final long parentTable, final long parentSlot, final long childSlot, final long count,
         final boolean cow)
     {
+        // the child's table needs no lock: nothing can reach it before fork returns
         PtLock.lock(metadata, parentTable, token, idle);
         try
         {
@@ -183,6 +184,7 @@ public final class PageTableCopy
     /** ptep_set_wrprotect: clears W of the parent's entry, keeping A/D an MMU sets meanwhile; returns the new entry. */
     private long writeProtect(final long slot, final long entry)
     {
+        assert PtLock.owner(metadata, slot >>> 12) == token : "write-protect without the PT lock";
         long e = entry;
         while (true)
         {
