@@ -228,6 +228,57 @@ final class ForkTest
     }
 
     /**
+     * A private file mapping: its page-cache page is mapped by both (one more mapping, nothing to
+     * write-protect: it is read-only already), its own anonymous copy is shared copy-on-write; a
+     * write in the child copies either, and the parent's copy, unshared again, is reused.
+     */
+    @Test
+    void privateFileMappingsAfterFork()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        {
+            final long baseline = memory.framesInUse();
+            final MappedFile tmp = MappedFile.temporary(2 * PAGE);
+            tmp.open();
+            final AddressSpace parent = AddressSpace.create(memory);
+            final Cpu p = parent.attachCpu();
+            assertEquals(BASE, p.mmap(BASE, 2 * PAGE, RW, MAP_PRIVATE | MAP_FIXED, OpenFile.open(tmp, true), 0));
+            assertEquals(0, read(p, BASE));
+            write(p, BASE + PAGE, 5);
+            final long cached = pfn(parent, BASE);
+            final long copy = pfn(parent, BASE + PAGE);
+            final int cacheRefs = memory.refcount(cached);
+            final AddressSpace child = p.fork();
+            final Cpu c = child.attachCpu();
+            assertEquals(cached, pfn(child, BASE));
+            assertEquals(copy, pfn(child, BASE + PAGE));
+            assertEquals(cacheRefs + 1, memory.refcount(cached));
+            assertEquals(2, memory.mapcount(cached));
+            assertEquals(2, memory.mapcount(copy));
+            // the page cache holds pages no entry maps: frames are counted at the end
+            AddressSpace.checkAll(false, parent, child).assertOk();
+
+            assertEquals(5, read(c, BASE + PAGE));
+            write(c, BASE + PAGE, 6);
+            write(c, BASE, 7);
+            assertEquals(1, child.stats().cowBreaks(), "the shared anonymous copy is copied");
+            assertEquals(5, read(p, BASE + PAGE));
+            assertEquals(0, read(p, BASE), "the child's write to the file page is its own");
+            write(p, BASE + PAGE, 8);
+            assertEquals(1, parent.stats().cowReuses(), "the parent's copy is its own again");
+            assertEquals(6, read(c, BASE + PAGE));
+            // the page cache holds pages no entry maps: frames are counted at the end
+            AddressSpace.checkAll(false, parent, child).assertOk();
+            c.close();
+            child.close();
+            p.close();
+            parent.close();
+            tmp.close(memory);
+            assertEquals(baseline, memory.framesInUse());
+        }
+    }
+
+    /**
      * mprotect after fork: making the parent's range writable again must not make a shared page
      * writable (can_change_pte_writable: only exclusive anonymous pages), or the parent's next write
      * would land in the child's page.
