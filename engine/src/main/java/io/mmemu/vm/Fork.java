@@ -27,6 +27,8 @@ final class Fork
      * Copies {@code cpu}'s address space into the empty {@code child}. Returns false when memory ran
      * out for the child's tables (fork's ENOMEM): the child is then empty again and every frame it
      * took is given back; the parent's pages may stay write-protected (their next write reuses them).
+     * A 2 MiB or 1 GiB leaf in a copied VMA (nothing makes them yet; copy_huge_pmd is to come with
+     * huge pages) also fails the fork this way, rather than be copied wrong.
      */
     static boolean dupMmap(final Cpu cpu, final AddressSpace child)
     {
