@@ -37,6 +37,62 @@ final class ForkTest
     private static final int RW = PROT_READ | PROT_WRITE;
     private static final int ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
 
+    /**
+     * A parent process in fresh memory with its CPU, and the child it forks with the child's CPU;
+     * closing the family closes whatever is still open and checks that every frame came back.
+     */
+    private static final class Family implements AutoCloseable
+    {
+        final PhysicalMemory memory;
+        final long baseline;
+        final AddressSpace parent;
+        final Cpu p;
+        AddressSpace child;
+        Cpu c;
+
+        Family(final PhysicalMemory memory, final LockingMode locking)
+        {
+            this.memory = memory;
+            this.baseline = memory.framesInUse();
+            this.parent = AddressSpace.create(memory, locking, AddressSpace.DEFAULT_SECTION);
+            this.p = parent.attachCpu();
+        }
+
+        Family()
+        {
+            this(PhysicalMemory.create(64L << 20), LockingMode.PER_VMA);
+        }
+
+        /** fork from the parent's CPU; the child gets a CPU of its own. */
+        AddressSpace fork()
+        {
+            child = p.fork();
+            assertNotNull(child, "fork failed");
+            c = child.attachCpu();
+            return child;
+        }
+
+        @Override
+        public void close()
+        {
+            try
+            {
+                if (c != null)
+                {
+                    c.close();
+                    child.close();
+                }
+                p.close();
+                parent.close();
+                assertEquals(baseline, memory.framesInUse(), "every frame came back");
+            }
+            finally
+            {
+                memory.close();
+            }
+        }
+    }
+
     private static long read(final Cpu cpu, final long va)
     {
         assertEquals(Signal.NONE, cpu.readLong(va), () -> String.format("read of 0x%x", va));
@@ -70,11 +126,11 @@ final class ForkTest
     @EnumSource(LockingMode.class)
     void privatePagesAreCopiedOnWriteAndReusedOnceUnshared(final LockingMode locking)
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        try (Family f = new Family(PhysicalMemory.create(64L << 20), locking))
         {
-            final long baseline = memory.framesInUse();
-            final AddressSpace parent = AddressSpace.create(memory, locking, AddressSpace.DEFAULT_SECTION);
-            final Cpu p = parent.attachCpu();
+            final PhysicalMemory memory = f.memory;
+            final AddressSpace parent = f.parent;
+            final Cpu p = f.p;
             assertEquals(BASE, p.mmap(BASE, 8 * PAGE, RW, ANON, -1, 0));
             for (int i = 0; i < 8; i++)
             {
@@ -82,9 +138,8 @@ final class ForkTest
             }
             assertTrue(exclusive(parent, BASE));
             final long page = pfn(parent, BASE);
-            final AddressSpace child = p.fork();
-            assertNotNull(child);
-            final Cpu c = child.attachCpu();
+            final AddressSpace child = f.fork();
+            final Cpu c = f.c;
             assertEquals(parent.vmas(), child.vmas());
             assertEquals(page, pfn(child, BASE), "the child maps the parent's page");
             assertEquals(2, memory.refcount(page));
@@ -123,9 +178,6 @@ final class ForkTest
             assertEquals(102, read(p, BASE + 2 * PAGE));
             write(p, BASE + 2 * PAGE, 1);
             assertEquals(1, parent.stats().cowReuses(), "the child is gone: the parent reuses its page");
-            p.close();
-            parent.close();
-            assertEquals(baseline, memory.framesInUse(), "every frame came back");
         }
     }
 
@@ -133,21 +185,21 @@ final class ForkTest
     @Test
     void parentExitingFirstLeavesTheChildItsPages()
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        try (Family f = new Family())
         {
-            final long baseline = memory.framesInUse();
-            final AddressSpace parent = AddressSpace.create(memory);
-            final Cpu p = parent.attachCpu();
+            final AddressSpace parent = f.parent;
+            final Cpu p = f.p;
             assertEquals(BASE, p.mmap(BASE, 4 * PAGE, RW, ANON, -1, 0));
             for (int i = 0; i < 4; i++)
             {
                 write(p, BASE + i * PAGE, 50 + i);
             }
-            final AddressSpace child = p.fork();
+            final AddressSpace child = f.fork();
+            final Cpu c = f.c;
+            c.offline();
             p.close();
             parent.close();
             child.check(true).assertOk();
-            final Cpu c = child.attachCpu();
             for (int i = 0; i < 4; i++)
             {
                 assertEquals(50 + i, read(c, BASE + i * PAGE));
@@ -155,9 +207,6 @@ final class ForkTest
             }
             assertEquals(0, child.stats().cowBreaks());
             assertEquals(4, child.stats().cowReuses());
-            c.close();
-            child.close();
-            assertEquals(baseline, memory.framesInUse());
         }
     }
 
@@ -166,15 +215,14 @@ final class ForkTest
     @EnumSource(LockingMode.class)
     void sharedMappingsStayShared(final LockingMode locking)
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        try (Family f = new Family(PhysicalMemory.create(64L << 20), locking))
         {
-            final long baseline = memory.framesInUse();
-            final AddressSpace parent = AddressSpace.create(memory, locking, AddressSpace.DEFAULT_SECTION);
-            final Cpu p = parent.attachCpu();
+            final AddressSpace parent = f.parent;
+            final Cpu p = f.p;
             assertEquals(BASE, p.mmap(BASE, 4 * PAGE, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
             write(p, BASE, 1);
-            final AddressSpace child = p.fork();
-            final Cpu c = child.attachCpu();
+            final AddressSpace child = f.fork();
+            final Cpu c = f.c;
             assertEquals(1, read(c, BASE));
             write(c, BASE + PAGE, 2);
             assertEquals(2, read(p, BASE + PAGE));
@@ -188,9 +236,6 @@ final class ForkTest
             c.close();
             child.close();
             assertTrue(exclusive(parent, BASE), "the child's mapping is gone");
-            p.close();
-            parent.close();
-            assertEquals(baseline, memory.framesInUse());
         }
     }
 
@@ -201,17 +246,17 @@ final class ForkTest
     @Test
     void zeroPageAndUntouchedMemory()
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        try (Family f = new Family())
         {
-            final long baseline = memory.framesInUse();
-            final AddressSpace parent = AddressSpace.create(memory);
-            final Cpu p = parent.attachCpu();
+            final PhysicalMemory memory = f.memory;
+            final AddressSpace parent = f.parent;
+            final Cpu p = f.p;
             assertEquals(BASE, p.mmap(BASE, 4 * PAGE, RW, ANON, -1, 0));
             write(p, BASE, 5);
             assertEquals(0, read(p, BASE + PAGE));
             assertEquals(memory.zeroPagePfn(), pfn(parent, BASE + PAGE));
-            final AddressSpace child = p.fork();
-            final Cpu c = child.attachCpu();
+            final AddressSpace child = f.fork();
+            final Cpu c = f.c;
             assertEquals(memory.zeroPagePfn(), pfn(child, BASE + PAGE), "the zero page's entry is copied");
             assertEquals(0, read(c, BASE + PAGE));
             write(c, BASE + PAGE, 6);
@@ -219,11 +264,6 @@ final class ForkTest
             assertEquals(0, read(p, BASE + PAGE));
             assertEquals(memory.zeroPagePfn(), pfn(parent, BASE + PAGE));
             AddressSpace.checkAll(true, parent, child).assertOk();
-            c.close();
-            child.close();
-            p.close();
-            parent.close();
-            assertEquals(baseline, memory.framesInUse());
         }
     }
 
@@ -235,21 +275,21 @@ final class ForkTest
     @Test
     void privateFileMappingsAfterFork()
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        final MappedFile tmp = MappedFile.temporary(2 * PAGE);
+        tmp.open();
+        try (Family f = new Family())
         {
-            final long baseline = memory.framesInUse();
-            final MappedFile tmp = MappedFile.temporary(2 * PAGE);
-            tmp.open();
-            final AddressSpace parent = AddressSpace.create(memory);
-            final Cpu p = parent.attachCpu();
+            final PhysicalMemory memory = f.memory;
+            final AddressSpace parent = f.parent;
+            final Cpu p = f.p;
             assertEquals(BASE, p.mmap(BASE, 2 * PAGE, RW, MAP_PRIVATE | MAP_FIXED, OpenFile.open(tmp, true), 0));
             assertEquals(0, read(p, BASE));
             write(p, BASE + PAGE, 5);
             final long cached = pfn(parent, BASE);
             final long copy = pfn(parent, BASE + PAGE);
             final int cacheRefs = memory.refcount(cached);
-            final AddressSpace child = p.fork();
-            final Cpu c = child.attachCpu();
+            final AddressSpace child = f.fork();
+            final Cpu c = f.c;
             assertEquals(cached, pfn(child, BASE));
             assertEquals(copy, pfn(child, BASE + PAGE));
             assertEquals(cacheRefs + 1, memory.refcount(cached));
@@ -269,12 +309,12 @@ final class ForkTest
             assertEquals(6, read(c, BASE + PAGE));
             // the page cache holds pages no entry maps: frames are counted at the end
             AddressSpace.checkAll(false, parent, child).assertOk();
-            c.close();
+            f.c.close();
             child.close();
             p.close();
             parent.close();
+            // the page cache's pages go with the file, before the family counts the frames
             tmp.close(memory);
-            assertEquals(baseline, memory.framesInUse());
         }
     }
 
@@ -286,16 +326,16 @@ final class ForkTest
     @Test
     void mprotectAfterForkKeepsSharedPagesWriteProtected()
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        try (Family f = new Family())
         {
-            final long baseline = memory.framesInUse();
-            final AddressSpace parent = AddressSpace.create(memory);
-            final Cpu p = parent.attachCpu();
+            final PhysicalMemory memory = f.memory;
+            final AddressSpace parent = f.parent;
+            final Cpu p = f.p;
             assertEquals(BASE, p.mmap(BASE, 2 * PAGE, RW, ANON, -1, 0));
             write(p, BASE, 1);
             write(p, BASE + PAGE, 2);
-            final AddressSpace child = p.fork();
-            final Cpu c = child.attachCpu();
+            final AddressSpace child = f.fork();
+            final Cpu c = f.c;
             assertEquals(0, p.mprotect(BASE, 2 * PAGE, PROT_READ));
             assertEquals(0, p.mprotect(BASE, 2 * PAGE, RW));
             write(p, BASE, 10);
@@ -314,9 +354,6 @@ final class ForkTest
             write(p, BASE + PAGE, 21);
             assertEquals(faults, parent.stats().faults(), "an exclusive page is made writable by mprotect itself");
             parent.check(true).assertOk();
-            p.close();
-            parent.close();
-            assertEquals(baseline, memory.framesInUse());
         }
     }
 
@@ -328,11 +365,11 @@ final class ForkTest
     @Test
     void forkAdvice()
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        try (Family f = new Family())
         {
-            final long baseline = memory.framesInUse();
-            final AddressSpace parent = AddressSpace.create(memory);
-            final Cpu p = parent.attachCpu();
+            final PhysicalMemory memory = f.memory;
+            final AddressSpace parent = f.parent;
+            final Cpu p = f.p;
             final long dontfork = BASE;
             final long wipe = BASE + 0x10000;
             final long kept = BASE + 0x20000;
@@ -354,8 +391,8 @@ final class ForkTest
             assertEquals(0, p.madvise(kept, PAGE, MADV_DONTFORK));
             assertEquals(0, p.madvise(kept, PAGE, MADV_DOFORK));
 
-            final AddressSpace child = p.fork();
-            final Cpu c = child.attachCpu();
+            final AddressSpace child = f.fork();
+            final Cpu c = f.c;
             assertEquals(Signal.SEGV_MAPERR, c.readLong(dontfork), "a VM_DONTCOPY VMA is not in the child");
             assertEquals(0, read(c, wipe), "a VM_WIPEONFORK VMA comes back empty");
             assertEquals(0, read(c, wipe + PAGE));
@@ -368,11 +405,6 @@ final class ForkTest
             write(c, wipe, 1);
             assertEquals(42, read(p, wipe));
             AddressSpace.checkAll(true, parent, child).assertOk();
-            c.close();
-            child.close();
-            p.close();
-            parent.close();
-            assertEquals(baseline, memory.framesInUse());
         }
     }
 
@@ -383,22 +415,18 @@ final class ForkTest
     @Test
     void forkedVmasDoNotMergeWithNewNeighbours()
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        try (Family f = new Family())
         {
-            final AddressSpace parent = AddressSpace.create(memory);
-            final Cpu p = parent.attachCpu();
+            final AddressSpace parent = f.parent;
+            final Cpu p = f.p;
             assertEquals(BASE, p.mmap(BASE, PAGE, RW, ANON, -1, 0));
             write(p, BASE, 1);
-            final AddressSpace child = p.fork();
-            final Cpu c = child.attachCpu();
+            final AddressSpace child = f.fork();
+            final Cpu c = f.c;
             assertEquals(BASE + PAGE, c.mmap(BASE + PAGE, PAGE, RW, ANON, -1, 0));
             assertEquals(BASE + PAGE, p.mmap(BASE + PAGE, PAGE, RW, ANON, -1, 0));
             assertEquals(2, child.mapCount(), "the child's forked VMA does not take in the new neighbour");
             assertEquals(1, parent.mapCount(), "the parent's does");
-            c.close();
-            child.close();
-            p.close();
-            parent.close();
         }
     }
 
@@ -409,28 +437,23 @@ final class ForkTest
     @Test
     void tablesOnlyForkGivesTheChildItsOwnFrames()
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(256L << 20, Backing.TABLES_ONLY))
+        try (Family f = new Family(PhysicalMemory.create(256L << 20, Backing.TABLES_ONLY), LockingMode.PER_VMA))
         {
-            final long baseline = memory.framesInUse();
-            final AddressSpace parent = AddressSpace.create(memory);
-            final Cpu p = parent.attachCpu();
+            final PhysicalMemory memory = f.memory;
+            final AddressSpace parent = f.parent;
+            final Cpu p = f.p;
             assertEquals(BASE, p.mmap(BASE, 64 * PAGE, RW, ANON, -1, 0));
             for (int i = 0; i < 64; i++)
             {
                 assertEquals(Signal.NONE, p.writeByte(BASE + i * PAGE, 1));
             }
-            final AddressSpace child = p.fork();
-            final Cpu c = child.attachCpu();
+            final AddressSpace child = f.fork();
+            final Cpu c = f.c;
             assertNotEquals(pfn(parent, BASE), pfn(child, BASE));
             assertTrue(exclusive(child, BASE) && exclusive(parent, BASE));
             assertEquals(Signal.NONE, c.writeByte(BASE, 2));
             assertEquals(0, child.stats().cowBreaks() + child.stats().faults(), "the child's page is writable at once");
             AddressSpace.checkAll(true, parent, child).assertOk();
-            c.close();
-            child.close();
-            p.close();
-            parent.close();
-            assertEquals(baseline, memory.framesInUse());
         }
     }
 
@@ -438,11 +461,11 @@ final class ForkTest
     @Test
     void forkWithoutMemoryFailsCleanly()
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(256L << 20, Backing.TABLES_ONLY, 4L << 20))
+        try (Family f = new Family(PhysicalMemory.create(256L << 20, Backing.TABLES_ONLY, 4L << 20), LockingMode.PER_VMA))
         {
-            final long baseline = memory.framesInUse();
-            final AddressSpace parent = AddressSpace.create(memory);
-            final Cpu p = parent.attachCpu();
+            final PhysicalMemory memory = f.memory;
+            final AddressSpace parent = f.parent;
+            final Cpu p = f.p;
             final long size = 192L << 20;
             assertEquals(BASE, p.mmap(BASE, size, RW, ANON, -1, 0));
             long touched = 0;
@@ -457,9 +480,6 @@ final class ForkTest
             assertNull(p.fork(), "not enough frames left for the child's copy");
             parent.check(true).assertOk();
             assertEquals(Signal.NONE, p.writeByte(BASE, 3));
-            p.close();
-            parent.close();
-            assertEquals(baseline, memory.framesInUse());
         }
     }
 }
