@@ -247,13 +247,19 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public long allocateBackedData(final FrameCache cache)
     {
+        return allocateBacked(cache, FrameFlags.DATA);
+    }
+
+    /** A backed data page in state {@code flags}: one reference, one mapping. */
+    private long allocateBacked(final FrameCache cache, final int flags)
+    {
         final long pfn = allocateZeroed(cache);
         if (pfn == NO_FRAME)
         {
             return NO_FRAME;
         }
         final long off = offset(pfn);
-        FLAGS.set(metadata, off, FrameFlags.DATA);
+        FLAGS.set(metadata, off, flags);
         REFCOUNT.set(metadata, off, 1);
         MAPCOUNT.set(metadata, off, 1);
         LINES.set(metadata, off, 0L);
@@ -313,9 +319,14 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public long allocateData(final FrameCache cache)
     {
+        return allocateData(cache, FrameFlags.DATA);
+    }
+
+    private long allocateData(final FrameCache cache, final int flags)
+    {
         if (phantom == null)
         {
-            return allocateBackedData(cache);
+            return allocateBacked(cache, flags);
         }
         final long pfn = cache.allocatePhantom();
         if (pfn != NO_FRAME)
@@ -332,13 +343,9 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public long allocateAnon(final FrameCache cache)
     {
-        final long pfn = allocateData(cache);
-        if (pfn != NO_FRAME && pfn < backedFrames)
-        {
-            // plain store: nobody else can see the page until its entry is published with a release
-            FLAGS.set(metadata, offset(pfn), FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE);
-        }
-        return pfn;
+        // the flags are a plain store like the rest of the descriptor: nobody else sees the page
+        // until its entry is published with a release
+        return allocateData(cache, FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE);
     }
 
     /**
