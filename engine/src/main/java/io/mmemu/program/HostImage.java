@@ -233,6 +233,8 @@ final class HostImage
                 header(OP_SIGNALS, s);
                 put(s.fatal() ? 1 : 0);
             }
+            case Node.Fork f -> throw new IllegalArgumentException("line " + f.line() + ": fork does not run on the host");
+            case Node.WaitChildren w -> throw new IllegalArgumentException("line " + w.line() + ": fork does not run on the host");
             case Node.Show s -> throw new IllegalArgumentException("line " + s.line() + ": views do not run on the host");
             case Node.Save s -> throw new IllegalArgumentException("line " + s.line() + ": views do not run on the host");
         }

@@ -169,6 +169,8 @@ final class HostRefusals
                     child.set(Program.NTHREADS_SLOT, 1);
                     block(t.body(), child, threads);
                 }
+                case Node.Fork f -> refuse(f, "'fork' starts an emulated child process: the host runner has no fork yet");
+                case Node.WaitChildren w -> refuse(w, "'wait' for child processes: the host runner has no fork yet");
                 case Node.Show s -> refuse(s, "'show " + s.view().word() + "' reads the emulator's page tables: views " +
                     "(show, dump, html) run on the emulator only");
                 case Node.Save s -> refuse(s, "'" + (s.html() ? "html" : "dump") + "' writes the emulator's address space: " +
@@ -221,6 +223,7 @@ final class HostRefusals
                 case Node.Until u -> assigned(u.body(), slots);
                 case Node.Parallel p -> assigned(p.body(), slots);
                 case Node.Thread t -> assigned(t.body(), slots);
+                case Node.Fork f -> assigned(f.body(), slots);
                 default ->
                 {
                     // assigns nothing

@@ -58,6 +58,19 @@ sealed interface Node
     {
     }
 
+    /**
+     * {@code fork { ... }}: a child process, with a copy-on-write copy of the address space, runs the
+     * body as its main thread (its own CPU in its own address space); the parent goes on at once.
+     */
+    record Fork(int line, int column, List<Node> body) implements Node
+    {
+    }
+
+    /** {@code wait} alone: waits until every child process this thread forked has exited. */
+    record WaitChildren(int line, int column) implements Node
+    {
+    }
+
     /** {@code join NAME}. */
     record Join(int line, int column, String name, int index) implements Node
     {

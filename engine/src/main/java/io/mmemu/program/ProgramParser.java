@@ -31,8 +31,8 @@ import io.mmemu.vm.Signal;
  * statement  = [ NAME "=" ] call { modifier } [ "expect" outcome { "or" outcome } | "=" strace-result ]
  *            | NAME "=" expr | "param" NAME "=" ( expr | DURATION )
  *            | ( "repeat" expr [ "as" NAME ] | "for" duration | "until" NAME
- *            |   "parallel" [ expr ] | "thread" NAME ) "{"   ...lines...   "}"
- *            | "join" NAME | "barrier" | "post" NAME | "wait" NAME | "sleep" duration
+ *            |   "parallel" [ expr ] | "thread" NAME | "fork" ) "{"   ...lines...   "}"
+ *            | "join" NAME | "barrier" | "post" NAME | "wait" [ NAME ] | "sleep" duration
  *            | "signals" ( "fatal" | "continue" )
  *            | "show" ( "maps" | "smaps" | "ptdump" | "pagemap" "(" expr "," expr ")" | "walk" "(" expr ")" )
  *            | "dump" STRING [ "data" ] | "html" STRING
@@ -49,7 +49,7 @@ import io.mmemu.vm.Signal;
 final class ProgramParser
 {
     private static final Set<String> KEYWORDS = Set.of("param", "repeat", "as", "for", "until", "parallel", "thread",
-        "join", "barrier", "post", "wait", "sleep", "signals", "expect", "or", "ok", "errno", "value", "stride",
+        "fork", "join", "barrier", "post", "wait", "sleep", "signals", "expect", "or", "ok", "errno", "value", "stride",
         "random", "seed", "fatal", "continue", "NULL", "tid", "nthreads", "option", "show", "dump", "html");
 
     private final String name;
@@ -215,6 +215,7 @@ final class ProgramParser
             case Node.Until u -> new Node.Until(u.line(), u.column(), u.event(), inner);
             case Node.Parallel p -> new Node.Parallel(p.line(), p.column(), p.count(), inner);
             case Node.Thread t -> new Node.Thread(t.line(), t.column(), t.name(), t.index(), inner);
+            case Node.Fork f -> new Node.Fork(f.line(), f.column(), inner);
             default -> throw new IllegalStateException("not a block: " + node);
         });
     }
@@ -249,7 +250,7 @@ final class ProgramParser
         if (first.kind() != Token.Kind.NAME)
         {
             throw new LineException(first.column(), "expected a statement (a call such as mmap(...), NAME = ..., " +
-                "repeat, for, until, parallel, thread, join, barrier, post, wait, sleep, signals, show, dump, html or param), found " +
+                "repeat, for, until, parallel, thread, fork, join, barrier, post, wait, sleep, signals, show, dump, html or param), found " +
                 describe(lexer, first));
         }
         final String word = lexer.text(first);
@@ -335,6 +336,13 @@ final class ProgramParser
                 out.add(new Node.Thread(line, column, text, index, List.of()));
                 return new Opened(new Scope(scope, true, false));
             }
+            case "fork" ->
+            {
+                openBrace(lexer, "fork");
+                out.add(new Node.Fork(line, column, List.of()));
+                // a process's main thread: variables copied in; threads, joins and barriers stay on their side
+                return new Opened(new Scope(scope, true, false));
+            }
             case "join" ->
             {
                 final Token threadName = lexer.next();
@@ -372,6 +380,11 @@ final class ProgramParser
             }
             case "wait" ->
             {
+                if (lexer.peek().kind() == Token.Kind.END)
+                {
+                    out.add(new Node.WaitChildren(line, column));
+                    return null;
+                }
                 final int event = eventUse(lexer, "wait");
                 endOfLine(lexer, "after 'wait EVENT'");
                 out.add(new Node.Wait(line, column, event));
@@ -408,7 +421,7 @@ final class ProgramParser
             }
             default -> throw new LineException(column, "unknown statement '" + word + "' (the calls are mmap, munmap, " +
                 "mprotect, mremap, madvise and touch; the statements NAME = ..., param, repeat, for, until, parallel, " +
-                "thread, join, barrier, post, wait, sleep, signals, show, dump and html)");
+                "thread, fork, join, barrier, post, wait, sleep, signals, show, dump and html)");
         }
     }
 

@@ -22,6 +22,10 @@ import static io.mmemu.phys.PhysicalMemory.PAGE_SIZE;
 final class ProgramThread implements Runnable
 {
     private final Run run;
+    /** The process this thread runs in: its address space. */
+    private final ProgramProcess process;
+    /** Whether this thread is a forked process's main thread: the process exits when it ends. */
+    private final boolean forkedMain;
     private final Scheduler scheduler;
     private final String name;
     private final List<Node> body;
@@ -32,6 +36,8 @@ final class ProgramThread implements Runnable
     private final long[] waits;
     /** Per named thread: the instance this thread started last, for {@code join}. */
     private final Handle[] started;
+    /** Child processes this thread forked and has not waited for yet (their main threads). */
+    private final List<ProgramThread> forked = new ArrayList<>(0);
     private boolean fatalSignals;
     /** Calls made, and their number when the innermost loop last began an iteration. */
     private long calls;
@@ -49,10 +55,19 @@ final class ProgramThread implements Runnable
 
     private final Handle handle = new Handle();
 
-    ProgramThread(final Run run, final String name, final List<Node> body, final long[] frame,
-        final Scheduler.Group group, final SplittableRandom random, final boolean fatalSignals)
+    ProgramThread(final Run run, final ProgramProcess process, final String name, final List<Node> body,
+        final long[] frame, final Scheduler.Group group, final SplittableRandom random, final boolean fatalSignals)
+    {
+        this(run, process, false, name, body, frame, group, random, fatalSignals);
+    }
+
+    private ProgramThread(final Run run, final ProgramProcess process, final boolean forkedMain, final String name,
+        final List<Node> body, final long[] frame, final Scheduler.Group group, final SplittableRandom random,
+        final boolean fatalSignals)
     {
         this.run = run;
+        this.process = process;
+        this.forkedMain = forkedMain;
         this.scheduler = run.scheduler();
         this.name = name;
         this.body = body;
@@ -86,12 +101,23 @@ final class ProgramThread implements Runnable
     @Override
     public void run()
     {
-        try (Cpu attached = run.space().attachCpu())
+        try
         {
-            cpu = attached;
-            touch = new Touch(attached, scheduler::stopped);
-            interpreter = new Interpreter(attached);
-            block(body);
+            try (Cpu attached = process.space().attachCpu())
+            {
+                cpu = attached;
+                touch = new Touch(attached, scheduler::stopped);
+                interpreter = new Interpreter(attached);
+                block(body);
+            }
+            finally
+            {
+                if (forkedMain)
+                {
+                    // the block joined every thread and child of this process: no CPU is left in it
+                    process.exit();
+                }
+            }
         }
         catch (final Throwable ex)
         {
@@ -143,6 +169,16 @@ final class ProgramThread implements Runnable
                     }
                     final ProgramThread child = spawn(t.name(), t.body(), 0, 1, null, t);
                     started[t.index()] = child.handle;
+                    children.add(child);
+                }
+                else if (node instanceof Node.Fork f)
+                {
+                    if (children == null)
+                    {
+                        children = new ArrayList<>(2);
+                    }
+                    final ProgramThread child = fork(f);
+                    forked.add(child);
                     children.add(child);
                 }
                 else
@@ -220,7 +256,14 @@ final class ProgramThread implements Runnable
             case Node.Signals s -> fatalSignals = s.fatal();
             case Node.Show s -> ViewStatements.show(run, name, cpu, s, frame);
             case Node.Save s -> ViewStatements.save(run, name, cpu, s);
+            case Node.WaitChildren w ->
+            {
+                final List<ProgramThread> children = List.copyOf(forked);
+                forked.clear();
+                joinAll(children, at(w, "wait"));
+            }
             case Node.Thread t -> throw new IllegalStateException("threads start in block()");
+            case Node.Fork f -> throw new IllegalStateException("processes start in block()");
         }
     }
 
@@ -286,9 +329,43 @@ final class ProgramThread implements Runnable
         final long[] childFrame = frame.clone();
         childFrame[Program.TID_SLOT] = tid;
         childFrame[Program.NTHREADS_SLOT] = nthreads;
-        final ProgramThread child = new ProgramThread(run, childName, childBody, childFrame, barrier, random.split(), fatalSignals);
+        final ProgramThread child = new ProgramThread(run, process, childName, childBody, childFrame, barrier, random.split(),
+            fatalSignals);
         run.start(child, where);
         return child;
+    }
+
+    /**
+     * {@code fork { ... }}: this thread's CPU forks its address space (the parent's other threads
+     * go on meanwhile: the copy is one state of it); the child's main thread runs the body with a
+     * copy of the variables, as {@code tid} 0 of 1, in the new process.
+     */
+    private ProgramThread fork(final Node.Fork f)
+    {
+        final io.mmemu.vm.AddressSpace space = cpu.fork();
+        calls++;
+        if (space == null)
+        {
+            throw new ProgramError(f.line(), f.column(), "fork: ENOMEM, the emulated memory has no room for the child's page tables");
+        }
+        final ProgramProcess child = new ProgramProcess(process.nextChildName(), space);
+        run.forked(child);
+        final long[] childFrame = frame.clone();
+        childFrame[Program.TID_SLOT] = 0;
+        childFrame[Program.NTHREADS_SLOT] = 1;
+        final ProgramThread main = new ProgramThread(run, child, true, child.name(), f.body(), childFrame, null,
+            random.split(), fatalSignals);
+        try
+        {
+            run.start(main, f);
+        }
+        catch (final ProgramError ex)
+        {
+            // the child never runs: its address space goes now
+            child.exit();
+            throw ex;
+        }
+        return main;
     }
 
     private void joinAll(final List<ProgramThread> children, final String what)

@@ -41,21 +41,40 @@ import org.HdrHistogram.Histogram;
  *                           the kernel ({@code Linux 6.8.0}): then the counters are the runner process's
  *                           (faults from getrusage, page tables from VmPTE, data frames from RssAnon, RSS
  *                           the runner's), and the emulator's own figures (locked-VMA waits, lock holds) are 0
+ * @param processes          each process's own figures (the main one first, then the ones forked, in
+ *                           order); {@code stats} is their total. Empty on the host.
  */
 public record Report(Program program, RunOptions options, long wallNanos, MmStats stats, long tablePagesPeak,
                      long tablePages, long dataFramesPeak, long dataFrames, long rssPeak, long rss, long statements,
                      long[] statementSignals, long failedExpectations, List<String> failures,
-                     List<FailureGroup> failureGroups, String error, String fatal, boolean interrupted, String host)
+                     List<FailureGroup> failureGroups, String error, String fatal, boolean interrupted, String host,
+                     List<ProcessFigures> processes)
 {
+    /**
+     * One process's counters in a run with fork: its name ({@code main}, {@code main.1} ...), faults,
+     * zero-page COW breaks, COW breaks and reuses of pages fork shared, forks it made and the pages
+     * they shared with its children.
+     */
+    public record ProcessFigures(String name, long faults, long zeroPageCow, long cowBreaks, long cowReuses, long forks,
+                                 long forkSharedPages)
+    {
+        static ProcessFigures of(final String name, final MmStats stats)
+        {
+            return new ProcessFigures(name, stats.faults(), stats.zeroPageCow(), stats.cowBreaks(), stats.cowReuses(),
+                stats.forks(), stats.forkSharedPages());
+        }
+    }
+
     /** A report of a run on the emulator. */
     public Report(final Program program, final RunOptions options, final long wallNanos, final MmStats stats,
         final long tablePagesPeak, final long tablePages, final long dataFramesPeak, final long dataFrames,
         final long rssPeak, final long rss, final long statements, final long[] statementSignals,
         final long failedExpectations, final List<String> failures, final List<FailureGroup> failureGroups,
-        final String error, final String fatal, final boolean interrupted)
+        final String error, final String fatal, final boolean interrupted, final List<ProcessFigures> processes)
     {
         this(program, options, wallNanos, stats, tablePagesPeak, tablePages, dataFramesPeak, dataFrames, rssPeak, rss,
-            statements, statementSignals, failedExpectations, failures, failureGroups, error, fatal, interrupted, null);
+            statements, statementSignals, failedExpectations, failures, failureGroups, error, fatal, interrupted, null,
+            processes);
     }
 
     private static final long PAGE_SIZE = 4096;
@@ -99,6 +118,17 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         row(out, "faults", stats.faults() + "  (" + Quantities.count(faultsPerSecond()) + "/s; " +
             (stats.faults() - stats.segvMaperr() - stats.segvAccerr() - stats.sigbus()) + " served, " +
             stats.zeroPageCow() + " zero-page COW)");
+        if (stats.forks() > 0)
+        {
+            row(out, "copy on write", stats.cowBreaks() + " COW breaks, " + stats.cowReuses() + " reused, " +
+                stats.forkSharedPages() + " pages shared by " + stats.forks() + " forks");
+            row(out, "processes", Integer.toString(processes.size()));
+            for (final ProcessFigures p : processes)
+            {
+                out.printf("    %-18s faults %d  COW breaks %d  reused %d  zero-page COW %d  forks %d  pages shared %d%n",
+                    p.name(), p.faults(), p.cowBreaks(), p.cowReuses(), p.zeroPageCow(), p.forks(), p.forkSharedPages());
+            }
+        }
         row(out, "SIGSEGV", stats.segvMaperr() + " SEGV_MAPERR, " + stats.segvAccerr() + " SEGV_ACCERR");
         row(out, "SIGBUS", Long.toString(stats.sigbus()));
         row(out, "locked-VMA waits", host != null ? NOT_ON_HOST : stats.faultWaits() + " waits, " + stats.faultRetries() + " retries");
@@ -196,7 +226,25 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         json.writeNumberField("sigsegv_accerr", stats.segvAccerr());
         json.writeNumberField("sigbus", stats.sigbus());
         json.writeNumberField("zero_page_cow", stats.zeroPageCow());
+        json.writeNumberField("cow_breaks", stats.cowBreaks());
+        json.writeNumberField("cow_reuses", stats.cowReuses());
+        json.writeNumberField("forks", stats.forks());
+        json.writeNumberField("fork_shared_pages", stats.forkSharedPages());
         json.writeEndObject();
+        json.writeArrayFieldStart("processes");
+        for (final ProcessFigures p : processes)
+        {
+            json.writeStartObject();
+            json.writeStringField("name", p.name());
+            json.writeNumberField("faults", p.faults());
+            json.writeNumberField("zero_page_cow", p.zeroPageCow());
+            json.writeNumberField("cow_breaks", p.cowBreaks());
+            json.writeNumberField("cow_reuses", p.cowReuses());
+            json.writeNumberField("forks", p.forks());
+            json.writeNumberField("fork_shared_pages", p.forkSharedPages());
+            json.writeEndObject();
+        }
+        json.writeEndArray();
 
         json.writeObjectFieldStart("latency");
         histogram(json, "fault", stats.faultLatency());

@@ -61,6 +61,9 @@ public final class Run
     private final List<String> failures = new ArrayList<>();
     private final FailureGroups failureGroups = new FailureGroups();
     private volatile AddressSpace space;
+    /** Every process of the run, the main one first, in the order they were forked. */
+    private final java.util.concurrent.CopyOnWriteArrayList<ProgramProcess> processes =
+        new java.util.concurrent.CopyOnWriteArrayList<>();
     /** When the program started ({@link System#nanoTime}), for the views' headers. */
     private volatile long startNanos;
     private volatile long loopsDeadline = Long.MAX_VALUE;
@@ -123,7 +126,9 @@ public final class Run
             }
             final long[] frame = new long[program.slots()];
             frame[Program.NTHREADS_SLOT] = 1;
-            final ProgramThread main = new ProgramThread(this, "main", program.body(), frame, null,
+            final ProgramProcess process = new ProgramProcess("main", mm);
+            processes.add(process);
+            final ProgramThread main = new ProgramThread(this, process, "main", program.body(), frame, null,
                 new SplittableRandom(options.seed()), false);
             final Thread thread = start(main, null);
 
@@ -131,7 +136,7 @@ public final class Run
             long peakData = 0;
             while (true)
             {
-                final MmStats live = mm.stats();
+                final MmStats live = processes.size() == 1 ? mm.stats() : total();
                 final Sample sample = new Sample(System.nanoTime() - start, live.faults(), memory.tablePages(),
                     memory.dataFrames());
                 peakTables = Math.max(peakTables, sample.tablePages());
@@ -150,7 +155,12 @@ public final class Run
             }
             final long wall = System.nanoTime() - start;
             atEnd.accept(mm);
-            final MmStats stats = mm.stats();
+            final MmStats stats = total();
+            final List<Report.ProcessFigures> perProcess = new ArrayList<>(processes.size());
+            for (final ProgramProcess p : processes)
+            {
+                perProcess.add(Report.ProcessFigures.of(p.name(), p.stats()));
+            }
             final long tables = memory.tablePages();
             final long data = memory.dataFrames();
             final String deadlock = scheduler.deadlock();
@@ -161,13 +171,30 @@ public final class Run
                     new long[] {signals[Signal.SEGV_MAPERR].sum(), signals[Signal.SEGV_ACCERR].sum(),
                         signals[Signal.SI_KERNEL].sum(), signals[Signal.BUS_ADRERR].sum()},
                     failedExpectations.sum(), List.copyOf(failures), failureGroups.snapshot(),
-                    error != null ? error : deadlock, fatal, interrupted);
+                    error != null ? error : deadlock, fatal, interrupted, perProcess);
             }
         }
         finally
         {
             scheduler.stop();
         }
+    }
+
+    /** Every process's counters together. */
+    private MmStats total()
+    {
+        final List<MmStats> all = new ArrayList<>(processes.size());
+        for (final ProgramProcess p : processes)
+        {
+            all.add(p.stats());
+        }
+        return MmStats.total(all);
+    }
+
+    /** A process forked by a program thread: counted in the report from now on. */
+    void forked(final ProgramProcess child)
+    {
+        processes.add(child);
     }
 
     private static void join(final Thread thread)

@@ -44,7 +44,7 @@ final class ViewStatements
     /** {@code show VIEW}. */
     static void show(final Run run, final String thread, final Cpu cpu, final Node.Show node, final long[] frame)
     {
-        final AddressSpace space = run.space();
+        final AddressSpace space = cpu.addressSpace();
         final long address = node.address() == null ? 0 : node.address().evaluate(frame);
         final long start = address & -PAGE_SIZE;
         long end = 0;
@@ -95,7 +95,7 @@ final class ViewStatements
     /** {@code dump "FILE" [data]} or {@code html "FILE"}: a file the program cannot write is a run-time error. */
     static void save(final Run run, final String thread, final Cpu cpu, final Node.Save node)
     {
-        final AddressSpace space = run.space();
+        final AddressSpace space = cpu.addressSpace();
         final Path file;
         try
         {

@@ -27,7 +27,7 @@ import org.agrona.collections.Int2ObjectHashMap;
  * <p>
  * <b>Pids.</b> The first pid is the traced program, starting from MAPS (or empty). A pid created
  * by clone/clone3/fork/vfork (logs with {@code %process}) shares its creator's address space when
- * the call had CLONE_VM (threads, vfork), else gets a copy of its layout ({@link AddressSpace#copyLayoutOf}).
+ * the call had CLONE_VM (threads, vfork), else gets a copy-on-write copy of it ({@link AddressSpace#forkFrom}).
  * A pid that runs execve gets a new address space: from the maps given for that program's path
  * ({@code --initial-maps PATH=MAPS}), else laid out from the program's ELF file on this machine
  * ({@link ExecLayout}), else (no such file here) empty and <i>unchecked</i>. In a memory-only log nothing
@@ -354,7 +354,10 @@ public final class TraceReplay
             return parent;
         }
         final Process child = newProcess(null, parent.known);
-        child.space.copyLayoutOf(parent.space);
+        if (!child.space.forkFrom(parent.cpu))
+        {
+            throw new IllegalStateException("fork: the emulated physical memory is exhausted");
+        }
         child.fds.putAll(parent.fds);
         return child;
     }

@@ -378,47 +378,21 @@ public final class AddressSpace implements AutoCloseable
     }
 
     /**
-     * fork's dup_mmap, for the layout: every VMA of {@code parent} but VM_DONTCOPY ones, with
-     * VM_LOCKED dropped, files shared (so shared mappings stay shared), the break and [vsyscall].
-     * This address space must be empty. Private pages are not copied: the child sees its private
-     * memory as never written (replay needs the layout only; strace logs carry no memory contents).
-     * Both layouts are owned whole meanwhile (dup_mmap write-locks the parent's mmap lock): the
-     * parent's writers in flight finish first, so the copy is one state of the parent.
+     * fork into an address space the caller made (a replay's fork event, a test): this empty
+     * address space becomes a copy of {@code parent}'s as {@link Cpu#fork} makes it. {@code parent}
+     * is the calling thread's CPU in the parent (so that it answers nothing else meanwhile: a CPU
+     * attached for the copy would wait for it to acknowledge the parent's TLB flush). Returns false
+     * (ENOMEM) when memory ran out; this address space is then empty.
      */
-    public void copyLayoutOf(final AddressSpace parent)
+    public boolean forkFrom(final Cpu parent)
     {
-        final Cpu from = parent.attachCpu();
-        final Cpu cpu = attachCpu();
-        parent.rangeLock.acquire(from, 0, TASK_SIZE);
-        rangeLock.acquire(cpu, 0, TASK_SIZE);
-        try
-        {
-            if (tree().size() != 0)
-            {
-                throw new IllegalStateException("fork into a non-empty address space");
-            }
-            for (final Vma vma : parent.tree().toArray())
-            {
-                if ((vma.flags & VmFlags.VM_DONTCOPY) != 0)
-                {
-                    continue;
-                }
-                final boolean anon = vma.anonVma() != null && (vma.flags & VmFlags.VM_WIPEONFORK) == 0;
-                VmaEditor.insertDistinct(cpu, new Vma(vma.start, vma.end,
-                    vma.flags & ~(VmFlags.VM_LOCKED | VmFlags.VM_LOCKONFAULT), vma.pgoff, vma.file, vma.name,
-                    anon ? new AnonVma() : null), false);
-            }
-            startBrk = parent.startBrk;
-            brk = parent.brk;
-            vsyscall = parent.vsyscall;
-        }
-        finally
-        {
-            rangeLock.release(cpu);
-            parent.rangeLock.release(from);
-            cpu.close();
-            from.close();
-        }
+        return Fork.dupMmap(parent, this);
+    }
+
+    /** Whether maps shows the [vsyscall] page (what fork passes on). */
+    public boolean showsVsyscall()
+    {
+        return vsyscall;
     }
 
     // ---------------------------------------------------------------- views
@@ -532,12 +506,41 @@ public final class AddressSpace implements AutoCloseable
      * Runs the invariant checker over this address space: the page-table structure and frame
      * accounting ({@link PageTableChecker}), and that every mapped PTE lies inside a VMA whose
      * protection allows it (present only where the VMA is accessible, writable only where it has
-     * VM_WRITE, PROT_NONE only where it has no access). Run it at a quiescent point.
+     * VM_WRITE, PROT_NONE only where it has no access, and in a private VMA writable only over an
+     * exclusive anonymous page). Run it at a quiescent point.
      */
     public PageTableChecker.Result check(final boolean accounting)
     {
+        return checkAll(accounting, this);
+    }
+
+    /**
+     * {@link #check} over address spaces that share one physical memory and may share frames
+     * (parents and the children they forked): a shared frame's mapcount counts the entries of all of
+     * them, so they are checked together; with {@code accounting} they must be every address space
+     * of that memory.
+     */
+    public static PageTableChecker.Result checkAll(final boolean accounting, final AddressSpace... spaces)
+    {
+        final long[] roots = new long[spaces.length];
+        final PageTableChecker.LeafVisitor[] visitors = new PageTableChecker.LeafVisitor[spaces.length];
+        for (int i = 0; i < spaces.length; i++)
+        {
+            if (spaces[i].memory != spaces[0].memory)
+            {
+                throw new IllegalArgumentException("address spaces of different physical memories");
+            }
+            roots[i] = spaces[i].cr3;
+            visitors[i] = spaces[i].leafChecker();
+        }
+        return PageTableChecker.check(spaces[0].memory, accounting, roots, visitors);
+    }
+
+    /** That every mapped leaf lies in a VMA whose protection allows it. */
+    private PageTableChecker.LeafVisitor leafChecker()
+    {
         final VmaTree snapshot = tree();
-        return PageTableChecker.check(memory, accounting, (va, entry, level, violations) ->
+        return (va, entry, level, violations) ->
         {
             final Vma vma = snapshot.lookup(va);
             if (vma == null)
@@ -556,7 +559,14 @@ public final class AddressSpace implements AutoCloseable
             {
                 violations.add(String.format("PROT_NONE entry 0x%x at 0x%x in accessible %s", entry, va, vma));
             }
-        }, cr3);
+            else if (PageTableEntry.isWritable(entry) && !vma.isShared() && level == PageTableEntry.LEVEL_PTE &&
+                !memory.isAnonExclusive(PageTableEntry.pfn(entry)))
+            {
+                // copy on write: a private mapping writes only pages no other entry maps
+                violations.add(String.format("writable entry 0x%x at 0x%x in private %s maps a page it does not own alone",
+                    entry, va, vma));
+            }
+        };
     }
 
     /** Frees every mapping, table and the root. The CPUs must be closed. */

@@ -135,6 +135,24 @@ public final class Cpu implements AutoCloseable, WaitContext
         return Madvise.madvise(this, addr, length, advice);
     }
 
+    /**
+     * fork (and clone without CLONE_VM): a new address space in the same physical memory, with this
+     * one's kernel configuration and locking, holding a copy-on-write copy of this one ({@link Fork}).
+     * The child has no CPU yet: attach its threads' CPUs, and close it when the child exits.
+     * Returns null when memory ran out (fork's ENOMEM), with nothing left behind.
+     */
+    public AddressSpace fork()
+    {
+        enter();
+        final AddressSpace child = AddressSpace.create(memory, mm.locking(), mm.section(), mm.kernel());
+        if (!Fork.dupMmap(this, child))
+        {
+            child.close();
+            return null;
+        }
+        return child;
+    }
+
     // ---------------------------------------------------------------- memory accesses
 
     /** Reads the byte at {@code va}; on {@link Signal#NONE} the byte (0..255) is in {@link #value()}. */

@@ -21,6 +21,13 @@ public final class CpuStats
     long zeroPageCow;
     /** Stacks this CPU's faults grew (expand_downwards that moved a VMA's start). */
     long stackGrowths;
+    /** Write faults that copied a page fork shared (wp_page_copy). */
+    long cowBreaks;
+    /** Write faults that reused a page fork had shared, its other mappings gone (wp_page_reuse). */
+    long cowReuses;
+    /** Address spaces this CPU forked, and the pages those forks shared with their children. */
+    long forks;
+    long forkSharedPages;
     final Histogram faultLatency = histogram();
     final Histogram mmapWriteHold = histogram();
     final Histogram mmapReadHold = histogram();

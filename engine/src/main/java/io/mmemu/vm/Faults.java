@@ -29,6 +29,8 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  *   <li>shared mappings (of files, or shmem): the page from the object's page cache, read in (or
  *       allocated zeroed) on first touch; SIGBUS past the end of the file;</li>
  *   <li>private file mappings: reads map the page-cache page read-only; writes copy it;</li>
+ *   <li>a write to an anonymous page fork shared (read-only in both processes): reused when
+ *       the other mappings are gone, copied otherwise (do_wp_page, Linux 6.x's anon-exclusive rules);</li>
  *   <li>no frame to be had: SIGBUS (VM_FAULT_OOM), with nothing half-done.</li>
  * </ul>
  */
@@ -213,7 +215,7 @@ final class Faults
                 return install(cpu, table, slot, 0, PageTableEntry.leaf(memory.zeroPagePfn(), prot | SPECIAL), NO_FRAME);
             }
             prepareAnonVma(cpu.mm, vma);
-            final long pfn = memory.allocateData(cpu.cache);
+            final long pfn = memory.allocateAnon(cpu.cache);
             if (pfn == NO_FRAME)
             {
                 return Signal.BUS_ADRERR;
@@ -230,7 +232,7 @@ final class Faults
         if (old == memory.zeroPagePfn())
         {
             prepareAnonVma(cpu.mm, vma);
-            final long pfn = memory.allocateData(cpu.cache);
+            final long pfn = memory.allocateAnon(cpu.cache);
             if (pfn == NO_FRAME)
             {
                 return Signal.BUS_ADRERR;
@@ -244,8 +246,54 @@ final class Faults
             }
             return Signal.NONE;
         }
-        // do_wp_page reuse: an exclusive anonymous page just becomes writable again
-        return upgrade(cpu, table, slot, e);
+        return writeProtected(cpu, vma, page, table, slot, e);
+    }
+
+    /**
+     * do_wp_page on an anonymous page (of an anonymous VMA, or a private file mapping's own copy)
+     * mapped read-only in a writable VMA: an {@linkplain PhysicalMemory#isAnonExclusive exclusive}
+     * page just becomes writable again (wp_page_reuse); one that fork shared is reused when its
+     * other mappings are gone (wp_can_reuse_anon_folio: this entry holds the only reference), and
+     * copied otherwise (wp_page_copy).
+     */
+    private static int writeProtected(final Cpu cpu, final Vma vma, final long page, final long table,
+        final long slot, final long e)
+    {
+        final PhysicalMemory memory = cpu.memory;
+        final long old = PageTableEntry.pfn(e);
+        if (memory.isAnonExclusive(old))
+        {
+            return upgrade(cpu, table, slot, e);
+        }
+        if (memory.refcount(old) == 1 && cpu.editor.reuseIfUnshared(table, slot, e, WRITABLE | dirty(cpu)))
+        {
+            cpu.stats.cowReuses++;
+            return Signal.NONE;
+        }
+        final long copy = memory.allocateAnon(cpu.cache);
+        if (copy == NO_FRAME)
+        {
+            return Signal.BUS_ADRERR;
+        }
+        if (memory.isBacked(copy))
+        {
+            // the old page is shared, so read-only everywhere: nobody writes it while it is copied
+            // (if this entry changed meanwhile, the install below fails and the copy is dropped)
+            MemorySegment.copy(memory.frames(), old << 12, memory.frames(), copy << 12, PhysicalMemory.PAGE_SIZE);
+            memory.markDirty(copy);
+        }
+        final long bits = PageProtection.of(vma.flags) | WRITABLE | dirty(cpu);
+        if (installWon(cpu, table, slot, e, PageTableEntry.leaf(copy, bits), copy))
+        {
+            cpu.stats.cowBreaks++;
+            assert cpu.editor.holdsNoLock() : "a shootdown with a PT lock held";
+            // ptep_clear_flush: other CPUs may still read the old page through a stale entry; it is
+            // released (freed, if the other side is gone too) only after they cannot
+            memory.unmapData(old);
+            cpu.shootdown(page, page + PhysicalMemory.PAGE_SIZE);
+            memory.releaseData(cpu.cache, old, false);
+        }
+        return Signal.NONE;
     }
 
     private static int shared(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
@@ -300,8 +348,8 @@ final class Faults
         }
         if (e != 0 && PageTableEntry.pfn(e) != inode.find(pgoff))
         {
-            // do_wp_page reuse: the VMA's own (anonymous) copy just becomes writable again
-            return upgrade(cpu, table, slot, e);
+            // the VMA's own (anonymous) copy: reused, or copied if fork shares it
+            return writeProtected(cpu, vma, page, table, slot, e);
         }
         if (pgoff >= inode.sizePages())
         {
@@ -327,7 +375,7 @@ final class Faults
             return Signal.NONE;
         }
         prepareAnonVma(cpu.mm, vma);
-        final long copy = memory.allocateData(cpu.cache);
+        final long copy = memory.allocateAnon(cpu.cache);
         if (copy != NO_FRAME && memory.isBacked(copy))
         {
             MemorySegment.copy(memory.frames(), cached << 12, memory.frames(), copy << 12, PhysicalMemory.PAGE_SIZE);

@@ -13,6 +13,10 @@ import org.HdrHistogram.Histogram;
  * @param segvAccerr      SIGSEGV with SEGV_ACCERR delivered
  * @param sigbus          SIGBUS delivered (emulated memory exhausted)
  * @param zeroPageCow     zero-page copy-on-write breaks
+ * @param cowBreaks       copy-on-write breaks of pages fork shared (wp_page_copy)
+ * @param cowReuses       write faults that reused a page fork had shared, once it was no longer (wp_page_reuse)
+ * @param forks           forks made by this address space's CPUs
+ * @param forkSharedPages pages those forks mapped in a child as well (shared copy-on-write, or page-cache pages)
  * @param faultLatency    fault handling time, ns
  * @param mmapWriteHold   mmap lock write hold times, ns
  * @param mmapReadHold    mmap lock read hold times (faults in mmap-lock mode), ns
@@ -20,9 +24,35 @@ import org.HdrHistogram.Histogram;
  * @param ptlHold         PTE lock hold times in range operations (zap, protect, populate, move), ns
  */
 public record MmStats(long faults, long faultWaits, long faultRetries, long segvMaperr, long segvAccerr, long sigbus,
-    long zeroPageCow, Histogram faultLatency, Histogram mmapWriteHold, Histogram mmapReadHold, Histogram vmaLockHold,
+    long zeroPageCow, long cowBreaks, long cowReuses, long forks, long forkSharedPages, Histogram faultLatency, Histogram mmapWriteHold, Histogram mmapReadHold, Histogram vmaLockHold,
     Histogram ptlHold)
 {
+    /** The counters of several address spaces together (a program's processes): sums, histograms merged. */
+    public static MmStats total(final java.util.List<MmStats> all)
+    {
+        final CpuStats sum = new CpuStats();
+        for (final MmStats s : all)
+        {
+            sum.faults += s.faults;
+            sum.faultWaits += s.faultWaits;
+            sum.faultRetries += s.faultRetries;
+            sum.segvMaperr += s.segvMaperr;
+            sum.segvAccerr += s.segvAccerr;
+            sum.sigbus += s.sigbus;
+            sum.zeroPageCow += s.zeroPageCow;
+            sum.cowBreaks += s.cowBreaks;
+            sum.cowReuses += s.cowReuses;
+            sum.forks += s.forks;
+            sum.forkSharedPages += s.forkSharedPages;
+            sum.faultLatency.add(s.faultLatency);
+            sum.mmapWriteHold.add(s.mmapWriteHold);
+            sum.mmapReadHold.add(s.mmapReadHold);
+            sum.vmaLockHold.add(s.vmaLockHold);
+            sum.ptlHold.add(s.ptlHold);
+        }
+        return sum(java.util.List.of(sum));
+    }
+
     static MmStats sum(final Iterable<CpuStats> all)
     {
         long faults = 0;
@@ -32,6 +62,10 @@ public record MmStats(long faults, long faultWaits, long faultRetries, long segv
         long accerr = 0;
         long sigbus = 0;
         long cow = 0;
+        long breaks = 0;
+        long reuses = 0;
+        long forks = 0;
+        long shared = 0;
         final Histogram latency = CpuStats.histogram();
         final Histogram write = CpuStats.histogram();
         final Histogram read = CpuStats.histogram();
@@ -46,12 +80,16 @@ public record MmStats(long faults, long faultWaits, long faultRetries, long segv
             accerr += s.segvAccerr;
             sigbus += s.sigbus;
             cow += s.zeroPageCow;
+            breaks += s.cowBreaks;
+            reuses += s.cowReuses;
+            forks += s.forks;
+            shared += s.forkSharedPages;
             latency.add(s.faultLatency);
             write.add(s.mmapWriteHold);
             read.add(s.mmapReadHold);
             vma.add(s.vmaLockHold);
             ptl.add(s.ptlHold);
         }
-        return new MmStats(faults, waits, retries, maperr, accerr, sigbus, cow, latency, write, read, vma, ptl);
+        return new MmStats(faults, waits, retries, maperr, accerr, sigbus, cow, breaks, reuses, forks, shared, latency, write, read, vma, ptl);
     }
 }

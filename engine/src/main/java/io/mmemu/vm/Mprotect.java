@@ -156,16 +156,17 @@ final class Mprotect
         {
             return -Errno.ENOMEM;
         }
-        changePtes(cpu, start, end, newFlags, !vma.isAnonymous());
+        changePtes(cpu, start, end, newFlags);
         return changed.end;
     }
 
     /**
      * change_protection over {@code [start, end)} for a VMA whose flags are now {@code flags}. In a
-     * private file mapping only the VMA's own copies (dirty: they were written) may become writable;
-     * the page-cache pages it maps read-only must keep faulting so a write copies them.
+     * private mapping only exclusive anonymous pages (a private file mapping's own copies, pages
+     * fork does not share) may become writable; page-cache pages and shared pages must keep faulting
+     * so that a write copies them (can_change_pte_writable).
      */
-    static void changePtes(final Cpu cpu, final long start, final long end, final int flags, final boolean fileBacked)
+    static void changePtes(final Cpu cpu, final long start, final long end, final int flags)
     {
         final boolean shared = (flags & VmFlags.VM_SHARED) != 0;
         long protection = PageProtection.of(flags);
@@ -176,7 +177,7 @@ final class Mprotect
         }
         final MmuGather tlb = cpu.gather;
         tlb.begin(cpu.shootdown);
-        cpu.editor.changeProtection(cpu.mm.cr3(), start, end, protection, fileBacked && !shared, tlb);
+        cpu.editor.changeProtection(cpu.mm.cr3(), start, end, protection, !shared, tlb);
         tlb.finish();
     }
 }

@@ -37,10 +37,13 @@ final class VmaEditor
             vma.file == file && java.util.Objects.equals(vma.name, name);
     }
 
-    /** is_mergeable_anon_vma without fork: compatible when either has none or both share one. */
+    /**
+     * is_mergeable_anon_vma: compatible when both share one, or when one has none and the other
+     * was not forked (a forked child VMA's anon_vma_chain is not singular: vma_had_uncowed_parents).
+     */
     static boolean anonCompatible(final AnonVma a, final AnonVma b)
     {
-        return a == null || b == null || a == b;
+        return a == b || (a == null && !b.forked()) || (b == null && !a.forked());
     }
 
     /** can_vma_merge_after: {@code prev} can absorb a range starting at its end. */
@@ -513,12 +516,13 @@ final class VmaEditor
         final VmaTree tree = mm.tree();
         final int i = tree.indexAfter(vma.start);
         final Vma next = tree.at(i + 1);
-        if (next != null && reusable(vma, next) && next.anonVma() != null)
+        // reusable_anon_vma: only a neighbour whose anon_vma_chain is singular (not forked) lends its own
+        if (next != null && reusable(vma, next) && next.anonVma() != null && !next.anonVma().forked())
         {
             return next.anonVma();
         }
         final Vma prev = tree.prev(i);
-        if (prev != null && reusable(prev, vma) && prev.anonVma() != null)
+        if (prev != null && reusable(prev, vma) && prev.anonVma() != null && !prev.anonVma().forked())
         {
             return prev.anonVma();
         }

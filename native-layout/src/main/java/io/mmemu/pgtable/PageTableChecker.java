@@ -38,7 +38,8 @@ public final class PageTableChecker
     private final FrameBitmap mapped;
     /** Backed data frames mapped more than once: the entries beyond the first. */
     private final Long2LongHashMap extraMappings = new Long2LongHashMap(0);
-    private final LeafVisitor visitor;
+    /** The visitor of the root being walked. */
+    private LeafVisitor visitor;
     private long zeroPageMappings;
     private long leaves;
 
@@ -83,13 +84,26 @@ public final class PageTableChecker
     public static Result check(final PhysicalMemory memory, final boolean accounting, final LeafVisitor visitor,
         final long... cr3s)
     {
+        final LeafVisitor[] visitors = new LeafVisitor[cr3s.length];
+        java.util.Arrays.fill(visitors, visitor);
+        return check(memory, accounting, cr3s, visitors);
+    }
+
+    /**
+     * As above with one visitor per root ({@code visitors[i]} sees the leaves under {@code cr3s[i]}):
+     * for address spaces that share frames (fork), whose mapcounts count the entries of all of them.
+     */
+    public static Result check(final PhysicalMemory memory, final boolean accounting, final long[] cr3s,
+        final LeafVisitor[] visitors)
+    {
         try (FrameBitmap tables = new FrameBitmap(memory.backedFrames());
              FrameBitmap mapped = new FrameBitmap(memory.totalFrames()))
         {
-            final PageTableChecker checker = new PageTableChecker(memory, visitor, tables, mapped);
-            for (final long cr3 : cr3s)
+            final PageTableChecker checker = new PageTableChecker(memory, LeafVisitor.NONE, tables, mapped);
+            for (int i = 0; i < cr3s.length; i++)
             {
-                checker.visitTable(cr3 >>> 12, LEVEL_PGD, 0L);
+                checker.visitor = visitors[i];
+                checker.visitTable(cr3s[i] >>> 12, LEVEL_PGD, 0L);
             }
             checker.checkCounts(accounting);
             if (memory.useAfterFrees() > 0)
@@ -218,6 +232,10 @@ public final class PageTableChecker
             if (refcount < count)
             {
                 violation("frame %d has refcount %d below its %d mappings", pfn, refcount, count);
+            }
+            if ((memory.flags(pfn) & FrameFlags.ANON_EXCLUSIVE) != 0 && count != 1)
+            {
+                violation("frame %d is anon-exclusive but %d entries map it", pfn, count);
             }
         });
         if (accounting)

@@ -231,6 +231,39 @@ public final class PageTableEditor
         }
     }
 
+    /**
+     * do_wp_page's reuse of an anonymous page nobody else holds (wp_can_reuse_anon_folio): under the
+     * PT lock of {@code table}, if the entry at {@code slot} still holds {@code expected} and the
+     * page it maps has one reference left (this entry's: every other mapping is gone, and no other
+     * address space can take a new one but a fork of this one, which takes this lock to copy the
+     * entry), marks the page {@linkplain PhysicalMemory#markAnonExclusive exclusive} and stores
+     * {@code expected | bits}. Returns false when the page is shared, or when the entry changed
+     * (then the caller's copy-on-write install fails on the same comparison and the access retries).
+     */
+    public boolean reuseIfUnshared(final long table, final long slot, final long expected, final long bits)
+    {
+        lockTable(table);
+        try
+        {
+            if ((long)ENTRY.getVolatile(frames, slot) != expected)
+            {
+                return false;
+            }
+            final long pfn = PageTableEntry.pfn(expected);
+            if (memory.refcount(pfn) != 1)
+            {
+                return false;
+            }
+            // under the lock: the entry maps the page, so it cannot be freed before the flag is set
+            memory.markAnonExclusive(pfn);
+            return storeLeaf(slot, expected, expected | bits);
+        }
+        finally
+        {
+            unlockTable(table);
+        }
+    }
+
     /** The store of {@link #setLeaf}, with the PT lock of the entry's table held. */
     private boolean storeLeaf(final long slot, final long expected, final long update)
     {
@@ -313,14 +346,16 @@ public final class PageTableEditor
     /**
      * Rewrites the protection of every mapped 4 KiB entry in {@code [start, end)}: the bits in
      * {@link PageTableEntry#PROTECTION_MASK} become {@code protection}'s, except that
-     * {@link PageTableEntry#WRITABLE} is granted only to entries already dirty when
-     * {@code writeOnlyIfDirty} (pages that must fault once before they may be written), and never
-     * to the zero page. Frames, A and D stay. Changed ranges go to {@code tlb} for the flush.
+     * {@link PageTableEntry#WRITABLE} is granted only to exclusive anonymous pages
+     * ({@link PhysicalMemory#isAnonExclusive}) when {@code writeOnlyIfExclusive} (a private mapping:
+     * can_change_pte_writable — page-cache pages and pages fork shares must fault once, to be copied
+     * or reused), and never to the zero page. Frames, A and D stay. Changed ranges go to {@code tlb}
+     * for the flush.
      */
     public int changeProtection(final long cr3, final long start, final long end, final long protection,
-        final boolean writeOnlyIfDirty, final MmuGather tlb)
+        final boolean writeOnlyIfExclusive, final MmuGather tlb)
     {
-        return forEachTable(PROTECT, cr3, start, end, protection, writeOnlyIfDirty, tlb);
+        return forEachTable(PROTECT, cr3, start, end, protection, writeOnlyIfExclusive, tlb);
     }
 
     /**
@@ -419,7 +454,7 @@ public final class PageTableEditor
      * applies {@code op} to every slot in range, then reports the changed range to {@code tlb}.
      */
     private int forEachTable(final int op, final long cr3, final long start, final long end, final long protection,
-        final boolean writeOnlyIfDirty, final MmuGather tlb)
+        final boolean writeOnlyIfExclusive, final MmuGather tlb)
     {
         done = 0;
         long va = start;
@@ -453,7 +488,7 @@ public final class PageTableEditor
                     final boolean hit = switch (op)
                     {
                         case ZAP -> zapSlot(slot, tlb);
-                        case PROTECT -> protectSlot(slot, protection, writeOnlyIfDirty);
+                        case PROTECT -> protectSlot(slot, protection, writeOnlyIfExclusive);
                         default -> cleanSlot(slot);
                     };
                     if (hit)
@@ -506,14 +541,15 @@ public final class PageTableEditor
     }
 
     /** Re-protects one mapped entry; true if it changed. Caller holds the PT lock. */
-    private boolean protectSlot(final long slot, final long protection, final boolean writeOnlyIfDirty)
+    private boolean protectSlot(final long slot, final long protection, final boolean writeOnlyIfExclusive)
     {
         assert holdsLock(slot >>> 12) : "change of protection without the PT lock";
         long e = (long)ENTRY.getOpaque(frames, slot);
         while (PageTableEntry.isMapped(e))
         {
             long prot = protection;
-            if ((writeOnlyIfDirty && !PageTableEntry.isDirty(e)) || PageTableEntry.pfn(e) == zeroPagePfn)
+            if (PageTableEntry.pfn(e) == zeroPagePfn ||
+                ((prot & PageTableEntry.WRITABLE) != 0 && writeOnlyIfExclusive && !memory.isAnonExclusive(PageTableEntry.pfn(e))))
             {
                 prot &= ~PageTableEntry.WRITABLE;
             }

@@ -35,6 +35,14 @@ public final class FrameFlags
      * CPU about to store to it, or before it goes back to the buddy allocator.
      */
     public static final int WRITTEN_LINES = 1 << 7;
+    /**
+     * A DATA page that is anonymous and mapped by exactly one page-table entry, which may therefore
+     * make it writable without a copy (Linux's PageAnonExclusive): set when the page is allocated
+     * for an anonymous fault or a copy-on-write break and when a write fault reuses it; cleared when
+     * fork shares it. Page-cache pages never carry it. Changed by atomic OR/AND (other address
+     * spaces mapping the page may mark it {@link #DIRTY} at the same time).
+     */
+    public static final int ANON_EXCLUSIVE = 1 << 8;
 
     public static final int STATE_MASK = FREE | TABLE | DATA | ZERO_PAGE | RESERVED;
 
@@ -53,6 +61,7 @@ public final class FrameFlags
         append(sb, flags, ZEROED, "zeroed");
         append(sb, flags, DIRTY, "dirty");
         append(sb, flags, WRITTEN_LINES, "written-lines");
+        append(sb, flags, ANON_EXCLUSIVE, "anon-exclusive");
         return sb.length() == 0 ? "none" : sb.toString();
     }
 

@@ -247,13 +247,19 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public long allocateBackedData(final FrameCache cache)
     {
+        return allocateBacked(cache, FrameFlags.DATA);
+    }
+
+    /** A backed data page in state {@code flags}: one reference, one mapping. */
+    private long allocateBacked(final FrameCache cache, final int flags)
+    {
         final long pfn = allocateZeroed(cache);
         if (pfn == NO_FRAME)
         {
             return NO_FRAME;
         }
         final long off = offset(pfn);
-        FLAGS.set(metadata, off, FrameFlags.DATA);
+        FLAGS.set(metadata, off, flags);
         REFCOUNT.set(metadata, off, 1);
         MAPCOUNT.set(metadata, off, 1);
         LINES.set(metadata, off, 0L);
@@ -313,9 +319,14 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public long allocateData(final FrameCache cache)
     {
+        return allocateData(cache, FrameFlags.DATA);
+    }
+
+    private long allocateData(final FrameCache cache, final int flags)
+    {
         if (phantom == null)
         {
-            return allocateBackedData(cache);
+            return allocateBacked(cache, flags);
         }
         final long pfn = cache.allocatePhantom();
         if (pfn != NO_FRAME)
@@ -323,6 +334,52 @@ public final class PhysicalMemory implements AutoCloseable
             cache.dataAllocated++;
         }
         return pfn;
+    }
+
+    /**
+     * {@link #allocateData}, for an anonymous page (a fault's new page, a copy-on-write copy): a
+     * backed page is also {@link FrameFlags#ANON_EXCLUSIVE}, set before the caller publishes it.
+     * Phantom frames have no descriptor; they are never shared, so always exclusive.
+     */
+    public long allocateAnon(final FrameCache cache)
+    {
+        // the flags are a plain store like the rest of the descriptor: nobody else sees the page
+        // until its entry is published with a release
+        return allocateData(cache, FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE);
+    }
+
+    /**
+     * Whether an anonymous page's one mapping may make it writable without a copy: backed pages
+     * carry {@link FrameFlags#ANON_EXCLUSIVE}; phantom frames (tables-only) are never shared.
+     */
+    public boolean isAnonExclusive(final long pfn)
+    {
+        return pfn >= backedFrames || ((int)FLAGS.getVolatile(metadata, offset(pfn)) & FrameFlags.ANON_EXCLUSIVE) != 0;
+    }
+
+    /**
+     * Marks a mapped data page exclusive again (do_wp_page's reuse, when its only reference is the
+     * caller's entry). Caller holds the PT lock of that entry, so the page cannot be freed meanwhile.
+     */
+    public void markAnonExclusive(final long pfn)
+    {
+        if (pfn < backedFrames)
+        {
+            // atomic OR: another address space mapping the page earlier may still mark it DIRTY
+            final int before = (int)FLAGS.getAndBitwiseOr(metadata, offset(pfn), FrameFlags.ANON_EXCLUSIVE);
+            assert (before & FrameFlags.STATE_MASK) == FrameFlags.DATA : "marking a frame that is not a data page";
+        }
+    }
+
+    /** Clears {@link FrameFlags#ANON_EXCLUSIVE}: fork maps the page a second time. */
+    public void clearAnonExclusive(final long pfn)
+    {
+        if (pfn < backedFrames)
+        {
+            // atomic AND: other address spaces mapping the page may mark it DIRTY concurrently
+            final int before = (int)FLAGS.getAndBitwiseAnd(metadata, offset(pfn), ~FrameFlags.ANON_EXCLUSIVE);
+            assert (before & FrameFlags.STATE_MASK) == FrameFlags.DATA : "clearing a frame that is not a data page";
+        }
     }
 
     /**

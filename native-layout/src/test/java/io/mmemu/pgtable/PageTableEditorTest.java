@@ -257,7 +257,8 @@ final class PageTableEditorTest
                 assertEquals(frames[i] | 0x8000_0000_0000_0025L, leafAt(m, i * 0x1000L));
             }
 
-            // writable only where dirty: none is, so nothing changes and nothing is flushed
+            // writable only where the page is exclusive anonymous memory: none is (populate's pages
+            // are not marked), so nothing changes and nothing is flushed
             flush = new RecordingFlush();
             m.tlb.begin(flush);
             assertEquals(OK, m.editor.changeProtection(m.cr3, 0L, 0x4000L, 0x8000_0000_0000_0007L, true, m.tlb));
@@ -265,14 +266,17 @@ final class PageTableEditorTest
             assertEquals(0, m.editor.done());
             assertEquals("", flush.describe());
 
-            // dirty page 2 by hand (D = 0x040): only it becomes writable
-            walker.walk(m.cr3, 0x2000L);
+            // page 2 exclusive (as a fault's page is), page 1 dirty but not: only page 2 becomes writable
+            m.memory.markAnonExclusive(frames[2] >>> 12);
+            walker.walk(m.cr3, 0x1000L);
             m.setEntry(walker.slot(), walker.entry() | 0x040L);
             m.tlb.begin(TlbFlush.NONE);
             assertEquals(OK, m.editor.changeProtection(m.cr3, 0L, 0x4000L, 0x8000_0000_0000_0007L, true, m.tlb));
             m.tlb.finish();
             assertEquals(1, m.editor.done());
-            assertEquals(frames[2] | 0x8000_0000_0000_0067L, leafAt(m, 0x2000L));
+            assertEquals(frames[2] | 0x8000_0000_0000_0027L, leafAt(m, 0x2000L));
+            walker.walk(m.cr3, 0x1000L);
+            m.setEntry(walker.slot(), walker.entry() & ~0x040L);
             assertEquals(frames[1] | 0x8000_0000_0000_0025L, leafAt(m, 0x1000L));
 
             // PROT_NONE: P, RW, US, NX cleared, G set; frames kept, nothing translates
@@ -281,7 +285,7 @@ final class PageTableEditorTest
             m.tlb.finish();
             assertEquals(4, m.editor.done());
             assertEquals(frames[0] | 0x120L, leafAt(m, 0L));
-            assertEquals(frames[2] | 0x160L, leafAt(m, 0x2000L));
+            assertEquals(frames[2] | 0x120L, leafAt(m, 0x2000L));
             for (int i = 0; i < 4; i++)
             {
                 assertEquals(NO_TRANSLATION, walker.translate(m.cr3, i * 0x1000L));

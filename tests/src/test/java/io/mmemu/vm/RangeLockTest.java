@@ -319,7 +319,7 @@ class RangeLockTest
             final ParkedUnmap unmap = new ParkedUnmap(parent, BASE, 4L << 20, errors);
             final Thread fork = racer(parent, new long[1], cpu ->
             {
-                child.copyLayoutOf(parent);
+                assertTrue(child.forkFrom(cpu));
                 return 0;
             }, errors);
             final boolean forkWaited = fork.isAlive();
