@@ -63,6 +63,15 @@ public final class AddressSpace implements AutoCloseable
     private final LockingMode locking;
     private final long section;
     private final KernelConfig kernel;
+    /** The machine's Committed_AS and overcommit policy (shared with every address space on the machine). */
+    private final Commitment commitment;
+    /**
+     * This address space's share of the commitment: the pages of its VM_ACCOUNT VMAs. Guarded by the
+     * mmap write lock (written only in {@link #replace}); volatile for readers without it.
+     */
+    private volatile long accountedPages;
+    /** mm->total_vm: the pages of every VMA. Guarded by the mmap write lock, as {@link #accountedPages}. */
+    private volatile long totalVm;
     /** See {@link #timeFaults}; volatile so a change reaches running CPUs, read once per fault. */
     private volatile boolean faultTiming = true;
     private final long cr3;
@@ -89,7 +98,7 @@ public final class AddressSpace implements AutoCloseable
     private boolean closed;
 
     private AddressSpace(final PhysicalMemory memory, final LockingMode locking, final long section,
-        final KernelConfig kernel)
+        final KernelConfig kernel, final Commitment commitment)
     {
         if (section < PhysicalMemory.PAGE_SIZE || (section & (PhysicalMemory.PAGE_SIZE - 1)) != 0)
         {
@@ -99,6 +108,7 @@ public final class AddressSpace implements AutoCloseable
         this.locking = locking;
         this.section = section;
         this.kernel = kernel;
+        this.commitment = commitment;
         this.rangeLock = new RangeLock(locking);
         this.housekeeping = memory.newCache();
         this.housekeepingEditor = new PageTableEditor(memory, housekeeping, Long.MAX_VALUE);
@@ -113,18 +123,72 @@ public final class AddressSpace implements AutoCloseable
     /** An address space with the seed's per-VMA locking and 1 GiB unmap sections. */
     public static AddressSpace create(final PhysicalMemory memory)
     {
-        return new AddressSpace(memory, LockingMode.PER_VMA, DEFAULT_SECTION, KernelConfig.MAINLINE);
+        return create(memory, LockingMode.PER_VMA, DEFAULT_SECTION, KernelConfig.MAINLINE);
     }
 
     public static AddressSpace create(final PhysicalMemory memory, final LockingMode locking, final long section)
     {
-        return new AddressSpace(memory, locking, section, KernelConfig.MAINLINE);
+        return create(memory, locking, section, KernelConfig.MAINLINE);
     }
 
+    /** An address space alone on its machine, with Linux's default overcommit policy (the heuristic). */
     public static AddressSpace create(final PhysicalMemory memory, final LockingMode locking, final long section,
         final KernelConfig kernel)
     {
-        return new AddressSpace(memory, locking, section, kernel);
+        return create(memory, locking, section, kernel, new Commitment(memory, Overcommit.DEFAULT));
+    }
+
+    /** An address space on the machine whose commitment is {@code commitment} (shared by its address spaces). */
+    public static AddressSpace create(final PhysicalMemory memory, final LockingMode locking, final long section,
+        final KernelConfig kernel, final Commitment commitment)
+    {
+        return new AddressSpace(memory, locking, section, kernel, commitment);
+    }
+
+    /** The machine's commitment (Committed_AS, the overcommit policy). */
+    public Commitment commitment()
+    {
+        return commitment;
+    }
+
+    /** The pages of this address space's VM_ACCOUNT VMAs: its part of Committed_AS, shmem objects aside. */
+    public long accountedPages()
+    {
+        return accountedPages;
+    }
+
+    /** mm->total_vm, pages. */
+    public long totalVm()
+    {
+        return totalVm;
+    }
+
+    /**
+     * security_vm_enough_memory_mm for an operation of {@code cpu}'s about to add {@code pages}
+     * VM_ACCOUNT pages to the tree: charges them as a reserve that {@link #replace} uses up when the
+     * pages arrive; what is left when the writer releases its span is given back
+     * ({@link #settleCommitment}), so a failure after the check needs no undo. Returns false (the
+     * caller's -ENOMEM) with nothing charged when the policy refuses. Caller holds the mmap write lock.
+     */
+    boolean charge(final Cpu cpu, final long pages)
+    {
+        assert rangeLock.holdsTree();
+        if (!commitment.enoughMemory(totalVm, pages))
+        {
+            return false;
+        }
+        cpu.commitReserve += pages;
+        return true;
+    }
+
+    /** Gives back what the writer on {@code cpu} charged and did not use (see {@link #charge}). */
+    void settleCommitment(final Cpu cpu)
+    {
+        if (cpu.commitReserve != 0)
+        {
+            commitment.unaccount(cpu.commitReserve);
+            cpu.commitReserve = 0;
+        }
     }
 
     public KernelConfig kernel()
@@ -263,10 +327,14 @@ public final class AddressSpace implements AutoCloseable
         assert rangeLock.holdsTree();
         final VmaTree tree = tree();
         final Vma[] old = new Vma[to - from];
+        long accounted = 0;
+        long pages = 0;
         for (int i = from; i < to; i++)
         {
             old[i - from] = tree.get(i);
             assert !perVma() || old[i - from].isLocked() : "replacing an undrained " + old[i - from];
+            accounted -= old[i - from].accountedPages();
+            pages -= old[i - from].pages();
         }
         for (final Vma vma : with)
         {
@@ -274,7 +342,11 @@ public final class AddressSpace implements AutoCloseable
             {
                 vma.file.inode().addUser();
             }
+            accounted += vma.accountedPages();
+            pages += vma.pages();
         }
+        account(cpu, accounted);
+        totalVm += pages;
         publish(tree.replace(from, to, with));
         for (final Vma vma : old)
         {
@@ -284,6 +356,27 @@ public final class AddressSpace implements AutoCloseable
             }
             rangeLock.retire(cpu, vma);
         }
+    }
+
+    /**
+     * The commitment follows the tree: VM_ACCOUNT pages that arrive use up the writer's reserve
+     * ({@link #charge}) first, and are charged without asking beyond it (pages that move from
+     * one VMA to another, exec's and fork's layouts); pages that leave are uncharged (munmap, a
+     * move's source, mprotect dropping VM_ACCOUNT). Caller holds the mmap write lock.
+     */
+    private void account(final Cpu cpu, final long delta)
+    {
+        if (delta > 0)
+        {
+            final long reserved = Math.min(delta, cpu.commitReserve);
+            cpu.commitReserve -= reserved;
+            commitment.account(delta - reserved);
+        }
+        else if (delta < 0)
+        {
+            commitment.unaccount(-delta);
+        }
+        accountedPages += delta;
     }
 
     /** Takes the mmap lock for a fault (mmap-lock mode); a CPU that has to wait goes offline meanwhile. */
@@ -532,11 +625,32 @@ public final class AddressSpace implements AutoCloseable
      * Runs the invariant checker over this address space: the page-table structure and frame
      * accounting ({@link PageTableChecker}), and that every mapped PTE lies inside a VMA whose
      * protection allows it (present only where the VMA is accessible, writable only where it has
-     * VM_WRITE, PROT_NONE only where it has no access). Run it at a quiescent point.
+     * VM_WRITE, PROT_NONE only where it has no access), and that the commitment and total_vm
+     * counted as the tree changed are those of the VMAs. Run it at a quiescent point.
      */
     public PageTableChecker.Result check(final boolean accounting)
     {
         final VmaTree snapshot = tree();
+        final PageTableChecker.Result tables = checkTables(snapshot, accounting);
+        long accounted = 0;
+        long pages = 0;
+        for (final Vma vma : snapshot.toArray())
+        {
+            accounted += vma.accountedPages();
+            pages += vma.pages();
+        }
+        if (accounted == accountedPages && pages == totalVm)
+        {
+            return tables;
+        }
+        final List<String> violations = new ArrayList<>(tables.violations());
+        violations.add(String.format("the VMAs commit %d pages and span %d, but the address space counted %d and %d",
+            accounted, pages, accountedPages, totalVm));
+        return new PageTableChecker.Result(List.copyOf(violations), tables.tables(), tables.dataFrames(), tables.leaves());
+    }
+
+    private PageTableChecker.Result checkTables(final VmaTree snapshot, final boolean accounting)
+    {
         return PageTableChecker.check(memory, accounting, (va, entry, level, violations) ->
         {
             final Vma vma = snapshot.lookup(va);
