@@ -41,21 +41,34 @@ import org.HdrHistogram.Histogram;
  *                           the kernel ({@code Linux 6.8.0}): then the counters are the runner process's
  *                           (faults from getrusage, page tables from VmPTE, data frames from RssAnon, RSS
  *                           the runner's), and the emulator's own figures (locked-VMA waits, lock holds) are 0
+ * @param commit             the emulated machine's commitment (null on the host)
  */
 public record Report(Program program, RunOptions options, long wallNanos, MmStats stats, long tablePagesPeak,
                      long tablePages, long dataFramesPeak, long dataFrames, long rssPeak, long rss, long statements,
                      long[] statementSignals, long failedExpectations, List<String> failures,
-                     List<FailureGroup> failureGroups, String error, String fatal, boolean interrupted, String host)
+                     List<FailureGroup> failureGroups, String error, String fatal, boolean interrupted, String host,
+                     Commit commit)
 {
-    /** A report of a run on the emulator. */
+    /** A report of a run on the host kernel. */
     public Report(final Program program, final RunOptions options, final long wallNanos, final MmStats stats,
         final long tablePagesPeak, final long tablePages, final long dataFramesPeak, final long dataFrames,
         final long rssPeak, final long rss, final long statements, final long[] statementSignals,
         final long failedExpectations, final List<String> failures, final List<FailureGroup> failureGroups,
-        final String error, final String fatal, final boolean interrupted)
+        final String error, final String fatal, final boolean interrupted, final String host)
     {
         this(program, options, wallNanos, stats, tablePagesPeak, tablePages, dataFramesPeak, dataFrames, rssPeak, rss,
-            statements, statementSignals, failedExpectations, failures, failureGroups, error, fatal, interrupted, null);
+            statements, statementSignals, failedExpectations, failures, failureGroups, error, fatal, interrupted, host, null);
+    }
+
+    /**
+     * The machine's commitment, meminfo's way, in pages.
+     *
+     * @param committed     Committed_AS at the end
+     * @param committedPeak Committed_AS, highest sample
+     * @param limit         CommitLimit (what strict overcommit allows, before its reserves)
+     */
+    public record Commit(long committed, long committedPeak, long limit)
+    {
     }
 
     private static final long PAGE_SIZE = 4096;
@@ -113,6 +126,12 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             ")  end " + tablePages + " (" + Quantities.bytes(tablePages * PAGE_SIZE) + ")");
         row(out, "data frames", "peak " + dataFramesPeak + " (" + Quantities.bytes(dataFramesPeak * PAGE_SIZE) +
             ")  end " + dataFrames + " (" + Quantities.bytes(dataFrames * PAGE_SIZE) + ")");
+        if (commit != null)
+        {
+            row(out, "Committed_AS", "peak " + Quantities.bytes(commit.committedPeak() * PAGE_SIZE) + "  end " +
+                Quantities.bytes(commit.committed() * PAGE_SIZE) + "  (CommitLimit " + Quantities.bytes(commit.limit() * PAGE_SIZE) +
+                ", overcommit " + options.overcommit() + ")");
+        }
         row(out, host != null ? "runner RSS" : "emulator RSS", rss < 0 ? "unknown" : "peak " + Quantities.bytes(rssPeak) + "  end " + Quantities.bytes(rss));
         row(out, "statements", statements + "  (signals: " + statementSignals[0] + " SEGV_MAPERR, " + statementSignals[1] +
             " SEGV_ACCERR, " + statementSignals[2] + " SI_KERNEL, " + statementSignals[3] + " SIGBUS)");
@@ -178,6 +197,14 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             json.writeNumberField("duration_ns", options.durationNanos());
         }
         json.writeNumberField("threads", options.threads());
+        if (host == null)
+        {
+            json.writeStringField("overcommit", options.overcommit().toString());
+        }
+        else
+        {
+            json.writeNullField("overcommit");
+        }
         json.writeObjectFieldStart("params");
         for (final Map.Entry<String, String> param : program.parameters().entrySet())
         {
@@ -215,6 +242,18 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         json.writeNumberField("data_frames_peak", dataFramesPeak);
         json.writeNumberField("rss_bytes", rss);
         json.writeNumberField("rss_peak_bytes", rssPeak);
+        if (commit != null)
+        {
+            json.writeNumberField("committed_as_bytes", commit.committed() * PAGE_SIZE);
+            json.writeNumberField("committed_as_peak_bytes", commit.committedPeak() * PAGE_SIZE);
+            json.writeNumberField("commit_limit_bytes", commit.limit() * PAGE_SIZE);
+        }
+        else
+        {
+            json.writeNullField("committed_as_bytes");
+            json.writeNullField("committed_as_peak_bytes");
+            json.writeNullField("commit_limit_bytes");
+        }
         json.writeEndObject();
 
         json.writeObjectFieldStart("statements");

@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.LongAdder;
 
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.vm.AddressSpace;
+import io.mmemu.vm.Commitment;
 import io.mmemu.vm.MmStats;
 import io.mmemu.vm.Signal;
 
@@ -113,7 +114,9 @@ public final class Run
              LiveCounters counters = options.counters() == null ? null : LiveCounters.create(options.counters(), program.name()))
         {
             // Not closed: close() would unmap everything page by page; closing the memory frees it all at once.
-            final AddressSpace mm = AddressSpace.create(memory, options.locking(), options.section(), options.kernel());
+            final Commitment commitment = new Commitment(memory, options.overcommit());
+            final AddressSpace mm = AddressSpace.create(memory, options.locking(), options.section(), options.kernel(),
+                commitment);
             space = mm;
             final long start = System.nanoTime();
             startNanos = start;
@@ -161,7 +164,9 @@ public final class Run
                     new long[] {signals[Signal.SEGV_MAPERR].sum(), signals[Signal.SEGV_ACCERR].sum(),
                         signals[Signal.SI_KERNEL].sum(), signals[Signal.BUS_ADRERR].sum()},
                     failedExpectations.sum(), List.copyOf(failures), failureGroups.snapshot(),
-                    error != null ? error : deadlock, fatal, interrupted);
+                    error != null ? error : deadlock, fatal, interrupted, null,
+                    new Report.Commit(commitment.committedPages(), commitment.committedPeakPages(),
+                        commitment.commitLimitPages()));
             }
         }
         finally

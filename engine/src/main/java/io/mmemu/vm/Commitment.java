@@ -35,6 +35,8 @@ public final class Commitment
     private volatile long swapPages;
     /** vm_committed_as, pages. */
     private final AtomicLong committed = new AtomicLong();
+    /** The highest value {@link #committed} has had. */
+    private final AtomicLong peak = new AtomicLong();
 
     /**
      * The commitment of a machine with {@code memory} as its RAM. The reserves are set as at boot
@@ -89,6 +91,12 @@ public final class Commitment
         return Math.max(0, committed.get());
     }
 
+    /** The highest Committed_AS so far, pages. */
+    public long committedPeakPages()
+    {
+        return peak.get();
+    }
+
     /** vm_commit_limit: meminfo's CommitLimit, pages (no hugetlb pool here). */
     public long commitLimitPages()
     {
@@ -114,13 +122,13 @@ public final class Commitment
         {
             case Overcommit.ALWAYS ->
             {
-                return true;
+                return raised(now);
             }
             case Overcommit.GUESS ->
             {
                 if (pages <= totalRamPages + swapPages)
                 {
-                    return true;
+                    return raised(now);
                 }
             }
             default ->
@@ -132,7 +140,7 @@ public final class Commitment
                 allowed -= Math.min(totalVm / 32, userReservePages);
                 if (Math.max(0, now) < allowed)
                 {
-                    return true;
+                    return raised(now);
                 }
             }
         }
@@ -143,7 +151,14 @@ public final class Commitment
     /** vm_acct_memory: charges without asking (a commitment made before, moving between VMAs). */
     void account(final long pages)
     {
-        committed.addAndGet(pages);
+        raised(committed.addAndGet(pages));
+    }
+
+    /** Keeps the peak; true, for the checks that let a charge stand. */
+    private boolean raised(final long now)
+    {
+        peak.accumulateAndGet(now, Math::max);
+        return true;
     }
 
     /** vm_unacct_memory. */
