@@ -41,13 +41,13 @@ import org.HdrHistogram.Histogram;
  *                           the kernel ({@code Linux 6.8.0}): then the counters are the runner process's
  *                           (faults from getrusage, page tables from VmPTE, data frames from RssAnon, RSS
  *                           the runner's), and the emulator's own figures (locked-VMA waits, lock holds) are 0
- * @param commit             the emulated machine's commitment (null on the host)
+ * @param pressure           the emulated machine's commitment and OOM kills (null on the host)
  */
 public record Report(Program program, RunOptions options, long wallNanos, MmStats stats, long tablePagesPeak,
                      long tablePages, long dataFramesPeak, long dataFrames, long rssPeak, long rss, long statements,
                      long[] statementSignals, long failedExpectations, List<String> failures,
                      List<FailureGroup> failureGroups, String error, String fatal, boolean interrupted, String host,
-                     Commit commit)
+                     Pressure pressure)
 {
     /** A report of a run on the host kernel. */
     public Report(final Program program, final RunOptions options, final long wallNanos, final MmStats stats,
@@ -61,13 +61,14 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
     }
 
     /**
-     * The machine's commitment, meminfo's way, in pages.
+     * The machine under memory pressure: its commitment, meminfo's way, in pages, and the OOM killer's kills.
      *
      * @param committed     Committed_AS at the end
-     * @param committedPeak Committed_AS, highest sample
+     * @param committedPeak Committed_AS, highest value
      * @param limit         CommitLimit (what strict overcommit allows, before its reserves)
+     * @param oomKills      processes the OOM killer killed (vmstat's oom_kill)
      */
-    public record Commit(long committed, long committedPeak, long limit)
+    public record Pressure(long committed, long committedPeak, long limit, long oomKills)
     {
     }
 
@@ -114,6 +115,10 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             stats.zeroPageCow() + " zero-page COW)");
         row(out, "SIGSEGV", stats.segvMaperr() + " SEGV_MAPERR, " + stats.segvAccerr() + " SEGV_ACCERR");
         row(out, "SIGBUS", Long.toString(stats.sigbus()));
+        if (pressure != null)
+        {
+            row(out, "OOM kills", Long.toString(pressure.oomKills()));
+        }
         row(out, "locked-VMA waits", host != null ? NOT_ON_HOST : stats.faultWaits() + " waits, " + stats.faultRetries() + " retries");
         row(out, "fault latency", "p50 " + Quantities.nanos(latency.getValueAtPercentile(50)) + "  p99 " +
             Quantities.nanos(latency.getValueAtPercentile(99)) + "  p99.9 " +
@@ -126,10 +131,10 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             ")  end " + tablePages + " (" + Quantities.bytes(tablePages * PAGE_SIZE) + ")");
         row(out, "data frames", "peak " + dataFramesPeak + " (" + Quantities.bytes(dataFramesPeak * PAGE_SIZE) +
             ")  end " + dataFrames + " (" + Quantities.bytes(dataFrames * PAGE_SIZE) + ")");
-        if (commit != null)
+        if (pressure != null)
         {
-            row(out, "Committed_AS", "peak " + Quantities.bytes(commit.committedPeak() * PAGE_SIZE) + "  end " +
-                Quantities.bytes(commit.committed() * PAGE_SIZE) + "  (CommitLimit " + Quantities.bytes(commit.limit() * PAGE_SIZE) +
+            row(out, "Committed_AS", "peak " + Quantities.bytes(pressure.committedPeak() * PAGE_SIZE) + "  end " +
+                Quantities.bytes(pressure.committed() * PAGE_SIZE) + "  (CommitLimit " + Quantities.bytes(pressure.limit() * PAGE_SIZE) +
                 ", overcommit " + options.overcommit() + ")");
         }
         row(out, host != null ? "runner RSS" : "emulator RSS", rss < 0 ? "unknown" : "peak " + Quantities.bytes(rssPeak) + "  end " + Quantities.bytes(rss));
@@ -223,6 +228,14 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         json.writeNumberField("sigsegv_accerr", stats.segvAccerr());
         json.writeNumberField("sigbus", stats.sigbus());
         json.writeNumberField("zero_page_cow", stats.zeroPageCow());
+        if (pressure != null)
+        {
+            json.writeNumberField("oom_kill", pressure.oomKills());
+        }
+        else
+        {
+            json.writeNullField("oom_kill");
+        }
         json.writeEndObject();
 
         json.writeObjectFieldStart("latency");
@@ -242,11 +255,11 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         json.writeNumberField("data_frames_peak", dataFramesPeak);
         json.writeNumberField("rss_bytes", rss);
         json.writeNumberField("rss_peak_bytes", rssPeak);
-        if (commit != null)
+        if (pressure != null)
         {
-            json.writeNumberField("committed_as_bytes", commit.committed() * PAGE_SIZE);
-            json.writeNumberField("committed_as_peak_bytes", commit.committedPeak() * PAGE_SIZE);
-            json.writeNumberField("commit_limit_bytes", commit.limit() * PAGE_SIZE);
+            json.writeNumberField("committed_as_bytes", pressure.committed() * PAGE_SIZE);
+            json.writeNumberField("committed_as_peak_bytes", pressure.committedPeak() * PAGE_SIZE);
+            json.writeNumberField("commit_limit_bytes", pressure.limit() * PAGE_SIZE);
         }
         else
         {

@@ -63,13 +63,17 @@ public final class AddressSpace implements AutoCloseable
     private final LockingMode locking;
     private final long section;
     private final KernelConfig kernel;
-    /** The machine's Committed_AS and overcommit policy (shared with every address space on the machine). */
+    /** The machine-wide state this address space shares with the others on its machine. */
+    private final Machine machine;
+    /** The machine's Committed_AS and overcommit policy. */
     private final Commitment commitment;
     /**
      * This address space's share of the commitment: the pages of its VM_ACCOUNT VMAs. Guarded by the
      * mmap write lock (written only in {@link #replace}); volatile for readers without it.
      */
     private volatile long accountedPages;
+    /** Killed by the OOM killer (a fatal SIGKILL pending): set once, under the OOM killer's lock. */
+    private volatile boolean oomKilled;
     /** mm->total_vm: the pages of every VMA. Guarded by the mmap write lock, as {@link #accountedPages}. */
     private volatile long totalVm;
     /** See {@link #timeFaults}; volatile so a change reaches running CPUs, read once per fault. */
@@ -98,8 +102,12 @@ public final class AddressSpace implements AutoCloseable
     private boolean closed;
 
     private AddressSpace(final PhysicalMemory memory, final LockingMode locking, final long section,
-        final KernelConfig kernel, final Commitment commitment)
+        final KernelConfig kernel, final Machine machine)
     {
+        if (machine.memory() != memory)
+        {
+            throw new IllegalArgumentException("the machine's memory is not the address space's");
+        }
         if (section < PhysicalMemory.PAGE_SIZE || (section & (PhysicalMemory.PAGE_SIZE - 1)) != 0)
         {
             throw new IllegalArgumentException("section must be a positive multiple of 4 KiB: " + section);
@@ -108,7 +116,8 @@ public final class AddressSpace implements AutoCloseable
         this.locking = locking;
         this.section = section;
         this.kernel = kernel;
-        this.commitment = commitment;
+        this.machine = machine;
+        this.commitment = machine.commitment();
         this.rangeLock = new RangeLock(locking);
         this.housekeeping = memory.newCache();
         this.housekeepingEditor = new PageTableEditor(memory, housekeeping, Long.MAX_VALUE);
@@ -135,14 +144,32 @@ public final class AddressSpace implements AutoCloseable
     public static AddressSpace create(final PhysicalMemory memory, final LockingMode locking, final long section,
         final KernelConfig kernel)
     {
-        return create(memory, locking, section, kernel, new Commitment(memory, Overcommit.DEFAULT));
+        return create(locking, section, kernel, new Machine(memory, Overcommit.DEFAULT));
     }
 
-    /** An address space on the machine whose commitment is {@code commitment} (shared by its address spaces). */
-    public static AddressSpace create(final PhysicalMemory memory, final LockingMode locking, final long section,
-        final KernelConfig kernel, final Commitment commitment)
+    /** A new process on {@code machine} (it shares the machine's commitment and OOM killer with the others there). */
+    public static AddressSpace create(final LockingMode locking, final long section, final KernelConfig kernel,
+        final Machine machine)
     {
-        return new AddressSpace(memory, locking, section, kernel, commitment);
+        final AddressSpace mm = new AddressSpace(machine.memory(), locking, section, kernel, machine);
+        machine.oomKiller().register(mm);
+        return mm;
+    }
+
+    public Machine machine()
+    {
+        return machine;
+    }
+
+    /** Whether the OOM killer has killed this process (its threads must end; exit frees its memory). */
+    public boolean oomKilled()
+    {
+        return oomKilled;
+    }
+
+    void markOomKilled()
+    {
+        oomKilled = true;
     }
 
     /** The machine's commitment (Committed_AS, the overcommit policy). */
@@ -699,6 +726,7 @@ public final class AddressSpace implements AutoCloseable
         {
             cpu.close();
             memory.retireCache(housekeeping);
+            machine.oomKiller().unregister(this);
         }
     }
 }

@@ -29,7 +29,9 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  *   <li>shared mappings (of files, or shmem): the page from the object's page cache, read in (or
  *       allocated zeroed) on first touch; SIGBUS past the end of the file;</li>
  *   <li>private file mappings: reads map the page-cache page read-only; writes copy it;</li>
- *   <li>no frame to be had: SIGBUS (VM_FAULT_OOM), with nothing half-done.</li>
+ *   <li>no frame to be had (VM_FAULT_OOM), for a page or a page table: the {@link OomKiller} kills
+ *       a process, with nothing half-done here; the access tries again, or, when this process is
+ *       the victim, gets {@link Signal#SIGKILL}.</li>
  * </ul>
  */
 final class Faults
@@ -167,6 +169,10 @@ final class Faults
         // the PTE slot to fill, its page table allocated on the way down (no frame: SIGBUS)
         final PageWalker walker = cpu.walker;
         final int status = walker.walkAlloc(cpu.mm.cr3(), page);
+        if (status == PageWalker.WALK_NO_MEMORY)
+        {
+            return outOfMemory(cpu);
+        }
         if (status != PageWalker.WALK_PTE)
         {
             // WALK_LARGE: a 2 MiB / 1 GiB leaf whose bits refuse this access (the MMU translates
@@ -201,7 +207,7 @@ final class Faults
             final long pfn = memory.allocateData(cpu.cache);
             if (pfn == NO_FRAME)
             {
-                return Signal.BUS_ADRERR;
+                return outOfMemory(cpu);
             }
             // do_anonymous_page: a writable VMA's new page is mapped writable and dirty, even on a read
             final long bits = (vma.flags & VmFlags.VM_WRITE) != 0 ? prot | WRITABLE | dirty(cpu) : prot;
@@ -218,7 +224,7 @@ final class Faults
             final long pfn = memory.allocateData(cpu.cache);
             if (pfn == NO_FRAME)
             {
-                return Signal.BUS_ADRERR;
+                return outOfMemory(cpu);
             }
             if (installWon(cpu, table, slot, e, PageTableEntry.leaf(pfn, prot | WRITABLE | dirty(cpu)), pfn))
             {
@@ -231,6 +237,15 @@ final class Faults
         }
         // do_wp_page reuse: an exclusive anonymous page just becomes writable again
         return upgrade(cpu, table, slot, e);
+    }
+
+    /**
+     * VM_FAULT_OOM: the OOM killer chooses; the access tries again ({@link Signal#NONE}) unless this
+     * process was the victim. Nothing of the fault is held: no PT lock, no frame.
+     */
+    private static int outOfMemory(final Cpu cpu)
+    {
+        return cpu.mm.machine().oomKiller().outOfMemory(cpu) ? Signal.NONE : Signal.SIGKILL;
     }
 
     private static int shared(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
@@ -257,7 +272,7 @@ final class Faults
         final long pfn = inode.mapPage(memory, cpu.cache, pgoff);
         if (pfn == NO_FRAME)
         {
-            return Signal.BUS_ADRERR;
+            return outOfMemory(cpu);
         }
         final long prot = PageProtection.of(vma.flags) | (write ? dirty(cpu) : 0);
         if (installCached(cpu, table, slot, PageTableEntry.leaf(pfn, prot), pfn, inode, stamp) && !write)
@@ -300,7 +315,7 @@ final class Faults
         final long cached = inode.mapPage(memory, cpu.cache, pgoff);
         if (cached == NO_FRAME)
         {
-            return Signal.BUS_ADRERR;
+            return outOfMemory(cpu);
         }
         final long prot = PageProtection.of(vma.flags);
         if (!write)
@@ -324,7 +339,7 @@ final class Faults
         if (copy == NO_FRAME)
         {
             memory.releaseData(cpu.cache, cached, false);
-            return Signal.BUS_ADRERR;
+            return outOfMemory(cpu);
         }
         final boolean won = installWon(cpu, table, slot, e, PageTableEntry.leaf(copy, prot | WRITABLE | dirty(cpu)), copy);
         memory.releaseData(cpu.cache, cached, false);

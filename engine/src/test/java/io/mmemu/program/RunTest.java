@@ -104,12 +104,37 @@ final class RunTest
         final Report strict = run(source, parse(source).applyOptions(small));
         assertEquals(0, strict.failedExpectations(), () -> strict.failures().toString());
         assertEquals(2, strict.options().overcommit().mode());
-        assertEquals(8192, strict.commit().limit());
-        assertEquals(10L << 8, strict.commit().committed(), "20 MiB committed, 10 MiB of it unmapped");
-        assertEquals(20L << 8, strict.commit().committedPeak());
+        assertEquals(8192, strict.pressure().limit());
+        assertEquals(10L << 8, strict.pressure().committed(), "20 MiB committed, 10 MiB of it unmapped");
+        assertEquals(20L << 8, strict.pressure().committedPeak());
 
         final Report guess = run(source, parse(source).applyOptions(small).with("overcommit", "0"));
         assertEquals(2, guess.failedExpectations(), "the heuristic allows 60 MiB on 64 MiB and the mprotect");
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(io.mmemu.vm.LockingMode.class)
+    void aProgramThatRunsOutIsKilledByTheOomKillerAndGivesEverythingBack(final io.mmemu.vm.LockingMode locking)
+        throws IOException
+    {
+        // 4 threads write 16 MiB each into a 16 MiB machine: a fault finds no frame, the OOM killer
+        // chooses the only process, the run ends; its expectations do not matter (SIGKILL is not caught)
+        final String source = """
+            a = mmap(NULL, 64M, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) expect ok
+            parallel 4 {
+                touch(a + tid * 16M, 16M, PROT_WRITE) expect ok
+            }
+            munmap(a, 64M) = 0
+            """;
+        final Report report = run(source, RunOptions.defaults().withPhysicalMemory(16L << 20, io.mmemu.phys.Backing.FULL)
+            .withLocking(locking));
+        assertTrue(report.fatal() != null && report.fatal().startsWith(Run.OOM_KILLED), report.fatal());
+        assertEquals(1, report.pressure().oomKills());
+        assertEquals(0, report.stats().sigbus(), "no SIGBUS for lack of memory");
+        assertEquals(0, report.dataFrames(), "exit gave every data frame back");
+        assertEquals(0, report.tablePages(), "and every table");
+        assertEquals(0, report.pressure().committed());
+        assertEquals(1, report.exitStatus());
     }
 
     @Test

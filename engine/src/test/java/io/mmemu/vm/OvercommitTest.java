@@ -43,8 +43,7 @@ class OvercommitTest
     private void machine(final Overcommit policy, final LockingMode locking)
     {
         memory = PhysicalMemory.create(RAM);
-        mm = AddressSpace.create(memory, locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE,
-            new Commitment(memory, policy));
+        mm = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, new Machine(memory, policy));
         cpu = mm.attachCpu();
     }
 

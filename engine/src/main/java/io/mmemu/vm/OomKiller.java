@@ -1,0 +1,202 @@
+package io.mmemu.vm;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.pgtable.PageWalker;
+import io.mmemu.phys.PhysicalMemory;
+
+/**
+ * The OOM killer (mm/oom_kill.c) of one machine: when a fault finds no frame (and there is nothing
+ * to reclaim), it picks the process with the highest oom_badness — resident pages, swap entries
+ * and page-table pages, oom_score_adj 0 for all — and kills it. A victim other than the faulting
+ * process is reaped at once (__oom_reap_task_mm: its private pages are zapped) and the fault tries
+ * again; when the faulting process is the victim, its fault is {@link Signal#SIGKILL}, and its
+ * memory comes back when it exits (exit_mmap: {@link AddressSpace#close}). Every later allocation
+ * failure of a killed process is SIGKILL at once.
+ * <p>
+ * Linux waits for a victim that is still exiting instead of choosing another; here a victim is
+ * either reaped before the caller retries or is the caller, so no second victim is taken while the
+ * first still holds what reaping frees.
+ * <p>
+ * Concurrency: choosing and marking happen under one lock (oom_lock), which a CPU waits for
+ * offline; reaping runs after it is released, so a victim's thread waiting for the lock learns it
+ * was killed and lets its locks go, and the reaper's zap can drain them.
+ */
+public final class OomKiller
+{
+    private final PhysicalMemory memory;
+    /** The processes on the machine, in creation order (the tie-break: the first of equal badness). */
+    private final CopyOnWriteArrayList<AddressSpace> processes = new CopyOnWriteArrayList<>();
+    /** oom_lock. */
+    private final Object oomLock = new Object();
+    /** vmstat's oom_kill. Guarded by oomLock; volatile for readers. */
+    private volatile long kills;
+
+    OomKiller(final PhysicalMemory memory)
+    {
+        this.memory = memory;
+    }
+
+    void register(final AddressSpace mm)
+    {
+        processes.add(mm);
+    }
+
+    void unregister(final AddressSpace mm)
+    {
+        processes.remove(mm);
+    }
+
+    /** Processes killed so far (vmstat's oom_kill). */
+    public long kills()
+    {
+        return kills;
+    }
+
+    /**
+     * out_of_memory for a fault on {@code cpu} that found no frame. Returns true when the fault
+     * should try again (another process was killed and reaped, or one was killed since this fault
+     * failed), false when the faulting process is the victim (the fault's outcome is SIGKILL). The
+     * caller holds no PT lock.
+     */
+    boolean outOfMemory(final Cpu cpu)
+    {
+        assert cpu.editor.holdsNoLock() : "the OOM killer entered with a PT lock held";
+        final AddressSpace self = cpu.mm;
+        if (self.oomKilled())
+        {
+            return false;
+        }
+        final long seen = kills;
+        // a victim's reaper may need this CPU's shootdown acknowledgement: wait offline
+        cpu.offline();
+        final AddressSpace victim;
+        synchronized (oomLock)
+        {
+            if (self.oomKilled())
+            {
+                return false;
+            }
+            if (kills != seen)
+            {
+                // someone else's kill since this fault failed: its memory may be back already
+                return true;
+            }
+            victim = select(self);
+            victim.markOomKilled();
+            kills = kills + 1;
+        }
+        if (victim == self)
+        {
+            return false;
+        }
+        reap(victim);
+        return true;
+    }
+
+    /** The live process with the highest badness; the caller's when no other has more. */
+    private AddressSpace select(final AddressSpace self)
+    {
+        AddressSpace chosen = self;
+        long most = badness(self);
+        for (final AddressSpace mm : processes)
+        {
+            if (mm == self || mm.oomKilled())
+            {
+                continue;
+            }
+            final long points = badness(mm);
+            if (points > most)
+            {
+                chosen = mm;
+                most = points;
+            }
+        }
+        return chosen;
+    }
+
+    /**
+     * oom_badness with oom_score_adj 0: the pages the process maps (rss; huge leaves count their
+     * 4 KiB pages, the zero page does not count) plus its page-table pages; swap entries when
+     * there is swap. Read from its tables without locks, as the kernel reads its approximate
+     * counters: a table changing meanwhile makes the figure approximate, never wrong in kind.
+     */
+    long badness(final AddressSpace mm)
+    {
+        return 1 + count(memory.frames(), mm.cr3() >>> 12, PageTableEntry.LEVEL_PGD);
+    }
+
+    private long count(final MemorySegment frames, final long tablePfn, final int level)
+    {
+        long points = 0;
+        final long base = tablePfn << 12;
+        // user half only: the kernel half of a PML4 holds no process memory
+        final int entries = level == PageTableEntry.LEVEL_PGD ? PageTableEntry.ENTRIES / 2 : PageTableEntry.ENTRIES;
+        for (int i = 0; i < entries; i++)
+        {
+            final long e = PageWalker.read(frames, base + 8L * i);
+            if (!PageTableEntry.isMapped(e))
+            {
+                continue;
+            }
+            final long pfn = PageTableEntry.pfn(e);
+            if (!memory.isValid(pfn))
+            {
+                continue;
+            }
+            if (level == PageTableEntry.LEVEL_PTE || PageTableEntry.isLeaf(e, level))
+            {
+                points += pfn == memory.zeroPagePfn() ? 0 : PageTableEntry.coverage(level) >>> 12;
+            }
+            else
+            {
+                points += 1 + count(frames, pfn, level - 1);
+            }
+        }
+        return points;
+    }
+
+    /**
+     * __oom_reap_task_mm: zaps the victim's private pages (anonymous memory and private file
+     * copies; shared pages stay with their object), owning its whole address space meanwhile so
+     * no VMA changes under the zap. Faults of the victim may still run and refill; they find no
+     * memory soon enough, and exit frees the rest.
+     */
+    private static void reap(final AddressSpace victim)
+    {
+        final Cpu reaper = victim.attachCpu();
+        final RangeLock lock = victim.rangeLock();
+        lock.acquire(reaper, 0, AddressSpace.TASK_SIZE);
+        try
+        {
+            final Vma[] vmas = victim.tree().toArray();
+            if (victim.perVma())
+            {
+                // the span is ours: nothing in the tree changes until release; faults are not held up
+                lock.unlockTree(reaper);
+            }
+            for (final Vma vma : vmas)
+            {
+                if (vma.isShared() || (vma.flags & VmFlags.VM_PFNMAP) != 0)
+                {
+                    continue;
+                }
+                if (victim.perVma())
+                {
+                    Mmap.zapSections(reaper, vma.start, vma.end);
+                }
+                else
+                {
+                    VmaEditor.zap(reaper, vma.start, vma.end);
+                }
+            }
+        }
+        finally
+        {
+            lock.release(reaper);
+            reaper.close();
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package io.mmemu.vm;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import io.mmemu.phys.PhysicalMemory;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import static io.mmemu.vm.Mman.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The OOM killer: an anonymous fault that finds no frame kills the process with the highest
+ * oom_badness instead of raising SIGBUS; the victim's memory all comes back (reaped at once when
+ * it is another process, at exit when it is the faulting one), in both locking modes.
+ */
+class OomKillerTest
+{
+    private static final long BASE = 0x100000000000L;
+    private static final long PAGE = 4096;
+    private static final int RW = PROT_READ | PROT_WRITE;
+    private static final int NORESERVE = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED;
+    private static final long RAM = 4L << 20;
+
+    /** Writes page after page from {@code start} until a fault's outcome is not NONE; returns the pages written. */
+    private static long fill(final Cpu cpu, final long start, final long pages, final int[] signal)
+    {
+        for (long i = 0; i < pages; i++)
+        {
+            final int s = cpu.writeByte(start + i * PAGE, 1);
+            if (s != Signal.NONE)
+            {
+                signal[0] = s;
+                return i;
+            }
+        }
+        signal[0] = Signal.NONE;
+        return pages;
+    }
+
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void aProcessThatRunsOutIsKilledNotSigbusAndAllItsMemoryComesBack(final LockingMode locking)
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(RAM))
+        {
+            final long idle = memory.framesInUse();
+            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+            final AddressSpace mm = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final Cpu cpu = mm.attachCpu();
+            assertEquals(BASE, cpu.mmap(BASE, 4 * RAM, RW, NORESERVE, -1, 0));
+            final int[] signal = new int[1];
+            final long written = fill(cpu, BASE, 4 * RAM / PAGE, signal);
+            assertEquals(Signal.SIGKILL, signal[0], "not SIGBUS: the OOM killer chose this process");
+            assertTrue(written > 0 && written < RAM / PAGE, "written " + written);
+            assertTrue(mm.oomKilled());
+            assertEquals(1, machine.oomKiller().kills());
+            assertEquals(0, mm.stats().sigbus());
+            assertEquals(Signal.SIGKILL, cpu.writeByte(BASE + (written + 1) * PAGE, 1),
+                "a killed process's next allocation failure is SIGKILL at once");
+            assertEquals(1, machine.oomKiller().kills(), "and no second kill");
+            mm.check(true).assertOk();
+            cpu.close();
+            mm.close();
+            assertEquals(idle, memory.framesInUse(), "exit gives every frame back");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void theFaultingProcessIsTheVictimWhenItIsTheBiggest(final LockingMode locking)
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(RAM))
+        {
+            final long idle = memory.framesInUse();
+            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+            final AddressSpace big = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final AddressSpace small = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final Cpu bigCpu = big.attachCpu();
+            final Cpu smallCpu = small.attachCpu();
+            assertEquals(BASE, bigCpu.mmap(BASE, RAM, RW, NORESERVE, -1, 0));
+            assertEquals(BASE, smallCpu.mmap(BASE, RAM, RW, NORESERVE, -1, 0));
+            final int[] signal = new int[1];
+            assertEquals(16, fill(smallCpu, BASE, 16, signal));
+            smallCpu.offline();
+            final long bigPages = fill(bigCpu, BASE, RAM / PAGE, signal);
+            assertEquals(Signal.SIGKILL, signal[0], "the big one ran out and, being the biggest, was chosen");
+            assertTrue(bigPages > 16);
+            assertTrue(big.oomKilled() && !small.oomKilled());
+            assertEquals(1, machine.oomKiller().kills());
+            assertTrue(machine.oomKiller().badness(big) > machine.oomKiller().badness(small));
+            bigCpu.close();
+            big.close();
+            assertEquals(16, fill(smallCpu, BASE + 16 * PAGE, 16, signal), "the survivor runs on");
+            smallCpu.close();
+            small.close();
+            assertEquals(idle, memory.framesInUse(), "nothing leaked");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void anotherProcessChosenAsVictimIsReapedAndTheFaultGoesOn(final LockingMode locking)
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(RAM))
+        {
+            final long idle = memory.framesInUse();
+            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+            final AddressSpace hog = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final AddressSpace small = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final Cpu hogCpu = hog.attachCpu();
+            final Cpu smallCpu = small.attachCpu();
+            assertEquals(BASE, hogCpu.mmap(BASE, RAM, RW, NORESERVE, -1, 0));
+            assertEquals(BASE, smallCpu.mmap(BASE, RAM, RW, NORESERVE, -1, 0));
+            // the hog writes until about 200 frames are left (other CPUs' caches keep some of them, which
+            // an allocation cannot take: stay clear of its own OOM); the small process then needs 400
+            final int[] signal = new int[1];
+            final long before = memory.dataFrames();
+            long hogPages = 0;
+            while (hogPages < RAM / PAGE && memory.framesInUse() < memory.backedFrames() - 1 - 200)
+            {
+                assertEquals(Signal.NONE, hogCpu.writeByte(BASE + hogPages * PAGE, 1));
+                hogPages++;
+            }
+            // this thread drives both CPUs: the hog's must not be left online while the reaper's shootdown waits for it
+            hogCpu.offline();
+            final long smallPages = fill(smallCpu, BASE, 400, signal);
+            assertEquals(Signal.NONE, signal[0], "the small process's faults all succeed: the hog was killed for them");
+            assertEquals(400, smallPages);
+            assertTrue(hog.oomKilled());
+            assertFalse(small.oomKilled());
+            assertEquals(1, machine.oomKiller().kills());
+            assertTrue(memory.dataFrames() < before + hogPages, "the hog's pages were reaped");
+            // frame accounting is machine-wide: with two processes each checks its own tables only
+            assertEquals(0, hog.check(false).assertOk().dataFrames(), "the hog maps nothing after the reap");
+            small.check(false).assertOk();
+            hogCpu.close();
+            hog.close();
+            smallCpu.close();
+            small.close();
+            assertEquals(idle, memory.framesInUse(), "nothing leaked");
+        }
+    }
+
+    /** Many threads of one process fault at once on a machine too small for them: one kill, no leak. */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void concurrentFaultsOfAProcessThatRunsOutAllEndKilled(final LockingMode locking) throws Exception
+    {
+        for (int round = 0; round < 10; round++)
+        {
+            try (PhysicalMemory memory = PhysicalMemory.create(RAM))
+            {
+                final long idle = memory.framesInUse();
+                final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+                final AddressSpace mm = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+                final int threads = 4;
+                final CyclicBarrier start = new CyclicBarrier(threads);
+                final AtomicInteger killed = new AtomicInteger();
+                final AtomicReference<Throwable> failure = new AtomicReference<>();
+                final List<Thread> all = new ArrayList<>();
+                for (int t = 0; t < threads; t++)
+                {
+                    final long window = BASE + t * (1L << 30);
+                    all.add(new Thread(() ->
+                    {
+                        try (Cpu cpu = mm.attachCpu())
+                        {
+                            assertEquals(window, cpu.mmap(window, RAM, RW, NORESERVE, -1, 0));
+                            start.await();
+                            final int[] signal = new int[1];
+                            fill(cpu, window, RAM / PAGE, signal);
+                            if (signal[0] == Signal.SIGKILL)
+                            {
+                                killed.incrementAndGet();
+                            }
+                            else
+                            {
+                                assertEquals(Signal.NONE, signal[0]);
+                            }
+                        }
+                        catch (final Throwable ex)
+                        {
+                            failure.compareAndSet(null, ex);
+                        }
+                    }));
+                }
+                all.forEach(Thread::start);
+                for (final Thread thread : all)
+                {
+                    thread.join();
+                }
+                if (failure.get() != null)
+                {
+                    throw new AssertionError(failure.get());
+                }
+                assertTrue(killed.get() >= 1, "4 x 4 MiB on 4 MiB: somebody met the kill");
+                assertEquals(1, machine.oomKiller().kills(), "one process, one kill");
+                assertEquals(0, mm.stats().sigbus());
+                mm.check(true).assertOk();
+                mm.close();
+                assertEquals(idle, memory.framesInUse(), "nothing leaked");
+            }
+        }
+    }
+}
