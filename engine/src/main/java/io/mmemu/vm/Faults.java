@@ -169,16 +169,16 @@ final class Faults
         // the PTE slot to fill, its page table allocated on the way down (no frame: SIGBUS)
         final PageWalker walker = cpu.walker;
         final int status = walker.walkAlloc(cpu.mm.cr3(), page);
-        if (status == PageWalker.WALK_NO_MEMORY)
-        {
-            return outOfMemory(cpu);
-        }
         if (status != PageWalker.WALK_PTE)
         {
+            if (status == PageWalker.WALK_NO_MEMORY)
+            {
+                // no frame for a page table: VM_FAULT_OOM
+                return outOfMemory(cpu);
+            }
             // WALK_LARGE: a 2 MiB / 1 GiB leaf whose bits refuse this access (the MMU translates
             // through it otherwise). The handler cannot change one (no huge-page faults, no split),
-            // so retrying would find the same leaf forever: SIGBUS, as for the other statuses
-            // (no memory for a table, malformed tables)
+            // so retrying would find the same leaf forever: SIGBUS, as for malformed tables
             return Signal.BUS_ADRERR;
         }
         final long slot = walker.slot();

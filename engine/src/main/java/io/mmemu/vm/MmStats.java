@@ -11,7 +11,7 @@ import org.HdrHistogram.Histogram;
  * @param faultRetries    lookups repeated after such a wait
  * @param segvMaperr      SIGSEGV with SEGV_MAPERR delivered
  * @param segvAccerr      SIGSEGV with SEGV_ACCERR delivered
- * @param sigbus          SIGBUS delivered (emulated memory exhausted)
+ * @param sigbus          SIGBUS delivered (past the end of a file, a huge leaf the handler cannot change, bad tables)
  * @param zeroPageCow     zero-page copy-on-write breaks
  * @param faultLatency    fault handling time, ns
  * @param mmapWriteHold   mmap lock write hold times, ns
