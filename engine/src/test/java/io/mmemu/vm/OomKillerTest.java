@@ -1,10 +1,6 @@
 package io.mmemu.vm;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 
 import io.mmemu.phys.PhysicalMemory;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,6 +40,24 @@ class OomKillerTest
         return pages;
     }
 
+    /** A process on {@code machine} with one CPU and RAM's worth of MAP_NORESERVE memory at BASE. */
+    private record Process(AddressSpace mm, Cpu cpu)
+    {
+        static Process on(final Machine machine, final LockingMode locking)
+        {
+            final AddressSpace mm = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final Cpu cpu = mm.attachCpu();
+            assertEquals(BASE, cpu.mmap(BASE, RAM, RW, NORESERVE, -1, 0));
+            return new Process(mm, cpu);
+        }
+
+        void exit()
+        {
+            cpu.close();
+            mm.close();
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(LockingMode.class)
     void aProcessThatRunsOutIsKilledNotSigbusAndAllItsMemoryComesBack(final LockingMode locking)
@@ -80,26 +94,22 @@ class OomKillerTest
         {
             final long idle = memory.framesInUse();
             final Machine machine = new Machine(memory, Overcommit.DEFAULT);
-            final AddressSpace big = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
-            final AddressSpace small = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
-            final Cpu bigCpu = big.attachCpu();
-            final Cpu smallCpu = small.attachCpu();
-            assertEquals(BASE, bigCpu.mmap(BASE, RAM, RW, NORESERVE, -1, 0));
-            assertEquals(BASE, smallCpu.mmap(BASE, RAM, RW, NORESERVE, -1, 0));
+            final Process big = Process.on(machine, locking);
+            final Process small = Process.on(machine, locking);
+            final Cpu bigCpu = big.cpu();
+            final Cpu smallCpu = small.cpu();
             final int[] signal = new int[1];
             assertEquals(16, fill(smallCpu, BASE, 16, signal));
             smallCpu.offline();
             final long bigPages = fill(bigCpu, BASE, RAM / PAGE, signal);
             assertEquals(Signal.SIGKILL, signal[0], "the big one ran out and, being the biggest, was chosen");
             assertTrue(bigPages > 16);
-            assertTrue(big.oomKilled() && !small.oomKilled());
+            assertTrue(big.mm().oomKilled() && !small.mm().oomKilled());
             assertEquals(1, machine.oomKiller().kills());
-            assertTrue(machine.oomKiller().badness(big) > machine.oomKiller().badness(small));
-            bigCpu.close();
-            big.close();
+            assertTrue(machine.oomKiller().badness(big.mm()) > machine.oomKiller().badness(small.mm()));
+            big.exit();
             assertEquals(16, fill(smallCpu, BASE + 16 * PAGE, 16, signal), "the survivor runs on");
-            smallCpu.close();
-            small.close();
+            small.exit();
             assertEquals(idle, memory.framesInUse(), "nothing leaked");
         }
     }
@@ -112,12 +122,12 @@ class OomKillerTest
         {
             final long idle = memory.framesInUse();
             final Machine machine = new Machine(memory, Overcommit.DEFAULT);
-            final AddressSpace hog = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
-            final AddressSpace small = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
-            final Cpu hogCpu = hog.attachCpu();
-            final Cpu smallCpu = small.attachCpu();
-            assertEquals(BASE, hogCpu.mmap(BASE, RAM, RW, NORESERVE, -1, 0));
-            assertEquals(BASE, smallCpu.mmap(BASE, RAM, RW, NORESERVE, -1, 0));
+            final Process hogProcess = Process.on(machine, locking);
+            final Process smallProcess = Process.on(machine, locking);
+            final AddressSpace hog = hogProcess.mm();
+            final AddressSpace small = smallProcess.mm();
+            final Cpu hogCpu = hogProcess.cpu();
+            final Cpu smallCpu = smallProcess.cpu();
             // the hog writes until about 200 frames are left (other CPUs' caches keep some of them, which
             // an allocation cannot take: stay clear of its own OOM); the small process then needs 400
             final int[] signal = new int[1];
@@ -140,10 +150,8 @@ class OomKillerTest
             // frame accounting is machine-wide: with two processes each checks its own tables only
             assertEquals(0, hog.check(false).assertOk().dataFrames(), "the hog maps nothing after the reap");
             small.check(false).assertOk();
-            hogCpu.close();
-            hog.close();
-            smallCpu.close();
-            small.close();
+            hogProcess.exit();
+            smallProcess.exit();
             assertEquals(idle, memory.framesInUse(), "nothing leaked");
         }
     }
@@ -160,46 +168,22 @@ class OomKillerTest
                 final long idle = memory.framesInUse();
                 final Machine machine = new Machine(memory, Overcommit.DEFAULT);
                 final AddressSpace mm = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
-                final int threads = 4;
-                final CyclicBarrier start = new CyclicBarrier(threads);
                 final AtomicInteger killed = new AtomicInteger();
-                final AtomicReference<Throwable> failure = new AtomicReference<>();
-                final List<Thread> all = new ArrayList<>();
-                for (int t = 0; t < threads; t++)
+                CpuThreads.run(mm, 4, (t, cpu) ->
                 {
                     final long window = BASE + t * (1L << 30);
-                    all.add(new Thread(() ->
+                    assertEquals(window, cpu.mmap(window, RAM, RW, NORESERVE, -1, 0));
+                    final int[] signal = new int[1];
+                    fill(cpu, window, RAM / PAGE, signal);
+                    if (signal[0] == Signal.SIGKILL)
                     {
-                        try (Cpu cpu = mm.attachCpu())
-                        {
-                            assertEquals(window, cpu.mmap(window, RAM, RW, NORESERVE, -1, 0));
-                            start.await();
-                            final int[] signal = new int[1];
-                            fill(cpu, window, RAM / PAGE, signal);
-                            if (signal[0] == Signal.SIGKILL)
-                            {
-                                killed.incrementAndGet();
-                            }
-                            else
-                            {
-                                assertEquals(Signal.NONE, signal[0]);
-                            }
-                        }
-                        catch (final Throwable ex)
-                        {
-                            failure.compareAndSet(null, ex);
-                        }
-                    }));
-                }
-                all.forEach(Thread::start);
-                for (final Thread thread : all)
-                {
-                    thread.join();
-                }
-                if (failure.get() != null)
-                {
-                    throw new AssertionError(failure.get());
-                }
+                        killed.incrementAndGet();
+                    }
+                    else
+                    {
+                        assertEquals(Signal.NONE, signal[0]);
+                    }
+                });
                 assertTrue(killed.get() >= 1, "4 x 4 MiB on 4 MiB: somebody met the kill");
                 assertEquals(1, machine.oomKiller().kills(), "one process, one kill");
                 assertEquals(0, mm.stats().sigbus());

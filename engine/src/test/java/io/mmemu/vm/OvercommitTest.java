@@ -1,10 +1,6 @@
 package io.mmemu.vm;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.atomic.AtomicReference;
 
 import io.mmemu.phys.PhysicalMemory;
 import org.junit.jupiter.api.AfterEach;
@@ -140,6 +136,18 @@ class OvercommitTest
         assertCommitted(1);
         assertEquals(heap, cpu.brk(heap));
         assertCommitted(0);
+    }
+
+    @Test
+    void swapCountsInBothTheHeuristicAndTheLimit()
+    {
+        final Commitment commitment = new Commitment(RAM_PAGES, Overcommit.DEFAULT);
+        assertTrue(!commitment.enoughMemory(0, RAM_PAGES + 1));
+        commitment.setSwapPages(RAM_PAGES);
+        assertTrue(commitment.enoughMemory(0, 2 * RAM_PAGES), "totalram + total_swap_pages");
+        assertEquals(RAM_PAGES / 2 + RAM_PAGES, commitment.commitLimitPages());
+        assertEquals(2 * RAM_PAGES, commitment.committedPages());
+        assertEquals(2 * RAM_PAGES, commitment.committedPeakPages());
     }
 
     // ---------------------------------------------------------------- mode 1: always
@@ -284,52 +292,27 @@ class OvercommitTest
     void concurrentEditsKeepCommittedAsExact(final LockingMode locking) throws Exception
     {
         machine(Overcommit.DEFAULT, locking);
-        final int threads = 4;
         final int iterations = 400;
-        final CyclicBarrier start = new CyclicBarrier(threads);
-        final AtomicReference<Throwable> failure = new AtomicReference<>();
-        final List<Thread> all = new ArrayList<>();
-        for (int t = 0; t < threads; t++)
+        CpuThreads.run(mm, 4, (t, mine) ->
         {
             final long window = BASE + t * (1L << 32);
-            final long seed = t;
-            all.add(new Thread(() ->
+            final SplittableRandom random = new SplittableRandom(t);
+            for (int i = 0; i < iterations; i++)
             {
-                try (Cpu mine = mm.attachCpu())
+                final long at = window + random.nextLong(64) * PAGE;
+                final long len = (1 + random.nextLong(16)) * PAGE;
+                switch (random.nextInt(6))
                 {
-                    final SplittableRandom random = new SplittableRandom(seed);
-                    start.await();
-                    for (int i = 0; i < iterations; i++)
-                    {
-                        final long at = window + random.nextLong(64) * PAGE;
-                        final long len = (1 + random.nextLong(16)) * PAGE;
-                        switch (random.nextInt(6))
-                        {
-                            case 0 -> mine.mmap(at, len, RW, ANON | MAP_FIXED | (random.nextBoolean() ? MAP_NORESERVE : 0), -1, 0);
-                            case 1 -> mine.munmap(at, len);
-                            case 2 -> mine.mprotect(at, len, random.nextBoolean() ? PROT_READ : RW);
-                            case 3 -> mine.mremap(at, len, len + PAGE * random.nextLong(4), MREMAP_MAYMOVE | MREMAP_FIXED,
-                                window + (1L << 31) + random.nextLong(64) * PAGE);
-                            case 4 -> mine.writeByte(at, 1);
-                            default -> mine.mmap(at, len, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-                        }
-                    }
+                    case 0 -> mine.mmap(at, len, RW, ANON | MAP_FIXED | (random.nextBoolean() ? MAP_NORESERVE : 0), -1, 0);
+                    case 1 -> mine.munmap(at, len);
+                    case 2 -> mine.mprotect(at, len, random.nextBoolean() ? PROT_READ : RW);
+                    case 3 -> mine.mremap(at, len, len + PAGE * random.nextLong(4), MREMAP_MAYMOVE | MREMAP_FIXED,
+                        window + (1L << 31) + random.nextLong(64) * PAGE);
+                    case 4 -> mine.writeByte(at, 1);
+                    default -> mine.mmap(at, len, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
                 }
-                catch (final Throwable ex)
-                {
-                    failure.compareAndSet(null, ex);
-                }
-            }));
-        }
-        all.forEach(Thread::start);
-        for (final Thread thread : all)
-        {
-            thread.join();
-        }
-        if (failure.get() != null)
-        {
-            throw new AssertionError(failure.get());
-        }
+            }
+        });
         // frame accounting waits for the unmap: live shmem objects hold cached pages no table maps
         mm.check(false).assertOk();
         assertTrue(committed() >= mm.accountedPages(), "the shmem objects alive commit the rest");
