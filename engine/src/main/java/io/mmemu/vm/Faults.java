@@ -49,10 +49,15 @@ final class Faults
         final CpuStats stats = cpu.stats;
         final boolean timed = cpu.mm.timesFaults();
         final long t0 = timed ? System.nanoTime() : 0;
-        final int signal = cpu.mm.perVma() ? perVma(cpu, va, write) : underMmapLock(cpu, va, write, timed);
+        int signal = cpu.mm.perVma() ? perVma(cpu, va, write) : underMmapLock(cpu, va, write, timed);
         stats.faults++;
         if (signal != Signal.NONE)
         {
+            if (signal == NO_MEMORY)
+            {
+                // the OOM killer chooses: the access tries again unless this process was the victim
+                signal = cpu.mm.machine().oomKiller().outOfMemory(cpu) ? Signal.NONE : Signal.SIGKILL;
+            }
             stats.countSignal(signal);
         }
         if (timed)
@@ -174,7 +179,7 @@ final class Faults
             if (status == PageWalker.WALK_NO_MEMORY)
             {
                 // no frame for a page table: VM_FAULT_OOM
-                return outOfMemory(cpu);
+                return NO_MEMORY;
             }
             // WALK_LARGE: a 2 MiB / 1 GiB leaf whose bits refuse this access (the MMU translates
             // through it otherwise). The handler cannot change one (no huge-page faults, no split),
@@ -207,7 +212,7 @@ final class Faults
             final long pfn = memory.allocateData(cpu.cache);
             if (pfn == NO_FRAME)
             {
-                return outOfMemory(cpu);
+                return NO_MEMORY;
             }
             // do_anonymous_page: a writable VMA's new page is mapped writable and dirty, even on a read
             final long bits = (vma.flags & VmFlags.VM_WRITE) != 0 ? prot | WRITABLE | dirty(cpu) : prot;
@@ -224,7 +229,7 @@ final class Faults
             final long pfn = memory.allocateData(cpu.cache);
             if (pfn == NO_FRAME)
             {
-                return outOfMemory(cpu);
+                return NO_MEMORY;
             }
             if (installWon(cpu, table, slot, e, PageTableEntry.leaf(pfn, prot | WRITABLE | dirty(cpu)), pfn))
             {
@@ -240,13 +245,12 @@ final class Faults
     }
 
     /**
-     * VM_FAULT_OOM: the OOM killer chooses; the access tries again ({@link Signal#NONE}) unless this
-     * process was the victim. Nothing of the fault is held: no PT lock, no frame.
+     * VM_FAULT_OOM, what the fault proper returns when it found no frame (for a page or a page
+     * table) and left nothing half-done; {@link #handle} turns it into the OOM killer's verdict
+     * once the fault's locks are gone, as pagefault_out_of_memory runs after the mmap lock is
+     * dropped. Not a signal: it never leaves this class.
      */
-    private static int outOfMemory(final Cpu cpu)
-    {
-        return cpu.mm.machine().oomKiller().outOfMemory(cpu) ? Signal.NONE : Signal.SIGKILL;
-    }
+    private static final int NO_MEMORY = -1;
 
     private static int shared(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
         final long slot)
@@ -272,7 +276,7 @@ final class Faults
         final long pfn = inode.mapPage(memory, cpu.cache, pgoff);
         if (pfn == NO_FRAME)
         {
-            return outOfMemory(cpu);
+            return NO_MEMORY;
         }
         final long prot = PageProtection.of(vma.flags) | (write ? dirty(cpu) : 0);
         if (installCached(cpu, table, slot, PageTableEntry.leaf(pfn, prot), pfn, inode, stamp) && !write)
@@ -315,7 +319,7 @@ final class Faults
         final long cached = inode.mapPage(memory, cpu.cache, pgoff);
         if (cached == NO_FRAME)
         {
-            return outOfMemory(cpu);
+            return NO_MEMORY;
         }
         final long prot = PageProtection.of(vma.flags);
         if (!write)
@@ -339,7 +343,7 @@ final class Faults
         if (copy == NO_FRAME)
         {
             memory.releaseData(cpu.cache, cached, false);
-            return outOfMemory(cpu);
+            return NO_MEMORY;
         }
         final boolean won = installWon(cpu, table, slot, e, PageTableEntry.leaf(copy, prot | WRITABLE | dirty(cpu)), copy);
         memory.releaseData(cpu.cache, cached, false);

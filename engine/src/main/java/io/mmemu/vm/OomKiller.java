@@ -20,9 +20,11 @@ import io.mmemu.phys.PhysicalMemory;
  * either reaped before the caller retries or is the caller, so no second victim is taken while the
  * first still holds what reaping frees.
  * <p>
- * Concurrency: choosing and marking happen under one lock (oom_lock), which a CPU waits for
- * offline; reaping runs after it is released, so a victim's thread waiting for the lock learns it
- * was killed and lets its locks go, and the reaper's zap can drain them.
+ * Concurrency: the fault handler calls in after the fault has let go of its locks (VMA read lock
+ * or mmap lock, PT locks), as pagefault_out_of_memory runs after the mmap lock is dropped; choosing
+ * and marking happen under one lock (oom_lock), which a CPU waits for offline (a reaper's
+ * shootdown must not wait for it); reaping runs after that lock is released, as a writer of the
+ * victim's address space like any other.
  */
 public final class OomKiller
 {
@@ -59,11 +61,11 @@ public final class OomKiller
      * out_of_memory for a fault on {@code cpu} that found no frame. Returns true when the fault
      * should try again (another process was killed and reaped, or one was killed since this fault
      * failed), false when the faulting process is the victim (the fault's outcome is SIGKILL). The
-     * caller holds no PT lock.
+     * caller holds no lock of the fault's: no PT lock, no VMA read lock, no mmap lock.
      */
     boolean outOfMemory(final Cpu cpu)
     {
-        assert cpu.editor.holdsNoLock() : "the OOM killer entered with a PT lock held";
+        assert cpu.editor.holdsNoLock() && !cpu.mm.rangeLock().holdsShared() : "the OOM killer entered holding a fault's lock";
         final AddressSpace self = cpu.mm;
         if (self.oomKilled())
         {
