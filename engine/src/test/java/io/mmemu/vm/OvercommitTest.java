@@ -220,6 +220,69 @@ class OvercommitTest
         assertCommitted(0);
     }
 
+    @Test
+    void strictRefusesStackGrowthAndBrkAtTheLimit()
+    {
+        machine(new Overcommit(Overcommit.NEVER, 50, 0));
+        final long stack = BASE + (1L << 30);
+        assertEquals(stack, cpu.mmap(stack, PAGE, RW, ANON | MAP_FIXED | MAP_GROWSDOWN, -1, 0));
+        assertEquals(Signal.NONE, cpu.writeByte(stack - PAGE, 1), "a page of growth fits");
+        assertCommitted(2);
+        final long heap = 0x555555554000L;
+        mm.setBrk(heap, heap);
+        assertEquals(heap + 16 * PAGE, cpu.brk(heap + 16 * PAGE));
+        assertCommitted(18);
+        // fill up to the limit (less total_vm/32 of what is mapped then)
+        final long filler = cpu.mmap(0, (STRICT_ALLOWED - 18 - 1 - 1) * PAGE, RW, ANON, -1, 0);
+        assertTrue(filler > 0);
+        assertEquals(Signal.SEGV_MAPERR, cpu.writeByte(stack - 2 * PAGE, 1), "acct_stack_growth refuses: SIGSEGV");
+        assertEquals(heap + 16 * PAGE, cpu.brk(heap + 17 * PAGE), "brk refuses: the old break");
+        assertEquals(0, cpu.munmap(filler, (STRICT_ALLOWED - 20) * PAGE));
+        assertEquals(Signal.NONE, cpu.writeByte(stack - 2 * PAGE, 1), "room again");
+        assertEquals(heap + 17 * PAGE, cpu.brk(heap + 17 * PAGE));
+        assertCommitted(20);
+    }
+
+    /**
+     * Threads map in strict mode until refused: the check adds first, so whatever the interleaving,
+     * Committed_AS never reaches the limit and equals exactly what the successes mapped.
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void concurrentStrictChargesNeverPassTheLimitTogether(final LockingMode locking) throws Exception
+    {
+        machine(new Overcommit(Overcommit.NEVER, 50, 0), locking);
+        final long chunk = 97;
+        final java.util.concurrent.atomic.AtomicLong mapped = new java.util.concurrent.atomic.AtomicLong();
+        CpuThreads.run(mm, 4, (t, mine) ->
+        {
+            while (true)
+            {
+                final long a = mine.mmap(0, chunk * PAGE, RW, ANON, -1, 0);
+                if (a == -Errno.ENOMEM)
+                {
+                    return;
+                }
+                assertTrue(a > 0, Long.toString(a));
+                mapped.addAndGet(chunk);
+            }
+        });
+        assertCommitted(mapped.get());
+        // allowed only shrinks as total_vm grows: every success stayed below the limit of its check (at
+        // most STRICT_ALLOWED), and every refusal saw Committed_AS + chunk reach a limit no lower than the last
+        final long allowedAtTheEnd = STRICT_ALLOWED - Math.min(mm.totalVm() / 32, 2048);
+        assertTrue(committed() < STRICT_ALLOWED, committed() + " committed");
+        assertTrue(committed() + chunk >= allowedAtTheEnd, committed() + " committed, " + allowedAtTheEnd + " allowed");
+        long rest = mapped.get();
+        for (final VmaInfo vma : mm.vmas())
+        {
+            assertEquals(0, cpu.munmap(vma.start(), vma.end() - vma.start()));
+            rest -= (vma.end() - vma.start()) / PAGE;
+        }
+        assertEquals(0, rest);
+        assertCommitted(0);
+    }
+
     // ---------------------------------------------------------------- charges and uncharges
 
     @Test
