@@ -72,30 +72,38 @@ public final class OomKiller
             return false;
         }
         final long seen = kills;
-        // a victim's reaper may need this CPU's shootdown acknowledgement: wait offline
-        cpu.offline();
-        final AddressSpace victim;
-        synchronized (oomLock)
+        // the lock and the reap may wait for other CPUs, and other CPUs' shootdowns must not wait for
+        // this one meanwhile: offline throughout, back online (TLB flushed) before the access goes on
+        cpu.goOffline();
+        try
         {
-            if (self.oomKilled())
+            final AddressSpace victim;
+            synchronized (oomLock)
+            {
+                if (self.oomKilled())
+                {
+                    return false;
+                }
+                if (kills != seen)
+                {
+                    // someone else's kill since this fault failed: its memory may be back already
+                    return true;
+                }
+                victim = select(self);
+                victim.markOomKilled();
+                kills = kills + 1;
+            }
+            if (victim == self)
             {
                 return false;
             }
-            if (kills != seen)
-            {
-                // someone else's kill since this fault failed: its memory may be back already
-                return true;
-            }
-            victim = select(self);
-            victim.markOomKilled();
-            kills = kills + 1;
+            reap(victim);
+            return true;
         }
-        if (victim == self)
+        finally
         {
-            return false;
+            cpu.goOnline();
         }
-        reap(victim);
-        return true;
     }
 
     /** The live process with the highest badness; the caller's when no other has more. */
