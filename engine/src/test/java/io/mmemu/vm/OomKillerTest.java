@@ -140,9 +140,14 @@ class OomKillerTest
             }
             // this thread drives both CPUs: the hog's must not be left online while the reaper's shootdown waits for it
             hogCpu.offline();
-            final long smallPages = fill(smallCpu, BASE, 400, signal);
-            assertEquals(Signal.NONE, signal[0], "the small process's faults all succeed: the hog was killed for them");
-            assertEquals(400, smallPages);
+            for (long page = 0; page < 400; page++)
+            {
+                assertEquals(Signal.NONE, smallCpu.writeByte(BASE + page * PAGE, 1),
+                    "the small process's faults all succeed: the hog was killed for them");
+                // the access that met the OOM killer waited offline; it ends online, or the translation
+                // it filled could outlive a shootdown it never saw
+                assertTrue(smallCpu.shootdowns.isOnline(), "offline after the write to page " + page);
+            }
             assertTrue(hog.oomKilled());
             assertFalse(small.oomKilled());
             assertEquals(1, machine.oomKiller().kills());
