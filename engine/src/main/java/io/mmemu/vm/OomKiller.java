@@ -5,6 +5,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.pgtable.PageWalker;
+import io.mmemu.pgtable.SwapEntry;
 import io.mmemu.phys.PhysicalMemory;
 
 /**
@@ -129,8 +130,7 @@ public final class OomKiller
 
     /**
      * oom_badness with oom_score_adj 0: the pages the process maps (rss; huge leaves count their
-     * 4 KiB pages, the zero page does not count) plus its page-table pages; swap entries when
-     * there is swap. Read from its tables without locks, as the kernel reads its approximate
+     * 4 KiB pages, the zero page does not count), its swap entries and its page-table pages. Read from its tables without locks, as the kernel reads its approximate
      * counters: a table changing meanwhile makes the figure approximate, never wrong in kind.
      */
     long badness(final AddressSpace mm)
@@ -149,6 +149,8 @@ public final class OomKiller
             final long e = PageWalker.read(frames, base + 8L * i);
             if (!PageTableEntry.isMapped(e))
             {
+                // MM_SWAPENTS: a swapped-out page still counts against its process
+                points += level == PageTableEntry.LEVEL_PTE && SwapEntry.isSwap(e) ? 1 : 0;
                 continue;
             }
             final long pfn = PageTableEntry.pfn(e);

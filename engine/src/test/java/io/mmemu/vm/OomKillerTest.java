@@ -2,7 +2,11 @@ package io.mmemu.vm;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.mmemu.pgtable.PageWalker;
+import io.mmemu.pgtable.SwapEntry;
+import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -158,6 +162,33 @@ class OomKillerTest
             hogProcess.exit();
             smallProcess.exit();
             assertEquals(idle, memory.framesInUse(), "nothing leaked");
+        }
+    }
+
+    @Test
+    void badnessCountsResidentPagesSwapEntriesAndPageTables()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(RAM))
+        {
+            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+            final Process process = Process.on(machine, LockingMode.PER_VMA);
+            final OomKiller killer = machine.oomKiller();
+            assertEquals(1, killer.badness(process.mm()), "an empty address space: the PML4");
+            final int[] signal = new int[1];
+            assertEquals(10, fill(process.cpu(), BASE, 10, signal));
+            assertEquals(Signal.NONE, process.cpu().readByte(BASE + 10 * PAGE), "the zero page does not count");
+            // PML4, PDPT, PD, PT and 10 pages
+            assertEquals(4 + 10, killer.badness(process.mm()));
+            // a swap entry written into the PT (nothing creates one yet): MM_SWAPENTS counts it
+            final FrameCache cache = memory.newCache();
+            final PageWalker walker = new PageWalker(memory, cache);
+            assertEquals(PageWalker.WALK_PTE, walker.walk(process.mm().cr3(), BASE + 20 * PAGE));
+            final long swap = SwapEntry.of(0, 5);
+            assertTrue(PageWalker.casEntry(memory.frames(), walker.slot(), 0, swap));
+            assertEquals(4 + 10 + 1, killer.badness(process.mm()));
+            assertTrue(PageWalker.casEntry(memory.frames(), walker.slot(), swap, 0));
+            memory.retireCache(cache);
+            process.exit();
         }
     }
 
