@@ -11,14 +11,14 @@ import io.mmemu.phys.PhysicalMemory;
 /**
  * The OOM killer (mm/oom_kill.c) of one machine: when a fault finds no frame (and there is nothing
  * to reclaim), it picks the process with the highest oom_badness — resident pages, swap entries
- * and page-table pages, oom_score_adj 0 for all — and kills it. A victim other than the faulting
- * process is reaped at once (__oom_reap_task_mm: its private pages are zapped) and the fault tries
- * again; when the faulting process is the victim, its fault is {@link Signal#SIGKILL}, and its
- * memory comes back when it exits (exit_mmap: {@link AddressSpace#close}). Every later allocation
- * failure of a killed process is SIGKILL at once.
+ * and page-table pages, oom_score_adj 0 for all — and kills it, and reaps it at once
+ * (__oom_reap_task_mm: its private pages are zapped; shared ones stay with their object). A fault
+ * of another process then tries again; the victim's own fault is {@link Signal#SIGKILL}, and
+ * whatever its running threads fault in meanwhile comes back when it exits (exit_mmap:
+ * {@link AddressSpace#close}). Every later allocation failure of a killed process is SIGKILL at once.
  * <p>
- * Linux waits for a victim that is still exiting instead of choosing another; here a victim is
- * either reaped before the caller retries or is the caller, so no second victim is taken while the
+ * Linux reaps asynchronously and waits for a victim still being reaped instead of choosing
+ * another; here the reap is done before anyone retries, so no second victim is taken while the
  * first still holds what reaping frees.
  * <p>
  * Concurrency: the fault handler calls in after the fault has let go of its locks (VMA read lock
@@ -94,12 +94,10 @@ public final class OomKiller
                 victim.markOomKilled();
                 kills = kills + 1;
             }
-            if (victim == self)
-            {
-                return false;
-            }
+            // the OOM reaper frees the victim's private memory now, whoever it is: a process killed
+            // by its own fault may have other threads still running, and other processes need the room
             reap(victim);
-            return true;
+            return victim != self;
         }
         finally
         {
