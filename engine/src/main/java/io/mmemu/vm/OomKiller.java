@@ -6,6 +6,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.pgtable.PageWalker;
 import io.mmemu.pgtable.SwapEntry;
+import io.mmemu.phys.BuddyAllocator;
 import io.mmemu.phys.PhysicalMemory;
 
 /**
@@ -36,6 +37,8 @@ public final class OomKiller
     private final Object oomLock = new Object();
     /** vmstat's oom_kill. Guarded by oomLock; volatile for readers. */
     private volatile long kills;
+    /** Victims whose reap is in flight (MMF_OOM_SKIP not yet set). Guarded by oomLock. */
+    private int reaping;
 
     OomKiller(final PhysicalMemory memory)
     {
@@ -60,8 +63,9 @@ public final class OomKiller
 
     /**
      * out_of_memory for a fault on {@code cpu} that found no frame. Returns true when the fault
-     * should try again (another process was killed and reaped, or one was killed since this fault
-     * failed), false when the faulting process is the victim (the fault's outcome is SIGKILL). The
+     * should try again (another process was killed and reaped, one was killed since this fault
+     * failed, or a victim being reaped was waited for), false when the faulting process is the
+     * victim (the fault's outcome is SIGKILL). The
      * caller holds no lock of the fault's: no PT lock, no VMA read lock, no mmap lock.
      */
     boolean outOfMemory(final Cpu cpu)
@@ -90,18 +94,81 @@ public final class OomKiller
                     // someone else's kill since this fault failed: its memory may be back already
                     return true;
                 }
+                if (lastChance(cpu))
+                {
+                    // __alloc_pages_may_oom's last try under oom_lock: a kill that finished since this
+                    // fault failed (or frames freed meanwhile) left room
+                    return true;
+                }
+                if (reaping != 0)
+                {
+                    // oom_evaluate_task's abort: a victim is still being reaped; wait for its memory
+                    // rather than take a second victim, then try again
+                    awaitReaped();
+                    return true;
+                }
                 victim = select(self);
                 victim.markOomKilled();
                 kills = kills + 1;
+                reaping++;
             }
             // the OOM reaper frees the victim's private memory now, whoever it is: a process killed
             // by its own fault may have other threads still running, and other processes need the room
-            reap(victim);
+            try
+            {
+                reap(victim);
+            }
+            finally
+            {
+                synchronized (oomLock)
+                {
+                    reaping--;
+                    oomLock.notifyAll();
+                }
+            }
             return victim != self;
         }
         finally
         {
             cpu.goOnline();
+        }
+    }
+
+    /**
+     * Whether a frame can be had now: one is taken and handed back to the caller's cache, where its
+     * retried fault finds it (allocation drains every reserve when the buddy is empty).
+     */
+    private boolean lastChance(final Cpu cpu)
+    {
+        final long pfn = memory.allocateData(cpu.cache);
+        if (pfn == BuddyAllocator.NO_FRAME)
+        {
+            return false;
+        }
+        memory.unmapData(pfn);
+        memory.releaseData(cpu.cache, pfn, true);
+        return true;
+    }
+
+    /** Waits, under oomLock (released while waiting) and offline, until no victim is being reaped. */
+    private void awaitReaped()
+    {
+        assert Thread.holdsLock(oomLock);
+        boolean interrupted = false;
+        while (reaping != 0)
+        {
+            try
+            {
+                oomLock.wait();
+            }
+            catch (final InterruptedException ex)
+            {
+                interrupted = true;
+            }
+        }
+        if (interrupted)
+        {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -223,7 +223,8 @@ class OomKillerTest
                     {
                         cpu.mmap(BASE, RAM, RW, NORESERVE, -1, 0);
                         final int[] outcome = new int[1];
-                        if (fill(cpu, BASE, 400, outcome) != 400)
+                        final long got = fill(cpu, BASE, 400, outcome);
+                        if (got != 400)
                         {
                             smallFailures.incrementAndGet();
                         }
