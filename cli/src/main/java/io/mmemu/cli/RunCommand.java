@@ -116,6 +116,11 @@ public final class RunCommand implements Callable<Integer>
     @Option(names = "--threads", paramLabel = "N", description = "Threads of a 'parallel' without a count (default 4).")
     String threads;
 
+    @Option(names = "--overcommit", paramLabel = "MODE[,ratio=N|,kbytes=N]",
+        description = "vm.overcommit_memory: 0 (guess, the default heuristic), 1 (always) or 2 (never: strict, with " +
+            "overcommit_ratio N% of the physical memory, default 50, or overcommit_kbytes N KiB).")
+    String overcommit;
+
     @Option(names = "--set", paramLabel = "NAME=VALUE", description = "Set a 'param' of the program (repeatable): --set SIZE=1G.")
     List<String> sets = List.of();
 
@@ -231,7 +236,7 @@ public final class RunCommand implements Callable<Integer>
             return;
         }
         final Object[][] emulatorOnly = {{"--physmem", physmem}, {"--backing", backing}, {"--locking", locking},
-            {"--section", section}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
+            {"--section", section}, {"--overcommit", overcommit}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
             {"--html", html}, {"--views-dir", viewsDir}, {"--maps", maps ? Boolean.TRUE : null},
             {"--smaps", smaps ? Boolean.TRUE : null}, {"--ptdump", ptdump ? Boolean.TRUE : null}};
         for (final Object[] option : emulatorOnly)
@@ -249,7 +254,7 @@ public final class RunCommand implements Callable<Integer>
     {
         RunOptions options = parsed.applyOptions(RunOptions.defaults());
         final String[][] given = {{"physmem", physmem}, {"backing", backing}, {"locking", locking}, {"section", section},
-            {"seed", seed}, {"duration", duration}, {"threads", threads}};
+            {"seed", seed}, {"duration", duration}, {"threads", threads}, {"overcommit", overcommit}};
         for (final String[] option : given)
         {
             if (option[1] != null)

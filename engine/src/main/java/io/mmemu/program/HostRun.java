@@ -536,7 +536,7 @@ public final class HostRun
             final RunOptions host = options.withPhysicalMemory(memory > 0 ? memory : options.physicalMemory(), Backing.FULL);
             return new Report(program, host, done ? wall : elapsed, stats, tablePagesPeak, tablePages, dataFramesPeak,
                 dataFrames, rssPeak, rss, statements, signals.clone(), Math.max(failed, failures.size()), List.copyOf(failures),
-                groupsInOrder(), error, fatal, stopped, "Linux " + System.getProperty("os.version"), List.of());
+                groupsInOrder(), error, fatal, stopped, "Linux " + System.getProperty("os.version"));
         }
 
         /** The groups in the order their first failures came, as the emulator's ({@link FailureGroups}). */

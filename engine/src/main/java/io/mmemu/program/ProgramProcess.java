@@ -48,7 +48,16 @@ final class ProgramProcess
         return done != null ? done : space.stats();
     }
 
-    /** Exit of a forked process: its threads' CPUs are closed; keeps its counters, frees its address space. */
+    /** Whether the process has exited (its address space is closed). */
+    boolean exited()
+    {
+        return exited != null;
+    }
+
+    /**
+     * Exit of a forked process, or of any process the OOM killer killed: its threads' CPUs are
+     * closed; keeps its counters, frees its address space.
+     */
     void exit()
     {
         exited = space.stats();

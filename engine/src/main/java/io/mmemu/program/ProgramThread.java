@@ -394,6 +394,12 @@ final class ProgramThread implements Runnable
         final Outcome outcome = c.call() == Call.TOUCH ? touch(c, arguments) : interpreter.execute(c.call(), arguments);
         calls++;
         run.countStatement(outcome.signal());
+        if (outcome.signal() == Signal.SIGKILL || cpu.addressSpace().oomKilled())
+        {
+            // uncatchable: the process ends whatever the statement expected
+            run.oomKilled(c, outcome);
+            throw Scheduler.Stopped.INSTANCE;
+        }
         if (scheduler.stopped())
         {
             throw Scheduler.Stopped.INSTANCE; // a touch cut short by a stop proves nothing: no expectation checked

@@ -43,12 +43,13 @@ import org.HdrHistogram.Histogram;
  *                           the runner's), and the emulator's own figures (locked-VMA waits, lock holds) are 0
  * @param processes          each process's own figures (the main one first, then the ones forked, in
  *                           order); {@code stats} is their total. Empty on the host.
+ * @param pressure           the emulated machine's commitment and OOM kills (null on the host)
  */
 public record Report(Program program, RunOptions options, long wallNanos, MmStats stats, long tablePagesPeak,
                      long tablePages, long dataFramesPeak, long dataFrames, long rssPeak, long rss, long statements,
                      long[] statementSignals, long failedExpectations, List<String> failures,
                      List<FailureGroup> failureGroups, String error, String fatal, boolean interrupted, String host,
-                     List<ProcessFigures> processes)
+                     List<ProcessFigures> processes, Pressure pressure)
 {
     /**
      * One process's counters in a run with fork: its name ({@code main}, {@code main.1} ...), faults,
@@ -65,16 +66,28 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         }
     }
 
-    /** A report of a run on the emulator. */
+    /** A report of a run on the host kernel. */
     public Report(final Program program, final RunOptions options, final long wallNanos, final MmStats stats,
         final long tablePagesPeak, final long tablePages, final long dataFramesPeak, final long dataFrames,
         final long rssPeak, final long rss, final long statements, final long[] statementSignals,
         final long failedExpectations, final List<String> failures, final List<FailureGroup> failureGroups,
-        final String error, final String fatal, final boolean interrupted, final List<ProcessFigures> processes)
+        final String error, final String fatal, final boolean interrupted, final String host)
     {
         this(program, options, wallNanos, stats, tablePagesPeak, tablePages, dataFramesPeak, dataFrames, rssPeak, rss,
-            statements, statementSignals, failedExpectations, failures, failureGroups, error, fatal, interrupted, null,
-            processes);
+            statements, statementSignals, failedExpectations, failures, failureGroups, error, fatal, interrupted, host,
+            List.of(), null);
+    }
+
+    /**
+     * The machine under memory pressure: its commitment, meminfo's way, in pages, and the OOM killer's kills.
+     *
+     * @param committed     Committed_AS at the end
+     * @param committedPeak Committed_AS, highest value
+     * @param limit         CommitLimit (what strict overcommit allows, before its reserves)
+     * @param oomKills      processes the OOM killer killed (vmstat's oom_kill)
+     */
+    public record Pressure(long committed, long committedPeak, long limit, long oomKills)
+    {
     }
 
     private static final long PAGE_SIZE = 4096;
@@ -131,6 +144,10 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         }
         row(out, "SIGSEGV", stats.segvMaperr() + " SEGV_MAPERR, " + stats.segvAccerr() + " SEGV_ACCERR");
         row(out, "SIGBUS", Long.toString(stats.sigbus()));
+        if (pressure != null)
+        {
+            row(out, "OOM kills", Long.toString(pressure.oomKills()));
+        }
         row(out, "locked-VMA waits", host != null ? NOT_ON_HOST : stats.faultWaits() + " waits, " + stats.faultRetries() + " retries");
         row(out, "fault latency", "p50 " + Quantities.nanos(latency.getValueAtPercentile(50)) + "  p99 " +
             Quantities.nanos(latency.getValueAtPercentile(99)) + "  p99.9 " +
@@ -143,6 +160,12 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             ")  end " + tablePages + " (" + Quantities.bytes(tablePages * PAGE_SIZE) + ")");
         row(out, "data frames", "peak " + dataFramesPeak + " (" + Quantities.bytes(dataFramesPeak * PAGE_SIZE) +
             ")  end " + dataFrames + " (" + Quantities.bytes(dataFrames * PAGE_SIZE) + ")");
+        if (pressure != null)
+        {
+            row(out, "Committed_AS", "peak " + Quantities.bytes(pressure.committedPeak() * PAGE_SIZE) + "  end " +
+                Quantities.bytes(pressure.committed() * PAGE_SIZE) + "  (CommitLimit " + Quantities.bytes(pressure.limit() * PAGE_SIZE) +
+                ", overcommit " + options.overcommit() + ")");
+        }
         row(out, host != null ? "runner RSS" : "emulator RSS", rss < 0 ? "unknown" : "peak " + Quantities.bytes(rssPeak) + "  end " + Quantities.bytes(rss));
         row(out, "statements", statements + "  (signals: " + statementSignals[0] + " SEGV_MAPERR, " + statementSignals[1] +
             " SEGV_ACCERR, " + statementSignals[2] + " SI_KERNEL, " + statementSignals[3] + " SIGBUS)");
@@ -208,6 +231,14 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             json.writeNumberField("duration_ns", options.durationNanos());
         }
         json.writeNumberField("threads", options.threads());
+        if (host == null)
+        {
+            json.writeStringField("overcommit", options.overcommit().toString());
+        }
+        else
+        {
+            json.writeNullField("overcommit");
+        }
         json.writeObjectFieldStart("params");
         for (final Map.Entry<String, String> param : program.parameters().entrySet())
         {
@@ -230,6 +261,14 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         json.writeNumberField("cow_reuses", stats.cowReuses());
         json.writeNumberField("forks", stats.forks());
         json.writeNumberField("fork_shared_pages", stats.forkSharedPages());
+        if (pressure != null)
+        {
+            json.writeNumberField("oom_kill", pressure.oomKills());
+        }
+        else
+        {
+            json.writeNullField("oom_kill");
+        }
         json.writeEndObject();
         json.writeArrayFieldStart("processes");
         for (final ProcessFigures p : processes)
@@ -263,6 +302,18 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         json.writeNumberField("data_frames_peak", dataFramesPeak);
         json.writeNumberField("rss_bytes", rss);
         json.writeNumberField("rss_peak_bytes", rssPeak);
+        if (pressure != null)
+        {
+            json.writeNumberField("committed_as_bytes", pressure.committed() * PAGE_SIZE);
+            json.writeNumberField("committed_as_peak_bytes", pressure.committedPeak() * PAGE_SIZE);
+            json.writeNumberField("commit_limit_bytes", pressure.limit() * PAGE_SIZE);
+        }
+        else
+        {
+            json.writeNullField("committed_as_bytes");
+            json.writeNullField("committed_as_peak_bytes");
+            json.writeNullField("commit_limit_bytes");
+        }
         json.writeEndObject();
 
         json.writeObjectFieldStart("statements");

@@ -8,6 +8,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.vm.AddressSpace;
+import io.mmemu.vm.Commitment;
+import io.mmemu.vm.Machine;
 import io.mmemu.vm.MmStats;
 import io.mmemu.vm.Signal;
 
@@ -56,7 +58,7 @@ public final class Run
     private final Scheduler scheduler;
     private final ViewOutput views;
     private final LongAdder statements = new LongAdder();
-    private final LongAdder[] signals = new LongAdder[Signal.SI_KERNEL + 1];
+    private final LongAdder[] signals = new LongAdder[Signal.SIGKILL + 1];
     private final LongAdder failedExpectations = new LongAdder();
     private final List<String> failures = new ArrayList<>();
     private final FailureGroups failureGroups = new FailureGroups();
@@ -116,7 +118,9 @@ public final class Run
              LiveCounters counters = options.counters() == null ? null : LiveCounters.create(options.counters(), program.name()))
         {
             // Not closed: close() would unmap everything page by page; closing the memory frees it all at once.
-            final AddressSpace mm = AddressSpace.create(memory, options.locking(), options.section(), options.kernel());
+            final Machine machine = new Machine(memory, options.overcommit());
+            final Commitment commitment = machine.commitment();
+            final AddressSpace mm = AddressSpace.create(options.locking(), options.section(), options.kernel(), machine);
             space = mm;
             final long start = System.nanoTime();
             startNanos = start;
@@ -155,6 +159,14 @@ public final class Run
             }
             final long wall = System.nanoTime() - start;
             atEnd.accept(mm);
+            for (final ProgramProcess p : processes)
+            {
+                if (p.space().oomKilled() && !p.exited())
+                {
+                    // exit_mmap: a killed process's threads are gone, and everything it held comes back
+                    p.exit();
+                }
+            }
             final MmStats stats = total();
             final List<Report.ProcessFigures> perProcess = new ArrayList<>(processes.size());
             for (final ProgramProcess p : processes)
@@ -171,7 +183,9 @@ public final class Run
                     new long[] {signals[Signal.SEGV_MAPERR].sum(), signals[Signal.SEGV_ACCERR].sum(),
                         signals[Signal.SI_KERNEL].sum(), signals[Signal.BUS_ADRERR].sum()},
                     failedExpectations.sum(), List.copyOf(failures), failureGroups.snapshot(),
-                    error != null ? error : deadlock, fatal, interrupted, perProcess);
+                    error != null ? error : deadlock, fatal, interrupted, null, perProcess,
+                    new Report.Pressure(commitment.committedPages(), commitment.committedPeakPages(),
+                        commitment.commitLimitPages(), machine.oomKiller().kills()));
             }
         }
         finally
@@ -330,6 +344,26 @@ public final class Run
         }
         scheduler.stop();
     }
+
+    /**
+     * The OOM killer chose this run's process: it ends, as a process killed by SIGKILL, whatever
+     * its statements expected ({@code signals fatal} or not).
+     */
+    void oomKilled(final Node.CallNode node, final io.mmemu.script.Outcome outcome)
+    {
+        synchronized (this)
+        {
+            if (fatal == null)
+            {
+                fatal = OOM_KILLED + " (" + at(program, node) + node.text() + (outcome.signal() == Signal.SIGKILL ?
+                    ": a fault at 0x" + Long.toHexString(outcome.faultAddress()) + " found no memory)" : ")");
+            }
+        }
+        scheduler.stop();
+    }
+
+    /** How a report says the OOM killer ended the run. */
+    public static final String OOM_KILLED = "killed by the OOM killer";
 
     /** {@code NAME:LINE:COLUMN: }, the start of a message about a statement. */
     static String at(final Program program, final Node node)

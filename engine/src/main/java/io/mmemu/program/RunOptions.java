@@ -10,6 +10,7 @@ import io.mmemu.script.Token;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
+import io.mmemu.vm.Overcommit;
 
 /**
  * How to run a program.
@@ -23,9 +24,10 @@ import io.mmemu.vm.LockingMode;
  * @param threads        the thread count of {@code parallel} without a count
  * @param kernel         the kernel build to emulate
  * @param counters       the live counters file, or null for none
+ * @param overcommit     vm.overcommit_memory and its ratio or kbytes
  */
 public record RunOptions(long physicalMemory, Backing backing, LockingMode locking, long section, long seed,
-                         long durationNanos, int threads, KernelConfig kernel, Path counters)
+                         long durationNanos, int threads, KernelConfig kernel, Path counters, Overcommit overcommit)
 {
     public static final long NO_DURATION = Long.MAX_VALUE;
     public static final long DEFAULT_PHYSICAL_MEMORY = 4L << 30;
@@ -36,6 +38,7 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
         Objects.requireNonNull(backing, "backing");
         Objects.requireNonNull(locking, "locking");
         Objects.requireNonNull(kernel, "kernel");
+        Objects.requireNonNull(overcommit, "overcommit");
         if (physicalMemory <= 0)
         {
             throw new IllegalArgumentException("physical memory must be positive: " + physicalMemory);
@@ -50,21 +53,24 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
         }
     }
 
-    /** The defaults: 4 GiB fully backed, per-VMA locks, 1 GiB sections, seed 1, no duration cap, 4 threads, no counters file. */
+    /**
+     * The defaults: 4 GiB fully backed, per-VMA locks, 1 GiB sections, seed 1, no duration cap, 4
+     * threads, no counters file, Linux's overcommit heuristic.
+     */
     public static RunOptions defaults()
     {
         return new RunOptions(DEFAULT_PHYSICAL_MEMORY, Backing.FULL, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION, 1,
-            NO_DURATION, DEFAULT_THREADS, KernelConfig.MAINLINE, null);
+            NO_DURATION, DEFAULT_THREADS, KernelConfig.MAINLINE, null, Overcommit.DEFAULT);
     }
 
     /** The option names, as programs ({@code option NAME VALUE}) and the command line ({@code --NAME VALUE}) write them. */
     public static final java.util.List<String> NAMES = java.util.List.of("physmem", "backing", "locking", "section", "seed",
-        "duration", "threads");
+        "duration", "threads", "overcommit");
 
     /**
      * These options with one changed, written as a program or the command line writes it:
      * {@code physmem 64G}, {@code backing tables-only}, {@code locking mmap-lock}, {@code section 1G},
-     * {@code seed 7}, {@code duration 10s}, {@code threads 8}.
+     * {@code seed 7}, {@code duration 10s}, {@code threads 8}, {@code overcommit 2,ratio=80}.
      *
      * @throws IllegalArgumentException for an unknown option or a malformed value, with a one-line reason
      */
@@ -82,9 +88,9 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
             });
             case "locking" -> withLocking(LockingMode.fromCliName(value));
             case "section" -> new RunOptions(physicalMemory, backing, locking, number(option, value), seed, durationNanos,
-                threads, kernel, counters);
+                threads, kernel, counters, overcommit);
             case "seed" -> new RunOptions(physicalMemory, backing, locking, section, number(option, value), durationNanos,
-                threads, kernel, counters);
+                threads, kernel, counters, overcommit);
             case "duration" -> withDuration(duration(option, value));
             case "threads" ->
             {
@@ -95,6 +101,7 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
                 }
                 yield withThreads((int)n);
             }
+            case "overcommit" -> withOvercommit(Overcommit.parse(value));
             default -> throw new IllegalArgumentException("unknown option '" + option + "' (the options are " +
                 String.join(", ", NAMES) + ")");
         };
@@ -139,26 +146,31 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
 
     public RunOptions withPhysicalMemory(final long bytes, final Backing how)
     {
-        return new RunOptions(bytes, how, locking, section, seed, durationNanos, threads, kernel, counters);
+        return new RunOptions(bytes, how, locking, section, seed, durationNanos, threads, kernel, counters, overcommit);
     }
 
     public RunOptions withLocking(final LockingMode mode)
     {
-        return new RunOptions(physicalMemory, backing, mode, section, seed, durationNanos, threads, kernel, counters);
+        return new RunOptions(physicalMemory, backing, mode, section, seed, durationNanos, threads, kernel, counters, overcommit);
     }
 
     public RunOptions withDuration(final long nanos)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, nanos, threads, kernel, counters);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, nanos, threads, kernel, counters, overcommit);
     }
 
     public RunOptions withThreads(final int count)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, count, kernel, counters);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, count, kernel, counters, overcommit);
+    }
+
+    public RunOptions withOvercommit(final Overcommit policy)
+    {
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, counters, policy);
     }
 
     public RunOptions withCounters(final Path file)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, file);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, file, overcommit);
     }
 }

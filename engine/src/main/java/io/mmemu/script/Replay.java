@@ -13,6 +13,7 @@ import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
+import io.mmemu.vm.Signal;
 import io.mmemu.vm.VmaInfo;
 
 import static io.mmemu.phys.PhysicalMemory.PAGE_SIZE;
@@ -147,7 +148,14 @@ public final class Replay
             final Interpreter interpreter = new Interpreter(cpu);
             for (final Statement statement : statements)
             {
-                out.println(ResultFormat.line(statement, interpreter.execute(statement), window));
+                final Outcome outcome = interpreter.execute(statement);
+                out.println(ResultFormat.line(statement, outcome, window));
+                if (outcome.signal() == Signal.SIGKILL)
+                {
+                    // the OOM killer chose the process: nothing after runs, as strace shows it
+                    out.println("+++ killed by SIGKILL +++");
+                    break;
+                }
             }
             final Views views = options.views();
             final Inspection inspection = views.any() ? Inspection.of(space, views.thp()) : null;

@@ -15,8 +15,10 @@ import io.mmemu.vm.Errno;
 import io.mmemu.vm.FileSystem;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
+import io.mmemu.vm.Machine;
 import io.mmemu.vm.Mman;
 import io.mmemu.vm.OpenFile;
+import io.mmemu.vm.Overcommit;
 import io.mmemu.vm.VdsoImage;
 import io.mmemu.vm.VmaInfo;
 import org.agrona.collections.Int2ObjectHashMap;
@@ -56,6 +58,8 @@ public final class TraceReplay
 
     private final Options options;
     private final PhysicalMemory memory;
+    /** The one machine every process of the log runs on: Committed_AS and the OOM killer are machine-wide. */
+    private final Machine machine;
     private final FileSystem files;
     private final List<Process> processes = new ArrayList<>();
     private final Int2ObjectHashMap<Process> byPid = new Int2ObjectHashMap<>();
@@ -97,6 +101,7 @@ public final class TraceReplay
     {
         this.options = options;
         this.memory = memory;
+        this.machine = new Machine(memory, Overcommit.DEFAULT);
         this.files = new FileSystem(memory);
     }
 
@@ -393,8 +398,8 @@ public final class TraceReplay
 
     private Process newProcess(final List<InitialMaps.Line> maps, final boolean known)
     {
-        final AddressSpace space = AddressSpace.create(memory, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION,
-            options.kernel());
+        final AddressSpace space = AddressSpace.create(LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION, options.kernel(),
+            machine);
         if (maps != null)
         {
             try

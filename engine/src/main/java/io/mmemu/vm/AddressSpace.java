@@ -63,6 +63,19 @@ public final class AddressSpace implements AutoCloseable
     private final LockingMode locking;
     private final long section;
     private final KernelConfig kernel;
+    /** The machine-wide state this address space shares with the others on its machine. */
+    private final Machine machine;
+    /** The machine's Committed_AS and overcommit policy. */
+    private final Commitment commitment;
+    /**
+     * This address space's share of the commitment: the pages of its VM_ACCOUNT VMAs. Guarded by the
+     * mmap write lock (written only in {@link #replace}); volatile for readers without it.
+     */
+    private volatile long accountedPages;
+    /** Killed by the OOM killer (a fatal SIGKILL pending): set once, under the OOM killer's lock. */
+    private volatile boolean oomKilled;
+    /** mm->total_vm: the pages of every VMA. Guarded by the mmap write lock, as {@link #accountedPages}. */
+    private volatile long totalVm;
     /** See {@link #timeFaults}; volatile so a change reaches running CPUs, read once per fault. */
     private volatile boolean faultTiming = true;
     private final long cr3;
@@ -89,8 +102,12 @@ public final class AddressSpace implements AutoCloseable
     private boolean closed;
 
     private AddressSpace(final PhysicalMemory memory, final LockingMode locking, final long section,
-        final KernelConfig kernel)
+        final KernelConfig kernel, final Machine machine)
     {
+        if (machine.memory() != memory)
+        {
+            throw new IllegalArgumentException("the machine's memory is not the address space's");
+        }
         if (section < PhysicalMemory.PAGE_SIZE || (section & (PhysicalMemory.PAGE_SIZE - 1)) != 0)
         {
             throw new IllegalArgumentException("section must be a positive multiple of 4 KiB: " + section);
@@ -99,6 +116,8 @@ public final class AddressSpace implements AutoCloseable
         this.locking = locking;
         this.section = section;
         this.kernel = kernel;
+        this.machine = machine;
+        this.commitment = machine.commitment();
         this.rangeLock = new RangeLock(locking);
         this.housekeeping = memory.newCache();
         this.housekeepingEditor = new PageTableEditor(memory, housekeeping, Long.MAX_VALUE);
@@ -113,18 +132,90 @@ public final class AddressSpace implements AutoCloseable
     /** An address space with the seed's per-VMA locking and 1 GiB unmap sections. */
     public static AddressSpace create(final PhysicalMemory memory)
     {
-        return new AddressSpace(memory, LockingMode.PER_VMA, DEFAULT_SECTION, KernelConfig.MAINLINE);
+        return create(memory, LockingMode.PER_VMA, DEFAULT_SECTION, KernelConfig.MAINLINE);
     }
 
     public static AddressSpace create(final PhysicalMemory memory, final LockingMode locking, final long section)
     {
-        return new AddressSpace(memory, locking, section, KernelConfig.MAINLINE);
+        return create(memory, locking, section, KernelConfig.MAINLINE);
     }
 
+    /** An address space alone on its machine, with Linux's default overcommit policy (the heuristic). */
     public static AddressSpace create(final PhysicalMemory memory, final LockingMode locking, final long section,
         final KernelConfig kernel)
     {
-        return new AddressSpace(memory, locking, section, kernel);
+        return create(locking, section, kernel, new Machine(memory, Overcommit.DEFAULT));
+    }
+
+    /** A new process on {@code machine} (it shares the machine's commitment and OOM killer with the others there). */
+    public static AddressSpace create(final LockingMode locking, final long section, final KernelConfig kernel,
+        final Machine machine)
+    {
+        final AddressSpace mm = new AddressSpace(machine.memory(), locking, section, kernel, machine);
+        machine.oomKiller().register(mm);
+        return mm;
+    }
+
+    public Machine machine()
+    {
+        return machine;
+    }
+
+    /** Whether the OOM killer has killed this process (its threads must end; exit frees its memory). */
+    public boolean oomKilled()
+    {
+        return oomKilled;
+    }
+
+    void markOomKilled()
+    {
+        oomKilled = true;
+    }
+
+    /** The machine's commitment (Committed_AS, the overcommit policy). */
+    public Commitment commitment()
+    {
+        return commitment;
+    }
+
+    /** The pages of this address space's VM_ACCOUNT VMAs: its part of Committed_AS, shmem objects aside. */
+    public long accountedPages()
+    {
+        return accountedPages;
+    }
+
+    /** mm->total_vm, pages. */
+    public long totalVm()
+    {
+        return totalVm;
+    }
+
+    /**
+     * security_vm_enough_memory_mm for an operation of {@code cpu}'s about to add {@code pages}
+     * VM_ACCOUNT pages to the tree: charges them as a reserve that {@link #replace} uses up when the
+     * pages arrive; what is left when the writer releases its span is given back
+     * ({@link #settleCommitment}), so a failure after the check needs no undo. Returns false (the
+     * caller's -ENOMEM) with nothing charged when the policy refuses. Caller holds the mmap write lock.
+     */
+    boolean charge(final Cpu cpu, final long pages)
+    {
+        assert rangeLock.holdsTree();
+        if (!commitment.enoughMemory(totalVm, pages))
+        {
+            return false;
+        }
+        cpu.commitReserve += pages;
+        return true;
+    }
+
+    /** Gives back what the writer on {@code cpu} charged and did not use (see {@link #charge}). */
+    void settleCommitment(final Cpu cpu)
+    {
+        if (cpu.commitReserve != 0)
+        {
+            commitment.unaccount(cpu.commitReserve);
+            cpu.commitReserve = 0;
+        }
     }
 
     public KernelConfig kernel()
@@ -263,10 +354,14 @@ public final class AddressSpace implements AutoCloseable
         assert rangeLock.holdsTree();
         final VmaTree tree = tree();
         final Vma[] old = new Vma[to - from];
+        long accounted = 0;
+        long pages = 0;
         for (int i = from; i < to; i++)
         {
             old[i - from] = tree.get(i);
             assert !perVma() || old[i - from].isLocked() : "replacing an undrained " + old[i - from];
+            accounted -= old[i - from].accountedPages();
+            pages -= old[i - from].pages();
         }
         for (final Vma vma : with)
         {
@@ -274,7 +369,11 @@ public final class AddressSpace implements AutoCloseable
             {
                 vma.file.inode().addUser();
             }
+            accounted += vma.accountedPages();
+            pages += vma.pages();
         }
+        account(cpu, accounted);
+        totalVm += pages;
         publish(tree.replace(from, to, with));
         for (final Vma vma : old)
         {
@@ -284,6 +383,27 @@ public final class AddressSpace implements AutoCloseable
             }
             rangeLock.retire(cpu, vma);
         }
+    }
+
+    /**
+     * The commitment follows the tree: VM_ACCOUNT pages that arrive use up the writer's reserve
+     * ({@link #charge}) first, and are charged without asking beyond it (pages that move from
+     * one VMA to another, exec's and fork's layouts); pages that leave are uncharged (munmap, a
+     * move's source, mprotect dropping VM_ACCOUNT). Caller holds the mmap write lock.
+     */
+    private void account(final Cpu cpu, final long delta)
+    {
+        if (delta > 0)
+        {
+            final long reserved = Math.min(delta, cpu.commitReserve);
+            cpu.commitReserve -= reserved;
+            commitment.account(delta - reserved);
+        }
+        else if (delta < 0)
+        {
+            commitment.unaccount(-delta);
+        }
+        accountedPages += delta;
     }
 
     /** Takes the mmap lock for a fault (mmap-lock mode); a CPU that has to wait goes offline meanwhile. */
@@ -507,7 +627,8 @@ public final class AddressSpace implements AutoCloseable
      * accounting ({@link PageTableChecker}), and that every mapped PTE lies inside a VMA whose
      * protection allows it (present only where the VMA is accessible, writable only where it has
      * VM_WRITE, PROT_NONE only where it has no access, and in a private VMA writable only over an
-     * exclusive anonymous page). Run it at a quiescent point.
+     * exclusive anonymous page), and that the commitment and total_vm counted as the tree changed
+     * are those of the VMAs. Run it at a quiescent point.
      */
     public PageTableChecker.Result check(final boolean accounting)
     {
@@ -533,7 +654,31 @@ public final class AddressSpace implements AutoCloseable
             roots[i] = spaces[i].cr3;
             visitors[i] = spaces[i].leafChecker();
         }
-        return PageTableChecker.check(spaces[0].memory, accounting, roots, visitors);
+        final PageTableChecker.Result tables = PageTableChecker.check(spaces[0].memory, accounting, roots, visitors);
+        final List<String> violations = new ArrayList<>(tables.violations());
+        for (final AddressSpace space : spaces)
+        {
+            space.checkCommitment(violations);
+        }
+        return violations.size() == tables.violations().size() ? tables :
+            new PageTableChecker.Result(List.copyOf(violations), tables.tables(), tables.dataFrames(), tables.leaves());
+    }
+
+    /** That the commitment and total_vm counted as the tree changed are those of its VMAs. */
+    private void checkCommitment(final List<String> violations)
+    {
+        long accounted = 0;
+        long pages = 0;
+        for (final Vma vma : tree().toArray())
+        {
+            accounted += vma.accountedPages();
+            pages += vma.pages();
+        }
+        if (accounted != accountedPages || pages != totalVm)
+        {
+            violations.add(String.format("the VMAs commit %d pages and span %d, but the address space counted %d and %d",
+                accounted, pages, accountedPages, totalVm));
+        }
     }
 
     /** That every mapped leaf lies in a VMA whose protection allows it. */
@@ -595,6 +740,7 @@ public final class AddressSpace implements AutoCloseable
         {
             cpu.close();
             memory.retireCache(housekeeping);
+            machine.oomKiller().unregister(this);
         }
     }
 }

@@ -93,6 +93,11 @@ final class Brk
         {
             return origBrk;
         }
+        // do_brk_flags: the heap's growth is committed first
+        if (!mm.charge(cpu, (newBrk - oldBrk) >>> 12))
+        {
+            return origBrk;
+        }
         // vma_prev_limit(start_brk): the VMA below the old break, if it reaches into the heap
         final Vma prev = tree.prev(tree.indexAfter(oldBrk));
         final Vma brkVma = prev != null && prev.end > mm.startBrk() ? prev : null;

@@ -53,6 +53,11 @@ public final class Cpu implements AutoCloseable, WaitContext
     private long value;
     private long faultAddress;
     private boolean closed;
+    /**
+     * Pages this CPU's writer has charged to the machine's commitment and not yet put into the
+     * tree ({@link AddressSpace#charge}); 0 outside a writer's span.
+     */
+    long commitReserve;
 
     Cpu(final AddressSpace mm, final int id)
     {
@@ -144,7 +149,7 @@ public final class Cpu implements AutoCloseable, WaitContext
     public AddressSpace fork()
     {
         enter();
-        final AddressSpace child = AddressSpace.create(memory, mm.locking(), mm.section(), mm.kernel());
+        final AddressSpace child = AddressSpace.create(mm.locking(), mm.section(), mm.kernel(), mm.machine());
         if (!Fork.dupMmap(this, child))
         {
             child.close();

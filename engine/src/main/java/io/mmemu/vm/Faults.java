@@ -31,7 +31,9 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  *   <li>private file mappings: reads map the page-cache page read-only; writes copy it;</li>
  *   <li>a write to an anonymous page fork shared (read-only in both processes): reused when
  *       the other mappings are gone, copied otherwise (do_wp_page, Linux 6.x's anon-exclusive rules);</li>
- *   <li>no frame to be had: SIGBUS (VM_FAULT_OOM), with nothing half-done.</li>
+ *   <li>no frame to be had (VM_FAULT_OOM), for a page or a page table: the {@link OomKiller} kills
+ *       a process, with nothing half-done here; the access tries again, or, when this process is
+ *       the victim, gets {@link Signal#SIGKILL}.</li>
  * </ul>
  */
 final class Faults
@@ -53,10 +55,15 @@ final class Faults
         final CpuStats stats = cpu.stats;
         final boolean timed = cpu.mm.timesFaults();
         final long t0 = timed ? System.nanoTime() : 0;
-        final int signal = cpu.mm.perVma() ? perVma(cpu, va, write, gup) : underMmapLock(cpu, va, write, gup, timed);
+        int signal = cpu.mm.perVma() ? perVma(cpu, va, write, gup) : underMmapLock(cpu, va, write, gup, timed);
         stats.faults++;
         if (signal != Signal.NONE)
         {
+            if (signal == NO_MEMORY)
+            {
+                // the OOM killer chooses: the access tries again unless this process was the victim
+                signal = cpu.mm.machine().oomKiller().outOfMemory(cpu) ? Signal.NONE : Signal.SIGKILL;
+            }
             stats.countSignal(signal);
         }
         if (timed)
@@ -176,10 +183,14 @@ final class Faults
         final int status = walker.walkAlloc(cpu.mm.cr3(), page);
         if (status != PageWalker.WALK_PTE)
         {
+            if (status == PageWalker.WALK_NO_MEMORY)
+            {
+                // no frame for a page table: VM_FAULT_OOM
+                return NO_MEMORY;
+            }
             // WALK_LARGE: a 2 MiB / 1 GiB leaf whose bits refuse this access (the MMU translates
             // through it otherwise). The handler cannot change one (no huge-page faults, no split),
-            // so retrying would find the same leaf forever: SIGBUS, as for the other statuses
-            // (no memory for a table, malformed tables)
+            // so retrying would find the same leaf forever: SIGBUS, as for malformed tables
             return Signal.BUS_ADRERR;
         }
         final long slot = walker.slot();
@@ -218,7 +229,7 @@ final class Faults
             final long pfn = memory.allocateAnon(cpu.cache);
             if (pfn == NO_FRAME)
             {
-                return Signal.BUS_ADRERR;
+                return NO_MEMORY;
             }
             // do_anonymous_page: a writable VMA's new page is mapped writable and dirty, even on a read
             final long bits = (vma.flags & VmFlags.VM_WRITE) != 0 ? prot | WRITABLE | dirty(cpu) : prot;
@@ -235,7 +246,7 @@ final class Faults
             final long pfn = memory.allocateAnon(cpu.cache);
             if (pfn == NO_FRAME)
             {
-                return Signal.BUS_ADRERR;
+                return NO_MEMORY;
             }
             if (installWon(cpu, table, slot, e, PageTableEntry.leaf(pfn, prot | WRITABLE | dirty(cpu)), pfn))
             {
@@ -296,6 +307,14 @@ final class Faults
         return Signal.NONE;
     }
 
+    /**
+     * VM_FAULT_OOM, what the fault proper returns when it found no frame (for a page or a page
+     * table) and left nothing half-done; {@link #handle} turns it into the OOM killer's verdict
+     * once the fault's locks are gone, as pagefault_out_of_memory runs after the mmap lock is
+     * dropped. Not a signal: it never leaves this class.
+     */
+    private static final int NO_MEMORY = -1;
+
     private static int shared(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
         final long slot)
     {
@@ -320,7 +339,7 @@ final class Faults
         final long pfn = inode.mapPage(memory, cpu.cache, pgoff);
         if (pfn == NO_FRAME)
         {
-            return Signal.BUS_ADRERR;
+            return NO_MEMORY;
         }
         final long prot = PageProtection.of(vma.flags) | (write ? dirty(cpu) : 0);
         if (installCached(cpu, table, slot, PageTableEntry.leaf(pfn, prot), pfn, inode, stamp) && !write)
@@ -363,7 +382,7 @@ final class Faults
         final long cached = inode.mapPage(memory, cpu.cache, pgoff);
         if (cached == NO_FRAME)
         {
-            return Signal.BUS_ADRERR;
+            return NO_MEMORY;
         }
         final long prot = PageProtection.of(vma.flags);
         if (!write)
@@ -387,7 +406,7 @@ final class Faults
         if (copy == NO_FRAME)
         {
             memory.releaseData(cpu.cache, cached, false);
-            return Signal.BUS_ADRERR;
+            return NO_MEMORY;
         }
         final boolean won = installWon(cpu, table, slot, e, PageTableEntry.leaf(copy, prot | WRITABLE | dirty(cpu)), copy);
         memory.releaseData(cpu.cache, cached, false);

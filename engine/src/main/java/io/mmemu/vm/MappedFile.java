@@ -80,6 +80,12 @@ public final class MappedFile
     private volatile boolean deleted;
     /** A file created empty here: pages read as zero, nothing to read in. */
     private boolean zeroFilled;
+    /**
+     * shmem_acct_size: the commitment a shmem object holds for its size (null: none, MAP_NORESERVE
+     * or not shmem), given back when the object dies (shmem_unacct_size at eviction). Guarded by this.
+     */
+    private Commitment commitment;
+    private long committedPages;
 
     private MappedFile(final String path, final int dev, final long inode, final long size, final Path source,
         final boolean shmem, final boolean thpAligned, final boolean mappable)
@@ -135,10 +141,20 @@ public final class MappedFile
         }
     }
 
-    /** The shmem object of a new shared anonymous mapping of {@code sizePages} pages. */
-    static MappedFile shmem(final long sizePages)
+    /**
+     * The shmem object of a new shared anonymous mapping of {@code sizePages} pages, holding
+     * {@code committedPages} of {@code commitment} (already charged) until it dies.
+     */
+    static MappedFile shmem(final long sizePages, final Commitment commitment, final long committedPages)
     {
-        return new MappedFile(SHMEM_NAME, SHMEM_DEV, NEXT_SHMEM_INODE.getAndIncrement(), sizePages << 12, null, true, false, true);
+        final MappedFile file = new MappedFile(SHMEM_NAME, SHMEM_DEV, NEXT_SHMEM_INODE.getAndIncrement(), sizePages << 12,
+            null, true, false, true);
+        synchronized (file)
+        {
+            file.commitment = commitment;
+            file.committedPages = committedPages;
+        }
+        return file;
     }
 
     /**
@@ -390,6 +406,11 @@ public final class MappedFile
         {
             pages.forEach((pgoff, pfn) -> memory.releaseData(cache, pfn, false));
             pages.clear();
+            if (commitment != null)
+            {
+                commitment.unaccount(committedPages);
+                commitment = null;
+            }
         }
     }
 

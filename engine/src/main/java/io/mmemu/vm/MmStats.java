@@ -11,7 +11,7 @@ import org.HdrHistogram.Histogram;
  * @param faultRetries    lookups repeated after such a wait
  * @param segvMaperr      SIGSEGV with SEGV_MAPERR delivered
  * @param segvAccerr      SIGSEGV with SEGV_ACCERR delivered
- * @param sigbus          SIGBUS delivered (emulated memory exhausted)
+ * @param sigbus          SIGBUS delivered (past the end of a file, a huge leaf the handler cannot change, bad tables)
  * @param zeroPageCow     zero-page copy-on-write breaks
  * @param cowBreaks       copy-on-write breaks of pages fork shared (wp_page_copy)
  * @param cowReuses       write faults that reused a page fork had shared, once it was no longer (wp_page_reuse)

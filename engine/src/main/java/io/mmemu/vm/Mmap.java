@@ -223,11 +223,17 @@ final class Mmap
                 return -Errno.EINVAL;
             }
         }
-        if ((flags & MAP_NORESERVE) != 0)
+        if (noReserve(cpu, flags))
         {
             vmFlags |= VmFlags.VM_NORESERVE;
         }
         return mmapRegion(cpu, addr, len, vmFlags, pgoff, null, shared, replacement);
+    }
+
+    /** MAP_NORESERVE is honoured only where overcommit is allowed: strict mode ignores it. */
+    private static boolean noReserve(final Cpu cpu, final int flags)
+    {
+        return (flags & MAP_NORESERVE) != 0 && cpu.mm.commitment().policy().mode() != Overcommit.NEVER;
     }
 
     private static final int MAP_ABOVE4G = 0x80;
@@ -285,7 +291,7 @@ final class Mmap
         {
             return -Errno.EINVAL;
         }
-        if ((flags & MAP_NORESERVE) != 0)
+        if (noReserve(cpu, flags))
         {
             vmFlags |= VmFlags.VM_NORESERVE;
         }
@@ -310,16 +316,30 @@ final class Mmap
         assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, addr, addr + len);
         final Vma overlapped = mm.tree().find(addr);
         final boolean replacing = overlapped != null && overlapped.start < addr + len;
+        int vmFlags = flags;
+        // accountable_mapping: the commit is charged before anything is unmapped, net of the
+        // VM_ACCOUNT pages being replaced (vms.nr_accounted), and only when there is one to charge
+        if ((vmFlags & (VmFlags.VM_NORESERVE | VmFlags.VM_SHARED | VmFlags.VM_WRITE)) == VmFlags.VM_WRITE)
+        {
+            vmFlags |= VmFlags.VM_ACCOUNT;
+            final long charged = (len >>> 12) - accountedIn(mm.tree(), addr, addr + len);
+            if (charged != 0 && !mm.charge(cpu, charged))
+            {
+                return -Errno.ENOMEM;
+            }
+        }
+        // shmem_zero_setup's shmem_acct_size: the object commits its size unless MAP_NORESERVE
+        final long shmemPages = shmem && (vmFlags & VmFlags.VM_NORESERVE) == 0 ? len >>> 12 : 0;
+        if (shmemPages != 0 && !mm.commitment().enoughMemory(mm.totalVm(), shmemPages))
+        {
+            return -Errno.ENOMEM;
+        }
         final boolean deferZap = replacing && mm.perVma();
         final int unmapped = deferZap ? VmaEditor.detach(cpu, addr, addr + len, true) : VmaEditor.unmap(cpu, addr, addr + len);
         if (unmapped != 0)
         {
+            mm.commitment().unaccount(shmemPages);
             return unmapped;
-        }
-        int vmFlags = flags;
-        if ((vmFlags & (VmFlags.VM_NORESERVE | VmFlags.VM_SHARED | VmFlags.VM_WRITE)) == VmFlags.VM_WRITE)
-        {
-            vmFlags |= VmFlags.VM_ACCOUNT;
         }
         if (cpu.mm.kernel().softDirty())
         {
@@ -330,7 +350,7 @@ final class Mmap
         {
             // shmem_zero_setup: a new shmem file per mapping, so it never merges with a neighbour
             vma = VmaEditor.insertDistinct(cpu, new Vma(addr, addr + len, vmFlags, pgoff,
-                OpenFile.open(MappedFile.shmem(len >>> 12), true), null, null), deferZap);
+                OpenFile.open(MappedFile.shmem(len >>> 12, mm.commitment(), shmemPages), true), null, null), deferZap);
         }
         else
         {
@@ -343,6 +363,20 @@ final class Mmap
             replacement.end = addr + len;
         }
         return addr;
+    }
+
+    /** The VM_ACCOUNT pages of the VMAs in {@code [start, end)} (the parts inside it). */
+    static long accountedIn(final VmaTree tree, final long start, final long end)
+    {
+        long pages = 0;
+        for (Vma vma = tree.find(start); vma != null && vma.start < end; vma = tree.find(vma.end))
+        {
+            if ((vma.flags & VmFlags.VM_ACCOUNT) != 0)
+            {
+                pages += (Math.min(end, vma.end) - Math.max(start, vma.start)) >>> 12;
+            }
+        }
+        return pages;
     }
 
     /** A MAP_FIXED replacement whose old pages still have to be zapped (per-VMA mode). */

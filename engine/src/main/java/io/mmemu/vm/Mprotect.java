@@ -143,6 +143,12 @@ final class Mprotect
             (vma.flags & (VmFlags.VM_ACCOUNT | VmFlags.VM_WRITE | VmFlags.VM_HUGETLB | VmFlags.VM_SHARED |
                 VmFlags.VM_NORESERVE)) == 0)
         {
+            // a private mapping becoming writable commits its pages; on a failure below the
+            // charge goes back when the span is released (vm_unacct_memory(charged))
+            if (!cpu.mm.charge(cpu, (end - start) >>> 12))
+            {
+                return -Errno.ENOMEM;
+            }
             newFlags |= VmFlags.VM_ACCOUNT;
         }
         else if ((newFlags & VmFlags.VM_WRITE) == 0 && (vma.flags & VmFlags.VM_ACCOUNT) != 0 &&

@@ -124,6 +124,10 @@ final class Mremap
         final long delta = newLen - oldLen;
         if (oldLen == vma.end - addr && expandable(mm.tree(), vma, delta))
         {
+            if (!charge(cpu, vma, delta >>> 12))
+            {
+                return -Errno.ENOMEM;
+            }
             VmaEditor.insert(cpu, vma.end, vma.end + delta, vma.flags, vma.pgoff + vma.pages(), vma.file, vma.name,
                 vma.anonVma(), false);
             return addr;
@@ -319,6 +323,12 @@ final class Mremap
         {
             return -Errno.ENOMEM;
         }
+        // vrm_calc_charge: MREMAP_DONTUNMAP keeps the old VMA's commitment, so the new one commits
+        // all of its length; otherwise only the growth (the moved pages carry theirs over)
+        if (!charge(cpu, vma, ((flags & MREMAP_DONTUNMAP) != 0 ? newLen : Math.max(0, newLen - oldLen)) >>> 12))
+        {
+            return -Errno.ENOMEM;
+        }
         final boolean unfaultedAnon = vma.isAnonymous() && vma.anonVma() == null;
         final long pgoff = unfaultedAnon ? target >>> 12 : vma.pgoff + ((oldAddr - vma.start) >>> 12);
         final boolean dontUnmap = (flags & MREMAP_DONTUNMAP) != 0;
@@ -353,6 +363,15 @@ final class Mremap
             dontUnmap(cpu, source, oldAddr, oldLen);
         }
         return target;
+    }
+
+    /**
+     * security_vm_enough_memory_mm for a remap of an accounted VMA (0 pages is still a check);
+     * nothing for one without VM_ACCOUNT.
+     */
+    private static boolean charge(final Cpu cpu, final Vma vma, final long pages)
+    {
+        return (vma.flags & VmFlags.VM_ACCOUNT) == 0 || cpu.mm.charge(cpu, pages);
     }
 
     /**

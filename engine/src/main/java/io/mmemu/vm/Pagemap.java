@@ -1,5 +1,7 @@
 package io.mmemu.vm;
 
+import io.mmemu.pgtable.SwapEntry;
+
 /** Bits of a /proc/PID/pagemap word (Documentation/admin-guide/mm/pagemap.rst). */
 public final class Pagemap
 {
@@ -14,6 +16,12 @@ public final class Pagemap
 
     private Pagemap()
     {
+    }
+
+    /** The PFN field of a swapped page's word as a privileged reader sees it: swap type | offset << 5. */
+    public static long swapFrame(final long entry)
+    {
+        return SwapEntry.type(entry) | SwapEntry.offset(entry) << SwapEntry.TYPE_BITS;
     }
 
     /**
@@ -35,6 +43,11 @@ public final class Pagemap
             return 0;
         }
         long word = softDirty && (vmaFlags & VmFlags.VM_SOFTDIRTY) != 0 ? SOFT_DIRTY : 0;
+        if (SwapEntry.isSwap(entry))
+        {
+            // PM_SWAP; the swap type and offset (type | offset << MAX_SWAPFILES_SHIFT) only for CAP_SYS_ADMIN
+            return word | SWAPPED | (softDirty && (entry & SwapEntry.SOFT_DIRTY) != 0 ? SOFT_DIRTY : 0);
+        }
         if (!io.mmemu.pgtable.PageTableEntry.isMapped(entry))
         {
             return word;

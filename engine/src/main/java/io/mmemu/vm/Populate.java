@@ -68,7 +68,8 @@ final class Populate
                     // the range, as madvise_populate drops mmap_lock between faults): the fault's
                     // signal says what the range is now, and the errno is what a populate started
                     // after the change returns at this page — permissions EINVAL, a hole ENOMEM
-                    return signal == Signal.BUS_ADRERR ? -Errno.EFAULT :
+                    // (a process the OOM killer chose has a fatal signal pending: EINTR)
+                    return signal == Signal.SIGKILL ? -Errno.EINTR : signal == Signal.BUS_ADRERR ? -Errno.EFAULT :
                         signal == Signal.SEGV_ACCERR ? -Errno.EINVAL : -Errno.ENOMEM;
                 }
                 if (!strict)

@@ -190,6 +190,7 @@ final class RangeLock
     /** Ends the caller's ownership (waking writers that wait for it), then drops the mmap write lock if it holds it. */
     void release(final Cpu cpu)
     {
+        cpu.mm.settleCommitment(cpu);
         synchronized (this)
         {
             final Owner me = find(cpu);

@@ -79,6 +79,12 @@ final class Stack
         {
             return LOOK_AGAIN;
         }
+        // acct_stack_growth's last test: the growth is committed (unconditionally, as there; a
+        // VMA without VM_ACCOUNT keeps no charge: it is given back with the span)
+        if (!mm.charge(cpu, (vma.start - address) >>> 12))
+        {
+            return REFUSED;
+        }
         AnonVma anon = vma.anonVma();
         if (anon == null)
         {

@@ -261,6 +261,12 @@ final class Vma
         return (end - start) >>> 12;
     }
 
+    /** The pages this VMA commits (VM_ACCOUNT), 0 when it commits none. */
+    long accountedPages()
+    {
+        return (flags & VmFlags.VM_ACCOUNT) != 0 ? pages() : 0;
+    }
+
     /** vma_is_anonymous: no vm_ops: no file behind it, or a private mapping of /dev/zero. */
     boolean isAnonymous()
     {

@@ -38,6 +38,18 @@ final class RunTest
         }
     }
 
+    private static Program parse(final String source)
+    {
+        try
+        {
+            return Program.parse("t.mm", source, Map.of());
+        }
+        catch (final ScriptException ex)
+        {
+            throw new AssertionError("malformed: " + ex.errors());
+        }
+    }
+
     @Test
     void countsFollowFromTheProgram() throws IOException
     {
@@ -73,6 +85,56 @@ final class RunTest
         assertEquals(0, report.failedExpectations(), () -> report.failures().toString());
         assertEquals(0, report.exitStatus());
         assertNull(report.error());
+    }
+
+    @Test
+    void overcommitOptionSetsThePolicyAndTheReportShowsCommittedAs() throws IOException
+    {
+        // 64 MiB, strict with ratio 50: CommitLimit 8192 pages (32 MiB), less the admin reserve (min(64M/32, 8M) =
+        // 512 pages) and min(total_vm/32, user reserve) of what is mapped; the heuristic refuses only above 64 MiB
+        final String source = """
+            option overcommit 2,ratio=50
+            a = mmap(NULL, 60M, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = -1 ENOMEM (Cannot allocate memory)
+            b = mmap(NULL, 20M, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) expect ok
+            c = mmap(NULL, 12M, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) expect ok
+            mprotect(c, 12M, PROT_READ|PROT_WRITE) = -1 ENOMEM (Cannot allocate memory)
+            munmap(b, 10M) = 0
+            """;
+        final RunOptions small = RunOptions.defaults().withPhysicalMemory(64L << 20, io.mmemu.phys.Backing.FULL);
+        final Report strict = run(source, parse(source).applyOptions(small));
+        assertEquals(0, strict.failedExpectations(), () -> strict.failures().toString());
+        assertEquals(2, strict.options().overcommit().mode());
+        assertEquals(8192, strict.pressure().limit());
+        assertEquals(10L << 8, strict.pressure().committed(), "20 MiB committed, 10 MiB of it unmapped");
+        assertEquals(20L << 8, strict.pressure().committedPeak());
+
+        final Report guess = run(source, parse(source).applyOptions(small).with("overcommit", "0"));
+        assertEquals(2, guess.failedExpectations(), "the heuristic allows 60 MiB on 64 MiB and the mprotect");
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(io.mmemu.vm.LockingMode.class)
+    void aProgramThatRunsOutIsKilledByTheOomKillerAndGivesEverythingBack(final io.mmemu.vm.LockingMode locking)
+        throws IOException
+    {
+        // 4 threads write 16 MiB each into a 16 MiB machine: a fault finds no frame, the OOM killer
+        // chooses the only process, the run ends; its expectations do not matter (SIGKILL is not caught)
+        final String source = """
+            a = mmap(NULL, 64M, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) expect ok
+            parallel 4 {
+                touch(a + tid * 16M, 16M, PROT_WRITE) expect ok
+            }
+            munmap(a, 64M) = 0
+            """;
+        final Report report = run(source, RunOptions.defaults().withPhysicalMemory(16L << 20, io.mmemu.phys.Backing.FULL)
+            .withLocking(locking));
+        assertTrue(report.fatal() != null && report.fatal().startsWith(Run.OOM_KILLED), report.fatal());
+        assertEquals(1, report.pressure().oomKills());
+        assertEquals(0, report.stats().sigbus(), "no SIGBUS for lack of memory");
+        assertEquals(0, report.dataFrames(), "exit gave every data frame back");
+        assertEquals(0, report.tablePages(), "and every table");
+        assertEquals(0, report.pressure().committed());
+        assertEquals(1, report.exitStatus());
     }
 
     @Test

@@ -278,16 +278,24 @@ final class ReplayEndToEndTest
     }
 
     @Test
-    void exhaustedEmulatedMemoryIsSigbus() throws IOException
+    void exhaustedEmulatedMemoryIsTheOomKillersSigkill() throws IOException
     {
+        // 16 MiB on a 1 MiB machine: the overcommit heuristic refuses it unless MAP_NORESERVE
         final Path path = Files.writeString(dir.resolve("big.strace"), """
-            mmap(0x100000000000, 16777216, %s
+            mmap(0x100000000000, 16777216, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = -1 ENOMEM (Cannot allocate memory)
+            mmap(0x100000000000, 16777216, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x100000000000
             touch(0x100000000000, 16777216, PROT_WRITE)
-            """.formatted(FIXED_RW));
+            munmap(0x100000000000, 16777216) = 0
+            """);
         final CommandOutput r = CommandOutput.run("replay", path.toString(), "--physmem", "1M");
         assertEquals(0, r.exitCode(), r.err());
-        final String touch = r.out().split("\n")[1];
-        final String prefix = "touch(0x100000000000, 16777216, PROT_WRITE) = SIGBUS {si_code=BUS_ADRERR, si_addr=0x";
+        final String[] lines = r.out().split("\n");
+        assertEquals("mmap(0x100000000000, 16777216, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = " +
+            "-1 ENOMEM (Cannot allocate memory)", lines[0]);
+        assertEquals(4, lines.length, r.out());
+        assertEquals("+++ killed by SIGKILL +++", lines[3], "nothing runs after the kill");
+        final String touch = lines[2];
+        final String prefix = "touch(0x100000000000, 16777216, PROT_WRITE) = SIGKILL {si_code=SI_KERNEL, si_addr=0x";
         assertTrue(touch.startsWith(prefix) && touch.endsWith("}"), touch);
         final long address = Long.parseUnsignedLong(touch.substring(prefix.length(), touch.length() - 1), 16);
         // 1 MiB is 256 frames: fewer than that were written before memory ran out, and at page starts

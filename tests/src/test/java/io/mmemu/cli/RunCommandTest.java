@@ -59,6 +59,41 @@ final class RunCommandTest
     }
 
     @Test
+    void overcommitFlagOverridesTheProgramsOptionAndBadValuesAreRefused() throws IOException
+    {
+        final Path program = write("oc.mm", """
+            option overcommit 1
+            a = mmap(NULL, 1G, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) expect ok
+            """);
+        final CommandOutput always = run(program.toString(), "--physmem", "64M", "--json", "-");
+        assertEquals(0, always.exitCode(), always.out() + always.err());
+        assertEquals(1L << 30, JSON.readTree(always.out()).path("memory").path("committed_as_bytes").asLong());
+        final CommandOutput strict = run(program.toString(), "--physmem", "64M", "--overcommit", "2,ratio=90");
+        assertEquals(1, strict.exitCode(), "1 GiB on 64 MiB under strict overcommit: ENOMEM, an unmet expectation");
+        assertTrue(strict.out().contains("errno ENOMEM") || strict.out().contains("ENOMEM"), strict.out());
+        assertTrue(strict.out().contains("overcommit 2,ratio=90"), strict.out());
+        final CommandOutput bad = run(program.toString(), "--overcommit", "2,ratio=x");
+        assertEquals(2, bad.exitCode());
+        assertTrue(bad.err().contains("overcommit ratio takes a decimal number"), bad.err());
+    }
+
+    @Test
+    void aProgramThatExhaustsMemoryIsKilledByTheOomKiller() throws IOException
+    {
+        final Path program = write("oom.mm", """
+            a = mmap(NULL, 64M, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) expect ok
+            touch(a, 64M, PROT_WRITE) expect ok
+            """);
+        final CommandOutput r = run(program.toString(), "--physmem", "16M", "--json", "-");
+        assertEquals(1, r.exitCode(), r.err());
+        final JsonNode report = JSON.readTree(r.out());
+        assertTrue(report.path("killed").asText().startsWith("killed by the OOM killer"), report.path("killed").asText());
+        assertEquals(1, report.path("counters").path("oom_kill").asLong());
+        assertEquals(0, report.path("counters").path("sigbus").asLong());
+        assertEquals(0, report.path("memory").path("data_frames").asLong());
+    }
+
+    @Test
     void jsonReportHasTheKeysAndTheValuesTheProgramImplies() throws IOException
     {
         final Path program = write("known.mm", KNOWN);
@@ -95,6 +130,11 @@ final class RunCommandTest
         assertEquals(7, options.path("seed").asLong());
         assertTrue(options.path("duration_ns").isNull());
         assertEquals(4, options.path("threads").asLong());
+        assertEquals("0", options.path("overcommit").asText(), "Linux's heuristic by default");
+        assertEquals(8L << 12, report.path("memory").path("committed_as_bytes").asLong(), "64 KiB private writable, half unmapped");
+        assertEquals(16L << 12, report.path("memory").path("committed_as_peak_bytes").asLong());
+        assertEquals(32L << 20, report.path("memory").path("commit_limit_bytes").asLong(), "ratio 50 of 64 MiB, no swap");
+        assertEquals(0, counters.path("oom_kill").asLong());
         assertTrue(report.path("error").isNull());
         assertFalse(report.path("interrupted").asBoolean());
         // the table says the same

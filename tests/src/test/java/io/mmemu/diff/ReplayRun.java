@@ -18,8 +18,12 @@ import io.mmemu.vm.KernelConfig;
 public record ReplayRun(boolean maps, long pagemapStart, long pagemapEnd, boolean pagemap, long windowStart,
     long windowEnd, KernelConfig kernel)
 {
-    /** Emulated memory for a replay: scripts stay within a few MiB, and frames are backed lazily. */
-    public static final long PHYSICAL_MEMORY = 256L << 20;
+    /**
+     * Emulated memory for a replay: scripts write a few MiB, and frames are backed lazily; but the
+     * overcommit heuristic refuses a mapping larger than physical memory, and fixtures map up to
+     * 2 GiB that the host allowed, so the emulated machine is replay's default size.
+     */
+    public static final long PHYSICAL_MEMORY = Replay.DEFAULT_PHYSICAL_MEMORY;
 
     /** What the emulator printed and returned. */
     public record Output(int exitCode, String out, String err)

@@ -1,0 +1,40 @@
+package io.mmemu.vm;
+
+import java.util.Objects;
+
+import io.mmemu.phys.PhysicalMemory;
+
+/**
+ * What the emulated kernel keeps machine-wide, shared by every address space (process) on one
+ * {@link PhysicalMemory}: the memory {@link Commitment} and the {@link OomKiller} with its list of
+ * processes. A forked child is created on its parent's machine.
+ */
+public final class Machine
+{
+    private final PhysicalMemory memory;
+    private final Commitment commitment;
+    private final OomKiller oomKiller;
+
+    /** A machine with {@code memory} as its RAM and {@code overcommit} as its policy. */
+    public Machine(final PhysicalMemory memory, final Overcommit overcommit)
+    {
+        this.memory = Objects.requireNonNull(memory, "memory");
+        this.commitment = new Commitment(memory, overcommit);
+        this.oomKiller = new OomKiller(memory);
+    }
+
+    public PhysicalMemory memory()
+    {
+        return memory;
+    }
+
+    public Commitment commitment()
+    {
+        return commitment;
+    }
+
+    public OomKiller oomKiller()
+    {
+        return oomKiller;
+    }
+}
