@@ -9,8 +9,6 @@ import io.mmemu.phys.PhantomFrames;
 import io.mmemu.phys.PhysicalMemory;
 import org.agrona.collections.Long2LongHashMap;
 
-import static io.mmemu.pgtable.PageTableEntry.ENTRIES;
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
 
 /**
@@ -27,8 +25,11 @@ import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
  * ends), and only frames mapped more than once take a heap entry, so a check's heap use does not
  * grow with the size of the mappings.
  */
-public final class PageTableChecker
+public final class PageTableChecker extends RangeVisitor
 {
+    /** The whole of a four-level address space: all 512 PML4 entries, kernel half included. */
+    private static final long ALL = 1L << 48;
+
     private final PhysicalMemory memory;
     private final MemorySegment frames;
     private final List<String> violations = new ArrayList<>();
@@ -57,6 +58,7 @@ public final class PageTableChecker
     private PageTableChecker(final PhysicalMemory memory, final LeafVisitor visitor, final FrameBitmap tables,
         final FrameBitmap mapped)
     {
+        super(CHECK, false, false);
         this.memory = memory;
         this.frames = memory.frames();
         this.visitor = visitor;
@@ -87,9 +89,10 @@ public final class PageTableChecker
              FrameBitmap mapped = new FrameBitmap(memory.totalFrames()))
         {
             final PageTableChecker checker = new PageTableChecker(memory, visitor, tables, mapped);
+            final RangeWalker walker = new RangeWalker(memory, null);
             for (final long cr3 : cr3s)
             {
-                checker.visitTable(cr3 >>> 12, LEVEL_PGD, 0L);
+                walker.walk(checker, cr3, 0L, ALL);
             }
             checker.checkCounts(accounting);
             if (memory.useAfterFrees() > 0)
@@ -101,17 +104,18 @@ public final class PageTableChecker
         }
     }
 
-    private void visitTable(final long pfn, final int level, final long base)
+    /** The walker reached a table: checks it; whether to descend into it (not when it is invalid or seen before). */
+    boolean enterTable(final long pfn, final int level, final long base)
     {
         if (pfn <= 0 || pfn >= memory.backedFrames())
         {
             violation("table at PFN %d (level %d, base 0x%x) is outside backed memory", pfn, level, base);
-            return;
+            return false;
         }
         if (!tables.add(pfn))
         {
             violation("table PFN %d reachable twice (second time at level %d, base 0x%x)", pfn, level, base);
-            return;
+            return false;
         }
         final int flags = memory.flags(pfn);
         if ((flags & FrameFlags.STATE_MASK) != FrameFlags.TABLE)
@@ -122,38 +126,40 @@ public final class PageTableChecker
         {
             violation("table PFN %d records level %d but is reached at level %d", pfn, memory.tableLevel(pfn), level);
         }
-        final long span = PageTableEntry.coverage(level);
-        for (int i = 0; i < ENTRIES; i++)
+        return true;
+    }
+
+    /** A non-empty upper entry without P. */
+    void nonPresent(final long e, final long va, final int level)
+    {
+        violation("non-present, non-empty entry 0x%x at level %d for 0x%x", e, level, va);
+    }
+
+    /** A 2 MiB or 1 GiB leaf: handed to the visitor and checked to lie inside physical memory. */
+    int large(final long e, final long va, final int level)
+    {
+        leaves++;
+        visitor.leaf(va, e, level, violations);
+        final long pa = PageTableEntry.leafAddress(e, level);
+        if ((pa >>> 12) + (PageTableEntry.coverage(level) >>> 12) > memory.totalFrames())
         {
-            final long e = PageWalker.read(frames, (pfn << 12) + ((long)i << 3));
-            if (e == 0)
+            violation("large leaf 0x%x for 0x%x maps beyond physical memory", e, va);
+        }
+        return NEXT;
+    }
+
+    /** The slots of one PT page. */
+    int ptes(final long slot, final long va, final int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            final long e = PageWalker.read(frames, slot + ((long)i << 3));
+            if (e != 0)
             {
-                continue;
-            }
-            final long va = base + i * span;
-            if (level == LEVEL_PTE)
-            {
-                visitLeaf(e, va);
-            }
-            else if (!PageTableEntry.isPresent(e))
-            {
-                violation("non-present, non-empty entry 0x%x at level %d for 0x%x", e, level, va);
-            }
-            else if (PageTableEntry.isLeaf(e, level))
-            {
-                leaves++;
-                visitor.leaf(va, e, level, violations);
-                final long pa = PageTableEntry.leafAddress(e, level);
-                if ((pa >>> 12) + (span >>> 12) > memory.totalFrames())
-                {
-                    violation("large leaf 0x%x for 0x%x maps beyond physical memory", e, va);
-                }
-            }
-            else
-            {
-                visitTable(PageTableEntry.pfn(e), level - 1, va);
+                visitLeaf(e, va + ((long)i << 12));
             }
         }
+        return PageTableEditor.OK;
     }
 
     private void visitLeaf(final long e, final long va)

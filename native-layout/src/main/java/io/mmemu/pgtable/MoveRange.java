@@ -1,0 +1,78 @@
+package io.mmemu.pgtable;
+
+import java.lang.foreign.MemorySegment;
+
+import static io.mmemu.pgtable.PageWalker.ENTRY;
+
+/**
+ * move_page_tables (mremap): every non-empty source entry moves to the same offset from the
+ * destination, frames keeping their contents and counts, entries their bits; destination tables
+ * are installed as needed. Each entry is taken from its source table under that PT lock and stored
+ * under the destination's (one PT lock at a time: the lock order). A large leaf is refused.
+ */
+final class MoveRange extends RangeVisitor
+{
+    private final PageTableEditor editor;
+    private final MemorySegment frames;
+    /** Destination minus source, and the root and soft-dirty tracking (set by the editor before each walk). */
+    long delta;
+    long cr3;
+    boolean softDirty;
+
+    MoveRange(final PageTableEditor editor, final MemorySegment frames)
+    {
+        super(MOVE, false, false);
+        this.editor = editor;
+        this.frames = frames;
+    }
+
+    int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
+    {
+        return PageTableEditor.LARGE_LEAF;
+    }
+
+    int ptes(final long table, final long slot, final long va, final int count)
+    {
+        final PageWalker walker = editor.walker();
+        for (int i = 0; i < count; i++)
+        {
+            final long srcSlot = slot + ((long)i << 3);
+            if ((long)ENTRY.getOpaque(frames, srcSlot) == 0L)
+            {
+                continue;
+            }
+            final int destStatus = walker.walkAlloc(cr3, va + ((long)i << 12) + delta);
+            if (destStatus != PageWalker.WALK_PTE)
+            {
+                return destStatus == PageWalker.WALK_NO_MEMORY ? PageTableEditor.NO_MEMORY
+                    : destStatus == PageWalker.WALK_LARGE ? PageTableEditor.LARGE_LEAF : PageTableEditor.BAD_ENTRY;
+            }
+            final long destTable = walker.tablePfn();
+            final long destSlot = walker.slot();
+            editor.lockTable(table);
+            final long e;
+            try
+            {
+                // exchange: A/D set concurrently by a stale TLB's walk must travel with the entry
+                e = (long)ENTRY.getAndSet(frames, srcSlot, 0L);
+            }
+            finally
+            {
+                editor.unlockTable(table);
+            }
+            editor.lockTable(destTable);
+            try
+            {
+                // move_soft_dirty_pte: a moved page is dirty for soft-dirty tracking, when there is any
+                ENTRY.setRelease(frames, destSlot,
+                    e | (softDirty && PageTableEntry.isMapped(e) ? PageTableEntry.SOFT_DIRTY : 0));
+            }
+            finally
+            {
+                editor.unlockTable(destTable);
+            }
+            done++;
+        }
+        return PageTableEditor.OK;
+    }
+}

@@ -1,0 +1,58 @@
+package io.mmemu.pgtable;
+
+/**
+ * What {@link RangeWalker} does at each part of the tables over a range: the analogue of Linux's
+ * {@code mm_walk_ops} and of gVisor's pagetables visitors. The set is closed (every visitor is a
+ * final class of this package) and the walker dispatches on {@link #kind} with a switch, so each
+ * call site is monomorphic and the per-entry loops inline; visitors are reused from operation to
+ * operation by their owner (the editor), so a walk allocates nothing.
+ * <p>
+ * Each visitor decides three things: what an empty upper entry means ({@link #installsTables}:
+ * populate installs a table, the rest skip the hole); what a large leaf (PS at the PMD or PUD
+ * level) means (its {@code large} method: act on it whole, split it, skip it, or refuse with
+ * {@link PageTableEditor#LARGE_LEAF}); and what to do with the PTEs of one PT page, which it gets
+ * as one run of slots, under that page's PT lock when {@link #locksPtPages}.
+ */
+abstract sealed class RangeVisitor
+    permits ZapRange, ProtectRange, CleanRange, ClearSoftDirtyRange, PopulateRange, MoveRange, FreeTablesRange,
+    PageTableChecker, ObserveRange
+{
+    static final int ZAP = 0;
+    static final int PROTECT = 1;
+    static final int CLEAN = 2;
+    static final int CLEAR_SOFT_DIRTY = 3;
+    static final int POPULATE = 4;
+    static final int MOVE = 5;
+    static final int FREE_TABLES = 6;
+    static final int CHECK = 7;
+    static final int OBSERVE = 8;
+
+    /** A {@code large} verdict: the leaf is done with (acted on whole, or left alone); go on after it. */
+    static final int NEXT = 1;
+    /** A {@code large} verdict: the leaf was split into a table; the walker re-reads the entry and descends. */
+    static final int DESCEND = 2;
+
+    final int kind;
+    /** An empty upper entry gets a fresh table (installed by CAS, as a fault would) instead of being skipped. */
+    final boolean installsTables;
+    /** The walker takes each PT page's lock around {@code ptes}. */
+    final boolean locksPtPages;
+
+    /**
+     * Where changed ranges go for the flush (null: nothing to flush). Set per operation by the
+     * owner; the walker adds the PT page's range after its lock is released when {@link #done}
+     * grew, and flushes when {@link #flushWhenFull} and the gather is full.
+     */
+    MmuGather tlb;
+    /** Whether a full gather is flushed between PT pages (zap: its frames are waiting in it). */
+    boolean flushWhenFull;
+    /** Entries (or leaves) changed by the current operation. */
+    long done;
+
+    RangeVisitor(final int kind, final boolean installsTables, final boolean locksPtPages)
+    {
+        this.kind = kind;
+        this.installsTables = installsTables;
+        this.locksPtPages = locksPtPages;
+    }
+}
