@@ -19,7 +19,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
 
 import io.mmemu.inspect.Inspection;
-import io.mmemu.inspect.ThpMode;
+import io.mmemu.vm.ThpMode;
 import io.mmemu.inspect.Views;
 import io.mmemu.program.CountersFile;
 import io.mmemu.program.HostRun;

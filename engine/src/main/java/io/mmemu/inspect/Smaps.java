@@ -1,5 +1,6 @@
 package io.mmemu.inspect;
 
+import io.mmemu.vm.ThpMode;
 import io.mmemu.vm.VmFlags;
 import io.mmemu.vm.VmaInfo;
 

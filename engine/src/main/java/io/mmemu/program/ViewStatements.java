@@ -10,7 +10,7 @@ import io.mmemu.inspect.FrozenTables;
 import io.mmemu.inspect.Inspection;
 import io.mmemu.inspect.Ptdump;
 import io.mmemu.inspect.Snapshot;
-import io.mmemu.inspect.ThpMode;
+import io.mmemu.vm.ThpMode;
 import io.mmemu.inspect.Views;
 import io.mmemu.script.ResultFormat;
 import io.mmemu.vm.AddressSpace;

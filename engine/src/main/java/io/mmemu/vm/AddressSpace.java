@@ -63,6 +63,12 @@ public final class AddressSpace implements AutoCloseable
     private final LockingMode locking;
     private final long section;
     private final KernelConfig kernel;
+    /**
+     * The THP policy (sysfs transparent_hugepage/enabled) and use_zero_page: volatile, as sysfs
+     * writes reach running faults; read once per fault. NEVER unless set: the CLI sets the host's.
+     */
+    private volatile ThpMode thp = ThpMode.NEVER;
+    private volatile boolean thpUseZeroPage = true;
     /** See {@link #timeFaults}; volatile so a change reaches running CPUs, read once per fault. */
     private volatile boolean faultTiming = true;
     private final long cr3;
@@ -130,6 +136,31 @@ public final class AddressSpace implements AutoCloseable
     public KernelConfig kernel()
     {
         return kernel;
+    }
+
+    /** The transparent-huge-page policy anonymous faults follow ({@link HugeMemory}). */
+    public ThpMode thp()
+    {
+        return thp;
+    }
+
+    /** Sets the THP policy, as a write to /sys/kernel/mm/transparent_hugepage/enabled does; returns this. */
+    public AddressSpace thp(final ThpMode mode)
+    {
+        this.thp = java.util.Objects.requireNonNull(mode, "mode");
+        return this;
+    }
+
+    /** transparent_hugepage/use_zero_page: whether a read fault may map the huge zero page. */
+    public boolean thpUseZeroPage()
+    {
+        return thpUseZeroPage;
+    }
+
+    public AddressSpace thpUseZeroPage(final boolean use)
+    {
+        this.thpUseZeroPage = use;
+        return this;
     }
 
     public LockingMode locking()

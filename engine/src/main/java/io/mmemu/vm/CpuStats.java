@@ -19,6 +19,10 @@ public final class CpuStats
     long segvAccerr;
     long sigbus;
     long zeroPageCow;
+    /** /proc/vmstat's thp_fault_alloc, thp_fault_fallback and thp_zero_page (mapped) of this CPU's faults. */
+    long thpFaultAlloc;
+    long thpFaultFallback;
+    long thpZeroPage;
     final Histogram faultLatency = histogram();
     final Histogram mmapWriteHold = histogram();
     final Histogram mmapReadHold = histogram();

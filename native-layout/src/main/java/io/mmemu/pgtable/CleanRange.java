@@ -8,25 +8,64 @@ import static io.mmemu.pgtable.PageWalker.ENTRY;
 
 /**
  * madvise_free_pte_range: every mapped entry made old and clean (pte_mkold + pte_mkclean), and a
- * frame that was dirty marked as written, so it is cleared before reuse. A large leaf is refused.
+ * frame that was dirty marked as written, so it is cleared before reuse.
  */
-final class CleanRange extends RangeVisitor
+final class CleanRange extends RangeVisitor implements HugePmd.LeafChange
 {
     private final PageTableEditor editor;
     private final PhysicalMemory memory;
     private final MemorySegment frames;
+    private final HugePmd huge;
 
-    CleanRange(final PageTableEditor editor, final PhysicalMemory memory)
+    CleanRange(final PageTableEditor editor, final PhysicalMemory memory, final HugePmd huge)
     {
         super(CLEAN, false, true);
         this.editor = editor;
+        this.huge = huge;
         this.memory = memory;
         this.frames = memory.frames();
     }
 
+    /**
+     * madvise_free_huge_pmd: a 2 MiB leaf inside the range is made old and clean whole (its
+     * subpages marked dirty if it was); one the range cuts is split first. A 1 GiB leaf is refused.
+     */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
-        return PageTableEditor.LARGE_LEAF;
+        if (level != PageTableEntry.LEVEL_PMD)
+        {
+            return PageTableEditor.LARGE_LEAF;
+        }
+        if (!whole(va, lo, hi))
+        {
+            huge.split(slot);
+            return DESCEND;
+        }
+        final long old = huge.update(slot, this);
+        if (!PageTableEntry.isHugePmd(old))
+        {
+            return DESCEND;
+        }
+        if (apply(old) != old)
+        {
+            final long head = PageTableEntry.leafAddress(old, PageTableEntry.LEVEL_PMD) >>> 12;
+            if (PageTableEntry.isDirty(old) && !memory.isHugeZeroPage(head))
+            {
+                for (long pfn = head; pfn < head + PhysicalMemory.HUGE_FRAMES; pfn++)
+                {
+                    memory.markDirty(pfn);
+                }
+            }
+            done += PhysicalMemory.HUGE_FRAMES;
+            tlb.addRange(va, va + HugePmd.SIZE);
+        }
+        return NEXT;
+    }
+
+    @Override
+    public long apply(final long leaf)
+    {
+        return leaf & ~(PageTableEntry.DIRTY | PageTableEntry.ACCESSED);
     }
 
     int ptes(final long slot, final int count)

@@ -2,29 +2,62 @@ package io.mmemu.pgtable;
 
 import java.lang.foreign.MemorySegment;
 
+import io.mmemu.phys.PhysicalMemory;
+
 import static io.mmemu.pgtable.PageWalker.ENTRY;
 
 /**
  * clear_refs' soft-dirty reset (clear_soft_dirty in fs/proc/task_mmu.c): every present entry loses
  * its soft-dirty bit and is write-protected, so that the next write faults and marks it soft-dirty
  * again; PROT_NONE entries lose the bit only. The caller clears VM_SOFTDIRTY on the VMAs and
- * flushes. A large leaf is refused (clear_soft_dirty_pmd comes with THP).
+ * flushes.
  */
-final class ClearSoftDirtyRange extends RangeVisitor
+final class ClearSoftDirtyRange extends RangeVisitor implements HugePmd.LeafChange
 {
     private final PageTableEditor editor;
     private final MemorySegment frames;
+    private final HugePmd huge;
 
-    ClearSoftDirtyRange(final PageTableEditor editor, final MemorySegment frames)
+    ClearSoftDirtyRange(final PageTableEditor editor, final MemorySegment frames, final HugePmd huge)
     {
         super(CLEAR_SOFT_DIRTY, false, true);
         this.editor = editor;
+        this.huge = huge;
         this.frames = frames;
     }
 
+    /**
+     * clear_soft_dirty_pmd: a 2 MiB leaf inside the range loses its soft-dirty bit and write
+     * permission whole; one the range cuts is split first. A 1 GiB leaf is refused.
+     */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
-        return PageTableEditor.LARGE_LEAF;
+        if (level != PageTableEntry.LEVEL_PMD)
+        {
+            return PageTableEditor.LARGE_LEAF;
+        }
+        if (!whole(va, lo, hi))
+        {
+            huge.split(slot);
+            return DESCEND;
+        }
+        final long old = huge.update(slot, this);
+        if (!PageTableEntry.isHugePmd(old))
+        {
+            return DESCEND;
+        }
+        if (apply(old) != old)
+        {
+            done += PhysicalMemory.HUGE_FRAMES;
+            tlb.addRange(va, va + HugePmd.SIZE);
+        }
+        return NEXT;
+    }
+
+    @Override
+    public long apply(final long leaf)
+    {
+        return leaf & ~(PageTableEntry.SOFT_DIRTY | PageTableEntry.WRITABLE);
     }
 
     int ptes(final long slot, final int count)

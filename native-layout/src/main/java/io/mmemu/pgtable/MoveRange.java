@@ -8,27 +8,38 @@ import static io.mmemu.pgtable.PageWalker.ENTRY;
  * move_page_tables (mremap): every non-empty source entry moves to the same offset from the
  * destination, frames keeping their contents and counts, entries their bits; destination tables
  * are installed as needed. Each entry is taken from its source table under that PT lock and stored
- * under the destination's (one PT lock at a time: the lock order). A large leaf is refused.
+ * under the destination's (one PT lock at a time: the lock order).
  */
 final class MoveRange extends RangeVisitor
 {
     private final PageTableEditor editor;
     private final MemorySegment frames;
+    private final HugePmd huge;
     /** Destination minus source, and the root and soft-dirty tracking (set by the editor before each walk). */
     long delta;
     long cr3;
     boolean softDirty;
 
-    MoveRange(final PageTableEditor editor, final MemorySegment frames)
+    MoveRange(final PageTableEditor editor, final MemorySegment frames, final HugePmd huge)
     {
         super(MOVE, false, false);
         this.editor = editor;
+        this.huge = huge;
         this.frames = frames;
     }
 
+    /**
+     * A 2 MiB leaf is split and its PTEs moved one by one (mmemu has no move_huge_pmd yet: the
+     * destination keeps the frames, mapped 4 KiB at a time). A 1 GiB leaf is refused.
+     */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
-        return PageTableEditor.LARGE_LEAF;
+        if (level != PageTableEntry.LEVEL_PMD)
+        {
+            return PageTableEditor.LARGE_LEAF;
+        }
+        huge.split(slot);
+        return DESCEND;
     }
 
     int ptes(final long table, final long slot, final long va, final int count)

@@ -18,7 +18,10 @@ import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
  *   <li>no entry points outside physical memory; upper entries are empty, a table, or a large leaf;</li>
  *   <li>every mapped data frame is DATA (or the zero page, or a claimed phantom frame), and a
  *       backed one's mapcount equals the entries mapping it and its refcount covers them;</li>
- *   <li>frames in use = tables + data frames + the zero page: nothing leaked, nothing double-freed.</li>
+ *   <li>a 2 MiB leaf maps the huge zero page read-only, or an aligned block of data frames each
+ *       counted as one mapping; every huge leaf has one PT page deposited on its PMD table;</li>
+ *   <li>frames in use = tables (deposited ones too) + data frames + the zero pages: nothing leaked,
+ *       nothing double-freed.</li>
  * </ul>
  * Not on any hot path, but it must hold at any scale the emulator can: the frames it has reached are
  * bits in off-heap {@link FrameBitmap}s over the PFN space (one bit a frame, freed when the check
@@ -42,6 +45,9 @@ public final class PageTableChecker extends RangeVisitor
     private final LeafVisitor visitor;
     private long zeroPageMappings;
     private long leaves;
+    /** Huge PMD leaves seen, and PT pages found deposited for them (the two must be equal). */
+    private long hugeLeaves;
+    private long deposits;
 
     /** Sees every mapped leaf (present or PROT_NONE), so a layer above can check it against its own state. */
     @FunctionalInterface
@@ -126,7 +132,30 @@ public final class PageTableChecker extends RangeVisitor
         {
             violation("table PFN %d records level %d but is reached at level %d", pfn, memory.tableLevel(pfn), level);
         }
+        if (level == PageTableEntry.LEVEL_PMD)
+        {
+            checkDeposits(pfn);
+        }
         return true;
+    }
+
+    /** The PT pages deposited on PMD table {@code pmdTable} for its huge leaves: tables, level 1, reached once. */
+    private void checkDeposits(final long pmdTable)
+    {
+        for (long pt = memory.deposited(pmdTable); pt != 0; pt = memory.deposited(pt))
+        {
+            if (pt >= memory.backedFrames() || !tables.add(pt))
+            {
+                violation("PT page %d deposited on PMD table %d is outside memory or reachable twice", pt, pmdTable);
+                return;
+            }
+            deposits++;
+            if ((memory.flags(pt) & FrameFlags.STATE_MASK) != FrameFlags.TABLE || memory.tableLevel(pt) != LEVEL_PTE)
+            {
+                violation("PT page %d deposited on PMD table %d is flagged %s, level %d", pt, pmdTable,
+                    FrameFlags.describe(memory.flags(pt)), memory.tableLevel(pt));
+            }
+        }
     }
 
     /** A non-empty upper entry without P. */
@@ -144,8 +173,41 @@ public final class PageTableChecker extends RangeVisitor
         if ((pa >>> 12) + (PageTableEntry.coverage(level) >>> 12) > memory.totalFrames())
         {
             violation("large leaf 0x%x for 0x%x maps beyond physical memory", e, va);
+            return NEXT;
+        }
+        if (level == PageTableEntry.LEVEL_PMD)
+        {
+            hugeLeaf(e, va, pa >>> 12);
         }
         return NEXT;
+    }
+
+    /** A 2 MiB leaf: the huge zero page, read-only, or 512 data pages each counting this mapping. */
+    private void hugeLeaf(final long e, final long va, final long head)
+    {
+        if (!memory.isBacked(head))
+        {
+            // phantom frames have no descriptors (and tables-only machines make no huge pages)
+            return;
+        }
+        hugeLeaves++;
+        if (memory.isHugeZeroPage(head))
+        {
+            if (PageTableEntry.isWritable(e))
+            {
+                violation("huge zero page mapped writable at 0x%x", va);
+            }
+            return;
+        }
+        if ((head & (PhysicalMemory.HUGE_FRAMES - 1)) != 0 || head + PhysicalMemory.HUGE_FRAMES > memory.backedFrames())
+        {
+            violation("huge leaf 0x%x for 0x%x maps a misaligned or unbacked block", e, va);
+            return;
+        }
+        for (long i = 0; i < PhysicalMemory.HUGE_FRAMES; i++)
+        {
+            backedDataFrame(head + i, va + (i << 12));
+        }
     }
 
     /** The slots of one PT page. */
@@ -199,6 +261,12 @@ public final class PageTableChecker extends RangeVisitor
             }
             return;
         }
+        backedDataFrame(pfn, va);
+    }
+
+    /** One mapping of backed data frame {@code pfn} at {@code va}. */
+    private void backedDataFrame(final long pfn, final long va)
+    {
         final int flags = memory.flags(pfn);
         if ((flags & FrameFlags.STATE_MASK) != FrameFlags.DATA)
         {
@@ -226,14 +294,19 @@ public final class PageTableChecker extends RangeVisitor
                 violation("frame %d has refcount %d below its %d mappings", pfn, refcount, count);
             }
         });
+        if (hugeLeaves != deposits)
+        {
+            violation("%d huge leaves but %d PT pages deposited for them", hugeLeaves, deposits);
+        }
         if (accounting)
         {
-            final long expected = tables.size() + mapped.size() + 1;
+            final long zero = 1 + memory.hugeZeroPageFrames();
+            final long expected = tables.size() + mapped.size() + zero;
             final long inUse = memory.framesInUse();
             if (inUse != expected)
             {
-                violation("frames in use %d != tables %d + data %d + zero page 1 (leaked or double-freed %d)",
-                    inUse, tables.size(), mapped.size(), inUse - expected);
+                violation("frames in use %d != tables %d + data %d + zero pages %d (leaked or double-freed %d)",
+                    inUse, tables.size(), mapped.size(), zero, inUse - expected);
             }
         }
     }

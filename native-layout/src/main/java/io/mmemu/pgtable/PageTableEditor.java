@@ -54,6 +54,7 @@ public final class PageTableEditor
     /** What the walker runs before each PT page (owner thread only). */
     Runnable interrupts = NO_INTERRUPTS;
     private final RangeWalker rangeWalker;
+    private final HugePmd huge;
     private final ZapRange zapRange;
     private final ProtectRange protectRange;
     private final CleanRange cleanRange;
@@ -114,13 +115,20 @@ public final class PageTableEditor
         this.token = token;
         this.zeroPagePfn = memory.zeroPagePfn();
         this.rangeWalker = new RangeWalker(this, memory, cache);
-        this.zapRange = new ZapRange(this, memory);
-        this.protectRange = new ProtectRange(this, frames, zeroPagePfn);
-        this.cleanRange = new CleanRange(this, memory);
-        this.clearSoftDirtyRange = new ClearSoftDirtyRange(this, frames);
+        this.huge = new HugePmd(this, memory, cache);
+        this.zapRange = new ZapRange(this, memory, huge);
+        this.protectRange = new ProtectRange(this, memory, huge);
+        this.cleanRange = new CleanRange(this, memory, huge);
+        this.clearSoftDirtyRange = new ClearSoftDirtyRange(this, frames, huge);
         this.populateRange = new PopulateRange(this, memory, cache);
-        this.moveRange = new MoveRange(this, frames);
+        this.moveRange = new MoveRange(this, frames, huge);
         this.freeTablesRange = new FreeTablesRange(frames);
+    }
+
+    /** This thread's operations on 2 MiB leaves (THP install and split). */
+    public HugePmd huge()
+    {
+        return huge;
     }
 
     public PageWalker walker()

@@ -2,34 +2,77 @@ package io.mmemu.pgtable;
 
 import java.lang.foreign.MemorySegment;
 
+import io.mmemu.phys.PhysicalMemory;
+
 import static io.mmemu.pgtable.PageWalker.ENTRY;
 
 /**
  * change_pte_range: rewrites the protection of every mapped entry (the bits in
  * {@link PageTableEntry#PROTECTION_MASK}), keeping frame, A and D; write permission only to entries
- * already dirty when {@link #writeOnlyIfDirty}, never to the zero page. A large leaf is refused.
+ * already dirty when {@link #writeOnlyIfDirty}, never to the zero page.
  */
-final class ProtectRange extends RangeVisitor
+final class ProtectRange extends RangeVisitor implements HugePmd.LeafChange
 {
     private final PageTableEditor editor;
     private final MemorySegment frames;
     private final long zeroPagePfn;
+    private final HugePmd huge;
+    private final PhysicalMemory memory;
     /** The operation's new protection bits (set by the editor before each walk). */
     long protection;
     /** Grant WRITABLE only to dirty entries (set by the editor before each walk). */
     boolean writeOnlyIfDirty;
 
-    ProtectRange(final PageTableEditor editor, final MemorySegment frames, final long zeroPagePfn)
+    ProtectRange(final PageTableEditor editor, final PhysicalMemory memory, final HugePmd huge)
     {
         super(PROTECT, false, true);
         this.editor = editor;
-        this.frames = frames;
-        this.zeroPagePfn = zeroPagePfn;
+        this.memory = memory;
+        this.huge = huge;
+        this.frames = memory.frames();
+        this.zeroPagePfn = memory.zeroPagePfn();
     }
 
+    /**
+     * change_huge_pmd: a 2 MiB leaf inside the range is re-protected whole; one the range cuts, or
+     * that becomes PROT_NONE (mmemu keeps no non-present huge leaves), is split first. A 1 GiB leaf
+     * is refused.
+     */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
-        return PageTableEditor.LARGE_LEAF;
+        if (level != PageTableEntry.LEVEL_PMD)
+        {
+            return PageTableEditor.LARGE_LEAF;
+        }
+        if (!whole(va, lo, hi) || (protection & PageTableEntry.PRESENT) == 0)
+        {
+            huge.split(slot);
+            return DESCEND;
+        }
+        final long old = huge.update(slot, this);
+        if (!PageTableEntry.isHugePmd(old))
+        {
+            return DESCEND;
+        }
+        if (apply(old) != old)
+        {
+            done += PhysicalMemory.HUGE_FRAMES;
+            tlb.addRange(va, va + HugePmd.SIZE);
+        }
+        return NEXT;
+    }
+
+    /** The huge leaf with the operation's protection (no write permission to the huge zero page). */
+    @Override
+    public long apply(final long leaf)
+    {
+        long prot = protection;
+        if ((writeOnlyIfDirty && !PageTableEntry.isDirty(leaf))
+            || memory.isHugeZeroPage(PageTableEntry.leafAddress(leaf, PageTableEntry.LEVEL_PMD) >>> 12))
+        {
+            prot &= ~PageTableEntry.WRITABLE;
+        }
+        return PageTableEntry.withProtection(leaf, prot);
     }
 
     int ptes(final long slot, final int count)

@@ -49,6 +49,12 @@ abstract sealed class RangeVisitor
     /** Entries (or leaves) changed by the current operation. */
     long done;
 
+    /** Whether the 2 MiB leaf mapping {@code va} lies whole inside {@code [lo, hi)}. */
+    static boolean whole(final long va, final long lo, final long hi)
+    {
+        return va >= lo && va + HugePmd.SIZE <= hi;
+    }
+
     RangeVisitor(final int kind, final boolean installsTables, final boolean locksPtPages)
     {
         this.kind = kind;

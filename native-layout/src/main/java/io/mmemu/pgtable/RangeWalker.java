@@ -22,7 +22,8 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  *       entry; the loser of a race frees its frame and goes on through the winner's) when the
  *       visitor {@linkplain RangeVisitor#installsTables installs tables};</li>
  *   <li>a large leaf (PS at the PMD or PUD level) goes to the visitor, which acts on it whole,
- *       skips it, splits it (the walker then re-reads the entry and descends) or refuses;</li>
+ *       skips it, splits it (the walker then takes the entry again: now a table, it descends) or
+ *       refuses;</li>
  *   <li>a PT page goes to the visitor as one run of slots, under its PT lock when the visitor
  *       {@linkplain RangeVisitor#locksPtPages locks}; before it, with no lock held, the owning
  *       CPU takes its interrupts (answers shootdowns); after it, the changed range goes to the
@@ -162,11 +163,12 @@ public final class RangeWalker
                 {
                     return verdict;
                 }
-                if (verdict != RangeVisitor.DESCEND)
+                if (verdict == RangeVisitor.DESCEND)
                 {
-                    continue;
+                    // split (or changed by another CPU meanwhile): take the entry again from the top
+                    i--;
                 }
-                e = read(slot);
+                continue;
             }
             final long child = PageTableEntry.address(e);
             if (!enter(v, child, level - 1, va))

@@ -156,23 +156,26 @@ class RangeWalkerTest
     }
 
     @Test
-    void largeLeafVerdicts()
+    void gigabyteLeavesAreRefusedByEveryVisitorThatChangesEntriesAndKeptByTheOthers()
     {
         try (Machine m = Machine.full(16 * MIB))
         {
-            final long pd = tablesWithLargeLeaf(m);
+            m.populate(0L, 0x1000L);
+            final long pdpt = m.entry(m.cr3) & ADDRESS_BITS;
+            // PDPT[1]: a 1 GiB leaf (PA 1 GiB, beyond this machine: never reached), P|RW|US|PS
+            m.setEntry(pdpt + 8, 0x0000_0000_4000_0087L);
+            final long gib = 0x4000_0000L;
             m.tlb.begin(TlbFlush.NONE);
-            assertEquals(LARGE_LEAF, m.editor.clean(m.cr3, 0L, 0x40_0000L, m.tlb));
-            assertEquals(LARGE_LEAF, m.editor.clearSoftDirty(m.cr3, 0L, 0x40_0000L, m.tlb));
+            assertEquals(LARGE_LEAF, m.editor.clean(m.cr3, 0L, 2 * gib, m.tlb));
+            assertEquals(LARGE_LEAF, m.editor.clearSoftDirty(m.cr3, 0L, 2 * gib, m.tlb));
             m.tlb.finish();
-            assertEquals(LARGE_LEAF, m.editor.move(m.cr3, 0x20_0000L, 0x100_0000L, 0x20_0000L, false));
-            // the checker counts it as one leaf; freeing tables keeps the PD that holds it
-            assertEquals(3, PageTableChecker.check(m.memory, false, m.cr3).leaves(), "two PTEs and the 2 MiB leaf");
-            m.zap(0L, 0x20_0000L);
-            m.freeTables(0L, 0x60_0000L, 0L, 0L, TlbFlush.NONE);
-            assertEquals(LEAF_2M, m.entry(pd + 8));
-            m.setEntry(pd + 8, 0L);
-            m.freeTables(0L, 0x60_0000L, 0L, 0L, TlbFlush.NONE);
+            assertEquals(LARGE_LEAF, m.editor.move(m.cr3, gib, 4 * gib, gib, false));
+            assertEquals(2, PageTableChecker.check(m.memory, false, m.cr3).leaves(), "the PTE and the 1 GiB leaf");
+            m.zap(0L, 0x1000L);
+            m.freeTables(0L, 2 * gib, 0L, 0L, TlbFlush.NONE);
+            assertEquals(0x0000_0000_4000_0087L, m.entry(pdpt + 8), "the PDPT holding the leaf stays");
+            m.setEntry(pdpt + 8, 0L);
+            m.freeTables(0L, 2 * gib, 0L, 0L, TlbFlush.NONE);
             assertEquals(m.baseline, m.memory.framesInUse());
         }
     }
