@@ -19,7 +19,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
 
 import io.mmemu.inspect.Inspection;
-import io.mmemu.vm.ThpMode;
 import io.mmemu.inspect.Views;
 import io.mmemu.program.CountersFile;
 import io.mmemu.program.HostRun;
@@ -115,6 +114,11 @@ public final class RunCommand implements Callable<Integer>
 
     @Option(names = "--threads", paramLabel = "N", description = "Threads of a 'parallel' without a count (default 4).")
     String threads;
+
+    @Option(names = "--thp", paramLabel = "always|madvise|never|host",
+        description = "Transparent huge pages for anonymous memory, as /sys/kernel/mm/transparent_hugepage/enabled " +
+            "(default host: the policy of the kernel this runs on).")
+    String thp;
 
     @Option(names = "--set", paramLabel = "NAME=VALUE", description = "Set a 'param' of the program (repeatable): --set SIZE=1G.")
     List<String> sets = List.of();
@@ -230,7 +234,7 @@ public final class RunCommand implements Callable<Integer>
         {
             return;
         }
-        final Object[][] emulatorOnly = {{"--physmem", physmem}, {"--backing", backing}, {"--locking", locking},
+        final Object[][] emulatorOnly = {{"--physmem", physmem}, {"--backing", backing}, {"--locking", locking}, {"--thp", thp},
             {"--section", section}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
             {"--html", html}, {"--views-dir", viewsDir}, {"--maps", maps ? Boolean.TRUE : null},
             {"--smaps", smaps ? Boolean.TRUE : null}, {"--ptdump", ptdump ? Boolean.TRUE : null}};
@@ -247,9 +251,9 @@ public final class RunCommand implements Callable<Integer>
     /** The defaults, then the program's options, then the command line's. */
     private RunOptions options(final Program parsed)
     {
-        RunOptions options = parsed.applyOptions(RunOptions.defaults());
+        RunOptions options = parsed.applyOptions(RunOptions.defaults().with("thp", "host"));
         final String[][] given = {{"physmem", physmem}, {"backing", backing}, {"locking", locking}, {"section", section},
-            {"seed", seed}, {"duration", duration}, {"threads", threads}};
+            {"seed", seed}, {"duration", duration}, {"threads", threads}, {"thp", thp}};
         for (final String[] option : given)
         {
             if (option[1] != null)
@@ -334,7 +338,7 @@ public final class RunCommand implements Callable<Integer>
                 return output(report::print, report::writeJson, report.exitStatus());
             }
             final Views views = new Views(smaps, ptdump, List.of(), List.of(), List.of(), null, dump, false, html,
-                ThpMode.ALWAYS);
+                options.thp());
             final Report report = run.execute(progress::show, space ->
             {
                 if (!maps && !views.any())
@@ -342,7 +346,7 @@ public final class RunCommand implements Callable<Integer>
                     return;
                 }
                 progress.clear();
-                final Inspection inspection = Inspection.of(space, ThpMode.ALWAYS);
+                final Inspection inspection = Inspection.of(space, space.thp());
                 if (maps)
                 {
                     out.print(inspection.maps());

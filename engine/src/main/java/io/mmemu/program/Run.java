@@ -114,6 +114,7 @@ public final class Run
         {
             // Not closed: close() would unmap everything page by page; closing the memory frees it all at once.
             final AddressSpace mm = AddressSpace.create(memory, options.locking(), options.section(), options.kernel());
+        mm.thp(options.thp());
             space = mm;
             final long start = System.nanoTime();
             startNanos = start;

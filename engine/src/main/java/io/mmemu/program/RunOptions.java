@@ -10,6 +10,7 @@ import io.mmemu.script.Token;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
+import io.mmemu.vm.ThpMode;
 
 /**
  * How to run a program.
@@ -22,10 +23,11 @@ import io.mmemu.vm.LockingMode;
  * @param durationNanos  after this long, loops start no new iteration ({@link #NO_DURATION}: no cap)
  * @param threads        the thread count of {@code parallel} without a count
  * @param kernel         the kernel build to emulate
+ * @param thp            the transparent-huge-page policy of the run's address space (and its views)
  * @param counters       the live counters file, or null for none
  */
 public record RunOptions(long physicalMemory, Backing backing, LockingMode locking, long section, long seed,
-                         long durationNanos, int threads, KernelConfig kernel, Path counters)
+                         long durationNanos, int threads, KernelConfig kernel, ThpMode thp, Path counters)
 {
     public static final long NO_DURATION = Long.MAX_VALUE;
     public static final long DEFAULT_PHYSICAL_MEMORY = 4L << 30;
@@ -36,6 +38,7 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
         Objects.requireNonNull(backing, "backing");
         Objects.requireNonNull(locking, "locking");
         Objects.requireNonNull(kernel, "kernel");
+        Objects.requireNonNull(thp, "thp");
         if (physicalMemory <= 0)
         {
             throw new IllegalArgumentException("physical memory must be positive: " + physicalMemory);
@@ -50,21 +53,26 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
         }
     }
 
-    /** The defaults: 4 GiB fully backed, per-VMA locks, 1 GiB sections, seed 1, no duration cap, 4 threads, no counters file. */
+    /**
+     * The defaults: 4 GiB fully backed, per-VMA locks, 1 GiB sections, seed 1, no duration cap, 4
+     * threads, THP never (the same on every host; {@code mmemu run} starts from the host's policy),
+     * no counters file.
+     */
     public static RunOptions defaults()
     {
         return new RunOptions(DEFAULT_PHYSICAL_MEMORY, Backing.FULL, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION, 1,
-            NO_DURATION, DEFAULT_THREADS, KernelConfig.MAINLINE, null);
+            NO_DURATION, DEFAULT_THREADS, KernelConfig.MAINLINE, ThpMode.NEVER, null);
     }
 
     /** The option names, as programs ({@code option NAME VALUE}) and the command line ({@code --NAME VALUE}) write them. */
     public static final java.util.List<String> NAMES = java.util.List.of("physmem", "backing", "locking", "section", "seed",
-        "duration", "threads");
+        "duration", "threads", "thp");
 
     /**
      * These options with one changed, written as a program or the command line writes it:
      * {@code physmem 64G}, {@code backing tables-only}, {@code locking mmap-lock}, {@code section 1G},
-     * {@code seed 7}, {@code duration 10s}, {@code threads 8}.
+     * {@code seed 7}, {@code duration 10s}, {@code threads 8}, {@code thp madvise} ({@code host}: the
+     * policy of the kernel this runs on).
      *
      * @throws IllegalArgumentException for an unknown option or a malformed value, with a one-line reason
      */
@@ -82,10 +90,12 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
             });
             case "locking" -> withLocking(LockingMode.fromCliName(value));
             case "section" -> new RunOptions(physicalMemory, backing, locking, number(option, value), seed, durationNanos,
-                threads, kernel, counters);
+                threads, kernel, thp, counters);
             case "seed" -> new RunOptions(physicalMemory, backing, locking, section, number(option, value), durationNanos,
-                threads, kernel, counters);
+                threads, kernel, thp, counters);
             case "duration" -> withDuration(duration(option, value));
+            case "thp" -> new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel,
+                "host".equals(value) ? ThpMode.host() : ThpMode.of(value), counters);
             case "threads" ->
             {
                 final long n = number(option, value);
@@ -139,26 +149,26 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
 
     public RunOptions withPhysicalMemory(final long bytes, final Backing how)
     {
-        return new RunOptions(bytes, how, locking, section, seed, durationNanos, threads, kernel, counters);
+        return new RunOptions(bytes, how, locking, section, seed, durationNanos, threads, kernel, thp, counters);
     }
 
     public RunOptions withLocking(final LockingMode mode)
     {
-        return new RunOptions(physicalMemory, backing, mode, section, seed, durationNanos, threads, kernel, counters);
+        return new RunOptions(physicalMemory, backing, mode, section, seed, durationNanos, threads, kernel, thp, counters);
     }
 
     public RunOptions withDuration(final long nanos)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, nanos, threads, kernel, counters);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, nanos, threads, kernel, thp, counters);
     }
 
     public RunOptions withThreads(final int count)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, count, kernel, counters);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, count, kernel, thp, counters);
     }
 
     public RunOptions withCounters(final Path file)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, file);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, thp, file);
     }
 }

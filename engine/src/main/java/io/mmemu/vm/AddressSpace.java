@@ -555,6 +555,10 @@ public final class AddressSpace implements AutoCloseable
         final long e = status == PageWalker.WALK_PTE || status == PageWalker.WALK_LARGE ? walker.entry() : 0;
         final long pfn = PageTableEntry.isMapped(e) ?
             (PageTableEntry.leafAddress(e, walker.level()) >>> 12) + ((va & (PageTableEntry.coverage(walker.level()) - 1)) >>> 12) : 0;
+        if (status == PageWalker.WALK_LARGE && memory.isHugeZeroPage(pfn))
+        {
+            return Pagemap.hugeZeroWord(vma.flags, kernel.softDirty(), e);
+        }
         return Pagemap.word(vma.flags, kernel.softDirty(), e, pfn == memory.zeroPagePfn(),
             pfn != 0 && (!memory.isBacked(pfn) || memory.mapcount(pfn) == 1));
     }

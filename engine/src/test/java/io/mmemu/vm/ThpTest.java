@@ -1,0 +1,330 @@
+package io.mmemu.vm;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import io.mmemu.inspect.Inspection;
+import io.mmemu.pgtable.HugePmd;
+import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.pgtable.PageWalker;
+import io.mmemu.phys.PhysicalMemory;
+import org.junit.jupiter.api.Test;
+
+import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
+import static io.mmemu.vm.Mman.MADV_DONTNEED;
+import static io.mmemu.vm.Mman.MADV_HUGEPAGE;
+import static io.mmemu.vm.Mman.MADV_NOHUGEPAGE;
+import static io.mmemu.vm.Mman.MAP_ANONYMOUS;
+import static io.mmemu.vm.Mman.MAP_FIXED;
+import static io.mmemu.vm.Mman.MAP_PRIVATE;
+import static io.mmemu.vm.Mman.MREMAP_FIXED;
+import static io.mmemu.vm.Mman.MREMAP_MAYMOVE;
+import static io.mmemu.vm.Mman.PROT_READ;
+import static io.mmemu.vm.Mman.PROT_WRITE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Transparent huge pages for anonymous memory through the syscalls and faults: the policy and the
+ * VMA's eligibility, the 2 MiB fault (and the huge zero page), the fallback to 4 KiB pages, and
+ * the splits of partial munmap, mprotect, MADV_DONTNEED and mremap; the invariant checker (frame
+ * accounting, each subpage's counts, Kasan's reports) after each.
+ */
+final class ThpTest
+{
+    private static final long BASE = 0x4000_0000L;
+    private static final long HUGE = HugePmd.SIZE;
+    private static final int RW = PROT_READ | PROT_WRITE;
+    private static final int ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+
+    /** One machine, one address space with {@code mode}, one CPU. */
+    private static final class Machine implements AutoCloseable
+    {
+        final PhysicalMemory memory = PhysicalMemory.create(64L << 20);
+        final long baseline = memory.framesInUse();
+        final AddressSpace mm;
+        final Cpu cpu;
+
+        Machine(final ThpMode mode)
+        {
+            mm = AddressSpace.create(memory).thp(mode);
+            cpu = mm.attachCpu();
+        }
+
+        void map(final long addr, final long length, final boolean advise)
+        {
+            assertEquals(addr, cpu.mmap(addr, length, RW, ANON, -1, 0));
+            if (advise)
+            {
+                assertEquals(0, cpu.madvise(addr, length, MADV_HUGEPAGE));
+            }
+        }
+
+        /** The status of a walk to {@code va}; the walker keeps the entry and level. */
+        int walk(final long va)
+        {
+            return cpu.walker.walk(mm.cr3(), va);
+        }
+
+        boolean huge(final long va)
+        {
+            return walk(va) == PageWalker.WALK_LARGE && cpu.walker.level() == PageTableEntry.LEVEL_PMD;
+        }
+
+        void write(final long va, final long value)
+        {
+            assertEquals(Signal.NONE, cpu.writeLong(va, value));
+        }
+
+        long read(final long va)
+        {
+            assertEquals(Signal.NONE, cpu.readLong(va));
+            return cpu.value();
+        }
+
+        void check()
+        {
+            mm.check(true).assertOk();
+        }
+
+        @Override
+        public void close()
+        {
+            cpu.close();
+            mm.close();
+            assertEquals(baseline, memory.framesInUse() - memory.hugeZeroPageFrames(), "every frame came back");
+            memory.close();
+        }
+    }
+
+    @Test
+    void aWriteFaultInAnAdvisedAlignedRangeMapsTheWholeBlockWithOnePmdLeaf()
+    {
+        try (Machine m = new Machine(ThpMode.MADVISE))
+        {
+            m.map(BASE, 2 * HUGE, true);
+            final long inUse = m.memory.framesInUse();
+            m.write(BASE + 0x1238, 0x5555L);
+            assertTrue(m.huge(BASE + 0x1238));
+            final long leaf = m.cpu.walker.entry();
+            assertTrue(PageTableEntry.isWritable(leaf) && PageTableEntry.isDirty(leaf));
+            assertEquals(512 + 3, m.memory.framesInUse() - inUse, "the block, the PDPT, the PD and the deposited PT page");
+            assertEquals(0L, m.read(BASE + 300 * 4096L), "the other subpages are zero");
+            assertEquals(0x5555L, m.read(BASE + 0x1238));
+            assertEquals(1, m.cpu.stats.thpFaultAlloc);
+            final long head = PageTableEntry.leafAddress(leaf, PageTableEntry.LEVEL_PMD) >>> 12;
+            assertEquals(0, head % 512);
+            // pagemap: present and exclusive, per subpage
+            final long word = m.mm.pagemap(BASE + 7 * 4096L);
+            assertEquals(Pagemap.PRESENT | Pagemap.EXCLUSIVE, word & (Pagemap.PRESENT | Pagemap.EXCLUSIVE | Pagemap.FILE_OR_SHARED_ANON));
+            final String smaps = Inspection.of(m.mm, m.mm.thp()).smaps();
+            assertTrue(smaps.contains("AnonHugePages:      2048 kB"), smaps);
+            assertTrue(smaps.contains("THPeligible:           1"), smaps);
+            assertTrue(Inspection.of(m.mm, m.mm.thp()).ptdump().contains("pmd"), "ptdump shows the PMD leaf");
+            m.check();
+            assertEquals(0, m.cpu.munmap(BASE, 2 * HUGE));
+            m.check();
+        }
+    }
+
+    @Test
+    void aReadFaultMapsTheHugeZeroPageAndAWriteSplitsItIntoFourKibCopyOnWrite()
+    {
+        try (Machine m = new Machine(ThpMode.ALWAYS))
+        {
+            m.map(BASE, HUGE, false);
+            assertEquals(0L, m.read(BASE + 8));
+            assertTrue(m.huge(BASE));
+            final long head = PageTableEntry.leafAddress(m.cpu.walker.entry(), PageTableEntry.LEVEL_PMD) >>> 12;
+            assertTrue(m.memory.isHugeZeroPage(head));
+            assertFalse(PageTableEntry.isWritable(m.cpu.walker.entry()));
+            assertEquals(1, m.cpu.stats.thpZeroPage);
+            final long word = m.mm.pagemap(BASE + 4096L);
+            assertEquals(Pagemap.PRESENT | Pagemap.FILE_OR_SHARED_ANON,
+                word & (Pagemap.PRESENT | Pagemap.EXCLUSIVE | Pagemap.FILE_OR_SHARED_ANON), "the huge zero page reports PM_FILE");
+            m.check();
+
+            m.write(BASE + 4096L + 8, 0x77L);
+            assertEquals(PageWalker.WALK_PTE, m.walk(BASE + 4096L));
+            final long written = PageTableEntry.pfn(m.cpu.walker.entry());
+            assertFalse(m.memory.isHugeZeroPage(written));
+            assertEquals(PageWalker.WALK_PTE, m.walk(BASE));
+            assertEquals(m.memory.zeroPagePfn(), PageTableEntry.pfn(m.cpu.walker.entry()), "the rest maps the 4 KiB zero page");
+            assertEquals(0x77L, m.read(BASE + 4096L + 8));
+            assertEquals(0L, m.read(BASE + 8));
+            m.check();
+            assertEquals(0, m.cpu.munmap(BASE, HUGE));
+        }
+    }
+
+    @Test
+    void thePolicyAndTheVmaDecide()
+    {
+        // never: 4 KiB pages even when advised
+        try (Machine m = new Machine(ThpMode.NEVER))
+        {
+            m.map(BASE, HUGE, true);
+            m.write(BASE, 1);
+            assertEquals(PageWalker.WALK_PTE, m.walk(BASE));
+        }
+        try (Machine m = new Machine(ThpMode.MADVISE))
+        {
+            // madvise: not without the advice
+            m.map(BASE, HUGE, false);
+            m.write(BASE, 1);
+            assertEquals(PageWalker.WALK_PTE, m.walk(BASE));
+            // an advised VMA that does not hold the aligned block
+            m.map(BASE + 4 * HUGE + 4096, HUGE, true);
+            m.write(BASE + 5 * HUGE, 1);
+            assertEquals(PageWalker.WALK_PTE, m.walk(BASE + 5 * HUGE));
+            m.check();
+        }
+        try (Machine m = new Machine(ThpMode.ALWAYS))
+        {
+            // always: every large enough VMA, but not one with MADV_NOHUGEPAGE
+            m.map(BASE, HUGE, false);
+            m.write(BASE, 1);
+            assertTrue(m.huge(BASE));
+            m.map(BASE + 2 * HUGE, HUGE, false);
+            assertEquals(0, m.cpu.madvise(BASE + 2 * HUGE, HUGE, MADV_NOHUGEPAGE));
+            m.write(BASE + 2 * HUGE, 1);
+            assertEquals(PageWalker.WALK_PTE, m.walk(BASE + 2 * HUGE));
+            m.check();
+        }
+    }
+
+    @Test
+    void withNoOrderNineBlockFreeTheFaultFallsBackToFourKib()
+    {
+        try (Machine m = new Machine(ThpMode.ALWAYS))
+        {
+            m.map(BASE, HUGE, false);
+            final List<Long> taken = new ArrayList<>();
+            for (long pfn = m.memory.buddy().allocate(9); pfn != NO_FRAME; pfn = m.memory.buddy().allocate(9))
+            {
+                taken.add(pfn);
+            }
+            m.write(BASE + 8, 3);
+            assertEquals(PageWalker.WALK_PTE, m.walk(BASE));
+            assertEquals(1, m.cpu.stats.thpFaultFallback);
+            assertEquals(3L, m.read(BASE + 8));
+            for (final long pfn : taken)
+            {
+                m.memory.buddy().free(pfn, 9);
+            }
+            m.check();
+            assertEquals(0, m.cpu.munmap(BASE, HUGE));
+        }
+    }
+
+    /** Two huge pages at BASE with a word written in every subpage: (page index + 1). */
+    private static void twoHugePagesWritten(final Machine m)
+    {
+        m.map(BASE, 2 * HUGE, true);
+        for (long p = 0; p < 1024; p++)
+        {
+            m.write(BASE + p * 4096 + 16, p + 1);
+        }
+        assertTrue(m.huge(BASE));
+        assertTrue(m.huge(BASE + HUGE));
+        assertEquals(2, m.cpu.stats.thpFaultAlloc);
+    }
+
+    @Test
+    void aPartialMunmapSplitsTheLeavesItCutsAndFreesOnlyTheUnmappedSubpages()
+    {
+        try (Machine m = new Machine(ThpMode.MADVISE))
+        {
+            twoHugePagesWritten(m);
+            final long data = m.memory.dataFrames();
+            assertEquals(0, m.cpu.munmap(BASE + HUGE / 2, HUGE));
+            assertFalse(m.huge(BASE));
+            assertFalse(m.huge(BASE + HUGE));
+            assertEquals(512, data - m.memory.dataFrames());
+            assertEquals(1L, m.read(BASE + 16));
+            assertEquals(1024L, m.read(BASE + 1023 * 4096L + 16));
+            assertEquals(Signal.SEGV_MAPERR, m.cpu.readLong(BASE + HUGE));
+            m.check();
+            assertEquals(0, m.cpu.munmap(BASE, 2 * HUGE));
+            m.check();
+        }
+    }
+
+    @Test
+    void aWholeMunmapFreesEachLeafWhole()
+    {
+        try (Machine m = new Machine(ThpMode.MADVISE))
+        {
+            twoHugePagesWritten(m);
+            final long data = m.memory.dataFrames();
+            assertEquals(0, m.cpu.munmap(BASE, 2 * HUGE));
+            assertEquals(1024, data - m.memory.dataFrames());
+            assertEquals(PageWalker.WALK_HOLE, m.walk(BASE));
+            m.check();
+        }
+    }
+
+    @Test
+    void aPartialMprotectSplitsAndAWholeOneKeepsTheLeaf()
+    {
+        try (Machine m = new Machine(ThpMode.MADVISE))
+        {
+            twoHugePagesWritten(m);
+            assertEquals(0, m.cpu.mprotect(BASE, HUGE, PROT_READ));
+            assertTrue(m.huge(BASE), "a whole leaf is re-protected in place");
+            assertFalse(PageTableEntry.isWritable(m.cpu.walker.entry()));
+            assertEquals(0, m.cpu.mprotect(BASE + HUGE, 4096, PROT_READ));
+            assertFalse(m.huge(BASE + HUGE));
+            assertEquals(Signal.SEGV_ACCERR, m.cpu.writeLong(BASE + HUGE, 9));
+            m.write(BASE + HUGE + 4096, 9);
+            assertEquals(Signal.SEGV_ACCERR, m.cpu.writeLong(BASE + 8, 9));
+            assertEquals(1L, m.read(BASE + 16));
+            m.check();
+            // back to read-write: the read-only leaf's next write reuses the block whole
+            assertEquals(0, m.cpu.mprotect(BASE, HUGE, RW));
+            m.write(BASE + 8, 10);
+            assertTrue(m.huge(BASE));
+            m.check();
+            assertEquals(0, m.cpu.munmap(BASE, 2 * HUGE));
+        }
+    }
+
+    @Test
+    void dontNeedSplitsWhatItCutsAndClearsWholeLeaves()
+    {
+        try (Machine m = new Machine(ThpMode.MADVISE))
+        {
+            twoHugePagesWritten(m);
+            assertEquals(0, m.cpu.madvise(BASE + 4096, 4096, MADV_DONTNEED));
+            assertFalse(m.huge(BASE));
+            assertEquals(0L, m.read(BASE + 4096 + 16));
+            assertEquals(3L, m.read(BASE + 2 * 4096 + 16));
+            assertEquals(0, m.cpu.madvise(BASE + HUGE, HUGE, MADV_DONTNEED));
+            assertEquals(PageWalker.WALK_HOLE, m.walk(BASE + HUGE), "the whole leaf cleared");
+            m.write(BASE + HUGE + 8, 4);
+            assertTrue(m.huge(BASE + HUGE), "faulted again as a huge page");
+            m.check();
+            assertEquals(0, m.cpu.munmap(BASE, 2 * HUGE));
+        }
+    }
+
+    @Test
+    void mremapMovesTheContentsOfHugePages()
+    {
+        try (Machine m = new Machine(ThpMode.MADVISE))
+        {
+            twoHugePagesWritten(m);
+            final long to = BASE + 16 * HUGE;
+            assertEquals(to, m.cpu.mremap(BASE, 2 * HUGE, 2 * HUGE, MREMAP_MAYMOVE | MREMAP_FIXED, to));
+            for (long p = 0; p < 1024; p += 37)
+            {
+                assertEquals(p + 1, m.read(to + p * 4096 + 16));
+            }
+            assertEquals(Signal.SEGV_MAPERR, m.cpu.readLong(BASE));
+            m.check();
+            assertEquals(0, m.cpu.munmap(to, 2 * HUGE));
+            m.check();
+        }
+    }
+}
