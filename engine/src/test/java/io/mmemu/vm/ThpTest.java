@@ -317,10 +317,19 @@ final class ThpTest
             twoHugePagesWritten(m);
             final long to = BASE + 16 * HUGE;
             assertEquals(to, m.cpu.mremap(BASE, 2 * HUGE, 2 * HUGE, MREMAP_MAYMOVE | MREMAP_FIXED, to));
+            assertTrue(m.huge(to) && m.huge(to + HUGE), "aligned: the leaves moved whole (move_huge_pmd)");
             for (long p = 0; p < 1024; p += 37)
             {
                 assertEquals(p + 1, m.read(to + p * 4096 + 16));
             }
+            // off the alignment: split, moved page by page
+            final long off = BASE + 32 * HUGE + 4096;
+            assertEquals(off, m.cpu.mremap(to, 2 * HUGE, 2 * HUGE, MREMAP_MAYMOVE | MREMAP_FIXED, off));
+            assertFalse(m.huge(off + HUGE - 4096));
+            assertEquals(1024L, m.read(off + 1023 * 4096 + 16));
+            assertEquals(0, m.cpu.munmap(off, 2 * HUGE));
+            m.check();
+            assertEquals(to, m.cpu.mmap(to, 2 * HUGE, RW, ANON, -1, 0));
             assertEquals(Signal.SEGV_MAPERR, m.cpu.readLong(BASE));
             m.check();
             assertEquals(0, m.cpu.munmap(to, 2 * HUGE));

@@ -158,6 +158,71 @@ public final class HugePmd
     }
 
     /**
+     * move_huge_pmd (mremap): moves the huge leaf at PMD slot {@code from}, with its deposited PT
+     * page, to the empty PMD slot {@code to}, marked soft-dirty when {@code softDirty}. One PMD lock
+     * at a time: the leaf is taken from its table (atomic exchange: A/D travel with it), then put in
+     * the other. Returns false, having changed nothing, when the source is no longer a huge leaf or
+     * the destination is not empty. The caller owns both ranges and flushes the source's.
+     */
+    public boolean move(final long from, final long to, final boolean softDirty)
+    {
+        if ((long)ENTRY.getAcquire(frames, to) != 0L)
+        {
+            return false;
+        }
+        final long fromTable = from >>> 12;
+        final long leaf;
+        final long pt;
+        editor.lockTable(fromTable);
+        try
+        {
+            if (!PageTableEntry.isHugePmd((long)ENTRY.getAcquire(frames, from)))
+            {
+                return false;
+            }
+            leaf = (long)ENTRY.getAndSet(frames, from, 0L);
+            pt = withdraw(fromTable);
+        }
+        finally
+        {
+            editor.unlockTable(fromTable);
+        }
+        final long moved = softDirty ? leaf | PageTableEntry.SOFT_DIRTY : leaf;
+        if (!put(to, moved, pt))
+        {
+            // the destination was taken meanwhile, which an owner of both ranges rules out: put it back
+            if (!put(from, leaf, pt))
+            {
+                throw new IllegalStateException("huge leaf 0x" + Long.toHexString(leaf) + " lost between two PMD slots");
+            }
+            return false;
+        }
+        return true;
+    }
+
+    /** Installs {@code leaf} at the empty PMD slot {@code slot} with {@code pt} deposited; false if not empty. */
+    private boolean put(final long slot, final long leaf, final long pt)
+    {
+        final long table = slot >>> 12;
+        editor.lockTable(table);
+        try
+        {
+            // volatile CAS: walkers install PT pages here by CAS without the lock
+            if (!(boolean)ENTRY.compareAndSet(frames, slot, 0L, leaf))
+            {
+                return false;
+            }
+            memory.setDeposited(pt, memory.deposited(table));
+            memory.setDeposited(table, pt);
+            return true;
+        }
+        finally
+        {
+            editor.unlockTable(table);
+        }
+    }
+
+    /**
      * Changes the huge leaf at {@code slot} from what it is to {@code change.apply(it)}, under the
      * lock, by CAS (retried when an MMU set A/D meanwhile). Returns the old entry (equal to the new
      * one when nothing changed), or the entry found if it was no longer a huge leaf.

@@ -2,13 +2,16 @@ package io.mmemu.pgtable;
 
 import java.lang.foreign.MemorySegment;
 
+import io.mmemu.phys.PhysicalMemory;
+
 import static io.mmemu.pgtable.PageWalker.ENTRY;
 
 /**
  * move_page_tables (mremap): every non-empty source entry moves to the same offset from the
  * destination, frames keeping their contents and counts, entries their bits; destination tables
  * are installed as needed. Each entry is taken from its source table under that PT lock and stored
- * under the destination's (one PT lock at a time: the lock order).
+ * under the destination's (one PT lock at a time: the lock order). 2 MiB leaves move whole when
+ * they can (move_huge_pmd).
  */
 final class MoveRange extends RangeVisitor
 {
@@ -29,14 +32,30 @@ final class MoveRange extends RangeVisitor
     }
 
     /**
-     * A 2 MiB leaf is split and its PTEs moved one by one (mmemu has no move_huge_pmd yet: the
-     * destination keeps the frames, mapped 4 KiB at a time). A 1 GiB leaf is refused.
+     * move_huge_pmd: a 2 MiB leaf the range covers, bound for a 2 MiB-aligned destination whose PMD
+     * entry is empty, moves whole with its deposit; any other is split and its PTEs moved one by
+     * one. A 1 GiB leaf is refused.
      */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
         if (level != PageTableEntry.LEVEL_PMD)
         {
             return PageTableEditor.LARGE_LEAF;
+        }
+        final long dest = va + delta;
+        if (whole(va, lo, hi) && (dest & (HugePmd.SIZE - 1)) == 0)
+        {
+            final PageWalker walker = editor.walker();
+            final int status = walker.walkAllocPmd(cr3, dest);
+            if (status == PageWalker.WALK_NO_MEMORY)
+            {
+                return PageTableEditor.NO_MEMORY;
+            }
+            if (status == PageWalker.WALK_ENTRY && walker.entry() == 0L && huge.move(slot, walker.slot(), softDirty))
+            {
+                done += PhysicalMemory.HUGE_FRAMES;
+                return NEXT;
+            }
         }
         huge.split(slot);
         return DESCEND;

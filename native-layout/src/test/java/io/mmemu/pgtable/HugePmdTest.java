@@ -158,17 +158,27 @@ class HugePmdTest
     }
 
     @Test
-    void moveSplitsTheLeafAndMovesItsSubpages()
+    void moveTakesAWholeLeafToAnAlignedDestinationAndSplitsOtherwise()
     {
         try (Machine m = Machine.full(64 * MIB))
         {
             final long head = m.hugePage(HUGE, LEAF);
-            assertEquals(OK, m.editor.move(m.cr3, HUGE, 8 * HUGE, HUGE, false));
+            assertEquals(OK, m.editor.move(m.cr3, HUGE, 8 * HUGE, HUGE, true));
             assertEquals(512, m.editor.done());
+            final long moved = m.pmdEntry(8 * HUGE);
+            assertTrue(PageTableEntry.isHugePmd(moved), "move_huge_pmd: still one leaf");
+            assertTrue((moved & PageTableEntry.SOFT_DIRTY) != 0, "and soft-dirty");
+            assertEquals(0L, m.pmdEntry(HUGE));
             assertEquals((head + 5) << 12, m.editor.walker().translate(m.cr3, 8 * HUGE + 5 * 4096L));
-            assertEquals(PageWalker.NO_TRANSLATION, m.editor.walker().translate(m.cr3, HUGE));
             m.check();
-            m.unmap(0L, 9 * HUGE);
+
+            // to a destination 4 KiB off the alignment: split, each subpage moved
+            assertEquals(OK, m.editor.move(m.cr3, 8 * HUGE, 12 * HUGE + 4096L, HUGE, false));
+            assertEquals(512, m.editor.done());
+            assertEquals((head + 5) << 12, m.editor.walker().translate(m.cr3, 12 * HUGE + 6 * 4096L));
+            assertEquals(PageWalker.NO_TRANSLATION, m.editor.walker().translate(m.cr3, 8 * HUGE));
+            m.check();
+            m.unmap(0L, 14 * HUGE);
             assertEquals(m.baseline, m.memory.framesInUse());
         }
     }
