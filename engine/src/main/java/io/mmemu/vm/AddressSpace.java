@@ -69,6 +69,8 @@ public final class AddressSpace implements AutoCloseable
      */
     private volatile ThpMode thp = ThpMode.NEVER;
     private volatile boolean thpUseZeroPage = true;
+    /** Whether a fault ever mapped a 2 MiB leaf here: until then VMA edits need not look for leaves to split. */
+    private volatile boolean hugeLeaves;
     /** See {@link #timeFaults}; volatile so a change reaches running CPUs, read once per fault. */
     private volatile boolean faultTiming = true;
     private final long cr3;
@@ -149,6 +151,15 @@ public final class AddressSpace implements AutoCloseable
     {
         this.thp = java.util.Objects.requireNonNull(mode, "mode");
         return this;
+    }
+
+    /** Records that a 2 MiB leaf was mapped (by a fault, under the VMA's read lock or the mmap lock). */
+    void mappedHugeLeaf()
+    {
+        if (!hugeLeaves)
+        {
+            hugeLeaves = true;
+        }
     }
 
     /** transparent_hugepage/use_zero_page: whether a read fault may map the huge zero page. */
@@ -304,6 +315,12 @@ public final class AddressSpace implements AutoCloseable
             if (vma.file != null)
             {
                 vma.file.inode().addUser();
+            }
+            if (hugeLeaves)
+            {
+                // vma_adjust_trans_huge: no 2 MiB leaf may straddle a VMA boundary (the old VMAs are locked)
+                HugeMemory.splitAcross(cpu, vma.start);
+                HugeMemory.splitAcross(cpu, vma.end);
             }
         }
         publish(tree.replace(from, to, with));

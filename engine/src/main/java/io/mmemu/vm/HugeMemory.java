@@ -85,6 +85,8 @@ public final class HugeMemory
                 cpu.stats.thpFaultFallback++;
                 return FALLBACK;
             }
+            // recorded before the install: a VMA edit that runs once the leaf is there must look for it
+            mm.mappedHugeLeaf();
             final int installed = huge.install(slot, PageTableEntry.largeLeaf(zero << 12, prot | SPECIAL));
             if (installed == PageTableEditor.OK)
             {
@@ -102,6 +104,7 @@ public final class HugeMemory
         }
         // do_anonymous_page's rule, for the whole block: writable and dirty in a writable VMA
         final long bits = (vma.flags & VmFlags.VM_WRITE) != 0 ? prot | WRITABLE | Faults.dirty(cpu) : prot;
+        mm.mappedHugeLeaf();
         final int installed = huge.install(slot, PageTableEntry.largeLeaf(head << 12, bits));
         if (installed == PageTableEditor.OK)
         {
@@ -115,6 +118,26 @@ public final class HugeMemory
         }
         memory.releaseHugeData(cpu.cache, head, true);
         return installed == PageTableEditor.NO_MEMORY ? FALLBACK : Signal.NONE;
+    }
+
+    /**
+     * vma_adjust_trans_huge: a VMA boundary made at {@code addr} inside a 2 MiB leaf splits the
+     * leaf, so that no leaf straddles two VMAs (whose flags, protections and smaps lines differ).
+     * Called for every edge of a VMA about to be published, with the VMAs it replaces locked: no
+     * fault runs on such a leaf meanwhile (a leaf lies inside one VMA, which is being replaced).
+     */
+    static void splitAcross(final Cpu cpu, final long addr)
+    {
+        if ((addr & (HugePmd.SIZE - 1)) == 0)
+        {
+            return;
+        }
+        final PageWalker walker = cpu.walker;
+        if (walker.walk(cpu.mm.cr3(), addr) == PageWalker.WALK_LARGE && walker.level() == PageTableEntry.LEVEL_PMD
+            && PageTableEntry.isHugePmd(walker.entry()))
+        {
+            cpu.editor.huge().split(walker.slot());
+        }
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.mmemu.vm;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,6 +10,7 @@ import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.pgtable.PageWalker;
 import io.mmemu.phys.PhysicalMemory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 import static io.mmemu.vm.Mman.MADV_DONTNEED;
@@ -285,6 +287,51 @@ final class ThpTest
             assertEquals(0, m.cpu.mprotect(BASE, HUGE, RW));
             m.write(BASE + 8, 10);
             assertTrue(m.huge(BASE));
+            m.check();
+            assertEquals(0, m.cpu.munmap(BASE, 2 * HUGE));
+        }
+    }
+
+    @Test
+    void aDumpWithHugeLeavesReadsBackToTheSameViews(@TempDir final Path dir) throws Exception
+    {
+        try (Machine m = new Machine(ThpMode.MADVISE))
+        {
+            twoHugePagesWritten(m);
+            m.map(BASE + 4 * HUGE, HUGE, true);
+            assertEquals(0L, m.read(BASE + 4 * HUGE));
+            final Inspection live = Inspection.of(m.mm, m.mm.thp());
+            final Path file = dir.resolve("thp.dump");
+            live.writeDump(file, true);
+            try (Inspection dumped = Inspection.open(file))
+            {
+                assertEquals(live.maps(), dumped.maps());
+                assertEquals(live.smaps(), dumped.smaps());
+                assertEquals(live.ptdump(), dumped.ptdump());
+                for (final long va : new long[] {BASE, BASE + 5 * 4096L, BASE + HUGE + 4096L, BASE + 4 * HUGE + 8192L})
+                {
+                    assertEquals(live.pagemap(va), dumped.pagemap(va), Long.toHexString(va));
+                    assertEquals(live.walk(va), dumped.walk(va));
+                }
+            }
+            assertEquals(0, m.cpu.munmap(BASE, 5 * HUGE));
+        }
+    }
+
+    @Test
+    void aVmaSplitInsideALeafSplitsTheLeaf()
+    {
+        try (Machine m = new Machine(ThpMode.MADVISE))
+        {
+            twoHugePagesWritten(m);
+            // advice on half of the first huge page: two VMAs, no leaf across them (vma_adjust_trans_huge)
+            assertEquals(0, m.cpu.madvise(BASE + HUGE / 2, HUGE / 2, MADV_NOHUGEPAGE));
+            assertFalse(m.huge(BASE));
+            assertTrue(m.huge(BASE + HUGE), "a leaf the new boundary does not cut stays");
+            final String smaps = Inspection.of(m.mm, m.mm.thp()).smaps();
+            assertTrue(smaps.contains("AnonHugePages:         0 kB"), smaps);
+            assertTrue(smaps.contains("AnonHugePages:      2048 kB"), smaps);
+            assertEquals(257L, m.read(BASE + 256 * 4096L + 16));
             m.check();
             assertEquals(0, m.cpu.munmap(BASE, 2 * HUGE));
         }
