@@ -32,34 +32,19 @@ final class CleanRange extends RangeVisitor implements HugePmd.LeafChange
      */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
-        if (level != PageTableEntry.LEVEL_PMD)
+        final int verdict = rewriteLeaf(huge, this, slot, va, level, lo, hi, false);
+        if (PageTableEntry.isDirty(rewritten))
         {
-            return PageTableEditor.LARGE_LEAF;
-        }
-        if (!whole(va, lo, hi))
-        {
-            huge.split(slot);
-            return DESCEND;
-        }
-        final long old = huge.update(slot, this);
-        if (!PageTableEntry.isHugePmd(old))
-        {
-            return DESCEND;
-        }
-        if (apply(old) != old)
-        {
-            final long head = PageTableEntry.leafAddress(old, PageTableEntry.LEVEL_PMD) >>> 12;
-            if (PageTableEntry.isDirty(old) && !memory.isHugeZeroPage(head))
+            final long head = PageTableEntry.leafAddress(rewritten, PageTableEntry.LEVEL_PMD) >>> 12;
+            if (!memory.isHugeZeroPage(head))
             {
                 for (long pfn = head; pfn < head + PhysicalMemory.HUGE_FRAMES; pfn++)
                 {
                     memory.markDirty(pfn);
                 }
             }
-            done += PhysicalMemory.HUGE_FRAMES;
-            tlb.addRange(va, va + HugePmd.SIZE);
         }
-        return NEXT;
+        return verdict;
     }
 
     @Override

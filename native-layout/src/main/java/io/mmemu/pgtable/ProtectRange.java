@@ -40,26 +40,7 @@ final class ProtectRange extends RangeVisitor implements HugePmd.LeafChange
      */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
-        if (level != PageTableEntry.LEVEL_PMD)
-        {
-            return PageTableEditor.LARGE_LEAF;
-        }
-        if (!whole(va, lo, hi) || (protection & PageTableEntry.PRESENT) == 0)
-        {
-            huge.split(slot);
-            return DESCEND;
-        }
-        final long old = huge.update(slot, this);
-        if (!PageTableEntry.isHugePmd(old))
-        {
-            return DESCEND;
-        }
-        if (apply(old) != old)
-        {
-            done += PhysicalMemory.HUGE_FRAMES;
-            tlb.addRange(va, va + HugePmd.SIZE);
-        }
-        return NEXT;
+        return rewriteLeaf(huge, this, slot, va, level, lo, hi, (protection & PageTableEntry.PRESENT) == 0);
     }
 
     /** The huge leaf with the operation's protection (no write permission to the huge zero page). */

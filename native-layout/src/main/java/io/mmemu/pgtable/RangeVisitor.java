@@ -1,5 +1,7 @@
 package io.mmemu.pgtable;
 
+import io.mmemu.phys.PhysicalMemory;
+
 /**
  * What {@link RangeWalker} does at each part of the tables over a range: the analogue of Linux's
  * {@code mm_walk_ops} and of gVisor's pagetables visitors. The set is closed (every visitor is a
@@ -48,6 +50,42 @@ abstract sealed class RangeVisitor
     boolean flushWhenFull;
     /** Entries (or leaves) changed by the current operation. */
     long done;
+
+    /** The leaf {@link #rewriteLeaf} last rewrote in place (its value before), 0 when it changed nothing. */
+    long rewritten;
+
+    /**
+     * The large-leaf rule of the visitors that rewrite a leaf's bits (protect, clean, soft-dirty
+     * clear): a 1 GiB leaf is refused; a 2 MiB leaf the range cuts, or any when {@code split}, is
+     * split and taken again; one the range covers is rewritten in place by {@code change}, counted
+     * and its range gathered for the flush when that changed it ({@link #rewritten}).
+     */
+    final int rewriteLeaf(final HugePmd huge, final HugePmd.LeafChange change, final long slot, final long va,
+        final int level, final long lo, final long hi, final boolean split)
+    {
+        rewritten = 0;
+        if (level != PageTableEntry.LEVEL_PMD)
+        {
+            return PageTableEditor.LARGE_LEAF;
+        }
+        if (split || !whole(va, lo, hi))
+        {
+            huge.split(slot);
+            return DESCEND;
+        }
+        final long old = huge.update(slot, change);
+        if (!PageTableEntry.isHugePmd(old))
+        {
+            return DESCEND;
+        }
+        if (change.apply(old) != old)
+        {
+            rewritten = old;
+            done += PhysicalMemory.HUGE_FRAMES;
+            tlb.addRange(va, va + HugePmd.SIZE);
+        }
+        return NEXT;
+    }
 
     /** Whether the 2 MiB leaf mapping {@code va} lies whole inside {@code [lo, hi)}. */
     static boolean whole(final long va, final long lo, final long hi)

@@ -428,19 +428,13 @@ public final class PhysicalMemory implements AutoCloseable
         {
             return NO_FRAME;
         }
-        final long head = buddy.allocate(HUGE_ORDER);
+        final long head = takeZeroedBlock();
         if (head == NO_FRAME)
         {
             return NO_FRAME;
         }
-        // ZEROED on a block's head speaks for the whole block (the buddy allocator's invariant)
-        final boolean zeroed = ((int)FLAGS.get(metadata, offset(head)) & FrameFlags.ZEROED) != 0;
         for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
         {
-            if (!zeroed)
-            {
-                clear(pfn);
-            }
             final long off = offset(pfn);
             FLAGS.set(metadata, off, FrameFlags.DATA);
             REFCOUNT.set(metadata, off, 1);
@@ -448,6 +442,21 @@ public final class PhysicalMemory implements AutoCloseable
             LINES.set(metadata, off, 0L);
         }
         cache.dataAllocated += HUGE_FRAMES;
+        return head;
+    }
+
+    /** An order-{@link #HUGE_ORDER} block from the buddy allocator with all its bytes zero; the caller sets its state. */
+    private long takeZeroedBlock()
+    {
+        final long head = buddy.allocate(HUGE_ORDER);
+        // ZEROED on a block's head speaks for the whole block (the buddy allocator's invariant)
+        if (head != NO_FRAME && ((int)FLAGS.get(metadata, offset(head)) & FrameFlags.ZEROED) == 0)
+        {
+            for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
+            {
+                clear(pfn);
+            }
+        }
         return head;
     }
 
@@ -524,18 +533,13 @@ public final class PhysicalMemory implements AutoCloseable
         {
             return known;
         }
-        final long head = buddy.allocate(HUGE_ORDER);
+        final long head = takeZeroedBlock();
         if (head == NO_FRAME)
         {
             return NO_FRAME;
         }
-        final boolean zeroed = ((int)FLAGS.get(metadata, offset(head)) & FrameFlags.ZEROED) != 0;
         for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
         {
-            if (!zeroed)
-            {
-                clear(pfn);
-            }
             FLAGS.set(metadata, offset(pfn), FrameFlags.ZERO_PAGE | FrameFlags.ZEROED);
         }
         // CAS: publishes the cleared block and its descriptors; a racing allocator's block goes back
