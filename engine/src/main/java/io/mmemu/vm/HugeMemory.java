@@ -121,6 +121,195 @@ public final class HugeMemory
     }
 
     /**
+     * MADV_COLLAPSE (madvise_collapse, synchronous): every 2 MiB-aligned block of {@code [start, end)}
+     * is made one PMD leaf, whatever the sysfs policy, in each private anonymous VMA the range meets
+     * (EINVAL for another kind, or one with VM_NOHUGEPAGE; file and shmem collapse are not
+     * modelled). A block already a leaf counts as done; one mapped by a PT page with at least one
+     * writable page is copied into a fresh order-9 block (collapse_huge_page); a block with no PT
+     * page or no writable page fails with EINVAL after the VMA's other blocks are tried (Linux
+     * reports the last failure), and no free order-9 block stops with ENOMEM.
+     * Holes in the range give ENOMEM at the end, as every madvise. The writer owns every VMA the
+     * range meets whole, and write-locks each: no fault runs in a block while it is collapsed.
+     */
+    static long collapse(final Cpu cpu, final long start, final long end)
+    {
+        final AddressSpace mm = cpu.mm;
+        final RangeLock lock = mm.rangeLock();
+        lock.acquire(cpu, start, end);
+        try
+        {
+            while (!lock.claim(cpu, coveringStart(mm.tree(), start), coveringEnd(mm.tree(), end)))
+            {
+                // another writer owned part of those VMAs: the tree may have changed, look again
+            }
+            long unmapped = 0;
+            long va = start;
+            while (va < end)
+            {
+                final Vma vma = mm.tree().find(va);
+                if (vma == null || vma.start >= end)
+                {
+                    unmapped = -Errno.ENOMEM;
+                    break;
+                }
+                if (vma.start > va)
+                {
+                    unmapped = -Errno.ENOMEM;
+                }
+                final long r = collapse(cpu, vma, Math.max(va, vma.start), Math.min(end, vma.end));
+                if (r != 0)
+                {
+                    // madvise_walk_vmas stops at the first VMA that fails
+                    return r;
+                }
+                va = vma.end;
+            }
+            return unmapped;
+        }
+        finally
+        {
+            lock.release(cpu);
+        }
+    }
+
+    private static long coveringStart(final VmaTree tree, final long start)
+    {
+        final Vma first = tree.find(start);
+        return first == null ? start : Math.min(start, first.start);
+    }
+
+    private static long coveringEnd(final VmaTree tree, final long end)
+    {
+        final Vma last = tree.find(end - 1);
+        return last == null ? end : Math.max(end, last.end);
+    }
+
+    /** The blocks of one VMA (write-locked meanwhile); 0, or the last failure's errno. */
+    private static long collapse(final Cpu cpu, final Vma vma, final long start, final long end)
+    {
+        if (!vma.isAnonymous() || (vma.flags & VmFlags.VM_NOHUGEPAGE) != 0)
+        {
+            return -Errno.EINVAL;
+        }
+        final long hstart = (start + HugePmd.SIZE - 1) & -HugePmd.SIZE;
+        final long hend = end & -HugePmd.SIZE;
+        if (hstart >= hend)
+        {
+            return 0;
+        }
+        final RangeLock lock = cpu.mm.rangeLock();
+        lock.lockVma(cpu, vma);
+        try
+        {
+            long failure = 0;
+            for (long haddr = hstart; haddr < hend; haddr += HugePmd.SIZE)
+            {
+                final long r = collapseBlock(cpu, vma, haddr);
+                if (r == -Errno.ENOMEM)
+                {
+                    return r;
+                }
+                failure = r != 0 ? r : failure;
+            }
+            return failure;
+        }
+        finally
+        {
+            if (cpu.mm.perVma())
+            {
+                lock.unlockVma(cpu, vma);
+            }
+        }
+    }
+
+    /** collapse_huge_page for the block at {@code haddr}: 0, or an errno. Faults are excluded from the VMA. */
+    private static long collapseBlock(final Cpu cpu, final Vma vma, final long haddr)
+    {
+        final AddressSpace mm = cpu.mm;
+        final PhysicalMemory memory = cpu.memory;
+        final PageWalker walker = cpu.walker;
+        final int status = walker.walkAllocPmd(mm.cr3(), haddr);
+        if (status == PageWalker.WALK_LARGE)
+        {
+            // SCAN_PMD_MAPPED: already a huge page
+            return walker.level() == PageTableEntry.LEVEL_PMD ? 0 : -Errno.EINVAL;
+        }
+        if (status != PageWalker.WALK_ENTRY || walker.entry() == 0)
+        {
+            // SCAN_PMD_NULL: nothing was ever mapped here
+            return -Errno.EINVAL;
+        }
+        final long pmdSlot = walker.slot();
+        final long pt = PageTableEntry.address(walker.entry());
+        final java.lang.foreign.MemorySegment frames = memory.frames();
+        final long zeroPage = memory.zeroPagePfn();
+        boolean writable = false;
+        for (int i = 0; i < PageTableEntry.ENTRIES; i++)
+        {
+            final long e = PageWalker.read(frames, pt + ((long)i << 3));
+            if (!PageTableEntry.isMapped(e) || PageTableEntry.pfn(e) == zeroPage)
+            {
+                continue;
+            }
+            if (!memory.isBacked(PageTableEntry.pfn(e)))
+            {
+                // phantom frames (tables-only backing) have no bytes to copy
+                return -Errno.EINVAL;
+            }
+            writable |= PageTableEntry.isWritable(e);
+        }
+        if (!writable)
+        {
+            // SCAN_PAGE_RO
+            return -Errno.EINVAL;
+        }
+        final long head = memory.allocateHugeData(cpu.cache);
+        if (head == NO_FRAME)
+        {
+            // SCAN_ALLOC_HUGE_PAGE_FAIL
+            return -Errno.ENOMEM;
+        }
+        final HugePmd huge = cpu.editor.huge();
+        if (huge.detachTable(pmdSlot) != pt >>> 12)
+        {
+            throw new IllegalStateException("the PT page of a block being collapsed changed under a write-locked VMA");
+        }
+        // pmdp_collapse_flush: no CPU may write the old pages through a stale translation after the copy
+        cpu.shootdown(haddr, haddr + HugePmd.SIZE);
+        final io.mmemu.pgtable.MmuGather tlb = cpu.gather;
+        tlb.begin(cpu.shootdown);
+        for (int i = 0; i < PageTableEntry.ENTRIES; i++)
+        {
+            final long slot = pt + ((long)i << 3);
+            final long e = PageWalker.read(frames, slot);
+            if (e == 0)
+            {
+                continue;
+            }
+            // unreachable since the flush: a plain clear would do; the CAS keeps the entry rule
+            PageWalker.casEntry(frames, slot, e, 0L);
+            final long pfn = PageTableEntry.pfn(e);
+            if (PageTableEntry.isMapped(e) && pfn != zeroPage)
+            {
+                java.lang.foreign.MemorySegment.copy(frames, pfn << 12, frames, (head + i) << 12, PhysicalMemory.PAGE_SIZE);
+                memory.markDirty(head + i);
+                memory.unmapData(pfn);
+                tlb.addPage(pfn, !PageTableEntry.isDirty(e));
+            }
+        }
+        final long prot = PageProtection.of(vma.flags) | ACCESSED | PageTableEntry.DIRTY;
+        final long leaf = PageTableEntry.largeLeaf(head << 12,
+            (vma.flags & VmFlags.VM_WRITE) != 0 ? prot | WRITABLE | Faults.dirty(cpu) : prot);
+        mm.mappedHugeLeaf();
+        if (!huge.installWithDeposit(pmdSlot, leaf, pt >>> 12))
+        {
+            throw new IllegalStateException("the PMD entry of a block being collapsed was filled under a write-locked VMA");
+        }
+        tlb.finish();
+        return 0;
+    }
+
+    /**
      * vma_adjust_trans_huge: a VMA boundary made at {@code addr} inside a 2 MiB leaf splits the
      * leaf, so that no leaf straddles two VMAs (whose flags, protections and smaps lines differ).
      * Called for every edge of a VMA about to be published, with the VMAs it replaces locked: no

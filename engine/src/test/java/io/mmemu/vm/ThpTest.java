@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
+import static io.mmemu.vm.Mman.MADV_COLLAPSE;
 import static io.mmemu.vm.Mman.MADV_DONTNEED;
 import static io.mmemu.vm.Mman.MADV_HUGEPAGE;
 import static io.mmemu.vm.Mman.MADV_NOHUGEPAGE;
@@ -334,6 +335,63 @@ final class ThpTest
             assertEquals(257L, m.read(BASE + 256 * 4096L + 16));
             m.check();
             assertEquals(0, m.cpu.munmap(BASE, 2 * HUGE));
+        }
+    }
+
+    @Test
+    void madvCollapseCopiesAFourKibBlockIntoOneLeafWhateverThePolicy()
+    {
+        try (Machine m = new Machine(ThpMode.NEVER))
+        {
+            m.map(BASE, 2 * HUGE, false);
+            for (long p = 0; p < 512; p += 3)
+            {
+                m.write(BASE + p * 4096 + 24, p + 100);
+            }
+            assertEquals(0L, m.read(BASE + 4096 + 24), "a zero-page mapping in the block");
+            final long data = m.memory.dataFrames();
+            assertEquals(0, m.cpu.madvise(BASE, HUGE, MADV_COLLAPSE));
+            assertTrue(m.huge(BASE));
+            assertTrue(PageTableEntry.isWritable(m.cpu.walker.entry()) && PageTableEntry.isDirty(m.cpu.walker.entry()));
+            assertEquals(512 - 171, m.memory.dataFrames() - data, "171 pages copied into 512 and freed");
+            for (long p = 0; p < 512; p++)
+            {
+                assertEquals(p % 3 == 0 ? p + 100 : 0L, m.read(BASE + p * 4096 + 24));
+            }
+            m.check();
+            // already a leaf: done; the second block has no PT page: EINVAL; a range holding no block: 0
+            assertEquals(0, m.cpu.madvise(BASE, HUGE, MADV_COLLAPSE));
+            assertEquals(-Errno.EINVAL, m.cpu.madvise(BASE, 2 * HUGE, MADV_COLLAPSE));
+            assertEquals(0, m.cpu.madvise(BASE + HUGE, 8192, MADV_COLLAPSE));
+            // a block of zero-page mappings only: nothing writable (SCAN_PAGE_RO)
+            assertEquals(0L, m.read(BASE + HUGE + 8));
+            assertEquals(-Errno.EINVAL, m.cpu.madvise(BASE + HUGE, HUGE, MADV_COLLAPSE));
+            m.check();
+            assertEquals(0, m.cpu.munmap(BASE, 2 * HUGE));
+        }
+    }
+
+    @Test
+    void madvCollapseRefusesIneligibleVmasAndReportsHoles()
+    {
+        try (Machine m = new Machine(ThpMode.ALWAYS))
+        {
+            m.map(BASE, HUGE, false);
+            assertEquals(0, m.cpu.madvise(BASE, HUGE, MADV_NOHUGEPAGE));
+            m.write(BASE, 1);
+            assertEquals(-Errno.EINVAL, m.cpu.madvise(BASE, HUGE, MADV_COLLAPSE));
+            assertEquals(BASE + 2 * HUGE, m.cpu.mmap(BASE + 2 * HUGE, HUGE, RW, Mman.MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+            m.write(BASE + 2 * HUGE, 1);
+            assertEquals(-Errno.EINVAL, m.cpu.madvise(BASE + 2 * HUGE, HUGE, MADV_COLLAPSE), "shared memory");
+            // a hole after a collapsed block: ENOMEM, the block collapsed all the same
+            m.mm.thp(ThpMode.NEVER);
+            m.map(BASE + 4 * HUGE, HUGE, false);
+            m.write(BASE + 4 * HUGE, 1);
+            assertFalse(m.huge(BASE + 4 * HUGE));
+            assertEquals(-Errno.ENOMEM, m.cpu.madvise(BASE + 4 * HUGE, 2 * HUGE, MADV_COLLAPSE));
+            assertTrue(m.huge(BASE + 4 * HUGE));
+            m.check();
+            assertEquals(0, m.cpu.munmap(BASE, 5 * HUGE));
         }
     }
 

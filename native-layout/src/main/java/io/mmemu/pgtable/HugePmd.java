@@ -200,6 +200,41 @@ public final class HugePmd
         return true;
     }
 
+    /**
+     * The first step of a collapse (pmdp_collapse_flush's clear): unlinks the PT page the PMD entry at
+     * {@code slot} points at, so no walk reaches it from here on. Returns its PFN, or 0 when the entry
+     * is not a table pointer. The caller excludes faults on the range, flushes it, and then owns the
+     * PT page, which it may hand to {@link #installWithDeposit} once empty.
+     */
+    public long detachTable(final long slot)
+    {
+        final long table = slot >>> 12;
+        editor.lockTable(table);
+        try
+        {
+            final long e = (long)ENTRY.getAcquire(frames, slot);
+            if (!PageTableEntry.isPresent(e) || (e & PageTableEntry.PAGE_SIZE) != 0)
+            {
+                return NO_FRAME;
+            }
+            // CAS: walkers change a PMD entry only from empty, but the rule for upper entries is CAS
+            return (boolean)ENTRY.compareAndSet(frames, slot, e, 0L) ? PageTableEntry.pfn(e) : NO_FRAME;
+        }
+        finally
+        {
+            editor.unlockTable(table);
+        }
+    }
+
+    /**
+     * Installs {@code leaf} at the empty PMD slot {@code slot} with the empty PT page {@code pt}
+     * deposited for it (a collapse's new leaf over its old PT page); false if the entry is not empty.
+     */
+    public boolean installWithDeposit(final long slot, final long leaf, final long pt)
+    {
+        return put(slot, leaf, pt);
+    }
+
     /** Installs {@code leaf} at the empty PMD slot {@code slot} with {@code pt} deposited; false if not empty. */
     private boolean put(final long slot, final long leaf, final long pt)
     {
