@@ -47,6 +47,8 @@ final class ExamplesTest
         "unmap_race.mm        | mmap-lock | --set POPULATED=32M --set HOLE=8M --set TAIL=1M --physmem 256M --section 1M",
         "views.mm             | per-vma   | --set SIZE=1M --set REGION=1M --threads 2 --views-dir target/examples-views",
         "views.mm             | mmap-lock | --set SIZE=1M --set REGION=1M --threads 2 --views-dir target/examples-views",
+        "thp.mm               | per-vma   | --views-dir target/examples-thp",
+        "thp.mm               | mmap-lock | --views-dir target/examples-thp",
     })
     void runsAtASmallSizeWithEveryExpectationMet(final String example, final String locking, final String options)
         throws IOException
@@ -91,7 +93,7 @@ final class ExamplesTest
         try (Stream<Path> files = Files.list(EXAMPLES))
         {
             final List<Path> examples = files.filter(p -> p.toString().endsWith(".mm")).sorted().toList();
-            assertEquals(10, examples.size(), examples.toString());
+            assertEquals(11, examples.size(), examples.toString());
             for (final Path example : examples)
             {
                 final String name = example.getFileName().toString();
