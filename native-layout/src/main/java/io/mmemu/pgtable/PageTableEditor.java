@@ -26,8 +26,8 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  * {@link MmuGather}, after the flush.
  * <p>
  * Status codes: {@link #OK}, {@link #NO_MEMORY} (exhausted; what was done stays done and is
- * consistent), {@link #BAD_ENTRY} (corrupted tables), {@link #LARGE_LEAF} (a 2 MiB / 1 GiB leaf
- * where the operation needs 4 KiB entries; nothing creates them yet).
+ * consistent), {@link #BAD_ENTRY} (corrupted tables), {@link #LARGE_LEAF} (a 1 GiB leaf, which
+ * no operation splits or changes yet; 2 MiB leaves are acted on whole or split, see {@link HugePmd}).
  */
 public final class PageTableEditor
 {
