@@ -419,8 +419,9 @@ public final class PhysicalMemory implements AutoCloseable
      * frames from the buddy allocator (order {@link #HUGE_ORDER}), each a data page with one
      * reference and one mapping, as a PMD leaf that maps the block counts each subpage once (so that
      * a split into PTEs changes no count). {@link BuddyAllocator#NO_FRAME} when no block that large
-     * is free — the fault then falls back to 4 KiB pages, as Linux's does — and always with
-     * tables-only backing, whose phantom frames come one at a time.
+     * is free, even after the per-CPU reserves are drained back — the fault then falls back to
+     * 4 KiB pages, as Linux's does — and always with tables-only backing, whose phantom frames come
+     * one at a time.
      */
     public long allocateHugeData(final FrameCache cache)
     {
@@ -448,7 +449,12 @@ public final class PhysicalMemory implements AutoCloseable
     /** An order-{@link #HUGE_ORDER} block from the buddy allocator with all its bytes zero; the caller sets its state. */
     private long takeZeroedBlock()
     {
-        final long head = buddy.allocate(HUGE_ORDER);
+        long head = buddy.allocate(HUGE_ORDER);
+        if (head == NO_FRAME && drainReserves() > 0)
+        {
+            // the per-CPU reserves hold whole 2 MiB runs: back to the buddy allocator, and try again
+            head = buddy.allocate(HUGE_ORDER);
+        }
         // ZEROED on a block's head speaks for the whole block (the buddy allocator's invariant)
         if (head != NO_FRAME && ((int)FLAGS.get(metadata, offset(head)) & FrameFlags.ZEROED) == 0)
         {
