@@ -56,13 +56,16 @@ final class CleanRange extends RangeVisitor implements HugePmd.LeafChange
     int ptes(final long slot, final int count)
     {
         assert editor.holdsLock(slot >>> 12) : "clean without the PT lock";
+        // a local count, added once: a field written per entry is stored again after every atomic
+        long changed = 0;
         for (long s = slot, end = slot + ((long)count << 3); s < end; s += 8)
         {
             if (clean(s))
             {
-                done++;
+                changed++;
             }
         }
+        done += changed;
         return PageTableEditor.OK;
     }
 

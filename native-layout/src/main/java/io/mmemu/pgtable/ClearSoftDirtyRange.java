@@ -44,6 +44,8 @@ final class ClearSoftDirtyRange extends RangeVisitor implements HugePmd.LeafChan
     int ptes(final long slot, final int count)
     {
         assert editor.holdsLock(slot >>> 12) : "soft-dirty clear without the PT lock";
+        // a local count, added once: a field written per entry is stored again after every atomic
+        long changed = 0;
         for (long s = slot, end = slot + ((long)count << 3); s < end; s += 8)
         {
             long e = (long)ENTRY.getOpaque(frames, s);
@@ -60,12 +62,13 @@ final class ClearSoftDirtyRange extends RangeVisitor implements HugePmd.LeafChan
                 final long witness = (long)ENTRY.compareAndExchange(frames, s, e, updated);
                 if (witness == e)
                 {
-                    done++;
+                    changed++;
                     break;
                 }
                 e = witness;
             }
         }
+        done += changed;
         return PageTableEditor.OK;
     }
 }

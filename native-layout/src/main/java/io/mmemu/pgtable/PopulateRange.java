@@ -38,6 +38,9 @@ final class PopulateRange extends RangeVisitor
     int ptes(final long slot, final int count)
     {
         assert editor.holdsLock(slot >>> 12) : "populate without the PT lock";
+        // locals, not fields, in the loop: a field is read again after every release store, and written back
+        final long flags = leafFlags;
+        long changed = 0;
         for (long s = slot, end = slot + ((long)count << 3); s < end; s += 8)
         {
             if ((long)ENTRY.getOpaque(frames, s) != 0L)
@@ -47,12 +50,14 @@ final class PopulateRange extends RangeVisitor
             final long pfn = memory.allocateData(cache);
             if (pfn == NO_FRAME)
             {
+                done += changed;
                 return PageTableEditor.NO_MEMORY;
             }
             // release store: the zeroed page is visible to whoever acquires the entry
-            ENTRY.setRelease(frames, s, PageTableEntry.leaf(pfn, leafFlags));
-            done++;
+            ENTRY.setRelease(frames, s, PageTableEntry.leaf(pfn, flags));
+            changed++;
         }
+        done += changed;
         return PageTableEditor.OK;
     }
 }

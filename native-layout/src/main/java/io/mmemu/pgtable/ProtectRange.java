@@ -59,18 +59,23 @@ final class ProtectRange extends RangeVisitor implements HugePmd.LeafChange
     int ptes(final long slot, final int count)
     {
         assert editor.holdsLock(slot >>> 12) : "change of protection without the PT lock";
+        // locals, not fields, in the loop: a field is read again after every CAS, and written back
+        final long prot = protection;
+        final boolean dirtyOnly = writeOnlyIfDirty;
+        long changed = 0;
         for (long s = slot, end = slot + ((long)count << 3); s < end; s += 8)
         {
-            if (protect(s))
+            if (protect(s, prot, dirtyOnly))
             {
-                done++;
+                changed++;
             }
         }
+        done += changed;
         return PageTableEditor.OK;
     }
 
     /** Re-protects one mapped entry; true if it changed. */
-    private boolean protect(final long slot)
+    private boolean protect(final long slot, final long protection, final boolean writeOnlyIfDirty)
     {
         long e = (long)ENTRY.getOpaque(frames, slot);
         while (PageTableEntry.isMapped(e))

@@ -73,6 +73,8 @@ final class ZapRange extends RangeVisitor
     {
         assert editor.holdsLock(slot >>> 12) : "zap without the PT lock";
         final MmuGather gather = tlb;
+        // a local count, added once: a field written per entry is stored again after every atomic
+        long changed = 0;
         for (long s = slot, end = slot + ((long)count << 3); s < end; s += 8)
         {
             if ((long)ENTRY.getOpaque(frames, s) == 0L)
@@ -92,8 +94,9 @@ final class ZapRange extends RangeVisitor
                     gather.addPage(pfn, !PageTableEntry.isDirty(e));
                 }
             }
-            done++;
+            changed++;
         }
+        done += changed;
         return PageTableEditor.OK;
     }
 }
