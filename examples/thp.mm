@@ -8,7 +8,8 @@
 #   ./mmemu run examples/thp.mm --thp never          # the same program on 4 KiB pages only
 #
 # The region is mapped at a fixed 2 MiB-aligned address so that its blocks line up with leaves.
-# It can run on the host kernel (--host, --compare) only without the show statements.
+# It cannot run on the host kernel (--host, --compare): its show statements read the emulator's
+# page tables, which the host does not expose; every view statement is refused there.
 
 option physmem 512M
 option thp madvise
