@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-import io.mmemu.inspect.ThpMode;
+import io.mmemu.vm.ThpMode;
 import io.mmemu.script.InitialMaps;
 import io.mmemu.script.Replay;
 import io.mmemu.script.ScriptException;

@@ -19,7 +19,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
 
 import io.mmemu.inspect.Inspection;
-import io.mmemu.inspect.ThpMode;
 import io.mmemu.inspect.Views;
 import io.mmemu.program.CountersFile;
 import io.mmemu.program.HostRun;
@@ -120,6 +119,11 @@ public final class RunCommand implements Callable<Integer>
         description = "vm.overcommit_memory: 0 (guess, the default heuristic), 1 (always) or 2 (never: strict, with " +
             "overcommit_ratio N% of the physical memory, default 50, or overcommit_kbytes N KiB).")
     String overcommit;
+
+    @Option(names = "--thp", paramLabel = "always|madvise|never|host",
+        description = "Transparent huge pages for anonymous memory, as /sys/kernel/mm/transparent_hugepage/enabled " +
+            "(default host: the policy of the kernel this runs on).")
+    String thp;
 
     @Option(names = "--set", paramLabel = "NAME=VALUE", description = "Set a 'param' of the program (repeatable): --set SIZE=1G.")
     List<String> sets = List.of();
@@ -235,7 +239,7 @@ public final class RunCommand implements Callable<Integer>
         {
             return;
         }
-        final Object[][] emulatorOnly = {{"--physmem", physmem}, {"--backing", backing}, {"--locking", locking},
+        final Object[][] emulatorOnly = {{"--physmem", physmem}, {"--backing", backing}, {"--locking", locking}, {"--thp", thp},
             {"--section", section}, {"--overcommit", overcommit}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
             {"--html", html}, {"--views-dir", viewsDir}, {"--maps", maps ? Boolean.TRUE : null},
             {"--smaps", smaps ? Boolean.TRUE : null}, {"--ptdump", ptdump ? Boolean.TRUE : null}};
@@ -252,9 +256,9 @@ public final class RunCommand implements Callable<Integer>
     /** The defaults, then the program's options, then the command line's. */
     private RunOptions options(final Program parsed)
     {
-        RunOptions options = parsed.applyOptions(RunOptions.defaults());
+        RunOptions options = parsed.applyOptions(RunOptions.defaults().with("thp", "host"));
         final String[][] given = {{"physmem", physmem}, {"backing", backing}, {"locking", locking}, {"section", section},
-            {"seed", seed}, {"duration", duration}, {"threads", threads}, {"overcommit", overcommit}};
+            {"seed", seed}, {"duration", duration}, {"threads", threads}, {"thp", thp}, {"overcommit", overcommit}};
         for (final String[] option : given)
         {
             if (option[1] != null)
@@ -339,7 +343,7 @@ public final class RunCommand implements Callable<Integer>
                 return output(report::print, report::writeJson, report.exitStatus());
             }
             final Views views = new Views(smaps, ptdump, List.of(), List.of(), List.of(), null, dump, false, html,
-                ThpMode.ALWAYS);
+                options.thp());
             final Report report = run.execute(progress::show, space ->
             {
                 if (!maps && !views.any())
@@ -347,7 +351,7 @@ public final class RunCommand implements Callable<Integer>
                     return;
                 }
                 progress.clear();
-                final Inspection inspection = Inspection.of(space, ThpMode.ALWAYS);
+                final Inspection inspection = Inspection.of(space, space.thp());
                 if (maps)
                 {
                     out.print(inspection.maps());

@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.mmemu.inspect.ThpMode;
+import io.mmemu.vm.ThpMode;
 import io.mmemu.inspect.Views;
 import picocli.CommandLine.Option;
 

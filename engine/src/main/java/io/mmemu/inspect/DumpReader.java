@@ -22,6 +22,7 @@ import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.MmStats;
+import io.mmemu.vm.ThpMode;
 import io.mmemu.vm.VmaInfo;
 import org.HdrHistogram.Histogram;
 import org.agrona.collections.LongHashSet;

@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.nio.file.Path;
 
 import io.mmemu.vm.AddressSpace;
+import io.mmemu.vm.ThpMode;
 import io.mmemu.vm.VmaInfo;
 
 /**

@@ -1,5 +1,7 @@
 package io.mmemu.inspect;
 
+import io.mmemu.pgtable.TableReader;
+
 /**
  * Read-only physical memory as the views need it: the bytes of some frames (always the page
  * tables) and the descriptors of the frames the tables map. Implemented over a live
@@ -9,7 +11,7 @@ package io.mmemu.inspect;
  * Addresses are physical; a frame is {@code pa >>> 12}. Callers ask {@link #hasBytes} before
  * reading: reading a frame without bytes is a programming error and throws.
  */
-public interface MemoryImage
+public interface MemoryImage extends TableReader
 {
     /** Frames of the machine, backed or phantom: PFNs are {@code [0, totalFrames)}. */
     long totalFrames();
@@ -20,9 +22,11 @@ public interface MemoryImage
     long zeroPagePfn();
 
     /** Whether this image holds the bytes of frame {@code pfn}. */
+    @Override
     boolean hasBytes(long pfn);
 
     /** The 64-bit little-endian word at {@code pa} (8-byte aligned, in a frame with bytes). */
+    @Override
     long word(long pa);
 
     /** Copies {@code length} bytes from {@code pa} (within frames that have bytes) into {@code dst}. */

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.util.List;
 
 import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.phys.FrameFlags;
 import io.mmemu.vm.Pagemap;
 import io.mmemu.vm.VmFlags;
 import io.mmemu.vm.VmaInfo;
@@ -172,6 +173,13 @@ public final class PagemapView
             final long pfn = (PageTableEntry.leafAddress(entry, level) >>> 12) + pageInLeaf;
             final MemoryImage memory = snapshot.memory();
             final boolean mapped = vma != null && PageTableEntry.isMapped(entry);
+            if (mapped && level != LEVEL_PTE && memory.isBacked(pfn) && pfn != memory.zeroPagePfn()
+                && (memory.flags(pfn) & FrameFlags.STATE_MASK) == FrameFlags.ZERO_PAGE)
+            {
+                send(va, Pagemap.hugeZeroWord(vma.flags(), softDirty, entry));
+                next = va + PAGE;
+                return;
+            }
             send(va, Pagemap.word(vma == null ? -1 : vma.flags(), softDirty, mapped ? entry : 0,
                 pfn == memory.zeroPagePfn(), mapped && (!memory.isBacked(pfn) || memory.mapcount(pfn) == 1)));
             next = va + PAGE;

@@ -1,5 +1,7 @@
 package io.mmemu.inspect;
 
+import io.mmemu.vm.HugeMemory;
+import io.mmemu.vm.ThpMode;
 import io.mmemu.vm.VmFlags;
 import io.mmemu.vm.VmaInfo;
 
@@ -122,12 +124,11 @@ public final class Smaps
     public static boolean thpEligible(final VmaInfo vma, final ThpMode mode)
     {
         final int flags = vma.flags();
-        if ((flags & VmFlags.VM_NOHUGEPAGE) != 0 || vma.isShared())
+        if (vma.isShared())
         {
             return false;
         }
-        final boolean enabled = mode == ThpMode.ALWAYS || (mode == ThpMode.MADVISE && (flags & VmFlags.VM_HUGEPAGE) != 0);
-        if (!enabled || vma.end() - vma.start() < HPAGE_PMD_SIZE)
+        if (!HugeMemory.enabled(mode, flags) || vma.end() - vma.start() < HPAGE_PMD_SIZE)
         {
             return false;
         }

@@ -1,6 +1,7 @@
 package io.mmemu.inspect;
 
 import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.phys.FrameFlags;
 import io.mmemu.vm.VmFlags;
 import io.mmemu.vm.VmaInfo;
 
@@ -95,7 +96,8 @@ public final class SmapsUsage
         final boolean anon, final boolean locked)
     {
         mappedPages += pages;
-        if (pfn == memory.zeroPagePfn())
+        // the zero pages (4 KiB and huge) are no normal pages: smaps counts nothing for them
+        if (pfn == memory.zeroPagePfn() || (memory.isBacked(pfn) && (memory.flags(pfn) & FrameFlags.STATE_MASK) == FrameFlags.ZERO_PAGE))
         {
             return false;
         }

@@ -6,6 +6,7 @@ import java.util.Objects;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.MmStats;
+import io.mmemu.vm.ThpMode;
 import io.mmemu.vm.VmaInfo;
 
 /**

@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 
+import io.mmemu.vm.ThpMode;
+
 /**
  * The inspection views a command was asked for beyond maps and pagemap text (which
  * {@code replay} prints itself): smaps, ptdump, the raw views, and the files — binary pagemap,

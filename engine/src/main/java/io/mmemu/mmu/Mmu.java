@@ -78,8 +78,8 @@ public final class Mmu
      * access, sets A (and D for a write) by CAS — like the hardware's locked update, it loses to
      * any concurrent change of the entry, which is then {@link #RETRY} — and inserts the
      * translation. A large leaf (PS at PMD or PUD level) translates to its frame plus the offset of
-     * {@code va} inside it; the TLB holds 4 KiB translations only, so the 4 KiB subpage is inserted
-     * (hardware may splinter a large page so).
+     * {@code va} inside it; a 2 MiB leaf's translation goes into the TLB's 2 MiB array as well as
+     * its 4 KiB piece, a 1 GiB leaf's only as the 4 KiB piece (hardware may splinter a page so).
      * <p>
      * The caller has published its TLB span covering {@code va} before the walk (the shootdown
      * protocol's side of the Dekker pair).
@@ -129,7 +129,15 @@ public final class Mmu
         {
             checkOwned("TLB fill", va, page);
         }
-        tlb.insert(va, page, PageTableEntry.isWritable(wanted) && PageTableEntry.isDirty(wanted), page >= backedLimit);
+        final boolean writable = PageTableEntry.isWritable(wanted) && PageTableEntry.isDirty(wanted);
+        if (level == PageTableEntry.LEVEL_PMD && page < backedLimit)
+        {
+            tlb.insertHuge(va, page, writable);
+        }
+        else
+        {
+            tlb.insert(va, page, writable, page >= backedLimit);
+        }
         return FILLED;
     }
 

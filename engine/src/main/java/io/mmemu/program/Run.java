@@ -121,6 +121,7 @@ public final class Run
             final Machine machine = new Machine(memory, options.overcommit());
             final Commitment commitment = machine.commitment();
             final AddressSpace mm = AddressSpace.create(options.locking(), options.section(), options.kernel(), machine);
+            mm.thp(options.thp());
             space = mm;
             final long start = System.nanoTime();
             startNanos = start;

@@ -11,6 +11,7 @@ import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
 import io.mmemu.vm.Overcommit;
+import io.mmemu.vm.ThpMode;
 
 /**
  * How to run a program.
@@ -23,11 +24,13 @@ import io.mmemu.vm.Overcommit;
  * @param durationNanos  after this long, loops start no new iteration ({@link #NO_DURATION}: no cap)
  * @param threads        the thread count of {@code parallel} without a count
  * @param kernel         the kernel build to emulate
+ * @param thp            the transparent-huge-page policy of the run's address space (and its views)
  * @param counters       the live counters file, or null for none
  * @param overcommit     vm.overcommit_memory and its ratio or kbytes
  */
 public record RunOptions(long physicalMemory, Backing backing, LockingMode locking, long section, long seed,
-                         long durationNanos, int threads, KernelConfig kernel, Path counters, Overcommit overcommit)
+                         long durationNanos, int threads, KernelConfig kernel, ThpMode thp, Path counters,
+                         Overcommit overcommit)
 {
     public static final long NO_DURATION = Long.MAX_VALUE;
     public static final long DEFAULT_PHYSICAL_MEMORY = 4L << 30;
@@ -39,6 +42,7 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
         Objects.requireNonNull(locking, "locking");
         Objects.requireNonNull(kernel, "kernel");
         Objects.requireNonNull(overcommit, "overcommit");
+        Objects.requireNonNull(thp, "thp");
         if (physicalMemory <= 0)
         {
             throw new IllegalArgumentException("physical memory must be positive: " + physicalMemory);
@@ -55,22 +59,24 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
 
     /**
      * The defaults: 4 GiB fully backed, per-VMA locks, 1 GiB sections, seed 1, no duration cap, 4
-     * threads, no counters file, Linux's overcommit heuristic.
+     * threads, THP never (the same on every host; {@code mmemu run} starts from the host's policy),
+     * no counters file, Linux's overcommit heuristic.
      */
     public static RunOptions defaults()
     {
         return new RunOptions(DEFAULT_PHYSICAL_MEMORY, Backing.FULL, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION, 1,
-            NO_DURATION, DEFAULT_THREADS, KernelConfig.MAINLINE, null, Overcommit.DEFAULT);
+            NO_DURATION, DEFAULT_THREADS, KernelConfig.MAINLINE, ThpMode.NEVER, null, Overcommit.DEFAULT);
     }
 
     /** The option names, as programs ({@code option NAME VALUE}) and the command line ({@code --NAME VALUE}) write them. */
     public static final java.util.List<String> NAMES = java.util.List.of("physmem", "backing", "locking", "section", "seed",
-        "duration", "threads", "overcommit");
+        "duration", "threads", "thp", "overcommit");
 
     /**
      * These options with one changed, written as a program or the command line writes it:
      * {@code physmem 64G}, {@code backing tables-only}, {@code locking mmap-lock}, {@code section 1G},
-     * {@code seed 7}, {@code duration 10s}, {@code threads 8}, {@code overcommit 2,ratio=80}.
+     * {@code seed 7}, {@code duration 10s}, {@code threads 8}, {@code thp madvise} ({@code host}: the
+     * policy of the kernel this runs on), {@code overcommit 2,ratio=80}.
      *
      * @throws IllegalArgumentException for an unknown option or a malformed value, with a one-line reason
      */
@@ -88,10 +94,12 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
             });
             case "locking" -> withLocking(LockingMode.fromCliName(value));
             case "section" -> new RunOptions(physicalMemory, backing, locking, number(option, value), seed, durationNanos,
-                threads, kernel, counters, overcommit);
+                threads, kernel, thp, counters, overcommit);
             case "seed" -> new RunOptions(physicalMemory, backing, locking, section, number(option, value), durationNanos,
-                threads, kernel, counters, overcommit);
+                threads, kernel, thp, counters, overcommit);
             case "duration" -> withDuration(duration(option, value));
+            case "thp" -> new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel,
+                "host".equals(value) ? ThpMode.host() : ThpMode.of(value), counters, overcommit);
             case "threads" ->
             {
                 final long n = number(option, value);
@@ -146,31 +154,31 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
 
     public RunOptions withPhysicalMemory(final long bytes, final Backing how)
     {
-        return new RunOptions(bytes, how, locking, section, seed, durationNanos, threads, kernel, counters, overcommit);
+        return new RunOptions(bytes, how, locking, section, seed, durationNanos, threads, kernel, thp, counters, overcommit);
     }
 
     public RunOptions withLocking(final LockingMode mode)
     {
-        return new RunOptions(physicalMemory, backing, mode, section, seed, durationNanos, threads, kernel, counters, overcommit);
+        return new RunOptions(physicalMemory, backing, mode, section, seed, durationNanos, threads, kernel, thp, counters, overcommit);
     }
 
     public RunOptions withDuration(final long nanos)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, nanos, threads, kernel, counters, overcommit);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, nanos, threads, kernel, thp, counters, overcommit);
     }
 
     public RunOptions withThreads(final int count)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, count, kernel, counters, overcommit);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, count, kernel, thp, counters, overcommit);
     }
 
     public RunOptions withOvercommit(final Overcommit policy)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, counters, policy);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, thp, counters, policy);
     }
 
     public RunOptions withCounters(final Path file)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, file, overcommit);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, thp, file, overcommit);
     }
 }

@@ -10,7 +10,6 @@ import io.mmemu.inspect.FrozenTables;
 import io.mmemu.inspect.Inspection;
 import io.mmemu.inspect.Ptdump;
 import io.mmemu.inspect.Snapshot;
-import io.mmemu.inspect.ThpMode;
 import io.mmemu.inspect.Views;
 import io.mmemu.script.ResultFormat;
 import io.mmemu.vm.AddressSpace;
@@ -35,7 +34,6 @@ final class ViewStatements
 {
     /** The longest pagemap a {@code show} prints, in pages: 4 GiB of address space, a million lines. */
     static final long MAX_PAGEMAP_PAGES = 1L << 20;
-    private static final ThpMode THP = ThpMode.ALWAYS;
 
     private ViewStatements()
     {
@@ -82,7 +80,7 @@ final class ViewStatements
             text = space.observe(cpu, node.view() != Node.View.MAPS, () ->
             {
                 taken[0] = run.elapsedNanos();
-                return render(Inspection.of(space, THP), node.view(), address, start, pagemapEnd);
+                return render(Inspection.of(space, space.thp()), node.view(), address, start, pagemapEnd);
             });
         }
         catch (final IOException ex)
@@ -106,7 +104,7 @@ final class ViewStatements
             throw new ProgramError(node.line(), node.column(), "bad file name '" + node.file() + "': " + ex.getReason());
         }
         final Views views = new Views(false, false, List.of(), List.of(), List.of(), null, node.html() ? null : file,
-            node.withData(), node.html() ? file : null, THP);
+            node.withData(), node.html() ? file : null, space.thp());
         // alone, no thread can fault meanwhile: the tables are read where they lie
         final boolean alone = run.scheduler().live() == 1;
         final long[] taken = new long[1];
@@ -115,7 +113,7 @@ final class ViewStatements
             space.observe(cpu, true, () ->
             {
                 taken[0] = run.elapsedNanos();
-                final Snapshot live = Snapshot.of(space, THP);
+                final Snapshot live = Snapshot.of(space, space.thp());
                 final Inspection inspection = Inspection.of(alone ? live : new Snapshot(live.cr3(), live.vmas(), live.kernel(),
                     live.thp(), new FrozenTables(live.memory()), live.stats()));
                 views.writeFiles(inspection, 0, 0, run.program().name() + ":" + node.line());

@@ -76,6 +76,14 @@ public final class AddressSpace implements AutoCloseable
     private volatile boolean oomKilled;
     /** mm->total_vm: the pages of every VMA. Guarded by the mmap write lock, as {@link #accountedPages}. */
     private volatile long totalVm;
+    /**
+     * The THP policy (sysfs transparent_hugepage/enabled) and use_zero_page: volatile, as sysfs
+     * writes reach running faults; read once per fault. NEVER unless set: the CLI sets the host's.
+     */
+    private volatile ThpMode thp = ThpMode.NEVER;
+    private volatile boolean thpUseZeroPage = true;
+    /** Whether a fault ever mapped a 2 MiB leaf here: until then VMA edits need not look for leaves to split. */
+    private volatile boolean hugeLeaves;
     /** See {@link #timeFaults}; volatile so a change reaches running CPUs, read once per fault. */
     private volatile boolean faultTiming = true;
     private final long cr3;
@@ -221,6 +229,40 @@ public final class AddressSpace implements AutoCloseable
     public KernelConfig kernel()
     {
         return kernel;
+    }
+
+    /** The transparent-huge-page policy anonymous faults follow ({@link HugeMemory}). */
+    public ThpMode thp()
+    {
+        return thp;
+    }
+
+    /** Sets the THP policy, as a write to /sys/kernel/mm/transparent_hugepage/enabled does; returns this. */
+    public AddressSpace thp(final ThpMode mode)
+    {
+        this.thp = java.util.Objects.requireNonNull(mode, "mode");
+        return this;
+    }
+
+    /** Records that a 2 MiB leaf was mapped (by a fault, under the VMA's read lock or the mmap lock). */
+    void mappedHugeLeaf()
+    {
+        if (!hugeLeaves)
+        {
+            hugeLeaves = true;
+        }
+    }
+
+    /** transparent_hugepage/use_zero_page: whether a read fault may map the huge zero page. */
+    public boolean thpUseZeroPage()
+    {
+        return thpUseZeroPage;
+    }
+
+    public AddressSpace thpUseZeroPage(final boolean use)
+    {
+        this.thpUseZeroPage = use;
+        return this;
     }
 
     public LockingMode locking()
@@ -371,6 +413,12 @@ public final class AddressSpace implements AutoCloseable
             }
             accounted += vma.accountedPages();
             pages += vma.pages();
+            if (hugeLeaves)
+            {
+                // vma_adjust_trans_huge: no 2 MiB leaf may straddle a VMA boundary (the old VMAs are locked)
+                HugeMemory.splitAcross(cpu, vma.start);
+                HugeMemory.splitAcross(cpu, vma.end);
+            }
         }
         account(cpu, accounted);
         totalVm += pages;
@@ -618,6 +666,10 @@ public final class AddressSpace implements AutoCloseable
         final long e = status == PageWalker.WALK_PTE || status == PageWalker.WALK_LARGE ? walker.entry() : 0;
         final long pfn = PageTableEntry.isMapped(e) ?
             (PageTableEntry.leafAddress(e, walker.level()) >>> 12) + ((va & (PageTableEntry.coverage(walker.level()) - 1)) >>> 12) : 0;
+        if (status == PageWalker.WALK_LARGE && memory.isHugeZeroPage(pfn))
+        {
+            return Pagemap.hugeZeroWord(vma.flags, kernel.softDirty(), e);
+        }
         return Pagemap.word(vma.flags, kernel.softDirty(), e, pfn == memory.zeroPagePfn(),
             pfn != 0 && (!memory.isBacked(pfn) || memory.mapcount(pfn) == 1));
     }

@@ -149,7 +149,8 @@ public final class Cpu implements AutoCloseable, WaitContext
     public AddressSpace fork()
     {
         enter();
-        final AddressSpace child = AddressSpace.create(mm.locking(), mm.section(), mm.kernel(), mm.machine());
+        final AddressSpace child = AddressSpace.create(mm.locking(), mm.section(), mm.kernel(), mm.machine())
+            .thp(mm.thp()).thpUseZeroPage(mm.thpUseZeroPage());
         if (!Fork.dupMmap(this, child))
         {
             child.close();

@@ -28,6 +28,10 @@ public final class CpuStats
     /** Address spaces this CPU forked, and the pages those forks shared with their children. */
     long forks;
     long forkSharedPages;
+    /** /proc/vmstat's thp_fault_alloc, thp_fault_fallback and thp_zero_page (mapped) of this CPU's faults. */
+    long thpFaultAlloc;
+    long thpFaultFallback;
+    long thpZeroPage;
     final Histogram faultLatency = histogram();
     final Histogram mmapWriteHold = histogram();
     final Histogram mmapReadHold = histogram();

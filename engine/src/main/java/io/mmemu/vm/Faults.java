@@ -178,7 +178,16 @@ final class Faults
             return Signal.SEGV_ACCERR;
         }
         final long page = va & ~0xFFFL;
-        // the PTE slot to fill, its page table allocated on the way down (no frame: SIGBUS)
+        if (vma.isAnonymous() && cpu.mm.thp() != ThpMode.NEVER)
+        {
+            // __handle_mm_fault's create_huge_pmd: a 2 MiB leaf where the policy and the VMA allow one
+            final int huge = HugeMemory.fault(cpu, vma, page, write);
+            if (huge != HugeMemory.FALLBACK)
+            {
+                return huge;
+            }
+        }
+        // the PTE slot to fill, its page table allocated on the way down (no frame: the OOM killer)
         final PageWalker walker = cpu.walker;
         final int status = walker.walkAlloc(cpu.mm.cr3(), page);
         if (status != PageWalker.WALK_PTE)
@@ -188,9 +197,14 @@ final class Faults
                 // no frame for a page table: VM_FAULT_OOM
                 return NO_MEMORY;
             }
-            // WALK_LARGE: a 2 MiB / 1 GiB leaf whose bits refuse this access (the MMU translates
-            // through it otherwise). The handler cannot change one (no huge-page faults, no split),
-            // so retrying would find the same leaf forever: SIGBUS, as for malformed tables
+            if (status == PageWalker.WALK_LARGE && walker.level() == PageTableEntry.LEVEL_PMD && vma.isAnonymous())
+            {
+                // a transparent huge page whose leaf refused this access (write-protected)
+                return HugeMemory.leafFault(cpu, write, walker.slot(), walker.entry());
+            }
+            // WALK_LARGE otherwise: a 1 GiB leaf, or a 2 MiB one over no anonymous memory, whose bits
+            // refuse this access (the MMU translates through it otherwise). The handler cannot
+            // change one, so retrying would find the same leaf forever: SIGBUS, as for malformed tables
             return Signal.BUS_ADRERR;
         }
         final long slot = walker.slot();
@@ -526,13 +540,13 @@ final class Faults
     }
 
     /** pte_mkdirty: D, and the soft-dirty bit when the kernel tracks it. */
-    private static long dirty(final Cpu cpu)
+    static long dirty(final Cpu cpu)
     {
         return cpu.mm.kernel().softDirty() ? DIRTY | SOFT_DIRTY : DIRTY;
     }
 
     /** anon_vma_prepare: the VMA gets an anon_vma, a neighbour's when it may share one. */
-    private static void prepareAnonVma(final AddressSpace mm, final Vma vma)
+    static void prepareAnonVma(final AddressSpace mm, final Vma vma)
     {
         if (vma.anonVma() == null)
         {

@@ -58,6 +58,10 @@ final class Madvise
         {
             return Populate.range(cpu, start0, end, advice == MADV_POPULATE_WRITE, true);
         }
+        if (advice == MADV_COLLAPSE)
+        {
+            return HugeMemory.collapse(cpu, start0, end);
+        }
         final RangeLock lock = cpu.mm.rangeLock();
         lock.acquire(cpu, start0, end);
         try
@@ -170,11 +174,6 @@ final class Madvise
                     return -Errno.EINVAL;
                 }
                 return 0;
-            }
-            case MADV_COLLAPSE ->
-            {
-                // khugepaged collapse needs huge pages, which mmemu does not create
-                return -Errno.EINVAL;
             }
             default ->
             {

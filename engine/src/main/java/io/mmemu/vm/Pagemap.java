@@ -70,4 +70,14 @@ public final class Pagemap
         }
         return word;
     }
+
+    /**
+     * The word of a page of the huge zero page: pagemap_pmd_range takes the leaf's page itself (not
+     * vm_normal_page_pmd's answer), which is not anonymous, so it reports PM_FILE, unlike the 4 KiB
+     * zero page; never exclusive.
+     */
+    public static long hugeZeroWord(final int vmaFlags, final boolean softDirty, final long entry)
+    {
+        return vmaFlags == -1 ? 0 : word(vmaFlags, softDirty, entry, true, false) | FILE_OR_SHARED_ANON;
+    }
 }

@@ -11,6 +11,7 @@ import java.util.SplittableRandom;
 import java.util.zip.CRC32C;
 
 import io.mmemu.vm.KernelConfig;
+import io.mmemu.vm.ThpMode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

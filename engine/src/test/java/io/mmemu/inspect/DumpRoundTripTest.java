@@ -9,6 +9,7 @@ import java.util.List;
 import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.phys.Backing;
 import io.mmemu.vm.KernelConfig;
+import io.mmemu.vm.ThpMode;
 import io.mmemu.vm.VmaInfo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -7,6 +7,7 @@ import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
 import io.mmemu.vm.Signal;
+import io.mmemu.vm.ThpMode;
 import io.mmemu.vm.VmaInfo;
 import org.junit.jupiter.api.Test;
 

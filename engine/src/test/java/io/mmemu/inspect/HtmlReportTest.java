@@ -9,6 +9,7 @@ import javax.xml.parsers.DocumentBuilderFactory;
 
 import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.vm.KernelConfig;
+import io.mmemu.vm.ThpMode;
 import org.junit.jupiter.api.Test;
 import org.w3c.dom.Document;
 

@@ -9,6 +9,7 @@ import java.util.List;
 
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.Pagemap;
+import io.mmemu.vm.ThpMode;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 

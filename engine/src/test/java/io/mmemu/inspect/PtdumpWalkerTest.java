@@ -3,6 +3,7 @@ package io.mmemu.inspect;
 import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.pgtable.PageWalker;
 import io.mmemu.vm.KernelConfig;
+import io.mmemu.vm.ThpMode;
 import io.mmemu.vm.VmaInfo;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

@@ -8,6 +8,7 @@ import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
+import io.mmemu.vm.ThpMode;
 import io.mmemu.vm.VmaInfo;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -11,7 +11,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import io.mmemu.inspect.Inspection;
-import io.mmemu.inspect.ThpMode;
+import io.mmemu.vm.ThpMode;
 import io.mmemu.phys.Backing;
 import io.mmemu.script.ScriptException;
 import io.mmemu.vm.LockingMode;

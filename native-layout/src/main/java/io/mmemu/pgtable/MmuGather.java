@@ -17,6 +17,8 @@ public final class MmuGather
     /** Flush after this many pages; one PT page's worth more fits, so a zap can finish its table. */
     public static final int BATCH = 512;
     private static final long CLEAN = Long.MIN_VALUE;
+    /** Marks a gathered page as a whole huge page (its head PFN): its 512 subpages are released together. */
+    private static final long HUGE = 1L << 62;
 
     private final PhysicalMemory memory;
     private final FrameCache cache;
@@ -44,6 +46,12 @@ public final class MmuGather
     public void addPage(final long pfn, final boolean clean)
     {
         pages[pageCount++] = clean ? pfn | CLEAN : pfn;
+    }
+
+    /** A huge page whose PMD leaf was cleared whole ({@code head}: its first PFN); {@code clean} as for {@link #addPage}. */
+    public void addHugePage(final long head, final boolean clean)
+    {
+        pages[pageCount++] = (clean ? head | CLEAN : head) | HUGE;
     }
 
     /** A table page unlinked from its parent; it is empty. */
@@ -75,7 +83,14 @@ public final class MmuGather
         for (int i = 0; i < pageCount; i++)
         {
             final long p = pages[i];
-            memory.releaseData(cache, p & ~CLEAN, p < 0);
+            if ((p & HUGE) != 0)
+            {
+                memory.releaseHugeData(cache, p & ~(CLEAN | HUGE), p < 0);
+            }
+            else
+            {
+                memory.releaseData(cache, p & ~CLEAN, p < 0);
+            }
         }
         for (int i = 0; i < tableCount; i++)
         {

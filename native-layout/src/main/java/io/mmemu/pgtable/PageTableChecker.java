@@ -9,8 +9,6 @@ import io.mmemu.phys.PhantomFrames;
 import io.mmemu.phys.PhysicalMemory;
 import org.agrona.collections.Long2LongHashMap;
 
-import static io.mmemu.pgtable.PageTableEntry.ENTRIES;
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
 
 /**
@@ -20,15 +18,21 @@ import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
  *   <li>no entry points outside physical memory; upper entries are empty, a table, or a large leaf;</li>
  *   <li>every mapped data frame is DATA (or the zero page, or a claimed phantom frame), and a
  *       backed one's mapcount equals the entries mapping it and its refcount covers them;</li>
- *   <li>frames in use = tables + data frames + the zero page: nothing leaked, nothing double-freed.</li>
+ *   <li>a 2 MiB leaf maps the huge zero page read-only, or an aligned block of data frames each
+ *       counted as one mapping; every huge leaf has one PT page deposited on its PMD table;</li>
+ *   <li>frames in use = tables (deposited ones too) + data frames + the zero pages: nothing leaked,
+ *       nothing double-freed.</li>
  * </ul>
  * Not on any hot path, but it must hold at any scale the emulator can: the frames it has reached are
  * bits in off-heap {@link FrameBitmap}s over the PFN space (one bit a frame, freed when the check
  * ends), and only frames mapped more than once take a heap entry, so a check's heap use does not
  * grow with the size of the mappings.
  */
-public final class PageTableChecker
+public final class PageTableChecker extends RangeVisitor
 {
+    /** The whole of a four-level address space: all 512 PML4 entries, kernel half included. */
+    private static final long ALL = 1L << 48;
+
     private final PhysicalMemory memory;
     private final MemorySegment frames;
     private final List<String> violations = new ArrayList<>();
@@ -42,6 +46,9 @@ public final class PageTableChecker
     private LeafVisitor visitor;
     private long zeroPageMappings;
     private long leaves;
+    /** Huge PMD leaves seen, and PT pages found deposited for them (the two must be equal). */
+    private long hugeLeaves;
+    private long deposits;
 
     /** Sees every mapped leaf (present or PROT_NONE), so a layer above can check it against its own state. */
     @FunctionalInterface
@@ -58,6 +65,7 @@ public final class PageTableChecker
     private PageTableChecker(final PhysicalMemory memory, final LeafVisitor visitor, final FrameBitmap tables,
         final FrameBitmap mapped)
     {
+        super(CHECK, false, false);
         this.memory = memory;
         this.frames = memory.frames();
         this.visitor = visitor;
@@ -100,10 +108,11 @@ public final class PageTableChecker
              FrameBitmap mapped = new FrameBitmap(memory.totalFrames()))
         {
             final PageTableChecker checker = new PageTableChecker(memory, LeafVisitor.NONE, tables, mapped);
+            final RangeWalker walker = new RangeWalker(memory, null);
             for (int i = 0; i < cr3s.length; i++)
             {
                 checker.visitor = visitors[i];
-                checker.visitTable(cr3s[i] >>> 12, LEVEL_PGD, 0L);
+                walker.walk(checker, cr3s[i], 0L, ALL);
             }
             checker.checkCounts(accounting);
             if (memory.useAfterFrees() > 0)
@@ -115,17 +124,18 @@ public final class PageTableChecker
         }
     }
 
-    private void visitTable(final long pfn, final int level, final long base)
+    /** The walker reached a table: checks it; whether to descend into it (not when it is invalid or seen before). */
+    boolean enterTable(final long pfn, final int level, final long base)
     {
         if (pfn <= 0 || pfn >= memory.backedFrames())
         {
             violation("table at PFN %d (level %d, base 0x%x) is outside backed memory", pfn, level, base);
-            return;
+            return false;
         }
         if (!tables.add(pfn))
         {
             violation("table PFN %d reachable twice (second time at level %d, base 0x%x)", pfn, level, base);
-            return;
+            return false;
         }
         final int flags = memory.flags(pfn);
         if ((flags & FrameFlags.STATE_MASK) != FrameFlags.TABLE)
@@ -136,38 +146,96 @@ public final class PageTableChecker
         {
             violation("table PFN %d records level %d but is reached at level %d", pfn, memory.tableLevel(pfn), level);
         }
-        final long span = PageTableEntry.coverage(level);
-        for (int i = 0; i < ENTRIES; i++)
+        if (level == PageTableEntry.LEVEL_PMD)
         {
-            final long e = PageWalker.read(frames, (pfn << 12) + ((long)i << 3));
-            if (e == 0)
+            checkDeposits(pfn);
+        }
+        return true;
+    }
+
+    /** The PT pages deposited on PMD table {@code pmdTable} for its huge leaves: tables, level 1, reached once. */
+    private void checkDeposits(final long pmdTable)
+    {
+        for (long pt = memory.deposited(pmdTable); pt != 0; pt = memory.deposited(pt))
+        {
+            if (pt >= memory.backedFrames() || !tables.add(pt))
             {
-                continue;
+                violation("PT page %d deposited on PMD table %d is outside memory or reachable twice", pt, pmdTable);
+                return;
             }
-            final long va = base + i * span;
-            if (level == LEVEL_PTE)
+            deposits++;
+            if ((memory.flags(pt) & FrameFlags.STATE_MASK) != FrameFlags.TABLE || memory.tableLevel(pt) != LEVEL_PTE)
             {
-                visitLeaf(e, va);
-            }
-            else if (!PageTableEntry.isPresent(e))
-            {
-                violation("non-present, non-empty entry 0x%x at level %d for 0x%x", e, level, va);
-            }
-            else if (PageTableEntry.isLeaf(e, level))
-            {
-                leaves++;
-                visitor.leaf(va, e, level, violations);
-                final long pa = PageTableEntry.leafAddress(e, level);
-                if ((pa >>> 12) + (span >>> 12) > memory.totalFrames())
-                {
-                    violation("large leaf 0x%x for 0x%x maps beyond physical memory", e, va);
-                }
-            }
-            else
-            {
-                visitTable(PageTableEntry.pfn(e), level - 1, va);
+                violation("PT page %d deposited on PMD table %d is flagged %s, level %d", pt, pmdTable,
+                    FrameFlags.describe(memory.flags(pt)), memory.tableLevel(pt));
             }
         }
+    }
+
+    /** A non-empty upper entry without P. */
+    void nonPresent(final long e, final long va, final int level)
+    {
+        violation("non-present, non-empty entry 0x%x at level %d for 0x%x", e, level, va);
+    }
+
+    /** A 2 MiB or 1 GiB leaf: handed to the visitor and checked to lie inside physical memory. */
+    int large(final long e, final long va, final int level)
+    {
+        leaves++;
+        visitor.leaf(va, e, level, violations);
+        final long pa = PageTableEntry.leafAddress(e, level);
+        if ((pa >>> 12) + (PageTableEntry.coverage(level) >>> 12) > memory.totalFrames())
+        {
+            violation("large leaf 0x%x for 0x%x maps beyond physical memory", e, va);
+            return NEXT;
+        }
+        if (level == PageTableEntry.LEVEL_PMD)
+        {
+            hugeLeaf(e, va, pa >>> 12);
+        }
+        return NEXT;
+    }
+
+    /** A 2 MiB leaf: the huge zero page, read-only, or 512 data pages each counting this mapping. */
+    private void hugeLeaf(final long e, final long va, final long head)
+    {
+        if (!memory.isBacked(head))
+        {
+            // phantom frames have no descriptors (and tables-only machines make no huge pages)
+            return;
+        }
+        hugeLeaves++;
+        if (memory.isHugeZeroPage(head))
+        {
+            if (PageTableEntry.isWritable(e))
+            {
+                violation("huge zero page mapped writable at 0x%x", va);
+            }
+            return;
+        }
+        if ((head & (PhysicalMemory.HUGE_FRAMES - 1)) != 0 || head + PhysicalMemory.HUGE_FRAMES > memory.backedFrames())
+        {
+            violation("huge leaf 0x%x for 0x%x maps a misaligned or unbacked block", e, va);
+            return;
+        }
+        for (long i = 0; i < PhysicalMemory.HUGE_FRAMES; i++)
+        {
+            backedDataFrame(head + i, va + (i << 12));
+        }
+    }
+
+    /** The slots of one PT page. */
+    int ptes(final long slot, final long va, final int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            final long e = PageWalker.read(frames, slot + ((long)i << 3));
+            if (e != 0)
+            {
+                visitLeaf(e, va + ((long)i << 12));
+            }
+        }
+        return PageTableEditor.OK;
     }
 
     private void visitLeaf(final long e, final long va)
@@ -207,6 +275,12 @@ public final class PageTableChecker
             }
             return;
         }
+        backedDataFrame(pfn, va);
+    }
+
+    /** One mapping of backed data frame {@code pfn} at {@code va}. */
+    private void backedDataFrame(final long pfn, final long va)
+    {
         final int flags = memory.flags(pfn);
         if ((flags & FrameFlags.STATE_MASK) != FrameFlags.DATA)
         {
@@ -238,14 +312,19 @@ public final class PageTableChecker
                 violation("frame %d is anon-exclusive but %d entries map it", pfn, count);
             }
         });
+        if (hugeLeaves != deposits)
+        {
+            violation("%d huge leaves but %d PT pages deposited for them", hugeLeaves, deposits);
+        }
         if (accounting)
         {
-            final long expected = tables.size() + mapped.size() + 1;
+            final long zero = 1 + memory.hugeZeroPageFrames();
+            final long expected = tables.size() + mapped.size() + zero;
             final long inUse = memory.framesInUse();
             if (inUse != expected)
             {
-                violation("frames in use %d != tables %d + data %d + zero page 1 (leaked or double-freed %d)",
-                    inUse, tables.size(), mapped.size(), inUse - expected);
+                violation("frames in use %d != tables %d + data %d + zero pages %d (leaked or double-freed %d)",
+                    inUse, tables.size(), mapped.size(), zero, inUse - expected);
             }
         }
     }

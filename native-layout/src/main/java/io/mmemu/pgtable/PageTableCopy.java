@@ -89,7 +89,7 @@ public final class PageTableCopy
             final int status = source.walk(parentCr3, va);
             if (status == PageWalker.WALK_HOLE)
             {
-                final long next = PageTableEditor.nextBoundary(va, source.level());
+                final long next = PageTableEntry.nextBoundary(va, source.level());
                 if (next == 0)
                 {
                     return PageTableEditor.OK;
@@ -105,7 +105,7 @@ public final class PageTableCopy
             {
                 return PageTableEditor.BAD_ENTRY;
             }
-            final long last = Math.min(end, PageTableEditor.nextBoundary(va, LEVEL_PMD));
+            final long last = Math.min(end, PageTableEntry.nextBoundary(va, LEVEL_PMD));
             final long parentTable = source.tablePfn();
             final long parentSlot = source.slot();
             final int targetStatus = target.walkAlloc(childCr3, va);

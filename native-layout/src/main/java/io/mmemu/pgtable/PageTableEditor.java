@@ -7,17 +7,16 @@ import io.mmemu.phys.PhysicalMemory;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
-import static io.mmemu.pgtable.PageTableEntry.ENTRIES;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PMD;
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
 import static io.mmemu.pgtable.PageWalker.ENTRY;
 import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 
 /**
  * Range operations on one thread's behalf over the four-level tables: populate, zap, free empty
- * tables, change protection. The one range iterator that the engine's syscalls build on (one PTE
- * lock acquisition per PT page, not per entry).
+ * tables, change protection, move, clean, clear soft-dirty; and the one rule for a fault's leaf
+ * write ({@link #setLeaf}). Each range operation is a {@link RangeVisitor} of this editor's
+ * {@link RangeWalker} (one PT lock acquisition per PT page, not per entry); the visitors are
+ * fields, reused by every call.
  * <p>
  * Concurrency contract. Leaf entries change only under their PT page's {@link PtLock}; upper
  * entries change only by CAS from empty ({@link PageWalker#walkAlloc}) or by
@@ -27,8 +26,8 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  * {@link MmuGather}, after the flush.
  * <p>
  * Status codes: {@link #OK}, {@link #NO_MEMORY} (exhausted; what was done stays done and is
- * consistent), {@link #BAD_ENTRY} (corrupted tables), {@link #LARGE_LEAF} (a 2 MiB / 1 GiB leaf
- * where the operation needs 4 KiB entries; nothing creates them yet).
+ * consistent), {@link #BAD_ENTRY} (corrupted tables), {@link #LARGE_LEAF} (a 1 GiB leaf, which
+ * no operation splits or changes yet; 2 MiB leaves are acted on whole or split, see {@link HugePmd}).
  */
 public final class PageTableEditor
 {
@@ -50,8 +49,19 @@ public final class PageTableEditor
     private final long token;
     private final long zeroPagePfn;
     private long done;
-    private LockHoldRecorder holds = LockHoldRecorder.NONE;
-    private Runnable interrupts = NO_INTERRUPTS;
+    /** Where the walker records PT lock holds (owner thread only). */
+    LockHoldRecorder holds = LockHoldRecorder.NONE;
+    /** What the walker runs before each PT page (owner thread only). */
+    Runnable interrupts = NO_INTERRUPTS;
+    private final RangeWalker rangeWalker;
+    private final HugePmd huge;
+    private final ZapRange zapRange;
+    private final ProtectRange protectRange;
+    private final CleanRange cleanRange;
+    private final ClearSoftDirtyRange clearSoftDirtyRange;
+    private final PopulateRange populateRange;
+    private final MoveRange moveRange;
+    private final FreeTablesRange freeTablesRange;
     /** PT locks this editor holds now, 0 or 1 (owner thread only; for assertions). */
     private int locksHeld;
 
@@ -104,6 +114,21 @@ public final class PageTableEditor
         this.walker = new PageWalker(memory, cache);
         this.token = token;
         this.zeroPagePfn = memory.zeroPagePfn();
+        this.rangeWalker = new RangeWalker(this, memory, cache);
+        this.huge = new HugePmd(this, memory, cache);
+        this.zapRange = new ZapRange(this, memory, huge);
+        this.protectRange = new ProtectRange(this, memory, huge);
+        this.cleanRange = new CleanRange(this, memory, huge);
+        this.clearSoftDirtyRange = new ClearSoftDirtyRange(this, frames, huge);
+        this.populateRange = new PopulateRange(this, memory, cache);
+        this.moveRange = new MoveRange(this, frames, huge);
+        this.freeTablesRange = new FreeTablesRange(frames);
+    }
+
+    /** This thread's operations on 2 MiB leaves (THP install and split). */
+    public HugePmd huge()
+    {
+        return huge;
     }
 
     public PageWalker walker()
@@ -150,7 +175,7 @@ public final class PageTableEditor
      * here and released before the public method that took it returns, and at most one at a time
      * (the lock order: no other PT lock, no shootdown wait, while it is held).
      */
-    private void lockTable(final long tablePfn)
+    void lockTable(final long tablePfn)
     {
         // messages without concatenation: a disabled assert's bytecode still counts against inlining
         assert locksHeld == 0 : "a second PT lock while holding one";
@@ -158,7 +183,7 @@ public final class PageTableEditor
         locksHeld++;
     }
 
-    private void unlockTable(final long tablePfn)
+    void unlockTable(final long tablePfn)
     {
         assert holdsLock(tablePfn) : "unlocking a PT lock this editor does not hold";
         locksHeld--;
@@ -288,50 +313,8 @@ public final class PageTableEditor
      */
     public int populate(final long cr3, final long start, final long end, final long leafFlags)
     {
-        done = 0;
-        long va = start;
-        while (va < end)
-        {
-            interrupts.run();
-            final int status = walker.walkAlloc(cr3, va);
-            final long last = Math.min(end, nextBoundary(va, LEVEL_PMD));
-            if (status == PageWalker.WALK_LARGE)
-            {
-                va = nextBoundary(va, walker.level());
-                continue;
-            }
-            if (status != PageWalker.WALK_PTE)
-            {
-                return status == PageWalker.WALK_NO_MEMORY ? NO_MEMORY : BAD_ENTRY;
-            }
-            final long pt = walker.tablePfn();
-            long slot = walker.slot();
-            lockTable(pt);
-            try
-            {
-                for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
-                {
-                    if ((long)ENTRY.getOpaque(frames, slot) != 0L)
-                    {
-                        continue;
-                    }
-                    final long pfn = memory.allocateData(cache);
-                    if (pfn == NO_FRAME)
-                    {
-                        return NO_MEMORY;
-                    }
-                    // release store: the zeroed page is visible to whoever acquires the entry
-                    ENTRY.setRelease(frames, slot, PageTableEntry.leaf(pfn, leafFlags));
-                    done++;
-                }
-            }
-            finally
-            {
-                unlockTable(pt);
-            }
-            va = last;
-        }
-        return OK;
+        populateRange.leafFlags = leafFlags;
+        return run(populateRange, null, cr3, start, end);
     }
 
     /**
@@ -340,7 +323,7 @@ public final class PageTableEditor
      */
     public int zap(final long cr3, final long start, final long end, final MmuGather tlb)
     {
-        return forEachTable(ZAP, cr3, start, end, 0, false, tlb);
+        return run(zapRange, tlb, cr3, start, end);
     }
 
     /**
@@ -355,7 +338,9 @@ public final class PageTableEditor
     public int changeProtection(final long cr3, final long start, final long end, final long protection,
         final boolean writeOnlyIfExclusive, final MmuGather tlb)
     {
-        return forEachTable(PROTECT, cr3, start, end, protection, writeOnlyIfExclusive, tlb);
+        protectRange.protection = protection;
+        protectRange.writeOnlyIfExclusive = writeOnlyIfExclusive;
+        return run(protectRange, tlb, cr3, start, end);
     }
 
     /**
@@ -367,70 +352,10 @@ public final class PageTableEditor
      */
     public int move(final long cr3, final long from, final long to, final long length, final boolean softDirty)
     {
-        done = 0;
-        long va = from;
-        final long end = from + length;
-        while (va < end)
-        {
-            interrupts.run();
-            final int status = walker.walk(cr3, va);
-            if (status == PageWalker.WALK_HOLE)
-            {
-                va = Math.min(end, nextBoundary(va, walker.level()));
-                continue;
-            }
-            if (status == PageWalker.WALK_LARGE)
-            {
-                return LARGE_LEAF;
-            }
-            if (status != PageWalker.WALK_PTE)
-            {
-                return BAD_ENTRY;
-            }
-            final long srcTable = walker.tablePfn();
-            final long srcSlot = walker.slot();
-            if ((long)ENTRY.getOpaque(frames, srcSlot) == 0L)
-            {
-                va += PhysicalMemory.PAGE_SIZE;
-                continue;
-            }
-            final long dest = to + (va - from);
-            final int destStatus = walker.walkAlloc(cr3, dest);
-            if (destStatus == PageWalker.WALK_NO_MEMORY)
-            {
-                return NO_MEMORY;
-            }
-            if (destStatus != PageWalker.WALK_PTE)
-            {
-                return destStatus == PageWalker.WALK_LARGE ? LARGE_LEAF : BAD_ENTRY;
-            }
-            final long destTable = walker.tablePfn();
-            final long destSlot = walker.slot();
-            lockTable(srcTable);
-            final long e;
-            try
-            {
-                // exchange: A/D set concurrently by a stale TLB's walk must travel with the entry
-                e = (long)ENTRY.getAndSet(frames, srcSlot, 0L);
-            }
-            finally
-            {
-                unlockTable(srcTable);
-            }
-            lockTable(destTable);
-            try
-            {
-                // move_soft_dirty_pte: a moved page is dirty for soft-dirty tracking, when there is any
-                ENTRY.setRelease(frames, destSlot, e | (softDirty && PageTableEntry.isMapped(e) ? PageTableEntry.SOFT_DIRTY : 0));
-            }
-            finally
-            {
-                unlockTable(destTable);
-            }
-            done++;
-            va += PhysicalMemory.PAGE_SIZE;
-        }
-        return OK;
+        moveRange.cr3 = cr3;
+        moveRange.delta = to - from;
+        moveRange.softDirty = softDirty;
+        return run(moveRange, null, cr3, from, from + length);
     }
 
     /**
@@ -441,155 +366,17 @@ public final class PageTableEditor
      */
     public int clean(final long cr3, final long start, final long end, final MmuGather tlb)
     {
-        return forEachTable(CLEAN, cr3, start, end, 0, false, tlb);
+        return run(cleanRange, tlb, cr3, start, end);
     }
-
-    private static final int ZAP = 0;
-    private static final int PROTECT = 1;
-    private static final int CLEAN = 2;
 
     /**
-     * The range iterator the entry-changing operations share: walks to each PT page of
-     * {@code [start, end)} (skipping holes a whole table level at a time), takes its lock once,
-     * applies {@code op} to every slot in range, then reports the changed range to {@code tlb}.
+     * Clears the soft-dirty bit of every mapped entry in {@code [start, end)} and write-protects the
+     * present ones (clear_refs' "4"), so that the next write to each page faults and sets it again.
+     * Changed ranges go to {@code tlb}: a stale writable TLB entry would skip that fault.
      */
-    private int forEachTable(final int op, final long cr3, final long start, final long end, final long protection,
-        final boolean writeOnlyIfExclusive, final MmuGather tlb)
+    public int clearSoftDirty(final long cr3, final long start, final long end, final MmuGather tlb)
     {
-        done = 0;
-        long va = start;
-        while (va < end)
-        {
-            interrupts.run();
-            final int status = walker.walk(cr3, va);
-            if (status == PageWalker.WALK_HOLE)
-            {
-                va = nextBoundary(va, walker.level());
-                continue;
-            }
-            if (status == PageWalker.WALK_LARGE)
-            {
-                return LARGE_LEAF;
-            }
-            if (status != PageWalker.WALK_PTE)
-            {
-                return BAD_ENTRY;
-            }
-            final long last = Math.min(end, nextBoundary(va, LEVEL_PMD));
-            final long pt = walker.tablePfn();
-            long slot = walker.slot();
-            long changed = 0;
-            lockTable(pt);
-            final long lockedAt = System.nanoTime();
-            try
-            {
-                for (long a = va; a < last; a += PhysicalMemory.PAGE_SIZE, slot += 8)
-                {
-                    final boolean hit = switch (op)
-                    {
-                        case ZAP -> zapSlot(slot, tlb);
-                        case PROTECT -> protectSlot(slot, protection, writeOnlyIfExclusive);
-                        default -> cleanSlot(slot);
-                    };
-                    if (hit)
-                    {
-                        changed++;
-                    }
-                }
-            }
-            finally
-            {
-                unlockTable(pt);
-                holds.record(System.nanoTime() - lockedAt);
-            }
-            if (changed > 0)
-            {
-                done += changed;
-                tlb.addRange(va, last);
-                if (op == ZAP && tlb.isFull())
-                {
-                    tlb.flush();
-                }
-            }
-            va = last;
-        }
-        return OK;
-    }
-
-    /** Clears one entry; true if it was set. Caller holds the PT lock. */
-    private boolean zapSlot(final long slot, final MmuGather tlb)
-    {
-        assert holdsLock(slot >>> 12) : "zap without the PT lock";
-        if ((long)ENTRY.getOpaque(frames, slot) == 0L)
-        {
-            return false;
-        }
-        // atomic exchange (Linux's ptep_get_and_clear): an MMU may set A/D by CAS without the
-        // lock, and a dirty bit lost here would free a written page as clean; a lockless TLB fill
-        // may still read the old entry, which is why the frame waits in the gather for the flush
-        final long e = (long)ENTRY.getAndSet(frames, slot, 0L);
-        if (PageTableEntry.isMapped(e))
-        {
-            final long pfn = PageTableEntry.pfn(e);
-            if (pfn != zeroPagePfn)
-            {
-                memory.unmapData(pfn);
-                tlb.addPage(pfn, !PageTableEntry.isDirty(e));
-            }
-        }
-        return true;
-    }
-
-    /** Re-protects one mapped entry; true if it changed. Caller holds the PT lock. */
-    private boolean protectSlot(final long slot, final long protection, final boolean writeOnlyIfExclusive)
-    {
-        assert holdsLock(slot >>> 12) : "change of protection without the PT lock";
-        long e = (long)ENTRY.getOpaque(frames, slot);
-        while (PageTableEntry.isMapped(e))
-        {
-            long prot = protection;
-            if (PageTableEntry.pfn(e) == zeroPagePfn ||
-                ((prot & PageTableEntry.WRITABLE) != 0 && writeOnlyIfExclusive && !memory.isAnonExclusive(PageTableEntry.pfn(e))))
-            {
-                prot &= ~PageTableEntry.WRITABLE;
-            }
-            final long updated = PageTableEntry.withProtection(e, prot);
-            if (updated == e)
-            {
-                return false;
-            }
-            // CAS, not a store: an MMU may set A/D concurrently without the lock
-            final long witness = (long)ENTRY.compareAndExchange(frames, slot, e, updated);
-            if (witness == e)
-            {
-                return true;
-            }
-            e = witness;
-        }
-        return false;
-    }
-
-    /** Clears D of one mapped entry; true if it was dirty. Caller holds the PT lock. */
-    private boolean cleanSlot(final long slot)
-    {
-        assert holdsLock(slot >>> 12) : "clean without the PT lock";
-        long e = (long)ENTRY.getOpaque(frames, slot);
-        while (PageTableEntry.isMapped(e) && (e & (PageTableEntry.DIRTY | PageTableEntry.ACCESSED)) != 0)
-        {
-            // madvise_free_pte_range: pte_mkold + pte_mkclean; CAS, an MMU may set A/D concurrently
-            final long witness = (long)ENTRY.compareAndExchange(frames, slot, e,
-                e & ~(PageTableEntry.DIRTY | PageTableEntry.ACCESSED));
-            if (witness == e)
-            {
-                if (PageTableEntry.isDirty(e))
-                {
-                    memory.markDirty(PageTableEntry.pfn(e));
-                }
-                return true;
-            }
-            e = witness;
-        }
-        return false;
+        return run(clearSoftDirtyRange, tlb, cr3, start, end);
     }
 
     /**
@@ -602,65 +389,21 @@ public final class PageTableEditor
     public void freeTables(final long cr3, final long start, final long end, final long floor, final long ceiling,
         final MmuGather tlb)
     {
-        if (start >= end)
-        {
-            return;
-        }
-        freeBelow(cr3 & PageTableEntry.PHYS_MASK, LEVEL_PGD, 0L, start, end, floor, ceiling, tlb);
+        freeTablesRange.floor = floor;
+        freeTablesRange.ceiling = ceiling;
+        freeTablesRange.tlb = tlb;
+        // not counted in done(): it reports the zap or populate before it
+        rangeWalker.walk(freeTablesRange, cr3, start, end);
+        freeTablesRange.tlb = null;
     }
 
-    private void freeBelow(final long table, final int level, final long base, final long start, final long end,
-        final long floor, final long ceiling, final MmuGather tlb)
+    /** One range operation: {@code v} over {@code [start, end)}, its count kept for {@link #done()}. */
+    private int run(final RangeVisitor v, final MmuGather tlb, final long cr3, final long start, final long end)
     {
-        final long span = PageTableEntry.coverage(level);
-        final int first = start <= base ? 0 : (int)((start - base) / span);
-        final long lastExclusive = (end - base + span - 1) / span;
-        final int last = (int)Math.min(ENTRIES, lastExclusive);
-        for (int i = first; i < last; i++)
-        {
-            final long slot = table + ((long)i << 3);
-            final long e = (long)ENTRY.getAcquire(frames, slot);
-            if (!PageTableEntry.isPresent(e) || PageTableEntry.isLeaf(e, level))
-            {
-                continue;
-            }
-            final long childBase = base + i * span;
-            final long child = PageTableEntry.address(e);
-            if (level - 1 > LEVEL_PTE)
-            {
-                freeBelow(child, level - 1, childBase, start, end, floor, ceiling, tlb);
-            }
-            final long childEnd = childBase + span;
-            final boolean inside = childBase >= floor && (ceiling == 0 || childEnd <= ceiling);
-            if (inside && isEmpty(child))
-            {
-                ENTRY.setRelease(frames, slot, 0L);
-                tlb.addTable(child >>> 12);
-                tlb.addRange(childBase, childEnd);
-                if (tlb.isFull())
-                {
-                    tlb.flush();
-                }
-            }
-        }
-    }
-
-    private boolean isEmpty(final long table)
-    {
-        for (long s = table; s < table + PhysicalMemory.PAGE_SIZE; s += 8)
-        {
-            if ((long)ENTRY.getOpaque(frames, s) != 0L)
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** First address after {@code va} that starts a new entry at {@code level} (0 on wrap past 2^64). */
-    static long nextBoundary(final long va, final int level)
-    {
-        final long size = PageTableEntry.coverage(level);
-        return (va + size) & -size;
+        v.tlb = tlb;
+        final int status = rangeWalker.walk(v, cr3, start, end);
+        done = v.done;
+        v.tlb = null;
+        return status;
     }
 }

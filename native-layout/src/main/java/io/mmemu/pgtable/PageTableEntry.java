@@ -166,6 +166,22 @@ public final class PageTableEntry
         return (pa & PHYS_MASK_2M) | PAGE_SIZE | (flags & (~PHYS_MASK | PAT_LARGE));
     }
 
+    /**
+     * The 4 KiB leaf for frame {@code pfn}, one subpage of the 2 MiB leaf {@code pmd}, as
+     * split_huge_pmd writes it: the same protection and state bits, PS dropped, PAT moved from
+     * bit 12 to bit 7.
+     */
+    public static long subpageLeaf(final long pmd, final long pfn)
+    {
+        return (pfn << 12) | (pmd & ~PHYS_MASK & ~PAGE_SIZE) | ((pmd & PAT_LARGE) != 0 ? PAT_4K : 0);
+    }
+
+    /** Whether {@code entry} is a present 2 MiB leaf (PS in a PMD entry). */
+    public static boolean isHugePmd(final long entry)
+    {
+        return (entry & (PRESENT | PAGE_SIZE)) == (PRESENT | PAGE_SIZE);
+    }
+
     /** The entry with its protection replaced by {@code protection}, keeping frame and state bits. */
     public static long withProtection(final long entry, final long protection)
     {
@@ -213,5 +229,12 @@ public final class PageTableEntry
             }
             sb.append(name);
         }
+    }
+
+    /** First address after {@code va} that starts a new entry at {@code level} (0 on wrap past 2^64). */
+    public static long nextBoundary(final long va, final int level)
+    {
+        final long size = coverage(level);
+        return (va + size) & -size;
     }
 }

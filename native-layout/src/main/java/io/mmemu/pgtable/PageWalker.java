@@ -27,6 +27,8 @@ public final class PageWalker
     public static final int WALK_PTE = 0;
     /** Stopped at a 2 MiB or 1 GiB leaf at {@link #level()}. */
     public static final int WALK_LARGE = 1;
+    /** Stopped at the empty or table-pointing entry of the level asked for ({@link #walkAllocPmd}). */
+    public static final int WALK_ENTRY = 2;
     /** The entry at {@link #level()} (2..4) is empty: no table below it. */
     public static final int WALK_HOLE = -1;
     /** A missing table could not be allocated: physical memory is exhausted. */
@@ -114,6 +116,21 @@ public final class PageWalker
      */
     public int walkAlloc(final long cr3, final long va)
     {
+        return walkAlloc(cr3, va, LEVEL_PTE);
+    }
+
+    /**
+     * Walks to the PMD entry for {@code va}, installing missing tables above it: where a
+     * transparent huge page's fault looks. {@link #WALK_ENTRY} when the entry is empty or points at
+     * a PT page (read it through {@link #entry()}), {@link #WALK_LARGE} at a 2 MiB (or 1 GiB) leaf.
+     */
+    public int walkAllocPmd(final long cr3, final long va)
+    {
+        return walkAlloc(cr3, va, PageTableEntry.LEVEL_PMD);
+    }
+
+    private int walkAlloc(final long cr3, final long va, final int stop)
+    {
         long table = cr3 & PageTableEntry.PHYS_MASK;
         for (int lvl = LEVEL_PGD; ; lvl--)
         {
@@ -126,6 +143,11 @@ public final class PageWalker
             {
                 entry = e;
                 return WALK_PTE;
+            }
+            if (lvl == stop && (e == 0 || (PageTableEntry.isPresent(e) && !PageTableEntry.isLeaf(e, lvl))))
+            {
+                entry = e;
+                return WALK_ENTRY;
             }
             if (e == 0)
             {

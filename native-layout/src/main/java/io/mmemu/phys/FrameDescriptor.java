@@ -22,6 +22,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *  16      ptlock     table pages: the split page-table lock word  | free block heads: next free PFN
  *  24      link       free block heads: previous free PFN           | data pages, and their frames freed
  *                                                                       WRITTEN_LINES: lines written (bit i: bytes 64i..64i+63)
+ *                                                                     | table pages: deposit (a PMD table: the first PT
+ *                                                                       page deposited for its huge leaves; a deposited
+ *                                                                       PT page: the next one; 0 ends the list)
  * </pre>
  * Fields in one union slot are never live at once: a frame is either on a buddy free list or not
  * (in use, or in a per-CPU cache, where a WRITTEN_LINES frame keeps its lines until reused).
@@ -34,7 +37,8 @@ public final class FrameDescriptor
         JAVA_INT.withName("refcount"),
         JAVA_INT.withName("mapcount"),
         MemoryLayout.unionLayout(JAVA_LONG.withName("ptlock"), JAVA_LONG.withName("freeNext")).withName("word0"),
-        MemoryLayout.unionLayout(JAVA_LONG.withName("freePrev"), JAVA_LONG.withName("lines")).withName("word1"));
+        MemoryLayout.unionLayout(JAVA_LONG.withName("freePrev"), JAVA_LONG.withName("lines"),
+            JAVA_LONG.withName("deposit")).withName("word1"));
 
     public static final long SIZE = LAYOUT.byteSize();
     public static final int SIZE_SHIFT = 5;
@@ -52,6 +56,13 @@ public final class FrameDescriptor
     /** A data page's 64-byte lines that stores may have made non-zero (so reuse clears only those). */
     public static final VarHandle LINES =
         handle(PathElement.groupElement("word1"), PathElement.groupElement("lines"));
+
+    /**
+     * Table pages: the PT pages deposited for huge PMD leaves (Linux's pgtable_trans_huge_deposit),
+     * a list threaded through their descriptors from the PMD table's; guarded by the PMD table's PT lock.
+     */
+    public static final VarHandle DEPOSIT =
+        handle(PathElement.groupElement("word1"), PathElement.groupElement("deposit"));
 
     static
     {

@@ -2,11 +2,14 @@ package io.mmemu.phys;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
+import static io.mmemu.phys.FrameDescriptor.DEPOSIT;
 import static io.mmemu.phys.FrameDescriptor.FLAGS;
 import static io.mmemu.phys.FrameDescriptor.LINES;
 import static io.mmemu.phys.FrameDescriptor.MAPCOUNT;
@@ -32,6 +35,22 @@ public final class PhysicalMemory implements AutoCloseable
 {
     public static final int PAGE_SHIFT = 12;
     public static final long PAGE_SIZE = 1L << PAGE_SHIFT;
+    /** Order of a transparent huge page (a PMD leaf's block): 2 MiB. */
+    public static final int HUGE_ORDER = 9;
+    public static final int HUGE_FRAMES = 1 << HUGE_ORDER;
+    private static final VarHandle HUGE_ZERO;
+
+    static
+    {
+        try
+        {
+            HUGE_ZERO = MethodHandles.lookup().findVarHandle(PhysicalMemory.class, "hugeZeroPage", long.class);
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
     /** Default backed share of a tables-only machine: 1/256 of its frames, enough for the tables of all of them. */
     private static final int TABLES_ONLY_BACKED_SHARE = 256;
     private static final long MIN_BACKED_FRAMES = 16_384;
@@ -61,6 +80,9 @@ public final class PhysicalMemory implements AutoCloseable
     private final BuddyAllocator buddy;
     private final PhantomFrames phantom;
     private final long zeroPagePfn;
+    /** Head PFN of the huge zero page, NO_FRAME until first used; set once by CAS ({@link #HUGE_ZERO}). */
+    @SuppressWarnings("unused")
+    private volatile long hugeZeroPage;
     private final CopyOnWriteArrayList<FrameCache> caches = new CopyOnWriteArrayList<>();
     /** Counters folded in from retired caches, so totals survive the threads that made them. */
     private volatile long retiredTables;
@@ -236,6 +258,7 @@ public final class PhysicalMemory implements AutoCloseable
         FLAGS.set(metadata, off, FrameFlags.TABLE);
         ORDER.set(metadata, off, level);
         PTLOCK.set(metadata, off, 0L);
+        DEPOSIT.set(metadata, off, 0L);
         cache.tablesAllocated++;
         return pfn;
     }
@@ -408,37 +431,206 @@ public final class PhysicalMemory implements AutoCloseable
         final int left = (int)REFCOUNT.getAndAdd(metadata, off, -1) - 1;
         if (left == 0)
         {
-            // the stores recorded in LINES happen-before this: they were made through mappings
-            // whose removal and TLB flush precede the last reference's release (volatile above);
-            // the frame then moves between threads only through the caches' locks
-            final long lines = (long)LINES.get(metadata, off);
-            final int flags;
-            if (Kasan.ENABLED && poisons)
-            {
-                // poisoned: a use after the free reads the pattern; cleared whole when reused
-                MemorySegment.copy(poisonSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
-                flags = 0;
-            }
-            else if (((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0)
-            {
-                flags = 0;
-            }
-            else if (lines == 0)
-            {
-                flags = clean ? FrameFlags.ZEROED : 0;
-            }
-            else
-            {
-                flags = Long.bitCount(lines) <= LINE_CLEAR_LIMIT ? FrameFlags.WRITTEN_LINES : 0;
-            }
-            FLAGS.set(metadata, off, flags);
-            cache.dataFreed++;
-            cache.freeReal(pfn);
+            freeData(cache, pfn, clean);
         }
         else if (left < 0)
         {
             throw new IllegalStateException("data page " + pfn + " released more often than referenced");
         }
+    }
+
+    /** A backed data page whose last reference is gone, to the cache, with the flags that say how to clear it. */
+    private void freeData(final FrameCache cache, final long pfn, final boolean clean)
+    {
+        final long off = offset(pfn);
+        // the stores recorded in LINES happen-before this: they were made through mappings
+        // whose removal and TLB flush precede the last reference's release (volatile decrement);
+        // the frame then moves between threads only through the caches' locks
+        final long lines = (long)LINES.get(metadata, off);
+        final int flags;
+        if (Kasan.ENABLED && poisons)
+        {
+            // poisoned: a use after the free reads the pattern; cleared whole when reused
+            MemorySegment.copy(poisonSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
+            flags = 0;
+        }
+        else if (((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0)
+        {
+            flags = 0;
+        }
+        else if (lines == 0)
+        {
+            flags = clean ? FrameFlags.ZEROED : 0;
+        }
+        else
+        {
+            flags = Long.bitCount(lines) <= LINE_CLEAR_LIMIT ? FrameFlags.WRITTEN_LINES : 0;
+        }
+        FLAGS.set(metadata, off, flags);
+        cache.dataFreed++;
+        cache.freeReal(pfn);
+    }
+
+    /**
+     * Allocates a transparent huge page: an aligned block of {@link #HUGE_FRAMES} zero-filled
+     * frames from the buddy allocator (order {@link #HUGE_ORDER}), each a data page with one
+     * reference and one mapping, as a PMD leaf that maps the block counts each subpage once (so that
+     * a split into PTEs changes no count). {@link BuddyAllocator#NO_FRAME} when no block that large
+     * is free, even after the per-CPU reserves are drained back — the fault then falls back to
+     * 4 KiB pages, as Linux's does — and always with tables-only backing, whose phantom frames come
+     * one at a time.
+     */
+    public long allocateHugeData(final FrameCache cache)
+    {
+        if (phantom != null)
+        {
+            return NO_FRAME;
+        }
+        final long head = takeZeroedBlock();
+        if (head == NO_FRAME)
+        {
+            return NO_FRAME;
+        }
+        for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
+        {
+            final long off = offset(pfn);
+            FLAGS.set(metadata, off, FrameFlags.DATA);
+            REFCOUNT.set(metadata, off, 1);
+            MAPCOUNT.set(metadata, off, 1);
+            LINES.set(metadata, off, 0L);
+        }
+        cache.dataAllocated += HUGE_FRAMES;
+        return head;
+    }
+
+    /** An order-{@link #HUGE_ORDER} block from the buddy allocator with all its bytes zero; the caller sets its state. */
+    private long takeZeroedBlock()
+    {
+        long head = buddy.allocate(HUGE_ORDER);
+        if (head == NO_FRAME && drainReserves() > 0)
+        {
+            // the per-CPU reserves hold whole 2 MiB runs: back to the buddy allocator, and try again
+            head = buddy.allocate(HUGE_ORDER);
+        }
+        // ZEROED on a block's head speaks for the whole block (the buddy allocator's invariant)
+        if (head != NO_FRAME && ((int)FLAGS.get(metadata, offset(head)) & FrameFlags.ZEROED) == 0)
+        {
+            for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
+            {
+                clear(pfn);
+            }
+        }
+        return head;
+    }
+
+    /**
+     * Drops one reference to each subpage of the huge page at {@code head} (after the TLB flush that
+     * follows the unmapping of its PMD leaf). When that was the last reference of every subpage,
+     * the block goes back to the buddy allocator whole, cleared (its written lines, or whole dirty
+     * pages) so that it is ZEROED, or poisoned under {@link Kasan}; subpages somebody else still
+     * holds stay, and the others are freed one by one like any data page.
+     */
+    public void releaseHugeData(final FrameCache cache, final long head, final boolean clean)
+    {
+        int last = 0;
+        for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
+        {
+            // volatile decrement: every earlier use happens-before the free by the last holder
+            final int left = (int)REFCOUNT.getAndAdd(metadata, offset(pfn), -1) - 1;
+            if (left < 0)
+            {
+                throw new IllegalStateException("data page " + pfn + " released more often than referenced");
+            }
+            last += left == 0 ? 1 : 0;
+        }
+        if (last != HUGE_FRAMES)
+        {
+            for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
+            {
+                if ((int)REFCOUNT.getVolatile(metadata, offset(pfn)) == 0)
+                {
+                    freeData(cache, pfn, clean);
+                }
+            }
+            return;
+        }
+        final boolean poison = Kasan.ENABLED && poisons;
+        for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
+        {
+            final long off = offset(pfn);
+            if (poison)
+            {
+                MemorySegment.copy(poisonSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
+            }
+            else
+            {
+                final long lines = (long)LINES.get(metadata, off);
+                if (((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0 || (lines == 0 && !clean)
+                    || Long.bitCount(lines) > LINE_CLEAR_LIMIT)
+                {
+                    clear(pfn);
+                }
+                else
+                {
+                    clearLines(pfn, lines);
+                }
+            }
+            // a free block's frames other than its head carry no state (the buddy allocator's invariant)
+            FLAGS.set(metadata, off, 0);
+        }
+        FLAGS.set(metadata, offset(head), poison ? 0 : FrameFlags.ZEROED);
+        cache.dataFreed += HUGE_FRAMES;
+        buddy.free(head, HUGE_ORDER);
+    }
+
+    /**
+     * The huge zero page: a block of {@link #HUGE_FRAMES} zero frames that read faults map with one
+     * PMD leaf (Linux's huge_zero_folio), allocated at first use and kept for the machine's life.
+     * {@link BuddyAllocator#NO_FRAME} when no block is free (the fault falls back) or with
+     * tables-only backing.
+     */
+    public long hugeZeroPagePfn()
+    {
+        final long known = (long)HUGE_ZERO.getAcquire(this);
+        if (known != NO_FRAME || phantom != null)
+        {
+            return known;
+        }
+        final long head = takeZeroedBlock();
+        if (head == NO_FRAME)
+        {
+            return NO_FRAME;
+        }
+        for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
+        {
+            FLAGS.set(metadata, offset(pfn), FrameFlags.ZERO_PAGE | FrameFlags.ZEROED);
+        }
+        // CAS: publishes the cleared block and its descriptors; a racing allocator's block goes back
+        final long witness = (long)HUGE_ZERO.compareAndExchange(this, NO_FRAME, head);
+        if (witness == NO_FRAME)
+        {
+            return head;
+        }
+        for (long pfn = head + 1; pfn < head + HUGE_FRAMES; pfn++)
+        {
+            FLAGS.set(metadata, offset(pfn), 0);
+        }
+        FLAGS.set(metadata, offset(head), FrameFlags.ZEROED);
+        buddy.free(head, HUGE_ORDER);
+        return witness;
+    }
+
+    /** Whether {@code pfn} is a frame of the huge zero page (allocated or not yet). */
+    public boolean isHugeZeroPage(final long pfn)
+    {
+        final long head = (long)HUGE_ZERO.getAcquire(this);
+        return head != NO_FRAME && pfn >= head && pfn < head + HUGE_FRAMES;
+    }
+
+    /** Frames the huge zero page holds: {@link #HUGE_FRAMES} once it is allocated, else 0 (for accounting). */
+    public long hugeZeroPageFrames()
+    {
+        return (long)HUGE_ZERO.getAcquire(this) == NO_FRAME ? 0 : HUGE_FRAMES;
     }
 
     /**
@@ -605,6 +797,21 @@ public final class PhysicalMemory implements AutoCloseable
     public int mapcount(final long pfn)
     {
         return (int)MAPCOUNT.getVolatile(metadata, offset(pfn));
+    }
+
+    /**
+     * The next PT page on the deposit list of table page {@code tablePfn} (a PMD table's: its first);
+     * 0 ends the list. Guarded by the PMD table's PT lock.
+     */
+    public long deposited(final long tablePfn)
+    {
+        return (long)DEPOSIT.get(metadata, offset(tablePfn));
+    }
+
+    /** Sets the link read by {@link #deposited}. Caller holds the PMD table's PT lock. */
+    public void setDeposited(final long tablePfn, final long next)
+    {
+        DEPOSIT.set(metadata, offset(tablePfn), next);
     }
 
     /** Level of a table page, 1 (PT) to 4 (PML4). */

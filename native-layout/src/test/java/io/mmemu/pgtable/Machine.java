@@ -109,6 +109,28 @@ final class Machine implements AutoCloseable
         freeTables(start, end, 0L, 0L, TlbFlush.NONE);
     }
 
+    /**
+     * Maps a fresh transparent huge page at the 2 MiB-aligned {@code va} with {@code flags} (the
+     * fault's way: an order-9 block and a PMD leaf with a deposited PT page); returns its head PFN.
+     */
+    long hugePage(final long va, final long flags)
+    {
+        assertEquals(PageWalker.WALK_ENTRY, editor.walker().walkAllocPmd(cr3, va));
+        assertEquals(0L, editor.walker().entry(), "an empty PMD entry");
+        final long head = memory.allocateHugeData(cache);
+        assertNotEquals(NO_FRAME, head, "no order-9 block");
+        assertEquals(PageTableEditor.OK, editor.huge().install(editor.walker().slot(), PageTableEntry.largeLeaf(head << 12, flags)));
+        return head;
+    }
+
+    /** The PMD entry for {@code va} (the tables above it exist). */
+    long pmdEntry(final long va)
+    {
+        final long pdpt = entry(cr3 + 8L * PageTableEntry.index(va, PageTableEntry.LEVEL_PGD)) & ADDRESS_BITS;
+        final long pd = entry(pdpt + 8L * PageTableEntry.index(va, PageTableEntry.LEVEL_PUD)) & ADDRESS_BITS;
+        return entry(pd + 8L * PageTableEntry.index(va, PageTableEntry.LEVEL_PMD));
+    }
+
     PageTableChecker.Result check()
     {
         return PageTableChecker.check(memory, cr3).assertOk();

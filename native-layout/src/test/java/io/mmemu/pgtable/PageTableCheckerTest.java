@@ -212,7 +212,7 @@ final class PageTableCheckerTest
         {
             m.memory.allocateData(m.cache);
             final AssertionError error = assertThrows(AssertionError.class, m::check);
-            assertTrue(error.getMessage().contains("frames in use 3 != tables 1 + data 0 + zero page 1"), error.getMessage());
+            assertTrue(error.getMessage().contains("frames in use 3 != tables 1 + data 0 + zero pages 1"), error.getMessage());
         }
     }
 

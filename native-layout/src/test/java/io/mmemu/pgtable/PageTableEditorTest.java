@@ -341,30 +341,29 @@ final class PageTableEditorTest
     }
 
     @Test
-    void largeLeavesAreSkippedByPopulateAndRefusedByZapAndMprotect()
+    void gigabyteLeavesAreSkippedByPopulateAndRefusedByZapAndMprotect()
     {
         try (Machine m = Machine.full(16 * MIB))
         {
-            final PageWalker walker = m.editor.walker();
-            walker.walkAlloc(m.cr3, 0L);
+            final long below = 0x3FFF_F000L;
+            final long above = 0x8000_0000L;
+            m.populate(below, below + 0x1000L);
             final long pdpt = m.entry(m.cr3) & ADDRESS_BITS;
-            final long pd = m.entry(pdpt) & ADDRESS_BITS;
-            // PD[1]: 2 MiB leaf at PA 0x40_0000, P|RW|US|PS = 0x087
-            m.setEntry(pd + 8, 0x0000_0000_0040_0087L);
+            // PDPT[1]: 1 GiB leaf at PA 1 GiB (beyond this machine: never reached), P|RW|US|PS = 0x087
+            m.setEntry(pdpt + 8, 0x0000_0000_4000_0087L);
 
-            assertEquals(OK, m.editor.populate(m.cr3, 0L, 0x60_0000L, DIRTY_RW));
-            assertEquals(1024, m.editor.done(), "PT 0 and PT 2, not the 2 MiB leaf");
-            assertEquals(0x0000_0000_0040_0087L, m.entry(pd + 8));
-            assertEquals(0x40_0123L, walker.translate(m.cr3, 0x20_0123L));
+            assertEquals(OK, m.editor.populate(m.cr3, below, above + 0x1000L, DIRTY_RW));
+            assertEquals(1, m.editor.done(), "the page above, not the 1 GiB leaf (the page below was there)");
+            assertEquals(0x0000_0000_4000_0087L, m.entry(pdpt + 8));
 
             m.tlb.begin(TlbFlush.NONE);
-            assertEquals(LARGE_LEAF, m.editor.changeProtection(m.cr3, 0x20_0000L, 0x40_0000L, 0x005L, false, m.tlb));
-            assertEquals(LARGE_LEAF, m.editor.zap(m.cr3, 0x10_0000L, 0x30_0000L, m.tlb));
+            assertEquals(LARGE_LEAF, m.editor.changeProtection(m.cr3, 0x4000_0000L, above, 0x005L, false, m.tlb));
+            assertEquals(LARGE_LEAF, m.editor.zap(m.cr3, below, above + 0x1000L, m.tlb));
             m.tlb.finish();
-            assertEquals(0x0000_0000_0040_0087L, m.entry(pd + 8));
+            assertEquals(0x0000_0000_4000_0087L, m.entry(pdpt + 8));
 
-            m.setEntry(pd + 8, 0L);
-            m.unmap(0L, 0x60_0000L);
+            m.setEntry(pdpt + 8, 0L);
+            m.unmap(below, above + 0x1000L);
             assertEquals(m.baseline, m.memory.framesInUse());
         }
     }

@@ -175,18 +175,18 @@ final class PageTableMoveAndCleanTest
     }
 
     @Test
-    void cleanRefusesLargeLeaves()
+    void cleanRefusesGigabyteLeaves()
     {
         try (Machine m = Machine.full(16 * MIB))
         {
             m.editor.walker().walkAlloc(m.cr3, 0L);
-            final long pd = m.entry(m.entry(m.cr3) & ADDRESS_BITS) & ADDRESS_BITS;
-            m.setEntry(pd + 8, 0x0000_0000_0040_00E7L);     // 2 MiB leaf, P|RW|US|A|D|PS
+            final long pdpt = m.entry(m.cr3) & ADDRESS_BITS;
+            m.setEntry(pdpt + 8, 0x0000_0000_4000_00E7L);     // 1 GiB leaf, P|RW|US|A|D|PS
             m.tlb.begin(TlbFlush.NONE);
-            assertEquals(LARGE_LEAF, m.editor.clean(m.cr3, 0x20_0000L, 0x20_1000L, m.tlb));
-            assertEquals(OK, m.editor.clean(m.cr3, 0x4000_0000L, 0x8000_0000L, m.tlb), "a hole is nothing to clean");
+            assertEquals(LARGE_LEAF, m.editor.clean(m.cr3, 0x4000_0000L, 0x4000_1000L, m.tlb));
+            assertEquals(OK, m.editor.clean(m.cr3, 0x8000_0000L, 0xC000_0000L, m.tlb), "a hole is nothing to clean");
             m.tlb.finish();
-            assertEquals(0x0000_0000_0040_00E7L, m.entry(pd + 8));
+            assertEquals(0x0000_0000_4000_00E7L, m.entry(pdpt + 8));
         }
     }
 }

@@ -49,6 +49,8 @@ final class ExamplesTest
         "views.mm             | mmap-lock | --set SIZE=1M --set REGION=1M --threads 2 --views-dir target/examples-views",
         "prefork.mm           | per-vma   | --set DATA=8M --set SCRATCH=1M --set WORKERS=3",
         "prefork.mm           | mmap-lock | --set DATA=8M --set SCRATCH=1M --set WORKERS=3",
+        "thp.mm               | per-vma   | --views-dir target/examples-thp",
+        "thp.mm               | mmap-lock | --views-dir target/examples-thp",
     })
     void runsAtASmallSizeWithEveryExpectationMet(final String example, final String locking, final String options)
         throws IOException

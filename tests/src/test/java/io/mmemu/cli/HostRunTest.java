@@ -35,7 +35,7 @@ final class HostRunTest
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path EXAMPLES = Path.of("..", "examples");
     /** The examples that cannot run on the host; each says why in its header. */
-    private static final List<String> NOT_ON_HOST = List.of("views.mm", "prefork.mm");
+    private static final List<String> NOT_ON_HOST = List.of("views.mm", "prefork.mm", "thp.mm");
 
     @TempDir
     Path dir;

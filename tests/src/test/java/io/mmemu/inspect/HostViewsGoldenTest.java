@@ -14,6 +14,7 @@ import java.util.stream.Collectors;
 import io.mmemu.script.Replay;
 import io.mmemu.script.ResultFormat;
 import io.mmemu.vm.KernelConfig;
+import io.mmemu.vm.ThpMode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

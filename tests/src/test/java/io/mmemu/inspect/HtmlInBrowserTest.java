@@ -12,6 +12,7 @@ import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
 import io.mmemu.vm.Mman;
+import io.mmemu.vm.ThpMode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -68,6 +68,25 @@ final class EngineFigures
                 "page: the VMA's removal, the zap under PTE locks, the TLB shootdown (one CPU), frames and " +
                 "tables freed. The MAP_POPULATE before each is outside the timing (not outside `-prof gc`).",
                 List.of("MunmapBenchmark"),
-                List.of(new Bench("munmap, per page", "MunmapBenchmark.munmap", List.of(), null))));
+                List.of(new Bench("munmap, per page", "MunmapBenchmark.munmap", List.of(), null))),
+            new JmhFigure("mprotect-page", "mprotect of a populated mapping, per page",
+                "mprotect of the whole of 64 MiB of populated private anonymous memory (16,384 mapped entries), " +
+                "per page, flipping it between read-only and read-write: the VMA's flags changed in place, " +
+                "every entry rewritten under its PT lock by the range walker's protect visitor, one TLB " +
+                "shootdown (one CPU).",
+                List.of("MprotectBenchmark"),
+                List.of(new Bench("mprotect, per page", "MprotectBenchmark.mprotect", List.of(), null))),
+            new JmhFigure("thp-fault", "Transparent huge pages: 2 MiB faults and touching THP memory",
+                "A 64 MiB MADV_HUGEPAGE mapping at a 2 MiB-aligned address, THP policy madvise, full backing. " +
+                "One write per 2 MiB block: each a fault that maps the block with one PMD leaf over an order-9 " +
+                "block (per fault). A write to every 4 KiB page (page_fault1's touch): one fault per block, the " +
+                "other 511 pages TLB misses refilled from the TLB's 2 MiB entry (per page; the 4 KiB write " +
+                "fault of the `fault` figure is the same touch without THP). `MADV_DONTNEED` clears the leaves " +
+                "before each invocation, outside the timing.",
+                List.of("HugeFaultBenchmark"),
+                List.of(
+                    new Bench("2 MiB write fault", "HugeFaultBenchmark.hugeFault", List.of(), null),
+                    new Bench("write to every 4 KiB page of THP memory, per page", "HugeFaultBenchmark.everyPage",
+                        List.of(), null))));
     }
 }

@@ -1,14 +1,13 @@
-package io.mmemu.inspect;
+package io.mmemu.vm;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The kernel's transparent-huge-page policy ({@code /sys/kernel/mm/transparent_hugepage/enabled}),
- * which decides what smaps prints as THPeligible. The emulator never allocates huge pages; the
- * policy only says whether Linux would consider a VMA for them. (A kernel build choice like
- * {@link io.mmemu.vm.KernelConfig}'s, kept here until KernelConfig carries it.)
+ * The kernel's transparent-huge-page policy ({@code /sys/kernel/mm/transparent_hugepage/enabled}):
+ * which anonymous VMAs a fault may map with a 2 MiB leaf ({@link HugeMemory}), and what smaps
+ * prints as THPeligible.
  */
 public enum ThpMode
 {

@@ -1,0 +1,108 @@
+package io.mmemu.pgtable;
+
+import java.lang.foreign.MemorySegment;
+
+import io.mmemu.phys.PhysicalMemory;
+
+import static io.mmemu.pgtable.PageWalker.ENTRY;
+
+/**
+ * move_page_tables (mremap): every non-empty source entry moves to the same offset from the
+ * destination, frames keeping their contents and counts, entries their bits; destination tables
+ * are installed as needed. Each entry is taken from its source table under that PT lock and stored
+ * under the destination's (one PT lock at a time: the lock order). 2 MiB leaves move whole when
+ * they can (move_huge_pmd).
+ */
+final class MoveRange extends RangeVisitor
+{
+    private final PageTableEditor editor;
+    private final MemorySegment frames;
+    private final HugePmd huge;
+    /** Destination minus source, and the root and soft-dirty tracking (set by the editor before each walk). */
+    long delta;
+    long cr3;
+    boolean softDirty;
+
+    MoveRange(final PageTableEditor editor, final MemorySegment frames, final HugePmd huge)
+    {
+        super(MOVE, false, false);
+        this.editor = editor;
+        this.huge = huge;
+        this.frames = frames;
+    }
+
+    /**
+     * move_huge_pmd: a 2 MiB leaf the range covers, bound for a 2 MiB-aligned destination whose PMD
+     * entry is empty, moves whole with its deposit; any other is split and its PTEs moved one by
+     * one. A 1 GiB leaf is refused.
+     */
+    int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
+    {
+        if (level != PageTableEntry.LEVEL_PMD)
+        {
+            return PageTableEditor.LARGE_LEAF;
+        }
+        final long dest = va + delta;
+        if (whole(va, lo, hi) && (dest & (HugePmd.SIZE - 1)) == 0)
+        {
+            final PageWalker walker = editor.walker();
+            final int status = walker.walkAllocPmd(cr3, dest);
+            if (status == PageWalker.WALK_NO_MEMORY)
+            {
+                return PageTableEditor.NO_MEMORY;
+            }
+            if (status == PageWalker.WALK_ENTRY && walker.entry() == 0L && huge.move(slot, walker.slot(), softDirty))
+            {
+                done += PhysicalMemory.HUGE_FRAMES;
+                return NEXT;
+            }
+        }
+        huge.split(slot);
+        return DESCEND;
+    }
+
+    int ptes(final long table, final long slot, final long va, final int count)
+    {
+        final PageWalker walker = editor.walker();
+        for (int i = 0; i < count; i++)
+        {
+            final long srcSlot = slot + ((long)i << 3);
+            if ((long)ENTRY.getOpaque(frames, srcSlot) == 0L)
+            {
+                continue;
+            }
+            final int destStatus = walker.walkAlloc(cr3, va + ((long)i << 12) + delta);
+            if (destStatus != PageWalker.WALK_PTE)
+            {
+                return destStatus == PageWalker.WALK_NO_MEMORY ? PageTableEditor.NO_MEMORY
+                    : destStatus == PageWalker.WALK_LARGE ? PageTableEditor.LARGE_LEAF : PageTableEditor.BAD_ENTRY;
+            }
+            final long destTable = walker.tablePfn();
+            final long destSlot = walker.slot();
+            editor.lockTable(table);
+            final long e;
+            try
+            {
+                // exchange: A/D set concurrently by a stale TLB's walk must travel with the entry
+                e = (long)ENTRY.getAndSet(frames, srcSlot, 0L);
+            }
+            finally
+            {
+                editor.unlockTable(table);
+            }
+            editor.lockTable(destTable);
+            try
+            {
+                // move_soft_dirty_pte: a moved page is dirty for soft-dirty tracking, when there is any
+                ENTRY.setRelease(frames, destSlot,
+                    e | (softDirty && PageTableEntry.isMapped(e) ? PageTableEntry.SOFT_DIRTY : 0));
+            }
+            finally
+            {
+                editor.unlockTable(destTable);
+            }
+            done++;
+        }
+        return PageTableEditor.OK;
+    }
+}
