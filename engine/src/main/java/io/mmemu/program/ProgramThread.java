@@ -136,8 +136,9 @@ final class ProgramThread implements Runnable
     /** Reports what ended this thread, unless it is the run stopping. */
     private void failed(final Throwable ex)
     {
-        if (ex instanceof Scheduler.Stopped)
+        if (ex instanceof Scheduler.Stopped || process.space().oomKilled())
         {
+            // the run stopping, or the OOM killer's SIGKILL ending every thread of this process
             return;
         }
         if (ex instanceof ProgramError error)

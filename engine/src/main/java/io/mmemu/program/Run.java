@@ -160,6 +160,7 @@ public final class Run
             }
             final long wall = System.nanoTime() - start;
             atEnd.accept(mm);
+            awaitThreadsAfterKill();
             for (final ProgramProcess p : processes)
             {
                 if (p.space().oomKilled() && !p.exited())
@@ -361,6 +362,25 @@ public final class Run
             }
         }
         scheduler.stop();
+    }
+
+    /**
+     * After an OOM kill, the threads the run's stop ends (a killed process's threads included) are
+     * waited for, so that a killed address space is closed with none of its CPUs left; bounded, as
+     * a thread stuck elsewhere is reported by the run itself.
+     */
+    private void awaitThreadsAfterKill()
+    {
+        boolean killed = false;
+        for (final ProgramProcess p : processes)
+        {
+            killed |= p.space().oomKilled();
+        }
+        final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (killed && scheduler.live() > 0 && System.nanoTime() < deadline)
+        {
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+        }
     }
 
     /** How a report says the OOM killer ended the run. */

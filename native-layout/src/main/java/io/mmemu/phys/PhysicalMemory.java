@@ -474,7 +474,7 @@ public final class PhysicalMemory implements AutoCloseable
     /**
      * Allocates a transparent huge page: an aligned block of {@link #HUGE_FRAMES} zero-filled
      * frames from the buddy allocator (order {@link #HUGE_ORDER}), each a data page with one
-     * reference and one mapping, as a PMD leaf that maps the block counts each subpage once (so that
+     * reference and one mapping, {@link FrameFlags#ANON_EXCLUSIVE}, as a PMD leaf that maps the block counts each subpage once (so that
      * a split into PTEs changes no count). {@link BuddyAllocator#NO_FRAME} when no block that large
      * is free, even after the per-CPU reserves are drained back — the fault then falls back to
      * 4 KiB pages, as Linux's does — and always with tables-only backing, whose phantom frames come
@@ -494,7 +494,8 @@ public final class PhysicalMemory implements AutoCloseable
         for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
         {
             final long off = offset(pfn);
-            FLAGS.set(metadata, off, FrameFlags.DATA);
+            // an anonymous folio's pages start exclusive to the mapping that faulted them in, as allocateAnon's
+            FLAGS.set(metadata, off, FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE);
             REFCOUNT.set(metadata, off, 1);
             MAPCOUNT.set(metadata, off, 1);
             LINES.set(metadata, off, 0L);

@@ -95,7 +95,7 @@ final class ExamplesTest
         try (Stream<Path> files = Files.list(EXAMPLES))
         {
             final List<Path> examples = files.filter(p -> p.toString().endsWith(".mm")).sorted().toList();
-            assertEquals(11, examples.size(), examples.toString());
+            assertEquals(12, examples.size(), examples.toString());
             for (final Path example : examples)
             {
                 final String name = example.getFileName().toString();
