@@ -305,8 +305,8 @@ public final class DumpReader
         }
         expect(at == end, at, (end - at) + " bytes after the last histogram of the STATS section");
         return new MmStats(counters[0], counters[1], counters[2], counters[3], counters[4], counters[5], counters[6],
-            // the dump format records no fork counters (no fork existed when it was written down)
-            0, 0, 0, 0, histograms[0], histograms[1], histograms[2], histograms[3], histograms[4]);
+            // the dump format records no fork or THP counters (neither existed when it was written down)
+            0, 0, 0, 0, 0, 0, 0, histograms[0], histograms[1], histograms[2], histograms[3], histograms[4]);
     }
 
     private void descriptors(final DumpImage image, final long offset, final long length, final int count)

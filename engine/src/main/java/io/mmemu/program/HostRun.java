@@ -530,7 +530,7 @@ public final class HostRun
             final long signalled = signals[0] + signals[1] + signals[3];
             // the kernel counts served faults only (getrusage); a fault that raised a signal counts too, as the emulator's
             final long allFaults = (done ? faults : processFaults) + signalled;
-            final MmStats stats = new MmStats(allFaults, 0, 0, signals[0], signals[1], signals[3], 0, 0, 0, 0, 0, latency,
+            final MmStats stats = new MmStats(allFaults, 0, 0, signals[0], signals[1], signals[3], 0, 0, 0, 0, 0, 0, 0, 0, latency,
                 empty(), empty(), empty(), empty());
             final long memory = hostMemory();
             final RunOptions host = options.withPhysicalMemory(memory > 0 ? memory : options.physicalMemory(), Backing.FULL);

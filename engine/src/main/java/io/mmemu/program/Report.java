@@ -142,6 +142,11 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
                     p.name(), p.faults(), p.cowBreaks(), p.cowReuses(), p.zeroPageCow(), p.forks(), p.forkSharedPages());
             }
         }
+        if (stats.thpFaultAlloc() + stats.thpFaultFallback() + stats.thpZeroPage() > 0)
+        {
+            row(out, "huge pages", stats.thpFaultAlloc() + " 2 MiB faults, " + stats.thpFaultFallback() + " fell back to 4 KiB, " +
+                stats.thpZeroPage() + " huge zero page");
+        }
         row(out, "SIGSEGV", stats.segvMaperr() + " SEGV_MAPERR, " + stats.segvAccerr() + " SEGV_ACCERR");
         row(out, "SIGBUS", Long.toString(stats.sigbus()));
         if (pressure != null)
@@ -261,6 +266,9 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         json.writeNumberField("cow_reuses", stats.cowReuses());
         json.writeNumberField("forks", stats.forks());
         json.writeNumberField("fork_shared_pages", stats.forkSharedPages());
+        json.writeNumberField("thp_fault_alloc", stats.thpFaultAlloc());
+        json.writeNumberField("thp_fault_fallback", stats.thpFaultFallback());
+        json.writeNumberField("thp_zero_page", stats.thpZeroPage());
         if (pressure != null)
         {
             json.writeNumberField("oom_kill", pressure.oomKills());

@@ -17,6 +17,9 @@ import org.HdrHistogram.Histogram;
  * @param cowReuses       write faults that reused a page fork had shared, once it was no longer (wp_page_reuse)
  * @param forks           forks made by this address space's CPUs
  * @param forkSharedPages pages those forks mapped in a child as well (shared copy-on-write, or page-cache pages)
+ * @param thpFaultAlloc   faults that mapped a 2 MiB page (vmstat's thp_fault_alloc)
+ * @param thpFaultFallback faults where a 2 MiB page was allowed but none was free: 4 KiB instead (thp_fault_fallback)
+ * @param thpZeroPage     read faults that mapped the huge zero page (thp_zero_page_alloc's mappings)
  * @param faultLatency    fault handling time, ns
  * @param mmapWriteHold   mmap lock write hold times, ns
  * @param mmapReadHold    mmap lock read hold times (faults in mmap-lock mode), ns
@@ -24,7 +27,8 @@ import org.HdrHistogram.Histogram;
  * @param ptlHold         PTE lock hold times in range operations (zap, protect, populate, move), ns
  */
 public record MmStats(long faults, long faultWaits, long faultRetries, long segvMaperr, long segvAccerr, long sigbus,
-    long zeroPageCow, long cowBreaks, long cowReuses, long forks, long forkSharedPages, Histogram faultLatency, Histogram mmapWriteHold, Histogram mmapReadHold, Histogram vmaLockHold,
+    long zeroPageCow, long cowBreaks, long cowReuses, long forks, long forkSharedPages, long thpFaultAlloc,
+    long thpFaultFallback, long thpZeroPage, Histogram faultLatency, Histogram mmapWriteHold, Histogram mmapReadHold, Histogram vmaLockHold,
     Histogram ptlHold)
 {
     /** The counters of several address spaces together (a program's processes): sums, histograms merged. */
@@ -44,6 +48,9 @@ public record MmStats(long faults, long faultWaits, long faultRetries, long segv
             sum.cowReuses += s.cowReuses;
             sum.forks += s.forks;
             sum.forkSharedPages += s.forkSharedPages;
+            sum.thpFaultAlloc += s.thpFaultAlloc;
+            sum.thpFaultFallback += s.thpFaultFallback;
+            sum.thpZeroPage += s.thpZeroPage;
             sum.faultLatency.add(s.faultLatency);
             sum.mmapWriteHold.add(s.mmapWriteHold);
             sum.mmapReadHold.add(s.mmapReadHold);
@@ -66,6 +73,9 @@ public record MmStats(long faults, long faultWaits, long faultRetries, long segv
         long reuses = 0;
         long forks = 0;
         long shared = 0;
+        long thp = 0;
+        long thpFallback = 0;
+        long thpZero = 0;
         final Histogram latency = CpuStats.histogram();
         final Histogram write = CpuStats.histogram();
         final Histogram read = CpuStats.histogram();
@@ -84,12 +94,16 @@ public record MmStats(long faults, long faultWaits, long faultRetries, long segv
             reuses += s.cowReuses;
             forks += s.forks;
             shared += s.forkSharedPages;
+            thp += s.thpFaultAlloc;
+            thpFallback += s.thpFaultFallback;
+            thpZero += s.thpZeroPage;
             latency.add(s.faultLatency);
             write.add(s.mmapWriteHold);
             read.add(s.mmapReadHold);
             vma.add(s.vmaLockHold);
             ptl.add(s.ptlHold);
         }
-        return new MmStats(faults, waits, retries, maperr, accerr, sigbus, cow, breaks, reuses, forks, shared, latency, write, read, vma, ptl);
+        return new MmStats(faults, waits, retries, maperr, accerr, sigbus, cow, breaks, reuses, forks, shared, thp, thpFallback,
+            thpZero, latency, write, read, vma, ptl);
     }
 }

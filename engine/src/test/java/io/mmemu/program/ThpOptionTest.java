@@ -49,5 +49,11 @@ final class ThpOptionTest
         assertEquals(ThpMode.ALWAYS, seen[0]);
         assertTrue(smaps[0].contains("AnonHugePages:      2048 kB"), smaps[0]);
         assertEquals(1, report.stats().faults(), "one 2 MiB fault");
+        assertEquals(1, report.stats().thpFaultAlloc());
+        assertEquals(0, report.stats().thpFaultFallback());
+        final java.io.ByteArrayOutputStream json = new java.io.ByteArrayOutputStream();
+        report.writeJson(json);
+        final String text = json.toString().replaceAll("\\s", "");
+        assertTrue(text.contains("\"thp_fault_alloc\":1,\"thp_fault_fallback\":0,\"thp_zero_page\":0"), text);
     }
 }
