@@ -253,6 +253,12 @@ public final class AddressSpace implements AutoCloseable
         }
     }
 
+    /** Whether a 2 MiB leaf was ever mapped here (fork passes it on with the leaves it copies). */
+    boolean mappedHugeLeaves()
+    {
+        return hugeLeaves;
+    }
+
     /** transparent_hugepage/use_zero_page: whether a read fault may map the huge zero page. */
     public boolean thpUseZeroPage()
     {

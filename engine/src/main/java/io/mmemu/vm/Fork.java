@@ -1,13 +1,13 @@
 package io.mmemu.vm;
 
-import io.mmemu.pgtable.PageTableCopy;
+import io.mmemu.pgtable.CopyRange;
 import io.mmemu.pgtable.PageTableEditor;
 
 /**
  * fork's copy of an address space (kernel/fork.c's dup_mmap): the child gets every VMA of the
  * parent but VM_DONTCOPY ones, with VM_LOCKED and VM_LOCKONFAULT dropped; a VM_WIPEONFORK VMA comes
  * back with no anon_vma and no pages (it reads as zeros); every other VMA with an anon_vma gets a
- * new one forked from it ({@link AnonVma#forked}) and its entries copied ({@link PageTableCopy}:
+ * new one forked from it ({@link AnonVma#forked}) and its entries copied ({@link CopyRange}:
  * private writable pages write-protected and shared between both, copy on write); a VMA without
  * an anon_vma (shared mappings, untouched private ones) is left for the child's faults to fill
  * (vma_needs_copy). Files are shared, so shared mappings stay shared. The break and [vsyscall] come along.
@@ -27,8 +27,8 @@ final class Fork
      * Copies {@code cpu}'s address space into the empty {@code child}. Returns false when memory ran
      * out for the child's tables (fork's ENOMEM): the child is then empty again and every frame it
      * took is given back; the parent's pages may stay write-protected (their next write reuses them).
-     * A 2 MiB or 1 GiB leaf in a copied VMA (nothing makes them yet; copy_huge_pmd is to come with
-     * huge pages) also fails the fork this way, rather than be copied wrong.
+     * A 2 MiB leaf is copied whole (copy_huge_pmd), its deposit for the child included; a 1 GiB
+     * leaf in a copied VMA (nothing makes them) fails the fork this way, rather than be copied wrong.
      */
     static boolean dupMmap(final Cpu cpu, final AddressSpace child)
     {
@@ -63,8 +63,8 @@ final class Fork
         child.rangeLock().acquire(into, 0, AddressSpace.TASK_SIZE);
         assert lock.holdsTree() && lock.owns(cpu, 0, AddressSpace.TASK_SIZE) : "fork without the whole parent";
         final Vma[] vmas = parent.tree().toArray();
-        final PageTableCopy copy = new PageTableCopy(cpu.memory, cpu.cache, cpu.editor.token(), cpu.editor.idle(),
-            cpu::pollWhileWaiting);
+        final CopyRange copy = cpu.editor.copied();
+        copy.reset();
         boolean copied = true;
         try
         {
@@ -76,6 +76,11 @@ final class Fork
             {
                 lock.lockVma(cpu, vma);
             }
+            if (parent.mappedHugeLeaves())
+            {
+                // before the copy: the child's VMA edits must look for the leaves it is given
+                child.mappedHugeLeaf();
+            }
             for (final Vma vma : vmas)
             {
                 if ((vma.flags & VmFlags.VM_DONTCOPY) != 0)
@@ -86,7 +91,7 @@ final class Fork
                     new AnonVma(vma.anonVma());
                 VmaEditor.insertDistinct(into, new Vma(vma.start, vma.end,
                     vma.flags & ~(VmFlags.VM_LOCKED | VmFlags.VM_LOCKONFAULT), vma.pgoff, vma.file, vma.name, anon), false);
-                if (anon != null && copy.copy(parent.cr3(), child.cr3(), vma.start, vma.end, isCow(vma.flags)) != PageTableEditor.OK)
+                if (anon != null && cpu.editor.copy(parent.cr3(), child.cr3(), vma.start, vma.end, isCow(vma.flags)) != PageTableEditor.OK)
                 {
                     copied = false;
                     break;

@@ -332,8 +332,9 @@ public final class HugeMemory
     /**
      * A fault on an address a 2 MiB leaf maps (the MMU refused the access): do_huge_pmd_wp_page
      * for a write to a write-protected leaf — an exclusively held huge page becomes writable and
-     * dirty whole; the huge zero page, or a page mapped elsewhere too, is split into 4 KiB entries
-     * and the access retried there (copy on write per page). Anything else was a race with a
+     * dirty whole; the huge zero page, or a page shared with a forked process, is split into 4 KiB
+     * entries and the access retried there (Linux 6.x's fallback to a split, then the 4 KiB copy on
+     * write per page). Anything else was a race with a
      * change of the entry: retry.
      */
     static int leafFault(final Cpu cpu, final boolean write, final long slot, final long e)
@@ -344,7 +345,7 @@ public final class HugeMemory
         }
         final PhysicalMemory memory = cpu.memory;
         final long head = PageTableEntry.leafAddress(e, PageTableEntry.LEVEL_PMD) >>> 12;
-        if (!memory.isHugeZeroPage(head) && memory.mapcount(head) == 1 && memory.refcount(head) == 1)
+        if (!memory.isHugeZeroPage(head) && exclusive(memory, head))
         {
             // reuse: the PMD lock and a CAS, as every leaf write (an MMU may set A meanwhile: retry)
             cpu.editor.setLeaf(slot >>> 12, slot, e, e | WRITABLE | ACCESSED | Faults.dirty(cpu));
@@ -352,5 +353,32 @@ public final class HugeMemory
         }
         cpu.editor.huge().split(slot);
         return Signal.NONE;
+    }
+
+    /**
+     * Whether this process alone holds the huge page at {@code head} (do_huge_pmd_wp_page's
+     * PageAnonExclusive, or a folio reference count of one, which it then marks exclusive). Every
+     * subpage is looked at: after a fork the other process may have split its leaf and copied or
+     * unmapped some subpages, which drops their counts but not the others'. Counts of one cannot
+     * rise under the caller: only this leaf maps them, and fork (which could) holds the VMA's write lock.
+     */
+    private static boolean exclusive(final PhysicalMemory memory, final long head)
+    {
+        if (memory.isAnonExclusive(head))
+        {
+            return true;
+        }
+        for (long pfn = head; pfn < head + PhysicalMemory.HUGE_FRAMES; pfn++)
+        {
+            if (memory.mapcount(pfn) != 1 || memory.refcount(pfn) != 1)
+            {
+                return false;
+            }
+        }
+        for (long pfn = head; pfn < head + PhysicalMemory.HUGE_FRAMES; pfn++)
+        {
+            memory.markAnonExclusive(pfn);
+        }
+        return true;
     }
 }

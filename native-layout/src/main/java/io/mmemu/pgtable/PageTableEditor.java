@@ -55,6 +55,7 @@ public final class PageTableEditor
     Runnable interrupts = NO_INTERRUPTS;
     private final RangeWalker rangeWalker;
     private final HugePmd huge;
+    private final CopyRange copyRange;
     private final ZapRange zapRange;
     private final ProtectRange protectRange;
     private final CleanRange cleanRange;
@@ -123,6 +124,7 @@ public final class PageTableEditor
         this.populateRange = new PopulateRange(this, memory, cache);
         this.moveRange = new MoveRange(this, frames, huge);
         this.freeTablesRange = new FreeTablesRange(frames);
+        this.copyRange = new CopyRange(this, memory, cache, huge);
     }
 
     /** This thread's operations on 2 MiB leaves (THP install and split). */
@@ -341,6 +343,26 @@ public final class PageTableEditor
         protectRange.protection = protection;
         protectRange.writeOnlyIfExclusive = writeOnlyIfExclusive;
         return run(protectRange, tlb, cr3, start, end);
+    }
+
+    /**
+     * fork's copy_page_range: copies the entries of {@code [start, end)} from the tables under
+     * {@code cr3} (this thread's process, the parent) into the same addresses under {@code childCr3},
+     * write-protecting writable ones on both sides when {@code cow} (is_cow_mapping); see
+     * {@link CopyRange} for the rules, the caller's exclusion and its flush. Counters accumulate in
+     * {@link #copied()} until its {@code reset}.
+     */
+    public int copy(final long cr3, final long childCr3, final long start, final long end, final boolean cow)
+    {
+        copyRange.childCr3 = childCr3;
+        copyRange.cow = cow;
+        return run(copyRange, null, cr3, start, end);
+    }
+
+    /** The counters of {@link #copy} (owner thread only). */
+    public CopyRange copied()
+    {
+        return copyRange;
     }
 
     /**

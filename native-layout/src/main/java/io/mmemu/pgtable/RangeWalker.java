@@ -257,6 +257,7 @@ public final class RangeWalker
             case RangeVisitor.POPULATE -> ((PopulateRange)v).large(slot, e, va, level, lo, hi);
             case RangeVisitor.MOVE -> ((MoveRange)v).large(slot, e, va, level, lo, hi);
             case RangeVisitor.FREE_TABLES -> ((FreeTablesRange)v).large(slot, e, va, level, lo, hi);
+            case RangeVisitor.COPY -> ((CopyRange)v).large(slot, e, va, level, lo, hi);
             case RangeVisitor.CHECK -> ((PageTableChecker)v).large(e, va, level);
             default -> RangeVisitor.NEXT;
         };
@@ -299,6 +300,7 @@ public final class RangeWalker
             status = switch (v.kind)
             {
                 case RangeVisitor.MOVE -> ((MoveRange)v).ptes(pt >>> 12, slot, from, count);
+                case RangeVisitor.COPY -> ((CopyRange)v).ptes(pt >>> 12, slot, from, count);
                 case RangeVisitor.CHECK -> ((PageTableChecker)v).ptes(slot, from, count);
                 case RangeVisitor.OBSERVE ->
                 {
