@@ -49,12 +49,6 @@ final class ThpRaceTest
     private static final int CHANGES_PER_ROUND = 40;
     /** The kinds of change: remap, protect, DONTNEED, advice, move away and back, protect read-write, collapse. */
     private static final int[] ALL_CHANGES = {0, 1, 2, 3, 4, 5, 6};
-    /**
-     * Without the move: in per-VMA mode an mremap does not yet exclude faults on its source range
-     * while the entries move (issue 15, "mremap source locking": a write that faults in there is
-     * lost — reproduced on 3ce4531 without THP), which would fail this test for a reason of its own.
-     */
-    private static final int[] WITHOUT_MOVE = {0, 1, 2, 3, 5, 6};
 
     @ParameterizedTest
     @EnumSource(LockingMode.class)
@@ -84,7 +78,7 @@ final class ThpRaceTest
                     {
                         try (Cpu cpu = mm.attachCpu())
                         {
-                            change(cpu, new SplittableRandom(changeSeed), locking == LockingMode.PER_VMA ? WITHOUT_MOVE : ALL_CHANGES,
+                            change(cpu, new SplittableRandom(changeSeed), ALL_CHANGES,
                                 failures);
                         }
                         finally
