@@ -29,32 +29,15 @@ final class ForkRaceTest
     private static final long PAGE = 4096;
     /** The written pages lie 2 MiB apart, each in its own page table: fork copies them one PT lock at a time. */
     private static final long STRIDE = 2L << 20;
-    private static final int PAGES = 32;
+    private static final int PAGES = WriteOrder.SLOTS;
     private static final int CHURN_PAGES = 8;
     private static final int FORKS = 150;
     private static final int RW = PROT_READ | PROT_WRITE;
     private static final int ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
 
-    /**
-     * The page index the writer's {@code c}-th write goes to: 9 pages on from the last (mod 32, a
-     * permutation of the pages every 32 writes), so that a write right after a fault on one page
-     * goes to a page fork has not reached yet.
-     */
-    private static int indexOf(final long c)
-    {
-        return (int)(((c - 1) * 9) % PAGES);
-    }
-
-    /** The writer's last write at or before {@code cut} to page {@code p}: 25 is 9's inverse mod 32. */
-    private static long lastWriteTo(final int p, final long cut)
-    {
-        final long first = (p * 25L) % PAGES + 1;
-        return first + ((cut - first) / PAGES) * PAGES;
-    }
-
     private static long pageOf(final long c)
     {
-        return WRITTEN + indexOf(c) * STRIDE;
+        return WRITTEN + WriteOrder.slotOf(c) * STRIDE;
     }
 
     @ParameterizedTest
@@ -195,7 +178,7 @@ final class ForkRaceTest
         }
         for (int p = 0; p < PAGES; p++)
         {
-            final long expected = lastWriteTo(p, cut);
+            final long expected = WriteOrder.lastWriteTo(p, cut);
             if (seen[p] != expected)
             {
                 failures.add(String.format("page %d holds %d, but the cut at %d says %d", p, seen[p], cut, expected));

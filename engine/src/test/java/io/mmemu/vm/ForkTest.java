@@ -2,14 +2,16 @@ package io.mmemu.vm;
 
 import java.util.List;
 
-import io.mmemu.pgtable.PageTableEntry;
-import io.mmemu.pgtable.PageWalker;
 import io.mmemu.phys.Backing;
 import io.mmemu.phys.PhysicalMemory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import static io.mmemu.vm.MemoryProbe.exclusive;
+import static io.mmemu.vm.MemoryProbe.pfn;
+import static io.mmemu.vm.MemoryProbe.read;
+import static io.mmemu.vm.MemoryProbe.write;
 import static io.mmemu.vm.Mman.MADV_DOFORK;
 import static io.mmemu.vm.Mman.MADV_DONTFORK;
 import static io.mmemu.vm.Mman.MADV_KEEPONFORK;
@@ -91,29 +93,6 @@ final class ForkTest
                 memory.close();
             }
         }
-    }
-
-    private static long read(final Cpu cpu, final long va)
-    {
-        assertEquals(Signal.NONE, cpu.readLong(va), () -> String.format("read of 0x%x", va));
-        return cpu.value();
-    }
-
-    private static void write(final Cpu cpu, final long va, final long value)
-    {
-        assertEquals(Signal.NONE, cpu.writeLong(va, value), () -> String.format("write of 0x%x", va));
-    }
-
-    private static long pfn(final AddressSpace mm, final long va)
-    {
-        final PageWalker walker = new PageWalker(mm.memory(), null);
-        assertEquals(PageWalker.WALK_PTE, walker.walk(mm.cr3(), va));
-        return PageTableEntry.pfn(walker.entry());
-    }
-
-    private static boolean exclusive(final AddressSpace mm, final long va)
-    {
-        return (mm.pagemap(va) & Pagemap.EXCLUSIVE) != 0;
     }
 
     /**

@@ -4,8 +4,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.mmemu.pgtable.HugePmd;
-import io.mmemu.pgtable.PageTableEntry;
-import io.mmemu.pgtable.PageWalker;
 import io.mmemu.phys.PhysicalMemory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -29,25 +27,12 @@ final class ForkThpRaceTest
 {
     private static final long BASE = 0x300000000000L;
     private static final long HUGE = HugePmd.SIZE;
-    private static final int SLOTS = 32;
+    private static final int SLOTS = WriteOrder.SLOTS;
     /** Slots 128 KiB apart: sixteen in each of the two blocks. */
     private static final long STRIDE = 2 * HUGE / SLOTS;
     private static final int FORKS = 40;
     private static final int RW = PROT_READ | PROT_WRITE;
     private static final int ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
-
-    /** The slot the writer's {@code c}-th write goes to: 9 on from the last (mod 32, a permutation every 32 writes). */
-    private static int indexOf(final long c)
-    {
-        return (int)(((c - 1) * 9) % SLOTS);
-    }
-
-    /** The writer's last write at or before {@code cut} to slot {@code p}: 25 is 9's inverse mod 32. */
-    private static long lastWriteTo(final int p, final long cut)
-    {
-        final long first = (p * 25L) % SLOTS + 1;
-        return first + ((cut - first) / SLOTS) * SLOTS;
-    }
 
     private static long slot(final int p)
     {
@@ -108,7 +93,7 @@ final class ForkThpRaceTest
             final long[] values = new long[SLOTS];
             for (long c = 1; c <= SLOTS; c++)
             {
-                values[indexOf(c)] = c;
+                values[WriteOrder.slotOf(c)] = c;
             }
             remap(main, values);
             final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
@@ -124,7 +109,7 @@ final class ForkThpRaceTest
                     {
                         pause.park(cpu);
                         started.set(c);
-                        final long va = slot(indexOf(c));
+                        final long va = slot(WriteOrder.slotOf(c));
                         if (cpu.writeLong(va, c) != Signal.NONE || cpu.readLong(va) != Signal.NONE || cpu.value() != c)
                         {
                             failures.add("the parent's writer lost its write " + c + ": read " + cpu.value());
@@ -151,7 +136,7 @@ final class ForkThpRaceTest
                     final AddressSpace child = main.fork();
                     final long after = started.get();
                     assertTrue(child != null, "fork failed");
-                    if (isHuge(child, BASE) || isHuge(child, BASE + HUGE))
+                    if (MemoryProbe.isHuge(child, BASE) || MemoryProbe.isHuge(child, BASE + HUGE))
                     {
                         hugeCopies++;
                     }
@@ -166,10 +151,10 @@ final class ForkThpRaceTest
                     {
                         assertEquals(Signal.NONE, main.readLong(slot(p)));
                         values[p] = main.value();
-                        if (values[p] != lastWriteTo(p, last))
+                        if (values[p] != WriteOrder.lastWriteTo(p, last))
                         {
                             failures.add(String.format("the parent's slot %d holds %d, not the writer's %d", p, values[p],
-                                lastWriteTo(p, last)));
+                                WriteOrder.lastWriteTo(p, last)));
                         }
                     }
                     c.close();
@@ -206,12 +191,6 @@ final class ForkThpRaceTest
         }
     }
 
-    private static boolean isHuge(final AddressSpace mm, final long va)
-    {
-        final PageWalker walker = new PageWalker(mm.memory(), null);
-        return walker.walk(mm.cr3(), va) == PageWalker.WALK_LARGE && walker.level() == PageTableEntry.LEVEL_PMD;
-    }
-
     /** The range mapped afresh (two 2 MiB leaves: the policy is "always") and {@code values} written into its slots. */
     private static void remap(final Cpu main, final long[] values)
     {
@@ -222,7 +201,7 @@ final class ForkThpRaceTest
         {
             assertEquals(Signal.NONE, main.writeLong(slot(p), values[p]));
         }
-        assertTrue(isHuge(main.mm, BASE) && isHuge(main.mm, BASE + HUGE), "two 2 MiB leaves");
+        assertTrue(MemoryProbe.isHuge(main.mm, BASE) && MemoryProbe.isHuge(main.mm, BASE + HUGE), "two 2 MiB leaves");
     }
 
     /**
@@ -251,9 +230,9 @@ final class ForkThpRaceTest
         }
         for (int p = 0; p < SLOTS; p++)
         {
-            if (seen[p] != lastWriteTo(p, cut))
+            if (seen[p] != WriteOrder.lastWriteTo(p, cut))
             {
-                failures.add(String.format("the child's slot %d holds %d, not %d of cut %d", p, seen[p], lastWriteTo(p, cut), cut));
+                failures.add(String.format("the child's slot %d holds %d, not %d of cut %d", p, seen[p], WriteOrder.lastWriteTo(p, cut), cut));
             }
             if (c.writeLong(slot(p), -1L - p) != Signal.NONE)
             {

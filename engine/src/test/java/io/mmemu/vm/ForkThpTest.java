@@ -3,12 +3,16 @@ package io.mmemu.vm;
 import io.mmemu.inspect.Inspection;
 import io.mmemu.pgtable.HugePmd;
 import io.mmemu.pgtable.PageTableEntry;
-import io.mmemu.pgtable.PageWalker;
 import io.mmemu.phys.PhysicalMemory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import static io.mmemu.vm.MemoryProbe.exclusive;
+import static io.mmemu.vm.MemoryProbe.hugeLeaf;
+import static io.mmemu.vm.MemoryProbe.pfn;
+import static io.mmemu.vm.MemoryProbe.read;
+import static io.mmemu.vm.MemoryProbe.write;
 import static io.mmemu.vm.Mman.MAP_ANONYMOUS;
 import static io.mmemu.vm.Mman.MAP_FIXED;
 import static io.mmemu.vm.Mman.MAP_PRIVATE;
@@ -32,37 +36,6 @@ final class ForkThpTest
     private static final long PAGE = 4096;
     private static final int RW = PROT_READ | PROT_WRITE;
     private static final int ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
-
-    private static long read(final Cpu cpu, final long va)
-    {
-        assertEquals(Signal.NONE, cpu.readLong(va), () -> String.format("read of 0x%x", va));
-        return cpu.value();
-    }
-
-    private static void write(final Cpu cpu, final long va, final long value)
-    {
-        assertEquals(Signal.NONE, cpu.writeLong(va, value), () -> String.format("write of 0x%x", va));
-    }
-
-    /** The 2 MiB leaf mapping {@code va} in {@code mm}, 0 when it is not mapped by one. */
-    private static long hugeLeaf(final AddressSpace mm, final long va)
-    {
-        final PageWalker walker = new PageWalker(mm.memory(), null);
-        return walker.walk(mm.cr3(), va) == PageWalker.WALK_LARGE && walker.level() == PageTableEntry.LEVEL_PMD ?
-            walker.entry() : 0L;
-    }
-
-    private static long pfn(final AddressSpace mm, final long va)
-    {
-        final PageWalker walker = new PageWalker(mm.memory(), null);
-        assertEquals(PageWalker.WALK_PTE, walker.walk(mm.cr3(), va));
-        return PageTableEntry.pfn(walker.entry());
-    }
-
-    private static boolean exclusive(final AddressSpace mm, final long va)
-    {
-        return (mm.pagemap(va) & Pagemap.EXCLUSIVE) != 0;
-    }
 
     private static String smaps(final AddressSpace mm)
     {
