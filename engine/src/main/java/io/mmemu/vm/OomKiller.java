@@ -1,11 +1,12 @@
 package io.mmemu.vm;
 
-import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.mmemu.pgtable.PageTableEntry;
-import io.mmemu.pgtable.PageWalker;
+import io.mmemu.pgtable.RangeWalker;
 import io.mmemu.pgtable.SwapEntry;
+import io.mmemu.pgtable.TableObserver;
+import io.mmemu.pgtable.TableReader;
 import io.mmemu.phys.BuddyAllocator;
 import io.mmemu.phys.PhysicalMemory;
 
@@ -195,44 +196,52 @@ public final class OomKiller
 
     /**
      * oom_badness with oom_score_adj 0: the pages the process maps (rss; huge leaves count their
-     * 4 KiB pages, the zero page does not count), its swap entries and its page-table pages. Read from its tables without locks, as the kernel reads its approximate
+     * 4 KiB pages, the zero pages do not count), its swap entries and its page-table pages, the
+     * root included. Read from its tables without locks, as the kernel reads its approximate
      * counters: a table changing meanwhile makes the figure approximate, never wrong in kind.
      */
     long badness(final AddressSpace mm)
     {
-        return 1 + count(memory.frames(), mm.cr3() >>> 12, PageTableEntry.LEVEL_PGD);
+        final Badness points = new Badness(memory);
+        RangeWalker.observe(TableReader.live(memory), mm.cr3(), 0, AddressSpace.TASK_SIZE, points);
+        return points.points;
     }
 
-    private long count(final MemorySegment frames, final long tablePfn, final int level)
+    /** Counts what oom_badness counts, entry by entry, as the read-only walk hands them over. */
+    private static final class Badness implements TableObserver
     {
-        long points = 0;
-        final long base = tablePfn << 12;
-        // user half only: the kernel half of a PML4 holds no process memory
-        final int entries = level == PageTableEntry.LEVEL_PGD ? PageTableEntry.ENTRIES / 2 : PageTableEntry.ENTRIES;
-        for (int i = 0; i < entries; i++)
+        private final PhysicalMemory memory;
+        /** The root table. */
+        long points = 1;
+
+        Badness(final PhysicalMemory memory)
         {
-            final long e = PageWalker.read(frames, base + 8L * i);
-            if (!PageTableEntry.isMapped(e))
-            {
-                // MM_SWAPENTS: a swapped-out page still counts against its process
-                points += level == PageTableEntry.LEVEL_PTE && SwapEntry.isSwap(e) ? 1 : 0;
-                continue;
-            }
-            final long pfn = PageTableEntry.pfn(e);
-            if (!memory.isValid(pfn))
-            {
-                continue;
-            }
-            if (level == PageTableEntry.LEVEL_PTE || PageTableEntry.isLeaf(e, level))
-            {
-                points += pfn == memory.zeroPagePfn() ? 0 : PageTableEntry.coverage(level) >>> 12;
-            }
-            else
-            {
-                points += 1 + count(frames, pfn, level - 1);
-            }
+            this.memory = memory;
         }
-        return points;
+
+        @Override
+        public void entry(final long va, final long entry, final int level)
+        {
+            if (!PageTableEntry.isMapped(entry))
+            {
+                return;
+            }
+            // a table page, or a large leaf's 4 KiB pages
+            points += PageTableEntry.isLeaf(entry, level) ? data(entry, PageTableEntry.coverage(level) >>> 12) : 1;
+        }
+
+        @Override
+        public void pte(final long va, final long entry)
+        {
+            // MM_SWAPENTS: a swapped-out page still counts against its process
+            points += PageTableEntry.isMapped(entry) ? data(entry, 1) : SwapEntry.isSwap(entry) ? 1 : 0;
+        }
+
+        private long data(final long entry, final long pages)
+        {
+            final long pfn = PageTableEntry.pfn(entry);
+            return !memory.isValid(pfn) || pfn == memory.zeroPagePfn() || memory.isHugeZeroPage(pfn) ? 0 : pages;
+        }
     }
 
     /**
