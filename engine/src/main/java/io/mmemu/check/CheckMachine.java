@@ -88,12 +88,12 @@ public final class CheckMachine implements AutoCloseable
             runMemory.close();
             runMemory = PhysicalMemory.create(MEMORY, backing);
         }
-        final long modelFrames = modelMemory.framesInUse();
+        final long modelFrames = ConcurrentRun.framesHeld(modelMemory);
         final LinearizabilityChecker.Verdict verdict = LinearizabilityChecker.check(history, modelMemory, budget);
-        if (modelMemory.framesInUse() != modelFrames)
+        if (ConcurrentRun.framesHeld(modelMemory) != modelFrames)
         {
             throw new IllegalStateException("the one-thread model did not return "
-                + (modelMemory.framesInUse() - modelFrames) + " frames:\n" + ProgramText.program(scenario, null));
+                + (ConcurrentRun.framesHeld(modelMemory) - modelFrames) + " frames:\n" + ProgramText.program(scenario, null));
         }
         return new Result(history, verdict);
     }

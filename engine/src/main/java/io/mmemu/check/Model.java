@@ -10,6 +10,8 @@ import io.mmemu.script.Interpreter;
 import io.mmemu.script.Outcome;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
+import io.mmemu.vm.Errno;
+import io.mmemu.vm.Mman;
 import io.mmemu.vm.Signal;
 import io.mmemu.vm.VmaInfo;
 
@@ -41,7 +43,7 @@ final class Model implements AutoCloseable
     void reset()
     {
         release();
-        mm = AddressSpace.create(memory, scenario.locking(), scenario.section());
+        mm = AddressSpace.create(memory, scenario.locking(), scenario.section()).thp(scenario.thp());
         if (scenario.startBrk() != 0)
         {
             mm.setBrk(scenario.startBrk(), scenario.startBrk());
@@ -53,6 +55,51 @@ final class Model implements AutoCloseable
     Outcome apply(final Op op)
     {
         return op.apply(cpu, interpreter);
+    }
+
+    /**
+     * Whether {@code recorded} is a result {@code op} may give where the model, just now, gave
+     * {@code modelled}: the same one, except for MADV_COLLAPSE over a range that VMAs cover
+     * whole. Its result depends on which pages are resident and on allocation
+     * (madvise_collapse_errno: 0, EINVAL, EAGAIN, ENOMEM or EBUSY), which the model's state leaves
+     * out — its own probes fault pages in — and it changes no byte and no VMA whatever it returns.
+     */
+    boolean explains(final Op op, final Outcome modelled, final Outcome recorded)
+    {
+        if (modelled.equals(recorded))
+        {
+            return true;
+        }
+        if (op.call() != Call.MADVISE || op.argument(2) != Mman.MADV_COLLAPSE || recorded.signal() != Signal.NONE)
+        {
+            return false;
+        }
+        final long result = recorded.value();
+        final boolean collapseResult = result == 0 || result == -Errno.EINVAL || result == -Errno.EAGAIN ||
+            result == -Errno.ENOMEM || result == -Errno.EBUSY;
+        return collapseResult && coveredWhole(op.argument(0), op.argument(0) + op.argument(1));
+    }
+
+    private boolean coveredWhole(final long start, final long end)
+    {
+        long at = start;
+        for (final VmaInfo vma : mm.vmas())
+        {
+            if (Long.compareUnsigned(vma.end(), at) <= 0)
+            {
+                continue;
+            }
+            if (Long.compareUnsigned(vma.start(), at) > 0)
+            {
+                return false;
+            }
+            at = vma.end();
+            if (Long.compareUnsigned(at, end) >= 0)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -20,6 +20,7 @@ import io.mmemu.script.Statement;
 import io.mmemu.script.Window;
 import io.mmemu.vm.Mman;
 import io.mmemu.vm.Signal;
+import io.mmemu.vm.ThpMode;
 
 /**
  * Scenarios and histories as text of the program language ({@code docs/language.md}): an op is a
@@ -31,7 +32,7 @@ import io.mmemu.vm.Signal;
 public final class ProgramText
 {
     private static final String START_EVENT = "go";
-    private static final List<String> WRITTEN_OPTIONS = List.of("locking", "backing", "section");
+    private static final List<String> WRITTEN_OPTIONS = List.of("locking", "backing", "section", "thp");
     /** A comment {@code mmemu run} ignores and {@link #parse} reads: where the heap starts. */
     private static final String HEAP_LINE = "# mmemu check: heap at ";
     private static final Pattern TOUCH_VALUE = Pattern.compile("^(touch\\(.*\\))\\s+value\\s+(\\d+)$");
@@ -92,6 +93,10 @@ public final class ProgramText
         sb.append("option locking ").append(scenario.locking().cliName()).append('\n');
         sb.append("option backing ").append(Report.backingName(scenario.backing())).append('\n');
         sb.append("option section ").append(scenario.section()).append('\n');
+        if (scenario.thp() != ThpMode.NEVER)
+        {
+            sb.append("option thp ").append(scenario.thp().sysfsName()).append('\n');
+        }
         if (scenario.startBrk() != 0)
         {
             sb.append(String.format("%s0x%x%n", HEAP_LINE, scenario.startBrk()));
@@ -204,7 +209,7 @@ public final class ProgramText
         {
             throw new IllegalArgumentException(name + ": no thread block");
         }
-        return new Scenario(options.locking(), options.backing(), options.section(), heap, setup, threads);
+        return new Scenario(options.locking(), options.backing(), options.section(), heap, setup, threads, options.thp());
     }
 
     private static Op call(final String line) throws ScriptException

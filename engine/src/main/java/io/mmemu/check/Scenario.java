@@ -5,20 +5,30 @@ import java.util.List;
 
 import io.mmemu.phys.Backing;
 import io.mmemu.vm.LockingMode;
+import io.mmemu.vm.ThpMode;
 
 /**
  * A concurrent program to check: how the machine is built, the operations the main thread makes
  * before any other thread starts ({@link #setup}), and each thread's operations, in program order.
  *
  * @param startBrk where the heap starts (as exec would have set it), 0 for none
+ * @param thp      the transparent-huge-page policy of the address space
  */
 public record Scenario(LockingMode locking, Backing backing, long section, long startBrk, List<Op> setup,
-    List<List<Op>> threads)
+    List<List<Op>> threads, ThpMode thp)
 {
     public Scenario
     {
         setup = List.copyOf(setup);
         threads = threads.stream().map(List::copyOf).toList();
+        java.util.Objects.requireNonNull(thp, "thp");
+    }
+
+    /** A scenario without transparent huge pages. */
+    public Scenario(final LockingMode locking, final Backing backing, final long section, final long startBrk,
+        final List<Op> setup, final List<List<Op>> threads)
+    {
+        this(locking, backing, section, startBrk, setup, threads, ThpMode.NEVER);
     }
 
     public int operations()
@@ -33,12 +43,12 @@ public record Scenario(LockingMode locking, Backing backing, long section, long 
 
     public Scenario withSetup(final List<Op> ops)
     {
-        return new Scenario(locking, backing, section, startBrk, ops, threads);
+        return new Scenario(locking, backing, section, startBrk, ops, threads, thp);
     }
 
     public Scenario withThreads(final List<List<Op>> ops)
     {
-        return new Scenario(locking, backing, section, startBrk, setup, ops);
+        return new Scenario(locking, backing, section, startBrk, setup, ops, thp);
     }
 
     /** This scenario with thread {@code t}'s ops replaced ({@code t} = -1: the setup). */

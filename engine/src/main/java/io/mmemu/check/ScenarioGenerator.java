@@ -10,6 +10,7 @@ import io.mmemu.phys.Backing;
 import io.mmemu.script.Call;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.LockingMode;
+import io.mmemu.vm.ThpMode;
 
 import static io.mmemu.vm.Mman.*;
 
@@ -23,6 +24,12 @@ import static io.mmemu.vm.Mman.*;
  * A quarter of the scenarios start with a stack (a MAP_GROWSDOWN VMA) with two hot pages below
  * it, where touches grow it and other calls map and unmap what blocks the growth.
  * <p>
+ * A quarter of the scenarios run with transparent huge pages (policy always or madvise) over
+ * another window: two 2 MiB blocks, mapped whole by the setup and written, so that leaves exist
+ * when the threads start; their hot pages sit at the blocks' edges and inside them, where small
+ * munmaps, mprotects and madvises split leaves while other threads fault and touch, and a few ops
+ * act on whole blocks (map one afresh, unmap, collapse, advise, move one onto the other).
+ * <p>
  * Every mmap kind the engine has without files: private and shared anonymous memory, with no
  * address, a hint, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_GROWSDOWN (touches below it
  * grow it), MAP_NORESERVE. File mappings are left out: the program language has no files to name.
@@ -34,6 +41,11 @@ public final class ScenarioGenerator
     public static final int WINDOW_PAGES = 48;
     public static final long WINDOW_END = AddressSpace.MMAP_BASE;
     public static final long WINDOW_START = WINDOW_END - WINDOW_PAGES * PAGE;
+    /** The huge scenarios' window: two 2 MiB blocks, aligned, just below the mmap base. */
+    public static final long HUGE = 2L << 20;
+    public static final long HUGE_WINDOW_END = AddressSpace.MMAP_BASE & -HUGE;
+    public static final long HUGE_WINDOW_START = HUGE_WINDOW_END - 2 * HUGE;
+    private static final int HUGE_WINDOW_PAGES = (int)(2 * HUGE / PAGE);
     /** Where the stack of a scenario with one starts: a third of the way up the window. */
     private static final long STACK = WINDOW_START + WINDOW_PAGES / 3 * PAGE;
     /** Hot pages per scenario: where most fixed calls and touches go. */
@@ -87,10 +99,14 @@ public final class ScenarioGenerator
         return new Draw(random).scenario(locking, backing);
     }
 
-    /** One scenario's draws: its hot pages and the next write value. */
+    /** One scenario's draws: its window, its hot pages and the next write value. */
     private final class Draw
     {
         private final SplittableRandom random;
+        /** The THP policy: NEVER for the small-window scenarios. */
+        private final ThpMode thp;
+        private final long windowStart;
+        private final int windowPages;
         private final long[] hot = new long[HOT_PAGES];
         /** Pages the current thread's ops named so far: its touches follow its own calls (map, write, read back). */
         private final List<Long> recent = new ArrayList<>();
@@ -104,11 +120,14 @@ public final class ScenarioGenerator
         Draw(final SplittableRandom random)
         {
             this.random = random;
+            thp = random.nextInt(4) != 0 ? ThpMode.NEVER : random.nextBoolean() ? ThpMode.ALWAYS : ThpMode.MADVISE;
+            windowStart = thp == ThpMode.NEVER ? WINDOW_START : HUGE_WINDOW_START;
+            windowPages = thp == ThpMode.NEVER ? WINDOW_PAGES : HUGE_WINDOW_PAGES;
             for (int i = 0; i < hot.length; i++)
             {
-                hot[i] = WINDOW_START + random.nextInt(WINDOW_PAGES) * PAGE;
+                hot[i] = thp == ThpMode.NEVER ? windowStart + random.nextInt(windowPages) * PAGE : hugeHotPage();
             }
-            stack = random.nextInt(4) == 0;
+            stack = thp == ThpMode.NEVER && random.nextInt(4) == 0;
             if (stack)
             {
                 hot[0] = STACK - PAGE;
@@ -116,10 +135,31 @@ public final class ScenarioGenerator
             }
         }
 
+        /** A block's first or last page, the page past the first block's end, or any page of a block. */
+        private long hugeHotPage()
+        {
+            final long block = HUGE_WINDOW_START + random.nextInt(2) * HUGE;
+            return switch (random.nextInt(4))
+            {
+                case 0 -> block;
+                case 1 -> block + HUGE - PAGE;
+                case 2 -> HUGE_WINDOW_START + HUGE;
+                default -> block + random.nextInt((int)(HUGE / PAGE)) * PAGE;
+            };
+        }
+
         Scenario scenario(final LockingMode locking, final Backing backing)
         {
-            // pieces at about half the hot pages: a layout of small VMAs and holes, as munmap meets it
             final List<Op> setup = new ArrayList<>();
+            if (thp != ThpMode.NEVER)
+            {
+                setup.add(Op.syscall(Call.MMAP, HUGE_WINDOW_START, 2 * HUGE, RW, ANON | MAP_FIXED, -1, 0));
+                if (thp == ThpMode.MADVISE)
+                {
+                    setup.add(Op.syscall(Call.MADVISE, HUGE_WINDOW_START, 2 * HUGE, MADV_HUGEPAGE));
+                }
+            }
+            // pieces at about half the hot pages: a layout of small VMAs and holes, as munmap meets it
             if (stack)
             {
                 // touches below it grow it while nothing accessible lies within the guard gap below
@@ -127,7 +167,7 @@ public final class ScenarioGenerator
             }
             for (final long page : hot)
             {
-                if (random.nextBoolean())
+                if (thp == ThpMode.NEVER && random.nextBoolean())
                 {
                     setup.add(Op.syscall(Call.MMAP, page, (1 + random.nextInt(2)) * PAGE, random.nextInt(5) == 0 ? PROT_READ : RW,
                         (random.nextInt(6) == 0 ? MAP_SHARED | MAP_ANONYMOUS : ANON) | MAP_FIXED, -1, 0));
@@ -149,7 +189,8 @@ public final class ScenarioGenerator
                 }
                 ops.add(mine);
             }
-            return new Scenario(locking, backing, SECTIONS[random.nextInt(SECTIONS.length)], WINDOW_START, setup, ops);
+            return new Scenario(locking, backing, SECTIONS[random.nextInt(SECTIONS.length)],
+                thp == ThpMode.NEVER ? WINDOW_START : 0, setup, ops, thp);
         }
 
         private Op op()
@@ -166,6 +207,10 @@ public final class ScenarioGenerator
 
         private Op anyOp()
         {
+            if (thp != ThpMode.NEVER && random.nextInt(8) == 0)
+            {
+                return wholeBlockOp();
+            }
             final int r = random.nextInt(100);
             if (r < 20)
             {
@@ -200,8 +245,28 @@ public final class ScenarioGenerator
                     MADV_NOHUGEPAGE, MADV_WILLNEED};
                 return Op.syscall(Call.MADVISE, page(), pages(), advice[random.nextInt(advice.length)]);
             }
+            if (thp != ThpMode.NEVER)
+            {
+                return Op.read(touchAddress());
+            }
             // a break anywhere in the window's lower half, sometimes not page-aligned
             return Op.syscall(Call.BRK, WINDOW_START + random.nextInt(WINDOW_PAGES / 2) * PAGE + (random.nextInt(4) == 0 ? 100 : 0));
+        }
+
+        /** An op on a whole 2 MiB block: where leaves are made, collapsed, moved and dropped whole. */
+        private Op wholeBlockOp()
+        {
+            final long block = HUGE_WINDOW_START + random.nextInt(2) * HUGE;
+            recent.add(block);
+            return switch (random.nextInt(5))
+            {
+                case 0 -> Op.syscall(Call.MMAP, block, HUGE, RW, ANON | MAP_FIXED, -1, 0);
+                case 1 -> Op.syscall(Call.MUNMAP, block, HUGE);
+                case 2 -> Op.syscall(Call.MADVISE, block, HUGE, MADV_COLLAPSE);
+                case 3 -> Op.syscall(Call.MADVISE, block, HUGE, random.nextBoolean() ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+                default -> Op.syscall(Call.MREMAP, block, HUGE, HUGE, MREMAP_MAYMOVE | MREMAP_FIXED,
+                    block == HUGE_WINDOW_START ? HUGE_WINDOW_START + HUGE : HUGE_WINDOW_START);
+            };
         }
 
         private Op mmap()
@@ -248,7 +313,7 @@ public final class ScenarioGenerator
         private long page()
         {
             final long page = random.nextInt(5) < 3 ? hot[random.nextInt(hot.length)]
-                : WINDOW_START + random.nextInt(WINDOW_PAGES) * PAGE;
+                : windowStart + random.nextInt(windowPages) * PAGE;
             recent.add(page);
             return page;
         }

@@ -37,8 +37,8 @@ public record Violation(History original, int originalReproduced, History histor
         final StringBuilder sb = new StringBuilder();
         final Scenario s = shrunk();
         sb.append("# mmemu check: ").append(summary()).append('\n');
-        sb.append(String.format("# %s, %s, section %d; %d ops in %d threads%s;%n", s.locking().cliName(),
-            io.mmemu.program.Report.backingName(s.backing()), s.section(), s.operations(), s.threads().size(),
+        sb.append(String.format("# %s, %s, section %d, THP %s; %d ops in %d threads%s;%n", s.locking().cliName(),
+            io.mmemu.program.Report.backingName(s.backing()), s.section(), s.thp().sysfsName(), s.operations(), s.threads().size(),
             original == history ? "" : String.format(" (shrunk from %d ops in %d threads)",
                 original.scenario().operations(), original.scenario().threads().size())));
         sb.append(String.format("# %d of %d runs of this program failed%s. Each op's comment: its result in the failing run%n",

@@ -33,7 +33,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * every write-locked VMA in the tree belongs to such a span. It holds because a writer drops the
  * mmap lock while owning a span only once the VMAs there are its locked ones (split at the span's
  * ends), and every other writer changes only VMAs that meet its own span, plus unlocked neighbours
- * it merges with (locked VMAs never merge) — which by the invariant meet no other span. So a writer
+ * it merges with (locked VMAs never merge) — which by the invariant meet no other span. A writer
+ * whose range touches another writer's locked VMA that will stay (a replacement) waits for that
+ * writer first ({@link #neighbourConflict}), so that what it merges with is settled. So a writer
  * holding the mmap lock sees, in the tree, every other writer's munmap as not yet done (its
  * placeholders have the old VMAs' ranges and flags) and every MAP_FIXED replacement as done; its
  * result is the one Linux gives in that order.
@@ -138,7 +140,8 @@ final class RangeLock
         {
             me = find(cpu);
             assert me != null && me.active : "claim without acquire";
-            busy = conflict(me, start, end);
+            final Owner overlapping = conflict(me, start, end);
+            busy = overlapping != null ? overlapping : neighbourConflict(cpu, me, start, end);
             if (busy == null)
             {
                 add(me, start, end);
@@ -317,7 +320,8 @@ final class RangeLock
             final long seen;
             synchronized (this)
             {
-                busy = conflict(me);
+                final Owner overlapping = conflict(me);
+                busy = overlapping != null ? overlapping : neighbourConflict(cpu, me);
                 if (busy == null)
                 {
                     me.active = true;
@@ -451,6 +455,58 @@ final class RangeLock
         return null;
     }
 
+    /** Caller holds this monitor and the mmap write lock: {@link #neighbourConflict(Cpu, Owner, long, long)} over every span of {@code me}. */
+    private Owner neighbourConflict(final Cpu cpu, final Owner me)
+    {
+        for (int k = 0; k < me.count; k++)
+        {
+            final Owner busy = neighbourConflict(cpu, me, me.spans[2 * k], me.spans[2 * k + 1]);
+            if (busy != null)
+            {
+                return busy;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Caller holds this monitor and the mmap write lock: the other writer whose locked VMA touches
+     * {@code [start, end)} from outside and stays when that writer is done (a MAP_FIXED or mremap
+     * replacement, published born locked before the old pages are gone), or null. An edit next to
+     * such a VMA merges with it in Linux's order after its writer and with what it replaced in the
+     * order before, but a locked VMA never merges: so the edit waits for the writer. A munmap's
+     * placeholders do not count: they go, and not merging with them is the order after the munmap.
+     */
+    private Owner neighbourConflict(final Cpu cpu, final Owner me, final long start, final long end)
+    {
+        if (!perVma || start == end)
+        {
+            return null;
+        }
+        final VmaTree tree = cpu.mm.tree();
+        if (start != 0)
+        {
+            final Vma prev = tree.find(start - 1);
+            if (prev != null && prev.end == start && prev.isLocked() && !prev.isPlaceholder())
+            {
+                final Owner busy = conflict(me, prev.start, prev.end);
+                if (busy != null)
+                {
+                    return busy;
+                }
+            }
+        }
+        if (Long.compareUnsigned(end, start) > 0 && end != -1L)
+        {
+            final Vma next = tree.find(end);
+            if (next != null && next.start == end && next.isLocked() && !next.isPlaceholder())
+            {
+                return conflict(me, next.start, next.end);
+            }
+        }
+        return null;
+    }
+
     private static boolean meets(final Owner owner, final long start, final long end)
     {
         for (int k = 0; k < owner.count; k++)
@@ -557,6 +613,13 @@ final class RangeLock
     {
         assert holdsTree() && owns(cpu, vma.start, vma.end) : "born-locked " + vma + " outside the writer's span";
         return vma.lockedCopy();
+    }
+
+    /** A munmap's placeholder for {@code vma}: born locked, gone when the munmap is done. */
+    Vma placeholder(final Cpu cpu, final Vma vma)
+    {
+        assert holdsTree() && owns(cpu, vma.start, vma.end) : "placeholder " + vma + " outside the writer's span";
+        return vma.placeholderCopy();
     }
 
     /** Ends the lock on a VMA born locked that stays in the tree (after its old pages are gone). */

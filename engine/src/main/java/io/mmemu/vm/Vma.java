@@ -74,6 +74,12 @@ final class Vma
      * it when it ends the episode.
      */
     private long lockedAt;
+    /**
+     * Whether this is a munmap's placeholder: born locked, it leaves the tree when its writer is
+     * done, with nothing in its place. Written before the VMA is published (under the mmap write
+     * lock), never changed.
+     */
+    private boolean placeholder;
 
     Vma(final long start, final long end, final int flags, final long pgoff, final OpenFile file,
         final String name, final AnonVma anonVma)
@@ -112,6 +118,20 @@ final class Vma
         copy.lockedAt = System.nanoTime();
         copy.lock = WRITER;
         return copy;
+    }
+
+    /** A copy of this VMA, born write-locked, that holds the range of a munmap in flight and then goes. */
+    Vma placeholderCopy()
+    {
+        final Vma copy = lockedCopy();
+        copy.placeholder = true;
+        return copy;
+    }
+
+    /** Whether this is a munmap's placeholder (see {@link #placeholderCopy}). */
+    boolean isPlaceholder()
+    {
+        return placeholder;
     }
 
     /** A fault's read lock: fails when a writer holds or is taking the VMA. */

@@ -150,7 +150,7 @@ final class VmaEditor
             mm.rangeLock().lockVma(cpu, vma);
             if (placeholders)
             {
-                copies[i - from] = mm.rangeLock().bornLocked(cpu, vma);
+                copies[i - from] = mm.rangeLock().placeholder(cpu, vma);
             }
         }
         mm.replace(cpu, from, to, copies);

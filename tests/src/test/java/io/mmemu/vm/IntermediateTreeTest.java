@@ -141,4 +141,47 @@ final class IntermediateTreeTest
             assertEquals(baseline, memory.framesInUse());
         }
     }
+
+    /**
+     * An edit next to a MAP_FIXED replacement in flight merges as it would after it (found by the
+     * checker's soak: an mmap beside a replacement's born-locked VMA stayed a VMA of its own, a
+     * layout no order gives, seen as mremap's EFAULT for a range over both). Parked in the
+     * replacement's zap, the new VMA is in the tree, locked; a racer maps the range just above it
+     * with the same flags. In every order the two become one VMA.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"per-vma", "mmap-lock"})
+    void anEditNextToAReplacementInFlightMergesWithIt(final String locking) throws Exception
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        {
+            final long baseline = memory.framesInUse();
+            final AddressSpace mm = AddressSpace.create(memory, LockingMode.fromCliName(locking), AddressSpace.DEFAULT_SECTION);
+            final ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
+            final long length = 4 * PAGE;
+            try (Cpu setup = mm.attachCpu())
+            {
+                assertEquals(SOURCE, setup.mmap(SOURCE, length, RW, ANON | MAP_FIXED, -1, 0));
+                for (long va = SOURCE; va < SOURCE + length; va += PAGE)
+                {
+                    assertEquals(Signal.NONE, setup.writeByte(va, 0x11));
+                }
+            }
+            // parked in the zap of the pages it replaces: its new VMA published and locked
+            final ParkedWriter replacement = new ParkedWriter(mm, "mmap-fixed", () -> true,
+                cpu -> cpu.mmap(SOURCE, length, RW, ANON | MAP_FIXED, -1, 0), errors);
+            final long[] mapped = {-1};
+            replacement.race(mm, cpu -> mapped[0] = cpu.mmap(SOURCE + length, length, RW, ANON | MAP_FIXED, -1, 0), errors);
+            assertTrue(errors.isEmpty(), () -> "failures: " + errors);
+            assertEquals(SOURCE, replacement.result);
+            assertEquals(SOURCE + length, mapped[0]);
+            final java.util.List<VmaInfo> vmas = mm.vmas();
+            assertEquals(1, vmas.size(), () -> "one VMA in every order, not " + vmas);
+            assertEquals(SOURCE, vmas.get(0).start());
+            assertEquals(SOURCE + 2 * length, vmas.get(0).end());
+            mm.check(true).assertOk();
+            mm.close();
+            assertEquals(baseline, memory.framesInUse());
+        }
+    }
 }
