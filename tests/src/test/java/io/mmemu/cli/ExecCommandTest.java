@@ -75,6 +75,14 @@ final class ExecCommandTest
         "gcc/children/03-x86_64-linux-gnu-as.maps | /usr/bin/as                      | @gcc/children/03-x86_64-linux-gnu-as.cmdline",
         "gcc/children/04-collect2.maps        | /usr/lib/gcc/x86_64-linux-gnu/12/collect2 | @gcc/children/04-collect2.cmdline",
         "gcc/children/05-x86_64-linux-gnu-ld.bfd.maps | /usr/bin/ld                    | @gcc/children/05-x86_64-linux-gnu-ld.bfd.cmdline",
+        "gcc-c/gcc-c.maps                     | /usr/bin/gcc                         | /usr/bin/gcc -c x.c",
+        "gcc-c/children/02-cc1.maps           | /usr/lib/gcc/x86_64-linux-gnu/12/cc1 | @gcc-c/children/02-cc1.cmdline",
+        "gcc-c/children/03-x86_64-linux-gnu-as.maps | /usr/bin/as                    | @gcc-c/children/03-x86_64-linux-gnu-as.cmdline",
+        "sh-pipe/sh-pipe.maps                 | /usr/bin/sh                          | @sh-pipe/children/01-dash.cmdline",
+        "sh-pipe/children/02-ls.maps          | /usr/bin/ls                          | @sh-pipe/children/02-ls.cmdline",
+        "sh-pipe/children/03-wc.maps          | /usr/bin/wc                          | @sh-pipe/children/03-wc.cmdline",
+        "python3-subprocess/python3-subprocess.maps | /usr/bin/python3               | @python3-subprocess/children/01-python3.11.cmdline",
+        "python3-subprocess/children/02-true.maps | /usr/bin/true                    | @python3-subprocess/children/02-true.cmdline",
     })
     void theMapsOfEachCapturedProgramAtItsFirstInstruction(final String maps, final String path, final String argv)
         throws IOException
@@ -83,7 +91,7 @@ final class ExecCommandTest
         assumeSameFiles(recorded);
         final List<String> args = argv.startsWith("@") ? Files.readAllLines(FIXTURES.resolve(argv.substring(1)))
             : List.of(argv.split(" "));
-        // the children's environment (what gcc passed them) was not recorded: their strings fit the
+        // the children's environment (what their parents passed them) was not recorded: their strings fit the
         // stack's one page without it, as with it
         final List<String> env = maps.contains("children") ? List.of() : CAPTURE_ENV;
         final CommandOutput r = CommandOutput.run(execArgs(path, env, args.subList(1, args.size())).toArray(String[]::new));
