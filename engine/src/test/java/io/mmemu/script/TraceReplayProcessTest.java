@@ -5,12 +5,17 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
+import io.mmemu.elf.ElfImage;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.VdsoImage;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -108,6 +113,42 @@ final class TraceReplayProcessTest
         assertEquals("t.trace:4098: pid 101 is unchecked: clone: ENOMEM, the emulated memory has no room for the child's " +
             "page tables (--physmem)\n", err.toString(StandardCharsets.UTF_8));
         assertEquals("checked " + (1 + 4096 + 1) + ", equal " + (1 + 4096 + 1) + ", differ 0, unchecked 1", summary());
+    }
+
+    /**
+     * Forked children that exec files execve would refuse (issue 17's bad input): each is named on
+     * standard error with the execve's line and the file's offset, its pid's calls are unchecked,
+     * the others' checked; nothing is thrown and no frame is left behind (exit 3 would say so).
+     */
+    @Test
+    void anExecOfAFileExecveRefusesIsNamedAndItsPidUnchecked(@TempDir final Path dir) throws IOException
+    {
+        final ElfImage good = ElfImage.executable().load(5, 0, 0x400000, 0x1000, 0x1000);
+        final Path script = Files.writeString(dir.resolve("script"), "#!/bin/sh\necho hello\n");
+        final Path truncated = Files.write(dir.resolve("truncated"), Arrays.copyOf(good.bytes(), 40));
+        final Path arm = good.machine(183).write(dir.resolve("arm"));
+        final Path orphan = ElfImage.dynamic().interpreter("/nonexistent/ld.so").load(4, 0, 0, 0x1000, 0x1000)
+            .write(dir.resolve("orphan"));
+        final StringBuilder log = new StringBuilder("""
+            100  mmap(0x100000000000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x100000000000
+            100  madvise(0x100000000000, 8192, MADV_POPULATE_WRITE) = 0
+            """);
+        int child = 101;
+        for (final Path bad : List.of(script, truncated, arm, orphan))
+        {
+            log.append("100  ").append(FORK).append(" = ").append(child).append('\n');
+            log.append(child).append("  execve(\"").append(bad).append("\", [\"x\"], 0x7ffd /* 0 vars */) = 0\n");
+            log.append(child).append("  brk(NULL) = 0x401000\n");
+            child++;
+        }
+        log.append("100  munmap(0x100000000000, 8192) = 0\n");
+        assertEquals(0, replay(log.toString(), Map.of()), err::toString);
+        assertEquals("checked 3, equal 3, differ 0, unchecked 4", summary());
+        assertEquals("t.trace:4: pid 101 is unchecked: " + script + ": offset 0x0: not an ELF file (no \\177ELF magic)\n" +
+            "t.trace:7: pid 102 is unchecked: " + truncated + ": offset 0x28: truncated ELF header (40 of 64 bytes)\n" +
+            "t.trace:10: pid 103 is unchecked: " + arm + ": offset 0x12: e_machine 183 is not x86-64 (62)\n" +
+            "t.trace:13: pid 104 is unchecked: " + orphan + ": offset 0xb0: interpreter /nonexistent/ld.so: no such file (execve: ENOENT)\n",
+            err.toString(StandardCharsets.UTF_8));
     }
 
     /**
