@@ -320,7 +320,9 @@ final class SideBySide
             "emulator.tables-only." + FORK_TABLES_ONLY_GIB + "GiB.fork", null));
         return new ScenarioFigure("fork", "fork of a populated process, and its COW breaks, beside the host kernel",
             "A process with 1, 16 and 64 GiB of private anonymous memory populated (a byte written a page, 4 KiB " +
-            "pages: THP off on the host, none in the emulator) forks 5 times, each child gone at once: the median " +
+            "pages: THP off on the host, none in the emulator) forks 5 times, each child gone at once, after an " +
+            "unmeasured warm-up (20 forks of 256 MiB on each backing, so the first size is not measured before the " +
+            "JIT has compiled the copy): the median " +
             "fork time (dup_mmap: every VMA, copy_page_range over every entry). Then it forks once more and, while " +
             "that child lives, writes a byte to each page of the first GiB again: one COW break a page (a fresh " +
             "page and a copy). Emulator with full backing (the child shares every page: counts raised, writable " +
