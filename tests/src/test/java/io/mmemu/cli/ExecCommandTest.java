@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -184,5 +185,19 @@ final class ExecCommandTest
         final CommandOutput missing = CommandOutput.run("exec", dir.resolve("absent").toString());
         assertEquals(2, missing.exitCode());
         assertEquals("mmemu exec: " + dir.resolve("absent") + ": no such file (execve: ENOENT)\n", missing.err());
+        // an ELF64 header of an aarch64 executable (e_machine 183), and the same cut short
+        final byte[] header = new byte[64];
+        System.arraycopy(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1}, 0, header, 0, 7);
+        header[16] = 2;
+        header[18] = (byte)183;
+        final Path arm = Files.write(dir.resolve("arm"), header);
+        final CommandOutput otherMachine = CommandOutput.run("exec", arm.toString());
+        assertEquals(2, otherMachine.exitCode());
+        assertEquals("mmemu exec: " + arm + ": offset 0x12: e_machine 183 is not x86-64 (62)\n", otherMachine.err());
+        final Path cut = Files.write(dir.resolve("cut"), Arrays.copyOf(header, 40));
+        final CommandOutput truncated = CommandOutput.run("exec", cut.toString());
+        assertEquals(2, truncated.exitCode());
+        assertEquals("mmemu exec: " + cut + ": offset 0x28: truncated ELF header (40 of 64 bytes)\n", truncated.err());
+        assertEquals("", truncated.out());
     }
 }
