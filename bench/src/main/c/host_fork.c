@@ -3,12 +3,14 @@
  * memory populated, then the copy-on-write breaks of writing it all again. Built on first use by
  * io.mmemu.bench.scenario.ForkScenario with the system's cc.
  *
- *   host_fork SIZE REPS
+ *   host_fork SIZE REPS [COW]
  *
  * Populates SIZE bytes (a byte written a page; THP off for the process, so the pages are 4 KiB as
  * the emulator's), then REPS times: fork, the child _exits at once, the parent times fork()'s
  * return (copy_page_range of every page) and reaps it. Then one more fork whose child waits on a
- * pipe while the parent writes a byte a page again (one COW break each), timed; then the child goes.
+ * pipe while the parent writes a byte a page again (one COW break each) over the first COW bytes
+ * (all SIZE when not given: each break copies a page, so COW bytes more memory), timed; then the
+ * child goes.
  *
  * Output, one fact a line:
  *   fork_ns N          one fork's time in the parent (one line per repetition)
@@ -34,13 +36,14 @@ static long long now_ns(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3)
+    if (argc != 3 && argc != 4)
     {
-        fprintf(stderr, "usage: host_fork SIZE REPS\n");
+        fprintf(stderr, "usage: host_fork SIZE REPS [COW]\n");
         return 2;
     }
     const unsigned long size = strtoul(argv[1], NULL, 0);
     const int reps = atoi(argv[2]);
+    const unsigned long cow = argc == 4 && strtoul(argv[3], NULL, 0) < size ? strtoul(argv[3], NULL, 0) : size;
     prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
     volatile char *data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (data == MAP_FAILED)
@@ -85,11 +88,11 @@ int main(int argc, char **argv)
     }
     close(fds[0]);
     const long long t0 = now_ns();
-    for (unsigned long off = 0; off < size; off += PAGE)
+    for (unsigned long off = 0; off < cow; off += PAGE)
     {
         data[off] = 2;
     }
-    printf("cow_ns %lld %lu\n", now_ns() - t0, size / PAGE);
+    printf("cow_ns %lld %lu\n", now_ns() - t0, cow / PAGE);
     close(fds[1]);
     waitpid(pid, NULL, 0);
     return 0;

@@ -56,4 +56,12 @@ public sealed interface TraceEvent
     record Exec(int line, int pid, String path, List<String> argv) implements TraceEvent
     {
     }
+
+    /**
+     * A thread ended ({@code +++ exited with N +++}, {@code +++ killed by SIG... +++}): when it was
+     * the last one of its address space, the process's memory goes back (exit_mmap).
+     */
+    record Exit(int line, int pid) implements TraceEvent
+    {
+    }
 }

@@ -23,7 +23,8 @@ import org.agrona.collections.Int2ObjectHashMap;
  * A call split by another thread's lines is joined, and applied once, where it resumes: that is
  * where the kernel returned, and the order in which results were produced. fds printed with their
  * paths ({@code 3</usr/lib/x86_64-linux-gnu/libc.so.6>}, strace's {@code -y}) keep the path for the
- * replay's file table. Signal and exit lines are skipped.
+ * replay's file table. A thread's exit line ({@code +++ exited with 0 +++}, {@code +++ killed by
+ * SIGKILL +++}) is an {@link TraceEvent.Exit}; signal lines are skipped.
  * <p>
  * Which calls: the ones mmemu models ({@link Call}) are parsed strictly; the rest of strace's
  * {@code %memory} class becomes {@link TraceEvent.Unmodelled}; clone/clone3/fork/vfork/execve
@@ -45,6 +46,8 @@ public final class TraceParser
     private static final Pattern PID = Pattern.compile("^\\s*(\\d+)\\s+");
     /** strace -t, -tt, -ttt timestamps after the pid. */
     private static final Pattern TIMESTAMP = Pattern.compile("^(\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?|\\d+\\.\\d+)\\s+");
+    /** The end of a thread: {@code +++ exited with 0 +++}, {@code +++ killed by SIGKILL (core dumped) +++}. */
+    private static final Pattern EXIT = Pattern.compile("^\\+\\+\\+ (?:exited with -?\\d+|killed by SIG[A-Z0-9+-]+(?: \\(core dumped\\))?) \\+\\+\\+$");
     private static final Pattern RESUMED = Pattern.compile("^<\\.\\.\\. ([A-Za-z0-9_]+) resumed>\\s?(.*)$");
     private static final String UNFINISHED = "<unfinished ...>";
     private static final Pattern NAME = Pattern.compile("^([A-Za-z_][A-Za-z0-9_]*)\\(");
@@ -115,6 +118,11 @@ public final class TraceParser
             rest = rest.substring(time.end());
         }
         rest = DURATION.matcher(rest.stripTrailing()).replaceFirst("");
+        if (rest.startsWith("+++") && pid != 0 && EXIT.matcher(rest).matches())
+        {
+            events.add(new TraceEvent.Exit(lineNumber, pid));
+            return;
+        }
         if (rest.startsWith("---") || rest.startsWith("+++"))
         {
             return;

@@ -22,6 +22,7 @@ import io.mmemu.vm.Overcommit;
 import io.mmemu.vm.VdsoImage;
 import io.mmemu.vm.VmaInfo;
 import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.IntHashSet;
 
 /**
  * {@code mmemu replay --initial-maps MAPS LOG}: replays a real program's strace log, every pid in
@@ -32,7 +33,12 @@ import org.agrona.collections.Int2ObjectHashMap;
  * the call had CLONE_VM (threads, vfork), else gets a copy-on-write copy of it ({@link AddressSpace#forkFrom}).
  * A pid that runs execve gets a new address space: from the maps given for that program's path
  * ({@code --initial-maps PATH=MAPS}), else laid out from the program's ELF file on this machine
- * ({@link ExecLayout}), else (no such file here) empty and <i>unchecked</i>. In a memory-only log nothing
+ * ({@link ExecLayout}), else (no such file here) empty and <i>unchecked</i>. An address space goes
+ * away (exit_mmap: its frames back, the pages it shared with a parent or child that parent's or
+ * child's alone again) when the last pid in it exits ({@code +++ exited ...}) or execs; the traced
+ * program's last one is kept for {@code --maps}. A fork the emulated memory cannot hold (ENOMEM
+ * where the kernel succeeded) is named with its line on standard error and the child is unchecked.
+ * In a memory-only log nothing
  * says what a new pid is: one whose first call is {@code brk(NULL)} is taken for a freshly exec'ed
  * program (the dynamic loader's first call), any other for a thread of the traced program.
  * <p>
@@ -64,6 +70,10 @@ public final class TraceReplay
     private final List<Process> processes = new ArrayList<>();
     private final Int2ObjectHashMap<Process> byPid = new Int2ObjectHashMap<>();
     private final Int2ObjectHashMap<TraceEvent.Spawn> spawns = new Int2ObjectHashMap<>();
+    /** Pids whose exit line has been replayed: a creator's clone that resumes after its child exited creates nothing. */
+    private final IntHashSet exited = new IntHashSet();
+    /** The address space the traced program (the first pid) is in, kept after its exit for {@code --maps}. */
+    private Process traced;
     private final List<String> differences = new ArrayList<>();
     private long checked;
     private long equal;
@@ -80,6 +90,8 @@ public final class TraceReplay
         final Interpreter interpreter;
         final boolean known;
         final Int2ObjectHashMap<OpenFile> fds = new Int2ObjectHashMap<>();
+        /** The pids of the log in this address space now (its threads, a vfork child until it execs). */
+        int tasks;
 
         Process(final AddressSpace space, final boolean known)
         {
@@ -170,7 +182,13 @@ public final class TraceReplay
         }
         for (final TraceEvent event : events)
         {
-            final Process process = processOf(event);
+            if (event instanceof TraceEvent.Exit exit)
+            {
+                exited.add(exit.pid());
+                leave(exit.pid());
+                continue;
+            }
+            final Process process = processOf(name, event, err);
             final String prefix = event.pid() != 0 ? event.pid() + "  " : "";
             switch (event)
             {
@@ -216,17 +234,20 @@ public final class TraceReplay
                 }
                 case TraceEvent.Spawn spawn ->
                 {
-                    if (spawn.child() > 0 && !byPid.containsKey(spawn.child()))
+                    if (spawn.child() > 0 && !byPid.containsKey(spawn.child()) && !exited.contains(spawn.child()))
                     {
-                        byPid.put(spawn.child(), spawned(process, spawn.sharesVm()));
+                        enter(spawn.child(), spawned(name, process, spawn, err));
                     }
                 }
+                case TraceEvent.Exit exit -> throw new AssertionError("exits are replayed above");
                 case TraceEvent.Exec exec ->
                 {
                     // the traced program's own execve, before its first call, made the initial maps
                     if (!(exec.pid() == firstPid && neverCalled && options.initialMaps() != null))
                     {
-                        byPid.put(exec.pid(), exec(name, exec, err));
+                        final Process image = exec(name, exec, err);
+                        leave(exec.pid());
+                        enter(exec.pid(), image);
                     }
                 }
             }
@@ -235,9 +256,9 @@ public final class TraceReplay
                 neverCalled = false;
             }
         }
-        if (options.maps() && firstPid >= 0)
+        if (options.maps() && traced != null)
         {
-            for (final VmaInfo vma : byPid.get(firstPid).space.vmas())
+            for (final VmaInfo vma : traced.space.vmas())
             {
                 out.println(vma.mapsLine());
             }
@@ -319,7 +340,42 @@ public final class TraceReplay
         return opened;
     }
 
-    private Process processOf(final TraceEvent event)
+    /** {@code pid} is now in {@code process}. */
+    private void enter(final int pid, final Process process)
+    {
+        byPid.put(pid, process);
+        process.tasks++;
+        if (pid == firstPid && process != traced)
+        {
+            final Process before = traced;
+            traced = process;
+            if (before != null && before.tasks == 0)
+            {
+                release(before);
+            }
+        }
+    }
+
+    /**
+     * {@code pid} has left its address space (exit, or execve into a new one): the last pid out
+     * releases it, as exit_mmap does, except the traced program's, which {@code --maps} prints.
+     */
+    private void leave(final int pid)
+    {
+        final Process process = byPid.remove(pid);
+        if (process != null && --process.tasks == 0 && process != traced)
+        {
+            release(process);
+        }
+    }
+
+    private void release(final Process process)
+    {
+        processes.remove(process);
+        process.close();
+    }
+
+    private Process processOf(final String name, final TraceEvent event, final PrintStream err)
     {
         final int pid = event.pid();
         final Process existing = byPid.get(pid);
@@ -337,7 +393,7 @@ public final class TraceReplay
         {
             final TraceEvent.Spawn spawn = spawns.get(pid);
             final Process parent = byPid.get(spawn.pid());
-            process = parent == null ? newProcess(null, false) : spawned(parent, spawn.sharesVm());
+            process = parent == null ? newProcess(null, false) : spawned(name, parent, spawn, err);
         }
         else if (event instanceof TraceEvent.Syscall call && call.statement().call() == Call.BRK &&
             call.statement().argument(0) == 0)
@@ -348,20 +404,28 @@ public final class TraceReplay
         {
             process = byPid.get(firstPid);
         }
-        byPid.put(pid, process);
+        enter(pid, process);
         return process;
     }
 
-    private Process spawned(final Process parent, final boolean sharesVm)
+    /**
+     * The address space of {@code spawn}'s child: its creator's with CLONE_VM, else a copy of it.
+     * When the emulated memory cannot hold the copy (fork's ENOMEM, which the kernel did not give)
+     * {@code err} says so with the line, and the child starts empty and unchecked.
+     */
+    private Process spawned(final String name, final Process parent, final TraceEvent.Spawn spawn, final PrintStream err)
     {
-        if (sharesVm)
+        if (spawn.sharesVm())
         {
             return parent;
         }
         final Process child = newProcess(null, parent.known);
         if (!child.space.forkFrom(parent.cpu))
         {
-            throw new IllegalStateException("fork: the emulated physical memory is exhausted");
+            err.println(name + ":" + spawn.line() + ": pid " + spawn.child() + " is unchecked: " + spawn.call() +
+                ": ENOMEM, the emulated memory has no room for the child's page tables (--physmem)");
+            release(child);
+            return newProcess(null, false);
         }
         child.fds.putAll(parent.fds);
         return child;

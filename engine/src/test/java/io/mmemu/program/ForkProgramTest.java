@@ -118,6 +118,49 @@ final class ForkProgramTest
         assertEquals(2, report.processes().get(1).cowBreaks());
     }
 
+    /**
+     * fork when memory is out (issue 17): the parent's 4096 pages, 2 MiB apart, take 4096 PT pages;
+     * the child's copy needs as many again, which 36 MiB does not hold. The run stops with ENOMEM
+     * named at the fork's line, the child never ran, and the half-built child's tables went back:
+     * what is left is the parent's (its 4096 pages and their tables).
+     */
+    @Test
+    void forkWithoutMemoryStopsTheRunWithEnomemAtTheForkLine() throws IOException
+    {
+        final String parent = """
+            a = mmap(NULL, 8G, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) expect ok
+            touch(a, 8G, PROT_WRITE) stride 2M value 1 expect ok
+            """;
+        final Report report = runIn36MiB(parent + """
+            fork {
+                touch(a, 4K, PROT_WRITE) value 2 expect ok
+            }
+            wait
+            """);
+        assertEquals("t.mm:3:1: fork: ENOMEM, the emulated memory has no room for the child's page tables", report.error());
+        assertEquals(1, report.exitStatus());
+        assertEquals(0, report.pressure().oomKills(), "fork fails with ENOMEM; it does not call the OOM killer");
+        assertEquals(List.of("main"), report.processes().stream().map(Report.ProcessFigures::name).toList(), "no child ran");
+        final Report alone = runIn36MiB(parent);
+        assertNull(alone.error());
+        assertEquals(4096, alone.dataFrames());
+        assertEquals(alone.dataFrames(), report.dataFrames());
+        assertEquals(alone.tablePages(), report.tablePages(), "the half-built child's tables all went back");
+    }
+
+    private static Report runIn36MiB(final String source) throws IOException
+    {
+        try
+        {
+            return new Run(Program.parse("t.mm", source, Map.of()),
+                RunOptions.defaults().withPhysicalMemory(36L << 20, Backing.FULL).with("thp", "never")).execute(Run.Progress.NONE);
+        }
+        catch (final ScriptException ex)
+        {
+            throw new AssertionError("malformed: " + ex.errors());
+        }
+    }
+
     @Test
     void malformedForkStatementsAreParseErrors()
     {

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -75,6 +76,14 @@ final class ExecCommandTest
         "gcc/children/03-x86_64-linux-gnu-as.maps | /usr/bin/as                      | @gcc/children/03-x86_64-linux-gnu-as.cmdline",
         "gcc/children/04-collect2.maps        | /usr/lib/gcc/x86_64-linux-gnu/12/collect2 | @gcc/children/04-collect2.cmdline",
         "gcc/children/05-x86_64-linux-gnu-ld.bfd.maps | /usr/bin/ld                    | @gcc/children/05-x86_64-linux-gnu-ld.bfd.cmdline",
+        "gcc-c/gcc-c.maps                     | /usr/bin/gcc                         | /usr/bin/gcc -c x.c",
+        "gcc-c/children/02-cc1.maps           | /usr/lib/gcc/x86_64-linux-gnu/12/cc1 | @gcc-c/children/02-cc1.cmdline",
+        "gcc-c/children/03-x86_64-linux-gnu-as.maps | /usr/bin/as                    | @gcc-c/children/03-x86_64-linux-gnu-as.cmdline",
+        "sh-pipe/sh-pipe.maps                 | /usr/bin/sh                          | @sh-pipe/children/01-dash.cmdline",
+        "sh-pipe/children/02-ls.maps          | /usr/bin/ls                          | @sh-pipe/children/02-ls.cmdline",
+        "sh-pipe/children/03-wc.maps          | /usr/bin/wc                          | @sh-pipe/children/03-wc.cmdline",
+        "python3-subprocess/python3-subprocess.maps | /usr/bin/python3               | @python3-subprocess/children/01-python3.11.cmdline",
+        "python3-subprocess/children/02-true.maps | /usr/bin/true                    | @python3-subprocess/children/02-true.cmdline",
     })
     void theMapsOfEachCapturedProgramAtItsFirstInstruction(final String maps, final String path, final String argv)
         throws IOException
@@ -83,7 +92,7 @@ final class ExecCommandTest
         assumeSameFiles(recorded);
         final List<String> args = argv.startsWith("@") ? Files.readAllLines(FIXTURES.resolve(argv.substring(1)))
             : List.of(argv.split(" "));
-        // the children's environment (what gcc passed them) was not recorded: their strings fit the
+        // the children's environment (what their parents passed them) was not recorded: their strings fit the
         // stack's one page without it, as with it
         final List<String> env = maps.contains("children") ? List.of() : CAPTURE_ENV;
         final CommandOutput r = CommandOutput.run(execArgs(path, env, args.subList(1, args.size())).toArray(String[]::new));
@@ -176,5 +185,19 @@ final class ExecCommandTest
         final CommandOutput missing = CommandOutput.run("exec", dir.resolve("absent").toString());
         assertEquals(2, missing.exitCode());
         assertEquals("mmemu exec: " + dir.resolve("absent") + ": no such file (execve: ENOENT)\n", missing.err());
+        // an ELF64 header of an aarch64 executable (e_machine 183), and the same cut short
+        final byte[] header = new byte[64];
+        System.arraycopy(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1}, 0, header, 0, 7);
+        header[16] = 2;
+        header[18] = (byte)183;
+        final Path arm = Files.write(dir.resolve("arm"), header);
+        final CommandOutput otherMachine = CommandOutput.run("exec", arm.toString());
+        assertEquals(2, otherMachine.exitCode());
+        assertEquals("mmemu exec: " + arm + ": offset 0x12: e_machine 183 is not x86-64 (62)\n", otherMachine.err());
+        final Path cut = Files.write(dir.resolve("cut"), Arrays.copyOf(header, 40));
+        final CommandOutput truncated = CommandOutput.run("exec", cut.toString());
+        assertEquals(2, truncated.exitCode());
+        assertEquals("mmemu exec: " + cut + ": offset 0x28: truncated ELF header (40 of 64 bytes)\n", truncated.err());
+        assertEquals("", truncated.out());
     }
 }

@@ -35,6 +35,8 @@ final class StraceFixtureTest
         "^\\s*\\d+\\s+(msync|mincore|mlock2?|munlock|mlockall|munlockall|shmat|shmdt|io_setup|io_destroy|remap_file_pages|mbind|" +
             "[gs]et_mempolicy|migrate_pages|move_pages|set_mempolicy_home_node|syscall_0x1c5|syscall_0x1ce)\\(");
 
+    private static final Pattern EXECVE = Pattern.compile("execve\\(\"([^\"]+)\"");
+
     private record Summary(long checked, long equal, long differ, long unchecked)
     {
     }
@@ -74,6 +76,32 @@ final class StraceFixtureTest
             s.unchecked(), "only calls mmemu does not model, or whose arguments the log hides, are unchecked");
     }
 
+    /** The paths of the log's execve lines, in the order they appear. */
+    private static List<String> execPaths(final Path trace) throws IOException
+    {
+        final Matcher exec = EXECVE.matcher(Files.readString(trace));
+        final List<String> paths = new ArrayList<>();
+        while (exec.find())
+        {
+            paths.add(exec.group(1));
+        }
+        return paths;
+    }
+
+    /** Skips the test, naming the file, unless every program the log exec's is on this machine. */
+    private static void assumeExecedFilesHere(final Path trace, final String fixture) throws IOException
+    {
+        for (final String path : execPaths(trace))
+        {
+            if (!Files.exists(Path.of(path)))
+            {
+                final String reason = path + " (exec'ed in " + fixture + ") is not on this machine";
+                System.err.println("StraceFixtureTest skipped: " + reason);
+                Assumptions.abort(reason);
+            }
+        }
+    }
+
     @Test
     void aCompilerDriverAndTheProgramsItExecs() throws IOException
     {
@@ -82,12 +110,7 @@ final class StraceFixtureTest
         final Path trace = dir.resolve("gcc-process.trace");
         // children/NN-NAME.maps were captured at each exec of the same command, in exec order (01 is gcc
         // itself); the log's execve lines name the paths, in the same order
-        final Matcher exec = Pattern.compile("execve\\(\"([^\"]+)\"").matcher(Files.readString(trace));
-        final List<String> paths = new ArrayList<>();
-        while (exec.find())
-        {
-            paths.add(exec.group(1));
-        }
+        final List<String> paths = execPaths(trace);
         try (var children = Files.list(dir.resolve("children")))
         {
             final List<Path> maps = children.filter(p -> p.toString().endsWith(".maps")).sorted().toList();
@@ -105,26 +128,79 @@ final class StraceFixtureTest
     }
 
     /**
+     * Real programs that fork, vfork and run threads, traced with %process (each README has the
+     * command): {@code gcc -c} (vfork, exec of cc1 and as), {@code sh -c 'ls / | wc -l'} (dash forks
+     * twice: clone without CLONE_VM, each child execs), python's {@code subprocess.run} (vfork, exec),
+     * python's {@code os.fork} (the child grows and shrinks the break it inherited and maps memory in
+     * the copy of its parent's layout, without exec: treated as a thread it would collide with the
+     * parent's mappings), and {@code subprocess.run} from four threads at once (eight vforks, two in
+     * flight at a time, while the other threads map). The traced program starts from its captured maps,
+     * each exec'ed child from {@code children/NN-EXE.maps} when the capture saved them (the kernel's
+     * layout at the child's first instruction), else from its ELF file: every call of every process
+     * is checked and equal.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"gcc-c/gcc-c", "sh-pipe/sh-pipe", "python3-subprocess/python3-subprocess", "python3-fork/python3-fork",
+        "python3-threads/python3-threads"})
+    void everyCallOfEveryProcessOfAMultiProcessProgramIsChecked(final String fixture) throws IOException
+    {
+        final Path trace = FIXTURES.resolve(fixture + ".trace");
+        assumeExecedFilesHere(trace, fixture);
+        final List<String> args = new ArrayList<>(List.of("replay", "-q", "--initial-maps", FIXTURES.resolve(fixture + ".maps").toString()));
+        final Path children = FIXTURES.resolve(fixture).resolveSibling("children");
+        if (Files.isDirectory(children))
+        {
+            args.addAll(childMaps(trace, children));
+        }
+        args.add(trace.toString());
+        final Summary s = replay(args.toArray(String[]::new));
+        assertTrue(execPaths(trace).size() > 1 || fixture.contains("fork"), "the fixture starts other processes");
+        assertEquals(checkable(trace, 0), s.checked(), "every modelled call of every process is checked");
+        assertEquals(0, s.unchecked());
+    }
+
+    /**
+     * {@code --initial-maps PATH=MAPS} for each program the log execs after the first: the maps in
+     * {@code children} whose first line (the executable's own mapping) names the file PATH resolves to.
+     */
+    private static List<String> childMaps(final Path trace, final Path children) throws IOException
+    {
+        final List<String> args = new ArrayList<>();
+        final List<Path> maps;
+        try (var list = Files.list(children))
+        {
+            maps = list.filter(p -> p.toString().endsWith(".maps")).sorted().toList();
+        }
+        for (final String path : execPaths(trace).subList(1, execPaths(trace).size()).stream().distinct().toList())
+        {
+            final String real = Path.of(path).toRealPath().toString();
+            for (final Path m : maps)
+            {
+                if (Files.readAllLines(m).get(0).endsWith(" " + real))
+                {
+                    args.add("--initial-maps");
+                    args.add(path + "=" + m);
+                    break;
+                }
+            }
+        }
+        assertEquals(maps.size() - 1, args.size() / 2, () -> "a maps file for every exec'ed program: " + args);
+        return args;
+    }
+
+    /**
      * Without any maps, every execve of a %process log is laid out from the program's ELF file
      * (mmemu exec's layout): the driver and cc1, as, collect2 and ld are checked from their first
      * call to their last. Before, only the calls made before the first exec could be (19 of 260, 10
      * of them differing since the driver started empty).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"gcc/gcc-process", "java/java-process"})
+    @ValueSource(strings = {"gcc/gcc-process", "java/java-process", "gcc-c/gcc-c", "sh-pipe/sh-pipe", "python3-subprocess/python3-subprocess",
+        "python3-fork/python3-fork", "python3-threads/python3-threads"})
     void withoutMapsEveryExecIsLaidOutFromItsElfFile(final String fixture) throws IOException
     {
         final Path trace = FIXTURES.resolve(fixture + ".trace");
-        final Matcher exec = Pattern.compile("execve\\(\"([^\"]+)\"").matcher(Files.readString(trace));
-        while (exec.find())
-        {
-            if (!Files.exists(Path.of(exec.group(1))))
-            {
-                final String reason = exec.group(1) + " (exec'ed in " + fixture + ") is not on this machine";
-                System.err.println("StraceFixtureTest skipped: " + reason);
-                Assumptions.abort(reason);
-            }
-        }
+        assumeExecedFilesHere(trace, fixture);
         final Summary s = replay("replay", "-q", trace.toString());
         assertEquals(checkable(trace, 0), s.checked(), "every modelled call of every process is checked");
         assertEquals(lines(trace).stream().filter(l -> UNMODELLED.matcher(l).find() || HIDDEN_HINT.matcher(l).find()).count(),

@@ -7,11 +7,13 @@ import java.nio.file.Path;
 
 /**
  * The host's view of this process's memory, from {@code /proc/self/status}: resident set now and
- * its peak, in bytes. Linux only; scenario code, not a hot path.
+ * its peak, in bytes; and of the machine's, from {@code /proc/meminfo}. Linux only; scenario code,
+ * not a hot path.
  */
 public final class ProcStatus
 {
     private static final Path STATUS = Path.of("/proc/self/status");
+    private static final Path MEMINFO = Path.of("/proc/meminfo");
 
     private ProcStatus()
     {
@@ -29,11 +31,25 @@ public final class ProcStatus
         return field("VmHWM:");
     }
 
+    /**
+     * {@code MemAvailable}: what the machine can give a new workload without swapping, now (other
+     * work on a shared machine included), in bytes.
+     */
+    public static long availableBytes()
+    {
+        return field(MEMINFO, "MemAvailable:");
+    }
+
     private static long field(final String name)
+    {
+        return field(STATUS, name);
+    }
+
+    private static long field(final Path file, final String name)
     {
         try
         {
-            for (final String line : Files.readAllLines(STATUS))
+            for (final String line : Files.readAllLines(file))
             {
                 if (line.startsWith(name))
                 {
@@ -42,11 +58,11 @@ public final class ProcStatus
                     return Long.parseLong(kib) << 10;
                 }
             }
-            throw new IllegalStateException(STATUS + " has no " + name + " line");
+            throw new IllegalStateException(file + " has no " + name + " line");
         }
         catch (final IOException ex)
         {
-            throw new UncheckedIOException("cannot read " + STATUS + " (the scenarios need Linux)", ex);
+            throw new UncheckedIOException("cannot read " + file + " (the scenarios need Linux)", ex);
         }
     }
 }
