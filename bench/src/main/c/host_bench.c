@@ -190,7 +190,9 @@ static void *page_fault1(void *arg)
     struct worker *w = arg;
     const int fd = on_file ? tmp_file() : -1;
     const size_t guard = guarded ? PAGE : 0;
-    while (!atomic_load_explicit(&stop, memory_order_relaxed))
+    /* at least one round, however late this thread starts: a loaded machine may not run it
+       before the stop, and a side with no operation has no rate */
+    do
     {
         /* guarded: mapped writable and then guarded, it would merge for a moment with a neighbour */
         char *p = map_fd_or_die(size + guard, guard != 0 ? PROT_NONE : PROT_READ | PROT_WRITE, fd);
@@ -221,7 +223,7 @@ static void *page_fault1(void *arg)
             w->ops++;
         }
         munmap(p, size + guard);
-    }
+    } while (!atomic_load_explicit(&stop, memory_order_relaxed));
     if (fd >= 0)
     {
         close(fd);
@@ -233,12 +235,14 @@ static void *mmap1(void *arg)
 {
     struct worker *w = arg;
     const int fd = on_file ? tmp_file() : -1;
-    while (!atomic_load_explicit(&stop, memory_order_relaxed))
+    /* at least one round, however late this thread starts: a loaded machine may not run it
+       before the stop, and a side with no operation has no rate */
+    do
     {
         void *p = map_fd_or_die(size, PROT_READ | PROT_WRITE, fd);
         munmap(p, size);
         w->ops++;
-    }
+    } while (!atomic_load_explicit(&stop, memory_order_relaxed));
     if (fd >= 0)
     {
         close(fd);

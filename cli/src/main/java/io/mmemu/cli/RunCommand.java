@@ -117,7 +117,7 @@ public final class RunCommand implements Callable<Integer>
 
     @Option(names = "--overcommit", paramLabel = "MODE[,ratio=N|,kbytes=N]",
         description = "vm.overcommit_memory: 0 (guess, the default heuristic), 1 (always) or 2 (never: strict, with " +
-            "overcommit_ratio N% of the physical memory, default 50, or overcommit_kbytes N KiB).")
+            "overcommit_ratio N%% of the physical memory, default 50, or overcommit_kbytes N KiB).")
     String overcommit;
 
     @Option(names = "--thp", paramLabel = "always|madvise|never|host",

@@ -338,7 +338,9 @@ public final class EmulatorLoops implements AutoCloseable
         {
             final long size = spec.size();
             final long guard = spec.workload().guarded() ? PAGE : 0;
-            while (!stop)
+            // at least one round, however late this thread starts (as host_bench): a side with no
+            // operation has no rate
+            do
             {
                 // guarded: reserved inaccessible, then all but the last page made writable, so the
                 // writable VMA never touches another thread's (mapping it writable and then protecting
@@ -379,6 +381,7 @@ public final class EmulatorLoops implements AutoCloseable
                     return;
                 }
             }
+            while (!stop);
         }
 
         /** A fresh mapping (anonymous, or of the thread's file) of {@code size}, or -1 with the failure noted. */
@@ -418,7 +421,9 @@ public final class EmulatorLoops implements AutoCloseable
         private void mmap1(final Cpu cpu)
         {
             final long size = spec.size();
-            while (!stop)
+            // at least one round, however late this thread starts (as host_bench): a side with no
+            // operation has no rate
+            do
             {
                 final long addr = map(cpu, size, PROT_READ | PROT_WRITE);
                 if (addr < 0)
@@ -431,6 +436,7 @@ public final class EmulatorLoops implements AutoCloseable
                 }
                 ops++;
             }
+            while (!stop);
         }
     }
 }
