@@ -10,6 +10,7 @@ import io.mmemu.pgtable.MmuGather;
 import io.mmemu.pgtable.PageTableEditor;
 import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.pgtable.PageWalker;
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.pgtable.TlbFlush;
 import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.Kasan;
@@ -297,13 +298,13 @@ public final class Cpu implements AutoCloseable, WaitContext
      */
     private long fill(final long va, final boolean write, final boolean gup)
     {
-        if (!PageTableEntry.isCanonical(va))
+        if (!PagingMode.isCanonical(va, mm.paging()))
         {
             // #GP, not #PF: the kernel reports SI_KERNEL with no address
             faultAddress = 0;
             return -1L - Signal.SI_KERNEL;
         }
-        if (va < 0 || va >= AddressSpace.TASK_SIZE)
+        if (va < 0 || va >= mm.taskSize())
         {
             faultAddress = va;
             return -1L - Signal.SEGV_MAPERR;

@@ -200,15 +200,15 @@ public final class OomKiller
      */
     long badness(final AddressSpace mm)
     {
-        return 1 + count(memory.frames(), mm.cr3() >>> 12, PageTableEntry.LEVEL_PGD);
+        return 1 + count(memory.frames(), mm.cr3() >>> 12, mm.paging(), mm.paging());
     }
 
-    private long count(final MemorySegment frames, final long tablePfn, final int level)
+    private long count(final MemorySegment frames, final long tablePfn, final int level, final int top)
     {
         long points = 0;
         final long base = tablePfn << 12;
-        // user half only: the kernel half of a PML4 holds no process memory
-        final int entries = level == PageTableEntry.LEVEL_PGD ? PageTableEntry.ENTRIES / 2 : PageTableEntry.ENTRIES;
+        // user half only: the kernel half of the root (PML4 or PML5) holds no process memory
+        final int entries = level == top ? PageTableEntry.ENTRIES / 2 : PageTableEntry.ENTRIES;
         for (int i = 0; i < entries; i++)
         {
             final long e = PageWalker.read(frames, base + 8L * i);
@@ -229,7 +229,7 @@ public final class OomKiller
             }
             else
             {
-                points += 1 + count(frames, pfn, level - 1);
+                points += 1 + count(frames, pfn, level - 1, top);
             }
         }
         return points;
@@ -245,7 +245,7 @@ public final class OomKiller
     {
         final Cpu reaper = victim.attachCpu();
         final RangeLock lock = victim.rangeLock();
-        lock.acquire(reaper, 0, AddressSpace.TASK_SIZE);
+        lock.acquire(reaper, 0, victim.taskSize());
         try
         {
             final Vma[] vmas = victim.tree().toArray();
