@@ -43,6 +43,17 @@ public final class PagingMode
         return levels;
     }
 
+    /** {@code text} as the command line and programs write a level count ({@code 4}, {@code 5}), or a one-line reason. */
+    public static int parse(final String text)
+    {
+        return switch (text.strip())
+        {
+            case "4" -> FOUR_LEVEL;
+            case "5" -> FIVE_LEVEL;
+            default -> throw new IllegalArgumentException("paging must be 4 or 5 (levels), not '" + text.strip() + "'");
+        };
+    }
+
     /** Virtual address bits: 48 or 57 (__VIRTUAL_MASK_SHIFT + 1). */
     public static int addressBits(final int levels)
     {
