@@ -125,6 +125,8 @@ final class La57Test
             write(five.cpu, highTop - PAGE, 43);
             assertEquals(42, read(five.cpu, HIGH));
             assertEquals(43, read(five.cpu, highTop - PAGE));
+            // a hint beyond TASK_SIZE is not taken, but being above the window it still opens the high range
+            assertEquals(highTop - 3 * PAGE, five.cpu.mmap(1L << 58, 2 * PAGE, RW, ANON, -1, 0));
             // four levels: the same hint is beyond TASK_SIZE, so it is no hint at all
             assertEquals(AddressSpace.MMAP_BASE - 2 * PAGE, four.cpu.mmap(HIGH, 2 * PAGE, RW, ANON, -1, 0));
             five.mm.check(true).assertOk();
