@@ -54,7 +54,7 @@ final class PagingOptionTest
         final String summary = ok("inspect", dump.toString()).out();
         assertContains(summary, "dump format version 2");
         assertContains(summary, "paging: 5-level (LA57)\n");
-        assertContains(ok("inspect", dump.toString(), "--walk", "0x100000000000").out(), "\nP4D[  0] @");
+        assertContains(ok("inspect", dump.toString(), "--walk", "0x100000000000").out(), "\nP4D[ 32] @");
 
         final String four = ok("replay", script.toString(), "--physmem", "64M", "--ptdump").out();
         assertContains(four, "= 0x7ffff7ffd000\n");
