@@ -233,6 +233,26 @@ final class La57Test
         }
     }
 
+    /** A transparent huge page above 2^48: a PMD leaf under the PML5, split by a partial munmap, all frames back. */
+    @Test
+    void hugePagesAboveTheWindow()
+    {
+        try (Process five = new Process(5))
+        {
+            five.mm.thp(ThpMode.ALWAYS);
+            final long huge = HIGH + (4L << 20);
+            assertEquals(huge, five.cpu.mmap(huge, 4L << 20, RW, ANON | MAP_FIXED, -1, 0));
+            write(five.cpu, huge + 0x1238, 5);
+            final PageWalker walker = new PageWalker(five.memory, null);
+            assertEquals(PageWalker.WALK_LARGE, walker.walk(five.mm.cr3(), huge + 0x1238));
+            assertEquals(PageTableEntry.LEVEL_PMD, walker.level());
+            assertEquals(0, five.cpu.munmap(huge + (1L << 20), 4096));
+            assertEquals(5, read(five.cpu, huge + 0x1238));
+            assertEquals(PageWalker.WALK_PTE, walker.walk(five.mm.cr3(), huge + 0x1238), "split by the munmap");
+            five.mm.check(true).assertOk();
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(LockingMode.class)
     void forkCopiesMemoryAboveTheWindow(final LockingMode locking)

@@ -72,6 +72,7 @@ final class PagingOptionTest
         final CommandOutput five = CommandOutput.run("run", program.toString(), "--physmem", "64M", "--quiet", "--maps");
         assertEquals(0, five.exitCode(), five.err());
         assertContains(five.out(), "7f000000000000-7f000000010000 rw-p");
+        assertContains(five.out(), ", 5-level paging (LA57)\n");
         final CommandOutput four = CommandOutput.run("run", program.toString(), "--physmem", "64M", "--quiet", "--maps",
             "--paging", "4");
         assertEquals(0, four.exitCode(), four.err());
