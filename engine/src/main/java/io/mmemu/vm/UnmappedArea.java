@@ -120,7 +120,7 @@ final class UnmappedArea
             return bottomUp(tree, len, 0x40000000L, 0x80000000L);
         }
         final long hint = addr & ~(PAGE - 1);
-        if (hint != 0 && hintValid(taskSize, hint, len))
+        if (addr != 0 && hintValid(taskSize, hint, len))
         {
             final Vma vma = tree.find(hint);
             if (vma == null || hint + len <= startGap(vma))
