@@ -137,6 +137,12 @@ class La57ViewsTest
                 assertEquals(live.ptdump(), dumped.ptdump());
                 assertTrue(dumped.ptdump().contains(" p4d\n"));
                 assertArrayEquals(pagemap(live, high, high + 16 * 4096), pagemap(dumped, high, high + 16 * 4096));
+                // the high mapping's own figures: four written pages, present in pagemap every other page
+                final String highSmaps = dumped.smaps(dumped.snapshot().vmaAt(high));
+                assertTrue(highSmaps.contains("\nRss:                  16 kB\n"), highSmaps);
+                assertTrue(dumped.pagemap(high) < 0, "bit 63: present");
+                assertEquals(1L << 55, dumped.pagemap(high + 4096), "never touched: soft-dirty only (a VM_SOFTDIRTY VMA)");
+                assertEquals(live.pagemap(high + 6 * 4096), s.space.pagemap(high + 6 * 4096), "the views' walk and the live walker agree");
                 assertArrayEquals(pagemap(live, Scenario.BASE, Scenario.END), pagemap(dumped, Scenario.BASE, Scenario.END));
                 assertEquals(live.walk(high + 2 * 4096), dumped.walk(high + 2 * 4096));
                 assertEquals(live.html("t"), dumped.html("t"));
