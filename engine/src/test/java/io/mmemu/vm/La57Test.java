@@ -143,6 +143,11 @@ final class La57Test
             assertEquals(-Errno.ENOMEM, five.cpu.mmap(AddressSpace.TASK_SIZE_LA57, PAGE, RW, ANON | MAP_FIXED, -1, 0));
             assertEquals(-Errno.ENOMEM, four.cpu.mmap(HIGH, PAGE, RW, ANON | MAP_FIXED, -1, 0));
             assertEquals(-Errno.ENOMEM, four.cpu.mmap(1L << 47, PAGE, RW, ANON | MAP_FIXED, -1, 0));
+            // a fixed mapping across 2^47 (mmap_address_hint_valid's comment: no restriction with MAP_FIXED)
+            final long across = (1L << 47) - 2 * PAGE;
+            assertEquals(across, five.cpu.mmap(across, 4 * PAGE, RW, ANON | MAP_FIXED, -1, 0));
+            assertEquals(-Errno.ENOMEM, four.cpu.mmap(across, 4 * PAGE, RW, ANON | MAP_FIXED, -1, 0));
+            write(five.cpu, across + 3 * PAGE, 8);
             write(five.cpu, top + 3 * PAGE, 7);
             assertEquals(7, read(five.cpu, top + 3 * PAGE));
             five.mm.check(true).assertOk();
