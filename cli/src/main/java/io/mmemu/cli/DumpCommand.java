@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 import io.mmemu.inspect.Views;
 import io.mmemu.script.Replay;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -44,6 +45,9 @@ public final class DumpCommand implements Callable<Integer>
         description = "Kernel build to emulate, as for replay (default ${DEFAULT-VALUE}).")
     String kernel;
 
+    @Mixin
+    PagingOption paging;
+
     @Override
     public Integer call()
     {
@@ -52,7 +56,7 @@ public final class DumpCommand implements Callable<Integer>
         {
             final Views views = new Views(false, false, List.of(), List.of(), List.of(), null, file, data, null,
                 ReplayCommand.thpPolicy(kernel));
-            options = new Replay.Options(false, 0, 0, false, 0, 0, physmem, ReplayCommand.kernelBuild(kernel), views);
+            options = new Replay.Options(false, 0, 0, false, 0, 0, physmem, paging.apply(ReplayCommand.kernelBuild(kernel)), views);
         }
         catch (final IllegalArgumentException ex)
         {

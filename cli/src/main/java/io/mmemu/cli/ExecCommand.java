@@ -8,6 +8,7 @@ import io.mmemu.script.ExecMaps;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.VdsoImage;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -47,6 +48,9 @@ public final class ExecCommand implements Callable<Integer>
         description = "RLIMIT_STACK, which sets mmap_base and caps the stack (default ${DEFAULT-VALUE}).")
     long stackLimit;
 
+    @Mixin
+    PagingOption paging;
+
     @Override
     public Integer call()
     {
@@ -54,6 +58,6 @@ public final class ExecCommand implements Callable<Integer>
         argv.add(path);
         argv.addAll(args);
         // the special mappings' sizes are the running kernel's: this command is compared with it
-        return ExecMaps.print(path, argv, env, stackLimit, VdsoImage.host(), KernelConfig.MAINLINE, System.out, System.err);
+        return ExecMaps.print(path, argv, env, stackLimit, VdsoImage.host(), paging.apply(KernelConfig.MAINLINE), System.out, System.err);
     }
 }

@@ -12,6 +12,7 @@ import io.mmemu.inspect.Inspection;
 import io.mmemu.inspect.PagemapView;
 import io.mmemu.inspect.Snapshot;
 import io.mmemu.inspect.Views;
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.script.ResultFormat;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -117,10 +118,11 @@ public final class InspectCommand implements Callable<Integer>
         final Snapshot s = dump.snapshot();
         return String.format("""
             dump format version %d, %d bytes
+            %s
             CR3 0x%x; %d frames (%d backed), zero page at PFN 0x%x
             kernel: %s zero page, %s soft-dirty, THP %s
             %d VMAs, %d page-table frames, %d data frames with bytes
-            """, dump.version(), dump.bytes(), s.cr3(), s.memory().totalFrames(), s.memory().backedFrames(),
+            """, dump.version(), dump.bytes(), PagingMode.header(s.paging()), s.cr3(), s.memory().totalFrames(), s.memory().backedFrames(),
             s.memory().zeroPagePfn(), s.kernel().zeroPage() ? "with" : "no", s.kernel().softDirty() ? "with" : "no",
             s.thp().sysfsName(), s.vmas().size(), dump.tables(), dump.dataFrames());
     }

@@ -6,11 +6,13 @@ import io.mmemu.pgtable.MmuGather;
 import io.mmemu.pgtable.PageTableChecker;
 import io.mmemu.pgtable.PageTableEditor;
 import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.pgtable.TlbFlush;
 import io.mmemu.phys.Backing;
 import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -42,6 +44,9 @@ public final class PopulateCommand implements Callable<Integer>
     @Option(names = "--start", defaultValue = "0x100000000000", description = "First virtual address (default ${DEFAULT-VALUE}).")
     long start;
 
+    @Mixin
+    PagingOption paging;
+
     @Override
     public Integer call()
     {
@@ -56,7 +61,20 @@ public final class PopulateCommand implements Callable<Integer>
             System.err.println("mmemu populate: --backing must be full or tables-only, not '" + backing + "'");
             return 2;
         }
-        if ((start & 4095) != 0 || (size & 4095) != 0 || size <= 0 || start + size > 0x7ffffffff000L || start < 0)
+        final int levels;
+        try
+        {
+            levels = paging.levels();
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            System.err.println("mmemu populate: " + ex.getMessage());
+            return 2;
+        }
+        // the end of the user half less its guard page: TASK_SIZE
+        final long taskSize = PagingMode.userEnd(levels) - 4096;
+        if ((start & 4095) != 0 || (size & 4095) != 0 || size <= 0 || start < 0 || Long.compareUnsigned(size, taskSize - start) > 0 ||
+            start > taskSize)
         {
             System.err.println("mmemu populate: --start and --size must be page aligned and inside user space");
             return 2;
@@ -66,7 +84,7 @@ public final class PopulateCommand implements Callable<Integer>
             final FrameCache cache = memory.newCache();
             final PageTableEditor editor = new PageTableEditor(memory, cache, 1);
             final MmuGather tlb = new MmuGather(memory, cache);
-            final long cr3 = editor.allocateRoot();
+            final long cr3 = editor.allocateRoot(levels);
             final long baseline = memory.framesInUse();
             final long leaf = PageTableEntry.PRESENT | PageTableEntry.WRITABLE | PageTableEntry.USER |
                 PageTableEntry.ACCESSED | PageTableEntry.DIRTY | PageTableEntry.NO_EXECUTE;
@@ -77,6 +95,7 @@ public final class PopulateCommand implements Callable<Integer>
             final long pages = editor.done();
             final long tables = memory.tablePages();
             final long data = memory.dataFrames();
+            System.out.println(PagingMode.header(levels));
             System.out.printf("physical memory   %s (%s backing, %d frames)%n", Sizes.human(physmem), backing, memory.totalFrames());
             System.out.printf("populated         %s: %d pages in %.3f s (%.2f M pages/s)%s%n",
                 Sizes.human(pages << 12), pages, (t1 - t0) / 1e9, pages / ((t1 - t0) / 1e3),

@@ -113,6 +113,9 @@ public final class ReplayCommand implements Callable<Integer>
     @Mixin
     ViewOptions views;
 
+    @Mixin
+    PagingOption paging;
+
     @Option(names = "--dump", paramLabel = "FILE", description = "Write the address space to a dump file (docs/dump-format.md).")
     Path dump;
 
@@ -130,7 +133,7 @@ public final class ReplayCommand implements Callable<Integer>
         final Replay.Options options;
         try
         {
-            final KernelConfig build = kernelBuild(kernel);
+            final KernelConfig build = paging.apply(kernelBuild(kernel));
             if (dumpData && dump == null)
             {
                 throw new IllegalArgumentException("--dump-data needs --dump FILE");

@@ -32,6 +32,7 @@ import io.mmemu.program.ViewOutput;
 import io.mmemu.script.ParseError;
 import io.mmemu.script.ScriptException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -124,6 +125,9 @@ public final class RunCommand implements Callable<Integer>
         description = "Transparent huge pages for anonymous memory, as /sys/kernel/mm/transparent_hugepage/enabled " +
             "(default host: the policy of the kernel this runs on).")
     String thp;
+
+    @Mixin
+    PagingOption paging;
 
     @Option(names = "--set", paramLabel = "NAME=VALUE", description = "Set a 'param' of the program (repeatable): --set SIZE=1G.")
     List<String> sets = List.of();
@@ -240,7 +244,7 @@ public final class RunCommand implements Callable<Integer>
             return;
         }
         final Object[][] emulatorOnly = {{"--physmem", physmem}, {"--backing", backing}, {"--locking", locking}, {"--thp", thp},
-            {"--section", section}, {"--overcommit", overcommit}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
+            {"--paging", paging.given()}, {"--section", section}, {"--overcommit", overcommit}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
             {"--html", html}, {"--views-dir", viewsDir}, {"--maps", maps ? Boolean.TRUE : null},
             {"--smaps", smaps ? Boolean.TRUE : null}, {"--ptdump", ptdump ? Boolean.TRUE : null}};
         for (final Object[] option : emulatorOnly)
@@ -258,7 +262,8 @@ public final class RunCommand implements Callable<Integer>
     {
         RunOptions options = parsed.applyOptions(RunOptions.defaults().with("thp", "host"));
         final String[][] given = {{"physmem", physmem}, {"backing", backing}, {"locking", locking}, {"section", section},
-            {"seed", seed}, {"duration", duration}, {"threads", threads}, {"thp", thp}, {"overcommit", overcommit}};
+            {"seed", seed}, {"duration", duration}, {"threads", threads}, {"thp", thp}, {"overcommit", overcommit},
+            {"paging", paging.given()}};
         for (final String[] option : given)
         {
             if (option[1] != null)

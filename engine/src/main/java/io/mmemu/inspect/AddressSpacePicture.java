@@ -75,7 +75,8 @@ final class AddressSpacePicture
     {
         final long size = vma.end() - vma.start();
         final double log = Math.log(size) / Math.log(2);
-        final double length = Math.max(1, log - MIN_LOG + 1) * UNIT;
+        // the axis ends at 2^47; a larger VMA (5-level paging) fills the bar area
+        final double length = Math.min(BAR_AREA, Math.max(1, log - MIN_LOG + 1) * UNIT);
         final String prot = protection(vma.flags());
         final boolean shared = vma.isShared();
         final long[] present = density(snapshot, vma);

@@ -3,8 +3,9 @@ package io.mmemu.inspect;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The constants of the dump file format, version 1 (docs/dump-format.md is the specification;
- * keep the two in step). All integers are little-endian.
+ * The constants of the dump file format, version 2 (docs/dump-format.md is the specification;
+ * keep the two in step; version 1, which had no paging field and so is always 4-level, is still
+ * read). All integers are little-endian.
  * <pre>
  *  header (64 bytes)  magic, version, sizes, CR3, machine geometry, kernel build, section count, CRCs
  *  section table      one 32-byte entry per section: type, record count, offset, length, CRC32C
@@ -14,7 +15,9 @@ import java.nio.charset.StandardCharsets;
 final class DumpFormat
 {
     static final byte[] MAGIC = "MMEMUDMP".getBytes(StandardCharsets.US_ASCII);
-    static final int VERSION = 1;
+    static final int VERSION = 2;
+    /** The first version, still read: four-level paging only (the kernel word's paging bits are 0). */
+    static final int VERSION_1 = 1;
     static final int HEADER_SIZE = 64;
     static final int PAGE_SIZE = 4096;
 
@@ -37,7 +40,10 @@ final class DumpFormat
     static final int K_SOFT_DIRTY = 1 << 1;
     static final int K_THP_SHIFT = 8;
     static final int K_THP_MASK = 3 << K_THP_SHIFT;
-    static final int K_KNOWN = K_ZERO_PAGE | K_SOFT_DIRTY | K_THP_MASK;
+    /** Version 2: the page-table levels, 4 or 5 (LA57), in bits 12..15. */
+    static final int K_PAGING_SHIFT = 12;
+    static final int K_PAGING_MASK = 0xF << K_PAGING_SHIFT;
+    static final int K_KNOWN = K_ZERO_PAGE | K_SOFT_DIRTY | K_THP_MASK | K_PAGING_MASK;
 
     static final int SECTION_ENTRY_SIZE = 32;
     static final int S_TYPE = 0;

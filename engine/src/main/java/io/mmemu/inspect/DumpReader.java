@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.zip.CRC32C;
 
 import io.mmemu.pgtable.PageTableEntry;
-import io.mmemu.vm.AddressSpace;
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.MmStats;
 import io.mmemu.vm.ThpMode;
@@ -29,7 +29,6 @@ import org.agrona.collections.LongHashSet;
 
 import static io.mmemu.inspect.DumpFormat.*;
 import static io.mmemu.pgtable.PageTableEntry.ENTRIES;
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
 
 /**
@@ -111,9 +110,10 @@ public final class DumpReader
                 hex(MAGIC) + " (\"MMEMUDMP\")");
         }
         final int version = Short.toUnsignedInt(file.get(SHORT, H_VERSION));
-        if (version != VERSION)
+        if (version != VERSION && version != VERSION_1)
         {
-            throw new DumpFormatException(H_VERSION, "unsupported version " + version + " (this reader knows version " + VERSION + ")");
+            throw new DumpFormatException(H_VERSION, "unsupported version " + version + " (this reader knows versions " +
+                VERSION_1 + " and " + VERSION + ")");
         }
         final int headerCrc = crc(0, H_HEADER_CRC);
         if (headerCrc != file.get(INT, H_HEADER_CRC))
@@ -126,7 +126,7 @@ public final class DumpReader
             "header size is " + Short.toUnsignedInt(file.get(SHORT, H_HEADER_SIZE)) + ", expected " + HEADER_SIZE);
         expect(file.get(INT, H_PAGE_SIZE) == PAGE_SIZE, H_PAGE_SIZE,
             "page size is " + file.get(INT, H_PAGE_SIZE) + ", expected " + PAGE_SIZE);
-        final long cr3 = file.get(LONG, H_CR3);
+        final long root = file.get(LONG, H_CR3);
         final long totalFrames = file.get(LONG, H_TOTAL_FRAMES);
         final long backedFrames = file.get(LONG, H_BACKED_FRAMES);
         final long zeroPage = file.get(LONG, H_ZERO_PAGE);
@@ -134,11 +134,17 @@ public final class DumpReader
         expect(backedFrames > 0 && backedFrames <= totalFrames, H_BACKED_FRAMES,
             "backed frames " + backedFrames + " not within 1.." + totalFrames);
         expect(zeroPage > 0 && zeroPage < backedFrames, H_ZERO_PAGE, "zero page PFN " + zeroPage + " is not a backed frame");
-        expect((cr3 & 0xFFF) == 0, H_CR3, String.format("CR3 0x%x is not page aligned", cr3));
+        expect((root & 0xFFF) == 0, H_CR3, String.format("CR3 0x%x is not page aligned", root));
         final int kernelWord = file.get(INT, H_KERNEL);
         final int thpOrdinal = (kernelWord & K_THP_MASK) >>> K_THP_SHIFT;
-        expect((kernelWord & ~K_KNOWN) == 0 && thpOrdinal < ThpMode.values().length, H_KERNEL,
+        final int known = version == VERSION_1 ? K_KNOWN & ~K_PAGING_MASK : K_KNOWN;
+        expect((kernelWord & ~known) == 0 && thpOrdinal < ThpMode.values().length, H_KERNEL,
             String.format("unknown kernel bits 0x%x", kernelWord));
+        // version 1 knew four levels only
+        final int levels = version == VERSION_1 ? PagingMode.FOUR_LEVEL : (kernelWord & K_PAGING_MASK) >>> K_PAGING_SHIFT;
+        expect(levels == PagingMode.FOUR_LEVEL || levels == PagingMode.FIVE_LEVEL, H_KERNEL,
+            "paging levels " + levels + " (the kernel word's bits 12-15), expected 4 or 5");
+        final long cr3 = PagingMode.cr3(root, levels);
         final int sections = file.get(INT, H_SECTIONS);
         expect(sections >= SECTION_TYPES - 1 && sections <= SECTION_TYPES, H_SECTIONS,
             "section count " + sections + ", expected 4 or 5");
@@ -189,15 +195,15 @@ public final class DumpReader
         padding(tableEnd, offsets, lengths);
 
         // ---- sections
-        final List<VmaInfo> vmas = vmas(offsets[VMAS], lengths[VMAS], counts[VMAS]);
+        final List<VmaInfo> vmas = vmas(offsets[VMAS], lengths[VMAS], counts[VMAS], PagingMode.userEnd(levels) - PAGE_SIZE);
         final MmStats stats = stats(offsets[STATS], lengths[STATS]);
         final DumpImage image = new DumpImage(arena, file, totalFrames, backedFrames, zeroPage, counts[DESCRIPTORS]);
-        descriptors(image, offsets[DESCRIPTORS], lengths[DESCRIPTORS], counts[DESCRIPTORS]);
+        descriptors(image, offsets[DESCRIPTORS], lengths[DESCRIPTORS], counts[DESCRIPTORS], levels);
         final int tables = frames(image, TABLE_FRAMES, offsets[TABLE_FRAMES], lengths[TABLE_FRAMES], counts[TABLE_FRAMES]);
         final int data = offsets[DATA_FRAMES] < 0 ? 0 :
             frames(image, DATA_FRAMES, offsets[DATA_FRAMES], lengths[DATA_FRAMES], counts[DATA_FRAMES]);
-        structure(image, cr3, tables);
-        final KernelConfig kernel = new KernelConfig((kernelWord & K_ZERO_PAGE) != 0, (kernelWord & K_SOFT_DIRTY) != 0);
+        structure(image, root, levels, tables);
+        final KernelConfig kernel = new KernelConfig((kernelWord & K_ZERO_PAGE) != 0, (kernelWord & K_SOFT_DIRTY) != 0, levels);
         final Snapshot snapshot = new Snapshot(cr3, vmas, kernel, ThpMode.values()[thpOrdinal], image, stats);
         return new Dump(snapshot, version, tables, data, size);
     }
@@ -236,7 +242,8 @@ public final class DumpReader
         }
     }
 
-    private List<VmaInfo> vmas(final long offset, final long length, final int count) throws DumpFormatException
+    private List<VmaInfo> vmas(final long offset, final long length, final int count, final long taskSize)
+        throws DumpFormatException
     {
         final List<VmaInfo> vmas = new ArrayList<>(Math.min(count, 1 << 16));
         final long end = offset + length;
@@ -254,7 +261,7 @@ public final class DumpReader
             final int bits = file.get(ValueLayout.JAVA_BYTE, at + 40);
             final int nameLength = Short.toUnsignedInt(file.get(SHORT, at + 41));
             expect(((start | stop) & 0xFFF) == 0 && Long.compareUnsigned(start, stop) < 0 &&
-                Long.compareUnsigned(stop, AddressSpace.TASK_SIZE) <= 0, at,
+                Long.compareUnsigned(stop, taskSize) <= 0, at,
                 String.format("VMA record %d: 0x%x-0x%x is not a page-aligned user range", i, start, stop));
             expect(Long.compareUnsigned(start, previousEnd) >= 0, at,
                 String.format("VMA record %d at 0x%x overlaps or precedes the previous one (ending 0x%x)", i, start, previousEnd));
@@ -309,7 +316,7 @@ public final class DumpReader
             0, 0, 0, 0, 0, 0, 0, histograms[0], histograms[1], histograms[2], histograms[3], histograms[4]);
     }
 
-    private void descriptors(final DumpImage image, final long offset, final long length, final int count)
+    private void descriptors(final DumpImage image, final long offset, final long length, final int count, final int levels)
         throws DumpFormatException
     {
         expect(length == (long)count * DESCRIPTOR_SIZE, offset,
@@ -323,9 +330,9 @@ public final class DumpReader
             {
                 throw new DumpFormatException(at, String.format("descriptor %d for PFN 0x%x: not a backed frame", i, pfn));
             }
-            if (level < 0 || level > LEVEL_PGD)
+            if (level < 0 || level > levels)
             {
-                throw new DumpFormatException(at + 12, "descriptor " + i + ": level " + level + " (0..4)");
+                throw new DumpFormatException(at + 12, "descriptor " + i + ": level " + level + " (0.." + levels + ")");
             }
             if (!image.addDescriptor(pfn, file.get(INT, at + 8), level, file.get(INT, at + 16), file.get(INT, at + 20)))
             {
@@ -375,14 +382,14 @@ public final class DumpReader
     }
 
     /** Every table reachable once, through table frames of the right level; mapped frames described. */
-    private void structure(final DumpImage image, final long cr3, final int tables) throws DumpFormatException
+    private void structure(final DumpImage image, final long cr3, final int levels, final int tables) throws DumpFormatException
     {
         final long root = cr3 >>> 12;
-        expect(image.hasBytes(root) && image.tableLevel(root) == LEVEL_PGD, H_CR3,
-            String.format("CR3 0x%x is not a level-4 table frame in the dump", cr3));
+        expect(image.hasBytes(root) && image.tableLevel(root) == levels, H_CR3,
+            String.format("CR3 0x%x is not a level-%d table frame in the dump", cr3, levels));
         final LongHashSet seen = new LongHashSet();
         seen.add(root);
-        visit(image, root, LEVEL_PGD, seen);
+        visit(image, root, levels, seen);
         expect(seen.size() == tables, H_CR3, (tables - seen.size()) + " table frames in the dump are not reachable from CR3");
     }
 

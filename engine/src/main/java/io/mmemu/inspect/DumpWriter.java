@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.zip.CRC32C;
 
 import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.vm.MmStats;
 import io.mmemu.vm.VmaInfo;
 import org.HdrHistogram.Histogram;
@@ -20,7 +21,6 @@ import org.agrona.collections.LongArrayList;
 import org.agrona.collections.LongHashSet;
 
 import static io.mmemu.inspect.DumpFormat.*;
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
 
 /**
@@ -108,7 +108,8 @@ public final class DumpWriter
             header.putShort(H_VERSION, (short)VERSION);
             header.putShort(H_HEADER_SIZE, (short)HEADER_SIZE);
             header.putInt(H_PAGE_SIZE, PAGE_SIZE);
-            header.putLong(H_CR3, snapshot.cr3());
+            // the root's physical address; the levels are in the kernel word
+            header.putLong(H_CR3, snapshot.cr3() & PageTableEntry.PHYS_MASK);
             header.putLong(H_TOTAL_FRAMES, memory.totalFrames());
             header.putLong(H_BACKED_FRAMES, memory.backedFrames());
             header.putLong(H_ZERO_PAGE, memory.zeroPagePfn());
@@ -127,7 +128,7 @@ public final class DumpWriter
     static int kernelWord(final Snapshot snapshot)
     {
         return (snapshot.kernel().zeroPage() ? K_ZERO_PAGE : 0) | (snapshot.kernel().softDirty() ? K_SOFT_DIRTY : 0) |
-            (snapshot.thp().ordinal() << K_THP_SHIFT);
+            (snapshot.thp().ordinal() << K_THP_SHIFT) | (snapshot.paging() << K_PAGING_SHIFT);
     }
 
     /** The frames a dump holds: tables reachable from CR3 (with their levels) and mapped data frames. */
@@ -142,9 +143,9 @@ public final class DumpWriter
             final Frames frames = new Frames();
             final long root = snapshot.cr3() >>> 12;
             frames.tables.addLong(root);
-            frames.levels.put(root, LEVEL_PGD);
+            frames.levels.put(root, snapshot.paging());
             final LongHashSet mapped = new LongHashSet();
-            TableWalk.walk(snapshot.memory(), snapshot.cr3(), 0, Ptdump.USER_END, new TableWalk.Visitor()
+            TableWalk.walk(snapshot.memory(), snapshot.cr3(), 0, PagingMode.userEnd(snapshot.paging()), new TableWalk.Visitor()
             {
                 @Override
                 public void entry(final long va, final long entry, final int level)
@@ -155,6 +156,7 @@ public final class DumpWriter
                     }
                     if (PageTableEntry.isLeaf(entry, level))
                     {
+                        // a 2 MiB or 1 GiB leaf: every frame under it
                         final long first = PageTableEntry.leafAddress(entry, level) >>> 12;
                         for (long i = 0; i < PageTableEntry.coverage(level) >>> 12; i++)
                         {

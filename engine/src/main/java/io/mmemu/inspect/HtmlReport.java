@@ -1,5 +1,6 @@
 package io.mmemu.inspect;
 
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.vm.MmStats;
 import io.mmemu.vm.VmaInfo;
 import org.HdrHistogram.Histogram;
@@ -68,6 +69,7 @@ public final class HtmlReport
             size += vma.end() - vma.start();
             rss += SmapsUsage.measure(snapshot, vma).resident();
         }
+        sb.append(String.format("<p>%s</p>%n", PagingMode.header(snapshot.paging())));
         sb.append(String.format("<p>%d VMAs, %s mapped, %s resident; CR3 0x%x; kernel: %s zero page, %s soft-dirty, THP %s</p>%n",
             snapshot.vmas().size(), Svg.size(size), Svg.size(rss), snapshot.cr3(),
             snapshot.kernel().zeroPage() ? "with" : "no", snapshot.kernel().softDirty() ? "with" : "no",

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
 
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.ThpMode;
 import io.mmemu.vm.VmaInfo;
@@ -90,10 +91,10 @@ public final class Inspection implements AutoCloseable
         return sb.toString();
     }
 
-    /** The user half of the page tables in Linux's ptdump format. */
+    /** The paging header line ({@link PagingMode#header}), then the user half of the page tables in Linux's ptdump format. */
     public String ptdump()
     {
-        return Ptdump.render(snapshot.memory(), snapshot.cr3());
+        return PagingMode.header(snapshot.paging()) + "\n" + Ptdump.render(snapshot.memory(), snapshot.cr3());
     }
 
     /** The pagemap word of the page containing {@code va}. */

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.util.List;
 
 import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.phys.FrameFlags;
 import io.mmemu.vm.Pagemap;
 import io.mmemu.vm.VmFlags;
@@ -77,7 +78,7 @@ public final class PagemapView
         throws IOException
     {
         final Emitter emitter = new Emitter(snapshot, start, end, consumer);
-        final long walkEnd = Math.min(end, Ptdump.USER_END);
+        final long walkEnd = Math.min(end, PagingMode.userEnd(snapshot.paging()));
         try
         {
             TableWalk.walk(snapshot.memory(), snapshot.cr3(), Math.min(start, walkEnd), walkEnd, emitter);

@@ -1,19 +1,22 @@
 package io.mmemu.inspect;
 
 import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.pgtable.PagingMode;
 
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PMD;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PUD;
 
 /**
  * The user half of an address space's page tables in Linux's ptdump format, as
- * arch/x86/mm/dump_pagetables.c prints {@code /sys/kernel/debug/page_tables/current_user} on a
- * 4-level x86-64 kernel (6.x, with mm/ptdump.c and mm/pagewalk.c walking). The rules reproduced:
+ * arch/x86/mm/dump_pagetables.c prints {@code /sys/kernel/debug/page_tables/current_user} on an
+ * x86-64 kernel (6.x, with mm/ptdump.c and mm/pagewalk.c walking), with 4-level or 5-level paging
+ * (the CR3 word says which, {@link PagingMode}). The rules reproduced:
  * <ul>
- *   <li>The walk (mm/pagewalk.c): an empty PML4 entry is one hole at depth 0 ({@code pgd}: the
- *       p4d level is folded, and {@code real_depth} reports its holes at the pgd); an empty PDPT
+ *   <li>The walk (mm/pagewalk.c): with 4 levels an empty PML4 entry is one hole at depth 0
+ *       ({@code pgd}: the p4d level is folded, and {@code real_depth} reports its holes at the
+ *       pgd); with 5 levels an empty PML5 entry is a hole at depth 0 ({@code pgd}) and an empty
+ *       PML4 entry one at depth 1 ({@code p4d}, a real level there); an empty PDPT
  *       entry a hole at {@code pud}, an empty PD entry one at {@code pmd}; every one of the 512
  *       entries of a PT page is a {@code pte}, empty or not; a PS entry is a leaf at its level; a
  *       non-present, non-empty, non-PS upper entry is noted nowhere (ptdump only notes leaves).</li>
@@ -28,18 +31,21 @@ import static io.mmemu.pgtable.PageTableEntry.LEVEL_PUD;
  *       PTE, bit 12 in a large leaf — which {@code PTE_FLAGS_MASK} has already cleared, so Linux
  *       never shows it there), {@code GLB }, {@code NX }/{@code x  }, each blank when clear and all
  *       blank when the entry is not present — then the level name.</li>
- *   <li>The walk covers {@code [0, 0x0000800000000000)} and then continues at
- *       {@code GUARD_HOLE_END_ADDR} (0xffff880000000000): the first entry noted there crosses the
- *       Kernel Space marker and closes the user half's last line, which therefore ends at
- *       0xffff880000000000. Only the {@code ---[ User Space ]---} section is printed.</li>
+ *   <li>The walk covers {@code [0, PTRS_PER_PGD * PGD_LEVEL_MULT / 2)} (2^47, or 2^56 with 5
+ *       levels) and then continues at {@code GUARD_HOLE_END_ADDR} (0xffff880000000000, or
+ *       0xff10000000000000 with 5 levels: 16 PGD entries above entry -256): the first entry noted
+ *       there crosses the Kernel Space marker and closes the user half's last line, which
+ *       therefore ends at that address. Only the {@code ---[ User Space ]---} section is printed.</li>
  * </ul>
  */
 public final class Ptdump
 {
-    /** End of the user half of the walk: PTRS_PER_PGD * PGD_LEVEL_MULT / 2. */
+    /** End of the user half of the walk with 4-level paging: PTRS_PER_PGD * PGD_LEVEL_MULT / 2 ({@link PagingMode#userEnd}). */
     public static final long USER_END = 1L << 47;
     /** Where the walk resumes after the user half: GUARD_HOLE_END_ADDR with 4-level paging. */
     public static final long GUARD_HOLE_END = 0xffff880000000000L;
+    /** GUARD_HOLE_END_ADDR with 5-level paging: (-256 + 16) PGD entries of 2^48. */
+    public static final long GUARD_HOLE_END_LA57 = 0xff10000000000000L;
 
     private static final String[] LEVEL_NAMES = {"pgd", "p4d", "pud", "pmd", "pte"};
     private static final String UNITS = "BKMGTPE";
@@ -55,18 +61,23 @@ public final class Ptdump
     /** The ptdump text of the user half of the tables rooted at {@code cr3}. */
     public static String render(final MemoryImage memory, final long cr3)
     {
-        final State state = new State();
-        TableWalk.walk(memory, cr3, 0, USER_END, state);
-        state.note(GUARD_HOLE_END, -1, 0);
+        final int levels = PagingMode.levels(cr3);
+        final State state = new State(levels);
+        TableWalk.walk(memory, cr3, 0, PagingMode.userEnd(levels), state);
+        state.note(levels == PagingMode.FIVE_LEVEL ? GUARD_HOLE_END_LA57 : GUARD_HOLE_END, -1, 0);
         return state.out.toString();
     }
 
-    /** Linux's pagewalk depth of a level: pgd 0, (p4d 1, folded), pud 2, pmd 3, pte 4. */
-    private static int depth(final int level)
+    /**
+     * Linux's pagewalk depth of a level: pgd 0, p4d 1, pud 2, pmd 3, pte 4 — with 4 levels the
+     * PML4 is the pgd (depth 0), the p4d folded into it; with 5 the PML5 is the pgd and the PML4 the p4d.
+     */
+    private static int depth(final int level, final int levels)
     {
         return switch (level)
         {
-            case LEVEL_PGD -> 0;
+            case PageTableEntry.LEVEL_PML5 -> 0;
+            case PageTableEntry.LEVEL_PML4 -> levels == PagingMode.FIVE_LEVEL ? 1 : 0;
             case LEVEL_PUD -> 2;
             case LEVEL_PMD -> 3;
             default -> 4;
@@ -78,35 +89,44 @@ public final class Ptdump
     {
         final StringBuilder out = new StringBuilder(4096);
         final long[] protLevels = new long[5];
+        final int levels;
         int level = -1;
         long currentProt;
         long effectiveProt;
         long startAddress;
         boolean done;
 
+        State(final int levels)
+        {
+            this.levels = levels;
+        }
+
         @Override
         public void hole(final long va, final int level)
         {
-            note(va, depth(level), 0);
+            note(va, depth(level, levels), 0);
         }
 
         @Override
         public void entry(final long va, final long entry, final int level)
         {
-            if (level == LEVEL_PGD)
+            final int d = depth(level, levels);
+            if (level >= PageTableEntry.LEVEL_PML4)
             {
-                // pgd_entry and, the p4d being folded, p4d_entry see the same PML4 entry
                 if (!PageTableEntry.isPresent(entry))
                 {
-                    // p4d_none_or_clear_bad: a bad p4d is cleared and walked as a hole
-                    note(va, 0, 0);
+                    // pgd/p4d_none_or_clear_bad: a bad entry is cleared and walked as a hole
+                    note(va, d, 0);
                     return;
                 }
-                effective(0, entry);
-                effective(1, entry);
+                effective(d, entry);
+                if (levels == PagingMode.FOUR_LEVEL)
+                {
+                    // the p4d being folded, p4d_entry sees the same PML4 entry as pgd_entry
+                    effective(1, entry);
+                }
                 return;
             }
-            final int d = depth(level);
             effective(d, entry);
             if ((entry & PageTableEntry.PAGE_SIZE) != 0)
             {

@@ -3,6 +3,7 @@ package io.mmemu.inspect;
 import java.util.List;
 import java.util.Objects;
 
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.MmStats;
@@ -14,9 +15,9 @@ import io.mmemu.vm.VmaInfo;
  * emulates, and the physical memory behind the tables — live, or loaded from a dump. Views are
  * computed from the tables and frame descriptors here, never from counters kept on the side.
  *
- * @param cr3    physical address of the PML4
+ * @param cr3    the CR3 word: physical address of the root table, LA57 in bit 0 ({@link PagingMode})
  * @param vmas   the VMAs in address order
- * @param kernel the emulated kernel build (zero page, soft-dirty)
+ * @param kernel the emulated kernel build (zero page, soft-dirty, paging levels: the CR3 word's)
  * @param thp    the THP policy smaps reports eligibility against
  * @param memory the frames
  * @param stats  the address space's counters and latency histograms
@@ -31,6 +32,17 @@ public record Snapshot(long cr3, List<VmaInfo> vmas, KernelConfig kernel, ThpMod
         Objects.requireNonNull(thp, "thp");
         Objects.requireNonNull(memory, "memory");
         Objects.requireNonNull(stats, "stats");
+        if (PagingMode.levels(cr3) != kernel.paging())
+        {
+            throw new IllegalArgumentException("CR3 0x" + Long.toHexString(cr3) + " is not a root of " + kernel.paging() +
+                "-level paging");
+        }
+    }
+
+    /** Page-table levels: 4, or 5 (LA57). */
+    public int paging()
+    {
+        return kernel.paging();
     }
 
     /**

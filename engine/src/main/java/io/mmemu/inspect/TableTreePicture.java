@@ -6,11 +6,11 @@ import java.util.List;
 import io.mmemu.pgtable.PageTableEntry;
 
 import static io.mmemu.pgtable.PageTableEntry.ENTRIES;
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
 
 /**
- * The SVG of the page-table tree: one row per level (PGD at the top), each table a box in address
+ * The SVG of the page-table tree: one row per level (the root at the top: four rows, or five with
+ * LA57), each table a box in address
  * order whose filled part is the share of its 512 entries in use, joined to its parent. Rows show
  * at most {@value #MAX_PER_ROW} tables and say how many more there are. Every table drawn is one
  * {@code <g class="table">} element.
@@ -35,28 +35,29 @@ final class TableTreePicture
 
     static String render(final Snapshot snapshot)
     {
+        final int levels = snapshot.paging();
         final List<List<Node>> rows = new ArrayList<>();
-        final int[] totals = new int[LEVEL_PGD + 1];
-        for (int i = 0; i <= LEVEL_PGD; i++)
+        final int[] totals = new int[levels + 1];
+        for (int i = 0; i <= levels; i++)
         {
             rows.add(new ArrayList<>());
         }
-        collect(snapshot.memory(), snapshot.cr3() & PageTableEntry.PHYS_MASK, LEVEL_PGD, 0, -1, rows, totals);
+        collect(snapshot.memory(), snapshot.cr3() & PageTableEntry.PHYS_MASK, levels, levels, 0, -1, rows, totals);
         int widest = 1;
-        for (int level = LEVEL_PGD; level >= LEVEL_PTE; level--)
+        for (int level = levels; level >= LEVEL_PTE; level--)
         {
             widest = Math.max(widest, rows.get(level).size());
         }
         final int width = LEFT + widest * (BOX + GAP) + 200;
-        final int height = TOP + LEVEL_PGD * ROW;
+        final int height = TOP + levels * ROW;
         final StringBuilder sb = new StringBuilder(4096);
         sb.append(String.format("<svg class=\"table-tree\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" " +
             "viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"page-table tree\">%n", width, height, width, height));
-        for (int level = LEVEL_PGD; level >= LEVEL_PTE; level--)
+        for (int level = levels; level >= LEVEL_PTE; level--)
         {
-            final int y = y(level);
+            final int y = y(level, levels);
             final List<Node> row = rows.get(level);
-            sb.append(String.format("<text class=\"level\" x=\"0\" y=\"%d\">%s</text>%n", y + BOX, WalkView.LEVEL_LABELS[level]));
+            sb.append(String.format("<text class=\"level\" x=\"0\" y=\"%d\">%s</text>%n", y + BOX, WalkView.label(level, levels)));
             for (int i = 0; i < row.size(); i++)
             {
                 final Node node = row.get(i);
@@ -64,11 +65,11 @@ final class TableTreePicture
                 if (node.parent() >= 0)
                 {
                     sb.append(String.format("<line class=\"edge\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>%n",
-                        x(node.parent()) + BOX / 2, y(level + 1) + BOX, x + BOX / 2, y));
+                        x(node.parent()) + BOX / 2, y(level + 1, levels) + BOX, x + BOX / 2, y));
                 }
                 final double fill = (double)node.used() / ENTRIES;
                 sb.append(String.format("<g class=\"table\"><title>%s at physical 0x%x%nmaps 0x%x-0x%x%n%d of %d entries in use</title>%n",
-                    WalkView.LEVEL_LABELS[level], node.pa(), node.base(), node.base() + PageTableEntry.coverage(level + 1),
+                    WalkView.label(level, levels), node.pa(), node.base(), node.base() + PageTableEntry.coverage(level + 1),
                     node.used(), ENTRIES));
                 sb.append(String.format("<rect class=\"box\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>%n", x, y, BOX, BOX));
                 sb.append(String.format("<rect class=\"fill\" x=\"%d\" y=\"%s\" width=\"%d\" height=\"%s\"/>%n</g>%n",
@@ -86,13 +87,13 @@ final class TableTreePicture
         return LEFT + index * (BOX + GAP);
     }
 
-    private static int y(final int level)
+    private static int y(final int level, final int levels)
     {
-        return TOP + (LEVEL_PGD - level) * ROW;
+        return TOP + (levels - level) * ROW;
     }
 
-    private static void collect(final MemoryImage memory, final long pa, final int level, final long base, final int parent,
-        final List<List<Node>> rows, final int[] totals)
+    private static void collect(final MemoryImage memory, final long pa, final int level, final int top, final long base,
+        final int parent, final List<List<Node>> rows, final int[] totals)
     {
         totals[level]++;
         int used = 0;
@@ -114,13 +115,14 @@ final class TableTreePicture
             return;
         }
         // the user half only, as the other views
-        final int entries = level == LEVEL_PGD ? ENTRIES / 2 : ENTRIES;
+        final int entries = level == top ? ENTRIES / 2 : ENTRIES;
         for (int i = 0; i < entries; i++)
         {
             final long e = memory.word(pa + 8L * i);
             if (PageTableEntry.isPresent(e) && !PageTableEntry.isLeaf(e, level))
             {
-                collect(memory, PageTableEntry.address(e), level - 1, base + i * PageTableEntry.coverage(level), index, rows, totals);
+                collect(memory, PageTableEntry.address(e), level - 1, top, base + i * PageTableEntry.coverage(level), index, rows,
+                    totals);
             }
         }
     }

@@ -1,10 +1,10 @@
 package io.mmemu.inspect;
 
 import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.phys.FrameFlags;
 
 import static io.mmemu.pgtable.PageTableEntry.ENTRIES;
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
 
 /**
@@ -32,18 +32,20 @@ public final class TableView
         {
             return String.format("physical 0x%x is not in memory%n", pa);
         }
+        final int levels = snapshot.paging();
         final long[] found = {NOT_FOUND, 0};
         final long root = snapshot.cr3() & PageTableEntry.PHYS_MASK;
         if (root == pa)
         {
             found[0] = 0;
-            found[1] = LEVEL_PGD;
+            found[1] = levels;
         }
         else
         {
-            search(memory, root, LEVEL_PGD, 0, pa, found);
+            search(memory, root, levels, levels, 0, pa, found);
         }
         final StringBuilder sb = new StringBuilder(4096);
+        sb.append(PagingMode.header(levels)).append('\n');
         final int level;
         if (found[0] == NOT_FOUND)
         {
@@ -54,14 +56,14 @@ public final class TableView
             }
             level = memory.tableLevel(pfn);
             sb.append(String.format("table at physical 0x%016x: level %d (%s), flagged a table but not reachable from CR3%n",
-                pa, level, WalkView.LEVEL_LABELS[level]));
+                pa, level, WalkView.label(level, levels)));
         }
         else
         {
             level = (int)found[1];
             final long base = found[0];
             sb.append(String.format("table at physical 0x%016x: level %d (%s), maps 0x%016x-0x%016x",
-                pa, level, WalkView.LEVEL_LABELS[level], base, base + PageTableEntry.coverage(level + 1)));
+                pa, level, WalkView.label(level, levels), base, base + PageTableEntry.coverage(level + 1)));
         }
         int used = 0;
         final StringBuilder entries = new StringBuilder(4096);
@@ -94,14 +96,15 @@ public final class TableView
     }
 
     /** Finds the upper-level entry pointing at {@code target}: found = {base VA, level of target}. */
-    private static void search(final MemoryImage memory, final long table, final int level, final long base,
+    private static void search(final MemoryImage memory, final long table, final int level, final int top, final long base,
         final long target, final long[] found)
     {
         if (level == LEVEL_PTE || !memory.hasBytes(table >>> 12))
         {
             return;
         }
-        final int entries = level == LEVEL_PGD ? ENTRIES / 2 : ENTRIES;
+        // the user half of the root only
+        final int entries = level == top ? ENTRIES / 2 : ENTRIES;
         for (int i = 0; i < entries && found[0] == NOT_FOUND; i++)
         {
             final long e = memory.word(table + 8L * i);
@@ -116,7 +119,7 @@ public final class TableView
                 found[1] = level - 1;
                 return;
             }
-            search(memory, PageTableEntry.address(e), level - 1, va, target, found);
+            search(memory, PageTableEntry.address(e), level - 1, top, va, target, found);
         }
     }
 }

@@ -9,7 +9,7 @@ import io.mmemu.phys.PhysicalMemory;
 
 /**
  * One CPU's memory-management unit: its {@link Tlb}, and the hardware page walker that fills it
- * on a miss (the four-level walk from CR3, the locked A/D update, the TLB insert). What an access
+ * on a miss (the four- or five-level walk from CR3, the locked A/D update, the TLB insert). What an access
  * does when the walk finds nothing usable (the fault), and when other CPUs' translations must go
  * (the shootdown), is the operating system's part: {@code io.mmemu.vm.Cpu}.
  * <p>

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamWriteFeature;
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.phys.Backing;
 import io.mmemu.vm.MmStats;
 import org.HdrHistogram.Histogram;
@@ -118,9 +119,11 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         final Histogram latency = stats.faultLatency();
         if (host == null)
         {
-            out.printf("%s: %s, %s %s memory, section %s, seed %d%s%n", program.name(), options.locking().cliName(),
+            out.printf("%s: %s, %s %s memory, section %s, seed %d%s%s%n", program.name(), options.locking().cliName(),
                 Quantities.bytes(options.physicalMemory()), backingName(options.backing()),
-                Quantities.bytes(options.section()), options.seed(), interrupted ? " -- INTERRUPTED" : "");
+                Quantities.bytes(options.section()), options.seed(),
+                options.kernel().paging() == PagingMode.FIVE_LEVEL ? ", 5-level paging (LA57)" : "",
+                interrupted ? " -- INTERRUPTED" : "");
         }
         else
         {
@@ -239,10 +242,12 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         if (host == null)
         {
             json.writeStringField("overcommit", options.overcommit().toString());
+            json.writeNumberField("paging", options.kernel().paging());
         }
         else
         {
             json.writeNullField("overcommit");
+            json.writeNullField("paging");
         }
         json.writeObjectFieldStart("params");
         for (final Map.Entry<String, String> param : program.parameters().entrySet())

@@ -3,6 +3,7 @@ package io.mmemu.program;
 import java.nio.file.Path;
 import java.util.Objects;
 
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.phys.Backing;
 import io.mmemu.script.Lexer;
 import io.mmemu.script.LineException;
@@ -23,7 +24,7 @@ import io.mmemu.vm.ThpMode;
  * @param seed           the seed of every random choice (touch ... random N without its own seed)
  * @param durationNanos  after this long, loops start no new iteration ({@link #NO_DURATION}: no cap)
  * @param threads        the thread count of {@code parallel} without a count
- * @param kernel         the kernel build to emulate
+ * @param kernel         the kernel build to emulate (its paging levels too: {@code option paging 5})
  * @param thp            the transparent-huge-page policy of the run's address space (and its views)
  * @param counters       the live counters file, or null for none
  * @param overcommit     vm.overcommit_memory and its ratio or kbytes
@@ -70,13 +71,13 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
 
     /** The option names, as programs ({@code option NAME VALUE}) and the command line ({@code --NAME VALUE}) write them. */
     public static final java.util.List<String> NAMES = java.util.List.of("physmem", "backing", "locking", "section", "seed",
-        "duration", "threads", "thp", "overcommit");
+        "duration", "threads", "thp", "overcommit", "paging");
 
     /**
      * These options with one changed, written as a program or the command line writes it:
      * {@code physmem 64G}, {@code backing tables-only}, {@code locking mmap-lock}, {@code section 1G},
      * {@code seed 7}, {@code duration 10s}, {@code threads 8}, {@code thp madvise} ({@code host}: the
-     * policy of the kernel this runs on), {@code overcommit 2,ratio=80}.
+     * policy of the kernel this runs on), {@code overcommit 2,ratio=80}, {@code paging 5}.
      *
      * @throws IllegalArgumentException for an unknown option or a malformed value, with a one-line reason
      */
@@ -110,6 +111,7 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
                 yield withThreads((int)n);
             }
             case "overcommit" -> withOvercommit(Overcommit.parse(value));
+            case "paging" -> withKernel(kernel.withPaging(PagingMode.parse(value)));
             default -> throw new IllegalArgumentException("unknown option '" + option + "' (the options are " +
                 String.join(", ", NAMES) + ")");
         };
@@ -175,6 +177,11 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
     public RunOptions withOvercommit(final Overcommit policy)
     {
         return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, thp, counters, policy);
+    }
+
+    public RunOptions withKernel(final KernelConfig build)
+    {
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, build, thp, counters, overcommit);
     }
 
     public RunOptions withCounters(final Path file)

@@ -11,6 +11,7 @@ import io.mmemu.pgtable.PageTableChecker;
 import io.mmemu.pgtable.PageTableEditor;
 import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.pgtable.PageWalker;
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
 
@@ -29,8 +30,15 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  */
 public final class AddressSpace implements AutoCloseable
 {
-    /** Linux x86-64 TASK_SIZE with 4-level paging: the last user page is never mappable. */
+    /** Linux x86-64 TASK_SIZE with 4-level paging: the last user page is never mappable. See {@link #taskSize()}. */
     public static final long TASK_SIZE = 0x7ffffffff000L;
+    /**
+     * DEFAULT_MAP_WINDOW: with 5-level paging, mappings stay below this (the 4-level TASK_SIZE)
+     * unless a hint above it asks for more, and mmap_base and the stack are placed under it.
+     */
+    public static final long DEFAULT_MAP_WINDOW = (1L << 47) - 4096;
+    /** TASK_SIZE with 5-level paging (LA57): (1 &lt;&lt; 56) - PAGE_SIZE. */
+    public static final long TASK_SIZE_LA57 = (1L << 56) - 4096;
     /** Top-down placement starts below this (8 MiB stack, no randomisation). */
     public static final long MMAP_BASE = 0x7ffff7fff000L;
     /** Bottom-up (legacy, and fallback) placement starts here: PAGE_ALIGN(TASK_SIZE / 3). */
@@ -86,7 +94,10 @@ public final class AddressSpace implements AutoCloseable
     private volatile boolean hugeLeaves;
     /** See {@link #timeFaults}; volatile so a change reaches running CPUs, read once per fault. */
     private volatile boolean faultTiming = true;
+    /** The CR3 word: the root's physical address, LA57 in bit 0 with 5-level paging ({@link PagingMode}). */
     private final long cr3;
+    /** TASK_SIZE for the paging mode: the end of what may be mapped. */
+    private final long taskSize;
     /** Stats of every CPU that ever ran here (closed ones included), for {@link #stats()}. */
     private final java.util.concurrent.CopyOnWriteArrayList<CpuStats> allStats = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** The mmap lock, the writers' spans and the VMA write locks. */
@@ -129,12 +140,13 @@ public final class AddressSpace implements AutoCloseable
         this.rangeLock = new RangeLock(locking);
         this.housekeeping = memory.newCache();
         this.housekeepingEditor = new PageTableEditor(memory, housekeeping, Long.MAX_VALUE);
-        final long root = housekeepingEditor.allocateRoot();
+        final long root = housekeepingEditor.allocateRoot(kernel.paging());
         if (root == NO_FRAME)
         {
-            throw new IllegalStateException("physical memory exhausted: no frame for the PML4");
+            throw new IllegalStateException("physical memory exhausted: no frame for the root page table");
         }
         this.cr3 = root;
+        this.taskSize = kernel.paging() == PagingMode.FIVE_LEVEL ? TASK_SIZE_LA57 : TASK_SIZE;
     }
 
     /** An address space with the seed's per-VMA locking and 1 GiB unmap sections. */
@@ -372,10 +384,22 @@ public final class AddressSpace implements AutoCloseable
         return memory;
     }
 
-    /** Physical address of the PML4. */
+    /** The CR3 word: the root table's physical address (a PML4, or a PML5 with LA57 in bit 0: {@link PagingMode}). */
     public long cr3()
     {
         return cr3;
+    }
+
+    /** Page-table levels: 4, or 5 (LA57). */
+    public int paging()
+    {
+        return kernel.paging();
+    }
+
+    /** TASK_SIZE: {@link #TASK_SIZE} with four levels, {@link #TASK_SIZE_LA57} with five. */
+    public long taskSize()
+    {
+        return taskSize;
     }
 
     VmaTree tree()
@@ -491,7 +515,7 @@ public final class AddressSpace implements AutoCloseable
      */
     public void setBrk(final long start, final long current)
     {
-        if (Long.compareUnsigned(current, start) < 0 || Long.compareUnsigned(current, TASK_SIZE) > 0)
+        if (Long.compareUnsigned(current, start) < 0 || Long.compareUnsigned(current, taskSize) > 0)
         {
             throw new IllegalArgumentException(String.format("break 0x%x below its start 0x%x or above TASK_SIZE", current, start));
         }
@@ -528,7 +552,7 @@ public final class AddressSpace implements AutoCloseable
         final String name, final boolean faulted)
     {
         if ((start & 4095) != 0 || (end & 4095) != 0 || Long.compareUnsigned(start, end) >= 0 ||
-            Long.compareUnsigned(end, TASK_SIZE) > 0)
+            Long.compareUnsigned(end, taskSize) > 0)
         {
             throw new IllegalArgumentException(String.format("bad VMA range %x-%x", start, end));
         }
@@ -788,9 +812,9 @@ public final class AddressSpace implements AutoCloseable
         }
         try
         {
-            cpu.munmap(0, TASK_SIZE);
+            cpu.munmap(0, taskSize);
             final MmuGather gather = new MmuGather(memory, housekeeping);
-            housekeepingEditor.freeTables(cr3, 0, TASK_SIZE, 0, 0, gather);
+            housekeepingEditor.freeTables(cr3, 0, taskSize, 0, 0, gather);
             gather.finish();
             housekeepingEditor.freeRoot(cr3);
         }

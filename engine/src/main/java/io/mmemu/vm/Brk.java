@@ -80,7 +80,7 @@ final class Brk
             return brk;
         }
         // check_brk_limits: the range must lie inside the user address space
-        if (Errno.isError(UnmappedArea.find(tree, oldBrk, newBrk - oldBrk, Mman.MAP_FIXED)))
+        if (Errno.isError(UnmappedArea.find(tree, mm.taskSize(), oldBrk, newBrk - oldBrk, Mman.MAP_FIXED)))
         {
             return origBrk;
         }

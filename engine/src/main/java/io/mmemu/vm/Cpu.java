@@ -10,6 +10,7 @@ import io.mmemu.pgtable.MmuGather;
 import io.mmemu.pgtable.PageTableEditor;
 import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.pgtable.PageWalker;
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.pgtable.TlbFlush;
 import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.Kasan;
@@ -34,6 +35,8 @@ public final class Cpu implements AutoCloseable, WaitContext
     private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
 
     final AddressSpace mm;
+    /** mm's TASK_SIZE, kept here for the TLB-miss path's bound check. */
+    private final long taskSize;
     final int id;
     final PhysicalMemory memory;
     final FrameCache cache;
@@ -62,6 +65,7 @@ public final class Cpu implements AutoCloseable, WaitContext
     Cpu(final AddressSpace mm, final int id)
     {
         this.mm = mm;
+        this.taskSize = mm.taskSize();
         this.id = id;
         this.memory = mm.memory();
         this.cache = memory.newCache();
@@ -297,14 +301,15 @@ public final class Cpu implements AutoCloseable, WaitContext
      */
     private long fill(final long va, final boolean write, final boolean gup)
     {
-        if (!PageTableEntry.isCanonical(va))
+        // one unsigned comparison on the common path: every address below TASK_SIZE is canonical
+        if (Long.compareUnsigned(va, taskSize) >= 0)
         {
-            // #GP, not #PF: the kernel reports SI_KERNEL with no address
-            faultAddress = 0;
-            return -1L - Signal.SI_KERNEL;
-        }
-        if (va < 0 || va >= AddressSpace.TASK_SIZE)
-        {
+            if (!PagingMode.isCanonical(va, mm.paging()))
+            {
+                // #GP, not #PF: the kernel reports SI_KERNEL with no address
+                faultAddress = 0;
+                return -1L - Signal.SI_KERNEL;
+            }
             faultAddress = va;
             return -1L - Signal.SEGV_MAPERR;
         }

@@ -44,7 +44,7 @@ final class Fork
             if (!copied)
             {
                 // mmput of the half-built child: everything it maps goes back
-                into.munmap(0, AddressSpace.TASK_SIZE);
+                into.munmap(0, child.taskSize());
             }
             return copied;
         }
@@ -59,9 +59,14 @@ final class Fork
     {
         final AddressSpace parent = cpu.mm;
         final RangeLock lock = parent.rangeLock();
-        lock.acquire(cpu, 0, AddressSpace.TASK_SIZE);
-        child.rangeLock().acquire(into, 0, AddressSpace.TASK_SIZE);
-        assert lock.holdsTree() && lock.owns(cpu, 0, AddressSpace.TASK_SIZE) : "fork without the whole parent";
+        if (child.paging() != parent.paging())
+        {
+            throw new IllegalArgumentException("a child address space has its parent's paging levels");
+        }
+        final long taskSize = parent.taskSize();
+        lock.acquire(cpu, 0, taskSize);
+        child.rangeLock().acquire(into, 0, taskSize);
+        assert lock.holdsTree() && lock.owns(cpu, 0, taskSize) : "fork without the whole parent";
         final Vma[] vmas = parent.tree().toArray();
         final CopyRange copy = cpu.editor.copied();
         copy.reset();
@@ -111,7 +116,7 @@ final class Fork
             {
                 assert cpu.editor.holdsNoLock() : "a shootdown with a PT lock held";
                 // flush_tlb_mm: no CPU of the parent may keep writing through a writable translation
-                cpu.shootdown(0, AddressSpace.TASK_SIZE);
+                cpu.shootdown(0, taskSize);
             }
             if (parent.perVma())
             {

@@ -10,6 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.phys.NativeMemory;
 
 /**
@@ -18,11 +19,31 @@ import io.mmemu.phys.NativeMemory;
  * @param zeroPage  read faults on private anonymous memory map the shared zero page (mainline);
  *                  without it they get a fresh page each, as on kernels that forbid the zero page
  * @param softDirty CONFIG_MEM_SOFT_DIRTY: new VMAs are VM_SOFTDIRTY and pagemap reports bit 55
+ * @param paging    page-table levels, 4 or 5 ({@link PagingMode}): five is a CONFIG_X86_5LEVEL kernel
+ *                  on an LA57 CPU, whose processes may map up to TASK_SIZE = 2^56 - 4 KiB (above
+ *                  2^47 only when they ask with a hint, {@link UnmappedArea})
  */
-public record KernelConfig(boolean zeroPage, boolean softDirty)
+public record KernelConfig(boolean zeroPage, boolean softDirty, int paging)
 {
-    /** A mainline x86-64 build (distribution configs): zero page and soft-dirty tracking. */
+    /** A mainline x86-64 build (distribution configs): zero page and soft-dirty tracking, four levels. */
     public static final KernelConfig MAINLINE = new KernelConfig(true, true);
+
+    public KernelConfig
+    {
+        PagingMode.checked(paging);
+    }
+
+    /** A four-level build. */
+    public KernelConfig(final boolean zeroPage, final boolean softDirty)
+    {
+        this(zeroPage, softDirty, PagingMode.FOUR_LEVEL);
+    }
+
+    /** This build with {@code levels}-level paging. */
+    public KernelConfig withPaging(final int levels)
+    {
+        return new KernelConfig(zeroPage, softDirty, levels);
+    }
 
     /**
      * Probes the kernel this JVM runs on, so a differential test compares like with like: a

@@ -161,7 +161,7 @@ final class Mmap
         final int areaFlags = type == MAP_SHARED || type == MAP_SHARED_VALIDATE ? flags | MAP_SHARED : flags;
         // /dev/zero shared is shmem and searches as shared anonymous memory does
         final MappedFile areaFile = file == null || (file.inode().isDevZero() && (areaFlags & MAP_SHARED) != 0) ? null : file.inode();
-        addr = UnmappedArea.find(mm.tree(), addr, len, areaFlags, areaFile, pgoff0);
+        addr = UnmappedArea.find(mm.tree(), mm.taskSize(), addr, len, areaFlags, areaFile, pgoff0);
         if (Errno.isError(addr))
         {
             return addr;
@@ -405,8 +405,9 @@ final class Mmap
 
     static long munmap(final Cpu cpu, final long start, final long length)
     {
-        if ((start & ~PAGE_MASK) != 0 || Long.compareUnsigned(start, AddressSpace.TASK_SIZE) > 0 ||
-            Long.compareUnsigned(length, AddressSpace.TASK_SIZE - start) > 0)
+        final long taskSize = cpu.mm.taskSize();
+        if ((start & ~PAGE_MASK) != 0 || Long.compareUnsigned(start, taskSize) > 0 ||
+            Long.compareUnsigned(length, taskSize - start) > 0)
         {
             return -Errno.EINVAL;
         }

@@ -41,14 +41,14 @@ final class Mremap
         final long oldLen = Mmap.pageAlign(oldLength);
         final long newLen = Mmap.pageAlign(newLength);
         // PAGE_ALIGN wraps: an old length of -1 becomes 0 (the "duplicate a shared mapping" case)
-        if (newLen == 0 || Long.compareUnsigned(newLen, AddressSpace.TASK_SIZE) > 0)
+        if (newLen == 0 || Long.compareUnsigned(newLen, cpu.mm.taskSize()) > 0)
         {
             return -Errno.EINVAL;
         }
         final boolean hasTarget = (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0;
         if (hasTarget)
         {
-            if (Long.compareUnsigned(newAddr, AddressSpace.TASK_SIZE - newLen) > 0 || (newAddr & ~Mmap.PAGE_MASK) != 0)
+            if (Long.compareUnsigned(newAddr, cpu.mm.taskSize() - newLen) > 0 || (newAddr & ~Mmap.PAGE_MASK) != 0)
             {
                 return -Errno.EINVAL;
             }
@@ -122,7 +122,7 @@ final class Mremap
             return unmapped != 0 ? unmapped : addr;
         }
         final long delta = newLen - oldLen;
-        if (oldLen == vma.end - addr && expandable(mm.tree(), vma, delta))
+        if (oldLen == vma.end - addr && expandable(mm.tree(), mm.taskSize(), vma, delta))
         {
             if (!charge(cpu, vma, delta >>> 12))
             {
@@ -136,7 +136,7 @@ final class Mremap
         {
             return -Errno.ENOMEM;
         }
-        final long target = UnmappedArea.find(mm.tree(), 0, newLen, vma.isShared() ? Mman.MAP_SHARED : 0, vma.file == null ? null : vma.file.inode(),
+        final long target = UnmappedArea.find(mm.tree(), mm.taskSize(), 0, newLen, vma.isShared() ? Mman.MAP_SHARED : 0, vma.file == null ? null : vma.file.inode(),
             vma.pgoff + ((addr - vma.start) >>> 12));
         if (Errno.isError(target))
         {
@@ -183,7 +183,7 @@ final class Mremap
             return -Errno.EFAULT;
         }
         final int mapFlags = ((flags & MREMAP_FIXED) != 0 ? Mman.MAP_FIXED : 0) | (vma.isShared() ? Mman.MAP_SHARED : 0);
-        final long found = UnmappedArea.find(mm.tree(), newAddr, newLen, mapFlags, vma.file == null ? null : vma.file.inode(),
+        final long found = UnmappedArea.find(mm.tree(), mm.taskSize(), newAddr, newLen, mapFlags, vma.file == null ? null : vma.file.inode(),
             vma.pgoff + ((addr - vma.start) >>> 12));
         if (Errno.isError(found))
         {
@@ -257,8 +257,8 @@ final class Mremap
     /** shrink_vma: do_vmi_munmap of the tail, with its argument checks (a huge old length is EINVAL here). */
     private static long unmapTail(final Cpu cpu, final long start, final long len)
     {
-        if (Long.compareUnsigned(start, AddressSpace.TASK_SIZE) > 0 ||
-            Long.compareUnsigned(len, AddressSpace.TASK_SIZE - start) > 0)
+        if (Long.compareUnsigned(start, cpu.mm.taskSize()) > 0 ||
+            Long.compareUnsigned(len, cpu.mm.taskSize() - start) > 0)
         {
             return -Errno.EINVAL;
         }
@@ -292,10 +292,10 @@ final class Mremap
     }
 
     /** vma_expandable: nothing mapped in the next {@code delta} bytes and still below TASK_SIZE. */
-    private static boolean expandable(final VmaTree tree, final Vma vma, final long delta)
+    private static boolean expandable(final VmaTree tree, final long taskSize, final Vma vma, final long delta)
     {
         final long end = vma.end + delta;
-        if (end < vma.end || end > AddressSpace.TASK_SIZE)
+        if (end < vma.end || end > taskSize)
         {
             return false;
         }

@@ -203,7 +203,7 @@ public final class OomKiller
     long badness(final AddressSpace mm)
     {
         final Badness points = new Badness(memory);
-        RangeWalker.observe(TableReader.live(memory), mm.cr3(), 0, AddressSpace.TASK_SIZE, points);
+        RangeWalker.observe(TableReader.live(memory), mm.cr3(), 0, mm.taskSize(), points);
         return points.points;
     }
 
@@ -254,7 +254,7 @@ public final class OomKiller
     {
         final Cpu reaper = victim.attachCpu();
         final RangeLock lock = victim.rangeLock();
-        lock.acquire(reaper, 0, AddressSpace.TASK_SIZE);
+        lock.acquire(reaper, 0, victim.taskSize());
         try
         {
             final Vma[] vmas = victim.tree().toArray();

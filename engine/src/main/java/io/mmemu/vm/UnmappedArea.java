@@ -6,6 +6,13 @@ package io.mmemu.vm;
  * mmap_base that fits (top-down), falling back to a bottom-up search from the legacy base. Gaps
  * keep {@link AddressSpace#STACK_GUARD_GAP} below VM_GROWSDOWN VMAs. Lengths that are multiples
  * of 2 MiB without a hint get a 2 MiB aligned address (THP alignment, Linux 6.7+).
+ * <p>
+ * With 5-level paging TASK_SIZE is 2^56 - 4 KiB, but a search stays below
+ * {@link AddressSpace#DEFAULT_MAP_WINDOW} (2^47 - 4 KiB) unless the hint lies above it: then the
+ * top-down search's limit is raised by the difference and the bottom-up fallback's end is
+ * TASK_SIZE (arch_get_unmapped_area_topdown, find_start_end). A hint that straddles the window's
+ * end is not taken (mmap_address_hint_valid). With four levels the window is TASK_SIZE and none of
+ * this changes anything.
  */
 final class UnmappedArea
 {
@@ -27,10 +34,10 @@ final class UnmappedArea
         return gap > vma.start ? 0 : gap;
     }
 
-    /** get_unmapped_area for anonymous memory. @return a page-aligned address, or {@code -errno}. */
-    static long find(final VmaTree tree, final long addr, final long len, final int flags)
+    /** get_unmapped_area for anonymous memory below {@code taskSize}. @return a page-aligned address, or {@code -errno}. */
+    static long find(final VmaTree tree, final long taskSize, final long addr, final long len, final int flags)
     {
-        return find(tree, addr, len, flags, null, 0);
+        return find(tree, taskSize, addr, len, flags, null, 0);
     }
 
     /**
@@ -42,21 +49,22 @@ final class UnmappedArea
      *
      * @return a page-aligned address, or {@code -errno}.
      */
-    static long find(final VmaTree tree, final long addr, final long len, final int flags, final MappedFile file,
-        final long pgoff)
+    static long find(final VmaTree tree, final long taskSize, final long addr, final long len, final int flags,
+        final MappedFile file, final long pgoff)
     {
-        if (len > AddressSpace.TASK_SIZE)
+        if (len > taskSize)
         {
             return -Errno.ENOMEM;
         }
         final boolean thp = file != null ? file.thpAligned() :
             (flags & Mman.MAP_FIXED) == 0 && addr == 0 && (len & (PMD_SIZE - 1)) == 0 && (flags & Mman.MAP_SHARED) == 0;
-        final long result = thp ? thpAligned(tree, addr, len, file == null ? 0 : pgoff << 12, flags) : arch(tree, addr, len, flags);
+        final long result = thp ? thpAligned(tree, taskSize, addr, len, file == null ? 0 : pgoff << 12, flags) :
+            arch(tree, taskSize, addr, len, flags);
         if (Errno.isError(result))
         {
             return result;
         }
-        if (Long.compareUnsigned(result, AddressSpace.TASK_SIZE - len) > 0)
+        if (Long.compareUnsigned(result, taskSize - len) > 0)
         {
             return -Errno.ENOMEM;
         }
@@ -72,19 +80,20 @@ final class UnmappedArea
      * with 2 MiB of padding and place the mapping so that address and offset agree modulo 2 MiB;
      * otherwise (or when the padded search fails) the plain search.
      */
-    private static long thpAligned(final VmaTree tree, final long addr, final long len, final long off, final int flags)
+    private static long thpAligned(final VmaTree tree, final long taskSize, final long addr, final long len, final long off,
+        final int flags)
     {
         final long offEnd = (off + len) & ~(PMD_SIZE - 1);
         final long offAlign = (off + PMD_SIZE - 1) & ~(PMD_SIZE - 1);
         final long padded = len + PMD_SIZE;
         if (Long.compareUnsigned(offEnd, offAlign) <= 0 || offEnd - offAlign < PMD_SIZE || padded < len || off + padded < off)
         {
-            return arch(tree, addr, len, flags);
+            return arch(tree, taskSize, addr, len, flags);
         }
-        final long found = arch(tree, addr, padded, flags);
+        final long found = arch(tree, taskSize, addr, padded, flags);
         if (Errno.isError(found))
         {
-            return arch(tree, addr, len, flags);
+            return arch(tree, taskSize, addr, len, flags);
         }
         if (found == addr)
         {
@@ -100,7 +109,7 @@ final class UnmappedArea
     }
 
     /** arch_get_unmapped_area_topdown. */
-    private static long arch(final VmaTree tree, final long addr, final long len, final int flags)
+    private static long arch(final VmaTree tree, final long taskSize, final long addr, final long len, final int flags)
     {
         if ((flags & Mman.MAP_FIXED) != 0)
         {
@@ -110,24 +119,40 @@ final class UnmappedArea
         {
             return bottomUp(tree, len, 0x40000000L, 0x80000000L);
         }
-        if (addr != 0)
+        final long hint = addr & ~(PAGE - 1);
+        if (addr != 0 && hintValid(taskSize, hint, len))
         {
-            final long hint = addr & ~(PAGE - 1);
-            if (hint <= AddressSpace.TASK_SIZE - len)
+            final Vma vma = tree.find(hint);
+            if (vma == null || hint + len <= startGap(vma))
             {
-                final Vma vma = tree.find(hint);
-                if (vma == null || hint + len <= startGap(vma))
-                {
-                    return hint;
-                }
+                return hint;
             }
         }
-        final long found = topDown(tree, len, PAGE, AddressSpace.MMAP_BASE);
+        // a hint above the default window opens the whole address space (nothing with 4 levels)
+        final boolean high = hint > AddressSpace.DEFAULT_MAP_WINDOW;
+        final long found = topDown(tree, len, PAGE,
+            AddressSpace.MMAP_BASE + (high ? taskSize - AddressSpace.DEFAULT_MAP_WINDOW : 0));
         if (!Errno.isError(found))
         {
             return found;
         }
-        return bottomUp(tree, len, AddressSpace.MMAP_LEGACY_BASE, AddressSpace.TASK_SIZE);
+        // find_start_end: task_size_64bit(addr > DEFAULT_MAP_WINDOW)
+        final long end = addr > AddressSpace.DEFAULT_MAP_WINDOW ? taskSize : AddressSpace.DEFAULT_MAP_WINDOW;
+        return len > end ? -Errno.ENOMEM : bottomUp(tree, len, AddressSpace.MMAP_LEGACY_BASE, end);
+    }
+
+    /**
+     * mmap_address_hint_valid: the hint leaves room for {@code len} below TASK_SIZE and lies wholly
+     * on one side of the default window's end (a mapping that straddles it would hand an
+     * address above 2^47 to a program that did not ask for one).
+     */
+    private static boolean hintValid(final long taskSize, final long hint, final long len)
+    {
+        if (Long.compareUnsigned(taskSize - len, hint) < 0)
+        {
+            return false;
+        }
+        return (hint > AddressSpace.DEFAULT_MAP_WINDOW) == (hint + len > AddressSpace.DEFAULT_MAP_WINDOW);
     }
 
     /** The highest {@code len}-byte range in a gap between VMAs inside {@code [low, high)}. */

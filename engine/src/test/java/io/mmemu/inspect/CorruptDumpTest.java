@@ -122,8 +122,27 @@ class CorruptDumpTest
     void aNewerVersionIsRefusedByName()
     {
         final byte[] bad = good.clone();
-        bad[8] = 2;
-        assertEquals(8, rejected(reseal(bad), "unsupported version 2").offset());
+        bad[8] = 3;
+        assertEquals(8, rejected(reseal(bad), "unsupported version 3 (this reader knows versions 1 and 2)").offset());
+        bad[8] = 0;
+        assertEquals(8, rejected(reseal(bad), "unsupported version 0").offset());
+    }
+
+    /** Version 2 records the paging levels in the kernel word's bits 12..15: only 4 and 5 are levels. */
+    @Test
+    void pagingLevelsOtherThanFourOrFiveAreRefused()
+    {
+        final byte[] bad = good.clone();
+        final int kernel = le(bad).getInt(48);
+        assertEquals(4, (kernel >>> 12) & 0xF, "a 4-level dump says so");
+        le(bad).putInt(48, (kernel & ~0xF000) | (6 << 12));
+        assertEquals(48, rejected(reseal(bad), "paging levels 6", "expected 4 or 5").offset());
+        le(bad).putInt(48, kernel & ~0xF000);
+        assertEquals(48, rejected(reseal(bad), "paging levels 0").offset());
+        // version 1 had no paging field: the bits are unknown there
+        le(bad).putInt(48, kernel);
+        bad[8] = 1;
+        rejected(reseal(bad), "unknown kernel bits");
     }
 
     @Test

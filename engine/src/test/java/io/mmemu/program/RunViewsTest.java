@@ -283,7 +283,7 @@ final class RunViewsTest
                     assertEquals("dump " + file + " with data", view.what());
                     dumps.put(view.thread(), file);
                 }
-                default -> assertTrue(view.text().startsWith(String.format("walk 0x%016x", home)), view.text());
+                default -> assertTrue(view.text().startsWith(String.format("paging: 4-level%nwalk 0x%016x", home)), view.text());
             }
             assertTrue(i == 0 || view.millis() >= 0, view::toString);
         }
@@ -319,7 +319,9 @@ final class RunViewsTest
 
     private static void assertPtdump(final String ptdump)
     {
-        final List<String> lines = ptdump.lines().toList();
+        final List<String> all = ptdump.lines().toList();
+        assertEquals("paging: 4-level", all.get(0));
+        final List<String> lines = all.subList(1, all.size());
         assertEquals("---[ User Space ]---", lines.get(0));
         long previousEnd = 0;
         for (final String line : lines.subList(1, lines.size()))

@@ -30,9 +30,6 @@ import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
  */
 public final class PageTableChecker extends RangeVisitor
 {
-    /** The whole of a four-level address space: all 512 PML4 entries, kernel half included. */
-    private static final long ALL = 1L << 48;
-
     private final PhysicalMemory memory;
     private final MemorySegment frames;
     private final List<String> violations = new ArrayList<>();
@@ -112,7 +109,8 @@ public final class PageTableChecker extends RangeVisitor
             for (int i = 0; i < cr3s.length; i++)
             {
                 checker.visitor = visitors[i];
-                walker.walk(checker, cr3s[i], 0L, ALL);
+                // the whole of each root's address space: every entry of its PML4 or PML5, kernel half included
+                walker.walk(checker, cr3s[i], 0L, PagingMode.span(PagingMode.levels(cr3s[i])));
             }
             checker.checkCounts(accounting);
             if (memory.useAfterFrees() > 0)

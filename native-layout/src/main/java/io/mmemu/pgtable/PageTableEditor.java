@@ -7,7 +7,6 @@ import io.mmemu.phys.PhysicalMemory;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
 import static io.mmemu.pgtable.PageWalker.ENTRY;
 import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 
@@ -159,14 +158,23 @@ public final class PageTableEditor
         return done;
     }
 
-    /** Allocates an empty PML4; its physical address is the new CR3. */
+    /** Allocates an empty PML4; its physical address is the new CR3 (four-level paging). */
     public long allocateRoot()
     {
-        final long pfn = memory.allocateTable(cache, LEVEL_PGD);
-        return pfn == NO_FRAME ? NO_FRAME : pfn << 12;
+        return allocateRoot(PagingMode.FOUR_LEVEL);
     }
 
-    /** Frees an empty PML4 (after {@link #freeTables} over the whole space). */
+    /**
+     * Allocates an empty root table for {@code levels}-level paging (a PML4, or a PML5) and returns
+     * the new CR3 word ({@link PagingMode#cr3}), or {@code NO_FRAME}.
+     */
+    public long allocateRoot(final int levels)
+    {
+        final long pfn = memory.allocateTable(cache, PagingMode.checked(levels));
+        return pfn == NO_FRAME ? NO_FRAME : PagingMode.cr3(pfn << 12, levels);
+    }
+
+    /** Frees an empty root table (after {@link #freeTables} over the whole space). */
     public void freeRoot(final long cr3)
     {
         memory.freeTable(cache, cr3 >>> 12);

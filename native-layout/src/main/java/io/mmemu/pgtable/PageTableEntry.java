@@ -50,7 +50,12 @@ public final class PageTableEntry
     public static final int LEVEL_PTE = 1;
     public static final int LEVEL_PMD = 2;
     public static final int LEVEL_PUD = 3;
-    public static final int LEVEL_PGD = 4;
+    /** The PML4: Linux's pgd with four-level paging, its p4d with five. */
+    public static final int LEVEL_PML4 = 4;
+    /** The PML4 as the root of four-level paging (Linux's pgd there). */
+    public static final int LEVEL_PGD = LEVEL_PML4;
+    /** The PML5: the root of five-level paging ({@link PagingMode}). */
+    public static final int LEVEL_PML5 = 5;
     public static final int ENTRIES = 512;
 
     private PageTableEntry()
@@ -63,7 +68,7 @@ public final class PageTableEntry
         return 3 + 9 * level;
     }
 
-    /** Bytes mapped by one entry at {@code level}: 4 KiB, 2 MiB, 1 GiB, 512 GiB. */
+    /** Bytes mapped by one entry at {@code level}: 4 KiB, 2 MiB, 1 GiB, 512 GiB, 256 TiB. */
     public static long coverage(final int level)
     {
         return 1L << shift(level);
@@ -188,10 +193,10 @@ public final class PageTableEntry
         return (entry & ~PROTECTION_MASK) | (protection & PROTECTION_MASK);
     }
 
-    /** Canonical 48-bit address: bits 63..47 all equal. */
+    /** Canonical 48-bit address (four-level paging): bits 63..47 all equal. See {@link PagingMode#isCanonical}. */
     public static boolean isCanonical(final long va)
     {
-        return (va >> 47) == 0 || (va >> 47) == -1;
+        return PagingMode.isCanonical(va, PagingMode.FOUR_LEVEL);
     }
 
     /** Names of the set bits, in Intel's order; for decoders and diagnostics. */

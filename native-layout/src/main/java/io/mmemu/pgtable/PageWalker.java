@@ -7,12 +7,12 @@ import java.lang.invoke.VarHandle;
 import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
 
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
 import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 
 /**
- * Walks the four levels from CR3 through physical memory, as the MMU's page walker does: a
+ * Walks the four or five levels from CR3 ({@link PagingMode}: the CR3 word says which) through
+ * physical memory, as the MMU's page walker does: a
  * flyweight owned by one thread whose last result is read through {@link #slot()},
  * {@link #entry()}, {@link #level()} and {@link #tablePfn()}. Nothing here allocates on the heap
  * or throws; outcomes are the {@code WALK_*} status codes.
@@ -29,7 +29,7 @@ public final class PageWalker
     public static final int WALK_LARGE = 1;
     /** Stopped at the empty or table-pointing entry of the level asked for ({@link #walkAllocPmd}). */
     public static final int WALK_ENTRY = 2;
-    /** The entry at {@link #level()} (2..4) is empty: no table below it. */
+    /** The entry at {@link #level()} (2..5) is empty: no table below it. */
     public static final int WALK_HOLE = -1;
     /** A missing table could not be allocated: physical memory is exhausted. */
     public static final int WALK_NO_MEMORY = -2;
@@ -77,7 +77,7 @@ public final class PageWalker
     public int walk(final long cr3, final long va)
     {
         long table = cr3 & PageTableEntry.PHYS_MASK;
-        for (int lvl = LEVEL_PGD; ; lvl--)
+        for (int lvl = PagingMode.levels(cr3); ; lvl--)
         {
             final long s = table + ((long)PageTableEntry.index(va, lvl) << 3);
             final long e = (long)ENTRY.getAcquire(frames, s);
@@ -132,7 +132,7 @@ public final class PageWalker
     private int walkAlloc(final long cr3, final long va, final int stop)
     {
         long table = cr3 & PageTableEntry.PHYS_MASK;
-        for (int lvl = LEVEL_PGD; ; lvl--)
+        for (int lvl = PagingMode.levels(cr3); ; lvl--)
         {
             final long s = table + ((long)PageTableEntry.index(va, lvl) << 3);
             long e = (long)ENTRY.getAcquire(frames, s);
@@ -199,7 +199,8 @@ public final class PageWalker
         // the TLB-fill path: locals only, no result fields written, no status decoding
         final MemorySegment mem = frames;
         long table = cr3 & PageTableEntry.PHYS_MASK;
-        for (int shift = 39; ; shift -= 9)
+        // the top level's shift: 39 (PML4), or 48 (PML5) when the CR3 word carries LA57
+        for (int shift = 39 + 9 * (int)(cr3 & PagingMode.CR3_LA57); ; shift -= 9)
         {
             final long e = (long)ENTRY.getAcquire(mem, table + (((va >>> shift) & 511L) << 3));
             if ((e & PageTableEntry.PRESENT) == 0)
@@ -210,7 +211,7 @@ public final class PageWalker
             {
                 return (e & PageTableEntry.PHYS_MASK) | (va & 0xFFFL);
             }
-            if ((e & PageTableEntry.PAGE_SIZE) != 0 && shift != 39)
+            if ((e & PageTableEntry.PAGE_SIZE) != 0 && shift <= 30)
             {
                 final long mask = (1L << shift) - 1;
                 return (e & PageTableEntry.PHYS_MASK & ~mask) | (va & mask);
@@ -235,7 +236,7 @@ public final class PageWalker
         return entry;
     }
 
-    /** Level of that entry: 1 (PT) to 4 (PML4). */
+    /** Level of that entry: 1 (PT) to 4 (PML4) or 5 (PML5). */
     public int level()
     {
         return level;

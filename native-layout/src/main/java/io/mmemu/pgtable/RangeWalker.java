@@ -6,7 +6,6 @@ import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
 
 import static io.mmemu.pgtable.PageTableEntry.ENTRIES;
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PGD;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PMD;
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
 import static io.mmemu.pgtable.PageWalker.ENTRY;
@@ -83,16 +82,21 @@ public final class RangeWalker
         }
     }
 
-    /** Walks {@code [lo, hi)} of the tables rooted at {@code cr3} with {@code v}; its {@code done} counts from 0. */
+    /**
+     * Walks {@code [lo, hi)} of the tables rooted at {@code cr3} with {@code v}; its {@code done}
+     * counts from 0. The walk starts at the top level the CR3 word names ({@link PagingMode}):
+     * the PML5 or the PML4, one walk for both.
+     */
     int walk(final RangeVisitor v, final long cr3, final long lo, final long hi)
     {
         v.done = 0;
         final long root = cr3 & PageTableEntry.PHYS_MASK;
+        final int top = PagingMode.levels(cr3);
         switch (v.kind)
         {
             case RangeVisitor.CHECK ->
             {
-                if (!((PageTableChecker)v).enterTable(cr3 >>> 12, LEVEL_PGD, 0L))
+                if (!((PageTableChecker)v).enterTable(cr3 >>> 12, top, 0L))
                 {
                     return PageTableEditor.OK;
                 }
@@ -101,14 +105,14 @@ public final class RangeWalker
             {
                 if (!reader.hasBytes(root >>> 12))
                 {
-                    ((ObserveRange)v).missingTable(root, LEVEL_PGD, 0L);
+                    ((ObserveRange)v).missingTable(root, top, 0L);
                 }
             }
             default ->
             {
             }
         }
-        return lo < hi ? table(v, root, LEVEL_PGD, 0L, lo, hi) : PageTableEditor.OK;
+        return lo < hi ? table(v, root, top, 0L, lo, hi) : PageTableEditor.OK;
     }
 
     private long read(final long slot)

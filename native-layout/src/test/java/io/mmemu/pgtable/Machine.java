@@ -39,11 +39,17 @@ final class Machine implements AutoCloseable
 
     Machine(final PhysicalMemory memory)
     {
+        this(memory, PagingMode.FOUR_LEVEL);
+    }
+
+    /** With {@code levels}-level paging: the root is a PML4, or a PML5 (LA57 in the CR3 word). */
+    Machine(final PhysicalMemory memory, final int levels)
+    {
         this.memory = memory;
         this.cache = memory.newCache();
         this.editor = new PageTableEditor(memory, cache, 1);
         this.tlb = new MmuGather(memory, cache);
-        this.cr3 = editor.allocateRoot();
+        this.cr3 = editor.allocateRoot(levels);
         assertNotEquals(NO_FRAME, cr3, "no frame for the root");
         this.baseline = memory.framesInUse();
         assertEquals(2, baseline, "zero page and root");

@@ -67,7 +67,8 @@ final class InspectCommandTest
         final CommandOutput r = ok("dump", script().toString(), dump.toString(), "--physmem", "64M", "--data");
         assertEquals("wrote " + dump + " (" + Files.size(dump) + " bytes)\n", r.out());
         final String summary = ok("inspect", dump.toString()).out();
-        assertContains(summary, "dump format version 1");
+        assertContains(summary, "dump format version 2");
+        assertContains(summary, "paging: 4-level\n");
         assertContains(summary, "4 VMAs");
         assertContains(summary, "3 data frames with bytes");
         // with data, physical memory behind a mapping can be dumped
