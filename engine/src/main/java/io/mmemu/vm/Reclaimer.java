@@ -375,7 +375,10 @@ public final class Reclaimer implements AutoCloseable
         }
     }
 
-    /** Waits until kswapd is asleep (for a quiescent check); it may be woken again afterwards. */
+    /**
+     * Waits until kswapd is asleep (for a quiescent check); it may be woken again afterwards. The
+     * caller's CPUs must be offline: kswapd's shootdowns wait for every online CPU.
+     */
     public void awaitKswapdIdle() throws InterruptedException
     {
         synchronized (kswapdLock)

@@ -24,9 +24,10 @@ class SwapTest
     private static final int RW = PROT_READ | PROT_WRITE;
     private static final int ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
 
+    /** The value at {@code va}: a function of its offset in a 1 GiB window, so that mremap by 1 GiB keeps it. */
     private static long pattern(final long va)
     {
-        return va * 0x9E3779B97F4A7C15L ^ 0x5DEECE66DL;
+        return (va & ((1L << 30) - 1)) * 0x9E3779B97F4A7C15L ^ 0x5DEECE66DL;
     }
 
     private static void write(final Cpu cpu, final long start, final long pages)
@@ -95,6 +96,133 @@ class SwapTest
             cpu.close();
             mm.close();
             assertEquals(idle, memory.framesInUse());
+        }
+    }
+
+    private static int freeSlots(final PhysicalMemory memory)
+    {
+        return (int)memory.swap().freePages();
+    }
+
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void forkDuplicatesSwapEntriesAndEachSideReadsItsOwnCopy(final LockingMode locking)
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16L << 20).attachSwap(SwapArea.inMemory(16L << 20)))
+        {
+            final long idle = memory.framesInUse();
+            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+            final AddressSpace parent = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final Cpu p = parent.attachCpu();
+            final long pages = 32;
+            assertEquals(BASE, p.mmap(BASE, pages * PAGE, RW, ANON, -1, 0));
+            write(p, BASE, pages);
+            assertEquals(0, p.madvise(BASE, pages * PAGE, MADV_PAGEOUT));
+            final AddressSpace child = p.fork();
+            final Cpu c = child.attachCpu();
+            assertTrue(swapped(child, BASE) && swapped(parent, BASE), "fork copied the swap entries");
+            assertEquals(2, memory.swap().count(io.mmemu.pgtable.SwapEntry.offset(entryAt(child, BASE))));
+            AddressSpace.checkAll(true, parent, child).assertOk();
+            // the child writes its half: the parent still reads the pattern there
+            assertEquals(Signal.NONE, c.writeLong(BASE, 42));
+            verify(p, BASE, pages);
+            assertEquals(Signal.NONE, c.readLong(BASE));
+            assertEquals(42, c.value());
+            verify(c, BASE + PAGE, pages - 1);
+            assertEquals(memory.swap().totalPages(), freeSlots(memory), "both sides read every slot in: all free");
+            AddressSpace.checkAll(true, parent, child).assertOk();
+            // out again in the parent, then the child exits, then the parent unmaps
+            assertEquals(0, p.madvise(BASE, pages * PAGE, MADV_PAGEOUT));
+            c.close();
+            child.close();
+            parent.check(true).assertOk();
+            verify(p, BASE, pages / 2);
+            assertEquals(0, p.munmap(BASE, pages * PAGE));
+            assertEquals(memory.swap().totalPages(), freeSlots(memory));
+            p.close();
+            parent.close();
+            assertEquals(idle, memory.framesInUse());
+        }
+    }
+
+    private static long entryAt(final AddressSpace mm, final long va)
+    {
+        final PageWalker walker = new PageWalker(mm.memory(), null);
+        assertEquals(PageWalker.WALK_PTE, walker.walk(mm.cr3(), va));
+        return walker.entry();
+    }
+
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void mremapMovesSwapEntriesAndMprotectKeepsThem(final LockingMode locking)
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16L << 20).attachSwap(SwapArea.inMemory(16L << 20)))
+        {
+            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+            final AddressSpace mm = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final Cpu cpu = mm.attachCpu();
+            final long pages = 600;
+            assertEquals(BASE, cpu.mmap(BASE, pages * PAGE, RW, ANON, -1, 0));
+            write(cpu, BASE, pages);
+            assertEquals(0, cpu.madvise(BASE, pages * PAGE, MADV_PAGEOUT));
+            final long entry = entryAt(mm, BASE + PAGE);
+            assertEquals(0, cpu.mprotect(BASE, pages * PAGE, PROT_READ));
+            assertEquals(entry, entryAt(mm, BASE + PAGE), "mprotect keeps a swap entry as it is");
+            final long to = BASE + (1L << 30);
+            assertEquals(to, cpu.mremap(BASE, pages * PAGE, pages * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, to));
+            assertEquals(entry, entryAt(mm, to + PAGE), "mremap moves the entry");
+            mm.check(true).assertOk();
+            assertEquals(Signal.SEGV_ACCERR, cpu.writeLong(to, 1), "read-only after mprotect, swapped or not");
+            verify(cpu, to, pages);
+            assertEquals(Signal.SEGV_ACCERR, cpu.writeLong(to, 1));
+            assertEquals(0, cpu.mprotect(to, pages * PAGE, RW));
+            write(cpu, to, 4);
+            assertEquals(0, cpu.madvise(to, pages * PAGE, MADV_COLD));
+            mm.check(true).assertOk();
+            assertEquals(0, cpu.munmap(to, pages * PAGE));
+            assertEquals(memory.swap().totalPages(), freeSlots(memory));
+            mm.check(true).assertOk();
+            cpu.close();
+            mm.close();
+        }
+    }
+
+    /**
+     * The issue's bar: a process writes patterned data of 4x the machine's memory and reads every
+     * value back: kswapd and direct reclaim swap out, faults swap in; nothing leaks.
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void fourTimesPhysicalMemoryThroughSwapReadsBackEveryValue(final LockingMode locking) throws InterruptedException
+    {
+        final long ram = 8L << 20;
+        try (PhysicalMemory memory = PhysicalMemory.create(ram).attachSwap(SwapArea.inMemory(6 * ram)))
+        {
+            final long idle = memory.framesInUse();
+            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+            final AddressSpace mm = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final Cpu cpu = mm.attachCpu();
+            final long pages = 4 * ram / PAGE;
+            assertEquals(BASE, cpu.mmap(BASE, pages * PAGE, RW, ANON, -1, 0));
+            write(cpu, BASE, pages);
+            verify(cpu, BASE, pages);
+            verify(cpu, BASE, pages);
+            final Reclaimer reclaimer = machine.reclaimer();
+            assertTrue(memory.swap().swapOuts() >= 3 * pages / 2, "swap-outs " + memory.swap().swapOuts());
+            assertTrue(memory.swap().swapIns() >= pages, "swap-ins " + memory.swap().swapIns());
+            assertEquals(memory.swap().swapIns(), reclaimer.majorFaults());
+            assertTrue(reclaimer.stolen() > 0 && reclaimer.scanned() >= reclaimer.stolen());
+            assertEquals(0, machine.oomKiller().kills());
+            // waiting outside the emulator: offline first, or kswapd's shootdowns would wait for this CPU
+            cpu.offline();
+            reclaimer.awaitKswapdIdle();
+            mm.check(true).assertOk();
+            assertEquals(0, cpu.munmap(BASE, pages * PAGE));
+            assertEquals(memory.swap().totalPages(), freeSlots(memory), "no slot leaked");
+            cpu.close();
+            mm.close();
+            reclaimer.close();
+            assertEquals(idle, memory.framesInUse(), "no frame leaked");
         }
     }
 }
