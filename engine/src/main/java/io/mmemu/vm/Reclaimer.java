@@ -139,22 +139,25 @@ public final class Reclaimer implements AutoCloseable
         }
         assert cpu.editor.holdsNoLock() && !cpu.mm.rangeLock().holdsShared() : "direct reclaim entered holding a fault's lock";
         directReclaims.incrementAndGet();
-        cpu.goOffline();
-        try
-        {
-            return reclaim(SWAP_CLUSTER_MAX) > 0;
-        }
-        finally
-        {
-            cpu.goOnline();
-        }
+        return reclaim(SWAP_CLUSTER_MAX, cpu) > 0;
     }
 
     /**
      * Reclaims up to {@code target} pages from the processes' anonymous memory, the clock hand going
-     * round at most {@link #PASSES} times; returns the pages swapped out. Any thread, no locks held.
+     * round at most {@link #PASSES} times; returns the pages swapped out. Any thread that is no
+     * emulated CPU, no locks held.
      */
     public long reclaim(final long target)
+    {
+        return reclaim(target, null);
+    }
+
+    /**
+     * {@link #reclaim(long)} on behalf of {@code self} (direct reclaim; null for kswapd): its own
+     * process is scanned through {@code self}, online, as a syscall of its would be; another
+     * process through a CPU attached for the scan, with {@code self} offline meanwhile.
+     */
+    private long reclaim(final long target, final Cpu self)
     {
         if (memory.swap() == null || target <= 0)
         {
@@ -178,7 +181,7 @@ public final class Reclaimer implements AutoCloseable
         {
             final int index = (startProcess + step) % n;
             final long from = step == 0 ? startVa : 0;
-            final Scan scan = scan(all.get(index), from, target - taken);
+            final Scan scan = scan(all.get(index), from, target - taken, self);
             taken += scan.stolen;
             if (taken >= target || scan.swapFull)
             {
@@ -199,8 +202,12 @@ public final class Reclaimer implements AutoCloseable
     }
 
     /** One process from {@code from}: its private VMAs, a PT page at a time, until {@code budget} pages are taken. */
-    private Scan scan(final AddressSpace mm, final long from, final long budget)
+    private Scan scan(final AddressSpace mm, final long from, final long budget, final Cpu self)
     {
+        if (self != null && self.mm == mm)
+        {
+            return scan(mm, from, budget, self, false);
+        }
         final Cpu cpu;
         try
         {
@@ -210,6 +217,26 @@ public final class Reclaimer implements AutoCloseable
         {
             return new Scan(0, 0, false);
         }
+        if (self != null)
+        {
+            self.goOffline();
+        }
+        try
+        {
+            return scan(mm, from, budget, cpu, true);
+        }
+        finally
+        {
+            if (self != null)
+            {
+                self.goOnline();
+            }
+        }
+    }
+
+    /** {@link #scan(AddressSpace, long, long, Cpu)} through {@code cpu}, closed at the end when {@code attached}. */
+    private Scan scan(final AddressSpace mm, final long from, final long budget, final Cpu cpu, final boolean attached)
+    {
         final boolean perVma = mm.perVma();
         long taken = 0;
         try
@@ -272,7 +299,10 @@ public final class Reclaimer implements AutoCloseable
         }
         finally
         {
-            cpu.close();
+            if (attached)
+            {
+                cpu.close();
+            }
         }
     }
 
