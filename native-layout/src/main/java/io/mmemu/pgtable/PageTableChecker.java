@@ -291,7 +291,7 @@ public final class PageTableChecker extends RangeVisitor
         final long slot = SwapEntry.offset(e);
         if (swap == null || SwapEntry.type(e) != 0 || !swap.isValid(slot))
         {
-            violation("non-present entry 0x%x for 0x%x is neither PROT_NONE nor a swap entry of the machine's area", e, va);
+            violation("non-present entry 0x%x for 0x%x is neither PROT_NONE nor empty nor a swap entry of the machine's area", e, va);
             return;
         }
         swapReferences.put(slot, swapReferences.get(slot) + 1);
