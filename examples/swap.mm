@@ -7,6 +7,7 @@
 #   ./mmemu run examples/swap.mm
 #   ./mmemu run examples/swap.mm --locking mmap-lock
 #   ./mmemu run examples/swap.mm --swap 384M,file=/tmp/mmemu.swap   # slots in a sparse host file
+#   ./mmemu run examples/swap.mm --compare    # the host has no swap: its side only writes and reads back
 
 option physmem 64M
 option swap 384M

@@ -225,4 +225,42 @@ class SwapTest
             assertEquals(idle, memory.framesInUse(), "no frame leaked");
         }
     }
+
+    /** A swap entry naming no slot of the machine's area (or on a machine without swap) is SIGBUS, never a fault loop. */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void aSwapEntryNamingNoSlotIsSigbusNotALoop(final LockingMode locking)
+    {
+        for (final boolean withSwap : new boolean[] {true, false})
+        {
+            final PhysicalMemory memory = PhysicalMemory.create(16L << 20);
+            if (withSwap)
+            {
+                memory.attachSwap(SwapArea.inMemory(1L << 20));
+            }
+            try (memory)
+            {
+                final AddressSpace mm = AddressSpace.create(memory, locking, AddressSpace.DEFAULT_SECTION);
+                final Cpu cpu = mm.attachCpu();
+                assertEquals(BASE, cpu.mmap(BASE, 2 * PAGE, RW, ANON, -1, 0));
+                write(cpu, BASE, 2);
+                final io.mmemu.phys.FrameCache cache = memory.newCache();
+                final PageWalker walker = new PageWalker(memory, cache);
+                assertEquals(PageWalker.WALK_PTE, walker.walk(mm.cr3(), BASE + PAGE));
+                final long present = walker.entry();
+                final long bad = io.mmemu.pgtable.SwapEntry.of(0, 1L << 30);
+                assertTrue(PageWalker.casEntry(memory.frames(), walker.slot(), present, bad));
+                cpu.offline();
+                // a CPU with an empty TLB: the first one may still hold the page this test unmapped by hand
+                try (Cpu other = mm.attachCpu())
+                {
+                    assertEquals(Signal.BUS_ADRERR, other.readLong(BASE + PAGE));
+                }
+                assertTrue(PageWalker.casEntry(memory.frames(), walker.slot(), bad, present));
+                memory.retireCache(cache);
+                cpu.close();
+                mm.close();
+            }
+        }
+    }
 }
