@@ -177,7 +177,10 @@ class SwapTest
             assertEquals(Signal.SEGV_ACCERR, cpu.writeLong(to, 1));
             assertEquals(0, cpu.mprotect(to, pages * PAGE, RW));
             write(cpu, to, 4);
+            assertTrue((entryAt(mm, to) & io.mmemu.pgtable.PageTableEntry.ACCESSED) != 0);
             assertEquals(0, cpu.madvise(to, pages * PAGE, MADV_COLD));
+            assertEquals(0, entryAt(mm, to) & io.mmemu.pgtable.PageTableEntry.ACCESSED, "MADV_COLD cleared the A bit");
+            assertTrue(io.mmemu.pgtable.PageTableEntry.isPresent(entryAt(mm, to)), "and left the page where it was");
             mm.check(true).assertOk();
             assertEquals(0, cpu.munmap(to, pages * PAGE));
             assertEquals(memory.swap().totalPages(), freeSlots(memory));
@@ -216,6 +219,7 @@ class SwapTest
             // waiting outside the emulator: offline first, or kswapd's shootdowns would wait for this CPU
             cpu.offline();
             reclaimer.awaitKswapdIdle();
+            assertTrue(reclaimer.kswapdWakeups() > 0, "kswapd woke below the low watermark");
             mm.check(true).assertOk();
             assertEquals(0, cpu.munmap(BASE, pages * PAGE));
             assertEquals(memory.swap().totalPages(), freeSlots(memory), "no slot leaked");
@@ -261,6 +265,29 @@ class SwapTest
                 cpu.close();
                 mm.close();
             }
+        }
+    }
+
+    /** The same swap-out and swap-in with the slots in a sparse host file. */
+    @org.junit.jupiter.api.Test
+    void aSwapFileHoldsTheSlots(@org.junit.jupiter.api.io.TempDir final java.nio.file.Path dir) throws java.io.IOException
+    {
+        final java.nio.file.Path file = dir.resolve("swap");
+        try (PhysicalMemory memory = PhysicalMemory.create(16L << 20).attachSwap(SwapArea.inFile(8L << 20, file)))
+        {
+            assertEquals(file.toString(), memory.swap().where());
+            assertEquals(8L << 20, java.nio.file.Files.size(file));
+            final AddressSpace mm = AddressSpace.create(memory, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION);
+            final Cpu cpu = mm.attachCpu();
+            final long pages = 100;
+            assertEquals(BASE, cpu.mmap(BASE, pages * PAGE, RW, ANON, -1, 0));
+            write(cpu, BASE, pages);
+            assertEquals(0, cpu.madvise(BASE, pages * PAGE, MADV_PAGEOUT));
+            assertEquals(pages, memory.swap().swapOuts());
+            verify(cpu, BASE, pages);
+            mm.check(true).assertOk();
+            cpu.close();
+            mm.close();
         }
     }
 }
