@@ -121,6 +121,11 @@ public final class RunCommand implements Callable<Integer>
             "overcommit_ratio N%% of the physical memory, default 50, or overcommit_kbytes N KiB).")
     String overcommit;
 
+    @Option(names = "--swap", paramLabel = "SIZE[,file=PATH]",
+        description = "A swap area of SIZE (1G, 512M) in emulated memory, or in a sparse host file at PATH; " +
+            "reclaim (kswapd, direct reclaim, MADV_PAGEOUT) swaps private anonymous pages to it (default none).")
+    String swap;
+
     @Option(names = "--thp", paramLabel = "always|madvise|never|host",
         description = "Transparent huge pages for anonymous memory, as /sys/kernel/mm/transparent_hugepage/enabled " +
             "(default host: the policy of the kernel this runs on).")
@@ -244,7 +249,7 @@ public final class RunCommand implements Callable<Integer>
             return;
         }
         final Object[][] emulatorOnly = {{"--physmem", physmem}, {"--backing", backing}, {"--locking", locking}, {"--thp", thp},
-            {"--paging", paging.given()}, {"--section", section}, {"--overcommit", overcommit}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
+            {"--paging", paging.given()}, {"--section", section}, {"--overcommit", overcommit}, {"--swap", swap}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
             {"--html", html}, {"--views-dir", viewsDir}, {"--maps", maps ? Boolean.TRUE : null},
             {"--smaps", smaps ? Boolean.TRUE : null}, {"--ptdump", ptdump ? Boolean.TRUE : null}};
         for (final Object[] option : emulatorOnly)
@@ -263,7 +268,7 @@ public final class RunCommand implements Callable<Integer>
         RunOptions options = parsed.applyOptions(RunOptions.defaults().with("thp", "host"));
         final String[][] given = {{"physmem", physmem}, {"backing", backing}, {"locking", locking}, {"section", section},
             {"seed", seed}, {"duration", duration}, {"threads", threads}, {"thp", thp}, {"overcommit", overcommit},
-            {"paging", paging.given()}};
+            {"paging", paging.given()}, {"swap", swap}};
         for (final String[] option : given)
         {
             if (option[1] != null)

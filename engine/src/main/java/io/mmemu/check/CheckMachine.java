@@ -4,6 +4,7 @@ import java.util.SplittableRandom;
 
 import io.mmemu.phys.Backing;
 import io.mmemu.phys.PhysicalMemory;
+import io.mmemu.phys.SwapArea;
 
 /**
  * One backing's pair of machines: the physical memory scenarios run on and the model's. Runs a
@@ -58,9 +59,22 @@ public final class CheckMachine implements AutoCloseable
     {
         this.backing = backing;
         this.budget = budget;
-        this.runMemory = PhysicalMemory.create(MEMORY, backing);
-        this.modelMemory = PhysicalMemory.create(MEMORY, backing);
+        this.runMemory = machineMemory(backing);
+        this.modelMemory = machineMemory(backing);
     }
+
+    /**
+     * A machine's memory with a swap area, so that MADV_PAGEOUT and the background reclaim
+     * ({@link ConcurrentRun}) swap pages out and faults swap them in (full backing: phantom frames
+     * have no bytes to swap).
+     */
+    private static PhysicalMemory machineMemory(final Backing backing)
+    {
+        return PhysicalMemory.create(MEMORY, backing).attachSwap(SwapArea.inMemory(SWAP));
+    }
+
+    /** Each machine's swap area: more than a scenario ever maps. */
+    private static final long SWAP = 16L << 20;
 
     /** @throws ConcurrentRun.Hang when a thread hangs; this machine cannot run again then */
     public Result run(final Scenario scenario, final SplittableRandom jitter)
@@ -86,7 +100,7 @@ public final class CheckMachine implements AutoCloseable
         if (!history.problems().isEmpty())
         {
             runMemory.close();
-            runMemory = PhysicalMemory.create(MEMORY, backing);
+            runMemory = machineMemory(backing);
         }
         final long modelFrames = ConcurrentRun.framesHeld(modelMemory);
         final LinearizabilityChecker.Verdict verdict = LinearizabilityChecker.check(history, modelMemory, budget);

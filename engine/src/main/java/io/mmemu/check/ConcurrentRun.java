@@ -171,8 +171,9 @@ public final class ConcurrentRun
             Thread.onSpinWait();
         }
         go.set(1);
+        final Thread reclaim = backgroundReclaim(mm, threads, errors);
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(HANG_SECONDS);
-        for (final Thread thread : threads)
+        for (final Thread thread : reclaim == null ? threads : append(threads, reclaim))
         {
             try
             {
@@ -195,6 +196,60 @@ public final class ConcurrentRun
         final List<History.Event> events = new ArrayList<>(recorded);
         events.sort((a, b) -> Long.compare(a.called(), b.called()));
         return events;
+    }
+
+    /**
+     * With a swap area, kswapd's work beside the scenario's threads: the machine's reclaim
+     * ({@link io.mmemu.vm.Reclaimer#reclaim}, A bits harvested, unreferenced pages swapped out) in
+     * a loop until every scenario thread has ended. Not part of the history: reclaim changes no
+     * outcome a sequential order could tell, so any effect it has on one is a bug. Null without swap.
+     */
+    private static Thread backgroundReclaim(final AddressSpace mm, final Thread[] threads,
+        final ConcurrentLinkedQueue<Throwable> errors)
+    {
+        if (mm.memory().swap() == null)
+        {
+            return null;
+        }
+        final Thread reclaim = new Thread(() ->
+        {
+            try
+            {
+                while (anyAlive(threads))
+                {
+                    mm.machine().reclaimer().reclaim(RECLAIM_BATCH);
+                }
+            }
+            catch (final Throwable ex)
+            {
+                errors.add(ex);
+            }
+        }, "check-kswapd");
+        reclaim.setDaemon(true);
+        reclaim.start();
+        return reclaim;
+    }
+
+    /** Pages the background reclaim takes at a time: a scenario maps a few dozen. */
+    private static final int RECLAIM_BATCH = 4;
+
+    private static boolean anyAlive(final Thread[] threads)
+    {
+        for (final Thread thread : threads)
+        {
+            if (thread.isAlive())
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Thread[] append(final Thread[] threads, final Thread one)
+    {
+        final Thread[] all = java.util.Arrays.copyOf(threads, threads.length + 1);
+        all[threads.length] = one;
+        return all;
     }
 
     /**

@@ -241,8 +241,9 @@ public final class ScenarioGenerator
             }
             if (r < 92)
             {
+                // MADV_PAGEOUT swaps the range's private pages out (the next touch swaps them in), MADV_COLD ages them
                 final int[] advice = {MADV_DONTNEED, MADV_DONTNEED, MADV_FREE, MADV_POPULATE_WRITE, MADV_POPULATE_READ,
-                    MADV_NOHUGEPAGE, MADV_WILLNEED};
+                    MADV_NOHUGEPAGE, MADV_WILLNEED, MADV_PAGEOUT, MADV_PAGEOUT, MADV_COLD};
                 return Op.syscall(Call.MADVISE, page(), pages(), advice[random.nextInt(advice.length)]);
             }
             if (thp != ThpMode.NEVER)

@@ -113,6 +113,12 @@ public final class FrozenTables implements MemoryImage
     }
 
     @Override
+    public int swapCount(final int type, final long slot)
+    {
+        return live.swapCount(type, slot);
+    }
+
+    @Override
     public int mapcount(final long pfn)
     {
         return live.mapcount(pfn);

@@ -42,6 +42,13 @@ public final class LiveMemory implements MemoryImage
     }
 
     @Override
+    public int swapCount(final int type, final long slot)
+    {
+        final io.mmemu.phys.SwapArea swap = memory.swap();
+        return type == 0 && swap != null && swap.isValid(slot) ? Math.max(1, swap.count(slot)) : 1;
+    }
+
+    @Override
     public long zeroPagePfn()
     {
         return memory.zeroPagePfn();

@@ -35,6 +35,16 @@ public interface MemoryImage extends TableReader
     /** {@link io.mmemu.phys.FrameFlags} of a backed frame the tables map or hold; 0 when unknown. */
     int flags(long pfn);
 
+    /**
+     * The swap count of slot {@code slot} of swap area {@code type} (entries naming it), for
+     * SwapPss; 1 when the image does not know it (a dump holds no swap map), as if each slot
+     * were one process's alone.
+     */
+    default int swapCount(final int type, final long slot)
+    {
+        return 1;
+    }
+
     /** References to a backed data frame (mappings plus page-cache and in-flight holders). */
     int refcount(long pfn);
 

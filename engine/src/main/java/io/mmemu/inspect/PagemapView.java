@@ -7,6 +7,7 @@ import java.util.List;
 
 import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.pgtable.PagingMode;
+import io.mmemu.pgtable.SwapEntry;
 import io.mmemu.phys.FrameFlags;
 import io.mmemu.vm.Pagemap;
 import io.mmemu.vm.VmFlags;
@@ -178,6 +179,13 @@ public final class PagemapView
                 && (memory.flags(pfn) & FrameFlags.STATE_MASK) == FrameFlags.ZERO_PAGE)
             {
                 send(va, Pagemap.hugeZeroWord(vma.flags(), softDirty, entry));
+                next = va + PAGE;
+                return;
+            }
+            if (level == LEVEL_PTE && SwapEntry.isSwap(entry))
+            {
+                // a swap entry: PM_SWAP (its type and offset only for a privileged reader)
+                send(va, Pagemap.word(vma == null ? -1 : vma.flags(), softDirty, entry, false, false));
                 next = va + PAGE;
                 return;
             }

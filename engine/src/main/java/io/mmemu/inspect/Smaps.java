@@ -99,7 +99,7 @@ public final class Smaps
         kb(sb, "Shared_Hugetlb: ", 0);
         sb.append("Private_Hugetlb: ").append(String.format("%7d", 0)).append(" kB\n");
         kb(sb, "Swap:           ", u.swap());
-        kb(sb, "SwapPss:        ", 0);
+        kb(sb, "SwapPss:        ", u.swapPss() >>> SmapsUsage.PSS_SHIFT);
         kb(sb, "Locked:         ", u.pssLocked() >>> SmapsUsage.PSS_SHIFT);
         sb.append("THPeligible:    ").append(String.format("%8d", thpEligible(vma, snapshot.thp()) ? 1 : 0)).append('\n');
         sb.append("VmFlags: ");

@@ -1,6 +1,7 @@
 package io.mmemu.inspect;
 
 import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.pgtable.SwapEntry;
 import io.mmemu.phys.FrameFlags;
 import io.mmemu.vm.VmFlags;
 import io.mmemu.vm.VmaInfo;
@@ -41,6 +42,7 @@ public final class SmapsUsage
     long anonymousThp;
     long shmemThp;
     long swap;
+    long swapPss;
     long pssLocked;
     /** Pages with a present or PROT_NONE entry (the zero page included), for density pictures. */
     long mappedPages;
@@ -64,6 +66,12 @@ public final class SmapsUsage
                 if (PageTableEntry.isMapped(entry))
                 {
                     usage.account(memory, PageTableEntry.pfn(entry), 1, entry, anon, locked);
+                }
+                else if (entry != 0)
+                {
+                    // smaps_pte_entry: a swap entry is Swap, and SwapPss its share by the slot's swap count
+                    usage.swap += PAGE;
+                    usage.swapPss += (PAGE << PSS_SHIFT) / memory.swapCount(SwapEntry.type(entry), SwapEntry.offset(entry));
                 }
             }
 
@@ -225,10 +233,16 @@ public final class SmapsUsage
         return shmemThp;
     }
 
-    /** Always 0: nothing is ever swapped out. */
+    /** Swapped-out pages (swap entries), bytes. */
     public long swap()
     {
         return swap;
+    }
+
+    /** SwapPss: each swap entry's page divided by its slot's swap count, bytes &lt;&lt; {@link #PSS_SHIFT}. */
+    public long swapPss()
+    {
+        return swapPss;
     }
 
     public long pssLocked()

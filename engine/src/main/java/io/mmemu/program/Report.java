@@ -86,9 +86,32 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
      * @param committedPeak Committed_AS, highest value
      * @param limit         CommitLimit (what strict overcommit allows, before its reserves)
      * @param oomKills      processes the OOM killer killed (vmstat's oom_kill)
+     * @param reclaim       meminfo's and vmstat's reclaim and swap figures
      */
-    public record Pressure(long committed, long committedPeak, long limit, long oomKills)
+    public record Pressure(long committed, long committedPeak, long limit, long oomKills, Reclaim reclaim)
     {
+    }
+
+    /**
+     * Reclaim and swap at the end of a run, meminfo's and vmstat's names: MemTotal, MemFree,
+     * SwapTotal, SwapFree (pages), pswpin, pswpout, pgscan, pgsteal, pgmajfault, pgfault minus
+     * pgmajfault (minor), kswapd wake-ups and direct reclaims.
+     */
+    public record Reclaim(long memTotal, long memFree, long swapTotal, long swapFree, long swapIns, long swapOuts,
+                          long scanned, long stolen, long majorFaults, long minorFaults, long kswapdWakeups,
+                          long directReclaims)
+    {
+        /** The figures of {@code memory} and its {@code reclaimer}, with {@code faults} faults in all. */
+        public static Reclaim of(final io.mmemu.phys.PhysicalMemory memory, final io.mmemu.vm.Reclaimer reclaimer,
+            final long faults)
+        {
+            final io.mmemu.phys.SwapArea swap = memory.swap();
+            final long major = reclaimer.majorFaults();
+            return new Reclaim(memory.totalFrames(), memory.totalFrames() - memory.framesInUse(),
+                swap == null ? 0 : swap.totalPages(), swap == null ? 0 : swap.freePages(),
+                swap == null ? 0 : swap.swapIns(), swap == null ? 0 : swap.swapOuts(), reclaimer.scanned(),
+                reclaimer.stolen(), major, Math.max(0, faults - major), reclaimer.kswapdWakeups(), reclaimer.directReclaims());
+        }
     }
 
     private static final long PAGE_SIZE = 4096;
@@ -173,6 +196,14 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             row(out, "Committed_AS", "peak " + Quantities.bytes(pressure.committedPeak() * PAGE_SIZE) + "  end " +
                 Quantities.bytes(pressure.committed() * PAGE_SIZE) + "  (CommitLimit " + Quantities.bytes(pressure.limit() * PAGE_SIZE) +
                 ", overcommit " + options.overcommit() + ")");
+            final Reclaim r = pressure.reclaim();
+            row(out, "meminfo", "MemTotal " + Quantities.bytes(r.memTotal() * PAGE_SIZE) + "  MemFree " +
+                Quantities.bytes(r.memFree() * PAGE_SIZE) + "  SwapTotal " + Quantities.bytes(r.swapTotal() * PAGE_SIZE) +
+                "  SwapFree " + Quantities.bytes(r.swapFree() * PAGE_SIZE));
+            row(out, "major/minor faults", r.majorFaults() + " major, " + r.minorFaults() + " minor");
+            row(out, "swap", r.swapIns() + " swap-ins, " + r.swapOuts() + " swap-outs");
+            row(out, "reclaim", r.scanned() + " scanned, " + r.stolen() + " stolen, " + r.kswapdWakeups() +
+                " kswapd wake-ups, " + r.directReclaims() + " direct reclaims, " + pressure.oomKills() + " OOM kills");
         }
         row(out, host != null ? "runner RSS" : "emulator RSS", rss < 0 ? "unknown" : "peak " + Quantities.bytes(rssPeak) + "  end " + Quantities.bytes(rss));
         row(out, "statements", statements + "  (signals: " + statementSignals[0] + " SEGV_MAPERR, " + statementSignals[1] +
@@ -243,11 +274,13 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         {
             json.writeStringField("overcommit", options.overcommit().toString());
             json.writeNumberField("paging", options.kernel().paging());
+            json.writeStringField("swap", options.swap().toString());
         }
         else
         {
             json.writeNullField("overcommit");
             json.writeNullField("paging");
+            json.writeNullField("swap");
         }
         json.writeObjectFieldStart("params");
         for (final Map.Entry<String, String> param : program.parameters().entrySet())
@@ -320,12 +353,32 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             json.writeNumberField("committed_as_bytes", pressure.committed() * PAGE_SIZE);
             json.writeNumberField("committed_as_peak_bytes", pressure.committedPeak() * PAGE_SIZE);
             json.writeNumberField("commit_limit_bytes", pressure.limit() * PAGE_SIZE);
+            final Reclaim r = pressure.reclaim();
+            json.writeNumberField("mem_total_bytes", r.memTotal() * PAGE_SIZE);
+            json.writeNumberField("mem_free_bytes", r.memFree() * PAGE_SIZE);
+            json.writeNumberField("swap_total_bytes", r.swapTotal() * PAGE_SIZE);
+            json.writeNumberField("swap_free_bytes", r.swapFree() * PAGE_SIZE);
+            json.writeObjectFieldStart("reclaim");
+            json.writeNumberField("swap_ins", r.swapIns());
+            json.writeNumberField("swap_outs", r.swapOuts());
+            json.writeNumberField("scanned", r.scanned());
+            json.writeNumberField("stolen", r.stolen());
+            json.writeNumberField("major_faults", r.majorFaults());
+            json.writeNumberField("minor_faults", r.minorFaults());
+            json.writeNumberField("kswapd_wakeups", r.kswapdWakeups());
+            json.writeNumberField("direct_reclaims", r.directReclaims());
+            json.writeEndObject();
         }
         else
         {
             json.writeNullField("committed_as_bytes");
             json.writeNullField("committed_as_peak_bytes");
             json.writeNullField("commit_limit_bytes");
+            json.writeNullField("mem_total_bytes");
+            json.writeNullField("mem_free_bytes");
+            json.writeNullField("swap_total_bytes");
+            json.writeNullField("swap_free_bytes");
+            json.writeNullField("reclaim");
         }
         json.writeEndObject();
 

@@ -63,6 +63,8 @@ public final class Run
     private final List<String> failures = new ArrayList<>();
     private final FailureGroups failureGroups = new FailureGroups();
     private volatile AddressSpace space;
+    /** The machine's reclaimer, stopped (kswapd joined) when the run ends. */
+    private volatile io.mmemu.vm.Reclaimer reclaimer;
     /** Every process of the run, the main one first, in the order they were forked. */
     private final java.util.concurrent.CopyOnWriteArrayList<ProgramProcess> processes =
         new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -114,11 +116,12 @@ public final class Run
     /** As {@link #execute(Progress)}, handing the final address space to {@code atEnd} (views, dumps). */
     public Report execute(final Progress progress, final AtEnd atEnd) throws IOException
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(options.physicalMemory(), options.backing());
+        try (PhysicalMemory memory = withSwap(PhysicalMemory.create(options.physicalMemory(), options.backing()));
              LiveCounters counters = options.counters() == null ? null : LiveCounters.create(options.counters(), program.name()))
         {
             // Not closed: close() would unmap everything page by page; closing the memory frees it all at once.
             final Machine machine = new Machine(memory, options.overcommit());
+            reclaimer = machine.reclaimer();
             final Commitment commitment = machine.commitment();
             final AddressSpace mm = AddressSpace.create(options.locking(), options.section(), options.kernel(), machine);
             mm.thp(options.thp());
@@ -159,6 +162,8 @@ public final class Run
                 join(thread);
             }
             final long wall = System.nanoTime() - start;
+            // kswapd stops before the views and the final counts: they read a quiescent machine
+            machine.reclaimer().close();
             atEnd.accept(mm);
             awaitThreadsAfterKill();
             for (final ProgramProcess p : processes)
@@ -187,12 +192,32 @@ public final class Run
                     failedExpectations.sum(), List.copyOf(failures), failureGroups.snapshot(),
                     error != null ? error : deadlock, fatal, interrupted, null, perProcess,
                     new Report.Pressure(commitment.committedPages(), commitment.committedPeakPages(),
-                        commitment.commitLimitPages(), machine.oomKiller().kills()));
+                        commitment.commitLimitPages(), machine.oomKiller().kills(),
+                        Report.Reclaim.of(memory, machine.reclaimer(), stats.faults())));
             }
         }
         finally
         {
             scheduler.stop();
+            if (reclaimer != null)
+            {
+                reclaimer.close();
+            }
+        }
+    }
+
+    /** The run's memory with the swap area the options ask for attached (swapon before anything runs). */
+    private PhysicalMemory withSwap(final PhysicalMemory memory)
+    {
+        try
+        {
+            final io.mmemu.phys.SwapArea area = options.swap().create();
+            return area == null ? memory : memory.attachSwap(area);
+        }
+        catch (final RuntimeException ex)
+        {
+            memory.close();
+            throw ex;
         }
     }
 

@@ -41,11 +41,15 @@ public final class Commitment
     /**
      * The commitment of a machine with {@code memory} as its RAM. The reserves are set as at boot
      * (init_user_reserve, init_admin_reserve): min(free/32, 128 MiB) and min(free/32, 8 MiB), the
-     * machine's memory taken as free.
+     * machine's memory taken as free; its swap area, if it has one, is total_swap_pages.
      */
     public Commitment(final PhysicalMemory memory, final Overcommit policy)
     {
         this(memory.totalFrames(), policy);
+        if (memory.swap() != null)
+        {
+            setSwapPages(memory.swap().totalPages());
+        }
     }
 
     /** As {@link #Commitment(PhysicalMemory, Overcommit)} for a machine of {@code totalRamPages} pages. */

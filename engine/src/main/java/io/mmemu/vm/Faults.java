@@ -5,7 +5,9 @@ import java.lang.foreign.MemorySegment;
 import io.mmemu.pgtable.PageTableEditor;
 import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.pgtable.PageWalker;
+import io.mmemu.pgtable.SwapEntry;
 import io.mmemu.phys.PhysicalMemory;
+import io.mmemu.phys.SwapArea;
 
 import static io.mmemu.pgtable.PageTableEntry.DIRTY;
 import static io.mmemu.pgtable.PageTableEntry.SOFT_DIRTY;
@@ -61,8 +63,10 @@ final class Faults
         {
             if (signal == NO_MEMORY)
             {
-                // the OOM killer chooses: the access tries again unless this process was the victim
-                signal = cpu.mm.machine().oomKiller().outOfMemory(cpu) ? Signal.NONE : Signal.SIGKILL;
+                // direct reclaim first; when it frees nothing, the OOM killer chooses: the access
+                // tries again unless this process was the victim
+                signal = cpu.mm.machine().reclaimer().direct(cpu)
+                    || cpu.mm.machine().oomKiller().outOfMemory(cpu) ? Signal.NONE : Signal.SIGKILL;
             }
             stats.countSignal(signal);
         }
@@ -249,6 +253,10 @@ final class Faults
             final long bits = (vma.flags & VmFlags.VM_WRITE) != 0 ? prot | WRITABLE | dirty(cpu) : prot;
             return install(cpu, table, slot, 0, PageTableEntry.leaf(pfn, bits), pfn);
         }
+        if (!PageTableEntry.isMapped(e))
+        {
+            return swapIn(cpu, vma, write, table, slot, e);
+        }
         if (!write || !PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e))
         {
             return Signal.NONE;
@@ -298,7 +306,8 @@ final class Faults
         final long copy = memory.allocateAnon(cpu.cache);
         if (copy == NO_FRAME)
         {
-            return Signal.BUS_ADRERR;
+            // nothing done yet: reclaim, then the OOM killer (an anonymous fault never SIGBUSes for memory)
+            return NO_MEMORY;
         }
         if (memory.isBacked(copy))
         {
@@ -318,6 +327,76 @@ final class Faults
             cpu.shootdown(page, page + PhysicalMemory.PAGE_SIZE);
             memory.releaseData(cpu.cache, old, false);
         }
+        return Signal.NONE;
+    }
+
+    /**
+     * do_swap_page: the entry names a swap slot. A fresh page (exclusive: only this entry will map
+     * it) gets the slot's bytes and replaces the entry, and the entry's count on the slot is given
+     * up ({@link PageTableEditor#swapIn}, under the PT lock); counted as a major fault. While the
+     * slot's page is still being written out the fault waits (answering shootdowns: the writer's
+     * flush may be waiting for this CPU) and the access retries. The page is writable when the VMA
+     * is (and soft-dirty tracking does not need the write to fault), dirty only on a write; its
+     * descriptor says DIRTY, so it is never freed as zero.
+     */
+    private static int swapIn(final Cpu cpu, final Vma vma, final boolean write, final long table, final long slot,
+        final long e)
+    {
+        final PhysicalMemory memory = cpu.memory;
+        final SwapArea swap = memory.swap();
+        if (swap == null || SwapEntry.type(e) != 0 || !swap.isValid(SwapEntry.offset(e)))
+        {
+            // a non-present entry naming no slot: corrupted tables (VM_FAULT_SIGBUS, never a loop)
+            return Signal.BUS_ADRERR;
+        }
+        if (swap.underWriteback(SwapEntry.offset(e)))
+        {
+            return awaitWriteback(cpu);
+        }
+        final long pfn = memory.allocateAnon(cpu.cache);
+        if (pfn == NO_FRAME)
+        {
+            return NO_MEMORY;
+        }
+        if (!memory.isBacked(pfn))
+        {
+            // tables-only backing never swaps out (phantom frames have no bytes), so no swap entry exists there
+            backOut(cpu, pfn);
+            return Signal.BUS_ADRERR;
+        }
+        memory.markDirty(pfn);
+        final boolean softDirty = (e & SwapEntry.SOFT_DIRTY) != 0;
+        long bits = PageProtection.of(vma.flags) | (softDirty ? SOFT_DIRTY : 0) | (write ? dirty(cpu) : 0);
+        if ((vma.flags & VmFlags.VM_WRITE) != 0 && (write || softDirty || !cpu.mm.kernel().softDirty()))
+        {
+            bits |= WRITABLE;
+        }
+        switch (cpu.editor.swapIn(table, slot, e, PageTableEntry.leaf(pfn, bits), pfn))
+        {
+            case PageTableEditor.SWAPPED_IN ->
+            {
+                cpu.mm.machine().reclaimer().countMajorFault();
+                return Signal.NONE;
+            }
+            case PageTableEditor.SWAP_UNDER_WRITEBACK ->
+            {
+                backOut(cpu, pfn);
+                return awaitWriteback(cpu);
+            }
+            default ->
+            {
+                // the entry changed (another thread swapped it in, or it was unmapped): retry
+                backOut(cpu, pfn);
+                return Signal.NONE;
+            }
+        }
+    }
+
+    /** The slot a swap entry names is still being written out: answer shootdowns, let the access retry. */
+    private static int awaitWriteback(final Cpu cpu)
+    {
+        cpu.pollWhileWaiting();
+        Thread.onSpinWait();
         return Signal.NONE;
     }
 
@@ -375,6 +454,11 @@ final class Faults
         final MappedFile inode = vma.file.inode();
         final long pgoff = vma.pgoff + ((page - vma.start) >>> 12);
         final long e = PageWalker.read(memory.frames(), slot);
+        if (e != 0 && !PageTableEntry.isMapped(e))
+        {
+            // the VMA's own copy, swapped out
+            return swapIn(cpu, vma, write, table, slot, e);
+        }
         if (e != 0 && (!write || !PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e)))
         {
             return Signal.NONE;

@@ -247,6 +247,12 @@ public final class HugeMemory
         for (int i = 0; i < PageTableEntry.ENTRIES; i++)
         {
             final long e = PageWalker.read(frames, pt + ((long)i << 3));
+            if (e != 0 && !PageTableEntry.isMapped(e))
+            {
+                // a swap entry: Linux swaps the page in first (__collapse_huge_page_swapin); mmemu
+                // refuses the block rather than copy a page that is not there
+                return -Errno.EINVAL;
+            }
             if (!PageTableEntry.isMapped(e) || PageTableEntry.pfn(e) == zeroPage)
             {
                 continue;

@@ -6,14 +6,16 @@ import io.mmemu.phys.PhysicalMemory;
 
 /**
  * What the emulated kernel keeps machine-wide, shared by every address space (process) on one
- * {@link PhysicalMemory}: the memory {@link Commitment} and the {@link OomKiller} with its list of
- * processes. A forked child is created on its parent's machine.
+ * {@link PhysicalMemory}: the memory {@link Commitment}, the {@link OomKiller} with its list of
+ * processes, and the {@link Reclaimer} (kswapd: stop it with {@code reclaimer().close()} before
+ * the memory is closed). Give the memory its swap area before the machine is made. A forked child is created on its parent's machine.
  */
 public final class Machine
 {
     private final PhysicalMemory memory;
     private final Commitment commitment;
     private final OomKiller oomKiller;
+    private final Reclaimer reclaimer;
 
     /** A machine with {@code memory} as its RAM and {@code overcommit} as its policy. */
     public Machine(final PhysicalMemory memory, final Overcommit overcommit)
@@ -21,6 +23,7 @@ public final class Machine
         this.memory = Objects.requireNonNull(memory, "memory");
         this.commitment = new Commitment(memory, overcommit);
         this.oomKiller = new OomKiller(memory);
+        this.reclaimer = new Reclaimer(memory, oomKiller);
     }
 
     public PhysicalMemory memory()
@@ -36,5 +39,11 @@ public final class Machine
     public OomKiller oomKiller()
     {
         return oomKiller;
+    }
+
+    /** Page reclaim: watermarks, kswapd, direct reclaim, into the memory's swap area (if it has one). */
+    public Reclaimer reclaimer()
+    {
+        return reclaimer;
     }
 }

@@ -6,8 +6,9 @@ import static io.mmemu.vm.Mman.*;
  * madvise (mm/madvise.c): flag advice (NORMAL, RANDOM, SEQUENTIAL, DONTFORK, DOFORK, WIPEONFORK,
  * KEEPONFORK, DONTDUMP, DODUMP, MERGEABLE, UNMERGEABLE, HUGEPAGE, NOHUGEPAGE) splits and merges
  * VMAs like mprotect; DONTNEED zaps; FREE makes anonymous pages clean (lazily freeable); REMOVE
- * punches a hole in shared memory; POPULATE_(READ|WRITE) fault the range in; WILLNEED, COLD and
- * PAGEOUT have no visible effect without swap or files. Holes in the range are skipped and
+ * punches a hole in shared memory; POPULATE_(READ|WRITE) fault the range in; COLD clears the A
+ * bits of the private anonymous pages and PAGEOUT swaps them out (when the machine has swap; pages
+ * fork shares and page-cache pages stay); WILLNEED has no visible effect. Holes in the range are skipped and
  * reported as ENOMEM at the end, as Linux does.
  */
 final class Madvise
@@ -167,11 +168,28 @@ final class Madvise
                 }
                 return 0;
             }
-            case MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT ->
+            case MADV_WILLNEED ->
             {
-                if ((advice == MADV_COLD || advice == MADV_PAGEOUT) && (flags & (VmFlags.VM_LOCKED | VmFlags.VM_PFNMAP)) != 0)
+                return 0;
+            }
+            case MADV_COLD, MADV_PAGEOUT ->
+            {
+                // can_madv_lru_vma
+                if ((flags & (VmFlags.VM_LOCKED | VmFlags.VM_PFNMAP | VmFlags.VM_HUGETLB)) != 0)
                 {
                     return -Errno.EINVAL;
+                }
+                if (Reclaimer.reclaimable(vma))
+                {
+                    // madvise_cold_or_pageout_pte_range: the anonymous pages this process alone maps
+                    // lose their A bits (COLD), or go to swap (PAGEOUT, referenced or not); faults
+                    // of the range run meanwhile, each entry changing under its PT lock
+                    final io.mmemu.pgtable.MmuGather tlb = cpu.gather;
+                    tlb.begin(cpu.shootdown);
+                    cpu.editor.pageout(cpu.mm.cr3(), start, end, advice == MADV_COLD ?
+                        io.mmemu.pgtable.PageTableEditor.PAGEOUT_COLD : io.mmemu.pgtable.PageTableEditor.PAGEOUT_FORCE,
+                        Long.MAX_VALUE, tlb);
+                    tlb.finish();
                 }
                 return 0;
             }

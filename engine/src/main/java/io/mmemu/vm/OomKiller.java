@@ -1,5 +1,6 @@
 package io.mmemu.vm;
 
+import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.mmemu.pgtable.PageTableEntry;
@@ -54,6 +55,12 @@ public final class OomKiller
     void unregister(final AddressSpace mm)
     {
         processes.remove(mm);
+    }
+
+    /** The processes on the machine (a live, thread-safe view), for the reclaimer's scan. */
+    List<AddressSpace> processes()
+    {
+        return processes;
     }
 
     /** Processes killed so far (vmstat's oom_kill). */

@@ -49,6 +49,16 @@ final class ClearSoftDirtyRange extends RangeVisitor implements HugePmd.LeafChan
         for (long s = slot, end = slot + ((long)count << 3); s < end; s += 8)
         {
             long e = (long)ENTRY.getOpaque(frames, s);
+            if (e != 0 && !PageTableEntry.isMapped(e))
+            {
+                // a swap entry (pte_swp_clear_soft_dirty): no MMU writes a non-present entry, and the lock is ours
+                if ((e & SwapEntry.SOFT_DIRTY) != 0)
+                {
+                    ENTRY.setRelease(frames, s, e & ~SwapEntry.SOFT_DIRTY);
+                    changed++;
+                }
+                continue;
+            }
             while (PageTableEntry.isMapped(e))
             {
                 final long updated = PageTableEntry.isPresent(e)

@@ -19,6 +19,8 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  * its tables allocated) by a walk of the child's tables from {@link #childCr3}.
  * <ul>
  *   <li>the zero page (4 KiB or huge): the entry is copied (no counts: it is nobody's);</li>
+ *   <li>a swap entry: copied, its slot's count raised (swap_duplicate), its exclusive bit cleared on
+ *       both sides;</li>
  *   <li>a backed data page (anonymous, or a private file mapping's page-cache page): one more
  *       reference and mapping (folio_try_dup_anon_rmap_pte / folio_dup_file_rmap_pte), its
  *       {@code ANON_EXCLUSIVE} cleared; in a copy-on-write mapping a writable entry is write-protected
@@ -60,6 +62,7 @@ public final class CopyRange extends RangeVisitor
     private long shared;
     private long writeProtected;
     private long duplicated;
+    private long swapShared;
 
     CopyRange(final PageTableEditor editor, final PhysicalMemory memory, final FrameCache cache, final HugePmd huge)
     {
@@ -170,7 +173,21 @@ public final class CopyRange extends RangeVisitor
                 }
                 final long child;
                 final long pfn = PageTableEntry.pfn(e);
-                if (!PageTableEntry.isMapped(e) || pfn == zeroPagePfn)
+                if (!PageTableEntry.isMapped(e))
+                {
+                    // a swap entry (copy_nonpresent_pte): one more entry names its slot (swap_duplicate),
+                    // which no longer belongs to one process alone, on either side
+                    memory.swap().duplicate(SwapEntry.offset(e));
+                    if ((e & SwapEntry.EXCLUSIVE) != 0)
+                    {
+                        // no MMU writes a non-present entry, and the lock is ours
+                        e &= ~SwapEntry.EXCLUSIVE;
+                        ENTRY.setRelease(frames, from, e);
+                    }
+                    child = e;
+                    swapShared++;
+                }
+                else if (pfn == zeroPagePfn)
                 {
                     // the zero page (never writable) belongs to nobody: no counts to raise
                     child = e;
@@ -233,6 +250,13 @@ public final class CopyRange extends RangeVisitor
         shared = 0;
         writeProtected = 0;
         duplicated = 0;
+        swapShared = 0;
+    }
+
+    /** Swap entries the copies so far gave the child (each one more count on its slot). */
+    public long swapShared()
+    {
+        return swapShared;
     }
 
     /** 4 KiB pages (subpages of 2 MiB leaves included) the copies so far mapped a second time. */

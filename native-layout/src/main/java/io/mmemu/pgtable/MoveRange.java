@@ -94,8 +94,9 @@ final class MoveRange extends RangeVisitor
             try
             {
                 // move_soft_dirty_pte: a moved page is dirty for soft-dirty tracking, when there is any
-                ENTRY.setRelease(frames, destSlot,
-                    e | (softDirty && PageTableEntry.isMapped(e) ? PageTableEntry.SOFT_DIRTY : 0));
+                // (pte_swp_mksoft_dirty for a swap entry, which moves with its slot's count unchanged)
+                ENTRY.setRelease(frames, destSlot, e | (!softDirty ? 0 :
+                    PageTableEntry.isMapped(e) ? PageTableEntry.SOFT_DIRTY : SwapEntry.SOFT_DIRTY));
             }
             finally
             {

@@ -7,6 +7,7 @@ import java.util.List;
 import io.mmemu.phys.FrameFlags;
 import io.mmemu.phys.PhantomFrames;
 import io.mmemu.phys.PhysicalMemory;
+import io.mmemu.phys.SwapArea;
 import org.agrona.collections.Long2LongHashMap;
 
 import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
@@ -20,6 +21,9 @@ import static io.mmemu.pgtable.PageTableEntry.LEVEL_PTE;
  *       backed one's mapcount equals the entries mapping it and its refcount covers them;</li>
  *   <li>a 2 MiB leaf maps the huge zero page read-only, or an aligned block of data frames each
  *       counted as one mapping; every huge leaf has one PT page deposited on its PMD table;</li>
+ *   <li>a non-present PTE that is not PROT_NONE is a swap entry of the machine's swap area whose
+ *       slot's count equals the entries naming it; with accounting, every slot in use is named and
+ *       none is still being written out;</li>
  *   <li>frames in use = tables (deposited ones too) + data frames + the zero pages: nothing leaked,
  *       nothing double-freed.</li>
  * </ul>
@@ -39,6 +43,8 @@ public final class PageTableChecker extends RangeVisitor
     private final FrameBitmap mapped;
     /** Backed data frames mapped more than once: the entries beyond the first. */
     private final Long2LongHashMap extraMappings = new Long2LongHashMap(0);
+    /** Swap slots named by swap entries, and how many entries name each. */
+    private final Long2LongHashMap swapReferences = new Long2LongHashMap(0);
     /** The visitor of the root being walked. */
     private LeafVisitor visitor;
     private long zeroPageMappings;
@@ -240,7 +246,7 @@ public final class PageTableChecker extends RangeVisitor
     {
         if (!PageTableEntry.isMapped(e))
         {
-            violation("non-present entry 0x%x for 0x%x is neither PROT_NONE nor empty", e, va);
+            swapEntry(e, va);
             return;
         }
         leaves++;
@@ -274,6 +280,19 @@ public final class PageTableChecker extends RangeVisitor
             return;
         }
         backedDataFrame(pfn, va);
+    }
+
+    /** A non-present, non-PROT_NONE PTE: a swap entry naming a slot of the machine's swap area. */
+    private void swapEntry(final long e, final long va)
+    {
+        final SwapArea swap = memory.swap();
+        final long slot = SwapEntry.offset(e);
+        if (swap == null || SwapEntry.type(e) != 0 || !swap.isValid(slot))
+        {
+            violation("non-present entry 0x%x for 0x%x is neither PROT_NONE nor empty nor a swap entry of the machine's area", e, va);
+            return;
+        }
+        swapReferences.put(slot, swapReferences.get(slot) + 1);
     }
 
     /** One mapping of backed data frame {@code pfn} at {@code va}. */
@@ -310,6 +329,28 @@ public final class PageTableChecker extends RangeVisitor
                 violation("frame %d is anon-exclusive but %d entries map it", pfn, count);
             }
         });
+        final SwapArea swap = memory.swap();
+        swapReferences.forEach((slot, references) ->
+        {
+            if (swap.count(slot) != references)
+            {
+                violation("swap slot %d has count %d but %d entries name it", slot, swap.count(slot), references);
+            }
+        });
+        if (accounting && swap != null)
+        {
+            swap.forEachUsed((slot, count, underWriteback) ->
+            {
+                if (underWriteback)
+                {
+                    violation("swap slot %d is still being written out at a quiescent point", slot);
+                }
+                else if (!swapReferences.containsKey(slot))
+                {
+                    violation("swap slot %d has count %d but no entry names it (leaked)", slot, count);
+                }
+            });
+        }
         if (hugeLeaves != deposits)
         {
             violation("%d huge leaves but %d PT pages deposited for them", hugeLeaves, deposits);

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
+import io.mmemu.phys.SwapArea;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
@@ -34,6 +35,18 @@ public final class PageTableEditor
     public static final int NO_MEMORY = -1;
     public static final int BAD_ENTRY = -2;
     public static final int LARGE_LEAF = -3;
+    /** A pageout walk ended early: its budget reached, or the swap area full. Not an error. */
+    public static final int STOPPED = -4;
+
+    /** {@link #pageout} modes: see {@link PageoutRange}. */
+    public static final int PAGEOUT_COLD = PageoutRange.COLD;
+    public static final int PAGEOUT_RECLAIM = PageoutRange.RECLAIM;
+    public static final int PAGEOUT_FORCE = PageoutRange.PAGEOUT;
+
+    /** {@link #swapIn} results. */
+    public static final int SWAPPED_IN = 0;
+    public static final int SWAP_ENTRY_CHANGED = 1;
+    public static final int SWAP_UNDER_WRITEBACK = 2;
 
     private final PhysicalMemory memory;
     private final MemorySegment frames;
@@ -62,6 +75,7 @@ public final class PageTableEditor
     private final PopulateRange populateRange;
     private final MoveRange moveRange;
     private final FreeTablesRange freeTablesRange;
+    private final PageoutRange pageoutRange;
     /** PT locks this editor holds now, 0 or 1 (owner thread only; for assertions). */
     private int locksHeld;
 
@@ -124,6 +138,7 @@ public final class PageTableEditor
         this.moveRange = new MoveRange(this, frames, huge);
         this.freeTablesRange = new FreeTablesRange(frames);
         this.copyRange = new CopyRange(this, memory, cache, huge);
+        this.pageoutRange = new PageoutRange(this, memory, cache, huge);
     }
 
     /** This thread's operations on 2 MiB leaves (THP install and split). */
@@ -299,6 +314,43 @@ public final class PageTableEditor
         }
     }
 
+    /**
+     * do_swap_page's read and install: under the PT lock of {@code table}, if the entry at
+     * {@code slot} is still the swap entry {@code expected} and its slot's write-out is done, reads
+     * the slot into the fresh page {@code pfn} (the fault's, unpublished), stores {@code update}
+     * (which maps it) with a release, and drops the entry's count on the slot. The lock keeps the
+     * entry, so the slot is still named and its bytes are the page's last; a write-out still in
+     * flight says {@link #SWAP_UNDER_WRITEBACK} (the fault waits and retries), a changed entry
+     * {@link #SWAP_ENTRY_CHANGED} (the fault backs out and retries).
+     */
+    public int swapIn(final long table, final long slot, final long expected, final long update, final long pfn)
+    {
+        final SwapArea swap = memory.swap();
+        final long swapSlot = SwapEntry.offset(expected);
+        lockTable(table);
+        try
+        {
+            if ((long)ENTRY.getVolatile(frames, slot) != expected)
+            {
+                return SWAP_ENTRY_CHANGED;
+            }
+            if (swap.underWriteback(swapSlot))
+            {
+                return SWAP_UNDER_WRITEBACK;
+            }
+            swap.readIn(swapSlot, frames, pfn);
+            // release store: the page's bytes and descriptor are visible to whoever acquires the
+            // entry; no MMU writes a non-present entry, and the lock excludes every other writer
+            ENTRY.setRelease(frames, slot, update);
+            swap.free(swapSlot);
+            return SWAPPED_IN;
+        }
+        finally
+        {
+            unlockTable(table);
+        }
+    }
+
     /** The store of {@link #setLeaf}, with the PT lock of the entry's table held. */
     private boolean storeLeaf(final long slot, final long expected, final long update)
     {
@@ -425,6 +477,58 @@ public final class PageTableEditor
         // not counted in done(): it reports the zap or populate before it
         rangeWalker.walk(freeTablesRange, cr3, start, end);
         freeTablesRange.tlb = null;
+    }
+
+    /**
+     * Reclaims anonymous pages of {@code [start, end)} to the machine's swap area, or clears their A
+     * bits, as {@code mode} says ({@link #PAGEOUT_COLD}, {@link #PAGEOUT_RECLAIM},
+     * {@link #PAGEOUT_FORCE}; see {@link PageoutRange}), swapping out at most {@code budget} pages.
+     * {@code tlb} must be bound to the address space's flush; the caller finishes it (the A bits
+     * cleared since the last swap-out are flushed then). The caller holds the range's VMAs (their
+     * tables stay). Counters accumulate in {@link #pageoutScanned()} etc. until {@link #resetPageout()}.
+     * Returns OK, {@link #STOPPED}, or an error status.
+     */
+    public int pageout(final long cr3, final long start, final long end, final int mode, final long budget,
+        final MmuGather tlb)
+    {
+        if (mode != PAGEOUT_COLD && memory.swap() == null)
+        {
+            return OK;
+        }
+        pageoutRange.mode = mode;
+        pageoutRange.budget = budget;
+        pageoutRange.swapFull = false;
+        return run(pageoutRange, tlb, cr3, start, end);
+    }
+
+    /** Starts {@link #pageout}'s counters from zero. */
+    public void resetPageout()
+    {
+        pageoutRange.reset();
+    }
+
+    /** Pages {@link #pageout} looked at since {@link #resetPageout()} (pgscan). */
+    public long pageoutScanned()
+    {
+        return pageoutRange.scanned;
+    }
+
+    /** Pages found referenced (A bit set, cleared) since {@link #resetPageout()}. */
+    public long pageoutReferenced()
+    {
+        return pageoutRange.referenced;
+    }
+
+    /** Pages swapped out since {@link #resetPageout()} (pgsteal). */
+    public long pageoutStolen()
+    {
+        return pageoutRange.stolen;
+    }
+
+    /** Whether the last {@link #pageout} found the swap area full. */
+    public boolean pageoutSwapFull()
+    {
+        return pageoutRange.swapFull;
     }
 
     /** One range operation: {@code v} over {@code [start, end)}, its count kept for {@link #done()}. */

@@ -17,7 +17,7 @@ import io.mmemu.phys.PhysicalMemory;
  */
 abstract sealed class RangeVisitor
     permits ZapRange, ProtectRange, CleanRange, ClearSoftDirtyRange, PopulateRange, MoveRange, FreeTablesRange,
-    PageTableChecker, ObserveRange, CopyRange
+    PageTableChecker, ObserveRange, CopyRange, PageoutRange
 {
     static final int ZAP = 0;
     static final int PROTECT = 1;
@@ -29,6 +29,7 @@ abstract sealed class RangeVisitor
     static final int CHECK = 7;
     static final int OBSERVE = 8;
     static final int COPY = 9;
+    static final int PAGEOUT_KIND = 10;
 
     /** A {@code large} verdict: the leaf is done with (acted on whole, or left alone); go on after it. */
     static final int NEXT = 1;

@@ -263,6 +263,7 @@ public final class RangeWalker
             case RangeVisitor.FREE_TABLES -> ((FreeTablesRange)v).large(slot, e, va, level, lo, hi);
             case RangeVisitor.COPY -> ((CopyRange)v).large(slot, e, va, level, lo, hi);
             case RangeVisitor.CHECK -> ((PageTableChecker)v).large(e, va, level);
+            case RangeVisitor.PAGEOUT_KIND -> ((PageoutRange)v).large(slot, e, va, level);
             default -> RangeVisitor.NEXT;
         };
     }
@@ -322,6 +323,11 @@ public final class RangeWalker
                 v.tlb.flush();
             }
         }
+        if (v.kind == RangeVisitor.PAGEOUT_KIND && status == PageTableEditor.OK)
+        {
+            // the swap-out's second half, with no PT lock held: flush, write out, release
+            return ((PageoutRange)v).afterTable();
+        }
         return status;
     }
 
@@ -334,6 +340,7 @@ public final class RangeWalker
             case RangeVisitor.CLEAN -> ((CleanRange)v).ptes(slot, count);
             case RangeVisitor.CLEAR_SOFT_DIRTY -> ((ClearSoftDirtyRange)v).ptes(slot, count);
             case RangeVisitor.POPULATE -> ((PopulateRange)v).ptes(slot, count);
+            case RangeVisitor.PAGEOUT_KIND -> ((PageoutRange)v).ptes(slot, count);
             default -> throw new IllegalStateException("visitor kind " + v.kind + " does not lock PT pages");
         };
     }

@@ -3,12 +3,14 @@ package io.mmemu.pgtable;
 import java.lang.foreign.MemorySegment;
 
 import io.mmemu.phys.PhysicalMemory;
+import io.mmemu.phys.SwapArea;
 
 import static io.mmemu.pgtable.PageWalker.ENTRY;
 
 /**
  * zap_pte_range: clears every entry, handing mapped data pages to the gather (the zero page is not
- * counted); the gather is flushed whenever it fills, between PT pages.
+ * counted) and giving up the swap slot a swap entry names (free_swap_and_cache: the slot is free
+ * once no entry names it); the gather is flushed whenever it fills, between PT pages.
  */
 final class ZapRange extends RangeVisitor
 {
@@ -73,6 +75,7 @@ final class ZapRange extends RangeVisitor
     {
         assert editor.holdsLock(slot >>> 12) : "zap without the PT lock";
         final MmuGather gather = tlb;
+        final SwapArea swap = memory.swap();
         // a local count, added once: a field written per entry is stored again after every atomic
         long changed = 0;
         for (long s = slot, end = slot + ((long)count << 3); s < end; s += 8)
@@ -93,6 +96,11 @@ final class ZapRange extends RangeVisitor
                     memory.unmapData(pfn);
                     gather.addPage(pfn, !PageTableEntry.isDirty(e));
                 }
+            }
+            else
+            {
+                // a swap entry (the only other non-empty leaf): this entry's count on its slot
+                swap.free(SwapEntry.offset(e));
             }
             changed++;
         }

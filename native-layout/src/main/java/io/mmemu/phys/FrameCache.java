@@ -119,6 +119,11 @@ public final class FrameCache
             {
                 n = source.take(stock);
             }
+            if (source == fromBuddy)
+            {
+                // the shared allocator shrank: kswapd's wake-up check (every batch, never every frame)
+                memory.checkWatermark();
+            }
         }
         return n;
     }

@@ -87,6 +87,11 @@ public final class PhysicalMemory implements AutoCloseable
     /** Counters folded in from retired caches, so totals survive the threads that made them. */
     private volatile long retiredTables;
     private volatile long retiredData;
+    /** The machine's swap area, or null: set once, before any address space uses the memory. */
+    private SwapArea swap;
+    /** Below this many free frames in the buddy allocator {@link #lowMemory} runs (kswapd's wake-up). */
+    private volatile long lowWatermark;
+    private volatile Runnable lowMemory;
 
     private PhysicalMemory(final long totalFrames, final long backedFrames, final Backing backing)
     {
@@ -186,6 +191,46 @@ public final class PhysicalMemory implements AutoCloseable
     public PhantomFrames phantom()
     {
         return phantom;
+    }
+
+    /**
+     * Gives the machine {@code area} as its swap (swapon), before any address space uses the
+     * memory; closed with it.
+     */
+    public PhysicalMemory attachSwap(final SwapArea area)
+    {
+        if (swap != null)
+        {
+            throw new IllegalStateException("the machine has a swap area already");
+        }
+        swap = area;
+        return this;
+    }
+
+    /**
+     * Runs {@code wake} whenever a cache refill leaves fewer than {@code lowFrames} free frames in the
+     * buddy allocator (wakeup_kswapd below the low watermark). {@code wake} must not block.
+     */
+    public void watchLowMemory(final long lowFrames, final Runnable wake)
+    {
+        this.lowWatermark = lowFrames;
+        this.lowMemory = wake;
+    }
+
+    /** After a refill from the buddy allocator: wakes the low-memory watcher when below its watermark. */
+    void checkWatermark()
+    {
+        final Runnable wake = lowMemory;
+        if (wake != null && buddy.freeFrames() < lowWatermark)
+        {
+            wake.run();
+        }
+    }
+
+    /** The machine's swap area, or null when it has none. */
+    public SwapArea swap()
+    {
+        return swap;
     }
 
     public long zeroPagePfn()
@@ -862,6 +907,10 @@ public final class PhysicalMemory implements AutoCloseable
     @Override
     public void close()
     {
+        if (swap != null)
+        {
+            swap.close();
+        }
         arena.close();
     }
 

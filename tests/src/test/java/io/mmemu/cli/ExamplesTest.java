@@ -51,6 +51,8 @@ final class ExamplesTest
         "prefork.mm           | mmap-lock | --set DATA=8M --set SCRATCH=1M --set WORKERS=3",
         "thp.mm               | per-vma   | --views-dir target/examples-thp",
         "thp.mm               | mmap-lock | --views-dir target/examples-thp",
+        "swap.mm              | per-vma   | --set SIZE=32M --physmem 8M --swap 48M",
+        "swap.mm              | mmap-lock | --set SIZE=32M --physmem 8M --swap 48M",
     })
     void runsAtASmallSizeWithEveryExpectationMet(final String example, final String locking, final String options)
         throws IOException
@@ -64,6 +66,31 @@ final class ExamplesTest
         assertEquals(0, report.path("failed_expectations").asLong(), () -> report.path("failures").toString());
         assertTrue(report.path("error").isNull(), () -> report.path("error").asText());
         assertTrue(report.path("counters").path("faults").asLong() > 0);
+        assertEquals(0, r.exitCode());
+    }
+
+    /**
+     * swap.mm under pressure (4x its memory): swap-outs and swap-ins happen, every swap-in is a
+     * major fault, every slot is free again at the end, and the report's JSON carries the figures.
+     */
+    @Test
+    void theSwapExampleSwapsOutAndBackInAndTheJsonSaysSo() throws IOException
+    {
+        final CommandOutput r = CommandOutput.run("run", EXAMPLES.resolve("swap.mm").toString(), "--set", "SIZE=32M",
+            "--physmem", "8M", "--swap", "48M", "--json", "-", "--counters", "none");
+        final JsonNode report = JSON.readTree(r.out());
+        assertEquals(0, report.path("failed_expectations").asLong(), () -> report.path("failures").toString());
+        final JsonNode memory = report.path("memory");
+        final JsonNode reclaim = memory.path("reclaim");
+        assertEquals(48L << 20, memory.path("swap_total_bytes").asLong() + 4096, "SwapTotal: all but the header slot");
+        assertEquals(memory.path("swap_total_bytes").asLong(), memory.path("swap_free_bytes").asLong(), "no slot left in use");
+        assertEquals(8L << 20, memory.path("mem_total_bytes").asLong());
+        assertTrue(reclaim.path("swap_outs").asLong() >= (24L << 20) / 4096, reclaim.toString());
+        assertTrue(reclaim.path("swap_ins").asLong() > 0, reclaim.toString());
+        assertEquals(reclaim.path("swap_ins").asLong(), reclaim.path("major_faults").asLong());
+        assertTrue(reclaim.path("stolen").asLong() > 0 && reclaim.path("scanned").asLong() >= reclaim.path("stolen").asLong());
+        assertEquals("50331648", report.path("options").path("swap").asText());
+        assertEquals(0, report.path("counters").path("oom_kill").asLong());
         assertEquals(0, r.exitCode());
     }
 
@@ -95,7 +122,7 @@ final class ExamplesTest
         try (Stream<Path> files = Files.list(EXAMPLES))
         {
             final List<Path> examples = files.filter(p -> p.toString().endsWith(".mm")).sorted().toList();
-            assertEquals(12, examples.size(), examples.toString());
+            assertEquals(13, examples.size(), examples.toString());
             for (final Path example : examples)
             {
                 final String name = example.getFileName().toString();

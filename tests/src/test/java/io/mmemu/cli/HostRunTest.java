@@ -474,6 +474,7 @@ final class HostRunTest
         "mapbench_pipeline.mm | --set ROUNDS=50 --threads 3",
         "mapbench_global.mm   | --set ROUNDS=50 --threads 3",
         "unmap_race.mm        | --set POPULATED=16M --set HOLE=4M --set TAIL=4M",
+        "swap.mm              | --set SIZE=16M",
     })
     void everyExampleRunsOnTheHostAtASmallSizeWithEveryExpectationMet(final String example, final String options)
         throws IOException

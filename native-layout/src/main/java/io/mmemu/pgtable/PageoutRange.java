@@ -1,0 +1,192 @@
+package io.mmemu.pgtable;
+
+import java.lang.foreign.MemorySegment;
+
+import io.mmemu.phys.FrameCache;
+import io.mmemu.phys.FrameFlags;
+import io.mmemu.phys.PhysicalMemory;
+import io.mmemu.phys.SwapArea;
+
+import static io.mmemu.pgtable.PageWalker.ENTRY;
+
+/**
+ * Reclaim of anonymous pages from one range of page tables: the reference harvest and the unmap of
+ * mm/vmscan.c's shrink_folio_list, and MADV_COLD / MADV_PAGEOUT (mm/madvise.c's
+ * madvise_cold_or_pageout_pte_range). Three modes:
+ * <ul>
+ *   <li>{@link #COLD}: the A bit of every anonymous page is cleared (deactivation: the page looks
+ *       unreferenced to the next scan);</li>
+ *   <li>{@link #RECLAIM}: a page whose A bit is set was referenced since the last scan: the bit is
+ *       cleared and the page kept (folio_referenced's second chance); one whose bit is clear is
+ *       swapped out;</li>
+ *   <li>{@link #PAGEOUT}: every eligible page is swapped out, referenced or not (reclaim_pages
+ *       with ignore_references).</li>
+ * </ul>
+ * Eligible: a present entry mapping a backed anonymous page that this entry alone holds
+ * ({@code ANON_EXCLUSIVE}, one reference: no gather or copy in flight). Pages fork shares are left
+ * (no reverse map yet to unmap them everywhere at once), as are the zero pages and phantom frames.
+ * A 2 MiB leaf is split (as shrink_folio_list splits a THP it cannot swap whole) unless it is the
+ * huge zero page or the mode is {@link #COLD}.
+ * <p>
+ * Swap-out of one page, in the order that keeps every access right: under the PT lock, a slot is
+ * allocated naming the page (the swap cache: a fault that finds the entry waits until the page
+ * is written) and the entry is replaced by CAS with the swap entry (type 0, exclusive, soft-dirty
+ * carried); after the PT page, with no lock held, the range is flushed from every TLB (no store
+ * reaches the page after that), then each page is written to its slot and released.
+ * Status codes are {@link PageTableEditor}'s; {@link PageTableEditor#STOPPED} when the budget of
+ * pages to swap out is reached or the swap area is full.
+ */
+final class PageoutRange extends RangeVisitor
+{
+    static final int COLD = 0;
+    static final int RECLAIM = 1;
+    static final int PAGEOUT = 2;
+
+    private final PageTableEditor editor;
+    private final PhysicalMemory memory;
+    private final MemorySegment frames;
+    private final FrameCache cache;
+    private final HugePmd huge;
+    private final long zeroPagePfn;
+    /** Pages unmapped under the current PT page's lock, waiting for the flush and their write-out. */
+    private final long[] pendingPfns = new long[PageTableEntry.ENTRIES];
+    private final long[] pendingSlots = new long[PageTableEntry.ENTRIES];
+    private int pending;
+    /** Set by the editor before each walk: the mode, and how many pages it may swap out at most. */
+    int mode;
+    long budget;
+    /** Counters since {@link #reset}: pages looked at, found referenced, swapped out (pgscan, pgsteal). */
+    long scanned;
+    long referenced;
+    long stolen;
+    /** Whether the last walk stopped because the swap area was full. */
+    boolean swapFull;
+
+    PageoutRange(final PageTableEditor editor, final PhysicalMemory memory, final FrameCache cache, final HugePmd huge)
+    {
+        super(PAGEOUT_KIND, false, true);
+        this.editor = editor;
+        this.memory = memory;
+        this.frames = memory.frames();
+        this.cache = cache;
+        this.huge = huge;
+        this.zeroPagePfn = memory.zeroPagePfn();
+    }
+
+    void reset()
+    {
+        scanned = 0;
+        referenced = 0;
+        stolen = 0;
+        swapFull = false;
+    }
+
+    int large(final long slot, final long entry, final long va, final int level)
+    {
+        if (level != PageTableEntry.LEVEL_PMD || mode == COLD
+            || memory.isHugeZeroPage(PageTableEntry.leafAddress(entry, level) >>> 12))
+        {
+            return NEXT;
+        }
+        huge.split(slot);
+        return DESCEND;
+    }
+
+    int ptes(final long slot, final int count)
+    {
+        assert editor.holdsLock(slot >>> 12) : "pageout without the PT lock";
+        final SwapArea swap = memory.swap();
+        long changed = 0;
+        for (long s = slot, end = slot + ((long)count << 3); s < end; s += 8)
+        {
+            long e = (long)ENTRY.getOpaque(frames, s);
+            if (!eligible(e))
+            {
+                continue;
+            }
+            scanned++;
+            if (mode != PAGEOUT && PageTableEntry.isAccessed(e))
+            {
+                // ptep_test_and_clear_young: CAS, an MMU may set D meanwhile; the walker gathers the
+                // range, and the caller's flush makes later accesses set A again
+                while (PageTableEntry.isAccessed(e))
+                {
+                    final long witness = (long)ENTRY.compareAndExchange(frames, s, e, e & ~PageTableEntry.ACCESSED);
+                    if (witness == e)
+                    {
+                        break;
+                    }
+                    e = witness;
+                }
+                referenced++;
+                changed++;
+                continue;
+            }
+            if (mode == COLD)
+            {
+                continue;
+            }
+            if (stolen >= budget)
+            {
+                break;
+            }
+            final long pfn = PageTableEntry.pfn(e);
+            final long swapSlot = swap.allocate(pfn);
+            if (swapSlot == SwapArea.NO_SLOT)
+            {
+                swapFull = true;
+                break;
+            }
+            final long swapEntry = SwapEntry.of(0, swapSlot) | SwapEntry.EXCLUSIVE
+                | ((e & PageTableEntry.SOFT_DIRTY) != 0 ? SwapEntry.SOFT_DIRTY : 0);
+            // volatile CAS: an MMU may set A/D without the lock (then the page was just used: kept)
+            if ((long)ENTRY.compareAndExchange(frames, s, e, swapEntry) != e)
+            {
+                swap.cancel(swapSlot);
+                continue;
+            }
+            memory.unmapData(pfn);
+            pendingPfns[pending] = pfn;
+            pendingSlots[pending] = swapSlot;
+            pending++;
+            stolen++;
+            changed++;
+        }
+        done += changed;
+        return PageTableEditor.OK;
+    }
+
+    /** A present entry of an anonymous page only it holds (under the PT lock: the page stays held meanwhile). */
+    private boolean eligible(final long e)
+    {
+        if (!PageTableEntry.isPresent(e))
+        {
+            return false;
+        }
+        final long pfn = PageTableEntry.pfn(e);
+        return pfn != zeroPagePfn && memory.isBacked(pfn)
+            && (memory.flags(pfn) & (FrameFlags.STATE_MASK | FrameFlags.ANON_EXCLUSIVE)) == (FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE)
+            && memory.refcount(pfn) == 1;
+    }
+
+    /**
+     * After a PT page, no lock held: the pages unmapped there are flushed from every TLB, written
+     * to their slots and released. {@link PageTableEditor#STOPPED} ends the walk.
+     */
+    int afterTable()
+    {
+        if (pending > 0)
+        {
+            // the walker has gathered this PT page's range: after this flush no CPU stores to the pages
+            tlb.flush();
+            final SwapArea swap = memory.swap();
+            for (int i = 0; i < pending; i++)
+            {
+                swap.writeOut(pendingSlots[i], frames);
+                memory.releaseData(cache, pendingPfns[i], false);
+            }
+            pending = 0;
+        }
+        return swapFull || (mode != COLD && stolen >= budget) ? PageTableEditor.STOPPED : PageTableEditor.OK;
+    }
+}
