@@ -292,6 +292,13 @@ public final class HugePmd
         }
     }
 
+    /** Whether the entry at {@code slot} is a hugetlb page's leaf (never split: see {@link HugetlbLeaf}). */
+    boolean isHugetlbLeaf(final long slot)
+    {
+        final long e = (long)ENTRY.getAcquire(frames, slot);
+        return PageTableEntry.isLargeLeaf(e, LEVEL_PMD) && memory.isHugetlb(PageTableEntry.leafAddress(e, LEVEL_PMD) >>> 12);
+    }
+
     /** A rewrite of a huge leaf's bits (a visitor's; final classes, so the call stays monomorphic per visitor). */
     interface LeafChange
     {

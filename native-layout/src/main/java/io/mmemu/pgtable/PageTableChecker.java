@@ -178,7 +178,7 @@ public final class PageTableChecker extends RangeVisitor
         violation("non-present, non-empty entry 0x%x at level %d for 0x%x", e, level, va);
     }
 
-    /** A 2 MiB or 1 GiB leaf: handed to the visitor and checked to lie inside physical memory. */
+    /** A 2 MiB or 1 GiB leaf (present, or a hugetlb leaf made PROT_NONE): handed to the visitor and checked to lie inside physical memory. */
     int large(final long e, final long va, final int level)
     {
         leaves++;
@@ -189,11 +189,38 @@ public final class PageTableChecker extends RangeVisitor
             violation("large leaf 0x%x for 0x%x maps beyond physical memory", e, va);
             return NEXT;
         }
-        if (level == PageTableEntry.LEVEL_PMD)
+        if (HugetlbLeaf.is(memory, e, level))
+        {
+            hugetlbLeaf(e, va, level, pa >>> 12);
+        }
+        else if (level == PageTableEntry.LEVEL_PMD)
         {
             hugeLeaf(e, va, pa >>> 12);
         }
         return NEXT;
+    }
+
+    /**
+     * A hugetlb leaf (2 MiB or 1 GiB): an aligned pool page, each frame flagged HUGETLB and counted
+     * as one mapping; no deposit (hugetlb leaves are never split).
+     */
+    private void hugetlbLeaf(final long e, final long va, final int level, final long head)
+    {
+        final long n = HugetlbLeaf.framesOf(level);
+        if ((head & (n - 1)) != 0 || head + n > memory.backedFrames())
+        {
+            violation("hugetlb leaf 0x%x for 0x%x maps a misaligned or unbacked page", e, va);
+            return;
+        }
+        for (long i = 0; i < n; i++)
+        {
+            if (!memory.isHugetlb(head + i))
+            {
+                violation("hugetlb leaf 0x%x for 0x%x maps frame %d of no pool", e, va, head + i);
+                return;
+            }
+            backedDataFrame(head + i, va + (i << 12));
+        }
     }
 
     /** A 2 MiB leaf: the huge zero page, read-only, or 512 data pages each counting this mapping. */
@@ -319,12 +346,13 @@ public final class PageTableChecker extends RangeVisitor
         if (accounting)
         {
             final long zero = 1 + memory.hugeZeroPageFrames();
-            final long expected = tables.size() + mapped.size() + zero;
+            final long pools = memory.hugetlbFreeFrames();
+            final long expected = tables.size() + mapped.size() + zero + pools;
             final long inUse = memory.framesInUse();
             if (inUse != expected)
             {
-                violation("frames in use %d != tables %d + data %d + zero pages %d (leaked or double-freed %d)",
-                    inUse, tables.size(), mapped.size(), zero, inUse - expected);
+                violation("frames in use %d != tables %d + data %d + zero pages %d + free hugetlb pages %d (leaked or double-freed %d)",
+                    inUse, tables.size(), mapped.size(), zero, pools, inUse - expected);
             }
         }
     }
