@@ -428,6 +428,7 @@ public final class AddressSpace implements AutoCloseable
         }
         account(cpu, accounted);
         totalVm += pages;
+        HugetlbReservations.unmapped(this, old, with);
         publish(tree.replace(from, to, with));
         for (final Vma vma : old)
         {

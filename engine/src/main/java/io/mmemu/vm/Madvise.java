@@ -119,7 +119,23 @@ final class Madvise
         {
             case MADV_DONTNEED, MADV_DONTNEED_LOCKED ->
             {
-                if ((flags & (VmFlags.VM_PFNMAP | VmFlags.VM_HUGETLB)) != 0 ||
+                if ((flags & VmFlags.VM_HUGETLB) != 0)
+                {
+                    // madvise_dontneed_free_valid_vma: an aligned start, the end rounded down to
+                    // whole huge pages (no data lost to a length rounded to 4 KiB); locked or not
+                    final long size = Hugetlb.pageSize(vma);
+                    if ((start & (size - 1)) != 0)
+                    {
+                        return -Errno.EINVAL;
+                    }
+                    final long hugeEnd = end & -size;
+                    if (hugeEnd > start)
+                    {
+                        VmaEditor.zap(cpu, start, hugeEnd);
+                    }
+                    return 0;
+                }
+                if ((flags & VmFlags.VM_PFNMAP) != 0 ||
                     (advice == MADV_DONTNEED && (flags & VmFlags.VM_LOCKED) != 0))
                 {
                     return -Errno.EINVAL;
@@ -129,7 +145,7 @@ final class Madvise
             }
             case MADV_FREE ->
             {
-                if (!vma.isAnonymous())
+                if (!vma.isAnonymous() || (flags & VmFlags.VM_HUGETLB) != 0)
                 {
                     return -Errno.EINVAL;
                 }
@@ -186,6 +202,11 @@ final class Madvise
                 if (newFlags == flags)
                 {
                     return 0;
+                }
+                if (Hugetlb.cutsHugePage(cpu.mm.tree(), start, end))
+                {
+                    // hugetlb_vm_op_split: no split off the huge page size
+                    return -Errno.EINVAL;
                 }
                 // madvise turns a failed split's ENOMEM into EAGAIN
                 return VmaEditor.modifyFlags(cpu, vma, start, end, newFlags) == null ? -Errno.EAGAIN : 0;

@@ -779,6 +779,24 @@ public final class PhysicalMemory implements AutoCloseable
         }
     }
 
+    /**
+     * hugetlb_wp's copy: {@code frames} frames from {@code src} to the zero page at {@code dst},
+     * only those a store or copy may have made non-zero (recorded lines, or DIRTY), each copied one
+     * marked dirty; the rest are zero on both sides already. The source is read-only everywhere.
+     */
+    public void copyWrittenFrames(final long src, final long dst, final long frames)
+    {
+        for (long i = 0; i < frames; i++)
+        {
+            final long off = offset(src + i);
+            if ((long)LINES.getVolatile(metadata, off) != 0 || ((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0)
+            {
+                MemorySegment.copy(this.frames, (src + i) << PAGE_SHIFT, this.frames, (dst + i) << PAGE_SHIFT, PAGE_SIZE);
+                markDirty(dst + i);
+            }
+        }
+    }
+
     /** Clears a frame whole (a hugetlb pool's page taken from a block that was not zero). */
     void clearFrame(final long pfn)
     {
