@@ -125,6 +125,10 @@ public final class RunCommand implements Callable<Integer>
             "(default host: the policy of the kernel this runs on).")
     String thp;
 
+    @Option(names = "--hugetlb", paramLabel = "2M:N,1G:M",
+        description = "Hugetlb pools the emulated machine boots with, for mmap(MAP_HUGETLB): N 2 MiB pages, M 1 GiB pages (default none).")
+    String hugetlb;
+
     @Option(names = "--set", paramLabel = "NAME=VALUE", description = "Set a 'param' of the program (repeatable): --set SIZE=1G.")
     List<String> sets = List.of();
 
@@ -240,7 +244,7 @@ public final class RunCommand implements Callable<Integer>
             return;
         }
         final Object[][] emulatorOnly = {{"--physmem", physmem}, {"--backing", backing}, {"--locking", locking}, {"--thp", thp},
-            {"--section", section}, {"--overcommit", overcommit}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
+            {"--hugetlb", hugetlb}, {"--section", section}, {"--overcommit", overcommit}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
             {"--html", html}, {"--views-dir", viewsDir}, {"--maps", maps ? Boolean.TRUE : null},
             {"--smaps", smaps ? Boolean.TRUE : null}, {"--ptdump", ptdump ? Boolean.TRUE : null}};
         for (final Object[] option : emulatorOnly)
@@ -258,7 +262,8 @@ public final class RunCommand implements Callable<Integer>
     {
         RunOptions options = parsed.applyOptions(RunOptions.defaults().with("thp", "host"));
         final String[][] given = {{"physmem", physmem}, {"backing", backing}, {"locking", locking}, {"section", section},
-            {"seed", seed}, {"duration", duration}, {"threads", threads}, {"thp", thp}, {"overcommit", overcommit}};
+            {"seed", seed}, {"duration", duration}, {"threads", threads}, {"thp", thp}, {"overcommit", overcommit},
+            {"hugetlb", hugetlb}};
         for (final String[] option : given)
         {
             if (option[1] != null)

@@ -85,9 +85,47 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
      * @param committedPeak Committed_AS, highest value
      * @param limit         CommitLimit (what strict overcommit allows, before its reserves)
      * @param oomKills      processes the OOM killer killed (vmstat's oom_kill)
+     * @param hugePages     the hugetlb pools at the end, meminfo's HugePages_* per page size (only sizes with a pool)
      */
-    public record Pressure(long committed, long committedPeak, long limit, long oomKills)
+    public record Pressure(long committed, long committedPeak, long limit, long oomKills, List<HugePages> hugePages)
     {
+        /** meminfo's Hugetlb: every pool's pages, free or not, in bytes. */
+        public long hugetlbBytes()
+        {
+            long bytes = 0;
+            for (final HugePages pool : hugePages)
+            {
+                bytes += pool.total() * pool.pageSize();
+            }
+            return bytes;
+        }
+    }
+
+    /**
+     * One hugetlb pool as /proc/meminfo (and /sys/kernel/mm/hugepages/hugepages-SIZEkB) counts it.
+     *
+     * @param pageSize bytes of one page (Hugepagesize)
+     * @param total    HugePages_Total
+     * @param free     HugePages_Free
+     * @param reserved HugePages_Rsvd: promised to mappings, not yet faulted
+     * @param surplus  HugePages_Surp (the emulator never overcommits a pool: 0)
+     */
+    public record HugePages(long pageSize, long total, long free, long reserved, long surplus)
+    {
+        /** The pools of {@code memory} that have pages. */
+        public static List<HugePages> of(final io.mmemu.phys.PhysicalMemory memory)
+        {
+            final List<HugePages> pools = new java.util.ArrayList<>(2);
+            for (final int order : new int[] {io.mmemu.phys.PhysicalMemory.HUGE_ORDER, io.mmemu.phys.PhysicalMemory.GIGANTIC_ORDER})
+            {
+                final io.mmemu.phys.HugetlbPool pool = memory.hugetlbPool(order);
+                if (pool.total() > 0)
+                {
+                    pools.add(new HugePages(pool.pageSize(), pool.total(), pool.free(), pool.reserved(), pool.surplus()));
+                }
+            }
+            return List.copyOf(pools);
+        }
     }
 
     private static final long PAGE_SIZE = 4096;
@@ -170,6 +208,11 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             row(out, "Committed_AS", "peak " + Quantities.bytes(pressure.committedPeak() * PAGE_SIZE) + "  end " +
                 Quantities.bytes(pressure.committed() * PAGE_SIZE) + "  (CommitLimit " + Quantities.bytes(pressure.limit() * PAGE_SIZE) +
                 ", overcommit " + options.overcommit() + ")");
+            for (final HugePages pool : pressure.hugePages())
+            {
+                row(out, "HugePages " + Quantities.bytes(pool.pageSize()), "total " + pool.total() + "  free " + pool.free() +
+                    "  rsvd " + pool.reserved() + "  surp " + pool.surplus() + "  (Hugetlb " + pressure.hugetlbBytes() / 1024 + " kB)");
+            }
         }
         row(out, host != null ? "runner RSS" : "emulator RSS", rss < 0 ? "unknown" : "peak " + Quantities.bytes(rssPeak) + "  end " + Quantities.bytes(rss));
         row(out, "statements", statements + "  (signals: " + statementSignals[0] + " SEGV_MAPERR, " + statementSignals[1] +
@@ -239,10 +282,12 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         if (host == null)
         {
             json.writeStringField("overcommit", options.overcommit().toString());
+            json.writeStringField("hugetlb", options.hugetlb().toString());
         }
         else
         {
             json.writeNullField("overcommit");
+            json.writeNullField("hugetlb");
         }
         json.writeObjectFieldStart("params");
         for (final Map.Entry<String, String> param : program.parameters().entrySet())
@@ -315,12 +360,27 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             json.writeNumberField("committed_as_bytes", pressure.committed() * PAGE_SIZE);
             json.writeNumberField("committed_as_peak_bytes", pressure.committedPeak() * PAGE_SIZE);
             json.writeNumberField("commit_limit_bytes", pressure.limit() * PAGE_SIZE);
+            json.writeNumberField("hugetlb_bytes", pressure.hugetlbBytes());
+            json.writeArrayFieldStart("hugepages");
+            for (final HugePages pool : pressure.hugePages())
+            {
+                json.writeStartObject();
+                json.writeNumberField("page_size_bytes", pool.pageSize());
+                json.writeNumberField("total", pool.total());
+                json.writeNumberField("free", pool.free());
+                json.writeNumberField("rsvd", pool.reserved());
+                json.writeNumberField("surp", pool.surplus());
+                json.writeEndObject();
+            }
+            json.writeEndArray();
         }
         else
         {
             json.writeNullField("committed_as_bytes");
             json.writeNullField("committed_as_peak_bytes");
             json.writeNullField("commit_limit_bytes");
+            json.writeNullField("hugetlb_bytes");
+            json.writeNullField("hugepages");
         }
         json.writeEndObject();
 

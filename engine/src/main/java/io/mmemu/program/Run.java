@@ -118,6 +118,8 @@ public final class Run
              LiveCounters counters = options.counters() == null ? null : LiveCounters.create(options.counters(), program.name()))
         {
             // Not closed: close() would unmap everything page by page; closing the memory frees it all at once.
+            // the pools are taken at boot, before any address space (hugepages= on the kernel command line)
+            options.hugetlb().applyTo(memory);
             final Machine machine = new Machine(memory, options.overcommit());
             final Commitment commitment = machine.commitment();
             final AddressSpace mm = AddressSpace.create(options.locking(), options.section(), options.kernel(), machine);
@@ -187,7 +189,7 @@ public final class Run
                     failedExpectations.sum(), List.copyOf(failures), failureGroups.snapshot(),
                     error != null ? error : deadlock, fatal, interrupted, null, perProcess,
                     new Report.Pressure(commitment.committedPages(), commitment.committedPeakPages(),
-                        commitment.commitLimitPages(), machine.oomKiller().kills()));
+                        commitment.commitLimitPages(), machine.oomKiller().kills(), Report.HugePages.of(memory)));
             }
         }
         finally
