@@ -211,7 +211,11 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             for (final HugePages pool : pressure.hugePages())
             {
                 row(out, "HugePages " + Quantities.bytes(pool.pageSize()), "total " + pool.total() + "  free " + pool.free() +
-                    "  rsvd " + pool.reserved() + "  surp " + pool.surplus() + "  (Hugetlb " + pressure.hugetlbBytes() / 1024 + " kB)");
+                    "  rsvd " + pool.reserved() + "  surp " + pool.surplus());
+            }
+            if (!pressure.hugePages().isEmpty())
+            {
+                row(out, "Hugetlb", pressure.hugetlbBytes() / 1024 + " kB");
             }
         }
         row(out, host != null ? "runner RSS" : "emulator RSS", rss < 0 ? "unknown" : "peak " + Quantities.bytes(rssPeak) + "  end " + Quantities.bytes(rss));
