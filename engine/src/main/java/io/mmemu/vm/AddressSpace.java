@@ -713,7 +713,8 @@ public final class AddressSpace implements AutoCloseable
             roots[i] = spaces[i].cr3;
             visitors[i] = spaces[i].leafChecker();
         }
-        final PageTableChecker.Result tables = PageTableChecker.check(spaces[0].memory, accounting, roots, visitors);
+        final PageTableChecker.Result tables = PageTableChecker.check(spaces[0].memory, accounting, roots, visitors,
+            HugetlbFile.cachedHeads(spaces));
         final List<String> violations = new ArrayList<>(tables.violations());
         for (final AddressSpace space : spaces)
         {

@@ -219,9 +219,29 @@ final class HugetlbFile
         pool.unreserve(back);
     }
 
-    /** Pages in the shared cache (for smaps' accounting of a shared mapping). */
-    synchronized long cachedPages()
+    /** The head PFNs of the pages the shared hugetlb files of {@code spaces}' VMAs cache (for the invariant checker). */
+    static long[] cachedHeads(final AddressSpace... spaces)
     {
-        return pages == null ? 0 : pages.size();
+        final java.util.Set<HugetlbFile> files = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (final AddressSpace space : spaces)
+        {
+            for (final Vma vma : space.tree().toArray())
+            {
+                final HugetlbFile file = Hugetlb.of(vma);
+                if (file != null && file.shared)
+                {
+                    files.add(file);
+                }
+            }
+        }
+        final org.agrona.collections.LongArrayList heads = new org.agrona.collections.LongArrayList();
+        for (final HugetlbFile file : files)
+        {
+            synchronized (file)
+            {
+                file.pages.forEach((index, head) -> heads.addLong(head));
+            }
+        }
+        return heads.toLongArray();
     }
 }

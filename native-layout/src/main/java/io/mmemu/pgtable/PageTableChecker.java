@@ -49,6 +49,8 @@ public final class PageTableChecker extends RangeVisitor
     /** Huge PMD leaves seen, and PT pages found deposited for them (the two must be equal). */
     private long hugeLeaves;
     private long deposits;
+    /** Frames of hugetlb pages a page cache holds and no leaf maps. */
+    private long cachedOnly;
 
     /** Sees every mapped leaf (present or PROT_NONE), so a layer above can check it against its own state. */
     @FunctionalInterface
@@ -104,6 +106,17 @@ public final class PageTableChecker extends RangeVisitor
     public static Result check(final PhysicalMemory memory, final boolean accounting, final long[] cr3s,
         final LeafVisitor[] visitors)
     {
+        return check(memory, accounting, cr3s, visitors, new long[0]);
+    }
+
+    /**
+     * As above, with the hugetlb pages a page cache holds ({@code cachedHugetlb}: head PFNs; a shared
+     * hugetlb file's pages live on with no leaf mapping them, after MADV_DONTNEED): in use, each
+     * subpage holding the cache's reference beside its mappings.
+     */
+    public static Result check(final PhysicalMemory memory, final boolean accounting, final long[] cr3s,
+        final LeafVisitor[] visitors, final long[] cachedHugetlb)
+    {
         try (FrameBitmap tables = new FrameBitmap(memory.backedFrames());
              FrameBitmap mapped = new FrameBitmap(memory.totalFrames()))
         {
@@ -114,6 +127,7 @@ public final class PageTableChecker extends RangeVisitor
                 checker.visitor = visitors[i];
                 walker.walk(checker, cr3s[i], 0L, ALL);
             }
+            checker.cachedHugetlb(cachedHugetlb);
             checker.checkCounts(accounting);
             if (memory.useAfterFrees() > 0)
             {
@@ -251,6 +265,31 @@ public final class PageTableChecker extends RangeVisitor
         }
     }
 
+    /** Pages a hugetlb page cache holds: pool pages, counted in use (once) whether mapped or not, each subpage referenced beyond its mappings. */
+    private void cachedHugetlb(final long[] heads)
+    {
+        for (final long head : heads)
+        {
+            if (!memory.isHugetlb(head))
+            {
+                violation("cached hugetlb page %d is no pool's page", head);
+                continue;
+            }
+            final long n = memory.hugetlbPoolOf(head).pageFrames();
+            for (long pfn = head; pfn < head + n; pfn++)
+            {
+                final boolean mappedToo = mapped.contains(pfn);
+                cachedOnly += mappedToo ? 0 : 1;
+                if (memory.refcount(pfn) < 1 + memory.mapcount(pfn))
+                {
+                    violation("cached hugetlb frame %d has refcount %d, not above its mapcount %d", pfn,
+                        memory.refcount(pfn), memory.mapcount(pfn));
+                    return;
+                }
+            }
+        }
+    }
+
     /** The slots of one PT page. */
     int ptes(final long slot, final long va, final int count)
     {
@@ -347,7 +386,7 @@ public final class PageTableChecker extends RangeVisitor
         {
             final long zero = 1 + memory.hugeZeroPageFrames();
             final long pools = memory.hugetlbFreeFrames();
-            final long expected = tables.size() + mapped.size() + zero + pools;
+            final long expected = tables.size() + mapped.size() + cachedOnly + zero + pools;
             final long inUse = memory.framesInUse();
             if (inUse != expected)
             {

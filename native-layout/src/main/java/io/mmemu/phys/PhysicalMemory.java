@@ -600,7 +600,7 @@ public final class PhysicalMemory implements AutoCloseable
      */
     private void releaseHugetlb(final long head)
     {
-        final HugetlbPool pool = hugetlbPool(((int)ORDER.get(metadata, offset(head))));
+        final HugetlbPool pool = hugetlbPoolOf(head);
         final long end = head + pool.pageFrames();
         int left = 0;
         for (long pfn = head; pfn < end; pfn++)
@@ -627,6 +627,12 @@ public final class PhysicalMemory implements AutoCloseable
             case GIGANTIC_ORDER -> hugetlb1g;
             default -> throw new IllegalArgumentException("no hugetlb pool of order " + order);
         };
+    }
+
+    /** The pool of the hugetlb page whose head is {@code head} (its descriptor's order names it). */
+    public HugetlbPool hugetlbPoolOf(final long head)
+    {
+        return hugetlbPool((int)ORDER.get(metadata, offset(head)));
     }
 
     /** Whether {@code pfn} is a frame of a hugetlb pool's page. */
