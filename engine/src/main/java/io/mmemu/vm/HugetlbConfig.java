@@ -67,7 +67,7 @@ public record HugetlbConfig(long pages2m, long pages1g)
     /**
      * Sizes {@code memory}'s pools (1 GiB pages first: they need whole aligned gigabytes).
      *
-     * @throws IllegalArgumentException when the pages do not fit (tables-only machines have no pools)
+     * @throws IllegalArgumentException when the pages do not fit
      */
     public void applyTo(final PhysicalMemory memory)
     {
@@ -82,7 +82,7 @@ public record HugetlbConfig(long pages2m, long pages1g)
         {
             pool.resize(0);
             throw new IllegalArgumentException("hugetlb " + name + ":" + pages + ": only " + got + " page(s) of " + name +
-                " fit in the physical memory left (a tables-only machine has no hugetlb pages)");
+                " fit in the physical memory left");
         }
     }
 

@@ -32,6 +32,9 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  * Faults on one index are serialised ({@link #beginFault}, hugetlb_fault_mutex): the second
  * waits and then finds the first's page, so a reservation is never used twice nor a page lost.
  * <p>
+ * On a tables-only machine (phantom pool pages, no counts) a shared file caches nothing: each of
+ * its faults takes a page of its own.
+ * <p>
  * Thread safety: everything mutable is guarded by this object's monitor; pool calls are made
  * outside it except the reservation's (lock order: this, then the pool's monitor).
  */
@@ -162,6 +165,12 @@ final class HugetlbFile
         if (useReserve)
         {
             reservedLeft--;
+        }
+        if (!memory.isBacked(head))
+        {
+            // a tables-only pool's page has no counts for a cache's reference: not cached, so each
+            // fault of a shared mapping there gets a page of its own (no bytes to share anyway)
+            return head;
         }
         for (long pfn = head; pfn < head + n; pfn++)
         {

@@ -52,7 +52,12 @@ final class HugetlbTest
 
         Machine(final long bytes, final long pages2m, final long pages1g)
         {
-            memory = PhysicalMemory.create(bytes);
+            this(PhysicalMemory.create(bytes), pages2m, pages1g);
+        }
+
+        Machine(final PhysicalMemory memory, final long pages2m, final long pages1g)
+        {
+            this.memory = memory;
             pool2m = memory.hugetlbPool(PhysicalMemory.HUGE_ORDER);
             pool1g = memory.hugetlbPool(PhysicalMemory.GIGANTIC_ORDER);
             assertEquals(pages2m, pool2m.resize(pages2m));
@@ -288,6 +293,38 @@ final class HugetlbTest
             assertEquals(1L, m.read(to + 8));
             m.check();
             assertEquals(0, m.cpu.munmap(to, M2));
+        }
+    }
+
+    @Test
+    void aTablesOnlyMachinesPoolIsPhantomPagesThatForkGivesTheChildItsOwnOf()
+    {
+        try (Machine m = new Machine(PhysicalMemory.create(4L << 30, io.mmemu.phys.Backing.TABLES_ONLY), 64, 2))
+        {
+            final long addr = m.cpu.mmap(0, 8 * M2, RW, PRIVATE, -1, 0);
+            final long giga = m.cpu.mmap(0, G1, RW, PRIVATE | HUGE_1GB, -1, 0);
+            final long shared = m.cpu.mmap(0, 2 * M2, RW, SHARED, -1, 0);
+            for (long va = addr; va < addr + 8 * M2; va += M2)
+            {
+                assertEquals(Signal.NONE, m.cpu.writeLong(va, 1));
+                assertEquals(PageTableEntry.LEVEL_PMD, m.leafLevel(va));
+            }
+            assertEquals(Signal.NONE, m.cpu.writeLong(giga + 8, 1));
+            assertEquals(PageTableEntry.LEVEL_PUD, m.leafLevel(giga));
+            assertEquals(Signal.NONE, m.cpu.writeLong(shared, 1));
+            assertTrue(!m.memory.isBacked(PageTableEntry.leafAddress(m.cpu.walker.entry(), PageTableEntry.LEVEL_PMD) >>> 12)
+                || m.leafLevel(shared) == PageTableEntry.LEVEL_PMD, "phantom pages");
+            m.check();
+            final AddressSpace child = m.cpu.fork();
+            final Cpu c = child.attachCpu();
+            assertEquals(64 - 8 - 1 - 8, m.pool2m.free(), "the child got pages of its own: 8 private ones");
+            assertEquals(Signal.NONE, c.writeLong(addr + 8, 2));
+            AddressSpace.checkAll(true, m.mm, child).assertOk();
+            c.close();
+            child.close();
+            assertEquals(0, m.cpu.munmap(addr, 8 * M2));
+            assertEquals(0, m.cpu.munmap(giga, G1));
+            m.check();
         }
     }
 }

@@ -245,6 +245,23 @@ public final class HugetlbLeaf
         }
         final long childSlot = target.slot();
         final long table = slot >>> 12;
+        final long parent = (long)ENTRY.getAcquire(frames, slot);
+        final long parentHead = PageTableEntry.leafAddress(parent, level) >>> 12;
+        if (PageTableEntry.isLargeLeaf(parent, level) && !memory.isBacked(parentHead))
+        {
+            // a tables-only pool's page has no counts to share: the child gets a page of its own,
+            // as copy_present_page gives one for a page that cannot be shared
+            final long own = memory.hugetlbPoolOf(parentHead).allocate(false, true);
+            if (own == io.mmemu.phys.BuddyAllocator.NO_FRAME)
+            {
+                return PageTableEditor.NO_MEMORY;
+            }
+            if (install(childSlot, PageTableEntry.largeLeaf(own << 12, parent) & ~ACCESSED) != PageTableEditor.OK)
+            {
+                throw new IllegalStateException("the child's entry for 0x" + Long.toHexString(va) + " filled during fork");
+            }
+            return framesOf(level);
+        }
         long e;
         editor.lockTable(table);
         try

@@ -221,9 +221,10 @@ public final class PageTableChecker extends RangeVisitor
     private void hugetlbLeaf(final long e, final long va, final int level, final long head)
     {
         final long n = HugetlbLeaf.framesOf(level);
-        if ((head & (n - 1)) != 0 || head + n > memory.backedFrames())
+        final boolean backed = memory.isBacked(head);
+        if ((head & (n - 1)) != 0 || head + n > (backed ? memory.backedFrames() : memory.totalFrames()))
         {
-            violation("hugetlb leaf 0x%x for 0x%x maps a misaligned or unbacked page", e, va);
+            violation("hugetlb leaf 0x%x for 0x%x maps a misaligned page or one across backed memory's end", e, va);
             return;
         }
         for (long i = 0; i < n; i++)
@@ -233,7 +234,16 @@ public final class PageTableChecker extends RangeVisitor
                 violation("hugetlb leaf 0x%x for 0x%x maps frame %d of no pool", e, va, head + i);
                 return;
             }
-            backedDataFrame(head + i, va + (i << 12));
+            if (backed)
+            {
+                backedDataFrame(head + i, va + (i << 12));
+            }
+            else if (!mapped.add(head + i))
+            {
+                // a tables-only pool's page has no counts: one leaf at most
+                violation("phantom hugetlb frame %d mapped twice (again at 0x%x)", head + i, va);
+                return;
+            }
         }
     }
 

@@ -22,6 +22,9 @@ import static io.mmemu.phys.FrameDescriptor.offset;
  * after the TLB flush) the page comes back here with its written lines cleared, so the pool holds
  * only zeroed pages and a fault maps one without clearing it.
  * <p>
+ * On a tables-only machine the pool's pages are phantom frames ({@link PhantomFrames#claimRun}):
+ * mapped and unmapped like the others, without bytes or counts.
+ * <p>
  * Thread safety: the counters and the free stack are guarded by this object's monitor (Linux's
  * hugetlb_lock); descriptors are written outside it, by the one thread that took the page.
  * Invariant under the monitor: {@code reserved <= free <= total}.
@@ -38,6 +41,14 @@ public final class HugetlbPool
     private long total;
     /** Free pages promised to mappings (hugetlb_reserve_pages) and not yet taken by their faults. Guarded by this. */
     private long reserved;
+    /**
+     * A tables-only machine's pool pages are phantom frames (no bytes, no descriptors), claimed
+     * at sizing as one run {@code [phantomStart, phantomEnd)}: a pool page there is known by its
+     * PFN, and has no counts (fork gives a child its own page, as for any phantom frame). Written
+     * under this monitor at sizing, before any address space exists; read without it afterwards.
+     */
+    private volatile long phantomStart;
+    private volatile long phantomEnd;
 
     HugetlbPool(final PhysicalMemory memory, final int order)
     {
@@ -68,7 +79,7 @@ public final class HugetlbPool
      * Grows the pool to {@code pages} (writing nr_hugepages): takes aligned blocks from the buddy
      * allocator, 2 MiB ones by order, 1 GiB ones as contiguous runs (alloc_contig_range), until
      * there are {@code pages} or memory has no more; never shrinks below what is handed out or
-     * reserved. Tables-only machines back only their tables: their pools stay empty. Returns the
+     * reserved. A tables-only machine's pool is one run of phantom frames. Returns the
      * pool's size afterwards, which may be less than asked, as the kernel's is.
      */
     public synchronized long resize(final long pages)
@@ -76,6 +87,25 @@ public final class HugetlbPool
         if (pages < 0)
         {
             throw new IllegalArgumentException("negative pool size " + pages);
+        }
+        while (total < pages && memory.phantom() != null)
+        {
+            final long head = memory.phantom().claimRun(frames, phantomEnd);
+            if (head == NO_FRAME || (phantomEnd != 0 && head != phantomEnd))
+            {
+                if (head != NO_FRAME)
+                {
+                    releasePhantomRun(head);
+                }
+                break;
+            }
+            if (phantomEnd == 0)
+            {
+                phantomStart = head;
+            }
+            phantomEnd = head + frames;
+            push(head);
+            total++;
         }
         while (total < pages && memory.phantom() == null)
         {
@@ -98,7 +128,19 @@ public final class HugetlbPool
             push(head);
             total++;
         }
-        while (total > pages && freeCount > reserved)
+        while (total > pages && freeCount > reserved && memory.phantom() != null)
+        {
+            // phantom pages leave from the run's top only, so that the run stays one range
+            if (free[freeCount - 1] != phantomEnd - frames)
+            {
+                break;
+            }
+            final long head = free[--freeCount];
+            releasePhantomRun(head);
+            phantomEnd = head;
+            total--;
+        }
+        while (total > pages && freeCount > reserved && memory.phantom() == null)
         {
             final long head = free[--freeCount];
             for (long pfn = head; pfn < head + frames; pfn++)
@@ -121,6 +163,25 @@ public final class HugetlbPool
             total--;
         }
         return total;
+    }
+
+    private void releasePhantomRun(final long head)
+    {
+        final long[] pfns = new long[(int)Math.min(frames, 1 << 16)];
+        for (long from = head; from < head + frames; from += pfns.length)
+        {
+            for (int i = 0; i < pfns.length; i++)
+            {
+                pfns[i] = from + i;
+            }
+            memory.phantom().freeBatch(pfns, 0, pfns.length);
+        }
+    }
+
+    /** Whether {@code pfn} is a frame of this tables-only pool's phantom pages. */
+    boolean containsPhantom(final long pfn)
+    {
+        return pfn >= phantomStart && pfn < phantomEnd;
     }
 
     /**
@@ -173,6 +234,11 @@ public final class HugetlbPool
             }
             head = free[--freeCount];
         }
+        if (!memory.isBacked(head))
+        {
+            // phantom: no descriptors to set
+            return head;
+        }
         final int flags = FrameFlags.DATA | FrameFlags.HUGETLB | (anonymous ? FrameFlags.ANON_EXCLUSIVE : 0);
         for (long pfn = head; pfn < head + frames; pfn++)
         {
@@ -191,14 +257,17 @@ public final class HugetlbPool
      */
     void put(final long head)
     {
-        for (long pfn = head; pfn < head + frames; pfn++)
+        for (long pfn = head; pfn < head + frames && memory.isBacked(head); pfn++)
         {
             memory.scrub(pfn);
             final long off = offset(pfn);
             FLAGS.set(memory.metadata(), off, FrameFlags.HUGETLB);
             MAPCOUNT.set(memory.metadata(), off, 0);
         }
-        ORDER.set(memory.metadata(), offset(head), order);
+        if (memory.isBacked(head))
+        {
+            ORDER.set(memory.metadata(), offset(head), order);
+        }
         synchronized (this)
         {
             push(head);

@@ -538,7 +538,7 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public void releaseHugeData(final FrameCache cache, final long head, final boolean clean)
     {
-        if (head < backedFrames && ((int)FLAGS.get(metadata, offset(head)) & FrameFlags.HUGETLB) != 0)
+        if (isHugetlb(head))
         {
             releaseHugetlb(head);
             return;
@@ -601,6 +601,12 @@ public final class PhysicalMemory implements AutoCloseable
     private void releaseHugetlb(final long head)
     {
         final HugetlbPool pool = hugetlbPoolOf(head);
+        if (head >= backedFrames)
+        {
+            // a phantom pool page has no counts: one leaf maps it, and it is gone
+            pool.put(head);
+            return;
+        }
         final long end = head + pool.pageFrames();
         int left = 0;
         for (long pfn = head; pfn < end; pfn++)
@@ -632,13 +638,21 @@ public final class PhysicalMemory implements AutoCloseable
     /** The pool of the hugetlb page whose head is {@code head} (its descriptor's order names it). */
     public HugetlbPool hugetlbPoolOf(final long head)
     {
+        if (head >= backedFrames)
+        {
+            return hugetlb2m.containsPhantom(head) ? hugetlb2m : hugetlb1g;
+        }
         return hugetlbPool((int)ORDER.get(metadata, offset(head)));
     }
 
     /** Whether {@code pfn} is a frame of a hugetlb pool's page. */
     public boolean isHugetlb(final long pfn)
     {
-        return pfn > 0 && pfn < backedFrames && ((int)FLAGS.get(metadata, offset(pfn)) & FrameFlags.HUGETLB) != 0;
+        if (pfn >= backedFrames)
+        {
+            return hugetlb2m.containsPhantom(pfn) || hugetlb1g.containsPhantom(pfn);
+        }
+        return pfn > 0 && ((int)FLAGS.get(metadata, offset(pfn)) & FrameFlags.HUGETLB) != 0;
     }
 
     /** Frames of the hugetlb pools' free pages: in use for the buddy allocator, mapped by nobody. */
@@ -792,7 +806,7 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public void copyWrittenFrames(final long src, final long dst, final long frames)
     {
-        for (long i = 0; i < frames; i++)
+        for (long i = 0; i < frames && src < backedFrames; i++)
         {
             final long off = offset(src + i);
             if ((long)LINES.getVolatile(metadata, off) != 0 || ((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0)
