@@ -24,8 +24,9 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  *       the file dies (hugetlbfs_evict_inode);</li>
  *   <li>private: the whole mapping, owned by the address space that mapped it (HPAGE_RESV_OWNER;
  *       a forked child owns none, so its faults and copies take unreserved pages); a fault uses the
- *       reservation of its index once ({@link #consumed}, Linux's resv_map for private mappings), a
- *       refault after MADV_DONTNEED takes an unreserved page; what is unused in a range the owner
+ *       reservation of its index once ({@link #consumed}, Linux's resv_map for private mappings);
+ *       MADV_DONTNEED of the owner's page gives its index the reservation back
+ *       ({@link #restoreReservation}); what is unused in a range the owner
  *       unmaps goes back then ({@link #unmapped}), the rest when the file dies. A VMA mremap moves is
  *       removed before its new VMA is counted, so its unused reservations go back at the move.</li>
  * </ul>
@@ -179,6 +180,27 @@ final class HugetlbFile
         }
         pages.put(index, head);
         return head;
+    }
+
+    /**
+     * The owner's page at {@code index} was zapped (MADV_DONTNEED): the index gets its reservation
+     * back if the pool still has a free page to promise.
+     */
+    void restoreReservation(final AddressSpace mm, final long index)
+    {
+        if (shared || mm != owner || index >= Integer.MAX_VALUE)
+        {
+            return;
+        }
+        synchronized (this)
+        {
+            if (dead || !consumed.get((int)index) || !pool.reserve(1))
+            {
+                return;
+            }
+            consumed.clear((int)index);
+            reservedLeft++;
+        }
     }
 
     /**

@@ -131,7 +131,7 @@ final class Madvise
                     final long hugeEnd = end & -size;
                     if (hugeEnd > start)
                     {
-                        VmaEditor.zap(cpu, start, hugeEnd);
+                        HugetlbReservations.dontneed(cpu, vma, start, hugeEnd);
                     }
                     return 0;
                 }
