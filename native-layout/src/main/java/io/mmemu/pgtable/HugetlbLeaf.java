@@ -17,8 +17,9 @@ import static io.mmemu.pgtable.PageWalker.ENTRY;
  * deposited: the syscalls keep every range they give a visitor aligned to the VMA's huge page
  * size, so a visitor that finds one cut by its range refuses with {@link PageTableEditor#LARGE_LEAF}.
  * A hugetlb leaf may be PROT_NONE (not present, PROTNONE kept, the page kept), as huge_pte_modify
- * leaves it. Which large leaves are hugetlb: every PUD leaf (nothing else makes one), and a PMD
- * leaf whose head frame is a pool page ({@link io.mmemu.phys.FrameFlags#HUGETLB}).
+ * leaves it. Which large leaves are hugetlb: those whose head frame is a pool page
+ * ({@link io.mmemu.phys.FrameFlags#HUGETLB}, or a tables-only pool's phantom run); nothing else
+ * makes a PUD leaf, and the visitors that change entries refuse one over anything else.
  * <p>
  * Every change of a leaf is made under the PT lock of the table that holds it, by CAS or atomic
  * exchange: an MMU may set A/D without the lock.
@@ -36,10 +37,13 @@ public final class HugetlbLeaf
         this.frames = memory.frames();
     }
 
-    /** Whether the large leaf {@code entry} at {@code level} maps a hugetlb page. */
+    /**
+     * Whether the large leaf {@code entry} at {@code level} maps a hugetlb page (a pool's page; a
+     * 1 GiB leaf over anything else is refused by the visitors that change entries).
+     */
     static boolean is(final PhysicalMemory memory, final long entry, final int level)
     {
-        return level == LEVEL_PUD || memory.isHugetlb(PageTableEntry.leafAddress(entry, level) >>> 12);
+        return memory.isHugetlb(PageTableEntry.leafAddress(entry, level) >>> 12);
     }
 
     /** Frames a leaf of {@code level} maps. */

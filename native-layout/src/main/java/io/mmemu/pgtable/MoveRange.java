@@ -38,7 +38,7 @@ final class MoveRange extends RangeVisitor
      */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
-        if (level == PageTableEntry.LEVEL_PUD || huge.isHugetlbLeaf(slot))
+        if (huge.isHugetlbLeaf(slot, level))
         {
             // move_hugetlb_page_tables: whole, never split
             final long frames = editor.hugetlb().move(slot, va, level, lo, hi, cr3, delta);
