@@ -47,7 +47,7 @@ final class HugetlbRaceTest
     private static final int PRIVATE = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED;
     private static final int SHARED = MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED;
     private static final int FAULTERS = 3;
-    private static final int ROUNDS = 30;
+    private static final int ROUNDS = 24;
     private static final int CHANGES_PER_ROUND = 40;
 
     @ParameterizedTest
