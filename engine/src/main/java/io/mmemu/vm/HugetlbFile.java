@@ -27,8 +27,8 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  *       reservation of its index once ({@link #consumed}, Linux's resv_map for private mappings);
  *       MADV_DONTNEED of the owner's page gives its index the reservation back
  *       ({@link #restoreReservation}); what is unused in a range the owner
- *       unmaps goes back then ({@link #unmapped}), the rest when the file dies. A VMA mremap moves is
- *       removed before its new VMA is counted, so its unused reservations go back at the move.</li>
+ *       unmaps goes back then ({@link #unmapped}), the rest when the file dies; an mremap move keeps
+ *       them.</li>
  * </ul>
  * Faults on one index are serialised ({@link #beginFault}, hugetlb_fault_mutex): the second
  * waits and then finds the first's page, so a reservation is never used twice nor a page lost.

@@ -4,7 +4,8 @@ package io.mmemu.vm;
  * hugetlb_vm_op_close's part for {@link AddressSpace#replace}: when a private hugetlb mapping's
  * VMAs leave the tree, the reservations of the indices no replacing VMA of the same file covers go
  * back to the pool ({@link HugetlbFile#unmapped}). A split (mprotect, madvise) replaces a VMA by
- * pieces that cover it all, and gives nothing back.
+ * pieces that cover it all, and gives nothing back; an mremap move inserts its new VMA before the
+ * old one leaves, so the reservations travel with it (move_vma's clear_vma_resv_huge_pages).
  */
 final class HugetlbReservations
 {
@@ -44,6 +45,7 @@ final class HugetlbReservations
     /** {@code old} leaves the tree for {@code with}; caller holds the mmap write lock. */
     static void unmapped(final AddressSpace mm, final Vma[] old, final Vma[] with)
     {
+        Vma[] tree = null;
         for (final Vma gone : old)
         {
             final HugetlbFile file = Hugetlb.of(gone);
@@ -51,17 +53,31 @@ final class HugetlbReservations
             {
                 continue;
             }
+            if (tree == null)
+            {
+                tree = mm.tree().toArray();
+            }
+            // the VMAs of the same file that stay: the replacing ones, and the others in the tree
+            // (mremap's new VMA is in the tree before its old one leaves: the move keeps the reservations)
+            final java.util.List<long[]> kept = new java.util.ArrayList<>();
+            for (final Vma vma : with)
+            {
+                keep(kept, file, gone, vma);
+            }
+            for (final Vma vma : tree)
+            {
+                if (!contains(old, vma))
+                {
+                    keep(kept, file, gone, vma);
+                }
+            }
+            kept.sort(java.util.Comparator.comparingLong(range -> range[0]));
             long from = file.index(gone, gone.start);
             final long to = file.index(gone, gone.end);
-            // the replacing VMAs of the same file, in address order, keep the indices they cover
-            for (final Vma kept : with)
+            for (final long[] range : kept)
             {
-                if (kept.file != gone.file)
-                {
-                    continue;
-                }
-                final long keptFrom = Math.max(from, file.index(kept, kept.start));
-                final long keptTo = Math.min(to, file.index(kept, kept.end));
+                final long keptFrom = Math.max(from, range[0]);
+                final long keptTo = Math.min(to, range[1]);
                 if (keptFrom < keptTo)
                 {
                     file.unmapped(mm, from, keptFrom);
@@ -70,5 +86,26 @@ final class HugetlbReservations
             }
             file.unmapped(mm, from, to);
         }
+    }
+
+    /** Adds {@code vma}'s index range to {@code kept} when it maps {@code gone}'s file. */
+    private static void keep(final java.util.List<long[]> kept, final HugetlbFile file, final Vma gone, final Vma vma)
+    {
+        if (vma.file == gone.file)
+        {
+            kept.add(new long[] {file.index(vma, vma.start), file.index(vma, vma.end)});
+        }
+    }
+
+    private static boolean contains(final Vma[] vmas, final Vma vma)
+    {
+        for (final Vma v : vmas)
+        {
+            if (v == vma)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -327,4 +327,31 @@ final class HugetlbTest
             m.check();
         }
     }
+
+    /** The host kernel's figures for this sequence (pool of 4): the reservations travel with an mremap move. */
+    @Test
+    void aMovedPrivateMappingKeepsItsReservations()
+    {
+        try (Machine m = new Machine(4))
+        {
+            assertEquals(BASE, m.cpu.mmap(BASE, 2 * M2, RW, PRIVATE | MAP_FIXED, -1, 0));
+            assertEquals(2, m.pool2m.reserved());
+            m.write(BASE, 1);
+            assertEquals(1, m.pool2m.reserved());
+            assertEquals(3, m.pool2m.free());
+            final long to = BASE + 16 * M2;
+            assertEquals(to, m.cpu.mremap(BASE, 2 * M2, 2 * M2, MREMAP_MAYMOVE | MREMAP_FIXED, to));
+            assertEquals(1, m.pool2m.reserved(), "the unfaulted page's reservation moved with it");
+            assertEquals(3, m.pool2m.free());
+            m.write(to + M2, 2);
+            assertEquals(0, m.pool2m.reserved());
+            assertEquals(2, m.pool2m.free());
+            assertEquals(1L, m.read(to));
+            assertEquals(to, m.cpu.mremap(to, 2 * M2, M2, 0, 0));
+            assertEquals(0, m.pool2m.reserved());
+            assertEquals(3, m.pool2m.free());
+            m.check();
+            assertEquals(0, m.cpu.munmap(to, M2));
+        }
+    }
 }
