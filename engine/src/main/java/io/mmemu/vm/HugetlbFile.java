@@ -53,7 +53,7 @@ final class HugetlbFile
     private final AddressSpace owner;
     /** Reserved pages not yet used or given back. Guarded by this. */
     private long reservedLeft;
-    /** Private: indices whose reservation is used or given back. Guarded by this. */
+    /** Indices whose reservation is used or given back (Linux's resv_map, inverted). Guarded by this. */
     private final BitSet consumed;
     /** Shared: index → head PFN of the cached page; the cache holds one reference on each subpage. Guarded by this. */
     private final Long2LongHashMap pages;
@@ -70,7 +70,7 @@ final class HugetlbFile
         this.shared = shared;
         this.owner = owner;
         this.reservedLeft = reserved;
-        this.consumed = shared ? null : new BitSet((int)Math.min(Integer.MAX_VALUE, pageCount));
+        this.consumed = new BitSet((int)Math.min(Integer.MAX_VALUE, pageCount));
         this.pages = shared ? new Long2LongHashMap(NO_FRAME) : null;
     }
 
@@ -157,7 +157,7 @@ final class HugetlbFile
             }
             return cached;
         }
-        final boolean useReserve = reservedLeft > 0;
+        final boolean useReserve = reservedLeft > 0 && index < Integer.MAX_VALUE && !consumed.get((int)index);
         final long head = pool.allocate(useReserve, false);
         if (head == NO_FRAME)
         {
@@ -165,6 +165,7 @@ final class HugetlbFile
         }
         if (useReserve)
         {
+            consumed.set((int)index);
             reservedLeft--;
         }
         if (!memory.isBacked(head))
@@ -223,6 +224,25 @@ final class HugetlbFile
             reservedLeft -= back;
         }
         pool.unreserve(back);
+    }
+
+    /**
+     * Drops the cached pages of indices {@code [from, to)} (a hole punch, remove_inode_hugepages):
+     * each loses the cache's reference, and goes back to the pool once no leaf maps it. Its index
+     * keeps no reservation (hugetlb_unreserve_pages per removed page: the reservation it used is
+     * gone with it), so a later fault there takes an unreserved page; an index never faulted keeps
+     * its reservation, as on Linux.
+     */
+    synchronized void remove(final PhysicalMemory memory, final FrameCache cache, final long from, final long to)
+    {
+        for (long index = from; index < to && pages != null; index++)
+        {
+            final long head = pages.remove(index);
+            if (head != NO_FRAME)
+            {
+                memory.releaseHugeData(cache, head, false);
+            }
+        }
     }
 
     /**

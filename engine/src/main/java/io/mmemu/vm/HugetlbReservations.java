@@ -42,6 +42,48 @@ final class HugetlbReservations
         }
     }
 
+    /**
+     * MADV_REMOVE over {@code [start, end)} of a shared hugetlb VMA (hugetlbfs_punch_hole): the
+     * whole huge pages inside the range (its ends rounded inwards) leave the file's cache, their
+     * leaves in this VMA zapped first; the faults at those indices wait meanwhile (their fault
+     * serialisation is taken for each), so none maps a page being removed. The file's pages stay
+     * where another process still maps them (a fork child's leaves: Linux would unmap those too).
+     */
+    static void punch(final Cpu cpu, final Vma vma, final long start, final long end)
+    {
+        final HugetlbFile file = Hugetlb.of(vma);
+        final long from = (start + file.pageSize - 1) & -file.pageSize;
+        final long to = end & -file.pageSize;
+        if (from >= to)
+        {
+            return;
+        }
+        final long first = file.index(vma, from);
+        final long last = file.index(vma, to);
+        final org.agrona.concurrent.IdleStrategy idle = cpu.idle();
+        for (long index = first; index < last; index++)
+        {
+            idle.reset();
+            while (!file.beginFault(index))
+            {
+                cpu.pollWhileWaiting();
+                idle.idle();
+            }
+        }
+        try
+        {
+            VmaEditor.zap(cpu, from, to);
+            file.remove(cpu.memory, cpu.cache, first, last);
+        }
+        finally
+        {
+            for (long index = first; index < last; index++)
+            {
+                file.endFault(index);
+            }
+        }
+    }
+
     /** {@code old} leaves the tree for {@code with}; caller holds the mmap write lock. */
     static void unmapped(final AddressSpace mm, final Vma[] old, final Vma[] with)
     {

@@ -166,6 +166,11 @@ final class Madvise
                     // vma_is_shared_maywrite: only a writable shared mapping may punch a hole
                     return -Errno.EACCES;
                 }
+                if ((flags & VmFlags.VM_HUGETLB) != 0)
+                {
+                    HugetlbReservations.punch(cpu, vma, start, end);
+                    return 0;
+                }
                 // faults on this VMA run meanwhile (they hold no lock a writer takes): the
                 // invalidation makes those that looked a page up before the removal back out, or
                 // leaves their entry to this zap (MappedFile.invalidations)

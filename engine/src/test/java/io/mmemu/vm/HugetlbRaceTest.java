@@ -27,8 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * hugetlb faults racing munmap, MAP_FIXED, mprotect, MADV_DONTNEED and mremap: threads write and
  * read back their own word of random pages of a window of 2 MiB hugetlb pages while another thread
- * unmaps and remaps (private or shared), maps over with MAP_FIXED, re-protects, zaps and moves
- * random ranges of it — aligned ones, and ranges that cut a huge page, which must fail with
+ * unmaps and remaps (private or shared), maps over with MAP_FIXED, re-protects, zaps, punches
+ * holes in (MADV_REMOVE) and moves random ranges of it — aligned ones, and ranges that cut a huge page, which must fail with
  * EINVAL and change nothing. A read after a write sees the word written, or zero when the page
  * was zapped or replaced in between, never another value; a signal is only one some order of the
  * calls explains (SEGV_MAPERR, SEGV_ACCERR on a write to a read-only range; never SIGBUS: the pool
@@ -162,7 +162,7 @@ final class HugetlbRaceTest
             final boolean aligned = random.nextInt(4) != 0;
             final long start = BASE + random.nextLong(HUGE_PAGES) * M2 + (aligned ? 0 : 4096 * (1 + random.nextLong(511)));
             final long length = Math.min(BASE + WINDOW - start, (1 + random.nextLong(3)) * M2);
-            final int kind = random.nextInt(6);
+            final int kind = random.nextInt(7);
             final long r = switch (kind)
             {
                 case 0 -> cpu.munmap(start, length) == 0 && cpu.mmap(start, length, RW, random.nextBoolean() ? PRIVATE : SHARED,
@@ -181,8 +181,18 @@ final class HugetlbRaceTest
                     }
                     yield cpu.mremap(away, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, start) == start ? 0 : -1;
                 }
-                default -> cpu.mprotect(start, length, RW);
+                case 5 -> cpu.mprotect(start, length, RW);
+                // a hole punch: whole pages of a shared mapping (its ends rounded inwards); a private one refuses
+                default -> cpu.madvise(start, length, Mman.MADV_REMOVE);
             };
+            if (kind == 6)
+            {
+                if (r != 0 && r != -Errno.EACCES)
+                {
+                    failures.add("MADV_REMOVE at 0x" + Long.toHexString(start) + "+0x" + Long.toHexString(length) + " returned " + r);
+                }
+                continue;
+            }
             // a misaligned range is EINVAL (DONTNEED's misaligned start too), but an mprotect that
             // changes no flag splits nothing and succeeds, as Linux's
             final long expected = aligned ? 0 : -Errno.EINVAL;

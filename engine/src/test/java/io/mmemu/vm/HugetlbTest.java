@@ -354,4 +354,36 @@ final class HugetlbTest
             assertEquals(0, m.cpu.munmap(to, M2));
         }
     }
+
+    /** The host kernel's figures for this sequence (pool of 4): a hole punch frees whole cached pages. */
+    @Test
+    void madvRemoveOfASharedMappingPunchesWholePagesOutOfItsFile()
+    {
+        try (Machine m = new Machine(4))
+        {
+            final long a = m.cpu.mmap(0, 3 * M2, RW, SHARED, -1, 0);
+            assertEquals(3, m.pool2m.reserved());
+            m.write(a, 1);
+            m.write(a + M2, 2);
+            assertEquals(2, m.pool2m.free());
+            assertEquals(1, m.pool2m.reserved());
+            assertEquals(0, m.cpu.madvise(a, 4096, Mman.MADV_REMOVE), "no whole page inside");
+            assertEquals(2, m.pool2m.free());
+            assertEquals(0, m.cpu.madvise(a, M2 + 4096, Mman.MADV_REMOVE));
+            assertEquals(3, m.pool2m.free());
+            assertEquals(2L, m.read(a + M2));
+            assertEquals(0, m.cpu.madvise(a + M2, 2 * M2, Mman.MADV_REMOVE));
+            assertEquals(4, m.pool2m.free());
+            assertEquals(1, m.pool2m.reserved(), "the never faulted page keeps its reservation");
+            assertEquals(0L, m.read(a));
+            assertEquals(0L, m.read(a + M2));
+            assertEquals(2, m.pool2m.free());
+            assertEquals(1, m.pool2m.reserved(), "the punched indices refault from unreserved pages");
+            assertEquals(0, m.cpu.madvise(a + 4096, 4096, Mman.MADV_REMOVE));
+            m.check();
+            assertEquals(0, m.cpu.munmap(a, 3 * M2));
+            assertEquals(4, m.pool2m.free());
+            assertEquals(0, m.pool2m.reserved());
+        }
+    }
 }
