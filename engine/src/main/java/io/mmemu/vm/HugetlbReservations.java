@@ -22,6 +22,7 @@ final class HugetlbReservations
      */
     static void dontneed(final Cpu cpu, final Vma vma, final long start, final long end)
     {
+        assert cpu.mm.rangeLock().holdsTree() && cpu.mm.rangeLock().owns(cpu, start, end) : "MADV_DONTNEED without the range";
         final HugetlbFile file = Hugetlb.of(vma);
         final org.agrona.collections.LongArrayList faulted = new org.agrona.collections.LongArrayList();
         if (!file.shared)
@@ -51,6 +52,7 @@ final class HugetlbReservations
      */
     static void punch(final Cpu cpu, final Vma vma, final long start, final long end)
     {
+        assert cpu.mm.rangeLock().holdsTree() && cpu.mm.rangeLock().owns(cpu, start, end) : "a hole punch without the range";
         final HugetlbFile file = Hugetlb.of(vma);
         final long from = (start + file.pageSize - 1) & -file.pageSize;
         final long to = end & -file.pageSize;
@@ -87,6 +89,7 @@ final class HugetlbReservations
     /** {@code old} leaves the tree for {@code with}; caller holds the mmap write lock. */
     static void unmapped(final AddressSpace mm, final Vma[] old, final Vma[] with)
     {
+        assert mm.rangeLock().holdsTree() : "a tree change without the mmap write lock";
         Vma[] tree = null;
         for (final Vma gone : old)
         {

@@ -5,8 +5,6 @@ import java.lang.foreign.MemorySegment;
 import io.mmemu.phys.PhysicalMemory;
 
 import static io.mmemu.pgtable.PageTableEntry.ACCESSED;
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PMD;
-import static io.mmemu.pgtable.PageTableEntry.LEVEL_PUD;
 import static io.mmemu.pgtable.PageTableEntry.WRITABLE;
 import static io.mmemu.pgtable.PageWalker.ENTRY;
 
@@ -306,11 +304,5 @@ public final class HugetlbLeaf
             throw new IllegalStateException("the child's entry for 0x" + Long.toHexString(va) + " filled during fork");
         }
         return framesOf(level);
-    }
-
-    /** The size of a leaf of {@code level}, PMD (2 MiB) or PUD (1 GiB). */
-    public static long size(final int level)
-    {
-        return level == LEVEL_PMD ? HugePmd.SIZE : PageTableEntry.coverage(LEVEL_PUD);
     }
 }
