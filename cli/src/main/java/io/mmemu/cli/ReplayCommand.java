@@ -20,6 +20,7 @@ import io.mmemu.script.InitialMaps;
 import io.mmemu.script.Replay;
 import io.mmemu.script.ScriptException;
 import io.mmemu.script.TraceReplay;
+import io.mmemu.vm.HugetlbConfig;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.VdsoImage;
 import picocli.CommandLine.Command;
@@ -93,6 +94,10 @@ public final class ReplayCommand implements Callable<Integer>
     @Option(names = "--physmem", defaultValue = "4G", paramLabel = "SIZE", description = "Emulated physical memory (default ${DEFAULT-VALUE}).")
     long physmem;
 
+    @Option(names = "--hugetlb", paramLabel = "2M:N,1G:M",
+        description = "Hugetlb pools the emulated machine boots with, for mmap(MAP_HUGETLB): N 2 MiB pages, M 1 GiB pages (default none).")
+    String hugetlb;
+
     @Option(names = "--kernel", defaultValue = "mainline", paramLabel = "mainline|host",
         description = "Kernel build to emulate: mainline (zero page, soft-dirty), or host: probe the kernel this "
             + "runs on (for diffing against it). Default ${DEFAULT-VALUE}.")
@@ -140,7 +145,8 @@ public final class ReplayCommand implements Callable<Integer>
             }
             options = new Replay.Options(maps, pagemap == null ? 0 : pagemap[0], pagemap == null ? 0 : pagemap[1],
                 pagemap != null, window == null ? 0 : window[0], window == null ? 0 : window[1], physmem, build,
-                views.views(dump, dumpData, thpPolicy(kernel)));
+                views.views(dump, dumpData, thpPolicy(kernel))).withHugetlb(hugetlb == null ? HugetlbConfig.NONE :
+                HugetlbConfig.parse(hugetlb));
         }
         catch (final IllegalArgumentException ex)
         {
@@ -228,7 +234,7 @@ public final class ReplayCommand implements Callable<Integer>
         }
         final TraceReplay.Options options = new TraceReplay.Options(traced, programs,
             quiet, maps, scriptOptions.physicalMemory(), scriptOptions.kernel(),
-            "host".equals(kernel) ? VdsoImage.host() : VdsoImage.LINUX_6_18);
+            "host".equals(kernel) ? VdsoImage.host() : VdsoImage.LINUX_6_18, scriptOptions.hugetlb());
         return withInput("replay", script, (name, reader) ->
             TraceReplay.run(name, reader, options, System.out, System.err));
     }

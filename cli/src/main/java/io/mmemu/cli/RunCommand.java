@@ -133,6 +133,9 @@ public final class RunCommand implements Callable<Integer>
 
     @Mixin
     PagingOption paging;
+    @Option(names = "--hugetlb", paramLabel = "2M:N,1G:M",
+        description = "Hugetlb pools the emulated machine boots with, for mmap(MAP_HUGETLB): N 2 MiB pages, M 1 GiB pages (default none).")
+    String hugetlb;
 
     @Option(names = "--set", paramLabel = "NAME=VALUE", description = "Set a 'param' of the program (repeatable): --set SIZE=1G.")
     List<String> sets = List.of();
@@ -249,7 +252,7 @@ public final class RunCommand implements Callable<Integer>
             return;
         }
         final Object[][] emulatorOnly = {{"--physmem", physmem}, {"--backing", backing}, {"--locking", locking}, {"--thp", thp},
-            {"--paging", paging.given()}, {"--section", section}, {"--overcommit", overcommit}, {"--swap", swap}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
+            {"--paging", paging.given()}, {"--hugetlb", hugetlb}, {"--section", section}, {"--overcommit", overcommit}, {"--swap", swap}, {"--counters", NONE.equals(counters) ? null : counters}, {"--dump", dump},
             {"--html", html}, {"--views-dir", viewsDir}, {"--maps", maps ? Boolean.TRUE : null},
             {"--smaps", smaps ? Boolean.TRUE : null}, {"--ptdump", ptdump ? Boolean.TRUE : null}};
         for (final Object[] option : emulatorOnly)
@@ -268,7 +271,7 @@ public final class RunCommand implements Callable<Integer>
         RunOptions options = parsed.applyOptions(RunOptions.defaults().with("thp", "host"));
         final String[][] given = {{"physmem", physmem}, {"backing", backing}, {"locking", locking}, {"section", section},
             {"seed", seed}, {"duration", duration}, {"threads", threads}, {"thp", thp}, {"overcommit", overcommit},
-            {"paging", paging.given()}, {"swap", swap}};
+            {"paging", paging.given()}, {"swap", swap}, {"hugetlb", hugetlb}};
         for (final String[] option : given)
         {
             if (option[1] != null)

@@ -400,7 +400,8 @@ public final class DumpReader
         {
             final long at = bytes + 8L * i;
             final long e = file.get(LONG, at);
-            if (e == 0 || (level != LEVEL_PTE && !PageTableEntry.isPresent(e)) || (level == LEVEL_PTE && !PageTableEntry.isMapped(e)))
+            if (e == 0 || (level != LEVEL_PTE && !PageTableEntry.isPresent(e) && !PageTableEntry.isLargeLeaf(e, level)) ||
+                (level == LEVEL_PTE && !PageTableEntry.isMapped(e)))
             {
                 continue;
             }

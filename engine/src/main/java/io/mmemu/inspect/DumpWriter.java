@@ -150,7 +150,7 @@ public final class DumpWriter
                 @Override
                 public void entry(final long va, final long entry, final int level)
                 {
-                    if (!PageTableEntry.isPresent(entry))
+                    if (!PageTableEntry.isPresent(entry) && !PageTableEntry.isLargeLeaf(entry, level))
                     {
                         return;
                     }

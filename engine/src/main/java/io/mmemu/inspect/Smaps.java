@@ -80,8 +80,9 @@ public final class Smaps
         final SmapsUsage u = SmapsUsage.measure(snapshot, vma);
         sb.append(vma.mapsLine()).append('\n');
         kb(sb, "Size:           ", vma.end() - vma.start());
-        kb(sb, "KernelPageSize: ", 4096);
-        kb(sb, "MMUPageSize:    ", 4096);
+        final long pageSize = SmapsUsage.pageSize(vma, u);
+        kb(sb, "KernelPageSize: ", pageSize);
+        kb(sb, "MMUPageSize:    ", pageSize);
         kb(sb, "Rss:            ", u.resident());
         kb(sb, "Pss:            ", u.pss() >>> SmapsUsage.PSS_SHIFT);
         kb(sb, "Pss_Dirty:      ", u.pssDirty() >>> SmapsUsage.PSS_SHIFT);
@@ -96,8 +97,8 @@ public final class Smaps
         kb(sb, "AnonHugePages:  ", u.anonymousThp());
         kb(sb, "ShmemPmdMapped: ", u.shmemThp());
         kb(sb, "FilePmdMapped:  ", 0);
-        kb(sb, "Shared_Hugetlb: ", 0);
-        sb.append("Private_Hugetlb: ").append(String.format("%7d", 0)).append(" kB\n");
+        kb(sb, "Shared_Hugetlb: ", u.sharedHugetlb());
+        sb.append("Private_Hugetlb: ").append(String.format("%7d", u.privateHugetlb() >>> 10)).append(" kB\n");
         kb(sb, "Swap:           ", u.swap());
         kb(sb, "SwapPss:        ", u.swapPss() >>> SmapsUsage.PSS_SHIFT);
         kb(sb, "Locked:         ", u.pssLocked() >>> SmapsUsage.PSS_SHIFT);

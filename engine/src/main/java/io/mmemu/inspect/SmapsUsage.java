@@ -46,6 +46,11 @@ public final class SmapsUsage
     long pssLocked;
     /** Pages with a present or PROT_NONE entry (the zero page included), for density pictures. */
     long mappedPages;
+    /** A hugetlb VMA's pages mapped more than once, and once (smaps_hugetlb_range), bytes. */
+    long sharedHugetlb;
+    long privateHugetlb;
+    /** The size of a hugetlb VMA's leaves as found, 0 when it has none. */
+    long hugetlbLeafSize;
 
     private SmapsUsage()
     {
@@ -58,6 +63,11 @@ public final class SmapsUsage
         final MemoryImage memory = snapshot.memory();
         final boolean anon = !vma.isShared();
         final boolean locked = (vma.flags() & VmFlags.VM_LOCKED) != 0;
+        if ((vma.flags() & VmFlags.VM_HUGETLB) != 0)
+        {
+            usage.measureHugetlb(snapshot, vma);
+            return usage;
+        }
         TableWalk.walk(memory, snapshot.cr3(), vma.start(), vma.end(), new TableWalk.Visitor()
         {
             @Override
@@ -97,6 +107,63 @@ public final class SmapsUsage
             }
         });
         return usage;
+    }
+
+    /**
+     * smaps_hugetlb_range: a hugetlb VMA's leaves count only as Shared_Hugetlb (the page mapped
+     * more than once: folio_likely_mapped_shared) or Private_Hugetlb, never in Rss or Pss.
+     */
+    private void measureHugetlb(final Snapshot snapshot, final VmaInfo vma)
+    {
+        final MemoryImage memory = snapshot.memory();
+        TableWalk.walk(memory, snapshot.cr3(), vma.start(), vma.end(), new TableWalk.Visitor()
+        {
+            @Override
+            public void pte(final long va, final long entry)
+            {
+            }
+
+            @Override
+            public void entry(final long va, final long entry, final int level)
+            {
+                if (!PageTableEntry.isLargeLeaf(entry, level))
+                {
+                    return;
+                }
+                final long size = PageTableEntry.coverage(level);
+                hugetlbLeafSize = size;
+                mappedPages += size / PAGE;
+                final long head = PageTableEntry.leafAddress(entry, level) >>> 12;
+                if (memory.isBacked(head) && memory.mapcount(head) >= 2)
+                {
+                    sharedHugetlb += size;
+                }
+                else
+                {
+                    privateHugetlb += size;
+                }
+            }
+        });
+    }
+
+    /** The VMA's page size: its own, or for a hugetlb VMA read from a dump the size of its leaves (2 MiB with none). */
+    public static long pageSize(final VmaInfo vma, final SmapsUsage usage)
+    {
+        if (vma.pageSize() != 0)
+        {
+            return vma.pageSize();
+        }
+        return usage.hugetlbLeafSize != 0 ? usage.hugetlbLeafSize : PageTableEntry.coverage(LEVEL_PMD);
+    }
+
+    public long sharedHugetlb()
+    {
+        return sharedHugetlb;
+    }
+
+    public long privateHugetlb()
+    {
+        return privateHugetlb;
     }
 
     /** smaps_account for {@code pages} frames from {@code pfn}; false for the zero page. */

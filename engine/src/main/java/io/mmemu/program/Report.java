@@ -87,9 +87,48 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
      * @param limit         CommitLimit (what strict overcommit allows, before its reserves)
      * @param oomKills      processes the OOM killer killed (vmstat's oom_kill)
      * @param reclaim       meminfo's and vmstat's reclaim and swap figures
+     * @param hugePages     the hugetlb pools at the end, meminfo's HugePages_* per page size (only sizes with a pool)
      */
-    public record Pressure(long committed, long committedPeak, long limit, long oomKills, Reclaim reclaim)
+    public record Pressure(long committed, long committedPeak, long limit, long oomKills, Reclaim reclaim,
+        List<HugePages> hugePages)
     {
+        /** meminfo's Hugetlb: every pool's pages, free or not, in bytes. */
+        public long hugetlbBytes()
+        {
+            long bytes = 0;
+            for (final HugePages pool : hugePages)
+            {
+                bytes += pool.total() * pool.pageSize();
+            }
+            return bytes;
+        }
+    }
+
+    /**
+     * One hugetlb pool as /proc/meminfo (and /sys/kernel/mm/hugepages/hugepages-SIZEkB) counts it.
+     *
+     * @param pageSize bytes of one page (Hugepagesize)
+     * @param total    HugePages_Total
+     * @param free     HugePages_Free
+     * @param reserved HugePages_Rsvd: promised to mappings, not yet faulted
+     * @param surplus  HugePages_Surp (the emulator never overcommits a pool: 0)
+     */
+    public record HugePages(long pageSize, long total, long free, long reserved, long surplus)
+    {
+        /** The pools of {@code memory} that have pages. */
+        public static List<HugePages> of(final io.mmemu.phys.PhysicalMemory memory)
+        {
+            final List<HugePages> pools = new java.util.ArrayList<>(2);
+            for (final int order : new int[] {io.mmemu.phys.PhysicalMemory.HUGE_ORDER, io.mmemu.phys.PhysicalMemory.GIGANTIC_ORDER})
+            {
+                final io.mmemu.phys.HugetlbPool pool = memory.hugetlbPool(order);
+                if (pool.total() > 0)
+                {
+                    pools.add(new HugePages(pool.pageSize(), pool.total(), pool.free(), pool.reserved(), pool.surplus()));
+                }
+            }
+            return List.copyOf(pools);
+        }
     }
 
     /**
@@ -204,6 +243,15 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             row(out, "swap", r.swapIns() + " swap-ins, " + r.swapOuts() + " swap-outs");
             row(out, "reclaim", r.scanned() + " scanned, " + r.stolen() + " stolen, " + r.kswapdWakeups() +
                 " kswapd wake-ups, " + r.directReclaims() + " direct reclaims, " + pressure.oomKills() + " OOM kills");
+            for (final HugePages pool : pressure.hugePages())
+            {
+                row(out, "HugePages " + Quantities.bytes(pool.pageSize()), "total " + pool.total() + "  free " + pool.free() +
+                    "  rsvd " + pool.reserved() + "  surp " + pool.surplus());
+            }
+            if (!pressure.hugePages().isEmpty())
+            {
+                row(out, "Hugetlb", pressure.hugetlbBytes() / 1024 + " kB");
+            }
         }
         row(out, host != null ? "runner RSS" : "emulator RSS", rss < 0 ? "unknown" : "peak " + Quantities.bytes(rssPeak) + "  end " + Quantities.bytes(rss));
         row(out, "statements", statements + "  (signals: " + statementSignals[0] + " SEGV_MAPERR, " + statementSignals[1] +
@@ -275,12 +323,14 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             json.writeStringField("overcommit", options.overcommit().toString());
             json.writeNumberField("paging", options.kernel().paging());
             json.writeStringField("swap", options.swap().toString());
+            json.writeStringField("hugetlb", options.hugetlb().toString());
         }
         else
         {
             json.writeNullField("overcommit");
             json.writeNullField("paging");
             json.writeNullField("swap");
+            json.writeNullField("hugetlb");
         }
         json.writeObjectFieldStart("params");
         for (final Map.Entry<String, String> param : program.parameters().entrySet())
@@ -368,6 +418,19 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             json.writeNumberField("kswapd_wakeups", r.kswapdWakeups());
             json.writeNumberField("direct_reclaims", r.directReclaims());
             json.writeEndObject();
+            json.writeNumberField("hugetlb_bytes", pressure.hugetlbBytes());
+            json.writeArrayFieldStart("hugepages");
+            for (final HugePages pool : pressure.hugePages())
+            {
+                json.writeStartObject();
+                json.writeNumberField("page_size_bytes", pool.pageSize());
+                json.writeNumberField("total", pool.total());
+                json.writeNumberField("free", pool.free());
+                json.writeNumberField("rsvd", pool.reserved());
+                json.writeNumberField("surp", pool.surplus());
+                json.writeEndObject();
+            }
+            json.writeEndArray();
         }
         else
         {
@@ -379,6 +442,8 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             json.writeNullField("swap_total_bytes");
             json.writeNullField("swap_free_bytes");
             json.writeNullField("reclaim");
+            json.writeNullField("hugetlb_bytes");
+            json.writeNullField("hugepages");
         }
         json.writeEndObject();
 

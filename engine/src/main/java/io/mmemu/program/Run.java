@@ -120,6 +120,8 @@ public final class Run
              LiveCounters counters = options.counters() == null ? null : LiveCounters.create(options.counters(), program.name()))
         {
             // Not closed: close() would unmap everything page by page; closing the memory frees it all at once.
+            // the pools are taken at boot, before any address space (hugepages= on the kernel command line)
+            options.hugetlb().applyTo(memory);
             final Machine machine = new Machine(memory, options.overcommit());
             reclaimer = machine.reclaimer();
             final Commitment commitment = machine.commitment();
@@ -193,7 +195,7 @@ public final class Run
                     error != null ? error : deadlock, fatal, interrupted, null, perProcess,
                     new Report.Pressure(commitment.committedPages(), commitment.committedPeakPages(),
                         commitment.commitLimitPages(), machine.oomKiller().kills(),
-                        Report.Reclaim.of(memory, machine.reclaimer(), stats.faults())));
+                        Report.Reclaim.of(memory, machine.reclaimer(), stats.faults()), Report.HugePages.of(memory)));
             }
         }
         finally

@@ -9,6 +9,7 @@ import io.mmemu.script.Lexer;
 import io.mmemu.script.LineException;
 import io.mmemu.script.Token;
 import io.mmemu.vm.AddressSpace;
+import io.mmemu.vm.HugetlbConfig;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
 import io.mmemu.vm.Overcommit;
@@ -29,10 +30,11 @@ import io.mmemu.vm.ThpMode;
  * @param counters       the live counters file, or null for none
  * @param overcommit     vm.overcommit_memory and its ratio or kbytes
  * @param swap           the machine's swap area: {@link SwapOption#NONE}, or its size and where it lives
+ * @param hugetlb        the hugetlb pools the machine boots with
  */
 public record RunOptions(long physicalMemory, Backing backing, LockingMode locking, long section, long seed,
                          long durationNanos, int threads, KernelConfig kernel, ThpMode thp, Path counters,
-                         Overcommit overcommit, SwapOption swap)
+                         Overcommit overcommit, SwapOption swap, HugetlbConfig hugetlb)
 {
     public static final long NO_DURATION = Long.MAX_VALUE;
     public static final long DEFAULT_PHYSICAL_MEMORY = 4L << 30;
@@ -46,6 +48,7 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
         Objects.requireNonNull(overcommit, "overcommit");
         Objects.requireNonNull(thp, "thp");
         Objects.requireNonNull(swap, "swap");
+        Objects.requireNonNull(hugetlb, "hugetlb");
         if (physicalMemory <= 0)
         {
             throw new IllegalArgumentException("physical memory must be positive: " + physicalMemory);
@@ -63,24 +66,25 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
     /**
      * The defaults: 4 GiB fully backed, per-VMA locks, 1 GiB sections, seed 1, no duration cap, 4
      * threads, THP never (the same on every host; {@code mmemu run} starts from the host's policy),
-     * no counters file, Linux's overcommit heuristic, no swap.
+     * no counters file, Linux's overcommit heuristic, no swap, no hugetlb pools.
      */
     public static RunOptions defaults()
     {
         return new RunOptions(DEFAULT_PHYSICAL_MEMORY, Backing.FULL, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION, 1,
-            NO_DURATION, DEFAULT_THREADS, KernelConfig.MAINLINE, ThpMode.NEVER, null, Overcommit.DEFAULT, SwapOption.NONE);
+            NO_DURATION, DEFAULT_THREADS, KernelConfig.MAINLINE, ThpMode.NEVER, null, Overcommit.DEFAULT, SwapOption.NONE,
+            HugetlbConfig.NONE);
     }
 
     /** The option names, as programs ({@code option NAME VALUE}) and the command line ({@code --NAME VALUE}) write them. */
     public static final java.util.List<String> NAMES = java.util.List.of("physmem", "backing", "locking", "section", "seed",
-        "duration", "threads", "thp", "overcommit", "paging", "swap");
+        "duration", "threads", "thp", "overcommit", "paging", "swap", "hugetlb");
 
     /**
      * These options with one changed, written as a program or the command line writes it:
      * {@code physmem 64G}, {@code backing tables-only}, {@code locking mmap-lock}, {@code section 1G},
      * {@code seed 7}, {@code duration 10s}, {@code threads 8}, {@code thp madvise} ({@code host}: the
      * policy of the kernel this runs on), {@code overcommit 2,ratio=80}, {@code paging 5}, {@code swap 1G} (in emulated
-     * memory) or {@code swap 1G,file=/tmp/swap} (a sparse host file), {@code swap 0}: none.
+     * memory) or {@code swap 1G,file=/tmp/swap} (a sparse host file), {@code swap 0}: none, {@code hugetlb 2M:512,1G:1}.
      *
      * @throws IllegalArgumentException for an unknown option or a malformed value, with a one-line reason
      */
@@ -98,12 +102,12 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
             });
             case "locking" -> withLocking(LockingMode.fromCliName(value));
             case "section" -> new RunOptions(physicalMemory, backing, locking, number(option, value), seed, durationNanos,
-                threads, kernel, thp, counters, overcommit, swap);
+                threads, kernel, thp, counters, overcommit, swap, hugetlb);
             case "seed" -> new RunOptions(physicalMemory, backing, locking, section, number(option, value), durationNanos,
-                threads, kernel, thp, counters, overcommit, swap);
+                threads, kernel, thp, counters, overcommit, swap, hugetlb);
             case "duration" -> withDuration(duration(option, value));
             case "thp" -> new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel,
-                "host".equals(value) ? ThpMode.host() : ThpMode.of(value), counters, overcommit, swap);
+                "host".equals(value) ? ThpMode.host() : ThpMode.of(value), counters, overcommit, swap, hugetlb);
             case "threads" ->
             {
                 final long n = number(option, value);
@@ -116,6 +120,7 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
             case "overcommit" -> withOvercommit(Overcommit.parse(value));
             case "paging" -> withKernel(kernel.withPaging(PagingMode.parse(value)));
             case "swap" -> withSwap(SwapOption.parse(value));
+            case "hugetlb" -> withHugetlb(HugetlbConfig.parse(value));
             default -> throw new IllegalArgumentException("unknown option '" + option + "' (the options are " +
                 String.join(", ", NAMES) + ")");
         };
@@ -160,42 +165,48 @@ public record RunOptions(long physicalMemory, Backing backing, LockingMode locki
 
     public RunOptions withPhysicalMemory(final long bytes, final Backing how)
     {
-        return new RunOptions(bytes, how, locking, section, seed, durationNanos, threads, kernel, thp, counters, overcommit, swap);
+        return new RunOptions(bytes, how, locking, section, seed, durationNanos, threads, kernel, thp, counters, overcommit, swap, hugetlb);
     }
 
     public RunOptions withLocking(final LockingMode mode)
     {
-        return new RunOptions(physicalMemory, backing, mode, section, seed, durationNanos, threads, kernel, thp, counters, overcommit, swap);
+        return new RunOptions(physicalMemory, backing, mode, section, seed, durationNanos, threads, kernel, thp, counters, overcommit, swap, hugetlb);
     }
 
     public RunOptions withDuration(final long nanos)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, nanos, threads, kernel, thp, counters, overcommit, swap);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, nanos, threads, kernel, thp, counters, overcommit, swap, hugetlb);
     }
 
     public RunOptions withThreads(final int count)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, count, kernel, thp, counters, overcommit, swap);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, count, kernel, thp, counters, overcommit, swap, hugetlb);
     }
 
     public RunOptions withOvercommit(final Overcommit policy)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, thp, counters, policy, swap);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, thp, counters, policy, swap, hugetlb);
     }
 
     public RunOptions withSwap(final SwapOption area)
     {
         return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, thp, counters,
-            overcommit, area);
+            overcommit, area, hugetlb);
     }
 
     public RunOptions withKernel(final KernelConfig build)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, build, thp, counters, overcommit, swap);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, build, thp, counters, overcommit, swap, hugetlb);
+    }
+
+    public RunOptions withHugetlb(final HugetlbConfig pools)
+    {
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, thp, counters,
+            overcommit, swap, pools);
     }
 
     public RunOptions withCounters(final Path file)
     {
-        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, thp, file, overcommit, swap);
+        return new RunOptions(physicalMemory, backing, locking, section, seed, durationNanos, threads, kernel, thp, file, overcommit, swap, hugetlb);
     }
 }

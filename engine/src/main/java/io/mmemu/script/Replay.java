@@ -11,6 +11,7 @@ import io.mmemu.inspect.Views;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
+import io.mmemu.vm.HugetlbConfig;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
 import io.mmemu.vm.Signal;
@@ -44,10 +45,28 @@ public final class Replay
      * @param physicalMemory emulated physical memory in bytes
      * @param kernel         the kernel build to emulate (zero page, soft-dirty)
      * @param views          smaps, ptdump, raw views and files (smaps shows the VMAs --maps would)
+     * @param hugetlb        the hugetlb pools the machine boots with
      */
     public record Options(boolean maps, long pagemapStart, long pagemapEnd, boolean pagemap,
-                          long windowStart, long windowEnd, long physicalMemory, KernelConfig kernel, Views views)
+                          long windowStart, long windowEnd, long physicalMemory, KernelConfig kernel, Views views,
+                          HugetlbConfig hugetlb)
     {
+        /** Options without hugetlb pools. */
+        public Options(final boolean maps, final long pagemapStart, final long pagemapEnd, final boolean pagemap,
+            final long windowStart, final long windowEnd, final long physicalMemory, final KernelConfig kernel,
+            final Views views)
+        {
+            this(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, kernel, views,
+                HugetlbConfig.NONE);
+        }
+
+        /** The same options with these hugetlb pools. */
+        public Options withHugetlb(final HugetlbConfig pools)
+        {
+            return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, kernel, views,
+                pools);
+        }
+
         /** Options without inspection views. */
         public Options(final boolean maps, final long pagemapStart, final long pagemapEnd, final boolean pagemap,
             final long windowStart, final long windowEnd, final long physicalMemory, final KernelConfig kernel)
@@ -65,19 +84,22 @@ public final class Replay
         /** The same options for another kernel build. */
         public Options withKernel(final KernelConfig other)
         {
-            return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, other, views);
+            return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, other, views,
+                hugetlb);
         }
 
         /** The same options with these inspection views. */
         public Options withViews(final Views other)
         {
-            return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, kernel, other);
+            return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, kernel, other,
+                hugetlb);
         }
 
         public Options
         {
             java.util.Objects.requireNonNull(kernel, "kernel");
             java.util.Objects.requireNonNull(views, "views");
+            java.util.Objects.requireNonNull(hugetlb, "hugetlb");
             if (views.pagemapBinary() != null && !pagemap)
             {
                 throw new IllegalArgumentException("a binary pagemap needs the --pagemap START END range");
@@ -134,6 +156,15 @@ public final class Replay
         try
         {
             memory = PhysicalMemory.create(options.physicalMemory());
+            try
+            {
+                options.hugetlb().applyTo(memory);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                memory.close();
+                throw ex;
+            }
         }
         catch (final IllegalArgumentException ex)
         {

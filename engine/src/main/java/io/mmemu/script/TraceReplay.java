@@ -13,6 +13,7 @@ import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
 import io.mmemu.vm.Errno;
 import io.mmemu.vm.FileSystem;
+import io.mmemu.vm.HugetlbConfig;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
 import io.mmemu.vm.Machine;
@@ -58,8 +59,15 @@ public final class TraceReplay
      * @param vdso        the special mappings exec adds to a program laid out from its ELF file
      */
     public record Options(List<InitialMaps.Line> initialMaps, Map<String, List<InitialMaps.Line>> programMaps,
-                          boolean quiet, boolean maps, long physicalMemory, KernelConfig kernel, VdsoImage vdso)
+                          boolean quiet, boolean maps, long physicalMemory, KernelConfig kernel, VdsoImage vdso,
+                          HugetlbConfig hugetlb)
     {
+        /** Options without hugetlb pools. */
+        public Options(final List<InitialMaps.Line> initialMaps, final Map<String, List<InitialMaps.Line>> programMaps,
+            final boolean quiet, final boolean maps, final long physicalMemory, final KernelConfig kernel, final VdsoImage vdso)
+        {
+            this(initialMaps, programMaps, quiet, maps, physicalMemory, kernel, vdso, HugetlbConfig.NONE);
+        }
     }
 
     private final Options options;
@@ -142,6 +150,16 @@ public final class TraceReplay
         }
         try (PhysicalMemory memory = PhysicalMemory.create(options.physicalMemory()))
         {
+            try
+            {
+                // the pools are taken at boot (hugepages= on the kernel command line)
+                options.hugetlb().applyTo(memory);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                err.println("mmemu replay: " + ex.getMessage());
+                return 2;
+            }
             final TraceReplay replay = new TraceReplay(options, memory);
             int status;
             try

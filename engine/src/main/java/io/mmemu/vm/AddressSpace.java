@@ -452,6 +452,7 @@ public final class AddressSpace implements AutoCloseable
         }
         account(cpu, accounted);
         totalVm += pages;
+        HugetlbReservations.unmapped(this, old, with);
         publish(tree.replace(from, to, with));
         for (final Vma vma : old)
         {
@@ -736,7 +737,8 @@ public final class AddressSpace implements AutoCloseable
             roots[i] = spaces[i].cr3;
             visitors[i] = spaces[i].leafChecker();
         }
-        final PageTableChecker.Result tables = PageTableChecker.check(spaces[0].memory, accounting, roots, visitors);
+        final PageTableChecker.Result tables = PageTableChecker.check(spaces[0].memory, accounting, roots, visitors,
+            HugetlbFile.cachedHeads(spaces));
         final List<String> violations = new ArrayList<>(tables.violations());
         for (final AddressSpace space : spaces)
         {

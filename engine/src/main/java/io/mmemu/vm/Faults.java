@@ -181,6 +181,11 @@ final class Faults
         {
             return Signal.SEGV_ACCERR;
         }
+        if ((vma.flags & VmFlags.VM_HUGETLB) != 0)
+        {
+            // hugetlb_fault: the whole huge page, from the pool
+            return HugetlbFault.fault(cpu, vma, va, write);
+        }
         final long page = va & ~0xFFFL;
         if (vma.isAnonymous() && cpu.mm.thp() != ThpMode.NEVER)
         {
@@ -406,7 +411,7 @@ final class Faults
      * once the fault's locks are gone, as pagefault_out_of_memory runs after the mmap lock is
      * dropped. Not a signal: it never leaves this class.
      */
-    private static final int NO_MEMORY = -1;
+    static final int NO_MEMORY = -1;
 
     private static int shared(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
         final long slot)

@@ -27,8 +27,9 @@ final class Fork
      * Copies {@code cpu}'s address space into the empty {@code child}. Returns false when memory ran
      * out for the child's tables (fork's ENOMEM): the child is then empty again and every frame it
      * took is given back; the parent's pages may stay write-protected (their next write reuses them).
-     * A 2 MiB leaf is copied whole (copy_huge_pmd), its deposit for the child included; a 1 GiB
-     * leaf in a copied VMA (nothing makes them) fails the fork this way, rather than be copied wrong.
+     * A 2 MiB leaf is copied whole (copy_huge_pmd), its deposit for the child included; a hugetlb
+     * leaf (2 MiB or 1 GiB) whole, with no deposit (copy_hugetlb_page_range). Shared hugetlb VMAs,
+     * like every VMA without an anon_vma, are not copied: the child's faults find the file's pages.
      */
     static boolean dupMmap(final Cpu cpu, final AddressSpace child)
     {

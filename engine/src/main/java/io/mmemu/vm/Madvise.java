@@ -120,7 +120,23 @@ final class Madvise
         {
             case MADV_DONTNEED, MADV_DONTNEED_LOCKED ->
             {
-                if ((flags & (VmFlags.VM_PFNMAP | VmFlags.VM_HUGETLB)) != 0 ||
+                if ((flags & VmFlags.VM_HUGETLB) != 0)
+                {
+                    // madvise_dontneed_free_valid_vma: an aligned start, the end rounded down to
+                    // whole huge pages (no data lost to a length rounded to 4 KiB); locked or not
+                    final long size = Hugetlb.pageSize(vma);
+                    if ((start & (size - 1)) != 0)
+                    {
+                        return -Errno.EINVAL;
+                    }
+                    final long hugeEnd = end & -size;
+                    if (hugeEnd > start)
+                    {
+                        HugetlbReservations.dontneed(cpu, vma, start, hugeEnd);
+                    }
+                    return 0;
+                }
+                if ((flags & VmFlags.VM_PFNMAP) != 0 ||
                     (advice == MADV_DONTNEED && (flags & VmFlags.VM_LOCKED) != 0))
                 {
                     return -Errno.EINVAL;
@@ -130,7 +146,7 @@ final class Madvise
             }
             case MADV_FREE ->
             {
-                if (!vma.isAnonymous())
+                if (!vma.isAnonymous() || (flags & VmFlags.VM_HUGETLB) != 0)
                 {
                     return -Errno.EINVAL;
                 }
@@ -150,6 +166,11 @@ final class Madvise
                 {
                     // vma_is_shared_maywrite: only a writable shared mapping may punch a hole
                     return -Errno.EACCES;
+                }
+                if ((flags & VmFlags.VM_HUGETLB) != 0)
+                {
+                    HugetlbReservations.punch(cpu, vma, start, end);
+                    return 0;
                 }
                 // faults on this VMA run meanwhile (they hold no lock a writer takes): the
                 // invalidation makes those that looked a page up before the removal back out, or
@@ -204,6 +225,11 @@ final class Madvise
                 if (newFlags == flags)
                 {
                     return 0;
+                }
+                if (Hugetlb.cutsHugePage(cpu.mm.tree(), start, end))
+                {
+                    // hugetlb_vm_op_split: no split off the huge page size
+                    return -Errno.EINVAL;
                 }
                 // madvise turns a failed split's ENOMEM into EAGAIN
                 return VmaEditor.modifyFlags(cpu, vma, start, end, newFlags) == null ? -Errno.EAGAIN : 0;

@@ -44,6 +44,8 @@ public final class MappedFile
     static final String DELETED = " (deleted)";
     /** shmem's anonymous superblock: dev 00:01. */
     static final int SHMEM_DEV = Dev.make(0, 1);
+    /** The internal hugetlbfs mount's anonymous device (its minor depends on the boot; this is a typical one). */
+    static final int HUGETLBFS_DEV = Dev.make(0, 0x10);
     private static final AtomicLong NEXT_SHMEM_INODE = new AtomicLong(1024);
 
     private final String path;
@@ -86,6 +88,8 @@ public final class MappedFile
      */
     private Commitment commitment;
     private long committedPages;
+    /** The hugetlbfs side of a MAP_HUGETLB mapping's file, null for every other kind; set once, before publication. */
+    private volatile HugetlbFile hugetlb;
 
     private MappedFile(final String path, final int dev, final long inode, final long size, final Path source,
         final boolean shmem, final boolean thpAligned, final boolean mappable)
@@ -155,6 +159,24 @@ public final class MappedFile
             file.committedPages = committedPages;
         }
         return file;
+    }
+
+    /**
+     * The file of a MAP_HUGETLB mapping ({@code /anon_hugepage (deleted)} on the internal hugetlbfs
+     * mount, a fresh inode per mmap), whose pages and reservation {@code hugetlb} keeps.
+     */
+    static MappedFile hugetlb(final HugetlbFile hugetlb)
+    {
+        final MappedFile file = new MappedFile(HugetlbFile.NAME, HUGETLBFS_DEV, NEXT_SHMEM_INODE.getAndIncrement(), 0,
+            null, false, false, true);
+        file.hugetlb = hugetlb;
+        return file;
+    }
+
+    /** The hugetlbfs side of this file, or null when it is not a MAP_HUGETLB mapping's. */
+    HugetlbFile hugetlbFile()
+    {
+        return hugetlb;
     }
 
     /**
@@ -410,6 +432,10 @@ public final class MappedFile
             {
                 commitment.unaccount(committedPages);
                 commitment = null;
+            }
+            if (hugetlb != null)
+            {
+                hugetlb.die(memory, cache);
             }
         }
     }

@@ -1,5 +1,7 @@
 package io.mmemu.vm;
 
+import io.mmemu.phys.HugetlbPool;
+
 import static io.mmemu.vm.Mman.MAP_ANONYMOUS;
 import static io.mmemu.vm.Mman.MAP_FIXED;
 import static io.mmemu.vm.Mman.MAP_FIXED_NOREPLACE;
@@ -46,9 +48,10 @@ final class Mmap
      * mmap: {@code file} is what the fd names (null: a bad fd); ignored with MAP_ANONYMOUS, as the
      * kernel ignores the fd then.
      */
-    static long mmap(final Cpu cpu, final long addr, final long length, final int prot, final int flags,
+    static long mmap(final Cpu cpu, final long addr, final long length0, final int prot, final int flags,
         final OpenFile fdFile, final long offset)
     {
+        long length = length0;
         if ((offset & ~PAGE_MASK) != 0)
         {
             return -Errno.EINVAL;
@@ -58,11 +61,17 @@ final class Mmap
         {
             return -Errno.EBADF;
         }
+        HugetlbPool huge = null;
         if ((flags & MAP_HUGETLB) != 0)
         {
-            // a file not on hugetlbfs: EINVAL; anonymous: no hugetlb pages are reserved on the
-            // emulated machine (nr_hugepages = 0)
-            return file != null ? -Errno.EINVAL : -Errno.ENOMEM;
+            // ksys_mmap_pgoff: a file not on hugetlbfs is EINVAL; anonymous memory gets a hugetlbfs
+            // file of the size the flags name (none: EINVAL), its length rounded up to that size
+            huge = file != null ? null : Hugetlb.pool(cpu.memory, flags);
+            if (huge == null)
+            {
+                return -Errno.EINVAL;
+            }
+            length = (length + huge.pageSize() - 1) & -huge.pageSize();
         }
         final RangeLock lock = cpu.mm.rangeLock();
         if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0)
@@ -81,7 +90,7 @@ final class Mmap
         {
             do
             {
-                result = doMmap(cpu, addr, length, prot, flags, offset >>> 12, file, replacement);
+                result = doMmap(cpu, addr, length, prot, flags, offset >>> 12, file, huge, replacement);
             }
             while (result == SEARCH_AGAIN);
             populate = result >= 0 && ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE || (flags & MAP_LOCKED) != 0);
@@ -121,7 +130,7 @@ final class Mmap
      * neither order gives, since top-down placement would have used the munmap's range once free.
      */
     private static long doMmap(final Cpu cpu, final long addr0, final long length, final int prot, final int flags0,
-        final long pgoff0, final OpenFile file, final Replacement replacement)
+        final long pgoff0, final OpenFile file, final HugetlbPool huge, final Replacement replacement)
     {
         final AddressSpace mm = cpu.mm;
         assert mm.rangeLock().holdsTree();
@@ -161,7 +170,8 @@ final class Mmap
         final int areaFlags = type == MAP_SHARED || type == MAP_SHARED_VALIDATE ? flags | MAP_SHARED : flags;
         // /dev/zero shared is shmem and searches as shared anonymous memory does
         final MappedFile areaFile = file == null || (file.inode().isDevZero() && (areaFlags & MAP_SHARED) != 0) ? null : file.inode();
-        addr = UnmappedArea.find(mm.tree(), mm.taskSize(), addr, len, areaFlags, areaFile, pgoff0);
+        addr = huge != null ? Hugetlb.unmappedArea(mm.tree(), mm.taskSize(), addr, len, areaFlags, huge.pageSize()) :
+            UnmappedArea.find(mm.tree(), mm.taskSize(), addr, len, areaFlags, areaFile, pgoff0);
         if (Errno.isError(addr))
         {
             return addr;
@@ -177,6 +187,11 @@ final class Mmap
             {
                 return -Errno.EEXIST;
             }
+        }
+        if ((flags & MAP_FIXED) != 0 && Hugetlb.cutsHugePage(mm.tree(), addr, addr + len))
+        {
+            // the unmap of what MAP_FIXED covers would split a hugetlb VMA off its page size
+            return -Errno.EINVAL;
         }
         int vmFlags = protBits(prot) | VmFlags.VM_MAYREAD | VmFlags.VM_MAYWRITE | VmFlags.VM_MAYEXEC;
         if ((flags & MAP_GROWSDOWN) != 0)
@@ -194,6 +209,10 @@ final class Mmap
         if ((flags & MAP_STACK) != 0)
         {
             vmFlags |= VmFlags.VM_NOHUGEPAGE;
+        }
+        if (huge != null)
+        {
+            return mmapHugetlb(cpu, addr, len, flags, vmFlags, huge, replacement);
         }
         if (file != null)
         {
@@ -228,6 +247,46 @@ final class Mmap
             vmFlags |= VmFlags.VM_NORESERVE;
         }
         return mmapRegion(cpu, addr, len, vmFlags, pgoff, null, shared, replacement);
+    }
+
+    /**
+     * A MAP_HUGETLB mapping of anonymous memory: a fresh hugetlbfs file (hugetlb_file_setup) whose
+     * pages are reserved now unless MAP_NORESERVE (hugetlb_reserve_pages: ENOMEM when the pool
+     * cannot cover them), mapped shared or private; never accounted in Committed_AS.
+     */
+    private static long mmapHugetlb(final Cpu cpu, final long addr, final long len, final int flags, final int protAndFlagBits,
+        final HugetlbPool pool, final Replacement replacement)
+    {
+        int vmFlags = protAndFlagBits | VmFlags.VM_HUGETLB | VmFlags.VM_DONTEXPAND;
+        final int type = flags & MAP_TYPE;
+        final boolean shared = type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
+        if ((!shared && type != MAP_PRIVATE) || (vmFlags & VmFlags.VM_GROWSDOWN) != 0)
+        {
+            return -Errno.EINVAL;
+        }
+        if (shared)
+        {
+            vmFlags |= VmFlags.VM_SHARED | VmFlags.VM_MAYSHARE;
+        }
+        // MAP_NORESERVE is always honoured for hugetlb files, whatever the overcommit policy
+        final boolean noReserve = (flags & MAP_NORESERVE) != 0;
+        if (noReserve)
+        {
+            vmFlags |= VmFlags.VM_NORESERVE;
+        }
+        final HugetlbFile hugetlb = HugetlbFile.create(pool, shared, cpu.mm, len, noReserve);
+        if (hugetlb == null)
+        {
+            return -Errno.ENOMEM;
+        }
+        final long result = mmapRegion(cpu, addr, len, vmFlags, 0, OpenFile.open(MappedFile.hugetlb(hugetlb), true), false,
+            replacement);
+        if (Errno.isError(result))
+        {
+            // never mapped: nothing holds the file, so its reservation goes back now
+            hugetlb.die(cpu.memory, cpu.cache);
+        }
+        return result;
     }
 
     /** MAP_NORESERVE is honoured only where overcommit is allowed: strict mode ignores it. */
@@ -319,7 +378,7 @@ final class Mmap
         int vmFlags = flags;
         // accountable_mapping: the commit is charged before anything is unmapped, net of the
         // VM_ACCOUNT pages being replaced (vms.nr_accounted), and only when there is one to charge
-        if ((vmFlags & (VmFlags.VM_NORESERVE | VmFlags.VM_SHARED | VmFlags.VM_WRITE)) == VmFlags.VM_WRITE)
+        if ((vmFlags & (VmFlags.VM_NORESERVE | VmFlags.VM_SHARED | VmFlags.VM_WRITE | VmFlags.VM_HUGETLB)) == VmFlags.VM_WRITE)
         {
             vmFlags |= VmFlags.VM_ACCOUNT;
             final long charged = (len >>> 12) - accountedIn(mm.tree(), addr, addr + len);
@@ -422,6 +481,11 @@ final class Mmap
         lock.acquire(cpu, start, end);
         try
         {
+            if (Hugetlb.cutsHugePage(mm.tree(), start, end))
+            {
+                // hugetlb_vm_op_split: a hugetlb VMA is never split off its page size
+                return -Errno.EINVAL;
+            }
             if (!mm.perVma())
             {
                 return VmaEditor.unmap(cpu, start, end);

@@ -139,6 +139,11 @@ final class Mprotect
         {
             return vma.end;
         }
+        if (Hugetlb.cutsHugePage(cpu.mm.tree(), start, end))
+        {
+            // hugetlb_vm_op_split: a hugetlb VMA is never split off its page size
+            return -Errno.EINVAL;
+        }
         if ((newFlags & VmFlags.VM_WRITE) != 0 &&
             (vma.flags & (VmFlags.VM_ACCOUNT | VmFlags.VM_WRITE | VmFlags.VM_HUGETLB | VmFlags.VM_SHARED |
                 VmFlags.VM_NORESERVE)) == 0)

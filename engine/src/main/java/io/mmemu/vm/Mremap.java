@@ -38,8 +38,8 @@ final class Mremap
         {
             return -Errno.EINVAL;
         }
-        final long oldLen = Mmap.pageAlign(oldLength);
-        final long newLen = Mmap.pageAlign(newLength);
+        long oldLen = Mmap.pageAlign(oldLength);
+        long newLen = Mmap.pageAlign(newLength);
         // PAGE_ALIGN wraps: an old length of -1 becomes 0 (the "duplicate a shared mapping" case)
         if (newLen == 0 || Long.compareUnsigned(newLen, cpu.mm.taskSize()) > 0)
         {
@@ -59,23 +59,49 @@ final class Mremap
         }
         final boolean fixed = (flags & MREMAP_FIXED) != 0;
         final RangeLock lock = cpu.mm.rangeLock();
-        // the old range, grown in place if it grows; the new one when it is given (else it is claimed once found)
-        lock.acquire(cpu, addr, addr + Math.max(oldLen, newLen), fixed ? newAddr : 0, fixed ? newAddr + newLen : 0);
-        try
+        while (true)
         {
+            // the old range, grown in place if it grows; the new one when it is given (else it is claimed once found)
+            lock.acquire(cpu, addr, addr + Math.max(oldLen, newLen), fixed ? newAddr : 0, fixed ? newAddr + newLen : 0);
             long result;
-            do
+            try
             {
-                result = remap(cpu, addr, oldLen, newLen, flags, newAddr);
+                final Vma vma = cpu.mm.tree().lookup(addr);
+                final long hugeSize = vma == null ? 0 : Hugetlb.pageSize(vma);
+                if (hugeSize > PAGE)
+                {
+                    // do_mremap's hugetlb rules: aligned addresses, lengths rounded up to the huge
+                    // page size, no growth (the reservation cannot follow it)
+                    final long hugeOld = (oldLen + hugeSize - 1) & -hugeSize;
+                    final long hugeNew = (newLen + hugeSize - 1) & -hugeSize;
+                    if ((addr & (hugeSize - 1)) != 0 || (newAddr & (hugeSize - 1)) != 0 ||
+                        Long.compareUnsigned(hugeNew, hugeOld) > 0 || hugeOld == 0)
+                    {
+                        return -Errno.EINVAL;
+                    }
+                    if (hugeOld != oldLen || hugeNew != newLen)
+                    {
+                        // the span owned is the 4 KiB-rounded one: take the rounded one and look again
+                        oldLen = hugeOld;
+                        newLen = hugeNew;
+                        continue;
+                    }
+                }
+                do
+                {
+                    result = remap(cpu, addr, oldLen, newLen, flags, newAddr);
+                }
+                while (result == SEARCH_AGAIN);
             }
-            while (result == SEARCH_AGAIN);
+            finally
+            {
+                lock.release(cpu);
+            }
             return result;
         }
-        finally
-        {
-            lock.release(cpu);
-        }
     }
+
+    private static final long PAGE = 4096;
 
     /** What {@link #remap} returns when the new range it found met another writer's span: it waited, and must look again. */
     private static final long SEARCH_AGAIN = Long.MIN_VALUE;

@@ -317,7 +317,7 @@ final class Vma
         }
         final MappedFile inode = file != null ? file.inode() : null;
         return new VmaInfo(start, end, flags, pgoff, mapsName, inode == null || inode.isShmem(),
-            inode != null ? inode.dev() : 0, inode != null ? inode.inode() : 0, anonVma() != null);
+            inode != null ? inode.dev() : 0, inode != null ? inode.inode() : 0, anonVma() != null, Hugetlb.pageSize(this));
     }
 
     @Override

@@ -13,10 +13,20 @@ package io.mmemu.vm;
  * @param dev      device number, {@link Dev#make MKDEV} encoded
  * @param inode    inode number, 0 for anonymous private memory
  * @param hasAnonVma whether the VMA has an anon_vma (it was faulted), which decides merges
+ * @param pageSize the page size its leaves map (vma_kernel_pagesize): 4096, or a hugetlb VMA's
+ *                 2 MiB or 1 GiB; 0 when unknown (a dump does not record it: see {@link #hugePageSize})
  */
 public record VmaInfo(long start, long end, int flags, long pgoff, String name, boolean anonymous,
-    int dev, long inode, boolean hasAnonVma)
+    int dev, long inode, boolean hasAnonVma, long pageSize)
 {
+    /** A VMA of 4 KiB pages, or of unknown page size when VM_HUGETLB. */
+    public VmaInfo(final long start, final long end, final int flags, final long pgoff, final String name,
+        final boolean anonymous, final int dev, final long inode, final boolean hasAnonVma)
+    {
+        this(start, end, flags, pgoff, name, anonymous, dev, inode, hasAnonVma,
+            (flags & VmFlags.VM_HUGETLB) != 0 ? 0 : 4096);
+    }
+
     public int devMajor()
     {
         return Dev.major(dev);

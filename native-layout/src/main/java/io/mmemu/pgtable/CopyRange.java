@@ -43,7 +43,7 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  * <p>
  * Status codes are {@link PageTableEditor}'s: OK, NO_MEMORY (the child's tables, a deposit or a
  * phantom frame: what was copied stays copied and counted, so tearing the child down gives it all
- * back), BAD_ENTRY, LARGE_LEAF (a 1 GiB leaf).
+ * back), BAD_ENTRY, LARGE_LEAF (a hugetlb leaf the range cuts).
  */
 public final class CopyRange extends RangeVisitor
 {
@@ -63,6 +63,8 @@ public final class CopyRange extends RangeVisitor
     private long writeProtected;
     private long duplicated;
     private long swapShared;
+    /** What {@link HugetlbLeaf#copy} write-protected (an out parameter, so the copy allocates nothing). */
+    private final long[] hugetlbWriteProtected = new long[1];
 
     CopyRange(final PageTableEditor editor, final PhysicalMemory memory, final FrameCache cache, final HugePmd huge)
     {
@@ -79,10 +81,28 @@ public final class CopyRange extends RangeVisitor
 
     /**
      * copy_huge_pmd: a 2 MiB leaf the range covers goes whole to the child, write-protected on both
-     * sides in a copy-on-write range; one the range cuts is split and taken again. A 1 GiB leaf is refused.
+     * sides in a copy-on-write range; one the range cuts is split and taken again. A hugetlb leaf
+     * (2 MiB or 1 GiB) goes whole with no deposit (copy_hugetlb_page_range, {@link HugetlbLeaf#copy}).
      */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
+        if (HugetlbLeaf.is(memory, entry, level))
+        {
+            if (va < lo || va + PageTableEntry.coverage(level) > hi)
+            {
+                return PageTableEditor.LARGE_LEAF;
+            }
+            final long frames = editor.hugetlb().copy(slot, va, level, childCr3, cow, target, hugetlbWriteProtected);
+            if (frames < 0)
+            {
+                return (int)frames;
+            }
+            shared += frames;
+            writeProtected += hugetlbWriteProtected[0];
+            hugetlbWriteProtected[0] = 0;
+            done += frames;
+            return NEXT;
+        }
         if (level != LEVEL_PMD)
         {
             return PageTableEditor.LARGE_LEAF;

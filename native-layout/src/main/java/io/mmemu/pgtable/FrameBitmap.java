@@ -48,6 +48,12 @@ final class FrameBitmap implements AutoCloseable
         return true;
     }
 
+    /** Whether the bit of {@code pfn} is set. */
+    boolean contains(final long pfn)
+    {
+        return (words.get(WORD, (pfn >>> 6) << 3) & (1L << pfn)) != 0;
+    }
+
     /** How many bits are set. */
     long size()
     {

@@ -292,6 +292,13 @@ public final class HugePmd
         }
     }
 
+    /** Whether the entry at {@code slot}, of {@code level}, is a hugetlb page's leaf (never split: see {@link HugetlbLeaf}). */
+    boolean isHugetlbLeaf(final long slot, final int level)
+    {
+        final long e = (long)ENTRY.getAcquire(frames, slot);
+        return PageTableEntry.isLargeLeaf(e, level) && memory.isHugetlb(PageTableEntry.leafAddress(e, level) >>> 12);
+    }
+
     /** A rewrite of a huge leaf's bits (a visitor's; final classes, so the call stays monomorphic per visitor). */
     interface LeafChange
     {

@@ -34,10 +34,21 @@ final class MoveRange extends RangeVisitor
     /**
      * move_huge_pmd: a 2 MiB leaf the range covers, bound for a 2 MiB-aligned destination whose PMD
      * entry is empty, moves whole with its deposit; any other is split and its PTEs moved one by
-     * one. A 1 GiB leaf is refused.
+     * one. A hugetlb leaf (2 MiB or 1 GiB) moves whole to its aligned destination.
      */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
+        if (huge.isHugetlbLeaf(slot, level))
+        {
+            // move_hugetlb_page_tables: whole, never split
+            final long frames = editor.hugetlb().move(slot, va, level, lo, hi, cr3, delta);
+            if (frames < 0)
+            {
+                return (int)frames;
+            }
+            done += frames;
+            return NEXT;
+        }
         if (level != PageTableEntry.LEVEL_PMD)
         {
             return PageTableEditor.LARGE_LEAF;

@@ -52,6 +52,8 @@ public final class PageTableChecker extends RangeVisitor
     /** Huge PMD leaves seen, and PT pages found deposited for them (the two must be equal). */
     private long hugeLeaves;
     private long deposits;
+    /** Frames of hugetlb pages a page cache holds and no leaf maps. */
+    private long cachedOnly;
 
     /** Sees every mapped leaf (present or PROT_NONE), so a layer above can check it against its own state. */
     @FunctionalInterface
@@ -107,6 +109,17 @@ public final class PageTableChecker extends RangeVisitor
     public static Result check(final PhysicalMemory memory, final boolean accounting, final long[] cr3s,
         final LeafVisitor[] visitors)
     {
+        return check(memory, accounting, cr3s, visitors, new long[0]);
+    }
+
+    /**
+     * As above, with the hugetlb pages a page cache holds ({@code cachedHugetlb}: head PFNs; a shared
+     * hugetlb file's pages live on with no leaf mapping them, after MADV_DONTNEED): in use, each
+     * subpage holding the cache's reference beside its mappings.
+     */
+    public static Result check(final PhysicalMemory memory, final boolean accounting, final long[] cr3s,
+        final LeafVisitor[] visitors, final long[] cachedHugetlb)
+    {
         try (FrameBitmap tables = new FrameBitmap(memory.backedFrames());
              FrameBitmap mapped = new FrameBitmap(memory.totalFrames()))
         {
@@ -118,6 +131,7 @@ public final class PageTableChecker extends RangeVisitor
                 // the whole of each root's address space: every entry of its PML4 or PML5, kernel half included
                 walker.walk(checker, cr3s[i], 0L, PagingMode.span(PagingMode.levels(cr3s[i])));
             }
+            checker.cachedHugetlb(cachedHugetlb);
             checker.checkCounts(accounting);
             if (memory.useAfterFrees() > 0)
             {
@@ -182,7 +196,7 @@ public final class PageTableChecker extends RangeVisitor
         violation("non-present, non-empty entry 0x%x at level %d for 0x%x", e, level, va);
     }
 
-    /** A 2 MiB or 1 GiB leaf: handed to the visitor and checked to lie inside physical memory. */
+    /** A 2 MiB or 1 GiB leaf (present, or a hugetlb leaf made PROT_NONE): handed to the visitor and checked to lie inside physical memory. */
     int large(final long e, final long va, final int level)
     {
         leaves++;
@@ -193,11 +207,48 @@ public final class PageTableChecker extends RangeVisitor
             violation("large leaf 0x%x for 0x%x maps beyond physical memory", e, va);
             return NEXT;
         }
-        if (level == PageTableEntry.LEVEL_PMD)
+        if (HugetlbLeaf.is(memory, e, level))
+        {
+            hugetlbLeaf(e, va, level, pa >>> 12);
+        }
+        else if (level == PageTableEntry.LEVEL_PMD)
         {
             hugeLeaf(e, va, pa >>> 12);
         }
         return NEXT;
+    }
+
+    /**
+     * A hugetlb leaf (2 MiB or 1 GiB): an aligned pool page, each frame flagged HUGETLB and counted
+     * as one mapping; no deposit (hugetlb leaves are never split).
+     */
+    private void hugetlbLeaf(final long e, final long va, final int level, final long head)
+    {
+        final long n = HugetlbLeaf.framesOf(level);
+        final boolean backed = memory.isBacked(head);
+        if ((head & (n - 1)) != 0 || head + n > (backed ? memory.backedFrames() : memory.totalFrames()))
+        {
+            violation("hugetlb leaf 0x%x for 0x%x maps a misaligned page or one across backed memory's end", e, va);
+            return;
+        }
+        for (long i = 0; i < n; i++)
+        {
+            if (!memory.isHugetlb(head + i))
+            {
+                violation("hugetlb leaf 0x%x for 0x%x maps frame %d of no pool", e, va, head + i);
+                return;
+            }
+            if (backed)
+            {
+                backedDataFrame(head + i, va + (i << 12));
+            }
+            else if (!mapped.add(head + i))
+            {
+                // a tables-only pool's page has no counts: one leaf at most
+                violation("phantom hugetlb frame %d mapped twice (again at 0x%x)", head + i, va);
+                return;
+            }
+        }
     }
 
     /** A 2 MiB leaf: the huge zero page, read-only, or 512 data pages each counting this mapping. */
@@ -225,6 +276,31 @@ public final class PageTableChecker extends RangeVisitor
         for (long i = 0; i < PhysicalMemory.HUGE_FRAMES; i++)
         {
             backedDataFrame(head + i, va + (i << 12));
+        }
+    }
+
+    /** Pages a hugetlb page cache holds: pool pages, counted in use (once) whether mapped or not, each subpage referenced beyond its mappings. */
+    private void cachedHugetlb(final long[] heads)
+    {
+        for (final long head : heads)
+        {
+            if (!memory.isHugetlb(head))
+            {
+                violation("cached hugetlb page %d is no pool's page", head);
+                continue;
+            }
+            final long n = memory.hugetlbPoolOf(head).pageFrames();
+            for (long pfn = head; pfn < head + n; pfn++)
+            {
+                final boolean mappedToo = mapped.contains(pfn);
+                cachedOnly += mappedToo ? 0 : 1;
+                if (memory.refcount(pfn) < 1 + memory.mapcount(pfn))
+                {
+                    violation("cached hugetlb frame %d has refcount %d, not above its mapcount %d", pfn,
+                        memory.refcount(pfn), memory.mapcount(pfn));
+                    return;
+                }
+            }
         }
     }
 
@@ -358,12 +434,13 @@ public final class PageTableChecker extends RangeVisitor
         if (accounting)
         {
             final long zero = 1 + memory.hugeZeroPageFrames();
-            final long expected = tables.size() + mapped.size() + zero;
+            final long pools = memory.hugetlbFreeFrames();
+            final long expected = tables.size() + mapped.size() + cachedOnly + zero + pools;
             final long inUse = memory.framesInUse();
             if (inUse != expected)
             {
-                violation("frames in use %d != tables %d + data %d + zero pages %d (leaked or double-freed %d)",
-                    inUse, tables.size(), mapped.size(), zero, inUse - expected);
+                violation("frames in use %d != tables %d + data %d + zero pages %d + free hugetlb pages %d (leaked or double-freed %d)",
+                    inUse, tables.size(), mapped.size(), zero, pools, inUse - expected);
             }
         }
     }

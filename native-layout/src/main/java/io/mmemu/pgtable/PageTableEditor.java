@@ -66,6 +66,7 @@ public final class PageTableEditor
     /** What the walker runs before each PT page (owner thread only). */
     Runnable interrupts = NO_INTERRUPTS;
     private final RangeWalker rangeWalker;
+    private final HugetlbLeaf hugetlb;
     private final HugePmd huge;
     private final CopyRange copyRange;
     private final ZapRange zapRange;
@@ -130,6 +131,7 @@ public final class PageTableEditor
         this.zeroPagePfn = memory.zeroPagePfn();
         this.rangeWalker = new RangeWalker(this, memory, cache);
         this.huge = new HugePmd(this, memory, cache);
+        this.hugetlb = new HugetlbLeaf(this, memory);
         this.zapRange = new ZapRange(this, memory, huge);
         this.protectRange = new ProtectRange(this, memory, huge);
         this.cleanRange = new CleanRange(this, memory, huge);
@@ -142,6 +144,12 @@ public final class PageTableEditor
     }
 
     /** This thread's operations on 2 MiB leaves (THP install and split). */
+    /** This thread's hugetlb leaf operations. */
+    public HugetlbLeaf hugetlb()
+    {
+        return hugetlb;
+    }
+
     public HugePmd huge()
     {
         return huge;

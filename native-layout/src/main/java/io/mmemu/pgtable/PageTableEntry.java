@@ -181,6 +181,15 @@ public final class PageTableEntry
         return (pfn << 12) | (pmd & ~PHYS_MASK & ~PAGE_SIZE) | ((pmd & PAT_LARGE) != 0 ? PAT_4K : 0);
     }
 
+    /**
+     * Whether {@code entry} is a large leaf at {@code level} (PS in a PMD or PUD entry), present or
+     * PROT_NONE (a hugetlb leaf keeps its page when made inaccessible: huge_pte_modify).
+     */
+    public static boolean isLargeLeaf(final long entry, final int level)
+    {
+        return (level == LEVEL_PMD || level == LEVEL_PUD) && (entry & PAGE_SIZE) != 0 && isMapped(entry);
+    }
+
     /** Whether {@code entry} is a present 2 MiB leaf (PS in a PMD entry). */
     public static boolean isHugePmd(final long entry)
     {

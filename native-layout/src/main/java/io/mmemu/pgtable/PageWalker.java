@@ -93,7 +93,7 @@ public final class PageWalker
             {
                 return WALK_HOLE;
             }
-            if (!PageTableEntry.isPresent(e))
+            if (!PageTableEntry.isPresent(e) && !PageTableEntry.isLargeLeaf(e, lvl))
             {
                 return WALK_BAD_ENTRY;
             }
@@ -127,6 +127,16 @@ public final class PageWalker
     public int walkAllocPmd(final long cr3, final long va)
     {
         return walkAlloc(cr3, va, PageTableEntry.LEVEL_PMD);
+    }
+
+    /**
+     * Walks to the entry of {@code level} (PMD or PUD) for {@code va}, installing missing tables
+     * above it: where a hugetlb fault or fork's copy puts a leaf of that level. Statuses as
+     * {@link #walkAllocPmd}.
+     */
+    public int walkAllocTo(final long cr3, final long va, final int level)
+    {
+        return walkAlloc(cr3, va, level);
     }
 
     private int walkAlloc(final long cr3, final long va, final int stop)
@@ -172,7 +182,7 @@ public final class PageWalker
                 }
             }
             entry = e;
-            if (!PageTableEntry.isPresent(e))
+            if (!PageTableEntry.isPresent(e) && !PageTableEntry.isLargeLeaf(e, lvl))
             {
                 return WALK_BAD_ENTRY;
             }

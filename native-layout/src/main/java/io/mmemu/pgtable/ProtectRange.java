@@ -37,11 +37,21 @@ final class ProtectRange extends RangeVisitor implements HugePmd.LeafChange
 
     /**
      * change_huge_pmd: a 2 MiB leaf inside the range is re-protected whole; one the range cuts, or
-     * that becomes PROT_NONE (mmemu keeps no non-present huge leaves), is split first. A 1 GiB leaf
-     * is refused.
+     * that becomes PROT_NONE (mmemu keeps no non-present THP leaves), is split first. A hugetlb leaf
+     * (2 MiB or 1 GiB) is re-protected whole, PROT_NONE included (hugetlb_change_protection).
      */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
+        if (HugetlbLeaf.is(memory, entry, level))
+        {
+            final long frames = editor.hugetlb().rewrite(slot, va, level, lo, hi, this, tlb);
+            if (frames < 0)
+            {
+                return (int)frames;
+            }
+            done += frames;
+            return NEXT;
+        }
         return rewriteLeaf(huge, this, slot, va, level, lo, hi, (protection & PageTableEntry.PRESENT) == 0);
     }
 

@@ -58,7 +58,7 @@ abstract sealed class RangeVisitor
 
     /**
      * The large-leaf rule of the visitors that rewrite a leaf's bits (protect, clean, soft-dirty
-     * clear): a 1 GiB leaf is refused; a 2 MiB leaf the range cuts, or any when {@code split}, is
+     * clear): a hugetlb leaf is left alone, another 1 GiB leaf refused; a 2 MiB leaf the range cuts, or any when {@code split}, is
      * split and taken again; one the range covers is rewritten in place by {@code change}, counted
      * and its range gathered for the flush when that changed it ({@link #rewritten}).
      */
@@ -66,6 +66,11 @@ abstract sealed class RangeVisitor
         final int level, final long lo, final long hi, final boolean split)
     {
         rewritten = 0;
+        if (huge.isHugetlbLeaf(slot, level))
+        {
+            // a hugetlb leaf: clear_refs and MADV_FREE have no hugetlb_entry (protect handles its own)
+            return NEXT;
+        }
         if (level != PageTableEntry.LEVEL_PMD)
         {
             return PageTableEditor.LARGE_LEAF;

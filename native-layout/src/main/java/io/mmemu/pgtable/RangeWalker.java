@@ -151,7 +151,7 @@ public final class RangeWalker
             {
                 ((ObserveRange)v).observer.entry(Math.max(va, lo), e, level);
             }
-            if (!PageTableEntry.isPresent(e))
+            if (!PageTableEntry.isPresent(e) && !PageTableEntry.isLargeLeaf(e, level))
             {
                 final int status = badEntry(v, e, va, level);
                 if (status < 0)

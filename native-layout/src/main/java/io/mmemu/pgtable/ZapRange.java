@@ -34,10 +34,21 @@ final class ZapRange extends RangeVisitor
     /**
      * zap_huge_pmd: a 2 MiB leaf inside the range is cleared whole, each subpage unmapped and the
      * huge page gathered as one (the huge zero page is not counted); one the range cuts is split
-     * first (__split_huge_pmd) and its PTEs zapped like any others. A 1 GiB leaf is refused.
+     * first (__split_huge_pmd) and its PTEs zapped like any others. A hugetlb leaf (2 MiB or
+     * 1 GiB) goes whole, back to its pool after the flush ({@link HugetlbLeaf#zap}).
      */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
+        if (HugetlbLeaf.is(memory, entry, level))
+        {
+            final long frames = editor.hugetlb().zap(slot, va, level, lo, hi, tlb);
+            if (frames < 0)
+            {
+                return (int)frames;
+            }
+            done += frames;
+            return NEXT;
+        }
         if (level != PageTableEntry.LEVEL_PMD)
         {
             return PageTableEditor.LARGE_LEAF;

@@ -56,6 +56,68 @@ public final class BuddyAllocator
     }
 
     /**
+     * alloc_contig_range for a gigantic page: takes the lowest 2^{@code order}-aligned run of
+     * 2^{@code order} frames ({@code order} above {@link #MAX_ORDER}) that is free whole, as
+     * blocks of {@link #MAX_ORDER}, and hands it out. The head keeps ZEROED when every block of
+     * the run had it; the other frames carry no state.
+     *
+     * @return the head PFN, or {@link #NO_FRAME} when no such run is free.
+     */
+    public synchronized long allocateGigantic(final int order)
+    {
+        if (order <= MAX_ORDER || order > 30)
+        {
+            throw new IllegalArgumentException("gigantic order " + order + " outside " + (MAX_ORDER + 1) + "..30");
+        }
+        final long n = 1L << order;
+        final long block = 1L << MAX_ORDER;
+        // PFN 0 is reserved: the first candidate run starts at n
+        for (long start = n; start + n <= limit; start += n)
+        {
+            if (!runFree(start, n))
+            {
+                continue;
+            }
+            // the never-used frames up to the run's end go onto the lists first; blocks never cross
+            // a 2^MAX_ORDER boundary (each is aligned to its size), so the carving stops at the run's end
+            while (untouched < start + n)
+            {
+                final int o = Math.min(MAX_ORDER, Long.numberOfTrailingZeros(untouched));
+                push(untouched, o, FrameFlags.ZEROED);
+                untouched += 1L << o;
+            }
+            int zeroed = FrameFlags.ZEROED;
+            for (long b = start; b < start + n; b += block)
+            {
+                zeroed &= flags(b);
+                unlink(b, MAX_ORDER);
+                FLAGS.set(metadata, offset(b), 0);
+            }
+            freeFrames -= n;
+            FLAGS.set(metadata, offset(start), zeroed);
+            return start;
+        }
+        return NO_FRAME;
+    }
+
+    /** Whether every MAX_ORDER block of {@code [start, start + n)} is free whole (listed, or never used). */
+    private boolean runFree(final long start, final long n)
+    {
+        for (long b = start; b < start + n; b += 1L << MAX_ORDER)
+        {
+            if (b >= untouched)
+            {
+                return true;
+            }
+            if ((flags(b) & FrameFlags.FREE) == 0 || (int)ORDER.get(metadata, offset(b)) != MAX_ORDER)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * Fills {@code out[0..count)} with order-0 frames, as many as are free.
      *
      * @return how many were allocated.

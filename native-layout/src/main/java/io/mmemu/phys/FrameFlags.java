@@ -44,6 +44,13 @@ public final class FrameFlags
      */
     public static final int ANON_EXCLUSIVE = 1 << 8;
 
+    /**
+     * A frame of a hugetlb pool page ({@link HugetlbPool}): it belongs to the pool for the
+     * machine's life, free there (no state) or handed out as a DATA page, and never goes back to
+     * the buddy allocator. The head frame's {@code order} names its pool.
+     */
+    public static final int HUGETLB = 1 << 9;
+
     public static final int STATE_MASK = FREE | TABLE | DATA | ZERO_PAGE | RESERVED;
 
     private FrameFlags()
@@ -62,6 +69,7 @@ public final class FrameFlags
         append(sb, flags, DIRTY, "dirty");
         append(sb, flags, WRITTEN_LINES, "written-lines");
         append(sb, flags, ANON_EXCLUSIVE, "anon-exclusive");
+        append(sb, flags, HUGETLB, "hugetlb");
         return sb.length() == 0 ? "none" : sb.toString();
     }
 

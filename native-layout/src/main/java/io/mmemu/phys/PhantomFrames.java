@@ -109,6 +109,39 @@ public final class PhantomFrames
         return 0;
     }
 
+    /**
+     * Claims a free run of {@code frames} phantom frames (a multiple of 64) whose first PFN is a
+     * multiple of {@code frames}, the first such at or after {@code from}: a tables-only hugetlb pool's page. The words are taken one by one
+     * by CAS from empty and given back if a later one is not free.
+     *
+     * @return the first PFN, or {@link BuddyAllocator#NO_FRAME} when no such run is free.
+     */
+    long claimRun(final long frames, final long from)
+    {
+        final long perRun = frames >>> 6;
+        // the first aligned PFN at or after from (and firstPfn)
+        for (long head = (Math.max(from, firstPfn) + frames - 1) & -frames; head + frames <= firstPfn + this.frames; head += frames)
+        {
+            final long first = (head - firstPfn) >>> 6;
+            long taken = 0;
+            while (taken < perRun && (boolean)WORD.compareAndSet(bitmap, (first + taken) << 3, 0L, -1L))
+            {
+                taken++;
+            }
+            if (taken == perRun)
+            {
+                inUse.addAndGet(frames);
+                return head;
+            }
+            for (long w = 0; w < taken; w++)
+            {
+                // volatile store: nobody else can have claimed a word this CAS filled
+                WORD.setVolatile(bitmap, (first + w) << 3, 0L);
+            }
+        }
+        return BuddyAllocator.NO_FRAME;
+    }
+
     /** Frees one phantom frame. */
     void free(final long pfn)
     {

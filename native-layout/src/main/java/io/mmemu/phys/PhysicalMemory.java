@@ -38,6 +38,8 @@ public final class PhysicalMemory implements AutoCloseable
     /** Order of a transparent huge page (a PMD leaf's block): 2 MiB. */
     public static final int HUGE_ORDER = 9;
     public static final int HUGE_FRAMES = 1 << HUGE_ORDER;
+    /** Order of a 1 GiB page (a PUD leaf's block): hugetlb's gigantic pages. */
+    public static final int GIGANTIC_ORDER = 18;
     private static final VarHandle HUGE_ZERO;
 
     static
@@ -83,6 +85,9 @@ public final class PhysicalMemory implements AutoCloseable
     /** Head PFN of the huge zero page, NO_FRAME until first used; set once by CAS ({@link #HUGE_ZERO}). */
     @SuppressWarnings("unused")
     private volatile long hugeZeroPage;
+    /** The hugetlb pools, 2 MiB and 1 GiB (hstates), empty until sized. */
+    private final HugetlbPool hugetlb2m = new HugetlbPool(this, HUGE_ORDER);
+    private final HugetlbPool hugetlb1g = new HugetlbPool(this, GIGANTIC_ORDER);
     private final CopyOnWriteArrayList<FrameCache> caches = new CopyOnWriteArrayList<>();
     /** Counters folded in from retired caches, so totals survive the threads that made them. */
     private volatile long retiredTables;
@@ -578,6 +583,11 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public void releaseHugeData(final FrameCache cache, final long head, final boolean clean)
     {
+        if (isHugetlb(head))
+        {
+            releaseHugetlb(head);
+            return;
+        }
         int last = 0;
         for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
         {
@@ -627,6 +637,73 @@ public final class PhysicalMemory implements AutoCloseable
         FLAGS.set(metadata, offset(head), poison ? 0 : FrameFlags.ZEROED);
         cache.dataFreed += HUGE_FRAMES;
         buddy.free(head, HUGE_ORDER);
+    }
+
+    /**
+     * A hugetlb page's references drop together (its leaves are never split): when the head's last
+     * one goes, every subpage's has, and the page goes back to its pool.
+     */
+    private void releaseHugetlb(final long head)
+    {
+        final HugetlbPool pool = hugetlbPoolOf(head);
+        if (head >= backedFrames)
+        {
+            // a phantom pool page has no counts: one leaf maps it, and it is gone
+            pool.put(head);
+            return;
+        }
+        final long end = head + pool.pageFrames();
+        int left = 0;
+        for (long pfn = head; pfn < end; pfn++)
+        {
+            // volatile decrement: every earlier use happens-before the return to the pool by the last holder
+            left = (int)REFCOUNT.getAndAdd(metadata, offset(pfn), -1) - 1;
+            if (left < 0)
+            {
+                throw new IllegalStateException("hugetlb page " + pfn + " released more often than referenced");
+            }
+        }
+        if (left == 0)
+        {
+            pool.put(head);
+        }
+    }
+
+    /** The pool of hugetlb pages of {@code order}: {@link #HUGE_ORDER} (2 MiB) or {@link #GIGANTIC_ORDER} (1 GiB). */
+    public HugetlbPool hugetlbPool(final int order)
+    {
+        return switch (order)
+        {
+            case HUGE_ORDER -> hugetlb2m;
+            case GIGANTIC_ORDER -> hugetlb1g;
+            default -> throw new IllegalArgumentException("no hugetlb pool of order " + order);
+        };
+    }
+
+    /** The pool of the hugetlb page whose head is {@code head} (its descriptor's order names it). */
+    public HugetlbPool hugetlbPoolOf(final long head)
+    {
+        if (head >= backedFrames)
+        {
+            return hugetlb2m.containsPhantom(head) ? hugetlb2m : hugetlb1g;
+        }
+        return hugetlbPool((int)ORDER.get(metadata, offset(head)));
+    }
+
+    /** Whether {@code pfn} is a frame of a hugetlb pool's page. */
+    public boolean isHugetlb(final long pfn)
+    {
+        if (pfn >= backedFrames)
+        {
+            return hugetlb2m.containsPhantom(pfn) || hugetlb1g.containsPhantom(pfn);
+        }
+        return pfn > 0 && ((int)FLAGS.get(metadata, offset(pfn)) & FrameFlags.HUGETLB) != 0;
+    }
+
+    /** Frames of the hugetlb pools' free pages: in use for the buddy allocator, mapped by nobody. */
+    public long hugetlbFreeFrames()
+    {
+        return hugetlb2m.freeFrames() + hugetlb1g.freeFrames();
     }
 
     /**
@@ -765,6 +842,50 @@ public final class PhysicalMemory implements AutoCloseable
             remaining &= remaining - 1;
             MemorySegment.copy(zeroSource, 0, frames, (pfn << PAGE_SHIFT) + (line << LINE_SHIFT), LINE_SIZE);
         }
+    }
+
+    /**
+     * hugetlb_wp's copy: {@code frames} frames from {@code src} to the zero page at {@code dst},
+     * only those a store or copy may have made non-zero (recorded lines, or DIRTY), each copied one
+     * marked dirty; the rest are zero on both sides already. The source is read-only everywhere.
+     */
+    public void copyWrittenFrames(final long src, final long dst, final long frames)
+    {
+        for (long i = 0; i < frames && src < backedFrames; i++)
+        {
+            final long off = offset(src + i);
+            if ((long)LINES.getVolatile(metadata, off) != 0 || ((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0)
+            {
+                MemorySegment.copy(this.frames, (src + i) << PAGE_SHIFT, this.frames, (dst + i) << PAGE_SHIFT, PAGE_SIZE);
+                markDirty(dst + i);
+            }
+        }
+    }
+
+    /** Clears a frame whole (a hugetlb pool's page taken from a block that was not zero). */
+    void clearFrame(final long pfn)
+    {
+        clear(pfn);
+    }
+
+    /**
+     * Makes a hugetlb subpage whose last reference went zero again: its recorded lines, or the whole
+     * frame when it was written other than by stores ({@link #markDirty}) or in many lines. Stores
+     * and copies are the only writers of a data page, and both are recorded.
+     */
+    void scrub(final long pfn)
+    {
+        final long off = offset(pfn);
+        final long lines = (long)LINES.get(metadata, off);
+        if (((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0 || Long.bitCount(lines) > LINE_CLEAR_LIMIT)
+        {
+            clear(pfn);
+        }
+        else if (lines != 0)
+        {
+            clearLines(pfn, lines);
+        }
+        LINES.set(metadata, off, 0L);
     }
 
     private void clear(final long pfn)
