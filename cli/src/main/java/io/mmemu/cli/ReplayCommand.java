@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import io.mmemu.vm.ThpMode;
+import io.mmemu.vm.ThpSettings;
 import io.mmemu.script.InitialMaps;
 import io.mmemu.script.Replay;
 import io.mmemu.script.ScriptException;
@@ -98,6 +99,11 @@ public final class ReplayCommand implements Callable<Integer>
             + "runs on (for diffing against it). Default ${DEFAULT-VALUE}.")
     String kernel;
 
+    @Option(names = "--thp", paramLabel = "always|madvise|never|host",
+        description = "Let faults map transparent huge pages under this policy (sysfs transparent_hugepage/enabled); "
+            + "host: the policy and use_zero_page of the kernel this runs on. Default: 4 KiB pages only.")
+    String thp;
+
     @Option(names = "--initial-maps", paramLabel = "[PATH=]MAPS",
         description = "A /proc/PID/maps file: the traced program's address space at its first instruction; "
             + "PATH=MAPS: the maps of a program the log exec's at PATH (when the log traces process calls). "
@@ -135,9 +141,11 @@ public final class ReplayCommand implements Callable<Integer>
             {
                 throw new IllegalArgumentException("--dump-data needs --dump FILE");
             }
+            final ThpSettings faults = thp == null ? ThpSettings.OFF
+                : "host".equals(thp) ? ThpSettings.host() : ThpSettings.of(ThpMode.of(thp));
             options = new Replay.Options(maps, pagemap == null ? 0 : pagemap[0], pagemap == null ? 0 : pagemap[1],
                 pagemap != null, window == null ? 0 : window[0], window == null ? 0 : window[1], physmem, build,
-                views.views(dump, dumpData, thpPolicy(kernel)));
+                views.views(dump, dumpData, thp == null ? thpPolicy(kernel) : faults.enabled()), faults);
         }
         catch (final IllegalArgumentException ex)
         {
