@@ -112,7 +112,7 @@ class DifferentialTest
         {
             fail(report(name, -1, script, run, onHost.out(), onEmulator.out(), difference)
                 + "  mvn -q -B -pl tests -am test -Dtest=DifferentialTest -Dmmemu.diff.seed=" + seed
-                + " -Dsurefire.failIfNoSpecifiedTests=false\n");
+                + " -Dsurefire.failIfNoSpecifiedTests=false\n" + minimized(statements, run));
         }
     }
 
