@@ -289,6 +289,35 @@ final class VmaEditor
         tlb.finish();
     }
 
+    /**
+     * free_pgtables for a range {@link #detach}ed into this writer's placeholders and zapped, under
+     * the mmap write lock (mremap's target, do_munmap before the move): the tables only the
+     * placeholders reach are freed, bounded by the nearest VMAs that are not placeholders, as
+     * Linux's unmap bounds them by the old neighbours. The placeholders keep the range occupied,
+     * so no fault installs there meanwhile.
+     */
+    static void freeDetachedTables(final Cpu cpu, final long start, final long end)
+    {
+        final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start, end);
+        final VmaTree tree = mm.tree();
+        int below = tree.indexAfter(start) - 1;
+        while (below >= 0 && isPlaceholder(tree.get(below), start, end))
+        {
+            below--;
+        }
+        int above = tree.indexAfter(start);
+        while (above < tree.size() && isPlaceholder(tree.get(above), start, end))
+        {
+            above++;
+        }
+        final MmuGather tlb = cpu.gather;
+        tlb.begin(cpu.shootdown);
+        cpu.editor.freeTables(mm.cr3(), start, end, below >= 0 ? tree.get(below).end : 0,
+            above < tree.size() ? tree.get(above).start : 0, tlb);
+        tlb.finish();
+    }
+
     /** A VMA of a sectioned unmap of {@code [start, end)} in flight: locked and inside it (the span is owned, so it is ours). */
     private static boolean isPlaceholder(final Vma vma, final long start, final long end)
     {
