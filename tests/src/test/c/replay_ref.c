@@ -1558,6 +1558,13 @@ int main(const int argc, char **argv)
             print_pagemap(pagemap_fd, pagemap_start, pagemap_end);
         }
     }
+    /* One more round before anyone exits: a process gone early would change what the later ones
+     * print (mapcounts, Pss, the exclusive bit). Each waits here until the last views are out. */
+    for (int process = 0; process < process_count && process_count > 1; process++)
+    {
+        pass_turn(turn, process);
+        turn = process;
+    }
     out_flush();
     reap_children();
     if (self == 0 && thp)
