@@ -48,10 +48,13 @@ import picocli.CommandLine.Parameters;
         "  brk(addr)",
         "  pkey_mprotect(addr, length, prot, pkey)",
         "  touch(addr, length, access)",
+        "  fork()",
         "brk returns the new break, or the old one when refused; pkey_mprotect takes pkey -1 only (no key is "
             + "ever allocated); touch reaches one byte a page: PROT_READ reads it, PROT_WRITE writes 1, "
             + "PROT_READ|PROT_WRITE does both, PROT_NONE nothing. In a log replay, mmap's fd may name its file "
-            + "as strace -y prints it: 3</usr/lib/libc.so.6>.",
+            + "as strace -y prints it: 3</usr/lib/libc.so.6>. fork() copies the process that runs it and prints the "
+            + "child's number (1, 2, ...); a line starting with @N runs in process N (none: process 0), in script order; "
+            + "the maps, smaps and pagemap then print per process under '--- process N'.",
         "Numbers: 4096, 0x1000, -1, NULL. Flags: the kernel's names joined by |, numbers allowed "
             + "(PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, PROT_READ|0x10). What follows ' = ' "
             + "(strace's result) and /* comments */ are ignored; lines starting with # are comments.",
