@@ -22,9 +22,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The differential test: seeded random scripts ({@link ScriptGenerator}) run on the host kernel
  * (the C runner) and on the emulator ({@code Replay.run}, in-process) must print the same results,
- * the same maps lines inside the window and the same pagemap words over the arena.
+ * the same maps lines inside the window and the same pagemap words over the arena; THP scripts
+ * ({@link ThpScriptGenerator}, under the host's THP settings) and forking ones also the smaps
+ * blocks, and every process's views (docs/differential.md).
  * <p>
- * Seeds 1..300 by default; {@code -Dmmemu.diff.seeds=N} runs seeds 1..N, {@code -Dmmemu.diff.seed=S}
+ * Seeds 1..300 of each generator by default; {@code -Dmmemu.diff.seeds=N} runs seeds 1..N, {@code -Dmmemu.diff.seed=S}
  * (or {@code S1,S2,...}) runs those alone; {@code -Dmmemu.diff.minimize=true} adds to each failure
  * the smallest script found that still shows the difference ({@link ScriptMinimizer}). A failing
  * seed leaves its script and both outputs in
