@@ -8,6 +8,9 @@
  *                                                  each mapping (mapped PROT_NONE, then all but the
  *                                                  guard made writable: threads' mappings never merge)
  *   host_bench mmap1       THREADS SECONDS SIZE    mmap SIZE private anon + munmap, untouched
+ *   host_bench page_fault1_thp THREADS SECONDS SIZE     mmap SIZE + 2 MiB private anon, MADV_HUGEPAGE,
+ *                                                  write a byte a 2 MiB block of its aligned part (one
+ *                                                  op: a huge page fault), munmap
  *   host_bench page_fault2 THREADS SECONDS SIZE    page_fault1 on a private mapping of a tmp file
  *   host_bench page_fault3 THREADS SECONDS SIZE    page_fault1 on a shared mapping of a tmp file
  *   host_bench mmap2       THREADS SECONDS SIZE    mmap1 of a tmp file, MAP_SHARED
@@ -231,6 +234,31 @@ static void *page_fault1(void *arg)
     return NULL;
 }
 
+#define HUGE (2UL << 20)
+
+/* page_fault1_thp: one write per 2 MiB block of a MADV_HUGEPAGE mapping, each a huge page fault */
+static void *page_fault1_thp(void *arg)
+{
+    struct worker *w = arg;
+    while (!atomic_load_explicit(&stop, memory_order_relaxed))
+    {
+        char *p = map_or_die(size + HUGE, 0);
+        if (madvise(p, size + HUGE, MADV_HUGEPAGE) != 0)
+        {
+            fprintf(stderr, "host_bench: madvise(MADV_HUGEPAGE): %s\n", strerror(errno));
+            exit(1);
+        }
+        char *aligned = (char *)(((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
+        for (size_t off = 0; off + HUGE <= size; off += HUGE)
+        {
+            aligned[off] = 1;
+            w->ops++;
+        }
+        munmap(p, size + HUGE);
+    }
+    return NULL;
+}
+
 static void *mmap1(void *arg)
 {
     struct worker *w = arg;
@@ -267,7 +295,7 @@ static void print_latency(const char *name, const struct histogram *h)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: host_bench page_fault1|page_fault1_guard|page_fault2|page_fault3|mmap1|mmap2 THREADS SECONDS SIZE | seed THREADS SECONDS SIZE BIG\n");
+    fprintf(stderr, "usage: host_bench page_fault1|page_fault1_guard|page_fault1_thp|page_fault2|page_fault3|mmap1|mmap2 THREADS SECONDS SIZE | seed THREADS SECONDS SIZE BIG\n");
     return 2;
 }
 
@@ -290,6 +318,10 @@ int main(int argc, char **argv)
     {
         loop = page_fault1;
         guarded = 1;
+    }
+    else if (strcmp(mode, "page_fault1_thp") == 0)
+    {
+        loop = page_fault1_thp;
     }
     else if (strcmp(mode, "mmap1") == 0)
     {

@@ -6,18 +6,32 @@
  * statement with its raw syscall, inside a window of this process's own address space, and prints
  * exactly what `mmemu replay` prints for the same script and options:
  *
- *   replay_ref SCRIPT [--maps] [--pagemap START END] [--window START END] [--physmem SIZE]
- *              [--baseline-vmas]
+ *   replay_ref SCRIPT [--maps] [--smaps] [--pagemap START END] [--window START END] [--physmem SIZE]
+ *              [--baseline-vmas] [--thp]
  *
  * SCRIPT is a file or `-` for stdin. --physmem is accepted and ignored (it sizes the emulator's
  * memory) so one command line serves both sides. --baseline-vmas prints to stderr how many VMAs
  * this process has outside the window before the first statement (the emulator starts with none;
- * see the map-count fixture). Exit status: 0 done, 2 malformed script or bad options, 3 the host
- * cannot run it (window not free, a statement would reach the runner's own mappings).
+ * see the map-count fixture). --smaps prints the /proc/self/smaps blocks of the VMAs in the window
+ * after the maps lines. --thp runs under the host's THP policy instead of disabling THP, and prints
+ * to stderr how much of /proc/vmstat's THP allocation counters moved meanwhile
+ * ("thp-vmstat: thp_fault_fallback=N ... khugepaged_pages_collapsed=N"): compaction failing to find an
+ * order-9 block, or khugepaged collapsing a range, makes the host's output one the emulator need
+ * not reproduce, and the harness skips such a run. Exit status: 0 done, 2 malformed script or bad
+ * options, 3 the host cannot run it (window not free, a statement would reach the runner's own
+ * mappings).
+ *
+ * Processes (docs/differential.md, "fork"): `fork()` forks the process that makes it; processes are
+ * numbered 0 (the first) and then in creation order, and `fork()` prints the child's number. A line
+ * may start with `@N ` to be run by process N (no prefix: process 0). Every process walks the same
+ * statement list and runs its own lines; a token passed through pipes keeps the script's order
+ * across processes exactly (so copy-on-write, which depends on who writes first, is deterministic),
+ * and the process holding it is the only one writing to stdout. After the statements each process
+ * in turn prints its maps, smaps and pagemap, under a "--- process N" line when the script forked.
  *
  * Why the choices:
  * - raw syscall(SYS_...) so no libc wrapper rewrites an argument or an errno;
- * - prctl(PR_SET_THP_DISABLE) so faults map 4 KiB pages as the emulator does;
+ * - prctl(PR_SET_THP_DISABLE) so faults map 4 KiB pages as the emulator does (unless --thp);
  * - the whole script is parsed, and every buffer allocated, before the first statement, and then a
  *   snapshot of /proc/self/maps is taken: a statement whose range would reach one of those
  *   mappings (our code, stack, libc, buffers) is refused instead of run, so a bad script cannot
@@ -42,7 +56,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <poll.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PAGE_SIZE 4096ULL
@@ -54,6 +70,8 @@
 #define MAX_HOST_VMAS 70000
 #define MAX_ARGS 6
 #define ERROR_TEXT 256
+#define MAX_PROCESSES 8
+#define TURN_TIMEOUT_MS 30000
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
@@ -142,7 +160,8 @@ enum call
     CALL_MPROTECT,
     CALL_MREMAP,
     CALL_MADVISE,
-    CALL_TOUCH
+    CALL_TOUCH,
+    CALL_FORK
 };
 
 enum arg_kind
@@ -170,13 +189,15 @@ static const struct call_syntax CALLS[] = {
     { "mremap", CALL_MREMAP, 4, 5, { ARG_NUMBER, ARG_NUMBER, ARG_NUMBER, ARG_MREMAP, ARG_NUMBER } },
     { "madvise", CALL_MADVISE, 3, 3, { ARG_NUMBER, ARG_NUMBER, ARG_MADV } },
     { "touch", CALL_TOUCH, 3, 3, { ARG_NUMBER, ARG_NUMBER, ARG_PROT } },
+    { "fork", CALL_FORK, 0, 0, { 0 } },
     { NULL, 0, 0, 0, { 0 } }
 };
 
 struct statement
 {
     int line;
-    const char *text; /* the call as written, trimmed, without " = ..." */
+    const char *text; /* the call as written, trimmed, without " = ..." (an @N prefix included) */
+    int process; /* who runs it: the N of an @N prefix, else 0 */
     enum call call;
     uint64_t args[MAX_ARGS]; /* absent optional arguments are 0 */
 };
@@ -187,6 +208,8 @@ struct statement
  */
 static char out_buffer[OUT_BUFFER_SIZE];
 static size_t out_length;
+static int self; /* this process's number (0 until a fork() line) */
+static pid_t root_pid; /* process 0's pid */
 
 static void out_flush(void)
 {
@@ -254,6 +277,13 @@ static void fail(const int status, const char *format, ...)
     vfprintf(stderr, format, ap);
     fputc('\n', stderr);
     va_end(ap);
+    if (self != 0)
+    {
+        /* a forked process: take the whole run down (the others die of PR_SET_PDEATHSIG) */
+        fflush(stderr);
+        kill(root_pid, SIGKILL);
+        _exit(status);
+    }
     exit(status);
 }
 
@@ -262,6 +292,8 @@ static void fail(const int status, const char *format, ...)
  */
 static const char *script_name;
 static int error_count;
+/* Processes the script makes: 1 + its fork() lines. */
+static int process_count = 1;
 
 static void parse_error(const int line, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
@@ -500,6 +532,28 @@ static void parse_statement(const int line, const char *line_text, struct statem
     }
 
     char *p = text;
+    s->process = 0;
+    if (*p == '@')
+    {
+        /* @N: the process that runs the line */
+        p++;
+        int n = 0;
+        const char *digits = p;
+        while (isdigit((unsigned char)*p) && n < 1000)
+        {
+            n = n * 10 + (*p++ - '0');
+        }
+        if (p == digits || !isspace((unsigned char)*p))
+        {
+            parse_error(line, "expected a process number and a space after '@'");
+            return;
+        }
+        s->process = n;
+        while (isspace((unsigned char)*p))
+        {
+            p++;
+        }
+    }
     char *name = p;
     while (isalnum((unsigned char)*p) || *p == '_')
     {
@@ -522,7 +576,7 @@ static void parse_statement(const int line, const char *line_text, struct statem
     }
     if (syntax == NULL)
     {
-        parse_error(line, "unknown call '%s' (known: mmap munmap mprotect mremap madvise touch)", name);
+        parse_error(line, "unknown call '%s' (known: mmap munmap mprotect mremap madvise touch fork)", name);
         return;
     }
     *p = saved;
@@ -696,7 +750,21 @@ static struct statement *parse_script(char *data, const size_t length, int *coun
         {
             continue;
         }
-        parse_statement(line, text, &statements[n++]);
+        const int errors = error_count;
+        struct statement *s = &statements[n++];
+        parse_statement(line, text, s);
+        if (error_count == errors && s->process >= process_count)
+        {
+            parse_error(line, "process %d does not exist here (fork() makes processes 1, 2, ...)", s->process);
+        }
+        else if (error_count == errors && s->call == CALL_FORK)
+        {
+            s->args[0] = (uint64_t)process_count; /* the child's number */
+            if (++process_count > MAX_PROCESSES)
+            {
+                parse_error(line, "more than %d processes", MAX_PROCESSES);
+            }
+        }
     }
     *count = n;
     return statements;
@@ -707,19 +775,20 @@ static struct statement *parse_script(char *data, const size_t length, int *coun
  */
 static char *maps_buffer; /* mmap'd once, before the snapshot */
 
-static size_t read_proc_maps(void)
+/* Reads a /proc/self file whole into maps_buffer. */
+static size_t read_proc(const char *path)
 {
-    const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
     {
-        fail(EXIT_HOST, "cannot open /proc/self/maps: %s", strerror(errno));
+        fail(EXIT_HOST, "cannot open %s: %s", path, strerror(errno));
     }
     size_t used = 0;
     for (;;)
     {
         if (used == MAPS_BUFFER_SIZE - 1)
         {
-            fail(EXIT_HOST, "/proc/self/maps is larger than %lu bytes", MAPS_BUFFER_SIZE);
+            fail(EXIT_HOST, "%s is larger than %lu bytes", path, MAPS_BUFFER_SIZE);
         }
         const ssize_t n = read(fd, maps_buffer + used, MAPS_BUFFER_SIZE - 1 - used);
         if (n < 0 && errno == EINTR)
@@ -728,7 +797,7 @@ static size_t read_proc_maps(void)
         }
         if (n < 0)
         {
-            fail(EXIT_HOST, "cannot read /proc/self/maps: %s", strerror(errno));
+            fail(EXIT_HOST, "cannot read %s: %s", path, strerror(errno));
         }
         if (n == 0)
         {
@@ -739,6 +808,11 @@ static size_t read_proc_maps(void)
     close(fd);
     maps_buffer[used] = '\0';
     return used;
+}
+
+static size_t read_proc_maps(void)
+{
+    return read_proc("/proc/self/maps");
 }
 
 /* Parses "start-end " at the head of a maps line. */
@@ -952,6 +1026,8 @@ static void touch(const uint64_t addr, const uint64_t length, const uint64_t pro
 /* ---------------------------------------------------------------------------------------------
  * Running the statements.
  */
+static void print_result(const long result, const int is_address);
+static void fork_process(const int child);
 static void print_result(const long result, const int is_address)
 {
     if (result == -1)
@@ -1022,6 +1098,8 @@ static void check_reach(const struct statement *s)
             refuse_if_reaches_own(s, a[0], a[1], 0);
         }
         break;
+    case CALL_FORK:
+        break;
     }
 }
 
@@ -1051,6 +1129,9 @@ static void run(const struct statement *s)
     case CALL_TOUCH:
         touch(a[0], a[1], a[2]);
         break;
+    case CALL_FORK:
+        fork_process((int)a[0]);
+        break;
     }
 }
 
@@ -1068,6 +1149,30 @@ static void print_maps(void)
             fail(EXIT_HOST, "cannot parse /proc/self/maps line: %.*s", (int)length, line);
         }
         if (!have_window || (start < window_end && end > window_start))
+        {
+            out_bytes(line, length);
+            out_bytes("\n", 1);
+        }
+        line = eol ? eol + 1 : line + length;
+    }
+}
+
+/* The /proc/self/smaps blocks of the VMAs in the window. */
+static void print_smaps(void)
+{
+    read_proc("/proc/self/smaps");
+    int shown = 0;
+    for (char *line = maps_buffer; *line != '\0';)
+    {
+        char *eol = strchr(line, '\n');
+        const size_t length = eol ? (size_t)(eol - line) : strlen(line);
+        uint64_t start;
+        uint64_t end;
+        if (maps_range(line, &start, &end) == 0)
+        {
+            shown = !have_window || (start < window_end && end > window_start);
+        }
+        if (shown)
         {
             out_bytes(line, length);
             out_bytes("\n", 1);
@@ -1100,12 +1205,191 @@ static void print_pagemap(const int fd, const uint64_t start, const uint64_t end
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Processes: fork() and the turn token.
+ */
+static int turn_pipes[MAX_PROCESSES][2]; /* a byte in turn_pipes[N][0]: process N's turn */
+static int pagemap_fd = -1;
+
+/* Makes the pipes before the snapshot (a pipe maps nothing, but nothing is made after it). */
+static void make_turn_pipes(void)
+{
+    for (int i = 0; i < process_count && process_count > 1; i++)
+    {
+        if (pipe2(turn_pipes[i], O_CLOEXEC) != 0)
+        {
+            fail(EXIT_HOST, "pipe2: %s", strerror(errno));
+        }
+    }
+}
+
+/* Hands the turn from process `from` to process `to`: the holder flushes its output first. */
+static void pass_turn(const int from, const int to)
+{
+    if (from == to)
+    {
+        return;
+    }
+    if (self == from)
+    {
+        out_flush();
+        const char token = 't';
+        while (write(turn_pipes[to][1], &token, 1) != 1)
+        {
+            if (errno != EINTR)
+            {
+                fail(EXIT_HOST, "passing the turn to process %d: %s", to, strerror(errno));
+            }
+        }
+    }
+    else if (self == to)
+    {
+        struct pollfd wait = { .fd = turn_pipes[self][0], .events = POLLIN };
+        char token;
+        for (;;)
+        {
+            const int ready = poll(&wait, 1, TURN_TIMEOUT_MS);
+            if (ready < 0 && errno == EINTR)
+            {
+                continue;
+            }
+            if (ready == 0)
+            {
+                fail(EXIT_HOST, "process %d waited %d ms for its turn from process %d", self, TURN_TIMEOUT_MS, from);
+            }
+            if (ready < 0 || read(turn_pipes[self][0], &token, 1) != 1)
+            {
+                fail(EXIT_HOST, "process %d: waiting for its turn: %s", self, strerror(errno));
+            }
+            break;
+        }
+    }
+}
+
+/* fork() as process `child`: prints the child's number in the parent; the child goes on silently. */
+static void fork_process(const int child)
+{
+    out_flush();
+    const pid_t pid = fork();
+    if (pid < 0)
+    {
+        print_result(-1, 0);
+        return;
+    }
+    if (pid > 0)
+    {
+        out_printf("%d\n", child);
+        return;
+    }
+    self = child;
+    /* the child of a runner that fails (or is killed) must not wait for a turn forever */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() == 1)
+    {
+        _exit(EXIT_HOST);
+    }
+    if (pagemap_fd >= 0)
+    {
+        /* an open pagemap file reads the mm of the process that opened it */
+        close(pagemap_fd);
+        pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        if (pagemap_fd < 0)
+        {
+            fail(EXIT_HOST, "cannot open /proc/self/pagemap in process %d: %s", self, strerror(errno));
+        }
+    }
+}
+
+/* Waits for this process's children; fails unless each exited 0. */
+static void reap_children(void)
+{
+    int status;
+    pid_t pid;
+    while ((pid = wait(&status)) > 0 || (pid < 0 && errno == EINTR))
+    {
+        if (pid > 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        {
+            fail(EXIT_HOST, "process %d's child %d ended with status 0x%x", self, (int)pid, status);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * THP: the host's allocation counters, to tell a deterministic run from one where compaction or
+ * khugepaged decided the outcome.
+ */
+static const char *const THP_COUNTERS[] = {
+    "thp_fault_fallback", "thp_fault_fallback_charge", "thp_collapse_alloc", "thp_zero_page_alloc_failed", NULL
+};
+static long long thp_counts[8];
+static long long khugepaged_collapsed;
+static char vmstat_buffer[1 << 16];
+
+/* khugepaged's own count of collapses (MADV_COLLAPSE's are in thp_collapse_alloc only); -1 if unknown. */
+static long long read_khugepaged_collapsed(void)
+{
+    const int fd = open("/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed", O_RDONLY | O_CLOEXEC);
+    char text[32];
+    const ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+    if (fd >= 0)
+    {
+        close(fd);
+    }
+    if (n <= 0)
+    {
+        return -1;
+    }
+    text[n] = '\0';
+    return atoll(text);
+}
+
+static void read_thp_counters(long long *counts)
+{
+    const int fd = open("/proc/vmstat", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, vmstat_buffer, sizeof(vmstat_buffer) - 1);
+    if (fd >= 0)
+    {
+        close(fd);
+    }
+    if (n < 0)
+    {
+        fail(EXIT_HOST, "cannot read /proc/vmstat: %s", strerror(errno));
+    }
+    vmstat_buffer[n] = '\0';
+    for (int i = 0; THP_COUNTERS[i] != NULL; i++)
+    {
+        counts[i] = 0;
+        const size_t length = strlen(THP_COUNTERS[i]);
+        for (const char *line = vmstat_buffer; line != NULL && *line != '\0';)
+        {
+            if (strncmp(line, THP_COUNTERS[i], length) == 0 && line[length] == ' ')
+            {
+                counts[i] = atoll(line + length + 1);
+                break;
+            }
+            line = strchr(line, '\n');
+            line = line != NULL ? line + 1 : NULL;
+        }
+    }
+}
+
+static void print_thp_counter_deltas(void)
+{
+    long long now[8];
+    read_thp_counters(now);
+    fputs("thp-vmstat:", stderr);
+    for (int i = 0; THP_COUNTERS[i] != NULL; i++)
+    {
+        fprintf(stderr, " %s=%lld", THP_COUNTERS[i], now[i] - thp_counts[i]);
+    }
+    fprintf(stderr, " khugepaged_pages_collapsed=%lld\n", read_khugepaged_collapsed() - khugepaged_collapsed);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Options and main.
  */
 static void usage(void)
 {
-    fprintf(stderr, "usage: replay_ref SCRIPT [--maps] [--pagemap START END] [--window START END] "
-                    "[--physmem SIZE] [--baseline-vmas]\n");
+    fprintf(stderr, "usage: replay_ref SCRIPT [--maps] [--smaps] [--pagemap START END] [--window START END] "
+                    "[--physmem SIZE] [--baseline-vmas] [--thp]\n");
     exit(EXIT_BAD_INPUT);
 }
 
@@ -1124,8 +1408,10 @@ int main(const int argc, char **argv)
 {
     const char *script = NULL;
     int maps = 0;
+    int smaps = 0;
     int pagemap = 0;
     int baseline = 0;
+    int thp = 0;
     uint64_t pagemap_start = 0;
     uint64_t pagemap_end = 0;
     for (int i = 1; i < argc; i++)
@@ -1133,6 +1419,14 @@ int main(const int argc, char **argv)
         if (strcmp(argv[i], "--maps") == 0)
         {
             maps = 1;
+        }
+        else if (strcmp(argv[i], "--smaps") == 0)
+        {
+            smaps = 1;
+        }
+        else if (strcmp(argv[i], "--thp") == 0)
+        {
+            thp = 1;
         }
         else if (strcmp(argv[i], "--pagemap") == 0 && i + 2 < argc)
         {
@@ -1189,7 +1483,8 @@ int main(const int argc, char **argv)
         return EXIT_BAD_INPUT;
     }
 
-    if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
+    root_pid = getpid();
+    if (!thp && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
     {
         fail(EXIT_HOST, "prctl(PR_SET_THP_DISABLE): %s", strerror(errno));
     }
@@ -1198,7 +1493,7 @@ int main(const int argc, char **argv)
     {
         fail(EXIT_HOST, "mmap of the maps buffer: %s", strerror(errno));
     }
-    const int pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     if (pagemap && pagemap_fd < 0)
     {
         fail(EXIT_HOST, "cannot open /proc/self/pagemap: %s", strerror(errno));
@@ -1208,6 +1503,12 @@ int main(const int argc, char **argv)
     (void)strerrorname_np(EINVAL);
     (void)strerrordesc_np(EINVAL);
     out_printf("%s", "");
+    make_turn_pipes();
+    if (thp)
+    {
+        read_thp_counters(thp_counts);
+        khugepaged_collapsed = read_khugepaged_collapsed();
+    }
     snapshot_own_mappings();
     if (baseline)
     {
@@ -1220,18 +1521,55 @@ int main(const int argc, char **argv)
         fprintf(stderr, "baseline-vmas: %d\n", vmas);
     }
 
+    /* Every process walks the whole list (a child from the line after its fork); `turn` is the
+     * same in all of them: the process whose line ran last. */
+    int turn = 0;
     for (int i = 0; i < count; i++)
     {
-        run(&statements[i]);
+        pass_turn(turn, statements[i].process);
+        turn = statements[i].process;
+        if (self == turn)
+        {
+            run(&statements[i]);
+        }
     }
-    if (maps)
+    for (int process = 0; process < process_count; process++)
     {
-        print_maps();
+        pass_turn(turn, process);
+        turn = process;
+        if (self != process)
+        {
+            continue;
+        }
+        if (process_count > 1)
+        {
+            out_printf("--- process %d\n", process);
+        }
+        if (maps)
+        {
+            print_maps();
+        }
+        if (smaps)
+        {
+            print_smaps();
+        }
+        if (pagemap)
+        {
+            print_pagemap(pagemap_fd, pagemap_start, pagemap_end);
+        }
     }
-    if (pagemap)
+    /* One more round before anyone exits: a process gone early would change what the later ones
+     * print (mapcounts, Pss, the exclusive bit). Each waits here until the last views are out. */
+    for (int process = 0; process < process_count && process_count > 1; process++)
     {
-        print_pagemap(pagemap_fd, pagemap_start, pagemap_end);
+        pass_turn(turn, process);
+        turn = process;
     }
     out_flush();
+    reap_children();
+    if (self == 0 && thp)
+    {
+        print_thp_counter_deltas();
+    }
     return 0;
 }

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import io.mmemu.vm.ThpMode;
+import io.mmemu.vm.ThpSettings;
 import io.mmemu.script.InitialMaps;
 import io.mmemu.script.Replay;
 import io.mmemu.script.ScriptException;
@@ -48,10 +49,13 @@ import picocli.CommandLine.Parameters;
         "  brk(addr)",
         "  pkey_mprotect(addr, length, prot, pkey)",
         "  touch(addr, length, access)",
+        "  fork()",
         "brk returns the new break, or the old one when refused; pkey_mprotect takes pkey -1 only (no key is "
             + "ever allocated); touch reaches one byte a page: PROT_READ reads it, PROT_WRITE writes 1, "
             + "PROT_READ|PROT_WRITE does both, PROT_NONE nothing. In a log replay, mmap's fd may name its file "
-            + "as strace -y prints it: 3</usr/lib/libc.so.6>.",
+            + "as strace -y prints it: 3</usr/lib/libc.so.6>. fork() copies the process that runs it and prints the "
+            + "child's number (1, 2, ...); a line starting with @N runs in process N (none: process 0), in script order; "
+            + "the maps, smaps and pagemap then print per process under '--- process N'.",
         "Numbers: 4096, 0x1000, -1, NULL. Flags: the kernel's names joined by |, numbers allowed "
             + "(PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, PROT_READ|0x10). What follows ' = ' "
             + "(strace's result) and /* comments */ are ignored; lines starting with # are comments.",
@@ -103,6 +107,11 @@ public final class ReplayCommand implements Callable<Integer>
             + "runs on (for diffing against it). Default ${DEFAULT-VALUE}.")
     String kernel;
 
+    @Option(names = "--thp", paramLabel = "always|madvise|never|host",
+        description = "Let faults map transparent huge pages under this policy (sysfs transparent_hugepage/enabled); "
+            + "host: the policy and use_zero_page of the kernel this runs on. Default: 4 KiB pages only.")
+    String thp;
+
     @Option(names = "--initial-maps", paramLabel = "[PATH=]MAPS",
         description = "A /proc/PID/maps file: the traced program's address space at its first instruction; "
             + "PATH=MAPS: the maps of a program the log exec's at PATH (when the log traces process calls). "
@@ -143,10 +152,12 @@ public final class ReplayCommand implements Callable<Integer>
             {
                 throw new IllegalArgumentException("--dump-data needs --dump FILE");
             }
+            final ThpSettings faults = thp == null ? ThpSettings.OFF
+                : "host".equals(thp) ? ThpSettings.host() : ThpSettings.of(ThpMode.of(thp));
             options = new Replay.Options(maps, pagemap == null ? 0 : pagemap[0], pagemap == null ? 0 : pagemap[1],
                 pagemap != null, window == null ? 0 : window[0], window == null ? 0 : window[1], physmem, build,
-                views.views(dump, dumpData, thpPolicy(kernel))).withHugetlb(hugetlb == null ? HugetlbConfig.NONE :
-                HugetlbConfig.parse(hugetlb));
+                views.views(dump, dumpData, thp == null ? thpPolicy(kernel) : faults.enabled()), faults,
+                hugetlb == null ? HugetlbConfig.NONE : HugetlbConfig.parse(hugetlb));
         }
         catch (final IllegalArgumentException ex)
         {

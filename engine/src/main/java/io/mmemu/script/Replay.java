@@ -3,6 +3,7 @@ package io.mmemu.script;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.Reader;
+import java.util.ArrayList;
 import java.util.List;
 
 import io.mmemu.inspect.Inspection;
@@ -11,10 +12,12 @@ import io.mmemu.inspect.Views;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
+import io.mmemu.vm.Errno;
 import io.mmemu.vm.HugetlbConfig;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
 import io.mmemu.vm.Signal;
+import io.mmemu.vm.ThpSettings;
 import io.mmemu.vm.VmaInfo;
 
 import static io.mmemu.phys.PhysicalMemory.PAGE_SIZE;
@@ -45,26 +48,27 @@ public final class Replay
      * @param physicalMemory emulated physical memory in bytes
      * @param kernel         the kernel build to emulate (zero page, soft-dirty)
      * @param views          smaps, ptdump, raw views and files (smaps shows the VMAs --maps would)
+     * @param thp            the THP settings faults follow ({@link ThpSettings#OFF}: 4 KiB pages only)
      * @param hugetlb        the hugetlb pools the machine boots with
      */
     public record Options(boolean maps, long pagemapStart, long pagemapEnd, boolean pagemap,
                           long windowStart, long windowEnd, long physicalMemory, KernelConfig kernel, Views views,
-                          HugetlbConfig hugetlb)
+                          ThpSettings thp, HugetlbConfig hugetlb)
     {
-        /** Options without hugetlb pools. */
+        /** Options whose faults map 4 KiB pages only, without hugetlb pools. */
         public Options(final boolean maps, final long pagemapStart, final long pagemapEnd, final boolean pagemap,
             final long windowStart, final long windowEnd, final long physicalMemory, final KernelConfig kernel,
             final Views views)
         {
             this(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, kernel, views,
-                HugetlbConfig.NONE);
+                ThpSettings.OFF, HugetlbConfig.NONE);
         }
 
         /** The same options with these hugetlb pools. */
         public Options withHugetlb(final HugetlbConfig pools)
         {
             return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, kernel, views,
-                pools);
+                thp, pools);
         }
 
         /** Options without inspection views. */
@@ -85,14 +89,21 @@ public final class Replay
         public Options withKernel(final KernelConfig other)
         {
             return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, other, views,
-                hugetlb);
+                thp, hugetlb);
         }
 
         /** The same options with these inspection views. */
         public Options withViews(final Views other)
         {
             return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, kernel, other,
-                hugetlb);
+                thp, hugetlb);
+        }
+
+        /** The same options with faults following these THP settings. */
+        public Options withThp(final ThpSettings other)
+        {
+            return new Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, physicalMemory, kernel, views,
+                other, hugetlb);
         }
 
         public Options
@@ -100,6 +111,7 @@ public final class Replay
             java.util.Objects.requireNonNull(kernel, "kernel");
             java.util.Objects.requireNonNull(views, "views");
             java.util.Objects.requireNonNull(hugetlb, "hugetlb");
+            java.util.Objects.requireNonNull(thp, "thp");
             if (views.pagemapBinary() != null && !pagemap)
             {
                 throw new IllegalArgumentException("a binary pagemap needs the --pagemap START END range");
@@ -136,10 +148,10 @@ public final class Replay
     public static int run(final String scriptName, final Reader script, final Options options,
         final PrintStream out, final PrintStream err)
     {
-        final List<Statement> statements;
+        final List<ProcessStep> steps;
         try
         {
-            statements = ScriptParser.parse(script);
+            steps = ScriptParser.parseSteps(script);
         }
         catch (final ScriptException ex)
         {
@@ -172,15 +184,26 @@ public final class Replay
             return 2;
         }
         final Window window = options.window();
-        try (memory;
-             AddressSpace space = AddressSpace.create(memory, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION, options.kernel());
-             Cpu cpu = space.attachCpu())
+        final List<ScriptProcess> processes = new ArrayList<>();
+        try
         {
-            final Interpreter interpreter = new Interpreter(cpu);
-            for (final Statement statement : statements)
+            processes.add(new ScriptProcess(options.thp().applyTo(
+                AddressSpace.create(memory, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION, options.kernel()))));
+            for (final ProcessStep step : steps)
             {
-                final Outcome outcome = interpreter.execute(statement);
-                out.println(ResultFormat.line(statement, outcome, window));
+                final ScriptProcess process = processes.get(step.process());
+                if (step.isFork())
+                {
+                    final AddressSpace child = process.cpu.fork();
+                    if (child != null)
+                    {
+                        processes.add(new ScriptProcess(child));
+                    }
+                    out.println(step.text() + " = " + (child == null ? Errno.straceError(Errno.ENOMEM) : step.child()));
+                    continue;
+                }
+                final Outcome outcome = process.interpreter.execute(step.statement());
+                out.println(step.text() + " = " + ResultFormat.result(step.statement().call(), outcome, window));
                 if (outcome.signal() == Signal.SIGKILL)
                 {
                     // the OOM killer chose the process: nothing after runs, as strace shows it
@@ -188,51 +211,101 @@ public final class Replay
                     break;
                 }
             }
-            final Views views = options.views();
-            final Inspection inspection = views.any() ? Inspection.of(space, views.thp()) : null;
-            if (options.maps())
+            for (int i = 0; i < processes.size(); i++)
             {
-                for (final VmaInfo vma : space.vmas())
+                if (processes.size() > 1)
                 {
-                    if (window.showsAnyOf(vma.start(), vma.end()))
-                    {
-                        out.println(vma.mapsLine());
-                    }
+                    out.println("--- process " + i);
                 }
-            }
-            if (views.smaps())
-            {
-                for (final VmaInfo vma : inspection.snapshot().vmas())
+                final int status = printViews(scriptName, processes.get(i).space, options, window, out, err);
+                if (status != 0)
                 {
-                    if (window.showsAnyOf(vma.start(), vma.end()))
-                    {
-                        out.print(inspection.smaps(vma));
-                    }
-                }
-            }
-            if (options.pagemap())
-            {
-                for (long va = options.pagemapStart(); Long.compareUnsigned(va, options.pagemapEnd()) < 0; va += PAGE_SIZE)
-                {
-                    out.println(ResultFormat.pagemapLine(va, space.pagemap(va)));
-                }
-            }
-            if (inspection != null)
-            {
-                try
-                {
-                    views.printText(inspection, out);
-                    views.writeFiles(inspection, options.pagemapStart(), options.pagemapEnd(), "mmemu replay " + scriptName);
-                }
-                catch (final IllegalArgumentException | IOException ex)
-                {
-                    out.flush();
-                    err.println("mmemu replay: " + ex.getMessage());
-                    return 2;
+                    return status;
                 }
             }
         }
+        finally
+        {
+            // children first: their frames are the parent's too until they are gone
+            for (int i = processes.size() - 1; i >= 0; i--)
+            {
+                processes.get(i).close();
+            }
+            memory.close();
+        }
         out.flush();
         return 0;
+    }
+
+    /** The maps, smaps, pagemap and other views of one process after the statements; 0, or 2 when a view cannot be made. */
+    private static int printViews(final String scriptName, final AddressSpace space, final Options options,
+        final Window window, final PrintStream out, final PrintStream err)
+    {
+        final Views views = options.views();
+        final Inspection inspection = views.any() ? Inspection.of(space, views.thp()) : null;
+        if (options.maps())
+        {
+            for (final VmaInfo vma : space.vmas())
+            {
+                if (window.showsAnyOf(vma.start(), vma.end()))
+                {
+                    out.println(vma.mapsLine());
+                }
+            }
+        }
+        if (views.smaps())
+        {
+            for (final VmaInfo vma : inspection.snapshot().vmas())
+            {
+                if (window.showsAnyOf(vma.start(), vma.end()))
+                {
+                    out.print(inspection.smaps(vma));
+                }
+            }
+        }
+        if (options.pagemap())
+        {
+            for (long va = options.pagemapStart(); Long.compareUnsigned(va, options.pagemapEnd()) < 0; va += PAGE_SIZE)
+            {
+                out.println(ResultFormat.pagemapLine(va, space.pagemap(va)));
+            }
+        }
+        if (inspection != null)
+        {
+            try
+            {
+                views.printText(inspection, out);
+                views.writeFiles(inspection, options.pagemapStart(), options.pagemapEnd(), "mmemu replay " + scriptName);
+            }
+            catch (final IllegalArgumentException | IOException ex)
+            {
+                out.flush();
+                err.println("mmemu replay: " + ex.getMessage());
+                return 2;
+            }
+        }
+        return 0;
+    }
+
+    /** One process of a replay: its address space, its one CPU and the interpreter on it. */
+    private static final class ScriptProcess implements AutoCloseable
+    {
+        final AddressSpace space;
+        final Cpu cpu;
+        final Interpreter interpreter;
+
+        ScriptProcess(final AddressSpace space)
+        {
+            this.space = space;
+            this.cpu = space.attachCpu();
+            this.interpreter = new Interpreter(cpu);
+        }
+
+        @Override
+        public void close()
+        {
+            cpu.close();
+            space.close();
+        }
     }
 }

@@ -67,6 +67,87 @@ public final class ScriptParser
         return statements;
     }
 
+    /** A fork line after its optional {@code @N} prefix: {@code fork()}, then nothing or {@code = RESULT}. */
+    private static final java.util.regex.Pattern FORK = java.util.regex.Pattern.compile("fork\\s*\\(\\s*\\)(\\s*=.*)?");
+
+    /**
+     * Parses a script whose lines may name their process ({@code @N call(...)}) and fork
+     * ({@code fork()}): {@link ProcessStep}. Throws with every error when any line is malformed,
+     * a line names a process no earlier {@code fork()} made, or there are more than
+     * {@link ProcessStep#MAX_PROCESSES} processes.
+     */
+    public static List<ProcessStep> parseSteps(final Reader script) throws IOException, ScriptException
+    {
+        final BufferedReader reader = script instanceof BufferedReader buffered ? buffered : new BufferedReader(script);
+        final List<ProcessStep> steps = new ArrayList<>();
+        final List<ParseError> errors = new ArrayList<>();
+        int processes = 1;
+        int lineNumber = 0;
+        for (String text = reader.readLine(); text != null; text = reader.readLine())
+        {
+            lineNumber++;
+            final String trimmed = text.strip();
+            if (trimmed.isEmpty() || trimmed.charAt(0) == '#')
+            {
+                continue;
+            }
+            final int lead = text.indexOf(trimmed);
+            int process = 0;
+            int callAt = 0;
+            if (trimmed.charAt(0) == '@')
+            {
+                int i = 1;
+                while (i < trimmed.length() && i < 4 && Character.isDigit(trimmed.charAt(i)))
+                {
+                    i++;
+                }
+                if (i == 1 || i == trimmed.length() || !Character.isWhitespace(trimmed.charAt(i)))
+                {
+                    errors.add(new ParseError(lineNumber, lead + 1, "expected a process number and a space after '@'"));
+                    continue;
+                }
+                process = Integer.parseInt(trimmed.substring(1, i));
+                callAt = i;
+                while (Character.isWhitespace(trimmed.charAt(callAt)))
+                {
+                    callAt++;
+                }
+            }
+            if (process >= processes)
+            {
+                errors.add(new ParseError(lineNumber, lead + 1,
+                    "process " + process + " does not exist here (fork() makes processes 1, 2, ...)"));
+                continue;
+            }
+            final String call = trimmed.substring(callAt);
+            if (FORK.matcher(call).matches())
+            {
+                if (processes == ProcessStep.MAX_PROCESSES)
+                {
+                    errors.add(new ParseError(lineNumber, lead + callAt + 1, "more than " + ProcessStep.MAX_PROCESSES + " processes"));
+                    continue;
+                }
+                final String echoed = trimmed.substring(0, trimmed.indexOf(')', callAt) + 1);
+                steps.add(new ProcessStep(lineNumber, process, echoed, null, processes++));
+                continue;
+            }
+            try
+            {
+                final Statement statement = parseLine(lineNumber, text.substring(lead + callAt), lead + callAt);
+                steps.add(new ProcessStep(lineNumber, process, trimmed.substring(0, callAt) + statement.text(), statement, -1));
+            }
+            catch (final LineException ex)
+            {
+                errors.add(new ParseError(lineNumber, ex.column, ex.getMessage()));
+            }
+        }
+        if (!errors.isEmpty())
+        {
+            throw new ScriptException(errors);
+        }
+        return steps;
+    }
+
     /** Parses a script held in a string. */
     public static List<Statement> parse(final String script) throws ScriptException
     {

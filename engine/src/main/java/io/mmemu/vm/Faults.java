@@ -209,7 +209,7 @@ final class Faults
             if (status == PageWalker.WALK_LARGE && walker.level() == PageTableEntry.LEVEL_PMD && vma.isAnonymous())
             {
                 // a transparent huge page whose leaf refused this access (write-protected)
-                return HugeMemory.leafFault(cpu, write, walker.slot(), walker.entry());
+                return HugeMemory.leafFault(cpu, vma, page, write, walker.slot(), walker.entry());
             }
             // WALK_LARGE otherwise: a 1 GiB leaf, or a 2 MiB one over no anonymous memory, whose bits
             // refuse this access (the MMU translates through it otherwise). The handler cannot

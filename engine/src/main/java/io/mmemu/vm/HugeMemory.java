@@ -66,7 +66,8 @@ public final class HugeMemory
         final int status = walker.walkAllocPmd(mm.cr3(), haddr);
         if (status == PageWalker.WALK_LARGE)
         {
-            return walker.level() == PageTableEntry.LEVEL_PMD ? leafFault(cpu, write, walker.slot(), walker.entry()) : FALLBACK;
+            return walker.level() == PageTableEntry.LEVEL_PMD ? leafFault(cpu, vma, page, write, walker.slot(), walker.entry())
+                : FALLBACK;
         }
         if (status != PageWalker.WALK_ENTRY || walker.entry() != 0)
         {
@@ -77,6 +78,9 @@ public final class HugeMemory
         final PhysicalMemory memory = cpu.memory;
         final long prot = PageProtection.of(vma.flags);
         final HugePmd huge = cpu.editor.huge();
+        // vmf_anon_prepare comes first in do_huge_pmd_anonymous_page: a read that maps the huge zero
+        // page gives the VMA its anon_vma too (which decides later merges), unlike the 4 KiB zero page's
+        Faults.prepareAnonVma(mm, vma);
         if (!write && mm.kernel().zeroPage() && mm.thpUseZeroPage())
         {
             final long zero = memory.hugeZeroPagePfn();
@@ -95,7 +99,6 @@ public final class HugeMemory
             // lost to another fault: retry the access; no PT page for the deposit: 4 KiB pages
             return installed == PageTableEditor.NO_MEMORY ? FALLBACK : Signal.NONE;
         }
-        Faults.prepareAnonVma(mm, vma);
         final long head = memory.allocateHugeData(cpu.cache);
         if (head == NO_FRAME)
         {
@@ -338,12 +341,14 @@ public final class HugeMemory
     /**
      * A fault on an address a 2 MiB leaf maps (the MMU refused the access): do_huge_pmd_wp_page
      * for a write to a write-protected leaf — an exclusively held huge page becomes writable and
-     * dirty whole; the huge zero page, or a page shared with a forked process, is split into 4 KiB
-     * entries and the access retried there (Linux 6.x's fallback to a split, then the 4 KiB copy on
-     * write per page). Anything else was a race with a
-     * change of the entry: retry.
+     * dirty whole; the huge zero page is replaced by a fresh huge page (do_huge_zero_wp_pmd,
+     * Linux 6.12+), whatever the policy says now; a page shared with a forked process, or the huge
+     * zero page when no order-9 block is free, is split into 4 KiB entries and the access retried
+     * there (the 4 KiB copy on write per page follows). Anything else was a race with a change of
+     * the entry: retry.
      */
-    static int leafFault(final Cpu cpu, final boolean write, final long slot, final long e)
+    static int leafFault(final Cpu cpu, final Vma vma, final long page, final boolean write, final long slot,
+        final long e)
     {
         if (!write || !PageTableEntry.isHugePmd(e) || PageTableEntry.isWritable(e))
         {
@@ -351,7 +356,14 @@ public final class HugeMemory
         }
         final PhysicalMemory memory = cpu.memory;
         final long head = PageTableEntry.leafAddress(e, PageTableEntry.LEVEL_PMD) >>> 12;
-        if (!memory.isHugeZeroPage(head) && exclusive(memory, head))
+        if (memory.isHugeZeroPage(head))
+        {
+            if (replaceHugeZero(cpu, vma, page & -HugePmd.SIZE, slot, e))
+            {
+                return Signal.NONE;
+            }
+        }
+        else if (exclusive(memory, head))
         {
             // reuse: the PMD lock and a CAS, as every leaf write (an MMU may set A meanwhile: retry)
             cpu.editor.setLeaf(slot >>> 12, slot, e, e | WRITABLE | ACCESSED | Faults.dirty(cpu));
@@ -359,6 +371,37 @@ public final class HugeMemory
         }
         cpu.editor.huge().split(slot);
         return Signal.NONE;
+    }
+
+    /**
+     * do_huge_zero_wp_pmd: a write to the huge zero page maps a fresh zeroed huge page in its place,
+     * writable and dirty (the deposit of the zero page's leaf stays with it). False when no order-9
+     * block is free (the caller splits, as Linux falls back to); true otherwise, also when another
+     * CPU changed the entry first (the access retries). The old translation is flushed after the
+     * exchange, as the 4 KiB zero page's copy on write is: a stale one reads zeros, as the new page holds.
+     */
+    private static boolean replaceHugeZero(final Cpu cpu, final Vma vma, final long haddr, final long slot, final long e)
+    {
+        final PhysicalMemory memory = cpu.memory;
+        final long head = memory.allocateHugeData(cpu.cache);
+        if (head == NO_FRAME)
+        {
+            cpu.stats.thpFaultFallback++;
+            return false;
+        }
+        final long bits = PageProtection.of(vma.flags) | WRITABLE | ACCESSED | Faults.dirty(cpu);
+        if (cpu.editor.setLeaf(slot >>> 12, slot, e, PageTableEntry.largeLeaf(head << 12, bits)))
+        {
+            cpu.stats.thpFaultAlloc++;
+            cpu.shootdown(haddr, haddr + HugePmd.SIZE);
+            return true;
+        }
+        for (long pfn = head; pfn < head + PhysicalMemory.HUGE_FRAMES; pfn++)
+        {
+            memory.unmapData(pfn);
+        }
+        memory.releaseHugeData(cpu.cache, head, true);
+        return true;
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.mmemu.vm;
 
+import io.mmemu.pgtable.HugePmd;
+
 import static io.mmemu.vm.Mman.*;
 
 /**
@@ -113,6 +115,42 @@ final class Madvise
         return unmappedError;
     }
 
+    /**
+     * CONFIG_PT_RECLAIM (Linux 6.14+, on by default on x86-64): MADV_DONTNEED frees each PT page
+     * whose whole 2 MiB span it zapped and that is empty now (zap_pte_range's try_get_and_clear_pmd),
+     * so a later fault there finds an empty PMD entry and may map a huge page. Only PT pages go, never
+     * a PMD table. The VMA is write-locked meanwhile (per-VMA mode; in mmap-lock mode the mmap write
+     * lock excludes faults): no fault may fill a PT page while it is unlinked, and a PT page a fault
+     * filled again since the zap stays, as one Linux finds non-empty does. Caller holds the mmap
+     * write lock and owns {@code [start, end)}, which lies in {@code vma}.
+     */
+    private static void reclaimPageTables(final Cpu cpu, final Vma vma, final long start, final long end)
+    {
+        final long first = (start + HugePmd.SIZE - 1) & -HugePmd.SIZE;
+        final long last = end & -HugePmd.SIZE;
+        if (first >= last)
+        {
+            return;
+        }
+        final RangeLock lock = cpu.mm.rangeLock();
+        lock.lockVma(cpu, vma);
+        try
+        {
+            final io.mmemu.pgtable.MmuGather tlb = cpu.gather;
+            tlb.begin(cpu.shootdown);
+            for (long block = first; block < last; block += HugePmd.SIZE)
+            {
+                // floor and ceiling the block itself: its PT page may go, the PMD table above it stays
+                cpu.editor.freeTables(cpu.mm.cr3(), block, block + HugePmd.SIZE, block, block + HugePmd.SIZE, tlb);
+            }
+            tlb.finish();
+        }
+        finally
+        {
+            lock.unlockDrained(cpu, vma);
+        }
+    }
+
     private static long visit(final Cpu cpu, final Vma vma, final long start, final long end, final int advice)
     {
         final int flags = vma.flags;
@@ -142,6 +180,7 @@ final class Madvise
                     return -Errno.EINVAL;
                 }
                 VmaEditor.zap(cpu, start, end);
+                reclaimPageTables(cpu, vma, start, end);
                 return 0;
             }
             case MADV_FREE ->

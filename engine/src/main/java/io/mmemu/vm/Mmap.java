@@ -101,6 +101,7 @@ final class Mmap
                 // waiting on it in
                 lock.unlockTree(cpu);
                 zapSections(cpu, replacement.start, replacement.end);
+                VmaEditor.freeReplacedTables(cpu, replacement.vma, replacement.start, replacement.end);
                 lock.unlockVma(cpu, replacement.vma);
             }
         }

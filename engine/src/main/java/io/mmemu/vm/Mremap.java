@@ -237,6 +237,8 @@ final class Mremap
         if (detached == 0)
         {
             VmaEditor.zap(cpu, start, end);
+            // do_munmap's free_pgtables: a huge page may be faulted into the moved range later
+            VmaEditor.freeDetachedTables(cpu, start, end);
         }
         return detached;
     }

@@ -231,6 +231,42 @@ final class VmaEditor
     }
 
     /**
+     * vms_clear_ptes' free_pgtables for a MAP_FIXED replacement in per-VMA mode, once the old pages
+     * of {@code [start, end)} are zapped: the tables only the replaced VMAs reached are freed, as
+     * Linux frees them before the new VMA goes in (a THP fault in the new VMA then finds an empty
+     * PMD entry, not a PT page left behind). The new VMA {@code replacement} is still locked, so no
+     * fault refills the range meanwhile. Floor and ceiling are the old neighbours: the end of the VMA
+     * before the new one (or {@code start} when the new one merged with it), and likewise above; they
+     * are read under the mmap lock held for reading, so no writer moves them meanwhile. Caller owns
+     * {@code [start, end)} and does not hold the mmap lock.
+     */
+    static void freeReplacedTables(final Cpu cpu, final Vma replacement, final long start, final long end)
+    {
+        final AddressSpace mm = cpu.mm;
+        assert !mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start, end) && replacement.isLocked();
+        mm.rangeLock().lockShared(cpu);
+        final long locked = System.nanoTime();
+        try
+        {
+            final VmaTree tree = mm.tree();
+            final int i = tree.indexAfter(replacement.start);
+            final Vma prev = tree.prev(i);
+            final Vma next = tree.at(i + 1);
+            final long floor = replacement.start < start ? start : prev == null ? 0 : prev.end;
+            final long ceiling = replacement.end > end ? end : next == null ? 0 : next.start;
+            final MmuGather tlb = cpu.gather;
+            tlb.begin(cpu.shootdown);
+            cpu.editor.freeTables(mm.cr3(), start, end, floor, ceiling, tlb);
+            tlb.finish();
+        }
+        finally
+        {
+            mm.rangeLock().unlockShared();
+            CpuStats.record(cpu.stats.mmapReadHold, System.nanoTime() - locked);
+        }
+    }
+
+    /**
      * Last step of a sectioned unmap, under the mmap write lock once its placeholders are gone:
      * frees the tables of {@code [start, end)} that its sections kept because a neighbour bounded
      * them — in particular one that was itself being unmapped, whose placeholders were still there.
@@ -250,6 +286,35 @@ final class VmaEditor
         final MmuGather tlb = cpu.gather;
         tlb.begin(cpu.shootdown);
         cpu.editor.freeTables(mm.cr3(), start, end, prev == null ? 0 : prev.end, next == null ? 0 : next.start, tlb);
+        tlb.finish();
+    }
+
+    /**
+     * free_pgtables for a range {@link #detach}ed into this writer's placeholders and zapped, under
+     * the mmap write lock (mremap's target, do_munmap before the move): the tables only the
+     * placeholders reach are freed, bounded by the nearest VMAs that are not placeholders, as
+     * Linux's unmap bounds them by the old neighbours. The placeholders keep the range occupied,
+     * so no fault installs there meanwhile.
+     */
+    static void freeDetachedTables(final Cpu cpu, final long start, final long end)
+    {
+        final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start, end);
+        final VmaTree tree = mm.tree();
+        int below = tree.indexAfter(start) - 1;
+        while (below >= 0 && isPlaceholder(tree.get(below), start, end))
+        {
+            below--;
+        }
+        int above = tree.indexAfter(start);
+        while (above < tree.size() && isPlaceholder(tree.get(above), start, end))
+        {
+            above++;
+        }
+        final MmuGather tlb = cpu.gather;
+        tlb.begin(cpu.shootdown);
+        cpu.editor.freeTables(mm.cr3(), start, end, below >= 0 ? tree.get(below).end : 0,
+            above < tree.size() ? tree.get(above).start : 0, tlb);
         tlb.finish();
     }
 

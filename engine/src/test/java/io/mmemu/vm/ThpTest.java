@@ -132,7 +132,7 @@ final class ThpTest
     }
 
     @Test
-    void aReadFaultMapsTheHugeZeroPageAndAWriteSplitsItIntoFourKibCopyOnWrite()
+    void aReadFaultMapsTheHugeZeroPageAndAWriteReplacesItWithAFreshHugePage()
     {
         try (Machine m = new Machine(ThpMode.ALWAYS))
         {
@@ -148,14 +148,46 @@ final class ThpTest
                 word & (Pagemap.PRESENT | Pagemap.EXCLUSIVE | Pagemap.FILE_OR_SHARED_ANON), "the huge zero page reports PM_FILE");
             m.check();
 
+            // do_huge_zero_wp_pmd (Linux 6.12+): the write maps a fresh huge page in the zero page's place
             m.write(BASE + 4096L + 8, 0x77L);
+            assertTrue(m.huge(BASE + 4096L));
+            final long leaf = m.cpu.walker.entry();
+            assertFalse(m.memory.isHugeZeroPage(PageTableEntry.leafAddress(leaf, PageTableEntry.LEVEL_PMD) >>> 12));
+            assertTrue(PageTableEntry.isWritable(leaf) && PageTableEntry.isDirty(leaf));
+            assertEquals(1, m.cpu.stats.thpFaultAlloc);
+            assertEquals(Pagemap.PRESENT | Pagemap.EXCLUSIVE,
+                m.mm.pagemap(BASE) & (Pagemap.PRESENT | Pagemap.EXCLUSIVE | Pagemap.FILE_OR_SHARED_ANON));
+            assertEquals(0x77L, m.read(BASE + 4096L + 8));
+            assertEquals(0L, m.read(BASE + 8));
+            m.check();
+            assertEquals(0, m.cpu.munmap(BASE, HUGE));
+        }
+    }
+
+    @Test
+    void aWriteToTheHugeZeroPageWithNoOrderNineBlockFreeSplitsItIntoFourKibCopyOnWrite()
+    {
+        try (Machine m = new Machine(ThpMode.ALWAYS))
+        {
+            m.map(BASE, HUGE, false);
+            assertEquals(0L, m.read(BASE + 8));
+            final List<Long> taken = new ArrayList<>();
+            for (long pfn = m.memory.buddy().allocate(9); pfn != NO_FRAME; pfn = m.memory.buddy().allocate(9))
+            {
+                taken.add(pfn);
+            }
+            m.write(BASE + 4096L + 8, 0x77L);
+            assertEquals(1, m.cpu.stats.thpFaultFallback);
             assertEquals(PageWalker.WALK_PTE, m.walk(BASE + 4096L));
-            final long written = PageTableEntry.pfn(m.cpu.walker.entry());
-            assertFalse(m.memory.isHugeZeroPage(written));
+            assertFalse(m.memory.isHugeZeroPage(PageTableEntry.pfn(m.cpu.walker.entry())));
             assertEquals(PageWalker.WALK_PTE, m.walk(BASE));
             assertEquals(m.memory.zeroPagePfn(), PageTableEntry.pfn(m.cpu.walker.entry()), "the rest maps the 4 KiB zero page");
             assertEquals(0x77L, m.read(BASE + 4096L + 8));
             assertEquals(0L, m.read(BASE + 8));
+            for (final long pfn : taken)
+            {
+                m.memory.buddy().free(pfn, 9);
+            }
             m.check();
             assertEquals(0, m.cpu.munmap(BASE, HUGE));
         }

@@ -75,6 +75,27 @@ final class MoveRange extends RangeVisitor
     int ptes(final long table, final long slot, final long va, final int count)
     {
         final PageWalker walker = editor.walker();
+        // move_page_tables gives the destination a PT page wherever the source has one (pte_alloc, or
+        // move_normal_pmd taking the whole page), empty entries or not: a THP fault there later
+        // finds a PT page and maps 4 KiB pages, as on Linux. The run's destination meets one or two
+        // PT pages, allocated in address order as Linux's extents are: the first one before any
+        // entry moves, the last one (if another) once the entries before it have
+        if (walker.walkAlloc(cr3, va + delta) == PageWalker.WALK_NO_MEMORY)
+        {
+            return PageTableEditor.NO_MEMORY;
+        }
+        final int moved = movePtes(table, slot, va, count);
+        if (moved != PageTableEditor.OK)
+        {
+            return moved;
+        }
+        return walker.walkAlloc(cr3, va + ((long)(count - 1) << 12) + delta) == PageWalker.WALK_NO_MEMORY
+            ? PageTableEditor.NO_MEMORY : PageTableEditor.OK;
+    }
+
+    private int movePtes(final long table, final long slot, final long va, final int count)
+    {
+        final PageWalker walker = editor.walker();
         for (int i = 0; i < count; i++)
         {
             final long srcSlot = slot + ((long)i << 3);

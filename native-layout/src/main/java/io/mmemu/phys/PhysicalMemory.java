@@ -620,9 +620,13 @@ public final class PhysicalMemory implements AutoCloseable
             }
             else
             {
+                // a leaf's dirty bit speaks for 512 subpages, most of them never written: a subpage is
+                // judged by its own record instead — every store through a mapping is in its lines
+                // (markWritten), every other write marks it DIRTY — so one with neither is still zero
+                // (page_fault1 over huge pages writes one line of one subpage per block: clearing the
+                // other 511 on every free would cost a 2 MiB memset per fault)
                 final long lines = (long)LINES.get(metadata, off);
-                if (((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0 || (lines == 0 && !clean)
-                    || Long.bitCount(lines) > LINE_CLEAR_LIMIT)
+                if (((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0 || Long.bitCount(lines) > LINE_CLEAR_LIMIT)
                 {
                     clear(pfn);
                 }

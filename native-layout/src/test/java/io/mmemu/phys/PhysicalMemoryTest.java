@@ -179,6 +179,40 @@ final class PhysicalMemoryTest
         }
     }
 
+    /**
+     * A huge page freed dirty whole (its leaf's D bit) after stores to a few lines of a few subpages
+     * comes back to the buddy allocator ZEROED with those lines cleared and, a marked-dirty subpage
+     * cleared whole; the subpages nothing wrote are not cleared (they were zero), and the next
+     * owner reads zero everywhere.
+     */
+    @Test
+    void aHugePageFreedDirtyClearsOnlyWhatWasWritten()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB).disablePoisoning())
+        {
+            final FrameCache cache = memory.newCache();
+            final long head = memory.allocateHugeData(cache);
+            final long written = (head << 12) + 3 * 4096L + 64 * 9 + 5;
+            memory.frames().set(ValueLayout.JAVA_BYTE, written, (byte)0x5A);
+            memory.markWritten(written);
+            final long copied = head + 200;
+            memory.frames().asSlice(copied << 12, 4096).fill((byte)0x11);
+            memory.markDirty(copied);
+            // behind the MMU's back (no store recorded, not marked dirty): what the release must not clear
+            memory.frames().asSlice((head + 100) << 12, 4096).fill((byte)0x11);
+            for (long pfn = head; pfn < head + PhysicalMemory.HUGE_FRAMES; pfn++)
+            {
+                memory.unmapData(pfn);
+            }
+            memory.releaseHugeData(cache, head, false);
+            assertEquals(FrameFlags.ZEROED, memory.flags(head) & FrameFlags.ZEROED, "back in the buddy allocator, zero");
+            assertEquals(0, memory.frames().get(ValueLayout.JAVA_BYTE, written), "the written line cleared");
+            assertAllZero(memory, copied);
+            assertEquals(0x11, memory.frames().get(ValueLayout.JAVA_BYTE, (head + 100) << 12),
+                "a subpage with no recorded write is not cleared");
+        }
+    }
+
     /** A frame with written lines that leaves for the buddy allocator is cleared first: the buddy knows only ZEROED. */
     @Test
     void writtenLinesAreClearedBeforeTheBuddyAllocatorTakesTheFrame()

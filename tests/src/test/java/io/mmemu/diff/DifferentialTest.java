@@ -10,6 +10,7 @@ import java.util.stream.LongStream;
 import java.util.stream.Stream;
 
 import io.mmemu.vm.KernelConfig;
+import io.mmemu.vm.ThpSettings;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -21,9 +22,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The differential test: seeded random scripts ({@link ScriptGenerator}) run on the host kernel
  * (the C runner) and on the emulator ({@code Replay.run}, in-process) must print the same results,
- * the same maps lines inside the window and the same pagemap words over the arena.
+ * the same maps lines inside the window and the same pagemap words over the arena; THP scripts
+ * ({@link ThpScriptGenerator}, under the host's THP settings) and forking ones also the smaps
+ * blocks, and every process's views (docs/differential.md).
  * <p>
- * Seeds 1..300 by default; {@code -Dmmemu.diff.seeds=N} runs seeds 1..N, {@code -Dmmemu.diff.seed=S}
+ * Seeds 1..300 of each generator by default; {@code -Dmmemu.diff.seeds=N} runs seeds 1..N, {@code -Dmmemu.diff.seed=S}
  * (or {@code S1,S2,...}) runs those alone; {@code -Dmmemu.diff.minimize=true} adds to each failure
  * the smallest script found that still shows the difference ({@link ScriptMinimizer}). A failing
  * seed leaves its script and both outputs in
@@ -36,6 +39,8 @@ class DifferentialTest
 
     private static HostReplay host;
     private static KernelConfig kernel;
+    /** The host's THP settings, which the emulator plays in the THP and fork scripts. */
+    private static ThpSettings thp;
 
     @BeforeAll
     static void buildTheHostRunner() throws IOException
@@ -43,6 +48,8 @@ class DifferentialTest
         host = HostReplay.get();
         assumeTrue(host != null, HostReplay.unavailableReason());
         kernel = HostKernel.probe(host);
+        thp = ThpSettings.host();
+        System.out.println("DifferentialTest: THP scripts run with the host's settings, " + thp.describe());
         if (!kernel.equals(KernelConfig.MAINLINE))
         {
             System.out.println("DifferentialTest: the host kernel is not a mainline build (" + HostKernel.describe(kernel)
@@ -54,6 +61,61 @@ class DifferentialTest
     Stream<DynamicTest> generatedScriptsPrintTheSameOnTheHostAndTheEmulator()
     {
         return seeds().mapToObj(seed -> DynamicTest.dynamicTest("seed " + seed, () -> compare(seed)));
+    }
+
+    /**
+     * THP scripts ({@link ThpScriptGenerator}) with the host's THP settings on both sides, maps,
+     * smaps (AnonHugePages, THPeligible) and pagemap over the 64 MiB arena. A seed whose host run
+     * fell back from a huge page (no free order-9 block, however hard defrag tried) or met
+     * khugepaged is skipped, saying so: its output is the host's memory state, not the kernel's rules.
+     */
+    @TestFactory
+    Stream<DynamicTest> thpScriptsPrintTheSameOnTheHostAndTheEmulator()
+    {
+        return seeds().mapToObj(seed -> DynamicTest.dynamicTest("thp seed " + seed,
+            () -> compareThp("thp-seed-" + seed, seed, false)));
+    }
+
+    /**
+     * Scripts that fork (once or twice) with THP regions, MADV_DONTFORK and MADV_WIPEONFORK, and
+     * lines in either process after the fork: results, then maps, smaps and pagemap (the exclusive
+     * bit 56 included) of every process.
+     */
+    @TestFactory
+    Stream<DynamicTest> forkingScriptsPrintTheSameOnTheHostAndTheEmulator()
+    {
+        return seeds().mapToObj(seed -> DynamicTest.dynamicTest("fork seed " + seed,
+            () -> compareThp("fork-seed-" + seed, seed, true)));
+    }
+
+    private static void compareThp(final String name, final long seed, final boolean forks) throws IOException
+    {
+        final List<String> statements = new ThpScriptGenerator(seed, forks).generate();
+        final String script = ScriptGenerator.text(statements);
+        final ReplayRun run = ReplayRun.thp(kernel, thp);
+        final HostReplay.Result onHost = host.run(script, run.options());
+        assertEquals(0, onHost.exitCode(), "the host runner failed on " + name + " (a harness bug):\n" + onHost.err()
+            + "\n" + script);
+        final String undetermined = HostThp.undetermined(onHost.err());
+        assumeTrue(undetermined == null, () -> name + ": " + undetermined);
+        final ReplayRun.Output onEmulator;
+        try
+        {
+            onEmulator = run.onEmulator(name, script);
+        }
+        catch (final RuntimeException | AssertionError ex)
+        {
+            throw new AssertionError("the emulator threw on " + name + "\nscript:\n" + script, ex);
+        }
+        assertEquals(0, onEmulator.exitCode(), "mmemu replay failed on " + name + ":\n" + onEmulator.err());
+        final ReplayDiff.Difference difference =
+            ReplayDiff.firstDifference(statements, onHost.out(), onEmulator.out());
+        if (difference != null)
+        {
+            fail(report(name, -1, script, run, onHost.out(), onEmulator.out(), difference)
+                + "  mvn -q -B -pl tests -am test -Dtest=DifferentialTest -Dmmemu.diff.seed=" + seed
+                + " -Dsurefire.failIfNoSpecifiedTests=false\n" + minimized(statements, run));
+        }
     }
 
     static LongStream seeds()

@@ -184,6 +184,97 @@ class HostRunnerTest
             "host:\n" + host.run(MALFORMED, List.of()).err() + "emulator:\n" + emulator.err());
     }
 
+    /** Process lines both parsers must reject alike: a process no fork made, a bad prefix, too many forks. */
+    private static final String MALFORMED_PROCESSES = """
+        mmap(0x100000000000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)
+        @1 touch(0x100000000000, 4096, PROT_WRITE)
+        fork()
+        @1 touch(0x100000000000, 4096, PROT_WRITE)
+        @2 munmap(0x100000000000, 4096)
+        @x munmap(0x100000000000, 4096)
+        @1munmap(0x100000000000, 4096)
+        @1 fork()
+        fork()
+        fork()
+        fork()
+        fork()
+        fork()
+        fork()
+        """;
+
+    @Test
+    void bothParsersRejectTheSameProcessLines() throws IOException
+    {
+        final HostReplay.Result onHost = host.run(MALFORMED_PROCESSES, List.of());
+        assertEquals(2, onHost.exitCode(), onHost.err());
+        final ReplayRun.Output emulator = ReplayRun.parse("").onEmulator("-", MALFORMED_PROCESSES);
+        assertEquals(2, emulator.exitCode(), emulator.err());
+        final List<String> hostLines = onHost.err().lines().map(l -> l.split(":")[1]).toList();
+        assertEquals(List.of("2", "5", "6", "7", "14"), hostLines, onHost.err());
+        assertEquals(hostLines, emulator.err().lines().map(l -> l.split(":")[1]).toList(), emulator.err());
+    }
+
+    /**
+     * A forked script on the host: lines in script order whichever process runs them, the child's
+     * own copy on write, each process's views under its header; the same on the emulator.
+     */
+    @Test
+    void aForkedScriptRunsInScriptOrderAndPrintsEachProcess() throws IOException
+    {
+        final String script = """
+            mmap(0x100000000000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)
+            touch(0x100000000000, 8192, PROT_WRITE)
+            fork()
+            @1 touch(0x100000000000, 4096, PROT_WRITE)
+            munmap(0x100000001000, 4096)
+            @1 fork()
+            @2 munmap(0x100000000000, 4096)
+            """;
+        final ReplayRun run = new ReplayRun(true, 0x100000000000L, 0x100000002000L, true, ScriptGenerator.WINDOW.start(),
+            ScriptGenerator.WINDOW.end(), HostKernel.probe(host));
+        final HostReplay.Result onHost = host.run(script, run.options());
+        assertEquals(0, onHost.exitCode(), onHost.err());
+        final String exclusive = "0x8100000000000000";
+        final String shared = "0x8000000000000000";
+        assertEquals(List.of(
+            "mmap(0x100000000000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x100000000000",
+            "touch(0x100000000000, 8192, PROT_WRITE) = 0",
+            "fork() = 1",
+            "@1 touch(0x100000000000, 4096, PROT_WRITE) = 0",
+            "munmap(0x100000001000, 4096) = 0",
+            "@1 fork() = 2",
+            "@2 munmap(0x100000000000, 4096) = 0",
+            "--- process 0",
+            "100000000000-100000001000 rw-p 00000000 00:00 0 ",
+            "0x100000000000 " + exclusive,
+            "0x100000001000 0x0000000000000000",
+            "--- process 1",
+            "100000000000-100000002000 rw-p 00000000 00:00 0 ",
+            "0x100000000000 " + exclusive,
+            "0x100000001000 " + shared,
+            "--- process 2",
+            "100000001000-100000002000 rw-p 00000000 00:00 0 ",
+            "0x100000000000 0x0000000000000000",
+            "0x100000001000 " + shared),
+            onHost.out().lines().map(HostRunnerTest::presentExclusiveFile).toList(), onHost.out());
+        final List<String> statements = script.lines().toList();
+        final ReplayDiff.Difference difference = ReplayDiff.firstDifference(statements, onHost.out(),
+            run.onEmulator("-", script).out());
+        assertNull(difference, () -> difference.describe());
+    }
+
+    /** A pagemap line with only bits 63 (present), 61 (file) and 56 (exclusive) kept (soft-dirty is the build's); other lines as they are. */
+    private static String presentExclusiveFile(final String line)
+    {
+        if (!line.matches("0x[0-9a-f]+ 0x[0-9a-f]{16}"))
+        {
+            return line;
+        }
+        final long word = Long.parseUnsignedLong(line.substring(line.length() - 16), 16);
+        return line.substring(0, line.length() - 16)
+            + String.format("%016x", word & (1L << 63 | 1L << 61 | HostKernel.PM_MMAP_EXCLUSIVE));
+    }
+
     /** strace's own output forms: results, timings, comments, odd spacing, huge page bits, NULL, -1. */
     @Test
     void bothSidesReadStraceOutputAlike() throws IOException

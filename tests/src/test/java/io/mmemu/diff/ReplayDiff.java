@@ -14,6 +14,9 @@ import java.util.Map;
 public final class ReplayDiff
 {
     private static final String ZERO = "/dev/zero (deleted)";
+    /** The header of the second process's views: the script forked. */
+    private static final String FORKED_PROCESS = "--- process 1\n";
+    private static final String REFERENCED = "Referenced:";
     /** fs/proc/task_mmu.c pads the pathname to start after column 72 (seq_setwidth 25 + 6 * 8 - 1). */
     private static final int NAME_COLUMN = 72;
 
@@ -67,10 +70,19 @@ public final class ReplayDiff
         return null;
     }
 
-    /** The output's lines with each {@code /dev/zero (deleted)} line's dev and inode made canonical. */
+    /**
+     * The output's lines with each {@code /dev/zero (deleted)} line's dev and inode made canonical;
+     * and, in the output of a script that forked, without smaps' {@code Referenced:} lines: a page
+     * another process mapped is Referenced there through its folio's PG_referenced (set by
+     * get_user_pages' FOLL_TOUCH, by zapping a young entry, cleared again by activation), a bit
+     * mmemu does not keep (its Referenced is the entry's accessed bit alone); without fork the two
+     * agree, and they are compared (docs/differential.md, "Known differences").
+     */
     public static List<String> normalise(final String output)
     {
-        final List<String> lines = new ArrayList<>(output.lines().toList());
+        final boolean forked = output.contains("\n" + FORKED_PROCESS);
+        final List<String> lines = new ArrayList<>(output.lines()
+            .filter(line -> !forked || !line.startsWith(REFERENCED)).toList());
         final Map<String, Integer> inodes = new HashMap<>();
         for (int i = 0; i < lines.size(); i++)
         {

@@ -8,16 +8,31 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.mmemu.script.Replay;
+import io.mmemu.inspect.Views;
+import io.mmemu.vm.HugetlbConfig;
 import io.mmemu.vm.KernelConfig;
+import io.mmemu.vm.ThpMode;
+import io.mmemu.vm.ThpSettings;
 
 /**
  * One replay's options, written once and handed to both sides: as {@link Replay.Options} to the
  * emulator in-process, as command-line options to the host runner and to {@code mmemu replay}.
- * {@code kernel} is the kernel build the emulator plays (the host's, for a comparison).
+ * {@code kernel} is the kernel build the emulator plays (the host's, for a comparison);
+ * {@code smaps} adds the smaps blocks of the window's VMAs after the maps lines; {@code thp} null
+ * runs both sides without transparent huge pages (the runner disables THP for itself), else the
+ * host runs under its own THP settings ({@code --thp}) and the emulator under these (the host's, read
+ * from sysfs, for a comparison).
  */
 public record ReplayRun(boolean maps, long pagemapStart, long pagemapEnd, boolean pagemap, long windowStart,
-    long windowEnd, KernelConfig kernel)
+    long windowEnd, KernelConfig kernel, boolean smaps, ThpSettings thp)
 {
+    /** Without smaps and THP. */
+    public ReplayRun(final boolean maps, final long pagemapStart, final long pagemapEnd, final boolean pagemap,
+        final long windowStart, final long windowEnd, final KernelConfig kernel)
+    {
+        this(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, kernel, false, null);
+    }
+
     /**
      * Emulated memory for a replay: scripts write a few MiB, and frames are backed lazily; but the
      * overcommit heuristic refuses a mapping larger than physical memory, and fixtures map up to
@@ -73,7 +88,20 @@ public record ReplayRun(boolean maps, long pagemapStart, long pagemapEnd, boolea
     /** The same run with the emulator playing another kernel build. */
     public ReplayRun withKernel(final KernelConfig other)
     {
-        return new ReplayRun(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, other);
+        return new ReplayRun(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, other, smaps, thp);
+    }
+
+    /** The same run with the smaps blocks, and THP on: the host under its own settings, the emulator under {@code settings}. */
+    public ReplayRun withSmapsAndThp(final ThpSettings settings)
+    {
+        return new ReplayRun(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd, kernel, true, settings);
+    }
+
+    /** The THP test's shape: maps and smaps in the window, pagemap over the THP generator's arena. */
+    public static ReplayRun thp(final KernelConfig kernel, final ThpSettings settings)
+    {
+        return new ReplayRun(true, ThpScriptGenerator.ARENA.start(), ThpScriptGenerator.ARENA.end(), true,
+            ScriptGenerator.WINDOW.start(), ScriptGenerator.WINDOW.end(), kernel, true, settings);
     }
 
     /** The command-line form both sides take (the host runner has no {@code --kernel}: it is the kernel). */
@@ -83,6 +111,14 @@ public record ReplayRun(boolean maps, long pagemapStart, long pagemapEnd, boolea
         if (maps)
         {
             options.add("--maps");
+        }
+        if (smaps)
+        {
+            options.add("--smaps");
+        }
+        if (thp != null)
+        {
+            options.add("--thp");
         }
         if (pagemap)
         {
@@ -95,10 +131,11 @@ public record ReplayRun(boolean maps, long pagemapStart, long pagemapEnd, boolea
         return options;
     }
 
-    /** {@code mmemu replay}'s options: {@link #options()}, and {@code --kernel host} unless mainline. */
+    /** {@code mmemu replay}'s options: {@link #options()}, {@code --kernel host} unless mainline, {@code --thp host}. */
     public String emulatorCommandOptions()
     {
-        return String.join(" ", options()) + (kernel.equals(KernelConfig.MAINLINE) ? "" : " --kernel host");
+        return String.join(" ", options()).replace("--thp", "--thp host")
+            + (kernel.equals(KernelConfig.MAINLINE) ? "" : " --kernel host");
     }
 
     /** Runs the script on a fresh emulated address space. */
@@ -106,8 +143,10 @@ public record ReplayRun(boolean maps, long pagemapStart, long pagemapEnd, boolea
     {
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        final Views views = smaps ? new Views(true, false, List.of(), List.of(), List.of(), null, null, false, null,
+            thp == null ? ThpMode.NEVER : thp.enabled()) : Views.NONE;
         final Replay.Options options = new Replay.Options(maps, pagemapStart, pagemapEnd, pagemap, windowStart, windowEnd,
-            PHYSICAL_MEMORY, kernel);
+            PHYSICAL_MEMORY, kernel, views, thp == null ? ThpSettings.OFF : thp, HugetlbConfig.NONE);
         final int status;
         try (PrintStream o = new PrintStream(out, false, StandardCharsets.UTF_8);
              PrintStream e = new PrintStream(err, false, StandardCharsets.UTF_8))

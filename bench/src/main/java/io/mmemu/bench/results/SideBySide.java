@@ -43,7 +43,7 @@ final class SideBySide
 
     static List<Figure> figures()
     {
-        return List.of(pageFault1(), pageFault1Disjoint(), pageFault1DisjointTablesOnly(), mmap1(), fileWorkload("page_fault2",
+        return List.of(pageFault1(), pageFault1Thp(), pageFault1Disjoint(), pageFault1DisjointTablesOnly(), mmap1(), fileWorkload("page_fault2",
                 "page_fault1 on a private mapping of the thread's tmp file: each write fault copies a page-cache page"),
             fileWorkload("page_fault3",
                 "page_fault1 on a shared mapping of the thread's tmp file: each write fault dirties a page-cache page"),
@@ -146,6 +146,24 @@ final class SideBySide
             "Past " + CORES + " threads there are more threads than cores on both sides.",
             CompareScenario.class.getName(),
             List.of("page_fault1", "--threads", "1,2,4,8,16", "--seconds", "0.5", "--reps", "3"), false, rows);
+    }
+
+    /** page_fault1 over MADV_HUGEPAGE memory: 2 MiB faults, one thread (issue 16's goal). */
+    private static Figure pageFault1Thp()
+    {
+        final String workload = "page_fault1_thp";
+        return new ScenarioFigure("page-fault1-thp", "page_fault1 over MADV_HUGEPAGE memory beside the host kernel, one thread",
+            "page_fault1 with transparent huge pages: each op is a 2 MiB fault. The thread maps 128 MiB + 2 MiB " +
+            "private anonymous memory, advises it MADV_HUGEPAGE, writes a byte to each 2 MiB block of its aligned " +
+            "part (64 huge page faults), unmaps it, again. Both sides under the madvise policy (the host's " +
+            "own sysfs setting; the emulator's `ThpMode.MADVISE`); the host clears each 2 MiB page it hands out, " +
+            "the emulator only the cache lines the page's last owner wrote. Ops/s are 2 MiB faults per second; " +
+            "alternating repetitions as above.",
+            CompareScenario.class.getName(), List.of(workload, "--threads", "1", "--seconds", "0.5", "--reps", "3"), false,
+            List.of(
+                new MetricRow("emulator / host", metric(workload, 1, "ratio"), PAGE_FAULT1_RATIO),
+                new MetricRow("emulator per-vma", metric(workload, 1, Side.PER_VMA.metric()), null),
+                new MetricRow("host", metric(workload, 1, Side.HOST.metric()), null)));
     }
 
     /** page_fault1 with a guard page per mapping, the threads' VMAs disjoint. */

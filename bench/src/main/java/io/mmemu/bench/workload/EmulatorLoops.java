@@ -9,9 +9,11 @@ import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
 import io.mmemu.vm.MappedFile;
+import io.mmemu.vm.Mman;
 import io.mmemu.vm.MmStats;
 import io.mmemu.vm.OpenFile;
 import io.mmemu.vm.Signal;
+import io.mmemu.vm.ThpMode;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.HistogramIterationValue;
 
@@ -34,6 +36,8 @@ import static io.mmemu.vm.Mman.PROT_WRITE;
 public final class EmulatorLoops implements AutoCloseable
 {
     private static final long PAGE = 4096;
+    /** A transparent huge page (page_fault1_thp's op). */
+    private static final long HUGE = 2L << 20;
     private static final long SLACK = 1L << 30;
     /** Latencies up to a minute, two significant digits (as host_bench's ~3% buckets). */
     private static final long HIGHEST_NS = 60_000_000_000L;
@@ -60,13 +64,18 @@ public final class EmulatorLoops implements AutoCloseable
         }
         try (AddressSpace mm = AddressSpace.create(memory, spec.locking(), AddressSpace.DEFAULT_SECTION))
         {
+            if (spec.workload().hugePages())
+            {
+                // the policy most distributions ship, and the host's here: MADV_HUGEPAGE regions only
+                mm.thp(ThpMode.MADVISE);
+            }
             return run(spec, mm, false);
         }
     }
 
     private PhysicalMemory memoryFor(final BenchSpec spec)
     {
-        final long needed = 2L * spec.threads() * spec.size() +
+        final long needed = 2L * spec.threads() * (spec.size() + (spec.workload().hugePages() ? HUGE : 0)) +
             (spec.workload() == Workload.SEED ? spec.bigSize() + spec.bigSize() / 256 : 0) + SLACK;
         if (spec.backing() == Backing.FULL)
         {
@@ -316,6 +325,7 @@ public final class EmulatorLoops implements AutoCloseable
                 switch (workload)
                 {
                     case PAGE_FAULT1, PAGE_FAULT1_GUARD, PAGE_FAULT2, PAGE_FAULT3 -> pageFault1(cpu, false);
+                    case PAGE_FAULT1_THP -> pageFault1Huge(cpu);
                     case SEED -> pageFault1(cpu, true);
                     case MMAP1, MMAP2 -> mmap1(cpu);
                 }
@@ -382,6 +392,41 @@ public final class EmulatorLoops implements AutoCloseable
                 }
             }
             while (!stop);
+        }
+
+        /** page_fault1_thp: a write to each 2 MiB block of the aligned part of a MADV_HUGEPAGE mapping. */
+        private void pageFault1Huge(final Cpu cpu)
+        {
+            final long size = spec.size();
+            while (!stop)
+            {
+                final long addr = map(cpu, size + HUGE, PROT_READ | PROT_WRITE);
+                if (addr < 0)
+                {
+                    return;
+                }
+                final long advised = cpu.madvise(addr, size + HUGE, Mman.MADV_HUGEPAGE);
+                if (advised != 0)
+                {
+                    failure = "madvise(MADV_HUGEPAGE) failed: " + advised;
+                    return;
+                }
+                final long aligned = (addr + HUGE - 1) & -HUGE;
+                for (long off = 0; off + HUGE <= size; off += HUGE)
+                {
+                    final int signal = cpu.writeByte(aligned + off, 1);
+                    if (signal != Signal.NONE)
+                    {
+                        failure = Signal.describe(signal, aligned + off);
+                        return;
+                    }
+                    ops++;
+                }
+                if (!unmap(cpu, addr, size + HUGE) || onePass)
+                {
+                    return;
+                }
+            }
         }
 
         /** A fresh mapping (anonymous, or of the thread's file) of {@code size}, or -1 with the failure noted. */

@@ -19,6 +19,12 @@ public enum Workload
      * placed next to it, whose faults would then wait for that (as they would on Linux).
      */
     PAGE_FAULT1_GUARD("page_fault1_guard", false, false),
+    /**
+     * page_fault1 over MADV_HUGEPAGE memory: each mapping (2 MiB larger than the size, so that an
+     * aligned run of blocks fits) is advised MADV_HUGEPAGE and written once per 2 MiB block of its
+     * aligned part: one op is a 2 MiB fault (a transparent huge page, under the madvise policy).
+     */
+    PAGE_FAULT1_THP("page_fault1_thp", false, false),
     /** page_fault1 on a private mapping of the thread's tmp file: each write copies a page-cache page. */
     PAGE_FAULT2("page_fault2", true, false),
     /** page_fault1 on a shared mapping of the thread's tmp file: each write dirties a page-cache page. */
@@ -52,12 +58,19 @@ public enum Workload
     }
 
     /** Every workload's name, for messages. */
-    public static final String NAMES = "page_fault1, page_fault1_guard, page_fault2, page_fault3, mmap1, mmap2 or seed";
+    public static final String NAMES =
+        "page_fault1, page_fault1_guard, page_fault1_thp, page_fault2, page_fault3, mmap1, mmap2 or seed";
 
     /** Whether each mapping carries a PROT_NONE guard page after it ({@link #PAGE_FAULT1_GUARD}). */
     public boolean guarded()
     {
         return this == PAGE_FAULT1_GUARD;
+    }
+
+    /** Whether each op is a 2 MiB fault of MADV_HUGEPAGE memory ({@link #PAGE_FAULT1_THP}). */
+    public boolean hugePages()
+    {
+        return this == PAGE_FAULT1_THP;
     }
 
     /** The name on the command line and in the host program's arguments. */

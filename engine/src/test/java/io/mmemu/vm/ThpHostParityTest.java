@@ -1,0 +1,172 @@
+package io.mmemu.vm;
+
+import io.mmemu.pgtable.HugePmd;
+import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.pgtable.PageWalker;
+import io.mmemu.phys.PhysicalMemory;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import static io.mmemu.vm.Mman.MADV_DONTNEED;
+import static io.mmemu.vm.Mman.MADV_HUGEPAGE;
+import static io.mmemu.vm.Mman.MAP_ANONYMOUS;
+import static io.mmemu.vm.Mman.MAP_FIXED;
+import static io.mmemu.vm.Mman.MAP_PRIVATE;
+import static io.mmemu.vm.Mman.MREMAP_FIXED;
+import static io.mmemu.vm.Mman.MREMAP_MAYMOVE;
+import static io.mmemu.vm.Mman.PROT_READ;
+import static io.mmemu.vm.Mman.PROT_WRITE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Where a THP fault finds a PT page, and what a huge-zero-page fault leaves behind, as the host
+ * kernel (6.18) showed the differential harness's THP scripts (io.mmemu.diff.DifferentialTest's
+ * THP seeds; each case here is a minimised script the harness found, checked on the host): one
+ * regression test per engine difference it found, in both locking modes.
+ */
+final class ThpHostParityTest
+{
+    private static final long BASE = 0x4000_0000L;
+    private static final long HUGE = HugePmd.SIZE;
+    private static final int RW = PROT_READ | PROT_WRITE;
+    private static final int ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+
+    /** One machine, one address space under the madvise policy (the host's), one CPU. */
+    private static final class Machine implements AutoCloseable
+    {
+        final PhysicalMemory memory = PhysicalMemory.create(64L << 20);
+        final AddressSpace mm;
+        final Cpu cpu;
+
+        Machine(final LockingMode locking)
+        {
+            mm = AddressSpace.create(memory, locking, AddressSpace.DEFAULT_SECTION).thp(ThpMode.MADVISE);
+            cpu = mm.attachCpu();
+        }
+
+        void map(final long addr, final long length)
+        {
+            assertEquals(addr, cpu.mmap(addr, length, RW, ANON, -1, 0));
+        }
+
+        void advise(final long addr, final long length)
+        {
+            assertEquals(0, cpu.madvise(addr, length, MADV_HUGEPAGE));
+        }
+
+        void write(final long va)
+        {
+            assertEquals(Signal.NONE, cpu.writeLong(va, va));
+        }
+
+        boolean huge(final long va)
+        {
+            return cpu.walker.walk(mm.cr3(), va) == PageWalker.WALK_LARGE && cpu.walker.level() == PageTableEntry.LEVEL_PMD;
+        }
+
+        boolean pte(final long va)
+        {
+            return cpu.walker.walk(mm.cr3(), va) == PageWalker.WALK_PTE;
+        }
+
+        @Override
+        public void close()
+        {
+            mm.check(true).assertOk();
+            cpu.close();
+            mm.close();
+            memory.close();
+        }
+    }
+
+    /** do_huge_pmd_anonymous_page prepares the anon_vma before it looks at the access: a read that maps the huge zero page too. */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void aHugeZeroPageReadGivesTheVmaItsAnonVma(final LockingMode locking)
+    {
+        try (Machine m = new Machine(locking))
+        {
+            m.map(BASE, HUGE);
+            m.advise(BASE, HUGE);
+            assertEquals(Signal.NONE, m.cpu.readLong(BASE + 8));
+            assertTrue(m.huge(BASE));
+            assertTrue(m.memory.isHugeZeroPage(PageTableEntry.leafAddress(m.cpu.walker.entry(), PageTableEntry.LEVEL_PMD) >>> 12));
+            assertNotNull(m.mm.tree().find(BASE).anonVma());
+        }
+    }
+
+    /** vms_clear_ptes frees the replaced range's tables: the new VMA's first fault finds an empty PMD entry. */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void mapFixedOverFaultedMemoryFreesItsPageTables(final LockingMode locking)
+    {
+        try (Machine m = new Machine(locking))
+        {
+            m.map(BASE, 3 * HUGE);
+            m.write(BASE + 7 * 4096L);
+            m.map(BASE, 3 * HUGE);
+            m.advise(BASE, 3 * HUGE);
+            m.write(BASE + 9 * 4096L);
+            assertTrue(m.huge(BASE), "a huge page where the replaced VMA had a PT page");
+        }
+    }
+
+    /** CONFIG_PT_RECLAIM: MADV_DONTNEED of a whole 2 MiB block frees its PT page; of part of one, keeps it. */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void dontNeedFreesThePtPagesOfTheBlocksItEmptiesWhole(final LockingMode locking)
+    {
+        try (Machine m = new Machine(locking))
+        {
+            m.map(BASE, 2 * HUGE);
+            m.write(BASE + 5 * 4096L);
+            m.write(BASE + HUGE + 5 * 4096L);
+            assertEquals(0, m.cpu.madvise(BASE, HUGE + 16 * 4096L, MADV_DONTNEED));
+            m.advise(BASE, 2 * HUGE);
+            m.write(BASE + 3 * 4096L);
+            assertTrue(m.huge(BASE), "the block emptied whole lost its PT page");
+            m.write(BASE + HUGE + 3 * 4096L);
+            assertTrue(m.pte(BASE + HUGE), "the block emptied in part kept its PT page");
+        }
+    }
+
+    /** do_munmap of an MREMAP_FIXED target frees its tables before the move. */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void mremapFreesItsTargetsPageTables(final LockingMode locking)
+    {
+        try (Machine m = new Machine(locking))
+        {
+            final long source = BASE + 8 * HUGE;
+            m.map(BASE, HUGE);
+            m.write(BASE + 4096L);
+            m.map(source, HUGE);
+            m.advise(source, HUGE);
+            assertEquals(BASE, m.cpu.mremap(source, HUGE, HUGE, MREMAP_MAYMOVE | MREMAP_FIXED, BASE));
+            m.write(BASE + 2 * 4096L);
+            assertTrue(m.huge(BASE), "a huge page where the target's old VMA had a PT page");
+        }
+    }
+
+    /** move_page_tables allocates a destination PT page wherever the source has one, whatever its entries. */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void mremapGivesTheDestinationAPtPageWhereTheSourceHadOne(final LockingMode locking)
+    {
+        try (Machine m = new Machine(locking))
+        {
+            final long target = BASE + 8 * HUGE;
+            m.map(BASE, 2 * HUGE);
+            m.write(BASE + 4096L);
+            m.advise(BASE, 2 * HUGE);
+            // the first half of the moved range comes from the PT page of block 0, all of it empty
+            assertEquals(target, m.cpu.mremap(BASE + HUGE / 2, HUGE, HUGE, MREMAP_MAYMOVE | MREMAP_FIXED, target));
+            m.write(target + HUGE - 4096L);
+            assertTrue(m.pte(target), "4 KiB pages: the destination block has a PT page");
+            assertFalse(m.huge(target));
+        }
+    }
+}
