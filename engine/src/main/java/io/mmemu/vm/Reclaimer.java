@@ -139,8 +139,24 @@ public final class Reclaimer implements AutoCloseable
         }
         assert cpu.editor.holdsNoLock() && !cpu.mm.rangeLock().holdsShared() : "direct reclaim entered holding a fault's lock";
         directReclaims.incrementAndGet();
-        return reclaim(SWAP_CLUSTER_MAX, cpu) > 0;
+        // should_reclaim_retry: a pass that took nothing may have met pages busy for a moment (a VMA
+        // a writer holds, pages being written out, A bits it has just cleared), so the fault tries
+        // again a bounded number of times, offline between tries, before the OOM killer is asked
+        for (int attempt = 0; attempt < MAX_RECLAIM_RETRIES; attempt++)
+        {
+            if (reclaim(SWAP_CLUSTER_MAX, cpu) > 0)
+            {
+                return true;
+            }
+            cpu.goOffline();
+            Thread.yield();
+            cpu.goOnline();
+        }
+        return false;
     }
+
+    /** MAX_RECLAIM_RETRIES: reclaims without progress a fault makes before the OOM killer runs. */
+    private static final int MAX_RECLAIM_RETRIES = 16;
 
     /**
      * Reclaims up to {@code target} pages from the processes' anonymous memory, the clock hand going
