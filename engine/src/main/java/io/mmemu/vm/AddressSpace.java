@@ -566,8 +566,13 @@ public final class AddressSpace implements AutoCloseable
             {
                 throw new IllegalArgumentException(String.format("VMA %x-%x overlaps %s", start, end, clash));
             }
+            final AnonVma anon = faulted ? new AnonVma() : null;
+            if (anon != null)
+            {
+                anon.addMember(this);
+            }
             VmaEditor.insertDistinct(cpu, new Vma(start, end, flags, file == null ? start >>> 12 : pgoff, file, name,
-                faulted ? new AnonVma() : null), false);
+                anon), false);
         }
         finally
         {
@@ -814,7 +819,17 @@ public final class AddressSpace implements AutoCloseable
         }
         try
         {
+            final Vma[] vmas = tree().toArray();
             cpu.munmap(0, taskSize);
+            for (final Vma vma : vmas)
+            {
+                final AnonVma anon = vma.anonVma();
+                if (anon != null)
+                {
+                    // after the unmap: this process maps nothing of the family any more
+                    anon.removeMember(this);
+                }
+            }
             final MmuGather gather = new MmuGather(memory, housekeeping);
             housekeepingEditor.freeTables(cr3, 0, taskSize, 0, 0, gather);
             gather.finish();
