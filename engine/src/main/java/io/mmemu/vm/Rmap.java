@@ -16,7 +16,8 @@ import io.mmemu.phys.SwapArea;
  * <p>
  * One page, two walks, one process at a time (a CPU attached to it for the walk, no other lock held
  * meanwhile; each VMA under its read lock, or the process under the mmap read lock, so its tables
- * stay):
+ * stay; both only tried, as rmap's anon_vma and mmap trylocks are: a process a writer holds is
+ * skipped, which keeps the page in the first walk and leaves it mapped there in the second):
  * <ol>
  *   <li>folio_referenced: every entry mapping the page has its A bit tested and cleared, with the
  *       TLB flush. A set bit, a mapping that is writable or a huge leaf, or a VMA a writer holds
@@ -137,9 +138,12 @@ final class Rmap
         try
         {
             final boolean perVma = mm.perVma();
-            if (!perVma)
+            // trylocks only: a fault of this process may be waiting for the write-out of a slot
+            // another walk holds, behind a writer this one would queue after
+            if (!perVma && !mm.rangeLock().tryLockShared())
             {
-                mm.lockRead(cpu);
+                busy = true;
+                return;
             }
             try
             {
@@ -183,7 +187,7 @@ final class Rmap
             {
                 if (!perVma)
                 {
-                    mm.unlockRead();
+                    mm.rangeLock().unlockShared();
                 }
             }
         }
