@@ -224,4 +224,109 @@ class RmapTest
             assertEquals(idle, memory.framesInUse(), "no frame leaked");
         }
     }
+
+    /**
+     * Four processes (a parent and three children forked after it wrote) run at once, each reading
+     * its own view, writing (COW), replacing ranges (MAP_FIXED) and, for the children, exiting,
+     * while a reclaimer unmaps the pages they share through the rmap: each process always reads what
+     * it last wrote, or the value at fork; counts right and nothing leaked after.
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void fourProcessesSharingPagesReadTheirOwnValuesWhileTheRmapReclaims(final LockingMode locking)
+        throws InterruptedException
+    {
+        final int children = 3;
+        final long pages = 256;
+        try (PhysicalMemory memory = PhysicalMemory.create(8L << 20).attachSwap(SwapArea.inMemory(32L << 20)))
+        {
+            final long idle = memory.framesInUse();
+            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+            final AddressSpace parent = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final AddressSpace[] spaces = new AddressSpace[children + 1];
+            spaces[0] = parent;
+            try (Cpu p = parent.attachCpu())
+            {
+                assertEquals(BASE, p.mmap(BASE, pages * PAGE, RW, ANON, -1, 0));
+                write(p, BASE, pages);
+                for (int c = 1; c <= children; c++)
+                {
+                    spaces[c] = p.fork();
+                }
+                p.offline();
+            }
+            final AtomicBoolean done = new AtomicBoolean();
+            final int[] finished = new int[1];
+            CpuThreads.run(parent, children + 2, (index, own) ->
+            {
+                if (index == children + 1)
+                {
+                    while (!done.get())
+                    {
+                        machine.reclaimer().reclaim(64);
+                    }
+                    return;
+                }
+                final AddressSpace mm = spaces[index];
+                final Cpu cpu = index == 0 ? own : mm.attachCpu();
+                try
+                {
+                    final SplittableRandom random = new SplittableRandom(index * 131L + locking.ordinal());
+                    final long[] expected = new long[(int)pages];
+                    for (int i = 0; i < pages; i++)
+                    {
+                        expected[i] = pattern(BASE + i * PAGE + (i % 64) * 8);
+                    }
+                    for (int round = 0; round < 16; round++)
+                    {
+                        for (int i = 0; i < pages; i++)
+                        {
+                            final long va = BASE + i * PAGE + (i % 64) * 8;
+                            assertEquals(Signal.NONE, cpu.readLong(va));
+                            assertEquals(expected[i], cpu.value(),
+                                () -> String.format("process %d: stale or lost at 0x%x", index, va));
+                            if (random.nextInt(8) == 0)
+                            {
+                                final long value = (long)index << 56 | (long)round << 32 | i | 1;
+                                assertEquals(Signal.NONE, cpu.writeLong(va, value));
+                                expected[i] = value;
+                            }
+                        }
+                        final int from = random.nextInt((int)pages - 8);
+                        assertEquals(BASE + from * PAGE, cpu.mmap(BASE + from * PAGE, 8 * PAGE, RW, ANON, -1, 0));
+                        for (int i = from; i < from + 8; i++)
+                        {
+                            expected[i] = 0;
+                        }
+                    }
+                }
+                finally
+                {
+                    if (index != 0)
+                    {
+                        // a child exits while the others and the reclaimer run
+                        cpu.close();
+                        mm.close();
+                    }
+                    synchronized (finished)
+                    {
+                        if (++finished[0] == children + 1)
+                        {
+                            done.set(true);
+                        }
+                    }
+                }
+            });
+            final Cpu cpu = parent.attachCpu();
+            cpu.offline();
+            machine.reclaimer().awaitKswapdIdle();
+            parent.check(true).assertOk();
+            assertEquals(0, cpu.munmap(BASE, pages * PAGE));
+            assertEquals(memory.swap().totalPages(), memory.swap().freePages(), "no slot leaked");
+            cpu.close();
+            parent.close();
+            machine.reclaimer().close();
+            assertEquals(idle, memory.framesInUse(), "no frame leaked");
+        }
+    }
 }
