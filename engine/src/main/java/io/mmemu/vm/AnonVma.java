@@ -20,7 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * its linear index ({@link Vma#pgoff} plus its offset in the VMA, kept by split, merge and mremap)
  * in every VMA of a member whose anon_vma has the same root. The set is an over-approximation
  * (Linux's anon_vma_chain is per VMA, this is per process, and a member whose VMAs of the family
- * went away stays until it exits); the rmap walk checks each candidate entry's PFN under its PT lock,
+ * went away stays until it exits, when it leaves every family it joined); the rmap walk checks each candidate entry's PFN under its PT lock,
  * so a stale member costs a lookup, never a wrong answer.
  */
 final class AnonVma
@@ -66,7 +66,10 @@ final class AnonVma
     /** Records that {@code mm} may map the family's pages (before it can map any). */
     void addMember(final AddressSpace mm)
     {
-        root.members.add(mm);
+        if (root.members.add(mm))
+        {
+            mm.joinedAnonVma(root);
+        }
     }
 
     /** {@code mm} exited: it maps nothing any more. */

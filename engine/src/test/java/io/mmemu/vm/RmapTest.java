@@ -107,12 +107,17 @@ class RmapTest
             assertEquals(42, c1.value());
             assertEquals(memory.swap().totalPages(), memory.swap().freePages(), "every slot freed by its last swap-in");
             AddressSpace.checkAll(true, parent, first, second).assertOk();
+            final AnonVma family = parent.tree().find(BASE).anonVma();
+            assertEquals(3, family.members().length, "the parent and its two children");
             c1.close();
             c2.close();
             p.close();
             first.close();
             second.close();
+            assertEquals(1, family.members().length, "children leave the family at exit");
+            assertEquals(parent, family.members()[0]);
             parent.close();
+            assertEquals(0, family.members().length);
             machine.reclaimer().close();
             assertEquals(idle, memory.framesInUse(), "no frame leaked");
         }
