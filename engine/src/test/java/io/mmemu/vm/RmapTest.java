@@ -334,4 +334,54 @@ class RmapTest
             assertEquals(idle, memory.framesInUse(), "no frame leaked");
         }
     }
+
+    /**
+     * Memory runs out while the only reclaimable pages are ones fork shares (the rest is locked):
+     * faults reclaim them (direct reclaim through the faulting process's own rmap walk, and
+     * kswapd), no process is killed, and parent and child read every value back.
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void pressureWithOnlySharedPagesReclaimableGoesThroughTheRmap(final LockingMode locking) throws InterruptedException
+    {
+        final long ram = 8L << 20;
+        try (PhysicalMemory memory = PhysicalMemory.create(ram).attachSwap(SwapArea.inMemory(4 * ram)))
+        {
+            final long idle = memory.framesInUse();
+            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+            final AddressSpace parent = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final Cpu p = parent.attachCpu();
+            final long shared = ram / 2 / PAGE;
+            assertEquals(BASE, p.mmap(BASE, shared * PAGE, RW, ANON, -1, 0));
+            write(p, BASE, shared);
+            final AddressSpace child = p.fork();
+            p.offline();
+            final Cpu c = child.attachCpu();
+            // locked memory for more than what is left: only the shared pages can make room
+            final long locked = ram / 2 / PAGE;
+            final long lockedBase = BASE + (1L << 30);
+            assertEquals(lockedBase, c.mmap(lockedBase, locked * PAGE, RW, ANON | MAP_LOCKED, -1, 0));
+            for (long i = 0; i < locked; i++)
+            {
+                assertEquals(Signal.NONE, c.writeLong(lockedBase + i * PAGE, i + 1));
+            }
+            final Reclaimer reclaimer = machine.reclaimer();
+            assertEquals(0, machine.oomKiller().kills(), "no process killed");
+            assertTrue(reclaimer.sharedStolen() > 0, "shared pages reclaimed: " + reclaimer.sharedStolen());
+            verify(c, BASE, shared);
+            c.offline();
+            verify(p, BASE, shared);
+            p.offline();
+            reclaimer.awaitKswapdIdle();
+            AddressSpace.checkAll(true, parent, child).assertOk();
+            c.close();
+            child.close();
+            assertEquals(0, p.munmap(BASE, shared * PAGE));
+            p.close();
+            parent.close();
+            reclaimer.close();
+            assertEquals(memory.swap().totalPages(), memory.swap().freePages(), "no slot leaked");
+            assertEquals(idle, memory.framesInUse(), "no frame leaked");
+        }
+    }
 }
