@@ -5,6 +5,8 @@ import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.mmemu.pgtable.MmuGather;
 import io.mmemu.pgtable.PageTableChecker;
@@ -106,6 +108,8 @@ public final class AddressSpace implements AutoCloseable
     private final FrameCache housekeeping;
     private final PageTableEditor housekeepingEditor;
     private final Object cpuLock = new Object();
+    /** The anon_vma families this process is a member of ({@link AnonVma#addMember}): it leaves them at exit. */
+    private final Set<AnonVma> anonRoots = ConcurrentHashMap.newKeySet();
     /** Written (published) under the mmap write lock; read with no lock. */
     @SuppressWarnings("unused") // accessed through TREE
     private volatile VmaTree tree = VmaTree.EMPTY;
@@ -374,6 +378,12 @@ public final class AddressSpace implements AutoCloseable
         }
     }
 
+    /** {@code root}'s family now counts this process a member (until it exits). */
+    void joinedAnonVma(final AnonVma root)
+    {
+        anonRoots.add(root);
+    }
+
     Cpu[] cpus()
     {
         return cpus;
@@ -566,8 +576,13 @@ public final class AddressSpace implements AutoCloseable
             {
                 throw new IllegalArgumentException(String.format("VMA %x-%x overlaps %s", start, end, clash));
             }
+            final AnonVma anon = faulted ? new AnonVma() : null;
+            if (anon != null)
+            {
+                anon.addMember(this);
+            }
             VmaEditor.insertDistinct(cpu, new Vma(start, end, flags, file == null ? start >>> 12 : pgoff, file, name,
-                faulted ? new AnonVma() : null), false);
+                anon), false);
         }
         finally
         {
@@ -815,6 +830,12 @@ public final class AddressSpace implements AutoCloseable
         try
         {
             cpu.munmap(0, taskSize);
+            // after the unmap: this process maps nothing of any family any more
+            for (final AnonVma root : anonRoots)
+            {
+                root.removeMember(this);
+            }
+            anonRoots.clear();
             final MmuGather gather = new MmuGather(memory, housekeeping);
             housekeepingEditor.freeTables(cr3, 0, taskSize, 0, 0, gather);
             gather.finish();

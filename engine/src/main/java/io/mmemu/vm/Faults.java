@@ -640,7 +640,10 @@ final class Faults
         if (vma.anonVma() == null)
         {
             final AnonVma adopted = VmaEditor.findMergeableAnonVma(mm, vma);
-            vma.assignAnonVma(adopted != null ? adopted : new AnonVma());
+            final AnonVma anon = adopted != null ? adopted : new AnonVma();
+            // before any page of it is mapped: the rmap must find this process
+            anon.addMember(mm);
+            vma.assignAnonVma(anon);
         }
     }
 }

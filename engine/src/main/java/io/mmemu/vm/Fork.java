@@ -95,6 +95,12 @@ final class Fork
                 }
                 final AnonVma anon = (vma.flags & VmFlags.VM_WIPEONFORK) != 0 || vma.anonVma() == null ? null :
                     new AnonVma(vma.anonVma());
+                if (anon != null)
+                {
+                    // anon_vma_fork links the child before copy_page_range: an rmap walk that starts
+                    // after an entry is copied finds the child
+                    anon.addMember(child);
+                }
                 VmaEditor.insertDistinct(into, new Vma(vma.start, vma.end,
                     vma.flags & ~(VmFlags.VM_LOCKED | VmFlags.VM_LOCKONFAULT), vma.pgoff, vma.file, vma.name, anon), false);
                 if (anon != null && cpu.editor.copy(parent.cr3(), child.cr3(), vma.start, vma.end, isCow(vma.flags)) != PageTableEditor.OK)

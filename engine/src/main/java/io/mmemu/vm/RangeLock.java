@@ -565,6 +565,12 @@ final class RangeLock
         }
     }
 
+    /** The mmap lock for reading if no writer holds or waits for it (the rmap's trylock); never waits. */
+    boolean tryLockShared()
+    {
+        return tryFair(mmapLock.readLock());
+    }
+
     void unlockShared()
     {
         mmapLock.readLock().unlock();

@@ -1,10 +1,11 @@
 package io.mmemu.vm;
 
-import java.util.List;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.mmemu.pgtable.MmuGather;
 import io.mmemu.pgtable.PageTableEditor;
+import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.phys.SwapArea;
 
@@ -48,6 +49,7 @@ public final class Reclaimer implements AutoCloseable
     private final AtomicLong scanned = new AtomicLong();
     private final AtomicLong stolen = new AtomicLong();
     private final AtomicLong majorFaults = new AtomicLong();
+    private final AtomicLong sharedStolen = new AtomicLong();
     private final AtomicLong kswapdWakeups = new AtomicLong();
     private final AtomicLong directReclaims = new AtomicLong();
     /** The clock hand: the process index and address the next scan starts from. Guarded by {@code this}. */
@@ -109,6 +111,12 @@ public final class Reclaimer implements AutoCloseable
     public long majorFaults()
     {
         return majorFaults.get();
+    }
+
+    /** Pages several entries mapped (shared after fork) that the rmap unmapped from all and freed (part of pgsteal). */
+    public long sharedStolen()
+    {
+        return sharedStolen.get();
     }
 
     public long kswapdWakeups()
@@ -179,8 +187,9 @@ public final class Reclaimer implements AutoCloseable
         {
             return 0;
         }
-        final List<AddressSpace> all = processes.processes();
-        final int n = all.size();
+        // a snapshot: processes exit (and leave the list) while the hand goes round
+        final AddressSpace[] all = processes.processes().toArray(new AddressSpace[0]);
+        final int n = all.length;
         if (n == 0)
         {
             return 0;
@@ -197,8 +206,19 @@ public final class Reclaimer implements AutoCloseable
         {
             final int index = (startProcess + step) % n;
             final long from = step == 0 ? startVa : 0;
-            final Scan scan = scan(all.get(index), from, target - taken, self);
-            taken += scan.stolen;
+            final Shared shared = new Shared();
+            final Scan scan;
+            long unmapped = 0;
+            try
+            {
+                scan = scan(all[index], from, target - taken, self, shared);
+            }
+            finally
+            {
+                // also when the scan failed: the references it took are the rmap's to drop
+                unmapped = unmapShared(shared, self);
+            }
+            taken += scan.stolen + unmapped;
             if (taken >= target || scan.swapFull)
             {
                 synchronized (this)
@@ -217,12 +237,89 @@ public final class Reclaimer implements AutoCloseable
     {
     }
 
+    /** Pages a scan found shared and unreferenced, each retained once, for the rmap: page, anon_vma, linear index. */
+    private static final class Shared
+    {
+        long[] pfns = new long[SWAP_CLUSTER_MAX];
+        long[] indexes = new long[SWAP_CLUSTER_MAX];
+        AnonVma[] anons = new AnonVma[SWAP_CLUSTER_MAX];
+        int count;
+
+        void add(final long pfn, final AnonVma anon, final long index)
+        {
+            if (count == pfns.length)
+            {
+                pfns = Arrays.copyOf(pfns, count * 2);
+                indexes = Arrays.copyOf(indexes, count * 2);
+                anons = Arrays.copyOf(anons, count * 2);
+            }
+            pfns[count] = pfn;
+            indexes[count] = index;
+            anons[count] = anon;
+            count++;
+        }
+    }
+
+    /**
+     * shrink_folio_list's try_to_unmap for the shared pages a scan handed back: each through the
+     * {@link Rmap} (which consumes the scan's reference), with {@code self} offline meanwhile (the
+     * walks flush the CPUs of every process mapping the page). Returns the pages freed whole.
+     */
+    private long unmapShared(final Shared shared, final Cpu self)
+    {
+        if (shared.count == 0)
+        {
+            return 0;
+        }
+        if (self != null)
+        {
+            self.goOffline();
+        }
+        // this thread's cache for the pages freed (kswapd and direct reclaimers run at once)
+        final FrameCache cache = memory.newCache();
+        final Rmap rmap = new Rmap(memory, cache);
+        long freed = 0;
+        int i = 0;
+        try
+        {
+            for (; i < shared.count; i++)
+            {
+                final int result = rmap.reclaim(shared.anons[i], shared.indexes[i], shared.pfns[i]);
+                if (result == Rmap.RECLAIMED)
+                {
+                    freed++;
+                }
+                else if (result == Rmap.SWAP_FULL)
+                {
+                    i++;
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            // the pages not walked (the swap area filled up, or a walk failed): the scan's references
+            for (; i < shared.count; i++)
+            {
+                memory.releaseData(cache, shared.pfns[i], false);
+            }
+            memory.retireCache(cache);
+            if (self != null)
+            {
+                self.goOnline();
+            }
+        }
+        stolen.addAndGet(freed);
+        sharedStolen.addAndGet(freed);
+        return freed;
+    }
+
     /** One process from {@code from}: its private VMAs, a PT page at a time, until {@code budget} pages are taken. */
-    private Scan scan(final AddressSpace mm, final long from, final long budget, final Cpu self)
+    private Scan scan(final AddressSpace mm, final long from, final long budget, final Cpu self, final Shared shared)
     {
         if (self != null && self.mm == mm)
         {
-            return scan(mm, from, budget, self, false);
+            return scan(mm, from, budget, self, false, shared);
         }
         final Cpu cpu;
         try
@@ -239,7 +336,7 @@ public final class Reclaimer implements AutoCloseable
         }
         try
         {
-            return scan(mm, from, budget, cpu, true);
+            return scan(mm, from, budget, cpu, true, shared);
         }
         finally
         {
@@ -251,7 +348,8 @@ public final class Reclaimer implements AutoCloseable
     }
 
     /** {@link #scan(AddressSpace, long, long, Cpu)} through {@code cpu}, closed at the end when {@code attached}. */
-    private Scan scan(final AddressSpace mm, final long from, final long budget, final Cpu cpu, final boolean attached)
+    private Scan scan(final AddressSpace mm, final long from, final long budget, final Cpu cpu, final boolean attached,
+        final Shared shared)
     {
         final boolean perVma = mm.perVma();
         long taken = 0;
@@ -282,13 +380,28 @@ public final class Reclaimer implements AutoCloseable
                         {
                             final long hi = Math.min(vma.end, (lo + CHUNK) & ~(CHUNK - 1));
                             editor.resetPageout();
+                            final long left = budget - taken - shared.count;
+                            // anonymous memory only: a private file mapping's shared pages may be the file's
+                            editor.pageoutCollectShared(vma.file == null && vma.anonVma() != null ? (int)Math.min(left, Integer.MAX_VALUE) : 0);
                             tlb.begin(cpu.shootdown);
-                            editor.pageout(mm.cr3(), lo, hi, PageTableEditor.PAGEOUT_RECLAIM, budget - taken, tlb);
-                            tlb.finish();
+                            try
+                            {
+                                editor.pageout(mm.cr3(), lo, hi, PageTableEditor.PAGEOUT_RECLAIM, left, tlb);
+                            }
+                            finally
+                            {
+                                editor.pageoutCollectShared(0);
+                                tlb.finish();
+                                for (int i = 0; i < editor.pageoutShared(); i++)
+                                {
+                                    shared.add(editor.pageoutSharedPfn(i), vma.anonVma(),
+                                        vma.pgoff + ((editor.pageoutSharedVa(i) - vma.start) >>> 12));
+                                }
+                            }
                             scanned.addAndGet(editor.pageoutScanned());
                             stolen.addAndGet(editor.pageoutStolen());
                             taken += editor.pageoutStolen();
-                            if (taken >= budget || editor.pageoutSwapFull())
+                            if (taken + shared.count >= budget || editor.pageoutSwapFull())
                             {
                                 return new Scan(taken, hi, editor.pageoutSwapFull());
                             }

@@ -48,6 +48,13 @@ public final class PageTableEditor
     public static final int SWAP_ENTRY_CHANGED = 1;
     public static final int SWAP_UNDER_WRITEBACK = 2;
 
+    /** {@link #rmapOne} results. */
+    public static final int RMAP_ABSENT = 0;
+    public static final int RMAP_MAPPED = 1;
+    public static final int RMAP_REFERENCED = 2;
+    public static final int RMAP_BUSY = 3;
+    public static final int RMAP_UNMAPPED = 4;
+
     private final PhysicalMemory memory;
     private final MemorySegment frames;
     private final MemorySegment metadata;
@@ -531,6 +538,119 @@ public final class PageTableEditor
     public long pageoutStolen()
     {
         return pageoutRange.stolen;
+    }
+
+    /**
+     * From the next {@link #pageout} (RECLAIM mode) on, hand back up to {@code max} unreferenced
+     * pages fork shares, each retained once ({@link #pageoutShared()}); 0 stops it. The caller
+     * releases every page handed back.
+     */
+    public void pageoutCollectShared(final int max)
+    {
+        pageoutRange.collectShared = Math.min(max, pageoutRange.sharedPfns.length);
+    }
+
+    /** Shared pages handed back since {@link #resetPageout()}: {@link #pageoutSharedPfn}/{@link #pageoutSharedVa} 0..n-1. */
+    public int pageoutShared()
+    {
+        return pageoutRange.shared;
+    }
+
+    public long pageoutSharedPfn(final int i)
+    {
+        return pageoutRange.sharedPfns[i];
+    }
+
+    public long pageoutSharedVa(final int i)
+    {
+        return pageoutRange.sharedVas[i];
+    }
+
+    /**
+     * One step of an rmap walk over the 4 KiB entry of {@code va} (folio_referenced_one and
+     * try_to_unmap_one), under its PT lock. The caller holds what keeps the tables of {@code va}
+     * (its VMA's read lock, or the mmap read lock) and a reference on the page {@code pfn}.
+     * <ul>
+     *   <li>{@code swapEntry == 0}: the reference harvest — an entry mapping the page with its A
+     *       bit set has it cleared ({@link #RMAP_REFERENCED}, the range added to {@code tlb} for the
+     *       flush); with it clear, {@link #RMAP_MAPPED};</li>
+     *   <li>otherwise the unmap — the entry is replaced by {@code swapEntry} (soft-dirty carried),
+     *       the page's mapcount dropped (its reference stays: the caller releases it after the
+     *       flush and the write-out), the range added to {@code tlb}: {@link #RMAP_UNMAPPED}. With
+     *       {@code duplicate} the slot's count is raised first, under the lock, so a zap of the
+     *       entry never sees the count short.</li>
+     * </ul>
+     * {@link #RMAP_BUSY}: the page is mapped writable (it may change) or by a huge leaf here;
+     * {@link #RMAP_ABSENT}: this entry does not map it.
+     */
+    public int rmapOne(final long cr3, final long va, final long pfn, final long swapEntry, final boolean duplicate,
+        final MmuGather tlb)
+    {
+        final int walked = walker.walk(cr3, va);
+        if (walked == PageWalker.WALK_LARGE)
+        {
+            final long head = PageTableEntry.leafAddress(walker.entry(), walker.level()) >>> 12;
+            final long pages = PageTableEntry.coverage(walker.level()) >>> 12;
+            return pfn >= head && pfn < head + pages ? RMAP_BUSY : RMAP_ABSENT;
+        }
+        if (walked != PageWalker.WALK_PTE)
+        {
+            return RMAP_ABSENT;
+        }
+        final long table = walker.tablePfn();
+        final long slot = walker.slot();
+        lockTable(table);
+        try
+        {
+            long e = (long)ENTRY.getVolatile(frames, slot);
+            while (true)
+            {
+                if (!PageTableEntry.isPresent(e) || PageTableEntry.pfn(e) != pfn)
+                {
+                    return RMAP_ABSENT;
+                }
+                if (PageTableEntry.isWritable(e))
+                {
+                    return RMAP_BUSY;
+                }
+                final long update;
+                if (swapEntry == 0)
+                {
+                    if (!PageTableEntry.isAccessed(e))
+                    {
+                        return RMAP_MAPPED;
+                    }
+                    update = e & ~PageTableEntry.ACCESSED;
+                }
+                else
+                {
+                    update = swapEntry | ((e & PageTableEntry.SOFT_DIRTY) != 0 ? SwapEntry.SOFT_DIRTY : 0);
+                }
+                // volatile CAS: an MMU may set A/D without the lock; only those can change under it
+                final long witness = (long)ENTRY.compareAndExchange(frames, slot, e, update);
+                if (witness != e)
+                {
+                    e = witness;
+                    continue;
+                }
+                break;
+            }
+            tlb.addRange(va, va + PhysicalMemory.PAGE_SIZE);
+            if (swapEntry == 0)
+            {
+                return RMAP_REFERENCED;
+            }
+            if (duplicate)
+            {
+                memory.swap().duplicate(SwapEntry.offset(swapEntry));
+            }
+            memory.unmapData(pfn);
+            return RMAP_UNMAPPED;
+        }
+        finally
+        {
+            unlockTable(table);
+        }
     }
 
     /** Whether the last {@link #pageout} found the swap area full. */

@@ -23,8 +23,11 @@ import static io.mmemu.pgtable.PageWalker.ENTRY;
  *       with ignore_references).</li>
  * </ul>
  * Eligible: a present entry mapping a backed anonymous page that this entry alone holds
- * ({@code ANON_EXCLUSIVE}, one reference: no gather or copy in flight). Pages fork shares are left
- * (no reverse map yet to unmap them everywhere at once), as are the zero pages and phantom frames.
+ * ({@code ANON_EXCLUSIVE}, one reference: no gather or copy in flight). Pages fork shares cannot be
+ * taken here, one entry at a time: when the caller {@linkplain #collectShared asks}, an unreferenced
+ * one (read-only, not exclusive, held by its mappings only) is retained (one reference, taken under
+ * the PT lock, so it cannot be freed) and handed back with its address, for the reverse map to
+ * unmap everywhere at once. The zero pages and phantom frames are left.
  * A 2 MiB leaf is split (as shrink_folio_list splits a THP it cannot swap whole) unless it is the
  * huge zero page or the mode is {@link #COLD}.
  * <p>
@@ -61,6 +64,14 @@ final class PageoutRange extends RangeVisitor
     long stolen;
     /** Whether the last walk stopped because the swap area was full. */
     boolean swapFull;
+    /**
+     * Shared pages found unreferenced since {@link #reset}, each retained once for the caller, who
+     * releases it ({@link #collectShared} of them at most; 0: none collected).
+     */
+    final long[] sharedPfns = new long[PageTableEntry.ENTRIES];
+    final long[] sharedVas = new long[PageTableEntry.ENTRIES];
+    int shared;
+    int collectShared;
 
     PageoutRange(final PageTableEditor editor, final PhysicalMemory memory, final FrameCache cache, final HugePmd huge)
     {
@@ -79,6 +90,7 @@ final class PageoutRange extends RangeVisitor
         referenced = 0;
         stolen = 0;
         swapFull = false;
+        shared = 0;
     }
 
     int large(final long slot, final long entry, final long va, final int level)
@@ -92,7 +104,7 @@ final class PageoutRange extends RangeVisitor
         return DESCEND;
     }
 
-    int ptes(final long slot, final int count)
+    int ptes(final long slot, final long va, final int count)
     {
         assert editor.holdsLock(slot >>> 12) : "pageout without the PT lock";
         final SwapArea swap = memory.swap();
@@ -100,7 +112,8 @@ final class PageoutRange extends RangeVisitor
         for (long s = slot, end = slot + ((long)count << 3); s < end; s += 8)
         {
             long e = (long)ENTRY.getOpaque(frames, s);
-            if (!eligible(e))
+            final boolean exclusive = eligible(e);
+            if (!exclusive && (shared >= collectShared || mode != RECLAIM || !sharedEligible(e)))
             {
                 continue;
             }
@@ -126,11 +139,20 @@ final class PageoutRange extends RangeVisitor
             {
                 continue;
             }
-            if (stolen >= budget)
+            if (stolen + shared >= budget)
             {
                 break;
             }
             final long pfn = PageTableEntry.pfn(e);
+            if (!exclusive)
+            {
+                // under the PT lock the entry holds the page: the reference keeps it for the rmap
+                memory.retainData(pfn);
+                sharedPfns[shared] = pfn;
+                sharedVas[shared] = va + ((s - slot) << 9);
+                shared++;
+                continue;
+            }
             final long swapSlot = swap.allocate(pfn);
             if (swapSlot == SwapArea.NO_SLOT)
             {
@@ -170,6 +192,22 @@ final class PageoutRange extends RangeVisitor
     }
 
     /**
+     * A present read-only entry of a DATA page fork shares or shared (not exclusive), held by
+     * mappings only (no page cache, gather or copy holds it): what only an rmap walk can take.
+     */
+    private boolean sharedEligible(final long e)
+    {
+        if (!PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e))
+        {
+            return false;
+        }
+        final long pfn = PageTableEntry.pfn(e);
+        return pfn != zeroPagePfn && memory.isBacked(pfn)
+            && (memory.flags(pfn) & (FrameFlags.STATE_MASK | FrameFlags.ANON_EXCLUSIVE | FrameFlags.HUGETLB)) == FrameFlags.DATA
+            && memory.refcount(pfn) == memory.mapcount(pfn);
+    }
+
+    /**
      * After a PT page, no lock held: the pages unmapped there are flushed from every TLB, written
      * to their slots and released. {@link PageTableEditor#STOPPED} ends the walk.
      */
@@ -187,6 +225,6 @@ final class PageoutRange extends RangeVisitor
             }
             pending = 0;
         }
-        return swapFull || (mode != COLD && stolen >= budget) ? PageTableEditor.STOPPED : PageTableEditor.OK;
+        return swapFull || (mode != COLD && stolen + shared >= budget) ? PageTableEditor.STOPPED : PageTableEditor.OK;
     }
 }

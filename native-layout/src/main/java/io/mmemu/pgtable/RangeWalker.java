@@ -292,7 +292,7 @@ public final class RangeWalker
             final long lockedAt = System.nanoTime();
             try
             {
-                status = lockedPtes(v, slot, count);
+                status = lockedPtes(v, slot, from, count);
             }
             finally
             {
@@ -331,7 +331,7 @@ public final class RangeWalker
         return status;
     }
 
-    private static int lockedPtes(final RangeVisitor v, final long slot, final int count)
+    private static int lockedPtes(final RangeVisitor v, final long slot, final long va, final int count)
     {
         return switch (v.kind)
         {
@@ -340,7 +340,7 @@ public final class RangeWalker
             case RangeVisitor.CLEAN -> ((CleanRange)v).ptes(slot, count);
             case RangeVisitor.CLEAR_SOFT_DIRTY -> ((ClearSoftDirtyRange)v).ptes(slot, count);
             case RangeVisitor.POPULATE -> ((PopulateRange)v).ptes(slot, count);
-            case RangeVisitor.PAGEOUT_KIND -> ((PageoutRange)v).ptes(slot, count);
+            case RangeVisitor.PAGEOUT_KIND -> ((PageoutRange)v).ptes(slot, va, count);
             default -> throw new IllegalStateException("visitor kind " + v.kind + " does not lock PT pages");
         };
     }

@@ -1,0 +1,213 @@
+package io.mmemu.vm;
+
+import io.mmemu.pgtable.MmuGather;
+import io.mmemu.pgtable.PageTableEditor;
+import io.mmemu.pgtable.SwapEntry;
+import io.mmemu.phys.FrameCache;
+import io.mmemu.phys.PhysicalMemory;
+import io.mmemu.phys.SwapArea;
+
+/**
+ * The reverse map of anonymous pages (mm/rmap.c), for a page several entries map — after fork, in
+ * several processes: from the page to every entry that maps it, through its {@link AnonVma}'s
+ * family (the root's member processes, and in each the VMAs of the family whose linear range holds
+ * the page's index). Reclaim ({@link Reclaimer}) hands it the pages its scan found shared and
+ * unreferenced, each with one reference the scan took under a PT lock; {@link #reclaim} consumes it.
+ * <p>
+ * One page, two walks, one process at a time (a CPU attached to it for the walk, no other lock held
+ * meanwhile; each VMA under its read lock, or the process under the mmap read lock, so its tables
+ * stay; both only tried, as rmap's anon_vma and mmap trylocks are: a process a writer holds is
+ * skipped, which keeps the page in the first walk and leaves it mapped there in the second):
+ * <ol>
+ *   <li>folio_referenced: every entry mapping the page has its A bit tested and cleared, with the
+ *       TLB flush. A set bit, a mapping that is writable or a huge leaf, or a VMA a writer holds
+ *       (rmap's trylock contended) keeps the page.</li>
+ *   <li>try_to_unmap: a swap slot is allocated naming the page (faults on its entries wait for the
+ *       write-out), and every entry still mapping the page becomes the same swap entry (not
+ *       exclusive), the slot's count one per entry, each process's TLB flushed. Then the page is
+ *       written to the slot and the references dropped: the scan's, and one per entry unmapped
+ *       (their mapcounts went with the entries).</li>
+ * </ol>
+ * Why this is safe without holding every mapping at once: while a page is mapped by more than one
+ * entry, or not exclusive, no entry maps it writable (fork write-protects both sides; a write
+ * fault copies it or, holding the only reference, reuses it), and the scan's reference keeps any
+ * write fault from reusing it until the end. So its bytes do not change from the first unmap to the
+ * write-out, and an entry the walk could not reach (a VMA a writer holds, a process forked after the
+ * walk read the members) keeps the page mapped, with the same bytes the unmapped entries will read
+ * back: the page is then only partly reclaimed, never torn. Kept references also keep the PFN from
+ * being reused while any step looks at it.
+ */
+final class Rmap
+{
+    /** {@link #reclaim} results. */
+    static final int KEPT = 0;
+    static final int PARTLY_UNMAPPED = 1;
+    static final int RECLAIMED = 2;
+    static final int SWAP_FULL = 3;
+
+    private final PhysicalMemory memory;
+    private final FrameCache cache;
+    private AnonVma root;
+    private long index;
+    private long pfn;
+    /** The walk's state: the swap entry being installed (0: the reference harvest), entries unmapped, why the page is kept. */
+    private long swapEntry;
+    private int unmapped;
+    private boolean referenced;
+    private boolean busy;
+
+    /** @param cache where released pages go (the reclaiming thread's) */
+    Rmap(final PhysicalMemory memory, final FrameCache cache)
+    {
+        this.memory = memory;
+        this.cache = cache;
+    }
+
+    /**
+     * Reclaims anonymous page {@code pfn} of {@code anon}'s family at linear index {@code index},
+     * on which the caller holds one reference (consumed here). The caller holds no lock and no
+     * online CPU (the walks flush other CPUs and wait for them). Returns {@link #RECLAIMED} when no
+     * entry maps the page any more, {@link #PARTLY_UNMAPPED} when some do, {@link #KEPT} when it was
+     * referenced or could not be reached whole, {@link #SWAP_FULL} when no slot was free.
+     */
+    int reclaim(final AnonVma anon, final long index, final long pfn)
+    {
+        this.root = anon.root();
+        this.index = index;
+        this.pfn = pfn;
+        this.unmapped = 0;
+        this.referenced = false;
+        this.busy = false;
+        final AddressSpace[] members = anon.members();
+        long slot = SwapArea.NO_SLOT;
+        try
+        {
+            swapEntry = 0;
+            for (final AddressSpace mm : members)
+            {
+                visit(mm);
+            }
+            if (referenced || busy)
+            {
+                return KEPT;
+            }
+            final SwapArea swap = memory.swap();
+            slot = swap.allocate(pfn);
+            if (slot == SwapArea.NO_SLOT)
+            {
+                return SWAP_FULL;
+            }
+            swapEntry = SwapEntry.of(0, slot);
+            for (final AddressSpace mm : members)
+            {
+                visit(mm);
+            }
+            if (unmapped == 0)
+            {
+                swap.cancel(slot);
+                return KEPT;
+            }
+            // every unmapped entry's TLB was flushed, and no entry maps the page writable: its bytes are final
+            final boolean whole = memory.mapcount(pfn) == 0;
+            swap.writeOut(slot, memory.frames());
+            return whole ? RECLAIMED : PARTLY_UNMAPPED;
+        }
+        finally
+        {
+            // the scan's reference and one per unmapped entry (its mapcount went with the entry)
+            for (int i = 0; i <= unmapped; i++)
+            {
+                memory.releaseData(cache, pfn, false);
+            }
+        }
+    }
+
+    /** One process's entries of the page: the current walk's step at each, then one flush. */
+    private void visit(final AddressSpace mm)
+    {
+        final Cpu cpu;
+        try
+        {
+            cpu = mm.attachCpu();
+        }
+        catch (final IllegalStateException exited)
+        {
+            // it exited: its entries are gone
+            return;
+        }
+        try
+        {
+            final boolean perVma = mm.perVma();
+            // trylocks only: a fault of this process may be waiting for the write-out of a slot
+            // another walk holds, behind a writer this one would queue after
+            if (!perVma && !mm.rangeLock().tryLockShared())
+            {
+                busy = true;
+                return;
+            }
+            try
+            {
+                final MmuGather tlb = cpu.gather;
+                tlb.begin(cpu.shootdown);
+                try
+                {
+                    for (final Vma vma : mm.tree().toArray())
+                    {
+                        final AnonVma anon = vma.anonVma();
+                        if (anon == null || anon.root() != root || index < vma.pgoff || index - vma.pgoff >= vma.pages())
+                        {
+                            continue;
+                        }
+                        if (perVma && !vma.tryReadLock())
+                        {
+                            // a writer holds it (rmap's trylock contended): folio_referenced keeps the page
+                            busy = true;
+                            continue;
+                        }
+                        try
+                        {
+                            step(cpu.editor, mm.cr3(), vma.start + ((index - vma.pgoff) << 12), tlb);
+                        }
+                        finally
+                        {
+                            if (perVma)
+                            {
+                                vma.readUnlock();
+                            }
+                        }
+                    }
+                }
+                finally
+                {
+                    // no PT lock held: the flush of the A bits cleared or the entries unmapped here
+                    tlb.finish();
+                }
+            }
+            finally
+            {
+                if (!perVma)
+                {
+                    mm.rangeLock().unlockShared();
+                }
+            }
+        }
+        finally
+        {
+            cpu.close();
+        }
+    }
+
+    private void step(final PageTableEditor editor, final long cr3, final long va, final MmuGather tlb)
+    {
+        switch (editor.rmapOne(cr3, va, pfn, swapEntry, unmapped > 0, tlb))
+        {
+            case PageTableEditor.RMAP_REFERENCED -> referenced = true;
+            case PageTableEditor.RMAP_BUSY -> busy = true;
+            case PageTableEditor.RMAP_UNMAPPED -> unmapped++;
+            default ->
+            {
+                // absent, or mapped and unreferenced: nothing to record
+            }
+        }
+    }
+}
