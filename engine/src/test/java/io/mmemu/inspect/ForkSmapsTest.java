@@ -1,6 +1,5 @@
 package io.mmemu.inspect;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 import io.mmemu.phys.PhysicalMemory;
@@ -8,7 +7,6 @@ import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
 import io.mmemu.vm.Signal;
 import io.mmemu.vm.ThpMode;
-import io.mmemu.vm.VmaInfo;
 import org.junit.jupiter.api.Test;
 
 import static io.mmemu.vm.Mman.*;
@@ -23,22 +21,6 @@ final class ForkSmapsTest
 {
     private static final long BASE = 0x100000000000L;
     private static final long PAGE = 4096;
-
-    private static Map<String, String> smaps(final AddressSpace space, final long va)
-    {
-        final Snapshot snapshot = Snapshot.of(space, ThpMode.NEVER);
-        final VmaInfo vma = snapshot.vmaAt(va);
-        final StringBuilder sb = new StringBuilder();
-        Smaps.append(sb, snapshot, vma);
-        final String[] lines = sb.toString().split("\n");
-        final Map<String, String> fields = new LinkedHashMap<>();
-        for (int i = 1; i < lines.length; i++)
-        {
-            final int colon = lines[i].indexOf(':');
-            fields.put(lines[i].substring(0, colon), lines[i].substring(colon + 1).strip());
-        }
-        return fields;
-    }
 
     private static void assertUsage(final Map<String, String> f, final String rss, final String pss,
         final String sharedDirty, final String privateDirty, final String referenced)
@@ -64,20 +46,20 @@ final class ForkSmapsTest
             {
                 assertEquals(Signal.NONE, p.writeByte(BASE + i * PAGE, 1));
             }
-            assertUsage(smaps(parent, BASE), "16 kB", "16 kB", "0 kB", "16 kB", "16 kB");
+            assertUsage(SmapsFields.of(parent, BASE, ThpMode.NEVER), "16 kB", "16 kB", "0 kB", "16 kB", "16 kB");
             final AddressSpace child = p.fork();
             final Cpu c = child.attachCpu();
             // shared by two: Pss is half; the child's entries are old (pte_mkold) and keep D
-            assertUsage(smaps(parent, BASE), "16 kB", "8 kB", "16 kB", "0 kB", "16 kB");
-            assertUsage(smaps(child, BASE), "16 kB", "8 kB", "16 kB", "0 kB", "0 kB");
+            assertUsage(SmapsFields.of(parent, BASE, ThpMode.NEVER), "16 kB", "8 kB", "16 kB", "0 kB", "16 kB");
+            assertUsage(SmapsFields.of(child, BASE, ThpMode.NEVER), "16 kB", "8 kB", "16 kB", "0 kB", "0 kB");
             final Snapshot before = Snapshot.of(child, ThpMode.NEVER);
             assertEquals(0x8000000000000000L, PagemapView.word(before, BASE) & 0xc100000000000000L,
                 "present, not exclusive");
 
             // the parent's write copies page 0: each side now has page 0 to itself
             assertEquals(Signal.NONE, p.writeByte(BASE, 2));
-            assertUsage(smaps(parent, BASE), "16 kB", "10 kB", "12 kB", "4 kB", "16 kB");
-            assertUsage(smaps(child, BASE), "16 kB", "10 kB", "12 kB", "4 kB", "0 kB");
+            assertUsage(SmapsFields.of(parent, BASE, ThpMode.NEVER), "16 kB", "10 kB", "12 kB", "4 kB", "16 kB");
+            assertUsage(SmapsFields.of(child, BASE, ThpMode.NEVER), "16 kB", "10 kB", "12 kB", "4 kB", "0 kB");
             final Snapshot after = Snapshot.of(child, ThpMode.NEVER);
             assertEquals(0x8100000000000000L, PagemapView.word(after, BASE) & 0xc100000000000000L, "exclusive again");
             assertEquals(0x8000000000000000L, PagemapView.word(after, BASE + PAGE) & 0xc100000000000000L);
@@ -85,7 +67,7 @@ final class ForkSmapsTest
             // a third process: the three-way pages' Pss is a third each (4096/3 bytes, 1 kB rounded down)
             c.offline();
             final AddressSpace grandchild = p.fork();
-            final Map<String, String> f = smaps(grandchild, BASE);
+            final Map<String, String> f = SmapsFields.of(grandchild, BASE, ThpMode.NEVER);
             assertEquals("16 kB", f.get("Rss"));
             // page 0: the parent's copy, shared by two; pages 1-3: shared by three; in 1/4096 bytes as
             // smaps sums them (PSS_SHIFT), truncated once when printed: 6143.99 bytes are 5 kB

@@ -1,6 +1,5 @@
 package io.mmemu.inspect;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 import io.mmemu.phys.PhysicalMemory;
@@ -9,7 +8,6 @@ import io.mmemu.vm.Cpu;
 import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
 import io.mmemu.vm.ThpMode;
-import io.mmemu.vm.VmaInfo;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -47,24 +45,6 @@ class SmapsTest
         memory.close();
     }
 
-    /** The fields of the smaps block of the VMA at {@code va}, "Rss" → "4 kB". */
-    private Map<String, String> smaps(final long va, final ThpMode thp)
-    {
-        final Snapshot snapshot = Snapshot.of(space, thp);
-        final VmaInfo vma = snapshot.vmaAt(va);
-        final StringBuilder sb = new StringBuilder();
-        Smaps.append(sb, snapshot, vma);
-        final String[] lines = sb.toString().split("\n");
-        assertEquals(vma.mapsLine(), lines[0]);
-        final Map<String, String> fields = new LinkedHashMap<>();
-        for (int i = 1; i < lines.length; i++)
-        {
-            final int colon = lines[i].indexOf(':');
-            fields.put(lines[i].substring(0, colon), lines[i].substring(colon + 1).strip());
-        }
-        return fields;
-    }
-
     @Test
     void zeroPageMappingsAreNotResidentButArePresentInPagemap()
     {
@@ -73,7 +53,7 @@ class SmapsTest
         cpu.writeByte(BASE, 1);
         cpu.readByte(BASE + 4096);
         cpu.readByte(BASE + 2 * 4096);
-        final Map<String, String> f = smaps(BASE, ThpMode.NEVER);
+        final Map<String, String> f = SmapsFields.of(space, BASE, ThpMode.NEVER);
         // vm_normal_page() gives no page for the zero page: only the written page counts
         assertEquals("4 kB", f.get("Rss"));
         assertEquals("4 kB", f.get("Pss"));
@@ -97,7 +77,7 @@ class SmapsTest
         cpu.writeByte(BASE, 1);
         cpu.writeByte(BASE + 4096, 1);
         cpu.mprotect(BASE, 2 * 4096, PROT_NONE);
-        final Map<String, String> f = smaps(BASE, ThpMode.NEVER);
+        final Map<String, String> f = SmapsFields.of(space, BASE, ThpMode.NEVER);
         // pte_present() is true for PROT_NONE entries: still resident, still dirty
         assertEquals("8 kB", f.get("Rss"));
         assertEquals("8 kB", f.get("Private_Dirty"));
@@ -119,7 +99,7 @@ class SmapsTest
         cpu.writeByte(second, 2);
         cpu.readByte(second + 4096);
         cpu.readByte(second + 2 * 4096);
-        final Map<String, String> first = smaps(BASE, ThpMode.ALWAYS);
+        final Map<String, String> first = SmapsFields.of(space, BASE, ThpMode.ALWAYS);
         // pages 0 (dirty) and 1 (clean) are each mapped twice: Shared, and half their size in Pss
         assertEquals("8 kB", first.get("Rss"));
         assertEquals("4 kB", first.get("Pss"));
@@ -130,7 +110,7 @@ class SmapsTest
         // shmem pages are not anonymous; shmem is never THP-eligible under shmem_enabled=never
         assertEquals("0 kB", first.get("Anonymous"));
         assertEquals("0", first.get("THPeligible"));
-        final Map<String, String> other = smaps(second, ThpMode.ALWAYS);
+        final Map<String, String> other = SmapsFields.of(space, second, ThpMode.ALWAYS);
         assertEquals("12 kB", other.get("Rss"));
         assertEquals("8 kB", other.get("Pss"));
         assertEquals("2 kB", other.get("Pss_Dirty"));
@@ -144,7 +124,7 @@ class SmapsTest
     {
         start(KernelConfig.MAINLINE);
         cpu.mmap(BASE, 3 * 4096, RW, PRIVATE | MAP_LOCKED, -1, 0);
-        final Map<String, String> f = smaps(BASE, ThpMode.NEVER);
+        final Map<String, String> f = SmapsFields.of(space, BASE, ThpMode.NEVER);
         // MAP_LOCKED populates a private writable VMA for write
         assertEquals("12 kB", f.get("Rss"));
         assertEquals("12 kB", f.get("Locked"));
@@ -160,14 +140,14 @@ class SmapsTest
         cpu.mmap(aligned, 0x200000, RW, PRIVATE, -1, 0);                 // exactly one aligned 2 MiB block
         cpu.mmap(BASE + 0x801000, 0x200000, RW, PRIVATE, -1, 0);         // 2 MiB, but no aligned block inside
         cpu.mmap(BASE + 0x1000000, 0x400000, RW, PRIVATE | MAP_STACK, -1, 0); // MAP_STACK: VM_NOHUGEPAGE
-        assertEquals("1", smaps(aligned, ThpMode.ALWAYS).get("THPeligible"));
-        assertEquals("0", smaps(aligned, ThpMode.MADVISE).get("THPeligible"));
-        assertEquals("0", smaps(aligned, ThpMode.NEVER).get("THPeligible"));
-        assertEquals("0", smaps(BASE + 0x801000, ThpMode.ALWAYS).get("THPeligible"));
-        assertEquals("0", smaps(BASE + 0x1000000, ThpMode.ALWAYS).get("THPeligible"));
+        assertEquals("1", SmapsFields.of(space, aligned, ThpMode.ALWAYS).get("THPeligible"));
+        assertEquals("0", SmapsFields.of(space, aligned, ThpMode.MADVISE).get("THPeligible"));
+        assertEquals("0", SmapsFields.of(space, aligned, ThpMode.NEVER).get("THPeligible"));
+        assertEquals("0", SmapsFields.of(space, BASE + 0x801000, ThpMode.ALWAYS).get("THPeligible"));
+        assertEquals("0", SmapsFields.of(space, BASE + 0x1000000, ThpMode.ALWAYS).get("THPeligible"));
         cpu.madvise(aligned, 0x200000, MADV_HUGEPAGE);
-        assertEquals("1", smaps(aligned, ThpMode.MADVISE).get("THPeligible"));
-        assertEquals("0", smaps(aligned, ThpMode.NEVER).get("THPeligible"));
+        assertEquals("1", SmapsFields.of(space, aligned, ThpMode.MADVISE).get("THPeligible"));
+        assertEquals("0", SmapsFields.of(space, aligned, ThpMode.NEVER).get("THPeligible"));
     }
 
     @Test
@@ -178,6 +158,6 @@ class SmapsTest
         assertEquals(String.join(",", "Size", "KernelPageSize", "MMUPageSize", "Rss", "Pss", "Pss_Dirty", "Shared_Clean",
             "Shared_Dirty", "Private_Clean", "Private_Dirty", "Referenced", "Anonymous", "KSM", "LazyFree", "AnonHugePages",
             "ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked", "THPeligible",
-            "VmFlags"), String.join(",", smaps(BASE, ThpMode.ALWAYS).keySet()));
+            "VmFlags"), String.join(",", SmapsFields.of(space, BASE, ThpMode.ALWAYS).keySet()));
     }
 }

@@ -1,6 +1,5 @@
 package io.mmemu.inspect;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 import io.mmemu.phys.PhysicalMemory;
@@ -9,7 +8,6 @@ import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
 import io.mmemu.vm.Signal;
 import io.mmemu.vm.ThpMode;
-import io.mmemu.vm.VmaInfo;
 import org.junit.jupiter.api.Test;
 
 import static io.mmemu.vm.Mman.*;
@@ -24,22 +22,6 @@ final class SwapSmapsTest
     private static final long BASE = 0x100000000000L;
     private static final long PAGE = 4096;
 
-    private static Map<String, String> smaps(final AddressSpace space, final long va)
-    {
-        final Snapshot snapshot = Snapshot.of(space, ThpMode.NEVER);
-        final VmaInfo vma = snapshot.vmaAt(va);
-        final StringBuilder sb = new StringBuilder();
-        Smaps.append(sb, snapshot, vma);
-        final String[] lines = sb.toString().split("\n");
-        final Map<String, String> fields = new LinkedHashMap<>();
-        for (int i = 1; i < lines.length; i++)
-        {
-            final int colon = lines[i].indexOf(':');
-            fields.put(lines[i].substring(0, colon), lines[i].substring(colon + 1).strip());
-        }
-        return fields;
-    }
-
     @Test
     void swapAndSwapPssFollowTheSlotsCounts()
     {
@@ -53,25 +35,25 @@ final class SwapSmapsTest
                 assertEquals(Signal.NONE, p.writeByte(BASE + i * PAGE, 1));
             }
             assertEquals(0, p.madvise(BASE, 8 * PAGE, MADV_PAGEOUT));
-            Map<String, String> f = smaps(parent, BASE);
+            Map<String, String> f = SmapsFields.of(parent, BASE, ThpMode.NEVER);
             assertEquals("32 kB", f.get("Rss"));
             assertEquals("32 kB", f.get("Swap"));
             assertEquals("32 kB", f.get("SwapPss"));
             final AddressSpace child = p.fork();
-            f = smaps(child, BASE);
+            f = SmapsFields.of(child, BASE, ThpMode.NEVER);
             assertEquals("32 kB", f.get("Swap"), "fork copied the swap entries");
             assertEquals("16 kB", f.get("SwapPss"), "each slot named twice: half of it each");
-            assertEquals("16 kB", smaps(parent, BASE).get("SwapPss"));
+            assertEquals("16 kB", SmapsFields.of(parent, BASE, ThpMode.NEVER).get("SwapPss"));
             try (Cpu c = child.attachCpu())
             {
                 assertEquals(Signal.NONE, c.readByte(BASE));
                 assertEquals(1, c.value());
             }
             // the child read its first page in: 7 slots still shared, the first one the parent's alone
-            assertEquals("28 kB", smaps(child, BASE).get("Swap"));
-            assertEquals("14 kB", smaps(child, BASE).get("SwapPss"));
-            assertEquals("32 kB", smaps(parent, BASE).get("Swap"));
-            assertEquals("18 kB", smaps(parent, BASE).get("SwapPss"));
+            assertEquals("28 kB", SmapsFields.of(child, BASE, ThpMode.NEVER).get("Swap"));
+            assertEquals("14 kB", SmapsFields.of(child, BASE, ThpMode.NEVER).get("SwapPss"));
+            assertEquals("32 kB", SmapsFields.of(parent, BASE, ThpMode.NEVER).get("Swap"));
+            assertEquals("18 kB", SmapsFields.of(parent, BASE, ThpMode.NEVER).get("SwapPss"));
             child.close();
             p.close();
             parent.close();
