@@ -350,8 +350,10 @@ public final class HugeMemory
     static int leafFault(final Cpu cpu, final Vma vma, final long page, final boolean write, final long slot,
         final long e)
     {
-        if (!write || !PageTableEntry.isHugePmd(e) || PageTableEntry.isWritable(e))
+        if (!write || !PageTableEntry.isHugePmd(e) || PageTableEntry.isWritable(e) || !PageTableEntry.isPresent(e))
         {
+            // a PROT_NONE leaf is met here only in a VMA mprotect is still re-protecting (it holds
+            // the VMA's write lock, or the mmap lock, until its leaves are done): retry
             return Signal.NONE;
         }
         final PhysicalMemory memory = cpu.memory;

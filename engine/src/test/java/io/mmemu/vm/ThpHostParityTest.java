@@ -14,6 +14,7 @@ import static io.mmemu.vm.Mman.MAP_FIXED;
 import static io.mmemu.vm.Mman.MAP_PRIVATE;
 import static io.mmemu.vm.Mman.MREMAP_FIXED;
 import static io.mmemu.vm.Mman.MREMAP_MAYMOVE;
+import static io.mmemu.vm.Mman.PROT_NONE;
 import static io.mmemu.vm.Mman.PROT_READ;
 import static io.mmemu.vm.Mman.PROT_WRITE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -166,6 +167,88 @@ final class ThpHostParityTest
             assertEquals(target, m.cpu.mremap(BASE + HUGE / 2, HUGE, HUGE, MREMAP_MAYMOVE | MREMAP_FIXED, target));
             m.write(target + HUGE - 4096L);
             assertTrue(m.pte(target), "4 KiB pages: the destination block has a PT page");
+            assertFalse(m.huge(target));
+        }
+    }
+
+    /** The PMD leaf at {@code va}, 0 when none is there. */
+    private static long leaf(final Machine m, final long va)
+    {
+        return m.huge(va) ? m.cpu.walker.entry() : 0L;
+    }
+
+    /**
+     * change_huge_pmd: mprotect(PROT_NONE) of a whole huge page keeps its leaf, non-present with
+     * PROTNONE and its page (pagemap still says present and exclusive); an access is SEGV_ACCERR;
+     * mprotect back gives the same page back, its data intact.
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void protNoneKeepsAWholeHugePage(final LockingMode locking)
+    {
+        try (Machine m = new Machine(locking))
+        {
+            m.map(BASE, 2 * HUGE);
+            m.advise(BASE, 2 * HUGE);
+            m.write(BASE + 8);
+            m.write(BASE + HUGE + 8);
+            final long head = PageTableEntry.leafAddress(leaf(m, BASE), PageTableEntry.LEVEL_PMD);
+            assertEquals(0, m.cpu.mprotect(BASE, HUGE, PROT_NONE));
+            final long none = leaf(m, BASE);
+            assertTrue(PageTableEntry.isProtNone(none), "a PROT_NONE PMD leaf, not a split");
+            assertEquals(head, PageTableEntry.leafAddress(none, PageTableEntry.LEVEL_PMD));
+            assertEquals(Pagemap.PRESENT | Pagemap.EXCLUSIVE, m.mm.pagemap(BASE + 5 * 4096L) & (Pagemap.PRESENT | Pagemap.EXCLUSIVE));
+            m.mm.check(true).assertOk();
+            assertEquals(Signal.SEGV_ACCERR, m.cpu.readLong(BASE + 8));
+            assertEquals(Signal.SEGV_ACCERR, m.cpu.writeLong(BASE + 4096L, 1));
+            assertTrue(PageTableEntry.isProtNone(leaf(m, BASE)));
+            assertEquals(0, m.cpu.mprotect(BASE, HUGE, RW));
+            assertTrue(PageTableEntry.isPresent(leaf(m, BASE)));
+            assertEquals(Signal.NONE, m.cpu.readLong(BASE + 8));
+            assertEquals(BASE + 8, m.cpu.value());
+            m.write(BASE + 16);
+            assertEquals(head, PageTableEntry.leafAddress(leaf(m, BASE), PageTableEntry.LEVEL_PMD), "the same page, reused");
+        }
+    }
+
+    /**
+     * A PROT_NONE huge leaf is a leaf to every range operation: moved whole by mremap
+     * (move_huge_pmd), copied whole by fork, split where a munmap cuts it (its subpages stay
+     * PROT_NONE), and freed whole by munmap (the checker's accounting at close says so).
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void aProtNoneHugeLeafMovesForksSplitsAndUnmaps(final LockingMode locking)
+    {
+        try (Machine m = new Machine(locking))
+        {
+            final long target = BASE + 8 * HUGE;
+            m.map(BASE, 2 * HUGE);
+            m.advise(BASE, 2 * HUGE);
+            m.write(BASE + 8);
+            m.write(BASE + HUGE + 8);
+            assertEquals(0, m.cpu.mprotect(BASE, 2 * HUGE, PROT_NONE));
+            assertEquals(target, m.cpu.mremap(BASE, HUGE, HUGE, MREMAP_MAYMOVE | MREMAP_FIXED, target));
+            assertTrue(PageTableEntry.isProtNone(leaf(m, target)), "moved whole");
+            final AddressSpace child = m.cpu.fork();
+            assertNotNull(child);
+            try
+            {
+                final PageWalker walker = new PageWalker(m.memory, null);
+                assertEquals(PageWalker.WALK_LARGE, walker.walk(child.cr3(), target));
+                assertTrue(PageTableEntry.isProtNone(walker.entry()), "fork copies it whole");
+                AddressSpace.checkAll(true, m.mm, child).assertOk();
+            }
+            finally
+            {
+                child.close();
+            }
+            assertEquals(0, m.cpu.munmap(BASE + HUGE, 4096L));
+            assertTrue(m.pte(BASE + HUGE + 4096L), "split where the munmap cut it");
+            assertTrue(PageTableEntry.isProtNone(m.cpu.walker.entry()));
+            assertEquals(0, m.cpu.mprotect(BASE + HUGE + 4096L, HUGE - 4096L, RW));
+            assertEquals(Signal.NONE, m.cpu.readLong(BASE + HUGE + 4096L));
+            assertEquals(0, m.cpu.munmap(target, HUGE));
             assertFalse(m.huge(target));
         }
     }

@@ -31,11 +31,8 @@ public final class ThpScriptGenerator
     public static final Window ARENA = new Window(ScriptGenerator.CENTRE - (32L << 20), ScriptGenerator.CENTRE + (32L << 20));
     private static final long BLOCKS = (ARENA.end() - ARENA.start()) / HUGE;
     private static final String RW = "PROT_READ|PROT_WRITE";
-    /**
-     * No PROT_NONE: Linux keeps a huge page PROT_NONE as a non-present PMD leaf, mmemu splits it
-     * (docs/differential.md, "Known differences"); the 4 KiB generator covers PROT_NONE.
-     */
-    private static final String[] PROTS = {"PROT_READ", RW, "PROT_READ|PROT_EXEC", RW};
+    /** PROT_NONE over a whole huge page keeps it as a non-present PMD leaf (change_huge_pmd). */
+    private static final String[] PROTS = {"PROT_READ", RW, "PROT_READ|PROT_EXEC", RW, "PROT_NONE"};
     private static final String[] FORK_ADVICE = {"MADV_DONTFORK", "MADV_DOFORK", "MADV_WIPEONFORK", "MADV_KEEPONFORK"};
 
     private final SplittableRandom random;
@@ -70,7 +67,47 @@ public final class ThpScriptGenerator
             }
             lines.add(processPrefix() + next());
         }
+        finale(lines);
         return lines;
+    }
+
+    /**
+     * In a third of the scripts, a last scene whose huge pages the final smaps and pagemap still
+     * see (the random statements before it rarely leave one standing): fresh blocks under
+     * MADV_HUGEPAGE, touched whole, then one of the cases a huge page's life turns on.
+     */
+    private void finale(final List<String> lines)
+    {
+        if (random.nextInt(3) != 0)
+        {
+            return;
+        }
+        final String at = processPrefix();
+        final long start = Math.min(aligned(), ARENA.end() - 3 * HUGE);
+        final long length = (2 + random.nextInt(2)) * HUGE;
+        lines.add(at + "mmap(" + hex(start) + ", " + hex(length) + ", " + RW + ", MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)");
+        lines.add(at + "madvise(" + hex(start) + ", " + hex(length) + ", MADV_HUGEPAGE)");
+        lines.add(at + "touch(" + hex(start) + ", " + hex(length) + ", " + (random.nextInt(4) == 0 ? "PROT_READ" : "PROT_WRITE") + ")");
+        switch (random.nextInt(4))
+        {
+            case 0 -> lines.add(at + "mprotect(" + hex(start) + ", " + hex(HUGE) + ", PROT_NONE)");
+            case 1 ->
+            {
+                // PROT_NONE and back: the leaf kept whole both ways
+                lines.add(at + "mprotect(" + hex(start) + ", " + hex(length) + ", PROT_NONE)");
+                lines.add(at + "mprotect(" + hex(start + HUGE) + ", " + hex(HUGE) + ", " + RW + ")");
+                lines.add(at + "touch(" + hex(start + HUGE) + ", " + hex(PAGE) + ", PROT_WRITE)");
+            }
+            case 2 -> lines.add(at + "mprotect(" + hex(start + pages(8)) + ", " + hex(HUGE) + ", PROT_NONE)");
+            default ->
+            {
+                // a PROT_NONE leaf moved whole (move_huge_pmd)
+                final long destination = start == ARENA.start() ? ARENA.end() - HUGE : ARENA.start();
+                lines.add(at + "mprotect(" + hex(start) + ", " + hex(HUGE) + ", PROT_NONE)");
+                lines.add(at + "mremap(" + hex(start) + ", " + hex(HUGE) + ", " + hex(HUGE) + ", MREMAP_MAYMOVE|MREMAP_FIXED, "
+                    + hex(destination) + ")");
+            }
+        }
     }
 
     private String processPrefix()
