@@ -12,6 +12,7 @@ import static io.mmemu.vm.Mman.MADV_HUGEPAGE;
 import static io.mmemu.vm.Mman.MAP_ANONYMOUS;
 import static io.mmemu.vm.Mman.MAP_FIXED;
 import static io.mmemu.vm.Mman.MAP_PRIVATE;
+import static io.mmemu.vm.Mman.MREMAP_DONTUNMAP;
 import static io.mmemu.vm.Mman.MREMAP_FIXED;
 import static io.mmemu.vm.Mman.MREMAP_MAYMOVE;
 import static io.mmemu.vm.Mman.PROT_NONE;
@@ -250,6 +251,70 @@ final class ThpHostParityTest
             assertEquals(Signal.NONE, m.cpu.readLong(BASE + HUGE + 4096L));
             assertEquals(0, m.cpu.munmap(target, HUGE));
             assertFalse(m.huge(target));
+        }
+    }
+
+    /**
+     * copy_vma merges the copy with its neighbours, its own MREMAP_DONTUNMAP source included: an
+     * unfaulted anonymous VMA's copy gets pgoff = its address, which lines up with the source's on
+     * either side. A faulted source (an anon_vma, pgoff carried over) meets its copy unmerged.
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void dontUnmapMergesTheCopyWithItsUnfaultedSource(final LockingMode locking)
+    {
+        try (Machine m = new Machine(locking))
+        {
+            final int flags = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
+            m.map(BASE, 2 * HUGE);
+            assertEquals(BASE + 2 * HUGE, m.cpu.mremap(BASE + HUGE, HUGE, HUGE, flags, BASE + 2 * HUGE));
+            final Vma after = m.mm.tree().find(BASE);
+            assertEquals(BASE, after.start);
+            assertEquals(BASE + 3 * HUGE, after.end, "merged after its source");
+            final long other = BASE + 8 * HUGE;
+            m.map(other, HUGE);
+            assertEquals(other - HUGE, m.cpu.mremap(other, HUGE, HUGE, flags, other - HUGE));
+            assertEquals(other - HUGE, m.mm.tree().find(other).start, "merged before its source");
+            assertEquals(other + HUGE, m.mm.tree().find(other).end);
+            final long faulted = BASE + 16 * HUGE;
+            m.map(faulted, HUGE);
+            m.write(faulted);
+            assertEquals(faulted + HUGE, m.cpu.mremap(faulted, HUGE, HUGE, flags, faulted + HUGE));
+            assertEquals(faulted + HUGE, m.mm.tree().find(faulted).end, "a faulted source stays apart");
+            assertEquals(faulted + HUGE, m.mm.tree().find(faulted + HUGE).start);
+            m.advise(BASE, 3 * HUGE);
+            m.write(BASE + 2 * HUGE + 8);
+            assertTrue(m.huge(BASE + 2 * HUGE), "the merged VMA faults in huge pages");
+        }
+    }
+
+    /**
+     * move_normal_pmd: a whole PT page bound for an aligned destination moves itself, so the
+     * source's PMD entry is left empty; an MREMAP_DONTUNMAP source then faults in a huge page
+     * there. A PT page moved to an unaligned destination is emptied entry by entry and stays.
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void aWholePtPageMovesItselfAndLeavesTheSourcePmdEmpty(final LockingMode locking)
+    {
+        try (Machine m = new Machine(locking))
+        {
+            final int flags = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
+            final long target = BASE + 8 * HUGE;
+            m.map(BASE, 2 * HUGE);
+            m.write(BASE + 4096L);
+            m.write(BASE + HUGE + 4096L);
+            assertEquals(target, m.cpu.mremap(BASE, HUGE, HUGE, flags, target));
+            assertTrue(m.pte(target + 4096L), "the PT page arrived");
+            assertEquals(Signal.NONE, m.cpu.readLong(target + 4096L));
+            assertEquals(BASE + 4096L, m.cpu.value());
+            final long unaligned = BASE + 16 * HUGE + 4096L;
+            assertEquals(unaligned, m.cpu.mremap(BASE + HUGE, HUGE, HUGE, flags, unaligned));
+            m.advise(BASE, 2 * HUGE);
+            m.write(BASE + 8);
+            assertTrue(m.huge(BASE), "the source's PMD entry was left empty");
+            m.write(BASE + HUGE + 8);
+            assertTrue(m.pte(BASE + HUGE), "a source whose entries moved one by one keeps its PT page");
         }
     }
 }

@@ -87,8 +87,25 @@ public final class ThpScriptGenerator
         final long length = (2 + random.nextInt(2)) * HUGE;
         lines.add(at + "mmap(" + hex(start) + ", " + hex(length) + ", " + RW + ", MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)");
         lines.add(at + "madvise(" + hex(start) + ", " + hex(length) + ", MADV_HUGEPAGE)");
+        final int scene = random.nextInt(5);
+        if (scene == 4)
+        {
+            // MREMAP_DONTUNMAP of an unfaulted block next to its source: copy_vma merges the two
+            // (the moved part's pgoff lines up), then the moved part faults in huge pages
+            final long last = start + length - HUGE;
+            final boolean after = random.nextBoolean() && start + length + HUGE <= ARENA.end();
+            final long destination = after ? start + length : start - HUGE;
+            if (!after && start == ARENA.start())
+            {
+                return;
+            }
+            lines.add(at + "mremap(" + hex(after ? last : start) + ", " + hex(HUGE) + ", " + hex(HUGE)
+                + ", MREMAP_MAYMOVE|MREMAP_FIXED|MREMAP_DONTUNMAP, " + hex(destination) + ")");
+            lines.add(at + "touch(" + hex(destination) + ", " + hex(HUGE) + ", PROT_WRITE)");
+            return;
+        }
         lines.add(at + "touch(" + hex(start) + ", " + hex(length) + ", " + (random.nextInt(4) == 0 ? "PROT_READ" : "PROT_WRITE") + ")");
-        switch (random.nextInt(4))
+        switch (scene)
         {
             case 0 -> lines.add(at + "mprotect(" + hex(start) + ", " + hex(HUGE) + ", PROT_NONE)");
             case 1 ->
@@ -197,11 +214,11 @@ public final class ThpScriptGenerator
         final long destination = random.nextInt(3) == 0 ? aligned() + pages(4) : aligned();
         final long length = random.nextInt(4) == 0 ? span[1] + HUGE : span[1];
         final long clamped = Math.min(length, ARENA.end() - destination);
-        // no MREMAP_DONTUNMAP: a move next to what is left of its own source does not merge with it
-        // here, it does in Linux (docs/differential.md, "Known differences"); the 4 KiB generator covers it
+        // MREMAP_DONTUNMAP wants equal lengths (EINVAL otherwise, which the 4 KiB generator covers)
+        final boolean dontUnmap = clamped == span[1] && random.nextInt(4) == 0;
         remember(destination, clamped);
-        return "mremap(" + hex(span[0]) + ", " + hex(span[1]) + ", " + hex(clamped) + ", MREMAP_MAYMOVE|MREMAP_FIXED, "
-            + hex(destination) + ")";
+        return "mremap(" + hex(span[0]) + ", " + hex(span[1]) + ", " + hex(clamped) + ", MREMAP_MAYMOVE|MREMAP_FIXED"
+            + (dontUnmap ? "|MREMAP_DONTUNMAP" : "") + ", " + hex(destination) + ")";
     }
 
     private String touch()
