@@ -7,6 +7,7 @@ import io.mmemu.phys.PhysicalMemory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import static io.mmemu.vm.Mman.MADV_COLLAPSE;
 import static io.mmemu.vm.Mman.MADV_DONTNEED;
 import static io.mmemu.vm.Mman.MADV_HUGEPAGE;
 import static io.mmemu.vm.Mman.MAP_ANONYMOUS;
@@ -315,6 +316,70 @@ final class ThpHostParityTest
             assertTrue(m.huge(BASE), "the source's PMD entry was left empty");
             m.write(BASE + HUGE + 8);
             assertTrue(m.pte(BASE + HUGE), "a source whose entries moved one by one keeps its PT page");
+        }
+    }
+
+    /**
+     * madvise_collapse's rules as the 6.18 host gives them: EINVAL for a VMA without an anon_vma
+     * or without room for an aligned block, whatever the range; 0 for a range that rounds to no
+     * block at a block's start, EINVAL inside one; an empty PMD entry ends the scan (SCAN_PMD_NONE:
+     * a later block stays uncollapsed); read-only and zero-page blocks collapse (no SCAN_PAGE_RO).
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void collapseFollowsTheHostsRules(final LockingMode locking)
+    {
+        try (Machine m = new Machine(locking))
+        {
+            m.map(BASE, 4 * HUGE);
+            assertEquals(-Errno.EINVAL, m.cpu.madvise(BASE, 4096, MADV_COLLAPSE), "no anon_vma yet");
+            m.write(BASE + HUGE + 4096L);
+            assertEquals(0, m.cpu.madvise(BASE, 4096, MADV_COLLAPSE), "no block, at a block's start");
+            assertEquals(-Errno.EINVAL, m.cpu.madvise(BASE + 4096, 4096, MADV_COLLAPSE), "no block, inside one");
+            assertEquals(-Errno.EINVAL, m.cpu.madvise(BASE, 2 * HUGE, MADV_COLLAPSE), "block 0 has no PT page");
+            assertFalse(m.huge(BASE + HUGE), "the scan stopped at block 0");
+            assertEquals(0, m.cpu.madvise(BASE + HUGE, HUGE, MADV_COLLAPSE));
+            assertTrue(m.huge(BASE + HUGE));
+            assertEquals(Signal.NONE, m.cpu.readLong(BASE + 2 * HUGE + 8));
+            assertEquals(0, m.cpu.madvise(BASE + 2 * HUGE, HUGE, MADV_COLLAPSE), "zero pages only");
+            assertTrue(m.huge(BASE + 2 * HUGE));
+            final long small = BASE + 16 * HUGE;
+            m.map(small, HUGE / 2);
+            m.write(small);
+            assertEquals(-Errno.EINVAL, m.cpu.madvise(small, HUGE / 2, MADV_COLLAPSE), "no room for a block");
+        }
+    }
+
+    /**
+     * pagemap_pmd_range: a PMD-mapped huge page is exclusive only while no other process maps any
+     * of it — after fork and a child's partial copy on write, the parent's every page is shared.
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void aHugePageIsExclusiveInPagemapOnlyWhenNoneOfItIsShared(final LockingMode locking)
+    {
+        try (Machine m = new Machine(locking))
+        {
+            m.map(BASE, HUGE);
+            m.advise(BASE, HUGE);
+            m.write(BASE);
+            assertTrue(m.huge(BASE));
+            assertEquals(Pagemap.EXCLUSIVE, m.mm.pagemap(BASE + 0x78000) & Pagemap.EXCLUSIVE);
+            final AddressSpace child = m.cpu.fork();
+            assertNotNull(child);
+            final Cpu childCpu = child.attachCpu();
+            try
+            {
+                assertEquals(Signal.NONE, childCpu.writeLong(BASE + 0x78000, 1));
+                assertEquals(0, m.mm.pagemap(BASE + 0x78000) & Pagemap.EXCLUSIVE, "the rest of the folio is shared");
+                assertEquals(Pagemap.EXCLUSIVE, child.pagemap(BASE + 0x78000) & Pagemap.EXCLUSIVE, "the child's copy");
+            }
+            finally
+            {
+                childCpu.close();
+                child.close();
+            }
+            assertEquals(Pagemap.EXCLUSIVE, m.mm.pagemap(BASE + 0x78000) & Pagemap.EXCLUSIVE, "alone again");
         }
     }
 }

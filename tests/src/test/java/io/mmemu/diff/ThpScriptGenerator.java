@@ -155,8 +155,8 @@ public final class ThpScriptGenerator
         if (pick < 50)
         {
             final int kind = random.nextInt(10);
-            // no MADV_COLLAPSE and no MADV_FREE (smaps' LazyFree): docs/differential.md, "Known differences"
-            return madvise(kind < 5 ? "MADV_POPULATE_WRITE" : "MADV_POPULATE_READ");
+            // no MADV_FREE (smaps' LazyFree): docs/differential.md, "Known differences"
+            return madvise(kind < 5 ? "MADV_POPULATE_WRITE" : kind < 8 ? "MADV_POPULATE_READ" : "MADV_COLLAPSE");
         }
         if (forks && processes == 1 && pick < 55)
         {
