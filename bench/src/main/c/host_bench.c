@@ -18,6 +18,9 @@
  *   host_bench seed        THREADS SECONDS SIZE BIG
  *       THREADS threads run page_fault1 loops of SIZE (each write timed: fault latency) while,
  *       SECONDS/2 in, another thread munmaps a fully populated (MAP_POPULATE) mapping of BIG bytes.
+ *   host_bench seed_thp    THREADS SECONDS SIZE BIG
+ *       seed with every mapping advised MADV_HUGEPAGE, the big one populated after the advice
+ *       (MADV_POPULATE_WRITE): huge pages under the host's madvise policy
  *
  * Output, one fact a line (parsed by HostProgram; same words as the emulator's side):
  *   thread I OPS           operations of thread I (a page written, or an mmap+munmap pair)
@@ -150,6 +153,8 @@ static int map_type = MAP_PRIVATE | MAP_ANONYMOUS;
 static int on_file;
 /* page_fault1_guard: a PROT_NONE page after each mapping */
 static int guarded;
+/* seed_thp: every mapping advised MADV_HUGEPAGE */
+static int huge_advice;
 
 static int tmp_file(void)
 {
@@ -202,6 +207,11 @@ static void *page_fault1(void *arg)
         if (guard != 0 && mprotect(p, size, PROT_READ | PROT_WRITE) != 0)
         {
             fprintf(stderr, "host_bench: mprotect of the mapping: %s\n", strerror(errno));
+            exit(1);
+        }
+        if (huge_advice && madvise(p, size, MADV_HUGEPAGE) != 0)
+        {
+            fprintf(stderr, "host_bench: madvise(MADV_HUGEPAGE): %s\n", strerror(errno));
             exit(1);
         }
         for (size_t off = 0; off < size; off += PAGE)
@@ -295,7 +305,7 @@ static void print_latency(const char *name, const struct histogram *h)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: host_bench page_fault1|page_fault1_guard|page_fault1_thp|page_fault2|page_fault3|mmap1|mmap2 THREADS SECONDS SIZE | seed THREADS SECONDS SIZE BIG\n");
+    fprintf(stderr, "usage: host_bench page_fault1|page_fault1_guard|page_fault1_thp|page_fault2|page_fault3|mmap1|mmap2 THREADS SECONDS SIZE | seed|seed_thp THREADS SECONDS SIZE BIG\n");
     return 2;
 }
 
@@ -339,10 +349,11 @@ int main(int argc, char **argv)
         on_file = 1;
         map_type = MAP_SHARED;
     }
-    else if (strcmp(mode, "seed") == 0 && argc >= 6)
+    else if ((strcmp(mode, "seed") == 0 || strcmp(mode, "seed_thp") == 0) && argc >= 6)
     {
         loop = page_fault1;
         mode_seed = 1;
+        huge_advice = strcmp(mode, "seed_thp") == 0;
     }
     else
     {
@@ -358,7 +369,12 @@ int main(int argc, char **argv)
     if (mode_seed)
     {
         big_size = (size_t)strtoull(argv[5], NULL, 0) & ~(PAGE - 1);
-        big = map_or_die(big_size, MAP_POPULATE);
+        big = map_or_die(big_size, huge_advice ? 0 : MAP_POPULATE);
+        if (huge_advice && (madvise(big, big_size, MADV_HUGEPAGE) != 0 || madvise(big, big_size, MADV_POPULATE_WRITE) != 0))
+        {
+            fprintf(stderr, "host_bench: advising or populating the big mapping: %s\n", strerror(errno));
+            return 1;
+        }
     }
 
     struct worker *workers = calloc((size_t)(threads > 0 ? threads : 1), sizeof(struct worker));

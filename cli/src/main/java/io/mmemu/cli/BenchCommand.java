@@ -104,7 +104,7 @@ public final class BenchCommand implements Callable<Integer>
         try
         {
             final Workload workload = Workload.fromCliName(words.get(0));
-            final boolean seed = workload == Workload.SEED;
+            final boolean seed = workload.seed();
             final Backing mode = switch (backing == null ? (seed ? "tables-only" : "full") : backing)
             {
                 case "full" -> Backing.FULL;

@@ -59,10 +59,13 @@ final class Model implements AutoCloseable
 
     /**
      * Whether {@code recorded} is a result {@code op} may give where the model, just now, gave
-     * {@code modelled}: the same one, except for MADV_COLLAPSE over a range that VMAs cover
-     * whole. Its result depends on which pages are resident and on allocation
-     * (madvise_collapse_errno: 0, EINVAL, EAGAIN, ENOMEM or EBUSY), which the model's state leaves
-     * out — its own probes fault pages in — and it changes no byte and no VMA whatever it returns.
+     * {@code modelled}: the same one, except for MADV_COLLAPSE. Its result depends on which pages
+     * and PT pages are resident and on allocation (madvise_collapse_errno: 0, EINVAL, EAGAIN,
+     * ENOMEM or EBUSY; a block with no PT page ends the scan with EINVAL), which the model's state
+     * leaves out — its own probes fault pages in — and it changes no byte and no VMA whatever it
+     * returns. Over a range VMAs cover whole, any of those results explains it; over one with a
+     * hole, 0 never does (madvise says ENOMEM for the hole unless a VMA's collapse failed first),
+     * and EINVAL and ENOMEM explain each other only where the model gave one of them.
      */
     boolean explains(final Op op, final Outcome modelled, final Outcome recorded)
     {
@@ -70,14 +73,19 @@ final class Model implements AutoCloseable
         {
             return true;
         }
-        if (op.call() != Call.MADVISE || op.argument(2) != Mman.MADV_COLLAPSE || recorded.signal() != Signal.NONE)
+        if (op.call() != Call.MADVISE || op.argument(2) != Mman.MADV_COLLAPSE || recorded.signal() != Signal.NONE
+            || modelled.signal() != Signal.NONE)
         {
             return false;
         }
         final long result = recorded.value();
-        final boolean collapseResult = result == 0 || result == -Errno.EINVAL || result == -Errno.EAGAIN ||
-            result == -Errno.ENOMEM || result == -Errno.EBUSY;
-        return collapseResult && coveredWhole(op.argument(0), op.argument(0) + op.argument(1));
+        if (coveredWhole(op.argument(0), op.argument(0) + op.argument(1)))
+        {
+            return result == 0 || result == -Errno.EINVAL || result == -Errno.EAGAIN || result == -Errno.ENOMEM
+                || result == -Errno.EBUSY;
+        }
+        final long model = modelled.value();
+        return (result == -Errno.EINVAL || result == -Errno.ENOMEM) && (model == -Errno.EINVAL || model == -Errno.ENOMEM);
     }
 
     private boolean coveredWhole(final long start, final long end)

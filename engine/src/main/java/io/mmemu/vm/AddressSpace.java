@@ -716,8 +716,29 @@ public final class AddressSpace implements AutoCloseable
         {
             return Pagemap.hugeZeroWord(vma.flags, kernel.softDirty(), e);
         }
-        return Pagemap.word(vma.flags, kernel.softDirty(), e, pfn == memory.zeroPagePfn(),
-            pfn != 0 && (!memory.isBacked(pfn) || memory.mapcount(pfn) == 1));
+        final long head = PageTableEntry.leafAddress(e, walker.level()) >>> 12;
+        final boolean exclusive = status == PageWalker.WALK_LARGE && walker.level() == PageTableEntry.LEVEL_PMD
+            && pfn != 0 && memory.isBacked(pfn) && !memory.isHugetlb(head)
+            ? !hugeFolioShared(head)
+            : pfn != 0 && (!memory.isBacked(pfn) || memory.mapcount(pfn) == 1);
+        return Pagemap.word(vma.flags, kernel.softDirty(), e, pfn == memory.zeroPagePfn(), exclusive);
+    }
+
+    /**
+     * pagemap_pmd_range's folio_maybe_mapped_shared: a PMD-mapped huge page is exclusive only while
+     * no other mapping holds any of its subpages (after fork, the child's split and partly copied
+     * leaf still shares the rest, and so every page of the parent's leaf is shared).
+     */
+    private boolean hugeFolioShared(final long head)
+    {
+        for (long pfn = head; pfn < head + PhysicalMemory.HUGE_FRAMES; pfn++)
+        {
+            if (memory.mapcount(pfn) > 1)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -123,14 +123,19 @@ public final class HugeMemory
         return installed == PageTableEditor.NO_MEMORY ? FALLBACK : Signal.NONE;
     }
 
+    /** collapseBlock's result for an empty PMD entry, which ends madvise_collapse's scan with EINVAL. */
+    private static final long SCAN_PMD_NONE = Long.MIN_VALUE;
+
     /**
      * MADV_COLLAPSE (madvise_collapse, synchronous): every 2 MiB-aligned block of {@code [start, end)}
      * is made one PMD leaf, whatever the sysfs policy, in each private anonymous VMA the range meets
-     * (EINVAL for another kind, or one with VM_NOHUGEPAGE; file and shmem collapse are not
-     * modelled). A block already a leaf counts as done; one mapped by a PT page with at least one
-     * writable page is copied into a fresh order-9 block (collapse_huge_page); a block with no PT
-     * page or no writable page fails with EINVAL after the VMA's other blocks are tried (Linux
-     * reports the last failure), and no free order-9 block stops with ENOMEM.
+     * (EINVAL for another kind, one with VM_NOHUGEPAGE, one without an anon_vma, or one that holds
+     * no aligned block, whatever the range; file and shmem collapse are not modelled). A block
+     * already a leaf counts as done; one mapped by a PT page is copied into a fresh order-9 block
+     * (collapse_huge_page), read-only, shared and empty entries included (6.18 dropped SCAN_PAGE_RO);
+     * a block with no PT page stops the scan with EINVAL (SCAN_PMD_NONE), one holding
+     * a swap entry fails with EINVAL after the VMA's other blocks are tried (Linux reports the last
+     * failure), and no free order-9 block stops with ENOMEM.
      * Holes in the range give ENOMEM at the end, as every madvise. The writer owns every VMA the
      * range meets whole, and write-locks each: no fault runs in a block while it is collapsed.
      */
@@ -190,7 +195,12 @@ public final class HugeMemory
     /** The blocks of one VMA (write-locked meanwhile); 0, or the last failure's errno. */
     private static long collapse(final Cpu cpu, final Vma vma, final long start, final long end)
     {
-        if (!vma.isAnonymous() || (vma.flags & VmFlags.VM_NOHUGEPAGE) != 0)
+        // thp_vma_allowable_order (TVA_FORCED_COLLAPSE): a private anonymous VMA, not VM_NOHUGEPAGE,
+        // with an anon_vma (one that never faulted has none) and room for an aligned block — checked
+        // before the range, so even a range holding no whole block fails here
+        final long lastBlock = (vma.end - HugePmd.SIZE) & -HugePmd.SIZE;
+        if (!vma.isAnonymous() || (vma.flags & VmFlags.VM_NOHUGEPAGE) != 0 || vma.anonVma() == null
+            || vma.end - vma.start < HugePmd.SIZE || !suitable(vma.start, vma.end, lastBlock))
         {
             return -Errno.EINVAL;
         }
@@ -198,7 +208,9 @@ public final class HugeMemory
         final long hend = end & -HugePmd.SIZE;
         if (hstart >= hend)
         {
-            return 0;
+            // no block to collapse: done when the range ends where it rounds up to (thps == 0 blocks
+            // of 0), but inside one block the count (hend - hstart) / 2 MiB wraps and nothing matches
+            return hstart == hend ? 0 : -Errno.EINVAL;
         }
         final RangeLock lock = cpu.mm.rangeLock();
         lock.lockVma(cpu, vma);
@@ -208,9 +220,10 @@ public final class HugeMemory
             for (long haddr = hstart; haddr < hend; haddr += HugePmd.SIZE)
             {
                 final long r = collapseBlock(cpu, vma, haddr);
-                if (r == -Errno.ENOMEM)
+                if (r == -Errno.ENOMEM || r == SCAN_PMD_NONE)
                 {
-                    return r;
+                    // SCAN_ALLOC_HUGE_PAGE_FAIL and SCAN_PMD_NONE end the scan
+                    return r == SCAN_PMD_NONE ? -Errno.EINVAL : r;
                 }
                 failure = r != 0 ? r : failure;
             }
@@ -239,14 +252,13 @@ public final class HugeMemory
         }
         if (status != PageWalker.WALK_ENTRY || walker.entry() == 0)
         {
-            // SCAN_PMD_NULL: nothing was ever mapped here
-            return -Errno.EINVAL;
+            // SCAN_PMD_NONE: no PT page here; not among the results madvise_collapse goes on after
+            return SCAN_PMD_NONE;
         }
         final long pmdSlot = walker.slot();
         final long pt = PageTableEntry.address(walker.entry());
         final java.lang.foreign.MemorySegment frames = memory.frames();
         final long zeroPage = memory.zeroPagePfn();
-        boolean writable = false;
         for (int i = 0; i < PageTableEntry.ENTRIES; i++)
         {
             final long e = PageWalker.read(frames, pt + ((long)i << 3));
@@ -265,13 +277,9 @@ public final class HugeMemory
                 // phantom frames (tables-only backing) have no bytes to copy
                 return -Errno.EINVAL;
             }
-            writable |= PageTableEntry.isWritable(e);
         }
-        if (!writable)
-        {
-            // SCAN_PAGE_RO
-            return -Errno.EINVAL;
-        }
+        // no SCAN_PAGE_RO (Linux 6.18 collapses read-only and empty blocks alike; MADV_COLLAPSE is
+        // held to no max_ptes_none or max_ptes_shared)
         final long head = memory.allocateHugeData(cpu.cache);
         if (head == NO_FRAME)
         {
@@ -350,8 +358,10 @@ public final class HugeMemory
     static int leafFault(final Cpu cpu, final Vma vma, final long page, final boolean write, final long slot,
         final long e)
     {
-        if (!write || !PageTableEntry.isHugePmd(e) || PageTableEntry.isWritable(e))
+        if (!write || !PageTableEntry.isHugePmd(e) || PageTableEntry.isWritable(e) || !PageTableEntry.isPresent(e))
         {
+            // a PROT_NONE leaf is met here only in a VMA mprotect is still re-protecting (it holds
+            // the VMA's write lock, or the mmap lock, until its leaves are done): retry
             return Signal.NONE;
         }
         final PhysicalMemory memory = cpu.memory;

@@ -389,6 +389,17 @@ final class Mremap
         else
         {
             dontUnmap(cpu, source, oldAddr, oldLen);
+            // copy_vma merges the copy with its neighbours, the source included (an unfaulted
+            // anonymous one whose pgoff lines up); here the source was locked when the copy was
+            // made, so the copy meets it now, unlocked
+            if (target == source.end)
+            {
+                VmaEditor.mergeAt(cpu, target);
+            }
+            else if (target + newLen == source.start)
+            {
+                VmaEditor.mergeAt(cpu, source.start);
+            }
         }
         return target;
     }

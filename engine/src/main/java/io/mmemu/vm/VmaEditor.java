@@ -454,6 +454,30 @@ final class VmaEditor
         return merged;
     }
 
+    /**
+     * Merges the VMA that ends at {@code addr} with the one that starts there when the rules allow
+     * (both unlocked, same kind, compatible anon_vmas, contiguous pgoff); nothing otherwise. For a
+     * writer whose own locked VMA kept the merge from happening when its neighbour was made
+     * (MREMAP_DONTUNMAP's source and its copy).
+     */
+    static void mergeAt(final Cpu cpu, final long addr)
+    {
+        final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree();
+        final VmaTree tree = mm.tree();
+        final int i = tree.indexAfter(addr);
+        final Vma low = tree.prev(i);
+        final Vma high = tree.at(i);
+        if (low == null || high == null || high.start != addr || high.isLocked() ||
+            !canMergeAfter(low, addr, high.flags, high.pgoff, high.file, high.name, high.anonVma()))
+        {
+            return;
+        }
+        mm.rangeLock().lockVma(cpu, low);
+        mm.rangeLock().lockVma(cpu, high);
+        mm.replace(cpu, i - 1, i + 1, low.withRange(low.start, high.end, low.pgoff, pick(low.anonVma(), high.anonVma())));
+    }
+
     /** Replaces the VMA at {@code index} by {@code with} (same backing). */
     static void replace(final Cpu cpu, final int index, final Vma old, final Vma with)
     {

@@ -75,6 +75,14 @@ final class MoveRange extends RangeVisitor
     int ptes(final long table, final long slot, final long va, final int count)
     {
         final PageWalker walker = editor.walker();
+        if (count == PageTableEntry.ENTRIES && ((va + delta) & (HugePmd.SIZE - 1)) == 0)
+        {
+            final int whole = movePtPage(table, va);
+            if (whole != PageTableEditor.LARGE_LEAF)
+            {
+                return whole;
+            }
+        }
         // move_page_tables gives the destination a PT page wherever the source has one (pte_alloc, or
         // move_normal_pmd taking the whole page), empty entries or not: a THP fault there later
         // finds a PT page and maps 4 KiB pages, as on Linux. The run's destination meets one or two
@@ -91,6 +99,86 @@ final class MoveRange extends RangeVisitor
         }
         return walker.walkAlloc(cr3, va + ((long)(count - 1) << 12) + delta) == PageWalker.WALK_NO_MEMORY
             ? PageTableEditor.NO_MEMORY : PageTableEditor.OK;
+    }
+
+    /**
+     * move_normal_pmd: a whole PT page bound for a 2 MiB-aligned destination whose PMD entry is
+     * empty moves itself, its entries untouched (no soft-dirty marking, as Linux's), and the
+     * source's PMD entry is left empty — a later THP fault there finds none, as on Linux (this
+     * matters when the source stays: MREMAP_DONTUNMAP). One PMD lock at a time: the pointer is
+     * taken from the source's PMD table, then put in the destination's; the PT page keeps its own
+     * lock and contents, so an MMU setting A/D in it meanwhile sets them on the moved entries.
+     * Returns {@link PageTableEditor#LARGE_LEAF} when the page cannot move whole (the caller moves
+     * its entries one by one), else a status.
+     */
+    private int movePtPage(final long table, final long va)
+    {
+        final PageWalker walker = editor.walker();
+        final int destStatus = walker.walkAllocPmd(cr3, va + delta);
+        if (destStatus == PageWalker.WALK_NO_MEMORY)
+        {
+            return PageTableEditor.NO_MEMORY;
+        }
+        if (destStatus != PageWalker.WALK_ENTRY || walker.entry() != 0L)
+        {
+            return PageTableEditor.LARGE_LEAF;
+        }
+        final long destSlot = walker.slot();
+        if (walker.walkAllocPmd(cr3, va) != PageWalker.WALK_ENTRY || PageTableEntry.pfn(walker.entry()) != table)
+        {
+            return PageTableEditor.LARGE_LEAF;
+        }
+        final long srcSlot = walker.slot();
+        final long pointer = walker.entry();
+        final long srcTable = srcSlot >>> 12;
+        editor.lockTable(srcTable);
+        try
+        {
+            // CAS: upper entries change only by CAS (a collapse would have replaced it, which the
+            // mremap's ownership of the range rules out, but the rule is kept)
+            if (!(boolean)ENTRY.compareAndSet(frames, srcSlot, pointer, 0L))
+            {
+                return PageTableEditor.LARGE_LEAF;
+            }
+        }
+        finally
+        {
+            editor.unlockTable(srcTable);
+        }
+        if (!putPointer(destSlot, pointer))
+        {
+            // the destination was filled meanwhile, which an owner of both ranges rules out: put it back
+            if (!putPointer(srcSlot, pointer))
+            {
+                throw new IllegalStateException("PT page 0x" + Long.toHexString(pointer) + " lost between two PMD slots");
+            }
+            return PageTableEditor.LARGE_LEAF;
+        }
+        final long base = table << 12;
+        for (int i = 0; i < PageTableEntry.ENTRIES; i++)
+        {
+            if ((long)ENTRY.getOpaque(frames, base + ((long)i << 3)) != 0L)
+            {
+                done++;
+            }
+        }
+        return PageTableEditor.OK;
+    }
+
+    /** Stores the PT page pointer {@code pointer} in the empty PMD entry {@code slot}, under its table's lock; false if not empty. */
+    private boolean putPointer(final long slot, final long pointer)
+    {
+        final long table = slot >>> 12;
+        editor.lockTable(table);
+        try
+        {
+            // volatile CAS: a fault's walker installs PT pages into empty PMD entries by CAS without the lock
+            return (boolean)ENTRY.compareAndSet(frames, slot, 0L, pointer);
+        }
+        finally
+        {
+            editor.unlockTable(table);
+        }
     }
 
     private int movePtes(final long table, final long slot, final long va, final int count)

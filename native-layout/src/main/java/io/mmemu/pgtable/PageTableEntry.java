@@ -190,10 +190,13 @@ public final class PageTableEntry
         return (level == LEVEL_PMD || level == LEVEL_PUD) && (entry & PAGE_SIZE) != 0 && isMapped(entry);
     }
 
-    /** Whether {@code entry} is a present 2 MiB leaf (PS in a PMD entry). */
+    /**
+     * Whether {@code entry}, a PMD entry, is a 2 MiB leaf: present, or PROT_NONE holding its page
+     * (Linux's pmd_trans_huge with pmd_present: change_huge_pmd keeps a PROT_NONE huge page whole).
+     */
     public static boolean isHugePmd(final long entry)
     {
-        return (entry & (PRESENT | PAGE_SIZE)) == (PRESENT | PAGE_SIZE);
+        return (entry & PAGE_SIZE) != 0 && isMapped(entry);
     }
 
     /** The entry with its protection replaced by {@code protection}, keeping frame and state bits. */

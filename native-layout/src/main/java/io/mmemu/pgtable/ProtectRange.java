@@ -36,9 +36,9 @@ final class ProtectRange extends RangeVisitor implements HugePmd.LeafChange
     }
 
     /**
-     * change_huge_pmd: a 2 MiB leaf inside the range is re-protected whole; one the range cuts, or
-     * that becomes PROT_NONE (mmemu keeps no non-present THP leaves), is split first. A hugetlb leaf
-     * (2 MiB or 1 GiB) is re-protected whole, PROT_NONE included (hugetlb_change_protection).
+     * change_huge_pmd: a 2 MiB leaf inside the range is re-protected whole, PROT_NONE included (a
+     * non-present leaf that keeps its page, AnonHugePages and all); one the range cuts is split
+     * first. A hugetlb leaf (2 MiB or 1 GiB) is re-protected whole too (hugetlb_change_protection).
      */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
@@ -52,7 +52,7 @@ final class ProtectRange extends RangeVisitor implements HugePmd.LeafChange
             done += frames;
             return NEXT;
         }
-        return rewriteLeaf(huge, this, slot, va, level, lo, hi, (protection & PageTableEntry.PRESENT) == 0);
+        return rewriteLeaf(huge, this, slot, va, level, lo, hi, false);
     }
 
     /**

@@ -122,12 +122,14 @@ class HugePmdTest
             assertTrue(PageTableEntry.isWritable(m.entry(m.pteSlot(2 * HUGE + MIB))));
             m.check();
 
-            // PROT_NONE: no non-present huge leaves, the whole leaf is split too
+            // PROT_NONE (change_huge_pmd): the covered leaf stays whole, non-present, its page kept
             m.tlb.begin(TlbFlush.NONE);
             assertEquals(OK, m.editor.changeProtection(m.cr3, HUGE, 2 * HUGE, PageTableEntry.PROTNONE, false, m.tlb));
             m.tlb.finish();
-            assertFalse(PageTableEntry.isHugePmd(m.pmdEntry(HUGE)));
-            assertTrue(PageTableEntry.isProtNone(m.entry(m.pteSlot(HUGE + 4096L))));
+            final long none = m.pmdEntry(HUGE);
+            assertTrue(PageTableEntry.isHugePmd(none));
+            assertTrue(PageTableEntry.isProtNone(none));
+            assertEquals(PageTableEntry.leafAddress(first, PageTableEntry.LEVEL_PMD), PageTableEntry.leafAddress(none, PageTableEntry.LEVEL_PMD));
             m.check();
             m.unmap(0L, 4 * HUGE);
             assertEquals(m.baseline, m.memory.framesInUse());

@@ -31,11 +31,8 @@ public final class ThpScriptGenerator
     public static final Window ARENA = new Window(ScriptGenerator.CENTRE - (32L << 20), ScriptGenerator.CENTRE + (32L << 20));
     private static final long BLOCKS = (ARENA.end() - ARENA.start()) / HUGE;
     private static final String RW = "PROT_READ|PROT_WRITE";
-    /**
-     * No PROT_NONE: Linux keeps a huge page PROT_NONE as a non-present PMD leaf, mmemu splits it
-     * (docs/differential.md, "Known differences"); the 4 KiB generator covers PROT_NONE.
-     */
-    private static final String[] PROTS = {"PROT_READ", RW, "PROT_READ|PROT_EXEC", RW};
+    /** PROT_NONE over a whole huge page keeps it as a non-present PMD leaf (change_huge_pmd). */
+    private static final String[] PROTS = {"PROT_READ", RW, "PROT_READ|PROT_EXEC", RW, "PROT_NONE"};
     private static final String[] FORK_ADVICE = {"MADV_DONTFORK", "MADV_DOFORK", "MADV_WIPEONFORK", "MADV_KEEPONFORK"};
 
     private final SplittableRandom random;
@@ -70,7 +67,64 @@ public final class ThpScriptGenerator
             }
             lines.add(processPrefix() + next());
         }
+        finale(lines);
         return lines;
+    }
+
+    /**
+     * In a third of the scripts, a last scene whose huge pages the final smaps and pagemap still
+     * see (the random statements before it rarely leave one standing): fresh blocks under
+     * MADV_HUGEPAGE, touched whole, then one of the cases a huge page's life turns on.
+     */
+    private void finale(final List<String> lines)
+    {
+        if (random.nextInt(3) != 0)
+        {
+            return;
+        }
+        final String at = processPrefix();
+        final long start = Math.min(aligned(), ARENA.end() - 3 * HUGE);
+        final long length = (2 + random.nextInt(2)) * HUGE;
+        lines.add(at + "mmap(" + hex(start) + ", " + hex(length) + ", " + RW + ", MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)");
+        lines.add(at + "madvise(" + hex(start) + ", " + hex(length) + ", MADV_HUGEPAGE)");
+        final int scene = random.nextInt(5);
+        if (scene == 4)
+        {
+            // MREMAP_DONTUNMAP of an unfaulted block next to its source: copy_vma merges the two
+            // (the moved part's pgoff lines up), then the moved part faults in huge pages
+            final long last = start + length - HUGE;
+            final boolean after = random.nextBoolean() && start + length + HUGE <= ARENA.end();
+            final long destination = after ? start + length : start - HUGE;
+            if (!after && start == ARENA.start())
+            {
+                return;
+            }
+            lines.add(at + "mremap(" + hex(after ? last : start) + ", " + hex(HUGE) + ", " + hex(HUGE)
+                + ", MREMAP_MAYMOVE|MREMAP_FIXED|MREMAP_DONTUNMAP, " + hex(destination) + ")");
+            lines.add(at + "touch(" + hex(destination) + ", " + hex(HUGE) + ", PROT_WRITE)");
+            return;
+        }
+        lines.add(at + "touch(" + hex(start) + ", " + hex(length) + ", " + (random.nextInt(4) == 0 ? "PROT_READ" : "PROT_WRITE") + ")");
+        switch (scene)
+        {
+            case 0 -> lines.add(at + "mprotect(" + hex(start) + ", " + hex(HUGE) + ", PROT_NONE)");
+            case 1 ->
+            {
+                // PROT_NONE and back: the leaf kept whole both ways
+                lines.add(at + "mprotect(" + hex(start) + ", " + hex(length) + ", PROT_NONE)");
+                lines.add(at + "mprotect(" + hex(start + HUGE) + ", " + hex(HUGE) + ", " + RW + ")");
+                lines.add(at + "touch(" + hex(start + HUGE) + ", " + hex(PAGE) + ", PROT_WRITE)");
+            }
+            case 2 -> lines.add(at + "mprotect(" + hex(start + pages(8)) + ", " + hex(HUGE) + ", PROT_NONE)");
+            default ->
+            {
+                // a PROT_NONE leaf moved whole (move_huge_pmd)
+                final long destination = start == ARENA.start() ? ARENA.end() - HUGE : ARENA.start();
+                lines.add(at + "mprotect(" + hex(start) + ", " + hex(HUGE) + ", PROT_NONE)");
+                lines.add(at + "mremap(" + hex(start) + ", " + hex(HUGE) + ", " + hex(HUGE) + ", MREMAP_MAYMOVE|MREMAP_FIXED, "
+                    + hex(destination) + ")");
+            }
+        }
     }
 
     private String processPrefix()
@@ -101,8 +155,8 @@ public final class ThpScriptGenerator
         if (pick < 50)
         {
             final int kind = random.nextInt(10);
-            // no MADV_COLLAPSE and no MADV_FREE (smaps' LazyFree): docs/differential.md, "Known differences"
-            return madvise(kind < 5 ? "MADV_POPULATE_WRITE" : "MADV_POPULATE_READ");
+            // no MADV_FREE (smaps' LazyFree): docs/differential.md, "Known differences"
+            return madvise(kind < 5 ? "MADV_POPULATE_WRITE" : kind < 8 ? "MADV_POPULATE_READ" : "MADV_COLLAPSE");
         }
         if (forks && processes == 1 && pick < 55)
         {
@@ -160,11 +214,11 @@ public final class ThpScriptGenerator
         final long destination = random.nextInt(3) == 0 ? aligned() + pages(4) : aligned();
         final long length = random.nextInt(4) == 0 ? span[1] + HUGE : span[1];
         final long clamped = Math.min(length, ARENA.end() - destination);
-        // no MREMAP_DONTUNMAP: a move next to what is left of its own source does not merge with it
-        // here, it does in Linux (docs/differential.md, "Known differences"); the 4 KiB generator covers it
+        // MREMAP_DONTUNMAP wants equal lengths (EINVAL otherwise, which the 4 KiB generator covers)
+        final boolean dontUnmap = clamped == span[1] && random.nextInt(4) == 0;
         remember(destination, clamped);
-        return "mremap(" + hex(span[0]) + ", " + hex(span[1]) + ", " + hex(clamped) + ", MREMAP_MAYMOVE|MREMAP_FIXED, "
-            + hex(destination) + ")";
+        return "mremap(" + hex(span[0]) + ", " + hex(span[1]) + ", " + hex(clamped) + ", MREMAP_MAYMOVE|MREMAP_FIXED"
+            + (dontUnmap ? "|MREMAP_DONTUNMAP" : "") + ", " + hex(destination) + ")";
     }
 
     private String touch()

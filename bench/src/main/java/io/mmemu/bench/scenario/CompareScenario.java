@@ -117,7 +117,7 @@ public final class CompareScenario
                         {
                             new Metric(prefix + "ratio", emu.totalRate() / native_.totalRate(), "×").print();
                         }
-                        if (workload == Workload.SEED)
+                        if (workload.seed())
                         {
                             // above 1: the emulator unmaps a page faster than the host
                             new Metric(prefix + "munmap_speedup", native_.munmapNsPerPage() / emu.munmapNsPerPage(), "×").print();

@@ -14,7 +14,7 @@ public record BenchSpec(Workload workload, int threads, double seconds, long siz
 
     public BenchSpec
     {
-        if (threads < (workload == Workload.SEED ? 0 : 1) || threads > 1024)
+        if (threads < (workload.seed() ? 0 : 1) || threads > 1024)
         {
             throw new IllegalArgumentException("threads must be 1..1024 (0..1024 for seed): " + threads);
         }

@@ -76,15 +76,15 @@ public final class Comparison
         final List<RunResult> host = new ArrayList<>();
         if (sides != Sides.HOST)
         {
-            final BenchSpec warmUp = spec.workload() == Workload.SEED ?
+            final BenchSpec warmUp = spec.workload().seed() ?
                 new BenchSpec(Workload.PAGE_FAULT1, Math.max(1, spec.threads()), spec.seconds(), spec.size(), 0, 0,
                     spec.locking(), spec.backing()) : spec;
             emulatorLoops.run(warmUp.withSeconds(Math.min(2.0, 4 * spec.seconds())));
-            if (spec.workload() == Workload.SEED)
+            if (spec.workload().seed())
             {
                 // and the large mapping's own paths (MAP_POPULATE, the sectioned munmap), at most 1 GiB of it:
                 // without this the first repetition's munmap runs in the interpreter, slower than the rest
-                emulatorLoops.run(new BenchSpec(Workload.SEED, 0, spec.seconds(), spec.size(),
+                emulatorLoops.run(new BenchSpec(spec.workload(), 0, spec.seconds(), spec.size(),
                     Math.min(spec.bigSize(), SEED_WARM_UP_BIG), 0, spec.locking(), spec.backing()));
             }
         }

@@ -76,7 +76,7 @@ public final class EmulatorLoops implements AutoCloseable
     private PhysicalMemory memoryFor(final BenchSpec spec)
     {
         final long needed = 2L * spec.threads() * (spec.size() + (spec.workload().hugePages() ? HUGE : 0)) +
-            (spec.workload() == Workload.SEED ? spec.bigSize() + spec.bigSize() / 256 : 0) + SLACK;
+            (spec.workload().seed() ? spec.bigSize() + spec.bigSize() / 256 : 0) + SLACK;
         if (spec.backing() == Backing.FULL)
         {
             if (full == null || full.totalFrames() * PAGE < needed)
@@ -104,7 +104,7 @@ public final class EmulatorLoops implements AutoCloseable
     /** {@code onePass}: each thread maps, touches and unmaps its size once, untimed (a warm-up). */
     private static RunResult run(final BenchSpec spec, final AddressSpace mm, final boolean onePass)
     {
-        final boolean seed = spec.workload() == Workload.SEED;
+        final boolean seed = spec.workload().seed();
         final Worker[] workers = new Worker[spec.threads()];
         final CountDownLatch ready = new CountDownLatch(spec.threads());
         final CountDownLatch go = new CountDownLatch(1);
@@ -119,9 +119,17 @@ public final class EmulatorLoops implements AutoCloseable
             long big = 0;
             if (seed)
             {
+                final boolean huge = spec.workload().hugePages();
                 big = cpu.mmap(0, spec.bigSize(), PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_POPULATE, -1, 0);
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (huge ? 0 : MAP_POPULATE), -1, 0);
                 check(big >= 0, "mmap of the large mapping", big);
+                if (huge)
+                {
+                    // advised first, then populated: huge pages wherever a whole block fits
+                    check(cpu.madvise(big, spec.bigSize(), Mman.MADV_HUGEPAGE) == 0, "MADV_HUGEPAGE of the large mapping", -1);
+                    final long populated = cpu.madvise(big, spec.bigSize(), Mman.MADV_POPULATE_WRITE);
+                    check(populated == 0, "MADV_POPULATE_WRITE of the large mapping", populated);
+                }
             }
             cpu.offline();
             for (final Worker w : workers)
@@ -326,7 +334,7 @@ public final class EmulatorLoops implements AutoCloseable
                 {
                     case PAGE_FAULT1, PAGE_FAULT1_GUARD, PAGE_FAULT2, PAGE_FAULT3 -> pageFault1(cpu, false);
                     case PAGE_FAULT1_THP -> pageFault1Huge(cpu);
-                    case SEED -> pageFault1(cpu, true);
+                    case SEED, SEED_THP -> pageFault1(cpu, true);
                     case MMAP1, MMAP2 -> mmap1(cpu);
                 }
             }
@@ -358,6 +366,11 @@ public final class EmulatorLoops implements AutoCloseable
                 final long addr = map(cpu, size + guard, guard != 0 ? PROT_NONE : PROT_READ | PROT_WRITE);
                 if (addr < 0 || guard != 0 && !makeWritable(cpu, addr, size))
                 {
+                    return;
+                }
+                if (spec.workload().hugePages() && cpu.madvise(addr, size, Mman.MADV_HUGEPAGE) != 0)
+                {
+                    failure = "madvise(MADV_HUGEPAGE) failed";
                     return;
                 }
                 for (long off = 0; off < size; off += PAGE)

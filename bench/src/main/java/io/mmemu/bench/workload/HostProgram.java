@@ -46,7 +46,7 @@ public final class HostProgram
     {
         final List<String> command = new ArrayList<>(List.of(binary.toString(), spec.workload().cliName(),
             Integer.toString(spec.threads()), String.format(Locale.ROOT, "%.3f", spec.seconds()), Long.toString(spec.size())));
-        if (spec.workload() == Workload.SEED)
+        if (spec.workload().seed())
         {
             command.add(Long.toString(spec.hostBigSize()));
         }

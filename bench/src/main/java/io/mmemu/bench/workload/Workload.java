@@ -32,7 +32,14 @@ public enum Workload
     MMAP1("mmap1", false, false),
     /** mmap1 of the thread's tmp file, MAP_SHARED. */
     MMAP2("mmap2", true, true),
-    SEED("seed", false, false);
+    SEED("seed", false, false),
+    /**
+     * The seed with transparent huge pages on (issue 16): the large mapping and every thread's
+     * mapping advised MADV_HUGEPAGE (under the madvise policy, the host's here), the large one
+     * populated after the advice (MADV_POPULATE_WRITE), so it is huge pages whole; each op is still
+     * a written 4 KiB page, the first of each 2 MiB block a huge page fault.
+     */
+    SEED_THP("seed_thp", false, false);
 
     private final String cliName;
     private final boolean onFile;
@@ -59,7 +66,7 @@ public enum Workload
 
     /** Every workload's name, for messages. */
     public static final String NAMES =
-        "page_fault1, page_fault1_guard, page_fault1_thp, page_fault2, page_fault3, mmap1, mmap2 or seed";
+        "page_fault1, page_fault1_guard, page_fault1_thp, page_fault2, page_fault3, mmap1, mmap2, seed or seed_thp";
 
     /** Whether each mapping carries a PROT_NONE guard page after it ({@link #PAGE_FAULT1_GUARD}). */
     public boolean guarded()
@@ -67,10 +74,16 @@ public enum Workload
         return this == PAGE_FAULT1_GUARD;
     }
 
-    /** Whether each op is a 2 MiB fault of MADV_HUGEPAGE memory ({@link #PAGE_FAULT1_THP}). */
+    /** Whether its memory is advised MADV_HUGEPAGE ({@link #PAGE_FAULT1_THP}, {@link #SEED_THP}). */
     public boolean hugePages()
     {
-        return this == PAGE_FAULT1_THP;
+        return this == PAGE_FAULT1_THP || this == SEED_THP;
+    }
+
+    /** Whether it is the seed's story: timed faults beside the munmap of a large mapping ({@link #SEED}, {@link #SEED_THP}). */
+    public boolean seed()
+    {
+        return this == SEED || this == SEED_THP;
     }
 
     /** The name on the command line and in the host program's arguments. */
