@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import io.mmemu.pgtable.PageWalker;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.script.Call;
 import io.mmemu.script.Interpreter;
@@ -13,6 +14,7 @@ import io.mmemu.vm.Cpu;
 import io.mmemu.vm.Errno;
 import io.mmemu.vm.Mman;
 import io.mmemu.vm.Signal;
+import io.mmemu.vm.VmFlags;
 import io.mmemu.vm.VmaInfo;
 
 /**
@@ -31,12 +33,15 @@ final class Model implements AutoCloseable
     private AddressSpace mm;
     private Cpu cpu;
     private Interpreter interpreter;
+    /** Reads the model's tables for the probes (no allocation, no lock: the model is one thread). */
+    private final PageWalker walker;
 
     Model(final PhysicalMemory memory, final Scenario scenario)
     {
         this.memory = memory;
         this.scenario = scenario;
         this.probes = touchedBytes(scenario);
+        this.walker = new PageWalker(memory, null);
     }
 
     /** Back to the state before the setup. */
@@ -131,9 +136,12 @@ final class Model implements AutoCloseable
     }
 
     /**
-     * The model's {@link State}. Reading the bytes may fault pages in (the zero page, a shared
-     * page); no operation's result depends on whether a page was faulted before. Addresses outside
-     * every VMA are not read, so that a probe never grows a stack.
+     * The model's {@link State}. Reading the bytes must not change what later operations return:
+     * a byte a present entry maps is read (no fault); an empty entry of a private anonymous VMA
+     * reads 0 without a fault (a THP read fault would map the huge zero page and prepare the
+     * VMA's anon_vma, which decides later merges); anything else is read through a fault whose
+     * result changes no VMA (a shared page, a swapped page, a signal). Addresses outside every
+     * VMA are not read, so that a probe never grows a stack.
      */
     State state()
     {
@@ -155,10 +163,30 @@ final class Model implements AutoCloseable
                 bytes.add(-1);
                 continue;
             }
-            final int signal = cpu.readByte(va);
-            bytes.add(signal == Signal.NONE ? (int)cpu.value() : -1 - signal);
+            bytes.add(peek(vmas.get(v), va));
         }
         return new State(vmas, mm.brk(), bytes);
+    }
+
+    /** The byte at {@code va} in {@code vma} (or {@code -1 - signal}), read without a fault that changes state. */
+    private int peek(final VmaInfo vma, final long va)
+    {
+        if (walker.translate(mm.cr3(), va) == PageWalker.NO_TRANSLATION && emptyEntry(va)
+            && (vma.flags() & VmFlags.VM_SHARED) == 0 && vma.anonymous()
+            && (vma.flags() & (VmFlags.VM_READ | VmFlags.VM_WRITE | VmFlags.VM_EXEC)) != 0)
+        {
+            return 0;
+        }
+        final int signal = cpu.readByte(va);
+        return signal == Signal.NONE ? (int)cpu.value() : -1 - signal;
+    }
+
+    /** Whether no entry at any level maps {@code va}: a read there would fault a fresh page in. */
+    private boolean emptyEntry(final long va)
+    {
+        final int status = walker.walk(mm.cr3(), va);
+        return status == PageWalker.WALK_HOLE || (status == PageWalker.WALK_PTE || status == PageWalker.WALK_ENTRY)
+            && walker.entry() == 0L;
     }
 
     private static long[] touchedBytes(final Scenario scenario)
