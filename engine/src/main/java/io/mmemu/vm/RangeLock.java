@@ -479,7 +479,7 @@ final class RangeLock
      */
     private Owner neighbourConflict(final Cpu cpu, final Owner me, final long start, final long end)
     {
-        if (!perVma || start == end)
+        if (!perVma || start == end || !anotherActive(me))
         {
             return null;
         }
@@ -505,6 +505,19 @@ final class RangeLock
             }
         }
         return null;
+    }
+
+    /** Caller holds this monitor: whether a writer other than {@code me} owns spans now (else no VMA is another's). */
+    private boolean anotherActive(final Owner me)
+    {
+        for (final Owner other : owners)
+        {
+            if (other != me && other.active)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean meets(final Owner owner, final long start, final long end)
