@@ -2,7 +2,6 @@ package io.mmemu.vm;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.CountDownLatch;
 
 import org.agrona.concurrent.IdleStrategy;
 
@@ -14,25 +13,28 @@ import org.agrona.concurrent.IdleStrategy;
  * shared by the pieces a split makes; and the per-VMA lock.
  * <p>
  * <b>The per-VMA lock</b> (the seed's design). One int word: bit 31 {@link #WRITER}, bits 0..30
- * the faults in flight on this VMA, plus a {@link CountDownLatch} completion.
+ * the faults in flight on this VMA, plus a completion: an episode number, odd while a write-lock
+ * episode is in progress, whose end waiters wait for on this VMA's monitor (nothing is allocated
+ * per episode: MADV_DONTNEED's page-table reclaim write-locks a VMA at every call).
  * <ul>
  *   <li>A fault {@linkplain #tryReadLock() read-locks}: CAS readers+1 unless WRITER is set. While
  *       it holds the read lock the VMA is attached to the tree and unchanged.</li>
- *   <li>A writer {@linkplain #writeLock write-locks}: stores a fresh completion, then sets WRITER
+ *   <li>A writer {@linkplain #writeLock write-locks}: starts an episode (odd), then sets WRITER
  *       (atomic OR), then waits for the readers to drain (servicing TLB flush requests meanwhile,
  *       since a draining fault may be waiting for this CPU's shootdown acknowledgement).</li>
  *   <li>A VMA may also be born locked: a replacement published before the old pages are gone
  *       (MAP_FIXED, mremap's target, a range being unmapped).</li>
  *   <li>A locked VMA ends either {@linkplain #unlock() unlocked} (it stays attached: WRITER cleared,
- *       then the completion counted down) or {@linkplain #retire() retired} (detached: WRITER stays
- *       forever, the completion is counted down).</li>
- *   <li>A fault that finds WRITER set {@linkplain #await awaits} the completion it reads after
- *       seeing WRITER, then looks its address up again in the current tree.</li>
+ *       then the episode ended) or {@linkplain #retire() retired} (detached: WRITER stays
+ *       forever, the episode is ended).</li>
+ *   <li>A fault that finds WRITER set {@linkplain #await awaits} the end of the episode it reads
+ *       after seeing WRITER, then looks its address up again in the current tree.</li>
  * </ul>
- * Memory ordering: the completion is written (volatile) before WRITER is set (volatile RMW), so a
- * fault that sees WRITER also sees that episode's completion or a later one — never a stale,
- * already counted-down latch from before, hence no lost wake-up. A latch counts down after the
- * writer's last change, so a woken fault sees the new tree.
+ * Memory ordering: the episode's start is written (volatile) before WRITER is set (volatile RMW),
+ * so a fault that sees WRITER also reads that episode's number or a later one — never an ended
+ * episode from before, hence no wait that nobody ends. An episode ends (under the monitor, with a
+ * notifyAll) after the writer's last change, so a woken fault sees the new tree; a waiter checks
+ * the number under the same monitor before it waits, so no wake-up is lost.
  */
 final class Vma
 {
@@ -67,7 +69,8 @@ final class Vma
     private static final VarHandle LOCK;
     @SuppressWarnings("unused") // accessed through LOCK
     private volatile int lock;
-    private volatile CountDownLatch completion;
+    /** The write-lock episode: odd while one is in progress. Written by the episode's writer only. */
+    private volatile long episode;
     /**
      * When the current write-lock episode began (for hold-time statistics). Guarded by the VMA
      * write lock: written by the writer that sets WRITER (or creates the VMA born locked), read by
@@ -114,7 +117,7 @@ final class Vma
     Vma lockedCopy()
     {
         final Vma copy = new Vma(start, end, flags, pgoff, file, name, anonVma());
-        copy.completion = new CountDownLatch(1);
+        copy.episode = 1;
         copy.lockedAt = System.nanoTime();
         copy.lock = WRITER;
         return copy;
@@ -176,8 +179,8 @@ final class Vma
     long writeLock(final WaitContext cpu)
     {
         lockedAt = System.nanoTime();
-        completion = new CountDownLatch(1);
-        // volatile OR after the completion store: see the class comment
+        episode = episode + 1;
+        // volatile OR after the episode's start: see the class comment
         final int before = (int)LOCK.getAndBitwiseOr(this, WRITER);
         assert (before & WRITER) == 0 : "VMA already write-locked: " + this;
         if ((before & READERS) == 0)
@@ -198,24 +201,32 @@ final class Vma
     /** Ends a write-lock episode of a VMA that stays in the tree; returns how long it was held, ns. */
     long unlock()
     {
-        final CountDownLatch done = completion;
         // release: the writer's changes are visible to a fault that read-locks after seeing WRITER clear
         final int before = (int)LOCK.getAndBitwiseAnd(this, READERS);
         assert (before & WRITER) != 0 : "unlock of an unlocked VMA";
-        done.countDown();
+        endEpisode();
         return System.nanoTime() - lockedAt;
     }
 
     /** Ends the life of a locked VMA that has left the tree: WRITER stays, waiters wake. Returns the hold, ns. */
     long retire()
     {
-        final CountDownLatch done = completion;
-        if (done == null)
+        if ((episode & 1) == 0)
         {
             return 0;
         }
-        done.countDown();
+        endEpisode();
         return System.nanoTime() - lockedAt;
+    }
+
+    /** Ends the episode in progress and wakes its waiters. */
+    private void endEpisode()
+    {
+        synchronized (this)
+        {
+            episode = episode + 1;
+            notifyAll();
+        }
     }
 
     /**
@@ -224,14 +235,14 @@ final class Vma
      */
     void await(final WaitContext cpu)
     {
-        final CountDownLatch done = completion;
-        if (done == null)
+        final long waited = episode;
+        if ((waited & 1) == 0)
         {
             return;
         }
         for (int spin = 0; spin < 64; spin++)
         {
-            if (done.getCount() == 0)
+            if (episode != waited)
             {
                 return;
             }
@@ -239,16 +250,18 @@ final class Vma
         }
         cpu.beforeBlocking();
         boolean interrupted = false;
-        while (true)
+        synchronized (this)
         {
-            try
+            while (episode == waited)
             {
-                done.await();
-                break;
-            }
-            catch (final InterruptedException ex)
-            {
-                interrupted = true;
+                try
+                {
+                    wait();
+                }
+                catch (final InterruptedException ex)
+                {
+                    interrupted = true;
+                }
             }
         }
         if (interrupted)
