@@ -249,7 +249,7 @@ final class Faults
                 return install(cpu, table, slot, 0, PageTableEntry.leaf(memory.zeroPagePfn(), prot | SPECIAL), NO_FRAME);
             }
             prepareAnonVma(cpu.mm, vma);
-            final long pfn = memory.allocateAnon(cpu.cache);
+            final long pfn = memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page));
             if (pfn == NO_FRAME)
             {
                 return NO_MEMORY;
@@ -260,7 +260,7 @@ final class Faults
         }
         if (!PageTableEntry.isMapped(e))
         {
-            return swapIn(cpu, vma, write, table, slot, e);
+            return swapIn(cpu, vma, page, write, table, slot, e);
         }
         if (!write || !PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e))
         {
@@ -270,7 +270,7 @@ final class Faults
         if (old == memory.zeroPagePfn())
         {
             prepareAnonVma(cpu.mm, vma);
-            final long pfn = memory.allocateAnon(cpu.cache);
+            final long pfn = memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page));
             if (pfn == NO_FRAME)
             {
                 return NO_MEMORY;
@@ -308,7 +308,8 @@ final class Faults
             cpu.stats.cowReuses++;
             return Signal.NONE;
         }
-        final long copy = memory.allocateAnon(cpu.cache);
+        prepareAnonVma(cpu.mm, vma);
+        final long copy = memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page));
         if (copy == NO_FRAME)
         {
             // nothing done yet: reclaim, then the OOM killer (an anonymous fault never SIGBUSes for memory)
@@ -344,8 +345,8 @@ final class Faults
      * is (and soft-dirty tracking does not need the write to fault), dirty only on a write; its
      * descriptor says DIRTY, so it is never freed as zero.
      */
-    private static int swapIn(final Cpu cpu, final Vma vma, final boolean write, final long table, final long slot,
-        final long e)
+    private static int swapIn(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
+        final long slot, final long e)
     {
         final PhysicalMemory memory = cpu.memory;
         final SwapArea swap = memory.swap();
@@ -358,7 +359,8 @@ final class Faults
         {
             return awaitWriteback(cpu);
         }
-        final long pfn = memory.allocateAnon(cpu.cache);
+        prepareAnonVma(cpu.mm, vma);
+        final long pfn = memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page));
         if (pfn == NO_FRAME)
         {
             return NO_MEMORY;
@@ -462,7 +464,7 @@ final class Faults
         if (e != 0 && !PageTableEntry.isMapped(e))
         {
             // the VMA's own copy, swapped out
-            return swapIn(cpu, vma, write, table, slot, e);
+            return swapIn(cpu, vma, page, write, table, slot, e);
         }
         if (e != 0 && (!write || !PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e)))
         {
@@ -497,7 +499,7 @@ final class Faults
             return Signal.NONE;
         }
         prepareAnonVma(cpu.mm, vma);
-        final long copy = memory.allocateAnon(cpu.cache);
+        final long copy = memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page));
         if (copy != NO_FRAME && memory.isBacked(copy))
         {
             MemorySegment.copy(memory.frames(), cached << 12, memory.frames(), copy << 12, PhysicalMemory.PAGE_SIZE);

@@ -99,7 +99,7 @@ public final class HugeMemory
             // lost to another fault: retry the access; no PT page for the deposit: 4 KiB pages
             return installed == PageTableEditor.NO_MEMORY ? FALLBACK : Signal.NONE;
         }
-        final long head = memory.allocateHugeData(cpu.cache);
+        final long head = memory.allocateHugeData(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, haddr));
         if (head == NO_FRAME)
         {
             cpu.stats.thpFaultFallback++;
@@ -280,7 +280,7 @@ public final class HugeMemory
         }
         // no SCAN_PAGE_RO (Linux 6.18 collapses read-only and empty blocks alike; MADV_COLLAPSE is
         // held to no max_ptes_none or max_ptes_shared)
-        final long head = memory.allocateHugeData(cpu.cache);
+        final long head = memory.allocateHugeData(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, haddr));
         if (head == NO_FRAME)
         {
             // SCAN_ALLOC_HUGE_PAGE_FAIL
@@ -393,7 +393,7 @@ public final class HugeMemory
     private static boolean replaceHugeZero(final Cpu cpu, final Vma vma, final long haddr, final long slot, final long e)
     {
         final PhysicalMemory memory = cpu.memory;
-        final long head = memory.allocateHugeData(cpu.cache);
+        final long head = memory.allocateHugeData(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, haddr));
         if (head == NO_FRAME)
         {
             cpu.stats.thpFaultFallback++;

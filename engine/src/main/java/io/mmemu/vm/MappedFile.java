@@ -47,6 +47,10 @@ public final class MappedFile
     /** The internal hugetlbfs mount's anonymous device (its minor depends on the boot; this is a typical one). */
     static final int HUGETLBFS_DEV = Dev.make(0, 0x10);
     private static final AtomicLong NEXT_SHMEM_INODE = new AtomicLong(1024);
+    /** Source of {@link #mappingWord}s: every object its own, for the LRU pages of its cache. */
+    private static final AtomicLong NEXT_MAPPING = new AtomicLong(1);
+    /** What the descriptors of this object's cached pages name as their mapping ({@link Mappings}). */
+    final long mappingWord = NEXT_MAPPING.getAndIncrement() << 1;
 
     private final String path;
     private final int dev;
@@ -330,7 +334,8 @@ public final class MappedFile
         {
             return cached;
         }
-        final long fresh = memory.allocateBackedData(cache);
+        // shmem is swap-backed: on the anonymous lists, as Linux keeps it
+        final long fresh = memory.allocateCachePage(cache, mappingWord, pgoff, shmem);
         if (fresh == NO_FRAME)
         {
             return NO_FRAME;

@@ -1,11 +1,9 @@
 package io.mmemu.vm;
 
-import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 
-import io.mmemu.pgtable.MmuGather;
-import io.mmemu.pgtable.PageTableEditor;
 import io.mmemu.phys.FrameCache;
+import io.mmemu.phys.LruLists;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.phys.SwapArea;
 
@@ -52,9 +50,7 @@ public final class Reclaimer implements AutoCloseable
     private final AtomicLong sharedStolen = new AtomicLong();
     private final AtomicLong kswapdWakeups = new AtomicLong();
     private final AtomicLong directReclaims = new AtomicLong();
-    /** The clock hand: the process index and address the next scan starts from. Guarded by {@code this}. */
-    private int handProcess;
-    private long handVa;
+    private final Mappings mappings;
     /** kswapd's state. Guarded by {@code kswapdLock}. */
     private final Object kswapdLock = new Object();
     private Thread kswapd;
@@ -62,10 +58,11 @@ public final class Reclaimer implements AutoCloseable
     private boolean running;
     private boolean stopped;
 
-    Reclaimer(final PhysicalMemory memory, final OomKiller processes)
+    Reclaimer(final PhysicalMemory memory, final OomKiller processes, final Mappings mappings)
     {
         this.memory = memory;
         this.processes = processes;
+        this.mappings = mappings;
         final long frames = memory.totalFrames();
         final long kib = frames * (PhysicalMemory.PAGE_SIZE / 1024);
         final long minKib = Math.min(262_144, Math.max(128, (long)Math.sqrt(16.0 * kib)));
@@ -167,9 +164,9 @@ public final class Reclaimer implements AutoCloseable
     private static final int MAX_RECLAIM_RETRIES = 16;
 
     /**
-     * Reclaims up to {@code target} pages from the processes' anonymous memory, the clock hand going
-     * round at most {@link #PASSES} times; returns the pages swapped out. Any thread that is no
-     * emulated CPU, no locks held.
+     * Reclaims up to {@code target} pages from the anonymous LRU lists, making at most
+     * {@link #PASSES} passes' worth of scans over them; returns the pages swapped out. Any thread
+     * that is no emulated CPU, no locks held.
      */
     public long reclaim(final long target)
     {
@@ -177,97 +174,13 @@ public final class Reclaimer implements AutoCloseable
     }
 
     /**
-     * {@link #reclaim(long)} on behalf of {@code self} (direct reclaim; null for kswapd): its own
-     * process is scanned through {@code self}, online, as a syscall of its would be; another
-     * process through a CPU attached for the scan, with {@code self} offline meanwhile.
+     * shrink_lruvec over the anonymous lists, for {@code self} (direct reclaim; null for kswapd),
+     * which is offline meanwhile: every rmap walk attaches a CPU of its own to the process it
+     * visits, the faulting one's included, and waits for the acknowledgements of the others.
      */
     private long reclaim(final long target, final Cpu self)
     {
         if (memory.swap() == null || target <= 0)
-        {
-            return 0;
-        }
-        // a snapshot: processes exit (and leave the list) while the hand goes round
-        final AddressSpace[] all = processes.processes().toArray(new AddressSpace[0]);
-        final int n = all.length;
-        if (n == 0)
-        {
-            return 0;
-        }
-        final int startProcess;
-        final long startVa;
-        synchronized (this)
-        {
-            startProcess = handProcess % n;
-            startVa = handVa;
-        }
-        long taken = 0;
-        for (int step = 0; step <= PASSES * n && taken < target; step++)
-        {
-            final int index = (startProcess + step) % n;
-            final long from = step == 0 ? startVa : 0;
-            final Shared shared = new Shared();
-            final Scan scan;
-            long unmapped = 0;
-            try
-            {
-                scan = scan(all[index], from, target - taken, self, shared);
-            }
-            finally
-            {
-                // also when the scan failed: the references it took are the rmap's to drop
-                unmapped = unmapShared(shared, self);
-            }
-            taken += scan.stolen + unmapped;
-            if (taken >= target || scan.swapFull)
-            {
-                synchronized (this)
-                {
-                    handProcess = index;
-                    handVa = scan.next;
-                }
-                break;
-            }
-        }
-        return taken;
-    }
-
-    /** Where one process's scan stopped, and what it took. */
-    private record Scan(long stolen, long next, boolean swapFull)
-    {
-    }
-
-    /** Pages a scan found shared and unreferenced, each retained once, for the rmap: page, anon_vma, linear index. */
-    private static final class Shared
-    {
-        long[] pfns = new long[SWAP_CLUSTER_MAX];
-        long[] indexes = new long[SWAP_CLUSTER_MAX];
-        AnonVma[] anons = new AnonVma[SWAP_CLUSTER_MAX];
-        int count;
-
-        void add(final long pfn, final AnonVma anon, final long index)
-        {
-            if (count == pfns.length)
-            {
-                pfns = Arrays.copyOf(pfns, count * 2);
-                indexes = Arrays.copyOf(indexes, count * 2);
-                anons = Arrays.copyOf(anons, count * 2);
-            }
-            pfns[count] = pfn;
-            indexes[count] = index;
-            anons[count] = anon;
-            count++;
-        }
-    }
-
-    /**
-     * shrink_folio_list's try_to_unmap for the shared pages a scan handed back: each through the
-     * {@link Rmap} (which consumes the scan's reference), with {@code self} offline meanwhile (the
-     * walks flush the CPUs of every process mapping the page). Returns the pages freed whole.
-     */
-    private long unmapShared(final Shared shared, final Cpu self)
-    {
-        if (shared.count == 0)
         {
             return 0;
         }
@@ -277,166 +190,110 @@ public final class Reclaimer implements AutoCloseable
         }
         // this thread's cache for the pages freed (kswapd and direct reclaimers run at once)
         final FrameCache cache = memory.newCache();
-        final Rmap rmap = new Rmap(memory, cache);
-        long freed = 0;
-        int i = 0;
-        try
+        try (Rmap rmap = new Rmap(memory, cache))
         {
-            for (; i < shared.count; i++)
-            {
-                final int result = rmap.reclaim(shared.anons[i], shared.indexes[i], shared.pfns[i]);
-                if (result == Rmap.RECLAIMED)
-                {
-                    freed++;
-                }
-                else if (result == Rmap.SWAP_FULL)
-                {
-                    i++;
-                    break;
-                }
-            }
+            return shrink(target, rmap, cache);
         }
         finally
         {
-            // the pages not walked (the swap area filled up, or a walk failed): the scan's references
-            for (; i < shared.count; i++)
-            {
-                memory.releaseData(cache, shared.pfns[i], false);
-            }
             memory.retireCache(cache);
             if (self != null)
             {
                 self.goOnline();
             }
         }
-        stolen.addAndGet(freed);
-        sharedStolen.addAndGet(freed);
-        return freed;
     }
 
-    /** One process from {@code from}: its private VMAs, a PT page at a time, until {@code budget} pages are taken. */
-    private Scan scan(final AddressSpace mm, final long from, final long budget, final Cpu self, final Shared shared)
+    private long shrink(final long target, final Rmap rmap, final FrameCache cache)
     {
-        if (self != null && self.mm == mm)
-        {
-            return scan(mm, from, budget, self, false, shared);
-        }
-        final Cpu cpu;
-        try
-        {
-            cpu = mm.attachCpu();
-        }
-        catch (final IllegalStateException closed)
-        {
-            return new Scan(0, 0, false);
-        }
-        if (self != null)
-        {
-            self.goOffline();
-        }
-        try
-        {
-            return scan(mm, from, budget, cpu, true, shared);
-        }
-        finally
-        {
-            if (self != null)
-            {
-                self.goOnline();
-            }
-        }
-    }
-
-    /** {@link #scan(AddressSpace, long, long, Cpu)} through {@code cpu}, closed at the end when {@code attached}. */
-    private Scan scan(final AddressSpace mm, final long from, final long budget, final Cpu cpu, final boolean attached,
-        final Shared shared)
-    {
-        final boolean perVma = mm.perVma();
+        final LruLists lru = memory.lru();
+        final long[] batch = new long[SWAP_CLUSTER_MAX];
+        // enough looks for every page to be seen PASSES times: the first may only clear A bits
+        long budget = PASSES * (lru.size(LruLists.INACTIVE_ANON) + lru.size(LruLists.ACTIVE_ANON)) + SWAP_CLUSTER_MAX;
         long taken = 0;
-        try
+        while (taken < target && budget > 0)
         {
-            if (!perVma)
+            // inactive_is_low: the active list is aged into the inactive one to keep them level
+            final long active = lru.size(LruLists.ACTIVE_ANON);
+            if (lru.size(LruLists.INACTIVE_ANON) < active)
             {
-                mm.lockRead(cpu);
+                scanned.addAndGet(lru.deactivate(LruLists.ACTIVE_ANON, SWAP_CLUSTER_MAX));
             }
+            final int n = lru.isolate(LruLists.INACTIVE_ANON, SWAP_CLUSTER_MAX, SWAP_CLUSTER_MAX, batch);
+            if (n == 0)
+            {
+                if (active == 0 || lru.size(LruLists.ACTIVE_ANON) == 0)
+                {
+                    break;
+                }
+                budget -= SWAP_CLUSTER_MAX;
+                continue;
+            }
+            budget -= n;
+            scanned.addAndGet(n);
+            int i = 0;
+            boolean swapFull = false;
             try
             {
-                final PageTableEditor editor = cpu.editor;
-                final MmuGather tlb = cpu.gather;
-                for (final Vma vma : mm.tree().toArray())
+                for (; i < n && !swapFull; i++)
                 {
-                    if (vma.end <= from || !reclaimable(vma))
+                    final int result = shrinkOne(rmap, batch[i]);
+                    switch (result)
                     {
-                        continue;
-                    }
-                    if (perVma && !vma.tryReadLock())
-                    {
-                        // a writer holds it: skip, as rmap's trylock does under reclaim
-                        continue;
-                    }
-                    try
-                    {
-                        for (long lo = Math.max(vma.start, from); lo < vma.end; )
+                        case Rmap.RECLAIMED ->
                         {
-                            final long hi = Math.min(vma.end, (lo + CHUNK) & ~(CHUNK - 1));
-                            editor.resetPageout();
-                            final long left = budget - taken - shared.count;
-                            // anonymous memory only: a private file mapping's shared pages may be the file's
-                            editor.pageoutCollectShared(vma.file == null && vma.anonVma() != null ? (int)Math.min(left, Integer.MAX_VALUE) : 0);
-                            tlb.begin(cpu.shootdown);
-                            try
+                            taken++;
+                            if (rmap.unmapped() > 1)
                             {
-                                editor.pageout(mm.cr3(), lo, hi, PageTableEditor.PAGEOUT_RECLAIM, left, tlb);
+                                sharedStolen.incrementAndGet();
                             }
-                            finally
-                            {
-                                editor.pageoutCollectShared(0);
-                                tlb.finish();
-                                for (int i = 0; i < editor.pageoutShared(); i++)
-                                {
-                                    shared.add(editor.pageoutSharedPfn(i), vma.anonVma(),
-                                        vma.pgoff + ((editor.pageoutSharedVa(i) - vma.start) >>> 12));
-                                }
-                            }
-                            scanned.addAndGet(editor.pageoutScanned());
-                            stolen.addAndGet(editor.pageoutStolen());
-                            taken += editor.pageoutStolen();
-                            if (taken + shared.count >= budget || editor.pageoutSwapFull())
-                            {
-                                return new Scan(taken, hi, editor.pageoutSwapFull());
-                            }
-                            lo = hi;
                         }
-                    }
-                    finally
-                    {
-                        if (perVma)
+                        case Rmap.REFERENCED -> lru.putback(batch[i], true);
+                        case Rmap.SWAP_FULL ->
                         {
-                            vma.readUnlock();
+                            lru.putback(batch[i], false);
+                            swapFull = true;
                         }
+                        default -> lru.putback(batch[i], false);
                     }
+                    memory.releaseData(cache, batch[i], false);
                 }
-                return new Scan(taken, 0, false);
             }
             finally
             {
-                if (!perVma)
+                // the swap area filled up, or a walk failed: the rest go back as they were
+                for (; i < n; i++)
                 {
-                    mm.unlockRead();
+                    lru.putback(batch[i], false);
+                    memory.releaseData(cache, batch[i], false);
                 }
             }
-        }
-        finally
-        {
-            if (attached)
+            if (swapFull)
             {
-                cpu.close();
+                break;
             }
         }
+        stolen.addAndGet(taken);
+        return taken;
     }
 
-    /** One PT page's reach: the scan's step, where the hand may stop. */
-    private static final long CHUNK = 1L << 21;
+    /** shrink_folio_list for one isolated page: its family's rmap, or back to the list when it has none. */
+    private int shrinkOne(final Rmap rmap, final long pfn)
+    {
+        final long word = memory.mapping(pfn);
+        if (!Mappings.isAnon(word))
+        {
+            // shmem, on the anonymous lists as Linux keeps it, is not reclaimed: out of the inactive scan's way
+            return Rmap.REFERENCED;
+        }
+        final AnonVma root = mappings.anonRoot(word);
+        if (root == null)
+        {
+            // a family whose last process exited: its pages are being freed
+            return Rmap.KEPT;
+        }
+        return rmap.reclaim(root, memory.index(pfn), pfn);
+    }
 
     /** can_madv_lru_vma and a private mapping: where anonymous pages (or private copies of file pages) live. */
     static boolean reclaimable(final Vma vma)

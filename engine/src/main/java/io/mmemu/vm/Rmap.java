@@ -1,5 +1,7 @@
 package io.mmemu.vm;
 
+import java.util.IdentityHashMap;
+
 import io.mmemu.pgtable.MmuGather;
 import io.mmemu.pgtable.PageTableEditor;
 import io.mmemu.pgtable.SwapEntry;
@@ -20,33 +22,38 @@ import io.mmemu.phys.SwapArea;
  * skipped, which keeps the page in the first walk and leaves it mapped there in the second):
  * <ol>
  *   <li>folio_referenced: every entry mapping the page has its A bit tested and cleared, with the
- *       TLB flush. A set bit, a mapping that is writable or a huge leaf, or a VMA a writer holds
- *       (rmap's trylock contended) keeps the page.</li>
+ *       TLB flush. A set bit activates the page; a writable mapping of a page that is not
+ *       exclusive, a hugetlb leaf, or a VMA a writer holds (rmap's trylock contended) keeps it.</li>
  *   <li>try_to_unmap: a swap slot is allocated naming the page (faults on its entries wait for the
- *       write-out), and every entry still mapping the page becomes the same swap entry (not
- *       exclusive), the slot's count one per entry, each process's TLB flushed. Then the page is
- *       written to the slot and the references dropped: the scan's, and one per entry unmapped
- *       (their mapcounts went with the entries).</li>
+ *       write-out), and every entry still mapping the page becomes the same swap entry (exclusive
+ *       only for an exclusive page), the slot's count one per entry, each process's TLB flushed; a
+ *       2 MiB leaf is split first. Then the page is written to the slot and one reference per
+ *       entry unmapped dropped (their mapcounts went with the entries).</li>
  * </ol>
+ * An exclusive page has one mapping, which may be writable: once it is unmapped and flushed, no
+ * store reaches the page, so the write-out that follows holds its last bytes.
  * Why this is safe without holding every mapping at once: while a page is mapped by more than one
  * entry, or not exclusive, no entry maps it writable (fork write-protects both sides; a write
- * fault copies it or, holding the only reference, reuses it), and the scan's reference keeps any
+ * fault copies it or, holding the only reference, reuses it), and the isolation's reference keeps any
  * write fault from reusing it until the end. So its bytes do not change from the first unmap to the
  * write-out, and an entry the walk could not reach (a VMA a writer holds, a process forked after the
  * walk read the members) keeps the page mapped, with the same bytes the unmapped entries will read
  * back: the page is then only partly reclaimed, never torn. Kept references also keep the PFN from
  * being reused while any step looks at it.
  */
-final class Rmap
+final class Rmap implements AutoCloseable
 {
     /** {@link #reclaim} results. */
     static final int KEPT = 0;
     static final int PARTLY_UNMAPPED = 1;
     static final int RECLAIMED = 2;
     static final int SWAP_FULL = 3;
+    static final int REFERENCED = 4;
 
     private final PhysicalMemory memory;
     private final FrameCache cache;
+    /** The CPUs walks attached, one per process visited (owner thread only). */
+    private final IdentityHashMap<AddressSpace, Cpu> cpus = new IdentityHashMap<>();
     private AnonVma root;
     private long index;
     private long pfn;
@@ -65,10 +72,12 @@ final class Rmap
 
     /**
      * Reclaims anonymous page {@code pfn} of {@code anon}'s family at linear index {@code index},
-     * on which the caller holds one reference (consumed here). The caller holds no lock and no
-     * online CPU (the walks flush other CPUs and wait for them). Returns {@link #RECLAIMED} when no
-     * entry maps the page any more, {@link #PARTLY_UNMAPPED} when some do, {@link #KEPT} when it was
-     * referenced or could not be reached whole, {@link #SWAP_FULL} when no slot was free.
+     * on which the caller holds one reference (its isolation from the LRU; kept: the caller puts
+     * the page back or lets it go). The caller holds no lock and no online CPU (the walks flush
+     * other CPUs and wait for them). Returns {@link #RECLAIMED} when no entry maps the page any
+     * more, {@link #PARTLY_UNMAPPED} when some do, {@link #REFERENCED} when an entry had used it
+     * since the last look (folio_referenced: it goes to the active list), {@link #KEPT} when it could
+     * not be reached whole or taken, {@link #SWAP_FULL} when no slot was free.
      */
     int reclaim(final AnonVma anon, final long index, final long pfn)
     {
@@ -79,7 +88,6 @@ final class Rmap
         this.referenced = false;
         this.busy = false;
         final AddressSpace[] members = anon.members();
-        long slot = SwapArea.NO_SLOT;
         try
         {
             swapEntry = 0;
@@ -87,12 +95,16 @@ final class Rmap
             {
                 visit(mm);
             }
-            if (referenced || busy)
+            if (referenced)
+            {
+                return REFERENCED;
+            }
+            if (busy)
             {
                 return KEPT;
             }
             final SwapArea swap = memory.swap();
-            slot = swap.allocate(pfn);
+            final long slot = swap.allocate(pfn);
             if (slot == SwapArea.NO_SLOT)
             {
                 return SWAP_FULL;
@@ -114,23 +126,25 @@ final class Rmap
         }
         finally
         {
-            // the scan's reference and one per unmapped entry (its mapcount went with the entry)
-            for (int i = 0; i <= unmapped; i++)
+            // one reference per unmapped entry (its mapcount went with the entry); the caller's stays
+            for (int i = 0; i < unmapped; i++)
             {
                 memory.releaseData(cache, pfn, false);
             }
         }
     }
 
+    /** Entries the last {@link #reclaim} unmapped (more than one: a page fork shared). */
+    int unmapped()
+    {
+        return unmapped;
+    }
+
     /** One process's entries of the page: the current walk's step at each, then one flush. */
     private void visit(final AddressSpace mm)
     {
-        final Cpu cpu;
-        try
-        {
-            cpu = mm.attachCpu();
-        }
-        catch (final IllegalStateException exited)
+        final Cpu cpu = cpuFor(mm);
+        if (cpu == null)
         {
             // it exited: its entries are gone
             return;
@@ -193,8 +207,46 @@ final class Rmap
         }
         finally
         {
+            // kept for this Rmap's next page, offline meanwhile: no shootdown waits for it
+            cpu.goOffline();
+        }
+    }
+
+    /**
+     * The CPU this Rmap visits {@code mm} through, online: attached at the first visit and kept
+     * until {@link #close} (an attached CPU's counters stay with its process: one per page would
+     * pile up); null once the process has exited. A process that exits after the attach has an
+     * empty VMA tree by the time its tables go, so a visit then finds nothing to walk.
+     */
+    private Cpu cpuFor(final AddressSpace mm)
+    {
+        final Cpu kept = cpus.get(mm);
+        if (kept != null)
+        {
+            kept.goOnline();
+            return kept;
+        }
+        try
+        {
+            final Cpu cpu = mm.attachCpu();
+            cpus.put(mm, cpu);
+            return cpu;
+        }
+        catch (final IllegalStateException exited)
+        {
+            return null;
+        }
+    }
+
+    /** Detaches the CPUs this Rmap's walks used. */
+    @Override
+    public void close()
+    {
+        for (final Cpu cpu : cpus.values())
+        {
             cpu.close();
         }
+        cpus.clear();
     }
 
     private void step(final PageTableEditor editor, final long cr3, final long va, final MmuGather tlb)

@@ -119,6 +119,11 @@ public final class HugePmd
                 final long witness = (long)ENTRY.compareAndExchange(frames, slot, e, PageTableEntry.table(pt));
                 if (witness == e)
                 {
+                    if (!memory.isHugeZeroPage(head) && memory.isBacked(head) && !memory.isHugetlb(head))
+                    {
+                        // mmemu splits the folio with its leaf: its pages become LRU entries of their own
+                        memory.lru().splitFolio(head, PageTableEntry.ENTRIES);
+                    }
                     return true;
                 }
                 e = witness;

@@ -580,18 +580,36 @@ public final class PageTableEditor
      *       {@code duplicate} the slot's count is raised first, under the lock, so a zap of the
      *       entry never sees the count short.</li>
      * </ul>
-     * {@link #RMAP_BUSY}: the page is mapped writable (it may change) or by a huge leaf here;
-     * {@link #RMAP_ABSENT}: this entry does not map it.
+     * A writable entry is taken only for an {@linkplain PhysicalMemory#isAnonExclusive exclusive}
+     * page (its one mapping: after the unmap and the flush its bytes are final), whose swap entry is
+     * then exclusive too; {@link #RMAP_BUSY} for a writable entry of any other page (it may change).
+     * A 2 MiB leaf mapping the page has its A bit harvested as a whole (pmdp_clear_flush_young) and is
+     * split for the unmap (try_to_unmap's TTU_SPLIT_HUGE_PMD); a hugetlb or 1 GiB leaf is
+     * {@link #RMAP_BUSY}. {@link #RMAP_ABSENT}: this entry does not map the page.
      */
     public int rmapOne(final long cr3, final long va, final long pfn, final long swapEntry, final boolean duplicate,
         final MmuGather tlb)
     {
-        final int walked = walker.walk(cr3, va);
+        int walked = walker.walk(cr3, va);
         if (walked == PageWalker.WALK_LARGE)
         {
             final long head = PageTableEntry.leafAddress(walker.entry(), walker.level()) >>> 12;
             final long pages = PageTableEntry.coverage(walker.level()) >>> 12;
-            return pfn >= head && pfn < head + pages ? RMAP_BUSY : RMAP_ABSENT;
+            if (pfn < head || pfn >= head + pages)
+            {
+                return RMAP_ABSENT;
+            }
+            if (walker.level() != PageTableEntry.LEVEL_PMD || memory.isHugetlb(head))
+            {
+                return RMAP_BUSY;
+            }
+            final long pmdSlot = walker.slot();
+            if (swapEntry == 0)
+            {
+                return youngHuge(pmdSlot, va & -HugePmd.SIZE, head, tlb);
+            }
+            huge.split(pmdSlot);
+            walked = walker.walk(cr3, va);
         }
         if (walked != PageWalker.WALK_PTE)
         {
@@ -609,7 +627,8 @@ public final class PageTableEditor
                 {
                     return RMAP_ABSENT;
                 }
-                if (PageTableEntry.isWritable(e))
+                final boolean exclusive = memory.isAnonExclusive(pfn);
+                if (PageTableEntry.isWritable(e) && !exclusive)
                 {
                     return RMAP_BUSY;
                 }
@@ -624,7 +643,8 @@ public final class PageTableEditor
                 }
                 else
                 {
-                    update = swapEntry | ((e & PageTableEntry.SOFT_DIRTY) != 0 ? SwapEntry.SOFT_DIRTY : 0);
+                    update = swapEntry | ((e & PageTableEntry.SOFT_DIRTY) != 0 ? SwapEntry.SOFT_DIRTY : 0)
+                        | (exclusive ? SwapEntry.EXCLUSIVE : 0);
                 }
                 // volatile CAS: an MMU may set A/D without the lock; only those can change under it
                 final long witness = (long)ENTRY.compareAndExchange(frames, slot, e, update);
@@ -651,6 +671,46 @@ public final class PageTableEditor
         {
             unlockTable(table);
         }
+    }
+
+    /**
+     * The reference harvest of a 2 MiB leaf at {@code pmdSlot} mapping the huge page at {@code head}:
+     * its A bit tested and cleared under the PMD table's PT lock, the 2 MiB range at {@code haddr}
+     * added to {@code tlb} when it was set.
+     */
+    private int youngHuge(final long pmdSlot, final long haddr, final long head, final MmuGather tlb)
+    {
+        final long table = pmdSlot >>> 12;
+        lockTable(table);
+        try
+        {
+            long e = (long)ENTRY.getVolatile(frames, pmdSlot);
+            while (true)
+            {
+                if (!PageTableEntry.isHugePmd(e) || PageTableEntry.leafAddress(e, PageTableEntry.LEVEL_PMD) >>> 12 != head)
+                {
+                    // split or zapped since the walk: the next pass looks again
+                    return RMAP_BUSY;
+                }
+                if (!PageTableEntry.isAccessed(e))
+                {
+                    return RMAP_MAPPED;
+                }
+                // volatile CAS: an MMU may set D without the lock
+                final long witness = (long)ENTRY.compareAndExchange(frames, pmdSlot, e, e & ~PageTableEntry.ACCESSED);
+                if (witness == e)
+                {
+                    break;
+                }
+                e = witness;
+            }
+        }
+        finally
+        {
+            unlockTable(table);
+        }
+        tlb.addRange(haddr, haddr + HugePmd.SIZE);
+        return RMAP_REFERENCED;
     }
 
     /** Whether the last {@link #pageout} found the swap area full. */

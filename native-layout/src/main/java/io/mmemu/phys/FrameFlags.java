@@ -51,6 +51,29 @@ public final class FrameFlags
      */
     public static final int HUGETLB = 1 << 9;
 
+    /**
+     * A DATA page on one of the machine's LRU lists (Linux's PG_lru); which one the next two bits
+     * say. Set and cleared only under the LRU lock ({@link LruLists}), by atomic OR/AND (the other
+     * bits change beside it); a page isolated by reclaim is off its list, LRU clear.
+     */
+    public static final int LRU = 1 << 10;
+    /** On (or, isolated, bound back to) an active list (PG_active). Guarded by the LRU lock. */
+    public static final int ACTIVE = 1 << 11;
+    /**
+     * A page-cache page (the file lists; folio_is_file_lru): set when the page is added, never
+     * changed while it is allocated. Without it a page on the LRU is anonymous.
+     */
+    public static final int FILE_LRU = 1 << 12;
+    /**
+     * The head of a transparent huge page that is one folio on the LRU: one entry for its 512
+     * frames, counted 512 pages. Cleared (under the LRU lock) when a leaf of it is split, and its
+     * tails become entries of their own (lru_add_split_folio).
+     */
+    public static final int LARGE_FOLIO = 1 << 13;
+
+    /** The LRU bits, which the LRU lock guards. */
+    public static final int LRU_MASK = LRU | ACTIVE | LARGE_FOLIO;
+
     public static final int STATE_MASK = FREE | TABLE | DATA | ZERO_PAGE | RESERVED;
 
     private FrameFlags()
@@ -70,6 +93,10 @@ public final class FrameFlags
         append(sb, flags, WRITTEN_LINES, "written-lines");
         append(sb, flags, ANON_EXCLUSIVE, "anon-exclusive");
         append(sb, flags, HUGETLB, "hugetlb");
+        append(sb, flags, LRU, "lru");
+        append(sb, flags, ACTIVE, "active");
+        append(sb, flags, FILE_LRU, "file");
+        append(sb, flags, LARGE_FOLIO, "large-folio");
         return sb.length() == 0 ? "none" : sb.toString();
     }
 

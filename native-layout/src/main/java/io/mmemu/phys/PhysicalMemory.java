@@ -80,6 +80,8 @@ public final class PhysicalMemory implements AutoCloseable
     /** Whether freed data frames are poisoned: with {@link Kasan} on, unless {@link #disablePoisoning}. */
     private boolean poisons = Kasan.ENABLED;
     private final BuddyAllocator buddy;
+    /** The LRU lists of the data pages address spaces map (backed frames only: phantom frames are never reclaimed). */
+    private final LruLists lru;
     private final PhantomFrames phantom;
     private final long zeroPagePfn;
     /** Head PFN of the huge zero page, NO_FRAME until first used; set once by CAS ({@link #HUGE_ZERO}). */
@@ -109,6 +111,7 @@ public final class PhysicalMemory implements AutoCloseable
         this.poisonSource = Kasan.ENABLED ? arena.allocate(PAGE_SIZE, PAGE_SIZE).fill(Kasan.POISON) : zeroSource;
         FLAGS.set(metadata, offset(0), FrameFlags.RESERVED);
         this.buddy = new BuddyAllocator(metadata, 1, backedFrames);
+        this.lru = new LruLists(metadata);
         final long phantomFrames = totalFrames - backedFrames;
         this.phantom = phantomFrames > 0 ?
             new PhantomFrames(NativeMemory.reserve(PhantomFrames.bitmapBytes(phantomFrames), arena),
@@ -193,6 +196,12 @@ public final class PhysicalMemory implements AutoCloseable
     }
 
     /** The phantom data frames, or {@code null} when every frame is backed. */
+    /** The machine's LRU lists. */
+    public LruLists lru()
+    {
+        return lru;
+    }
+
     public PhantomFrames phantom()
     {
         return phantom;
@@ -313,16 +322,6 @@ public final class PhysicalMemory implements AutoCloseable
         return pfn;
     }
 
-    /**
-     * Allocates a zero-filled data page that always has bytes and counts, even with tables-only
-     * backing: shared memory pages are held by a page cache and by every mapping, which phantom
-     * frames (no refcount) cannot express. One reference, one mapping, like {@link #allocateData}.
-     */
-    public long allocateBackedData(final FrameCache cache)
-    {
-        return allocateBacked(cache, FrameFlags.DATA);
-    }
-
     /** A backed data page in state {@code flags}: one reference, one mapping. */
     private long allocateBacked(final FrameCache cache, final int flags)
     {
@@ -414,11 +413,34 @@ public final class PhysicalMemory implements AutoCloseable
      * backed page is also {@link FrameFlags#ANON_EXCLUSIVE}, set before the caller publishes it.
      * Phantom frames have no descriptor; they are never shared, so always exclusive.
      */
-    public long allocateAnon(final FrameCache cache)
+    public long allocateAnon(final FrameCache cache, final long mapping, final long index)
     {
         // the flags are a plain store like the rest of the descriptor: nobody else sees the page
         // until its entry is published with a release
-        return allocateData(cache, FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE);
+        final long pfn = allocateData(cache, FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE);
+        if (pfn != NO_FRAME && pfn < backedFrames)
+        {
+            // folio_add_new_anon_rmap and folio_add_lru_vma, before the entry is published
+            lru.add(pfn, false, mapping, index, false);
+        }
+        return pfn;
+    }
+
+    /**
+     * A page-cache page of file (or shmem object) {@code mapping} at page offset {@code index}:
+     * zero-filled, with bytes and counts even with tables-only backing (a cache page is held by the
+     * cache and by every mapping, which phantom frames, without a refcount, cannot express); one
+     * reference and one mapping; on the inactive file list, or the anonymous one when
+     * {@code swapBacked} (shmem, as Linux keeps it).
+     */
+    public long allocateCachePage(final FrameCache cache, final long mapping, final long index, final boolean swapBacked)
+    {
+        final long pfn = allocateBacked(cache, FrameFlags.DATA);
+        if (pfn != NO_FRAME)
+        {
+            lru.add(pfn, !swapBacked, mapping, index, false);
+        }
+        return pfn;
     }
 
     /**
@@ -493,6 +515,11 @@ public final class PhysicalMemory implements AutoCloseable
     private void freeData(final FrameCache cache, final long pfn, final boolean clean)
     {
         final long off = offset(pfn);
+        if (((int)FLAGS.getVolatile(metadata, off) & FrameFlags.LRU_MASK) != 0)
+        {
+            // off its LRU list before the frame can be handed out again (an isolated page has LRU clear)
+            lru.removeFreed(pfn);
+        }
         // the stores recorded in LINES happen-before this: they were made through mappings
         // whose removal and TLB flush precede the last reference's release (volatile decrement);
         // the frame then moves between threads only through the caches' locks
@@ -530,7 +557,7 @@ public final class PhysicalMemory implements AutoCloseable
      * 4 KiB pages, as Linux's does — and always with tables-only backing, whose phantom frames come
      * one at a time.
      */
-    public long allocateHugeData(final FrameCache cache)
+    public long allocateHugeData(final FrameCache cache, final long mapping, final long index)
     {
         if (phantom != null)
         {
@@ -551,6 +578,8 @@ public final class PhysicalMemory implements AutoCloseable
             LINES.set(metadata, off, 0L);
         }
         cache.dataAllocated += HUGE_FRAMES;
+        // one LRU entry for the folio, its head
+        lru.add(head, false, mapping, index, true);
         return head;
     }
 
@@ -601,6 +630,8 @@ public final class PhysicalMemory implements AutoCloseable
         }
         if (last != HUGE_FRAMES)
         {
+            // the folio is no longer whole: its pages go their own ways, on the LRU too
+            lru.splitFolio(head, HUGE_FRAMES);
             for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
             {
                 if ((int)REFCOUNT.getVolatile(metadata, offset(pfn)) == 0)
@@ -614,6 +645,11 @@ public final class PhysicalMemory implements AutoCloseable
         for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
         {
             final long off = offset(pfn);
+            if (((int)FLAGS.getVolatile(metadata, off) & FrameFlags.LRU_MASK) != 0)
+            {
+                // the folio's entry (its head), or, after a split, each page's
+                lru.removeFreed(pfn);
+            }
             if (poison)
             {
                 MemorySegment.copy(poisonSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
@@ -963,6 +999,18 @@ public final class PhysicalMemory implements AutoCloseable
     public int refcount(final long pfn)
     {
         return (int)REFCOUNT.getVolatile(metadata, offset(pfn));
+    }
+
+    /** A data page's mapping word (folio->mapping, {@link FrameDescriptor#MAPPING}); read by reclaim once it holds the page. */
+    public long mapping(final long pfn)
+    {
+        return (long)FrameDescriptor.MAPPING.get(metadata, offset(pfn));
+    }
+
+    /** A data page's linear index in its mapping (folio->index). */
+    public long index(final long pfn)
+    {
+        return (long)FrameDescriptor.INDEX.get(metadata, offset(pfn));
     }
 
     public int mapcount(final long pfn)

@@ -123,7 +123,7 @@ final class Machine implements AutoCloseable
     {
         assertEquals(PageWalker.WALK_ENTRY, editor.walker().walkAllocPmd(cr3, va));
         assertEquals(0L, editor.walker().entry(), "an empty PMD entry");
-        final long head = memory.allocateHugeData(cache);
+        final long head = memory.allocateHugeData(cache, 0, 0);
         assertNotEquals(NO_FRAME, head, "no order-9 block");
         assertEquals(PageTableEditor.OK, editor.huge().install(editor.walker().slot(), PageTableEntry.largeLeaf(head << 12, flags)));
         return head;
