@@ -764,6 +764,9 @@ public final class AddressSpace implements AutoCloseable
     {
         final long[] roots = new long[spaces.length];
         final PageTableChecker.LeafVisitor[] visitors = new PageTableChecker.LeafVisitor[spaces.length];
+        final List<String> lruViolations = new ArrayList<>();
+        // with accounting the caller promises quiescence (no page isolated by reclaim): the LRU is checked too
+        final LruCheck lru = accounting && spaces.length > 0 ? new LruCheck(spaces[0].memory, lruViolations) : null;
         for (int i = 0; i < spaces.length; i++)
         {
             if (spaces[i].memory != spaces[0].memory)
@@ -771,11 +774,12 @@ public final class AddressSpace implements AutoCloseable
                 throw new IllegalArgumentException("address spaces of different physical memories");
             }
             roots[i] = spaces[i].cr3;
-            visitors[i] = spaces[i].leafChecker();
+            visitors[i] = spaces[i].leafChecker(lru);
         }
         final PageTableChecker.Result tables = PageTableChecker.check(spaces[0].memory, accounting, roots, visitors,
             HugetlbFile.cachedHeads(spaces));
         final List<String> violations = new ArrayList<>(tables.violations());
+        violations.addAll(lruViolations);
         for (final AddressSpace space : spaces)
         {
             space.checkCommitment(violations);
@@ -801,8 +805,8 @@ public final class AddressSpace implements AutoCloseable
         }
     }
 
-    /** That every mapped leaf lies in a VMA whose protection allows it. */
-    private PageTableChecker.LeafVisitor leafChecker()
+    /** That every mapped leaf lies in a VMA whose protection allows it, and (with {@code lru}) is on the LRU. */
+    private PageTableChecker.LeafVisitor leafChecker(final LruCheck lru)
     {
         final VmaTree snapshot = tree();
         return (va, entry, level, violations) ->
@@ -811,8 +815,13 @@ public final class AddressSpace implements AutoCloseable
             if (vma == null)
             {
                 violations.add(String.format("entry 0x%x maps 0x%x outside every VMA", entry, va));
+                return;
             }
-            else if (PageTableEntry.isPresent(entry) && !vma.isAccessible())
+            if (lru != null && PageTableEntry.isPresent(entry))
+            {
+                lru.leaf(vma, va, entry, level, violations);
+            }
+            if (PageTableEntry.isPresent(entry) && !vma.isAccessible())
             {
                 violations.add(String.format("present entry 0x%x at 0x%x in inaccessible %s", entry, va, vma));
             }
