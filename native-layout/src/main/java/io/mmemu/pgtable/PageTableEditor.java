@@ -40,7 +40,6 @@ public final class PageTableEditor
 
     /** {@link #pageout} modes: see {@link PageoutRange}. */
     public static final int PAGEOUT_COLD = PageoutRange.COLD;
-    public static final int PAGEOUT_RECLAIM = PageoutRange.RECLAIM;
     public static final int PAGEOUT_FORCE = PageoutRange.PAGEOUT;
 
     /** {@link #swapIn} results. */
@@ -496,8 +495,8 @@ public final class PageTableEditor
 
     /**
      * Reclaims anonymous pages of {@code [start, end)} to the machine's swap area, or clears their A
-     * bits, as {@code mode} says ({@link #PAGEOUT_COLD}, {@link #PAGEOUT_RECLAIM},
-     * {@link #PAGEOUT_FORCE}; see {@link PageoutRange}), swapping out at most {@code budget} pages.
+     * bits, as {@code mode} says ({@link #PAGEOUT_COLD}, {@link #PAGEOUT_FORCE}: MADV_COLD and
+     * MADV_PAGEOUT; see {@link PageoutRange}), swapping out at most {@code budget} pages.
      * {@code tlb} must be bound to the address space's flush; the caller finishes it (the A bits
      * cleared since the last swap-out are flushed then). The caller holds the range's VMAs (their
      * tables stay). Counters accumulate in {@link #pageoutScanned()} etc. until {@link #resetPageout()}.
@@ -538,32 +537,6 @@ public final class PageTableEditor
     public long pageoutStolen()
     {
         return pageoutRange.stolen;
-    }
-
-    /**
-     * From the next {@link #pageout} (RECLAIM mode) on, hand back up to {@code max} unreferenced
-     * pages fork shares, each retained once ({@link #pageoutShared()}); 0 stops it. The caller
-     * releases every page handed back.
-     */
-    public void pageoutCollectShared(final int max)
-    {
-        pageoutRange.collectShared = Math.min(max, pageoutRange.sharedPfns.length);
-    }
-
-    /** Shared pages handed back since {@link #resetPageout()}: {@link #pageoutSharedPfn}/{@link #pageoutSharedVa} 0..n-1. */
-    public int pageoutShared()
-    {
-        return pageoutRange.shared;
-    }
-
-    public long pageoutSharedPfn(final int i)
-    {
-        return pageoutRange.sharedPfns[i];
-    }
-
-    public long pageoutSharedVa(final int i)
-    {
-        return pageoutRange.sharedVas[i];
     }
 
     /**

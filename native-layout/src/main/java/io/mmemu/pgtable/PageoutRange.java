@@ -10,24 +10,19 @@ import io.mmemu.phys.SwapArea;
 import static io.mmemu.pgtable.PageWalker.ENTRY;
 
 /**
- * Reclaim of anonymous pages from one range of page tables: the reference harvest and the unmap of
- * mm/vmscan.c's shrink_folio_list, and MADV_COLD / MADV_PAGEOUT (mm/madvise.c's
- * madvise_cold_or_pageout_pte_range). Three modes:
+ * MADV_COLD and MADV_PAGEOUT over one range of page tables (mm/madvise.c's
+ * madvise_cold_or_pageout_pte_range); reclaim proper goes through the LRU lists and the reverse map
+ * (the engine's Reclaimer and Rmap, with {@link PageTableEditor#rmapOne}). Two modes:
  * <ul>
- *   <li>{@link #COLD}: the A bit of every anonymous page is cleared (deactivation: the page looks
- *       unreferenced to the next scan);</li>
- *   <li>{@link #RECLAIM}: a page whose A bit is set was referenced since the last scan: the bit is
- *       cleared and the page kept (folio_referenced's second chance); one whose bit is clear is
- *       swapped out;</li>
+ *   <li>{@link #COLD}: the A bit of every anonymous page is cleared and the page deactivated
+ *       (folio_deactivate: to the inactive list, where the next scan finds it unreferenced);</li>
  *   <li>{@link #PAGEOUT}: every eligible page is swapped out, referenced or not (reclaim_pages
  *       with ignore_references).</li>
  * </ul>
  * Eligible: a present entry mapping a backed anonymous page that this entry alone holds
- * ({@code ANON_EXCLUSIVE}, one reference: no gather or copy in flight). Pages fork shares cannot be
- * taken here, one entry at a time: when the caller {@linkplain #collectShared asks}, an unreferenced
- * one (read-only, not exclusive, held by its mappings only) is retained (one reference, taken under
- * the PT lock, so it cannot be freed) and handed back with its address, for the reverse map to
- * unmap everywhere at once. The zero pages and phantom frames are left.
+ * ({@code ANON_EXCLUSIVE}, one reference: no gather, copy or reclaim in flight). Pages fork shares
+ * are left, as Linux leaves them ("do not interfere with other mappings"); so are the zero pages
+ * and phantom frames.
  * A 2 MiB leaf is split (as shrink_folio_list splits a THP it cannot swap whole) unless it is the
  * huge zero page or the mode is {@link #COLD}.
  * <p>
@@ -42,7 +37,6 @@ import static io.mmemu.pgtable.PageWalker.ENTRY;
 final class PageoutRange extends RangeVisitor
 {
     static final int COLD = 0;
-    static final int RECLAIM = 1;
     static final int PAGEOUT = 2;
 
     private final PageTableEditor editor;
@@ -64,14 +58,6 @@ final class PageoutRange extends RangeVisitor
     long stolen;
     /** Whether the last walk stopped because the swap area was full. */
     boolean swapFull;
-    /**
-     * Shared pages found unreferenced since {@link #reset}, each retained once for the caller, who
-     * releases it ({@link #collectShared} of them at most; 0: none collected).
-     */
-    final long[] sharedPfns = new long[PageTableEntry.ENTRIES];
-    final long[] sharedVas = new long[PageTableEntry.ENTRIES];
-    int shared;
-    int collectShared;
 
     PageoutRange(final PageTableEditor editor, final PhysicalMemory memory, final FrameCache cache, final HugePmd huge)
     {
@@ -90,7 +76,6 @@ final class PageoutRange extends RangeVisitor
         referenced = 0;
         stolen = 0;
         swapFull = false;
-        shared = 0;
     }
 
     int large(final long slot, final long entry, final long va, final int level)
@@ -112,14 +97,15 @@ final class PageoutRange extends RangeVisitor
         for (long s = slot, end = slot + ((long)count << 3); s < end; s += 8)
         {
             long e = (long)ENTRY.getOpaque(frames, s);
-            final boolean exclusive = eligible(e);
-            if (!exclusive && (shared >= collectShared || mode != RECLAIM || !sharedEligible(e)))
+            if (!eligible(e))
             {
                 continue;
             }
             scanned++;
-            if (mode != PAGEOUT && PageTableEntry.isAccessed(e))
+            if (mode == COLD)
             {
+                // folio_deactivate, under the PT lock that keeps the page mapped
+                memory.lru().deactivatePage(PageTableEntry.pfn(e));
                 // ptep_test_and_clear_young: CAS, an MMU may set D meanwhile; the walker gathers the
                 // range, and the caller's flush makes later accesses set A again
                 while (PageTableEntry.isAccessed(e))
@@ -127,32 +113,19 @@ final class PageoutRange extends RangeVisitor
                     final long witness = (long)ENTRY.compareAndExchange(frames, s, e, e & ~PageTableEntry.ACCESSED);
                     if (witness == e)
                     {
+                        referenced++;
+                        changed++;
                         break;
                     }
                     e = witness;
                 }
-                referenced++;
-                changed++;
                 continue;
             }
-            if (mode == COLD)
-            {
-                continue;
-            }
-            if (stolen + shared >= budget)
+            if (stolen >= budget)
             {
                 break;
             }
             final long pfn = PageTableEntry.pfn(e);
-            if (!exclusive)
-            {
-                // under the PT lock the entry holds the page: the reference keeps it for the rmap
-                memory.retainData(pfn);
-                sharedPfns[shared] = pfn;
-                sharedVas[shared] = va + ((s - slot) << 9);
-                shared++;
-                continue;
-            }
             final long swapSlot = swap.allocate(pfn);
             if (swapSlot == SwapArea.NO_SLOT)
             {
@@ -192,22 +165,6 @@ final class PageoutRange extends RangeVisitor
     }
 
     /**
-     * A present read-only entry of a DATA page fork shares or shared (not exclusive), held by
-     * mappings only (no page cache, gather or copy holds it): what only an rmap walk can take.
-     */
-    private boolean sharedEligible(final long e)
-    {
-        if (!PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e))
-        {
-            return false;
-        }
-        final long pfn = PageTableEntry.pfn(e);
-        return pfn != zeroPagePfn && memory.isBacked(pfn)
-            && (memory.flags(pfn) & (FrameFlags.STATE_MASK | FrameFlags.ANON_EXCLUSIVE | FrameFlags.HUGETLB)) == FrameFlags.DATA
-            && memory.refcount(pfn) == memory.mapcount(pfn);
-    }
-
-    /**
      * After a PT page, no lock held: the pages unmapped there are flushed from every TLB, written
      * to their slots and released. {@link PageTableEditor#STOPPED} ends the walk.
      */
@@ -225,6 +182,6 @@ final class PageoutRange extends RangeVisitor
             }
             pending = 0;
         }
-        return swapFull || (mode != COLD && stolen + shared >= budget) ? PageTableEditor.STOPPED : PageTableEditor.OK;
+        return swapFull || (mode != COLD && stolen >= budget) ? PageTableEditor.STOPPED : PageTableEditor.OK;
     }
 }

@@ -166,6 +166,26 @@ public final class LruLists
     }
 
     /**
+     * folio_deactivate (MADV_COLD): a page on an active list moves to the head of its inactive list;
+     * a page isolated or already inactive is left. The caller keeps the page mapped meanwhile.
+     */
+    public void deactivatePage(final long pfn)
+    {
+        final long off = offset(pfn);
+        synchronized (this)
+        {
+            final int flags = (int)FLAGS.getVolatile(metadata, off);
+            if ((flags & (FrameFlags.LRU | FrameFlags.ACTIVE)) == (FrameFlags.LRU | FrameFlags.ACTIVE))
+            {
+                final int lru = listOf(flags);
+                unlink(lru, pfn);
+                clearBits(off, FrameFlags.ACTIVE);
+                linkHead(lru - 1, pfn);
+            }
+        }
+    }
+
+    /**
      * folio_putback_lru: a page reclaim isolated goes back to the head of the active list when
      * {@code active}, else of the inactive one. The caller then drops its reference (which may
      * free the page, and so unlink it again).
