@@ -110,6 +110,8 @@ public final class AddressSpace implements AutoCloseable
     private final Object cpuLock = new Object();
     /** The anon_vma families this process is a member of ({@link AnonVma#addMember}): it leaves them at exit. */
     private final Set<AnonVma> anonRoots = ConcurrentHashMap.newKeySet();
+    /** The files whose mappers this process joined (left at exit). */
+    private final Set<MappedFile> mappedFiles = ConcurrentHashMap.newKeySet();
     /** Written (published) under the mmap write lock; read with no lock. */
     @SuppressWarnings("unused") // accessed through TREE
     private volatile VmaTree tree = VmaTree.EMPTY;
@@ -378,6 +380,12 @@ public final class AddressSpace implements AutoCloseable
         }
     }
 
+    /** {@code file}'s mappers now count this process (until it exits). */
+    void joinedFile(final MappedFile file)
+    {
+        mappedFiles.add(file);
+    }
+
     /** {@code root}'s family now counts this process a member (until it exits). */
     void joinedAnonVma(final AnonVma root)
     {
@@ -450,6 +458,8 @@ public final class AddressSpace implements AutoCloseable
             if (vma.file != null)
             {
                 vma.file.inode().addUser();
+                // i_mmap: before a fault can map a page of it here, reclaim's rmap must find this process
+                vma.file.inode().addMapper(this);
             }
             accounted += vma.accountedPages();
             pages += vma.pages();
@@ -866,6 +876,11 @@ public final class AddressSpace implements AutoCloseable
                 root.removeMember(this);
             }
             anonRoots.clear();
+            for (final MappedFile file : mappedFiles)
+            {
+                file.removeMapper(this);
+            }
+            mappedFiles.clear();
             final MmuGather gather = new MmuGather(memory, housekeeping);
             housekeepingEditor.freeTables(cr3, 0, taskSize, 0, 0, gather);
             gather.finish();

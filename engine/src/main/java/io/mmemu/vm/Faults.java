@@ -436,7 +436,7 @@ final class Faults
         {
             return punchInProgress(cpu);
         }
-        final long pfn = inode.mapPage(memory, cpu.cache, pgoff);
+        final long pfn = inode.mapPage(memory, cpu.cache, pgoff, cpu.mm.machine().reclaimer());
         if (pfn == NO_FRAME)
         {
             return NO_MEMORY;
@@ -484,7 +484,7 @@ final class Faults
         {
             return punchInProgress(cpu);
         }
-        final long cached = inode.mapPage(memory, cpu.cache, pgoff);
+        final long cached = inode.mapPage(memory, cpu.cache, pgoff, cpu.mm.machine().reclaimer());
         if (cached == NO_FRAME)
         {
             return NO_MEMORY;

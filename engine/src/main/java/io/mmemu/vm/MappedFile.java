@@ -7,12 +7,16 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.mmemu.pgtable.PageTableEditor;
 import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
 import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongHashSet;
 
 import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 
@@ -33,6 +37,13 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  * gone releases the cached pages (clean file pages can be read again; shmem pages die with the
  * last mapping, as an unlinked shmem file does).
  * <p>
+ * Reclaim ({@link Reclaimer}, {@link Rmap#reclaimFile}) drops file pages from the cache: a page no
+ * entry maps any more, held only by the cache and the reclaim, is compared with what reading the
+ * file gives; if it differs (it was written through a shared mapping) its bytes are "written back"
+ * to this object's store of written pages, since mmemu never writes a real file, and the next
+ * read of the page takes them from there. A read of a page reclaim dropped is a major fault.
+ * shmem pages are not reclaimed (Linux swaps them; mmemu leaves them in memory).
+ * <p>
  * Thread safety: the cache methods synchronize on this object (Linux's i_pages lock); a fault
  * takes its reference on a cached page under it.
  */
@@ -51,6 +62,23 @@ public final class MappedFile
     private static final AtomicLong NEXT_MAPPING = new AtomicLong(1);
     /** What the descriptors of this object's cached pages name as their mapping ({@link Mappings}). */
     final long mappingWord = NEXT_MAPPING.getAndIncrement() << 1;
+    /**
+     * The objects whose pages may be on an LRU list, by mapping word, for reclaim, which starts from
+     * a frame (a file is machine-independent, so the table is too): added at the first page cached,
+     * removed when the object dies.
+     */
+    private static final ConcurrentHashMap<Long, MappedFile> CACHING = new ConcurrentHashMap<>();
+    /** Whether this object is in {@link #CACHING}. Guarded by this. */
+    private boolean caching;
+    /**
+     * i_mmap, per process: the address spaces that may map this object's pages — each one whose
+     * tree a VMA of it entered, until it exits (an over-approximation, as the anon_vma family's).
+     */
+    private final Set<AddressSpace> mappers = ConcurrentHashMap.newKeySet();
+    /** Pages reclaim wrote back (their bytes differ from the file's), by page offset. Guarded by this. */
+    private final Long2ObjectHashMap<byte[]> written = new Long2ObjectHashMap<>();
+    /** Page offsets reclaim dropped from the cache: their next read-in is a major fault. Guarded by this. */
+    private final LongHashSet dropped = new LongHashSet();
 
     private final String path;
     private final int dev;
@@ -327,7 +355,7 @@ public final class MappedFile
      * The cached page at {@code pgoff}, mapped once more for the caller (mapcount and refcount up),
      * reading it in first when it is not cached; NO_FRAME when memory ran out.
      */
-    long mapPage(final PhysicalMemory memory, final FrameCache cache, final long pgoff)
+    long mapPage(final PhysicalMemory memory, final FrameCache cache, final long pgoff, final Reclaimer reclaimer)
     {
         final long cached = mapCached(memory, pgoff);
         if (cached != NO_FRAME)
@@ -341,7 +369,12 @@ public final class MappedFile
             return NO_FRAME;
         }
         final boolean zero = shmem || zeroFilled;
-        if (!zero)
+        if (readBack(memory, fresh, pgoff))
+        {
+            // a page reclaim dropped: read in again (filemap_fault's major fault)
+            reclaimer.countMajorFault();
+        }
+        else if (!zero)
         {
             readPage(memory, fresh, pgoff);
         }
@@ -359,14 +392,46 @@ public final class MappedFile
      */
     private void readPage(final PhysicalMemory memory, final long pfn, final long pgoff)
     {
-        final MemorySegment page = memory.frames().asSlice(pfn << 12, PhysicalMemory.PAGE_SIZE);
+        memory.markDirty(pfn);
+        readOriginal(memory.frames().asSlice(pfn << 12, PhysicalMemory.PAGE_SIZE), pgoff);
+    }
+
+    /**
+     * Whether {@code pgoff} is a page reclaim dropped; if so, fills the fresh frame with its
+     * written-back bytes (or leaves it to the caller's read of the file, for a page dropped clean).
+     */
+    private synchronized boolean readBack(final PhysicalMemory memory, final long pfn, final long pgoff)
+    {
+        if (!dropped.remove(pgoff))
+        {
+            return false;
+        }
+        final byte[] bytes = written.remove(pgoff);
+        if (bytes != null)
+        {
+            memory.markDirty(pfn);
+            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, memory.frames(), pfn << 12, PhysicalMemory.PAGE_SIZE);
+        }
+        else if (!shmem && !zeroFilled)
+        {
+            readPage(memory, pfn, pgoff);
+        }
+        return true;
+    }
+
+    /** The file's bytes of page {@code pgoff} into {@code page} (zero-filled): what reading it gives. */
+    private void readOriginal(final MemorySegment page, final long pgoff)
+    {
+        if (shmem || zeroFilled)
+        {
+            return;
+        }
         final long offset = pgoff << 12;
         final long valid = Math.min(PhysicalMemory.PAGE_SIZE, size - offset);
         if (valid <= 0)
         {
             return;
         }
-        memory.markDirty(pfn);
         if (source != null && Files.isReadable(source))
         {
             try (FileChannel channel = FileChannel.open(source, StandardOpenOption.READ))
@@ -405,7 +470,72 @@ public final class MappedFile
         }
         pages.put(pgoff, fresh);
         memory.retainData(fresh);
+        if (!caching)
+        {
+            caching = true;
+            CACHING.put(mappingWord, this);
+        }
         return fresh;
+    }
+
+    /** The object whose cached pages' descriptors name {@code word}, or null once it died. */
+    static MappedFile caching(final long word)
+    {
+        return CACHING.get(word);
+    }
+
+    /** Records that {@code mm} may map this object's pages (a VMA of it entered its tree). */
+    void addMapper(final AddressSpace mm)
+    {
+        if (mappers.add(mm))
+        {
+            mm.joinedFile(this);
+        }
+    }
+
+    /** {@code mm} exited: it maps nothing any more. */
+    void removeMapper(final AddressSpace mm)
+    {
+        mappers.remove(mm);
+    }
+
+    /** The address spaces that may map this object's pages: a weakly consistent snapshot. */
+    AddressSpace[] mappers()
+    {
+        return mappers.toArray(new AddressSpace[0]);
+    }
+
+    /**
+     * __remove_mapping: drops cached page {@code pfn} at {@code pgoff} if nothing but the cache and
+     * the caller's reference (its isolation) holds it — no entry maps it, no fault or gather holds
+     * it; its bytes, if they differ from the file's, are written back first. Under this object's
+     * lock, so no fault maps it meanwhile (they take their references here). True when dropped:
+     * the cache's reference is gone, the caller's is the last.
+     */
+    synchronized boolean evict(final PhysicalMemory memory, final FrameCache cache, final long pgoff, final long pfn)
+    {
+        if (pages.get(pgoff) != pfn || memory.mapcount(pfn) != 0 || memory.refcount(pfn) != 2 || shmem)
+        {
+            return false;
+        }
+        final MemorySegment page = memory.frames().asSlice(pfn << 12, PhysicalMemory.PAGE_SIZE);
+        final byte[] original = new byte[(int)PhysicalMemory.PAGE_SIZE];
+        readOriginal(MemorySegment.ofArray(original), pgoff);
+        if (page.mismatch(MemorySegment.ofArray(original)) != -1)
+        {
+            // dirty: written back to the object (mmemu's stand-in for the file's blocks)
+            written.put(pgoff, page.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+        dropped.add(pgoff);
+        pages.remove(pgoff);
+        memory.releaseData(cache, pfn, false);
+        return true;
+    }
+
+    /** Pages written back and not read in again (for tests and the report). */
+    synchronized int writtenBack()
+    {
+        return written.size();
     }
 
     /** Drops the cached pages of {@code [fromPgoff, toPgoff)} (MADV_REMOVE's hole punch). */
@@ -418,6 +548,9 @@ public final class MappedFile
             {
                 memory.releaseData(cache, pfn, false);
             }
+            // a punched hole reads as zero, whatever reclaim wrote back
+            written.remove(p);
+            dropped.remove(p);
         }
     }
 
@@ -433,6 +566,14 @@ public final class MappedFile
         {
             pages.forEach((pgoff, pfn) -> memory.releaseData(cache, pfn, false));
             pages.clear();
+            if (caching)
+            {
+                caching = false;
+                CACHING.remove(mappingWord, this);
+            }
+            // what reclaim wrote back dies with the rest of the cache, as written pages always did here
+            written.clear();
+            dropped.clear();
             if (commitment != null)
             {
                 commitment.unaccount(committedPages);

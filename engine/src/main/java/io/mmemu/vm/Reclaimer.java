@@ -3,6 +3,7 @@ package io.mmemu.vm;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.mmemu.phys.FrameCache;
+import io.mmemu.phys.FrameFlags;
 import io.mmemu.phys.LruLists;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.phys.SwapArea;
@@ -48,6 +49,7 @@ public final class Reclaimer implements AutoCloseable
     private final AtomicLong stolen = new AtomicLong();
     private final AtomicLong majorFaults = new AtomicLong();
     private final AtomicLong sharedStolen = new AtomicLong();
+    private final AtomicLong fileStolen = new AtomicLong();
     private final AtomicLong kswapdWakeups = new AtomicLong();
     private final AtomicLong directReclaims = new AtomicLong();
     private final Mappings mappings;
@@ -114,6 +116,12 @@ public final class Reclaimer implements AutoCloseable
     public long sharedStolen()
     {
         return sharedStolen.get();
+    }
+
+    /** Page-cache pages reclaim dropped (part of pgsteal): clean ones, and dirty ones written back to their file. */
+    public long fileStolen()
+    {
+        return fileStolen.get();
     }
 
     public long kswapdWakeups()
@@ -204,87 +212,123 @@ public final class Reclaimer implements AutoCloseable
         }
     }
 
+    /**
+     * shrink_lruvec: batches from the file and the anonymous inactive lists by turns (file first:
+     * a clean page costs no swap slot), each list aged from its active one while it is the shorter
+     * (inactive_is_low), until {@code target} pages are taken or every page has been looked at
+     * {@link #PASSES} times.
+     */
     private long shrink(final long target, final Rmap rmap, final FrameCache cache)
     {
         final LruLists lru = memory.lru();
-        final long[] batch = new long[SWAP_CLUSTER_MAX];
+        final Pass pass = new Pass();
         // enough looks for every page to be seen PASSES times: the first may only clear A bits
-        long budget = PASSES * (lru.size(LruLists.INACTIVE_ANON) + lru.size(LruLists.ACTIVE_ANON)) + SWAP_CLUSTER_MAX;
-        long taken = 0;
-        while (taken < target && budget > 0)
+        pass.budget = PASSES * (lru.size(LruLists.INACTIVE_ANON) + lru.size(LruLists.ACTIVE_ANON)
+            + lru.size(LruLists.INACTIVE_FILE) + lru.size(LruLists.ACTIVE_FILE)) + 2 * SWAP_CLUSTER_MAX;
+        boolean file = true;
+        boolean anon = true;
+        while (pass.taken < target && pass.budget > 0 && (file || anon))
         {
-            // inactive_is_low: the active list is aged into the inactive one to keep them level
-            final long active = lru.size(LruLists.ACTIVE_ANON);
-            if (lru.size(LruLists.INACTIVE_ANON) < active)
+            if (file)
             {
-                scanned.addAndGet(lru.deactivate(LruLists.ACTIVE_ANON, SWAP_CLUSTER_MAX));
+                file = shrinkList(LruLists.INACTIVE_FILE, rmap, cache, pass);
             }
-            final int n = lru.isolate(LruLists.INACTIVE_ANON, SWAP_CLUSTER_MAX, SWAP_CLUSTER_MAX, batch);
-            if (n == 0)
+            if (anon && pass.taken < target)
             {
-                if (active == 0 || lru.size(LruLists.ACTIVE_ANON) == 0)
-                {
-                    break;
-                }
-                budget -= SWAP_CLUSTER_MAX;
-                continue;
-            }
-            budget -= n;
-            scanned.addAndGet(n);
-            int i = 0;
-            boolean swapFull = false;
-            try
-            {
-                for (; i < n && !swapFull; i++)
-                {
-                    final int result = shrinkOne(rmap, batch[i]);
-                    switch (result)
-                    {
-                        case Rmap.RECLAIMED ->
-                        {
-                            taken++;
-                            if (rmap.unmapped() > 1)
-                            {
-                                sharedStolen.incrementAndGet();
-                            }
-                        }
-                        case Rmap.REFERENCED -> lru.putback(batch[i], true);
-                        case Rmap.SWAP_FULL ->
-                        {
-                            lru.putback(batch[i], false);
-                            swapFull = true;
-                        }
-                        default -> lru.putback(batch[i], false);
-                    }
-                    memory.releaseData(cache, batch[i], false);
-                }
-            }
-            finally
-            {
-                // the swap area filled up, or a walk failed: the rest go back as they were
-                for (; i < n; i++)
-                {
-                    lru.putback(batch[i], false);
-                    memory.releaseData(cache, batch[i], false);
-                }
-            }
-            if (swapFull)
-            {
-                break;
+                anon = shrinkList(LruLists.INACTIVE_ANON, rmap, cache, pass);
             }
         }
-        stolen.addAndGet(taken);
-        return taken;
+        stolen.addAndGet(pass.taken);
+        return pass.taken;
     }
 
-    /** shrink_folio_list for one isolated page: its family's rmap, or back to the list when it has none. */
+    /** One reclaim's progress: pages taken, looks left, the isolated batch. */
+    private static final class Pass
+    {
+        final long[] batch = new long[SWAP_CLUSTER_MAX];
+        long taken;
+        long budget;
+    }
+
+    /**
+     * One batch of shrink_inactive_list over {@code inactive} (after shrink_active_list's aging);
+     * false when the list has nothing more to give (empty with its active list, or the swap area full).
+     */
+    private boolean shrinkList(final int inactive, final Rmap rmap, final FrameCache cache, final Pass pass)
+    {
+        final LruLists lru = memory.lru();
+        final long[] batch = pass.batch;
+        final int activeList = inactive + 1;
+        final long active = lru.size(activeList);
+        if (lru.size(inactive) < active)
+        {
+            scanned.addAndGet(lru.deactivate(activeList, SWAP_CLUSTER_MAX));
+        }
+        final int n = lru.isolate(inactive, SWAP_CLUSTER_MAX, SWAP_CLUSTER_MAX, batch);
+        if (n == 0)
+        {
+            pass.budget -= SWAP_CLUSTER_MAX;
+            return active > 0 && lru.size(activeList) > 0;
+        }
+        pass.budget -= n;
+        scanned.addAndGet(n);
+        int i = 0;
+        boolean swapFull = false;
+        try
+        {
+            for (; i < n && !swapFull; i++)
+            {
+                switch (shrinkOne(rmap, batch[i]))
+                {
+                    case Rmap.RECLAIMED ->
+                    {
+                        pass.taken++;
+                        if (inactive == LruLists.INACTIVE_FILE)
+                        {
+                            fileStolen.incrementAndGet();
+                        }
+                        else if (rmap.unmapped() > 1)
+                        {
+                            sharedStolen.incrementAndGet();
+                        }
+                    }
+                    case Rmap.REFERENCED -> lru.putback(batch[i], true);
+                    case Rmap.SWAP_FULL ->
+                    {
+                        lru.putback(batch[i], false);
+                        swapFull = true;
+                    }
+                    default -> lru.putback(batch[i], false);
+                }
+                memory.releaseData(cache, batch[i], false);
+            }
+        }
+        finally
+        {
+            // the swap area filled up, or a walk failed: the rest go back as they were
+            for (; i < n; i++)
+            {
+                lru.putback(batch[i], false);
+                memory.releaseData(cache, batch[i], false);
+            }
+        }
+        return !swapFull;
+    }
+
+    /** shrink_folio_list for one isolated page: its family's or file's rmap, or back to the list when it has none. */
     private int shrinkOne(final Rmap rmap, final long pfn)
     {
         final long word = memory.mapping(pfn);
         if (!Mappings.isAnon(word))
         {
-            // shmem, on the anonymous lists as Linux keeps it, is not reclaimed: out of the inactive scan's way
-            return Rmap.REFERENCED;
+            final MappedFile file = (memory.flags(pfn) & FrameFlags.FILE_LRU) != 0 ? MappedFile.caching(word) : null;
+            if (file == null)
+            {
+                // shmem, on the anonymous lists as Linux keeps it, is not reclaimed (out of the inactive
+                // scan's way); or a file that died, its pages being freed
+                return (memory.flags(pfn) & FrameFlags.FILE_LRU) != 0 ? Rmap.KEPT : Rmap.REFERENCED;
+            }
+            return rmap.reclaimFile(file, memory.index(pfn), pfn);
         }
         final AnonVma root = mappings.anonRoot(word);
         if (root == null)

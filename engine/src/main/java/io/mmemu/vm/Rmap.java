@@ -55,6 +55,8 @@ final class Rmap implements AutoCloseable
     /** The CPUs walks attached, one per process visited (owner thread only). */
     private final IdentityHashMap<AddressSpace, Cpu> cpus = new IdentityHashMap<>();
     private AnonVma root;
+    /** The file whose page is walked (rmap_walk_file), or null for an anonymous page's family. */
+    private MappedFile file;
     private long index;
     private long pfn;
     /** The walk's state: the swap entry being installed (0: the reference harvest), entries unmapped, why the page is kept. */
@@ -81,6 +83,7 @@ final class Rmap implements AutoCloseable
      */
     int reclaim(final AnonVma anon, final long index, final long pfn)
     {
+        this.file = null;
         this.root = anon.root();
         this.index = index;
         this.pfn = pfn;
@@ -134,6 +137,55 @@ final class Rmap implements AutoCloseable
         }
     }
 
+    /**
+     * Reclaims page-cache page {@code pfn} of {@code file} at page offset {@code index}, on which the
+     * caller holds its isolation's reference (kept). The same two walks over the processes that map
+     * the file (i_mmap): the A bits harvested ({@link #REFERENCED} activates the page), then every
+     * entry mapping the page cleared and each process flushed; then, if no entry maps it any more and
+     * nothing else holds it, the page is dropped from the cache ({@link MappedFile#evict}, its bytes
+     * written back there if they differ from the file's): {@link #RECLAIMED}. Otherwise
+     * {@link #PARTLY_UNMAPPED} (a fault finds it in the cache again) or {@link #KEPT}.
+     */
+    int reclaimFile(final MappedFile file, final long index, final long pfn)
+    {
+        this.file = file;
+        this.root = null;
+        this.index = index;
+        this.pfn = pfn;
+        this.unmapped = 0;
+        this.referenced = false;
+        this.busy = false;
+        final AddressSpace[] mappers = file.mappers();
+        swapEntry = 0;
+        for (final AddressSpace mm : mappers)
+        {
+            visit(mm);
+        }
+        if (referenced)
+        {
+            return REFERENCED;
+        }
+        if (busy)
+        {
+            return KEPT;
+        }
+        swapEntry = PageTableEditor.RMAP_DROP;
+        for (final AddressSpace mm : mappers)
+        {
+            visit(mm);
+        }
+        // every entry unmapped was flushed: their references go before the page's holders are judged
+        for (int i = 0; i < unmapped; i++)
+        {
+            memory.releaseData(cache, pfn, false);
+        }
+        if (file.evict(memory, cache, index, pfn))
+        {
+            return RECLAIMED;
+        }
+        return unmapped > 0 ? PARTLY_UNMAPPED : KEPT;
+    }
+
     /** Entries the last {@link #reclaim} unmapped (more than one: a page fork shared). */
     int unmapped()
     {
@@ -167,8 +219,7 @@ final class Rmap implements AutoCloseable
                 {
                     for (final Vma vma : mm.tree().toArray())
                     {
-                        final AnonVma anon = vma.anonVma();
-                        if (anon == null || anon.root() != root || index < vma.pgoff || index - vma.pgoff >= vma.pages())
+                        if (!maps(vma))
                         {
                             continue;
                         }
@@ -210,6 +261,21 @@ final class Rmap implements AutoCloseable
             // kept for this Rmap's next page, offline meanwhile: no shootdown waits for it
             cpu.goOffline();
         }
+    }
+
+    /** Whether {@code vma} may map the walked page: of its family (or file), its linear range holding the index. */
+    private boolean maps(final Vma vma)
+    {
+        if (index < vma.pgoff || index - vma.pgoff >= vma.pages())
+        {
+            return false;
+        }
+        if (file != null)
+        {
+            return vma.file != null && vma.file.inode() == file;
+        }
+        final AnonVma anon = vma.anonVma();
+        return anon != null && anon.root() == root;
     }
 
     /**

@@ -3,6 +3,7 @@ package io.mmemu.pgtable;
 import java.lang.foreign.MemorySegment;
 
 import io.mmemu.phys.FrameCache;
+import io.mmemu.phys.FrameFlags;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.phys.SwapArea;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -53,6 +54,12 @@ public final class PageTableEditor
     public static final int RMAP_REFERENCED = 2;
     public static final int RMAP_BUSY = 3;
     public static final int RMAP_UNMAPPED = 4;
+    /**
+     * {@link #rmapOne}'s {@code swapEntry} for a page-cache page: its entries are cleared, not
+     * replaced (a later fault finds the page in the cache, or reads it in). A present bit alone, so
+     * never a swap entry.
+     */
+    public static final long RMAP_DROP = PageTableEntry.PRESENT;
 
     private final PhysicalMemory memory;
     private final MemorySegment frames;
@@ -601,7 +608,10 @@ public final class PageTableEditor
                     return RMAP_ABSENT;
                 }
                 final boolean exclusive = memory.isAnonExclusive(pfn);
-                if (PageTableEntry.isWritable(e) && !exclusive)
+                final boolean cached = (memory.flags(pfn) & FrameFlags.FILE_LRU) != 0;
+                // an anonymous page mapped writable by one of several entries may change under the walk;
+                // a cache page's bytes are judged only once no entry maps it (MappedFile.evict)
+                if (PageTableEntry.isWritable(e) && !exclusive && !cached)
                 {
                     return RMAP_BUSY;
                 }
@@ -613,6 +623,10 @@ public final class PageTableEditor
                         return RMAP_MAPPED;
                     }
                     update = e & ~PageTableEntry.ACCESSED;
+                }
+                else if (swapEntry == RMAP_DROP)
+                {
+                    update = 0;
                 }
                 else
                 {
@@ -633,7 +647,7 @@ public final class PageTableEditor
             {
                 return RMAP_REFERENCED;
             }
-            if (duplicate)
+            if (duplicate && swapEntry != RMAP_DROP)
             {
                 memory.swap().duplicate(SwapEntry.offset(swapEntry));
             }
