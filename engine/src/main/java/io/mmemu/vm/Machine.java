@@ -24,7 +24,7 @@ public final class Machine
         this.memory = Objects.requireNonNull(memory, "memory");
         this.commitment = new Commitment(memory, overcommit);
         this.oomKiller = new OomKiller(memory);
-        this.reclaimer = new Reclaimer(memory, oomKiller, mappings);
+        this.reclaimer = new Reclaimer(memory, mappings);
     }
 
     public PhysicalMemory memory()

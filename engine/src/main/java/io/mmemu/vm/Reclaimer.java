@@ -10,7 +10,8 @@ import io.mmemu.phys.SwapArea;
 
 /**
  * Page reclaim of one machine (mm/vmscan.c): the watermarks, the background reclaimer (kswapd) and
- * direct reclaim, over the anonymous pages of every process, into the machine's {@link SwapArea}.
+ * direct reclaim, over the anonymous and page-cache pages of every process: anonymous pages go to
+ * the machine's {@link SwapArea}, file pages back to their file.
  * <ul>
  *   <li>Watermarks min, low and high, in frames, from the machine's size as
  *       __setup_per_zone_wmarks computes them (min_free_kbytes = sqrt(16 × KiB of memory), clamped
@@ -23,15 +24,18 @@ import io.mmemu.phys.SwapArea;
  *       the per-CPU reserves drained) reclaims a batch itself, with its locks let go, before the
  *       OOM killer is asked ({@link Faults#handle}).</li>
  * </ul>
- * The scan is a clock over page tables (Linux 2.4's swap_out; MGLRU's page-table walk), not over
- * LRU lists: a hand goes round the processes and their private VMAs one PT page (2 MiB) at a time;
- * a page whose A bit is set is given a second chance (the bit cleared, with the TLB flush
- * folio_referenced does), one whose bit is clear is swapped out ({@link PageTableEditor#pageout}).
- * Each process is scanned through a CPU attached for the scan, each VMA under its read lock
- * (per-VMA locking; one a writer holds is skipped, as rmap's trylock does) or the whole process
- * under the mmap read lock (mmap-lock mode): its tables stay while they are walked.
+ * The scan goes through the machine's LRU lists ({@link LruLists}), shrink_lruvec's way: each batch
+ * of {@link #SWAP_CLUSTER_MAX} pages is isolated from the tail of an inactive list (file first,
+ * then anonymous), after the active list was aged into it while the inactive one is the shorter.
+ * Each page is reclaimed through the reverse map ({@link Rmap}, one process at a time, each under
+ * tried locks): its A bits harvested from every mapping with the TLB flush (folio_referenced; a
+ * referenced page goes back to the active list), then an anonymous page unmapped into a swap entry
+ * and written to its slot, a page-cache page unmapped and dropped from its file's cache (written
+ * back there first when its bytes differ from the file's). A page it cannot take goes back to the
+ * inactive list. Reclaim runs only on a machine with a swap area.
  * <p>
- * Counters are machine-wide vmstat: pgscan, pgsteal, pgmajfault, kswapd wake-ups, direct reclaims.
+ * Counters are machine-wide vmstat: pgscan, pgsteal (of it, pages fork shared and page-cache pages),
+ * pgmajfault, kswapd wake-ups, direct reclaims.
  */
 public final class Reclaimer implements AutoCloseable
 {
@@ -41,7 +45,6 @@ public final class Reclaimer implements AutoCloseable
     private static final int PASSES = 3;
 
     private final PhysicalMemory memory;
-    private final OomKiller processes;
     private final long min;
     private final long low;
     private final long high;
@@ -60,10 +63,9 @@ public final class Reclaimer implements AutoCloseable
     private boolean running;
     private boolean stopped;
 
-    Reclaimer(final PhysicalMemory memory, final OomKiller processes, final Mappings mappings)
+    Reclaimer(final PhysicalMemory memory, final Mappings mappings)
     {
         this.memory = memory;
-        this.processes = processes;
         this.mappings = mappings;
         final long frames = memory.totalFrames();
         final long kib = frames * (PhysicalMemory.PAGE_SIZE / 1024);

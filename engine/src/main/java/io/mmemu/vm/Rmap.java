@@ -49,6 +49,8 @@ final class Rmap implements AutoCloseable
     static final int RECLAIMED = 2;
     static final int SWAP_FULL = 3;
     static final int REFERENCED = 4;
+    /** {@link #harvest}: mapped, and unreferenced since the last look. */
+    private static final int MAPPED = 5;
 
     private final PhysicalMemory memory;
     private final FrameCache cache;
@@ -83,28 +85,13 @@ final class Rmap implements AutoCloseable
      */
     int reclaim(final AnonVma anon, final long index, final long pfn)
     {
-        this.file = null;
-        this.root = anon.root();
-        this.index = index;
-        this.pfn = pfn;
-        this.unmapped = 0;
-        this.referenced = false;
-        this.busy = false;
         final AddressSpace[] members = anon.members();
         try
         {
-            swapEntry = 0;
-            for (final AddressSpace mm : members)
+            final int harvest = harvest(anon.root(), null, index, pfn, members);
+            if (harvest != MAPPED)
             {
-                visit(mm);
-            }
-            if (referenced)
-            {
-                return REFERENCED;
-            }
-            if (busy)
-            {
-                return KEPT;
+                return harvest;
             }
             final SwapArea swap = memory.swap();
             final long slot = swap.allocate(pfn);
@@ -148,26 +135,11 @@ final class Rmap implements AutoCloseable
      */
     int reclaimFile(final MappedFile file, final long index, final long pfn)
     {
-        this.file = file;
-        this.root = null;
-        this.index = index;
-        this.pfn = pfn;
-        this.unmapped = 0;
-        this.referenced = false;
-        this.busy = false;
         final AddressSpace[] mappers = file.mappers();
-        swapEntry = 0;
-        for (final AddressSpace mm : mappers)
+        final int harvest = harvest(null, file, index, pfn, mappers);
+        if (harvest != MAPPED)
         {
-            visit(mm);
-        }
-        if (referenced)
-        {
-            return REFERENCED;
-        }
-        if (busy)
-        {
-            return KEPT;
+            return harvest;
         }
         swapEntry = PageTableEditor.RMAP_DROP;
         for (final AddressSpace mm : mappers)
@@ -184,6 +156,29 @@ final class Rmap implements AutoCloseable
             return RECLAIMED;
         }
         return unmapped > 0 ? PARTLY_UNMAPPED : KEPT;
+    }
+
+    /**
+     * Starts a walk of page {@code pfn} at {@code index} of family {@code root} or of {@code file}
+     * over {@code processes}, with its first pass, folio_referenced: {@link #REFERENCED}, {@link #KEPT}
+     * (an entry could not be looked at), or {@link #MAPPED} when no entry had used the page.
+     */
+    private int harvest(final AnonVma root, final MappedFile file, final long index, final long pfn,
+        final AddressSpace[] processes)
+    {
+        this.root = root;
+        this.file = file;
+        this.index = index;
+        this.pfn = pfn;
+        this.unmapped = 0;
+        this.referenced = false;
+        this.busy = false;
+        this.swapEntry = 0;
+        for (final AddressSpace mm : processes)
+        {
+            visit(mm);
+        }
+        return referenced ? REFERENCED : busy ? KEPT : MAPPED;
     }
 
     /** Entries the last {@link #reclaim} unmapped (more than one: a page fork shared). */
