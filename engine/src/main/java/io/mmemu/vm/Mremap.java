@@ -357,13 +357,18 @@ final class Mremap
         {
             return -Errno.ENOMEM;
         }
-        final boolean unfaultedAnon = vma.isAnonymous() && vma.anonVma() == null;
-        final long pgoff = unfaultedAnon ? target >>> 12 : vma.pgoff + ((oldAddr - vma.start) >>> 12);
         final boolean dontUnmap = (flags & MREMAP_DONTUNMAP) != 0;
         final Vma source = drainSource(cpu, oldAddr, oldLen, dontUnmap);
+        // copy_vma's new pgoff, decided once the source is drained: before, a fault could still give it
+        // an anon_vma and a page at the old linear index, which a pgoff from the target would lose
+        // (the rmap, which finds the page at that index, would not find it; LruCheck says so)
+        // (from the drained piece: the split made it, and a fault may have prepared its anon_vma before the drain)
+        final Vma from = source != null ? source : vma;
+        final boolean unfaultedAnon = from.isAnonymous() && from.anonVma() == null;
+        final long pgoff = unfaultedAnon ? target >>> 12 : from.pgoff + ((oldAddr - from.start) >>> 12);
         // the target is born locked (per-VMA mode): no fault may fill it while entries are in flight
         final Vma moved = VmaEditor.insert(cpu, target, target + newLen, vma.flags, pgoff, vma.file, vma.name,
-            vma.anonVma(), mm.perVma());
+            from.anonVma(), mm.perVma());
         final PageTableEditor editor = cpu.editor;
         final int status = editor.move(mm.cr3(), oldAddr, target, oldLen, mm.kernel().softDirty());
         cpu.shootdown(oldAddr, oldAddr + oldLen);
