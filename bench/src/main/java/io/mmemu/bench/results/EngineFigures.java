@@ -3,6 +3,8 @@ package io.mmemu.bench.results;
 import java.util.List;
 
 import io.mmemu.bench.results.JmhFigure.Bench;
+import io.mmemu.bench.results.ScenarioFigure.MetricRow;
+import io.mmemu.bench.scenario.SwapScenario;
 
 import static io.mmemu.bench.results.Target.atMost;
 
@@ -87,6 +89,31 @@ final class EngineFigures
                 List.of(
                     new Bench("2 MiB write fault", "HugeFaultBenchmark.hugeFault", List.of(), null),
                     new Bench("write to every 4 KiB page of THP memory, per page", "HugeFaultBenchmark.everyPage",
-                        List.of(), null))));
+                        List.of(), null))),
+            new ScenarioFigure("swap", "Swap-out, swap-in and fault latency under memory pressure",
+                "Issue 18's pressure figure: one thread writes one long to each page of 128 MiB (a fault each), " +
+                "then reads every page back and checks it, per-VMA mode, full backing. Under pressure the " +
+                "machine has 32 MiB and a 256 MiB swap area in emulated memory: kswapd and direct reclaim swap " +
+                "pages out during the writes, and every read is a major fault that swaps its page in. Without " +
+                "pressure the same program runs on 256 MiB and no swap (its reads take no fault). Fault " +
+                "latencies are the address space's HdrHistogram of every fault of the phase; one JVM, the " +
+                "first of four rounds is the JIT's warm-up, the other three are the samples.",
+                SwapScenario.class.getName(), List.of("128", "4", "per-vma"), false,
+                List.of(
+                    new MetricRow("under pressure: swap-outs during the writes", "pressure.swapouts.rate", null),
+                    new MetricRow("under pressure: swap-ins during the reads", "pressure.swapins.rate", null),
+                    new MetricRow("under pressure: pages written", "pressure.write.rate", null),
+                    new MetricRow("no pressure: pages written", "calm.write.rate", null),
+                    new MetricRow("under pressure: pages read back", "pressure.read.rate", null),
+                    new MetricRow("no pressure: pages read back", "calm.read.rate", null),
+                    new MetricRow("under pressure: write fault p50", "pressure.write.fault.p50", null),
+                    new MetricRow("no pressure: write fault p50", "calm.write.fault.p50", null),
+                    new MetricRow("under pressure: write fault p99", "pressure.write.fault.p99", null),
+                    new MetricRow("no pressure: write fault p99", "calm.write.fault.p99", null),
+                    new MetricRow("under pressure: write fault p99.9", "pressure.write.fault.p999", null),
+                    new MetricRow("no pressure: write fault p99.9", "calm.write.fault.p999", null),
+                    new MetricRow("under pressure: swap-in fault p50", "pressure.read.fault.p50", null),
+                    new MetricRow("under pressure: swap-in fault p99", "pressure.read.fault.p99", null),
+                    new MetricRow("under pressure: swap-in fault p99.9", "pressure.read.fault.p999", null))));
     }
 }
