@@ -99,50 +99,6 @@ class SwapTest
         }
     }
 
-    /**
-     * madvise_free_pte_range drops a swap entry and frees its slot (free_swap_and_cache): the page's
-     * contents are what MADV_FREE may discard, so the next read faults a zero page in, not the old
-     * value back; a page still resident in the range keeps its contents, as MADV_FREE leaves it
-     * until reclaim.
-     */
-    @ParameterizedTest
-    @EnumSource(LockingMode.class)
-    void madvFreeDropsSwapEntriesAndTheirSlots(final LockingMode locking)
-    {
-        try (PhysicalMemory memory = PhysicalMemory.create(16L << 20).attachSwap(SwapArea.inMemory(16L << 20)))
-        {
-            final long idle = memory.framesInUse();
-            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
-            final AddressSpace mm = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
-            final Cpu cpu = mm.attachCpu();
-            final long pages = 16;
-            assertEquals(BASE, cpu.mmap(BASE, pages * PAGE, RW, ANON, -1, 0));
-            write(cpu, BASE, pages);
-            // the first half out to swap, the second half resident
-            assertEquals(0, cpu.madvise(BASE, pages / 2 * PAGE, MADV_PAGEOUT));
-            assertEquals(pages / 2, memory.swap().totalPages() - memory.swap().freePages());
-            assertEquals(0, cpu.madvise(BASE, pages * PAGE, MADV_FREE));
-            assertEquals(memory.swap().totalPages(), memory.swap().freePages(), "MADV_FREE freed every slot");
-            for (long i = 0; i < pages / 2; i++)
-            {
-                assertEquals(0, mm.pagemap(BASE + i * PAGE) & (Pagemap.SWAPPED | Pagemap.PRESENT), "entry dropped");
-            }
-            mm.check(true).assertOk();
-            for (long i = 0; i < pages; i++)
-            {
-                final long va = BASE + i * PAGE + 1024;
-                assertEquals(Signal.NONE, cpu.readLong(va));
-                assertEquals(i < pages / 2 ? 0 : pattern(va), cpu.value(), "value at 0x" + Long.toHexString(va));
-            }
-            assertEquals(0, memory.swap().swapIns(), "nothing was read back from swap");
-            mm.check(true).assertOk();
-            assertEquals(0, cpu.munmap(BASE, pages * PAGE));
-            cpu.close();
-            mm.close();
-            assertEquals(idle, memory.framesInUse());
-        }
-    }
-
     private static int freeSlots(final PhysicalMemory memory)
     {
         return (int)memory.swap().freePages();

@@ -8,9 +8,7 @@ import static io.mmemu.pgtable.PageWalker.ENTRY;
 
 /**
  * madvise_free_pte_range: every mapped entry made old and clean (pte_mkold + pte_mkclean), and a
- * frame that was dirty marked as written, so it is cleared before reuse. A swap entry is dropped
- * and its slot count given up (free_swap_and_cache): the page's contents are freed as MADV_FREE
- * allows, and the next access faults a zero page in.
+ * frame that was dirty marked as written, so it is cleared before reuse.
  */
 final class CleanRange extends RangeVisitor implements HugePmd.LeafChange
 {
@@ -62,27 +60,13 @@ final class CleanRange extends RangeVisitor implements HugePmd.LeafChange
         long changed = 0;
         for (long s = slot, end = slot + ((long)count << 3); s < end; s += 8)
         {
-            if (clean(s) || dropSwap(s))
+            if (clean(s))
             {
                 changed++;
             }
         }
         done += changed;
         return PageTableEditor.OK;
-    }
-
-    /** Clears a swap entry and frees its count on the slot; true if the entry was one. */
-    private boolean dropSwap(final long slot)
-    {
-        final long e = (long)ENTRY.getOpaque(frames, slot);
-        if (e == 0 || PageTableEntry.isMapped(e))
-        {
-            return false;
-        }
-        // a non-present entry: no MMU writes it, so under the PT lock a plain release store will do
-        ENTRY.setRelease(frames, slot, 0L);
-        memory.swap().free(SwapEntry.offset(e));
-        return true;
     }
 
     /** Clears A and D of one mapped entry; true if either was set. */
