@@ -1,5 +1,6 @@
 package io.mmemu.vm;
 
+import io.mmemu.pgtable.MmuGather;
 import io.mmemu.pgtable.PageTableEditor;
 
 import static io.mmemu.vm.Mman.MREMAP_DONTUNMAP;
@@ -364,17 +365,14 @@ final class Mremap
         // the target is born locked (per-VMA mode): no fault may fill it while entries are in flight
         final Vma moved = VmaEditor.insert(cpu, target, target + newLen, vma.flags, pgoff, vma.file, vma.name,
             vma.anonVma(), mm.perVma());
-        final PageTableEditor editor = cpu.editor;
-        final int status = editor.move(mm.cr3(), oldAddr, target, oldLen, mm.kernel().softDirty());
-        cpu.shootdown(oldAddr, oldAddr + oldLen);
+        final int status = moveEntries(cpu, oldAddr, target, oldLen);
         if (mm.perVma())
         {
             mm.rangeLock().unlockVma(cpu, moved);
         }
         if (status != PageTableEditor.OK)
         {
-            // move_page_tables failed: move back what moved, drop the new area
-            editor.move(mm.cr3(), target, oldAddr, oldLen, mm.kernel().softDirty());
+            // move_page_tables failed (moveEntries moved back what moved): drop the new area
             VmaEditor.unmap(cpu, target, target + newLen);
             if (source != null)
             {
@@ -402,6 +400,46 @@ final class Mremap
             }
         }
         return target;
+    }
+
+    /**
+     * move_page_tables in three passes, so that no access sees the move half done. The MMU walks
+     * tables without looking at VMAs: were entries taken one by one, an access could succeed
+     * through an entry already at the destination and then through one not yet moved at the
+     * source, which no order of the mremap and the two accesses explains (Linux allows it; the
+     * checker does not). So: (1) every present leaf of the source is frozen, not present with its
+     * bits kept, and the source's translations are shot down; (2) the entries move, still frozen;
+     * (3) the destination's are thawed. Between (1) and (3) an access to either side faults, and
+     * the fault waits for the move's locks — the drained source and the born-locked target (per-VMA
+     * mode) or the mmap write lock (mmap-lock mode) — and is then ordered after the whole mremap;
+     * an access before the flush is ordered before it. When (1) or (2) fails, what moved is moved
+     * back, still frozen, and the source is thawed: no access saw anything but the old layout.
+     * Returns the status of the failed pass, or OK.
+     */
+    private static int moveEntries(final Cpu cpu, final long oldAddr, final long target, final long oldLen)
+    {
+        final AddressSpace mm = cpu.mm;
+        assert mm.rangeLock().holdsTree() : "a move without the mmap write lock";
+        final PageTableEditor editor = cpu.editor;
+        final long cr3 = mm.cr3();
+        final boolean softDirty = mm.kernel().softDirty();
+        final MmuGather tlb = cpu.gather;
+        tlb.begin(cpu.shootdown);
+        int status = editor.freezeForMove(cr3, oldAddr, oldAddr + oldLen, tlb);
+        // one flush of what was frozen, before any entry can be present at the destination
+        tlb.finish();
+        if (status == PageTableEditor.OK)
+        {
+            status = editor.move(cr3, oldAddr, target, oldLen, softDirty);
+        }
+        if (status != PageTableEditor.OK)
+        {
+            // the way back needs no table: every entry returns to a slot it left
+            editor.move(cr3, target, oldAddr, oldLen, softDirty);
+            editor.thawMoved(cr3, oldAddr, oldAddr + oldLen);
+            return status;
+        }
+        return editor.thawMoved(cr3, target, target + oldLen);
     }
 
     /**

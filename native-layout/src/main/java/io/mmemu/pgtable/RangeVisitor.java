@@ -17,7 +17,7 @@ import io.mmemu.phys.PhysicalMemory;
  */
 abstract sealed class RangeVisitor
     permits ZapRange, ProtectRange, CleanRange, ClearSoftDirtyRange, PopulateRange, MoveRange, FreeTablesRange,
-    PageTableChecker, ObserveRange, CopyRange, PageoutRange
+    PageTableChecker, ObserveRange, CopyRange, PageoutRange, FreezeRange
 {
     static final int ZAP = 0;
     static final int PROTECT = 1;
@@ -30,6 +30,7 @@ abstract sealed class RangeVisitor
     static final int OBSERVE = 8;
     static final int COPY = 9;
     static final int PAGEOUT_KIND = 10;
+    static final int FREEZE = 11;
 
     /** A {@code large} verdict: the leaf is done with (acted on whole, or left alone); go on after it. */
     static final int NEXT = 1;
