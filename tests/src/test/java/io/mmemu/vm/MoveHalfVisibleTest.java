@@ -24,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * waits for the move and the read then finds the source gone.
  * <p>
  * Layouts: whole PT pages moving themselves (aligned target), PTEs moving one by one (a target one
- * page off), and THP leaves moving whole around a PT page (blocks 0 and 2 huge, block 1 not).
+ * page off), THP leaves moving whole around a PT page (blocks 0 and 2 huge, block 1 not), and a
+ * source of three VMAs (the block in the middle read-only), whose pieces move as one.
  */
 final class MoveHalfVisibleTest
 {
@@ -38,14 +39,15 @@ final class MoveHalfVisibleTest
 
     enum Layout
     {
-        PT_PAGES, PTES, THP
+        PT_PAGES, PTES, THP, PIECES
     }
 
     @ParameterizedTest
     @CsvSource({
         "PER_VMA, PT_PAGES", "MMAP_LOCK, PT_PAGES",
         "PER_VMA, PTES", "MMAP_LOCK, PTES",
-        "PER_VMA, THP", "MMAP_LOCK, THP"})
+        "PER_VMA, THP", "MMAP_LOCK, THP",
+        "PER_VMA, PIECES", "MMAP_LOCK, PIECES"})
     void noAccessSeesAMoveHalfDone(final LockingMode locking, final Layout layout) throws Exception
     {
         try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
@@ -62,6 +64,11 @@ final class MoveHalfVisibleTest
                 mm.thp(layout == Layout.THP ? ThpMode.ALWAYS : ThpMode.NEVER);
                 assertEquals(Signal.NONE, setup.writeByte(SOURCE + 8, 0x11));
                 assertEquals(Signal.NONE, setup.writeByte(SOURCE + 2 * BLOCK + 8, 0x44));
+                if (layout == Layout.PIECES)
+                {
+                    // three VMAs: a move of several (Linux 6.17's remap_move) is one move too
+                    assertEquals(0, setup.mprotect(SOURCE + BLOCK, BLOCK, PROT_READ));
+                }
             }
             assertEquals(layout == Layout.THP, huge(memory, mm, SOURCE), "block 0's leaf");
             assertEquals(layout == Layout.THP, huge(memory, mm, SOURCE + 2 * BLOCK), "block 2's leaf");
