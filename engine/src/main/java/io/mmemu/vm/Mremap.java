@@ -507,6 +507,14 @@ final class Mremap
         {
             finish(cpu, piece);
         }
+        // copy_vma merged each copy with its neighbours as it was made — the copy before it, or the
+        // source of MREMAP_DONTUNMAP — which were locked here then: with nothing locked any more,
+        // each copy meets them now
+        for (final Piece piece : pieces.subList(0, moved))
+        {
+            VmaEditor.mergeAt(cpu, piece.target);
+            VmaEditor.mergeAt(cpu, piece.target + piece.newLen);
+        }
         return status != PageTableEditor.OK ? -Errno.ENOMEM : result;
     }
 
@@ -521,20 +529,10 @@ final class Mremap
         if ((piece.flags & MREMAP_DONTUNMAP) == 0)
         {
             VmaEditor.unmap(cpu, piece.from, piece.from + piece.len);
-            return;
         }
-        final Vma source = piece.source;
-        dontUnmap(cpu, source, piece.from, piece.len);
-        // copy_vma merges the copy with its neighbours, the source included (an unfaulted
-        // anonymous one whose pgoff lines up); here the source was locked when the copy was
-        // made, so the copy meets it now, unlocked
-        if (piece.target == source.end)
+        else
         {
-            VmaEditor.mergeAt(cpu, piece.target);
-        }
-        else if (piece.target + piece.newLen == source.start)
-        {
-            VmaEditor.mergeAt(cpu, source.start);
+            dontUnmap(cpu, piece.source, piece.from, piece.len);
         }
     }
 

@@ -95,6 +95,29 @@ abstract sealed class RangeVisitor
         return NEXT;
     }
 
+    /**
+     * The large-leaf rule of the visitors that rewrite every leaf's bits, hugetlb leaves included
+     * (protect, a move's freeze and thaw): a hugetlb leaf is rewritten whole by {@code change}
+     * (its range gathered when changed; a range that cuts it is refused), anything else as
+     * {@link #rewriteLeaf} says.
+     */
+    final int rewriteAnyLeaf(final PageTableEditor editor, final PhysicalMemory memory, final HugePmd huge,
+        final HugePmd.LeafChange change, final long slot, final long entry, final long va, final int level, final long lo,
+        final long hi)
+    {
+        if (HugetlbLeaf.is(memory, entry, level))
+        {
+            final long frames = editor.hugetlb().rewrite(slot, va, level, lo, hi, change, tlb);
+            if (frames < 0)
+            {
+                return (int)frames;
+            }
+            done += frames;
+            return NEXT;
+        }
+        return rewriteLeaf(huge, change, slot, va, level, lo, hi, false);
+    }
+
     /** Whether the 2 MiB leaf mapping {@code va} lies whole inside {@code [lo, hi)}. */
     static boolean whole(final long va, final long lo, final long hi)
     {

@@ -27,18 +27,9 @@ final class PageTableMoveAndCleanTest
     {
         try (Machine m = Machine.full(16 * MIB))
         {
-            // four pages across the PT boundary at 2 MiB; the third made PROT_NONE
             final long from = 0x1F_E000L;
             final long to = 0x4000_1000L;
-            m.populate(from, from + 0x4000L);
-            m.tlb.begin(TlbFlush.NONE);
-            assertEquals(OK, m.editor.changeProtection(m.cr3, from + 0x2000L, from + 0x3000L, 0x100L, false, m.tlb));
-            m.tlb.finish();
-            final long[] before = new long[4];
-            for (int i = 0; i < 4; i++)
-            {
-                before[i] = m.entry(m.pteSlot(from + i * 0x1000L));
-            }
+            final long[] before = fourPagesOneProtNone(m, from);
 
             assertEquals(OK, m.editor.move(m.cr3, from, to, 0x4000L, true));
             assertEquals(4, m.editor.done());
@@ -60,6 +51,21 @@ final class PageTableMoveAndCleanTest
             m.unmap(0L, Machine.USER_END);
             assertEquals(m.baseline, m.memory.framesInUse());
         }
+    }
+
+    /** Four pages from {@code from} (across the PT boundary at 2 MiB), the third made PROT_NONE; their entries. */
+    private static long[] fourPagesOneProtNone(final Machine m, final long from)
+    {
+        m.populate(from, from + 0x4000L);
+        m.tlb.begin(TlbFlush.NONE);
+        assertEquals(OK, m.editor.changeProtection(m.cr3, from + 0x2000L, from + 0x3000L, 0x100L, false, m.tlb));
+        m.tlb.finish();
+        final long[] before = new long[4];
+        for (int i = 0; i < 4; i++)
+        {
+            before[i] = m.entry(m.pteSlot(from + i * 0x1000L));
+        }
+        return before;
     }
 
     @Test
@@ -115,18 +121,9 @@ final class PageTableMoveAndCleanTest
     {
         try (Machine m = Machine.full(16 * MIB))
         {
-            // four pages across the PT boundary at 2 MiB; the third made PROT_NONE
             final long from = 0x1F_E000L;
             final long to = 0x4000_1000L;
-            m.populate(from, from + 0x4000L);
-            m.tlb.begin(TlbFlush.NONE);
-            assertEquals(OK, m.editor.changeProtection(m.cr3, from + 0x2000L, from + 0x3000L, 0x100L, false, m.tlb));
-            m.tlb.finish();
-            final long[] before = new long[4];
-            for (int i = 0; i < 4; i++)
-            {
-                before[i] = m.entry(m.pteSlot(from + i * 0x1000L));
-            }
+            final long[] before = fourPagesOneProtNone(m, from);
             final RecordingFlush flush = new RecordingFlush((start, end) ->
             {
                 // the flush comes after every present entry is frozen: nothing translates any more
