@@ -1,9 +1,13 @@
 package io.mmemu.vm;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 import io.mmemu.pgtable.HugePmd;
 import io.mmemu.pgtable.PageWalker;
+import io.mmemu.phys.BuddyAllocator;
+import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -103,6 +107,63 @@ final class MoveHalfVisibleTest
                 assertEquals(0x44, after.value());
                 assertEquals(layout == Layout.THP, huge(memory, mm, target + 2 * BLOCK), "block 2 moved whole");
                 assertEquals(0, after.munmap(target, LENGTH));
+            }
+            mm.check(true).assertOk();
+            mm.close();
+            assertEquals(baseline, memory.framesInUse());
+        }
+    }
+
+    /**
+     * A move that finds no frame for a destination table after some entries have moved (the target
+     * one page off, three frames left: the first destination PT page and its tables, not the
+     * second) fails with ENOMEM and leaves the source as it was: every entry back, present, with
+     * its contents; nothing at the target; no frozen entry, no frame lost.
+     */
+    @ParameterizedTest
+    @CsvSource({"PER_VMA", "MMAP_LOCK"})
+    void aMoveOutOfTableFramesLeavesTheSourceAsItWas(final LockingMode locking) throws Exception
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16L << 20))
+        {
+            final long baseline = memory.framesInUse();
+            final AddressSpace mm = AddressSpace.create(memory, locking, AddressSpace.DEFAULT_SECTION).thp(ThpMode.NEVER);
+            try (Cpu setup = mm.attachCpu())
+            {
+                assertEquals(SOURCE, setup.mmap(SOURCE, LENGTH, RW, ANON | MAP_FIXED, -1, 0));
+                for (int b = 0; b < 3; b++)
+                {
+                    assertEquals(Signal.NONE, setup.writeByte(SOURCE + b * BLOCK + 8, 0x11 * (b + 1)));
+                }
+            }
+            final FrameCache hoard = memory.newCache();
+            final List<Long> held = new ArrayList<>();
+            for (long pfn; (pfn = memory.allocateTable(hoard, 1)) != BuddyAllocator.NO_FRAME; )
+            {
+                held.add(pfn);
+            }
+            for (int i = 0; i < 3; i++)
+            {
+                memory.freeTable(hoard, held.remove(held.size() - 1));
+            }
+            hoard.drain();
+            try (Cpu cpu = mm.attachCpu())
+            {
+                assertEquals(-Errno.ENOMEM, cpu.mremap(SOURCE, LENGTH, LENGTH, MREMAP_MAYMOVE | MREMAP_FIXED, TARGET + PAGE));
+                for (int b = 0; b < 3; b++)
+                {
+                    assertEquals(Signal.NONE, cpu.readByte(SOURCE + b * BLOCK + 8), "block " + b);
+                    assertEquals(0x11 * (b + 1), cpu.value(), "block " + b);
+                    assertEquals(Signal.SEGV_MAPERR, cpu.readByte(TARGET + PAGE + b * BLOCK + 8), "block " + b + " at the target");
+                }
+                // no frozen entry left (the frames the hoard holds are not the tables' to count)
+                mm.check(false).assertOk();
+                for (final long pfn : held)
+                {
+                    memory.freeTable(hoard, pfn);
+                }
+                hoard.drain();
+                assertEquals(0, cpu.munmap(SOURCE, LENGTH));
             }
             mm.check(true).assertOk();
             mm.close();
