@@ -78,6 +78,18 @@ final class EngineFigures
                 "shootdown (one CPU).",
                 List.of("MprotectBenchmark"),
                 List.of(new Bench("mprotect, per page", "MprotectBenchmark.mprotect", List.of(), null))),
+            new JmhFigure("mremap-page", "mremap move of a populated mapping, per page",
+                "mremap(MREMAP_MAYMOVE|MREMAP_FIXED) of 64 MiB of populated private anonymous memory (16,384 " +
+                "pages, full backing), moved back and forth between two fixed addresses, per page: the source " +
+                "VMA drained and locked, every present leaf frozen (non-present, bits kept) and one shootdown, " +
+                "the entries moved frozen, the destination thawed, the old range unmapped. Between 2 MiB-aligned " +
+                "ends each PT page moves whole (its 512 entries frozen and thawed in place); one page off, every " +
+                "entry moves on its own; in THP memory each 2 MiB leaf moves whole.",
+                List.of("MremapBenchmark"),
+                List.of(
+                    new Bench("whole PT pages (aligned ends)", "MremapBenchmark.mremap", List.of("layout=pt-pages"), null),
+                    new Bench("entry by entry (ends one page off)", "MremapBenchmark.mremap", List.of("layout=ptes"), null),
+                    new Bench("2 MiB leaves (THP)", "MremapBenchmark.mremap", List.of("layout=thp"), null))),
             new JmhFigure("thp-fault", "Transparent huge pages: 2 MiB faults and touching THP memory",
                 "A 64 MiB MADV_HUGEPAGE mapping at a 2 MiB-aligned address, THP policy madvise, full backing. " +
                 "One write per 2 MiB block: each a fault that maps the block with one PMD leaf over an order-9 " +
