@@ -420,13 +420,17 @@ final class Mremap
         void drain(final Cpu cpu, final Vma vma, final int flags)
         {
             this.flags = flags;
-            final boolean unfaultedAnon = vma.isAnonymous() && vma.anonVma() == null;
-            pgoff = unfaultedAnon ? target >>> 12 : vma.pgoff + ((from - vma.start) >>> 12);
             vmaFlags = vma.flags;
             file = vma.file;
             name = vma.name;
-            anonVma = vma.anonVma();
             source = drainSource(cpu, from, len, (flags & MREMAP_DONTUNMAP) != 0);
+            // copy_vma's pgoff and anon_vma, read once the source is drained: before, a fault could
+            // still give the piece an anon_vma and a page at its old linear index, which a pgoff
+            // taken from the target would lose (the rmap finds a page at that index)
+            final Vma drained = source != null ? source : vma;
+            final boolean unfaultedAnon = drained.isAnonymous() && drained.anonVma() == null;
+            pgoff = unfaultedAnon ? target >>> 12 : drained.pgoff + ((from - drained.start) >>> 12);
+            anonVma = drained.anonVma();
         }
     }
 
