@@ -55,6 +55,14 @@ final class Faults
     static int handle(final Cpu cpu, final long va, final boolean write, final boolean gup)
     {
         final CpuStats stats = cpu.stats;
+        if (cpu.mm.oomKilled())
+        {
+            // a fatal signal is pending: the thread dies instead of faulting in what the OOM
+            // reaper took (on Linux it never runs again; here its next fault is where it learns)
+            stats.faults++;
+            stats.countSignal(Signal.SIGKILL);
+            return Signal.SIGKILL;
+        }
         final boolean timed = cpu.mm.timesFaults();
         final long t0 = timed ? System.nanoTime() : 0;
         int signal = cpu.mm.perVma() ? perVma(cpu, va, write, gup) : underMmapLock(cpu, va, write, gup, timed);
