@@ -73,6 +73,9 @@ public final class CheckMachine implements AutoCloseable
         return PhysicalMemory.create(MEMORY, backing).attachSwap(SwapArea.inMemory(SWAP));
     }
 
+    /** How many times the budget a second search of an inconclusive history gets. */
+    static final long INCONCLUSIVE_ESCALATION = 16;
+
     /** Each machine's swap area: more than a scenario ever maps. */
     private static final long SWAP = 16L << 20;
 
@@ -103,7 +106,14 @@ public final class CheckMachine implements AutoCloseable
             runMemory = machineMemory(backing);
         }
         final long modelFrames = ConcurrentRun.framesHeld(modelMemory);
-        final LinearizabilityChecker.Verdict verdict = LinearizabilityChecker.check(history, modelMemory, budget);
+        LinearizabilityChecker.Verdict verdict = LinearizabilityChecker.check(history, modelMemory, budget);
+        if (verdict.inconclusive())
+        {
+            // a rare history with many overlapping ops can take the depth-first search through many
+            // model states before the order that explains it (or before it has tried them all): one
+            // more search with a larger budget decides most of them, a violation included
+            verdict = LinearizabilityChecker.check(history, modelMemory, budget * INCONCLUSIVE_ESCALATION);
+        }
         if (ConcurrentRun.framesHeld(modelMemory) != modelFrames)
         {
             throw new IllegalStateException("the one-thread model did not return "

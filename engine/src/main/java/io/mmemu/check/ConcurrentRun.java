@@ -59,7 +59,7 @@ public final class ConcurrentRun
         final List<String> problems = new ArrayList<>();
         final List<History.Event> events = new ArrayList<>();
         final AtomicLong clock = new AtomicLong();
-        final AddressSpace mm = AddressSpace.create(memory, scenario.locking(), scenario.section()).thp(scenario.thp());
+        final AddressSpace mm = AddressSpace.create(memory, scenario.locking(), scenario.section(), scenario.kernel()).thp(scenario.thp());
         boolean hung = false;
         try
         {

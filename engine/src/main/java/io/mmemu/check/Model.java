@@ -48,7 +48,7 @@ final class Model implements AutoCloseable
     void reset()
     {
         release();
-        mm = AddressSpace.create(memory, scenario.locking(), scenario.section()).thp(scenario.thp());
+        mm = AddressSpace.create(memory, scenario.locking(), scenario.section(), scenario.kernel()).thp(scenario.thp());
         if (scenario.startBrk() != 0)
         {
             mm.setBrk(scenario.startBrk(), scenario.startBrk());

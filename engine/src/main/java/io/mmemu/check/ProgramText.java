@@ -7,6 +7,7 @@ import java.util.StringJoiner;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.program.Report;
 import io.mmemu.program.RunOptions;
 
@@ -32,7 +33,7 @@ import io.mmemu.vm.ThpMode;
 public final class ProgramText
 {
     private static final String START_EVENT = "go";
-    private static final List<String> WRITTEN_OPTIONS = List.of("locking", "backing", "section", "thp");
+    private static final List<String> WRITTEN_OPTIONS = List.of("locking", "backing", "section", "thp", "paging");
     /** A comment {@code mmemu run} ignores and {@link #parse} reads: where the heap starts. */
     private static final String HEAP_LINE = "# mmemu check: heap at ";
     private static final Pattern TOUCH_VALUE = Pattern.compile("^(touch\\(.*\\))\\s+value\\s+(\\d+)$");
@@ -96,6 +97,10 @@ public final class ProgramText
         if (scenario.thp() != ThpMode.NEVER)
         {
             sb.append("option thp ").append(scenario.thp().sysfsName()).append('\n');
+        }
+        if (scenario.paging() != PagingMode.FOUR_LEVEL)
+        {
+            sb.append("option paging ").append(scenario.paging()).append('\n');
         }
         if (scenario.startBrk() != 0)
         {
@@ -209,7 +214,8 @@ public final class ProgramText
         {
             throw new IllegalArgumentException(name + ": no thread block");
         }
-        return new Scenario(options.locking(), options.backing(), options.section(), heap, setup, threads, options.thp());
+        return new Scenario(options.locking(), options.backing(), options.section(), heap, setup, threads, options.thp(),
+            options.kernel().paging());
     }
 
     private static Op call(final String line) throws ScriptException

@@ -3,7 +3,9 @@ package io.mmemu.check;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.phys.Backing;
+import io.mmemu.vm.KernelConfig;
 import io.mmemu.vm.LockingMode;
 import io.mmemu.vm.ThpMode;
 
@@ -13,15 +15,24 @@ import io.mmemu.vm.ThpMode;
  *
  * @param startBrk where the heap starts (as exec would have set it), 0 for none
  * @param thp      the transparent-huge-page policy of the address space
+ * @param paging   the page-table levels ({@link PagingMode}: 4, or 5 with LA57)
  */
 public record Scenario(LockingMode locking, Backing backing, long section, long startBrk, List<Op> setup,
-    List<List<Op>> threads, ThpMode thp)
+    List<List<Op>> threads, ThpMode thp, int paging)
 {
     public Scenario
     {
         setup = List.copyOf(setup);
         threads = threads.stream().map(List::copyOf).toList();
         java.util.Objects.requireNonNull(thp, "thp");
+        PagingMode.checked(paging);
+    }
+
+    /** A scenario with four-level tables. */
+    public Scenario(final LockingMode locking, final Backing backing, final long section, final long startBrk,
+        final List<Op> setup, final List<List<Op>> threads, final ThpMode thp)
+    {
+        this(locking, backing, section, startBrk, setup, threads, thp, PagingMode.FOUR_LEVEL);
     }
 
     /** A scenario without transparent huge pages. */
@@ -29,6 +40,12 @@ public record Scenario(LockingMode locking, Backing backing, long section, long 
         final List<Op> setup, final List<List<Op>> threads)
     {
         this(locking, backing, section, startBrk, setup, threads, ThpMode.NEVER);
+    }
+
+    /** The kernel both the run and the model emulate: mainline, with this scenario's paging. */
+    public KernelConfig kernel()
+    {
+        return KernelConfig.MAINLINE.withPaging(paging);
     }
 
     public int operations()
@@ -43,12 +60,12 @@ public record Scenario(LockingMode locking, Backing backing, long section, long 
 
     public Scenario withSetup(final List<Op> ops)
     {
-        return new Scenario(locking, backing, section, startBrk, ops, threads, thp);
+        return new Scenario(locking, backing, section, startBrk, ops, threads, thp, paging);
     }
 
     public Scenario withThreads(final List<List<Op>> ops)
     {
-        return new Scenario(locking, backing, section, startBrk, setup, ops, thp);
+        return new Scenario(locking, backing, section, startBrk, setup, ops, thp, paging);
     }
 
     /** This scenario with thread {@code t}'s ops replaced ({@code t} = -1: the setup). */

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 
+import io.mmemu.pgtable.PagingMode;
 import io.mmemu.phys.Backing;
 import io.mmemu.script.Call;
 import io.mmemu.vm.AddressSpace;
@@ -29,6 +30,9 @@ import static io.mmemu.vm.Mman.*;
  * when the threads start; their hot pages sit at the blocks' edges and inside them, where small
  * munmaps, mprotects and madvises split leaves while other threads fault and touch, and a few ops
  * act on whole blocks (map one afresh, unmap, collapse, advise, move one onto the other).
+ * <p>
+ * A quarter of the scenarios run on five-level tables (LA57): the same windows, under a PML5 and
+ * a real P4D level, so that every walk, fill and table free has its fifth level.
  * <p>
  * Every mmap kind the engine has without files: private and shared anonymous memory, with no
  * address, a hint, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_GROWSDOWN (touches below it
@@ -189,8 +193,11 @@ public final class ScenarioGenerator
                 }
                 ops.add(mine);
             }
-            return new Scenario(locking, backing, SECTIONS[random.nextInt(SECTIONS.length)],
-                thp == ThpMode.NEVER ? WINDOW_START : 0, setup, ops, thp);
+            final long section = SECTIONS[random.nextInt(SECTIONS.length)];
+            // drawn last, so that a seed's other draws are what they were before paging was one
+            final int paging = random.nextInt(4) == 0 ? PagingMode.FIVE_LEVEL : PagingMode.FOUR_LEVEL;
+            return new Scenario(locking, backing, section, thp == ThpMode.NEVER ? WINDOW_START : 0, setup, ops, thp,
+                paging);
         }
 
         private Op op()

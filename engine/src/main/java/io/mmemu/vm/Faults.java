@@ -55,6 +55,14 @@ final class Faults
     static int handle(final Cpu cpu, final long va, final boolean write, final boolean gup)
     {
         final CpuStats stats = cpu.stats;
+        if (cpu.mm.oomKilled())
+        {
+            // a fatal signal is pending: the thread dies instead of faulting in what the OOM
+            // reaper took (on Linux it never runs again; here its next fault is where it learns)
+            stats.faults++;
+            stats.countSignal(Signal.SIGKILL);
+            return Signal.SIGKILL;
+        }
         final boolean timed = cpu.mm.timesFaults();
         final long t0 = timed ? System.nanoTime() : 0;
         int signal = cpu.mm.perVma() ? perVma(cpu, va, write, gup) : underMmapLock(cpu, va, write, gup, timed);
@@ -240,6 +248,7 @@ final class Faults
     {
         final MemorySegment frames = cpu.memory.frames();
         final long e = PageWalker.read(frames, slot);
+        assert !PageTableEntry.isMoving(e) : MET_FROZEN;
         final long prot = PageProtection.of(vma.flags);
         final PhysicalMemory memory = cpu.memory;
         if (e == 0)
@@ -408,6 +417,14 @@ final class Faults
     }
 
     /**
+     * A fault holds its VMA (read lock, or the mmap lock) and a move holds both of its VMAs (write
+     * locks, or the mmap write lock) from the freeze to the thaw, so no fault meets a frozen entry
+     * ({@link PageTableEntry#moving}). Were one met, it is mapped and not present, so every path
+     * here retries the access on it: never a swap-in, never a fresh page over it.
+     */
+    static final String MET_FROZEN = "a fault met an entry a move has frozen, outside the move's locks";
+
+    /**
      * VM_FAULT_OOM, what the fault proper returns when it found no frame (for a page or a page
      * table) and left nothing half-done; {@link #handle} turns it into the OOM killer's verdict
      * once the fault's locks are gone, as pagefault_out_of_memory runs after the mmap lock is
@@ -420,6 +437,7 @@ final class Faults
     {
         final PhysicalMemory memory = cpu.memory;
         final long e = PageWalker.read(memory.frames(), slot);
+        assert !PageTableEntry.isMoving(e) : MET_FROZEN;
         if (e != 0)
         {
             return write && PageTableEntry.isPresent(e) && !PageTableEntry.isWritable(e) ? upgrade(cpu, table, slot, e) : Signal.NONE;
@@ -461,6 +479,7 @@ final class Faults
         final MappedFile inode = vma.file.inode();
         final long pgoff = vma.pgoff + ((page - vma.start) >>> 12);
         final long e = PageWalker.read(memory.frames(), slot);
+        assert !PageTableEntry.isMoving(e) : MET_FROZEN;
         if (e != 0 && !PageTableEntry.isMapped(e))
         {
             // the VMA's own copy, swapped out

@@ -358,6 +358,7 @@ public final class HugeMemory
     static int leafFault(final Cpu cpu, final Vma vma, final long page, final boolean write, final long slot,
         final long e)
     {
+        assert !PageTableEntry.isMoving(e) : Faults.MET_FROZEN;
         if (!write || !PageTableEntry.isHugePmd(e) || PageTableEntry.isWritable(e) || !PageTableEntry.isPresent(e))
         {
             // a PROT_NONE leaf is met here only in a VMA mprotect is still re-protecting (it holds

@@ -119,6 +119,7 @@ final class HugetlbFault
     private static int present(final Cpu cpu, final Vma vma, final HugetlbFile file, final long haddr, final long index,
         final long slot, final long e, final boolean write)
     {
+        assert !PageTableEntry.isMoving(e) : Faults.MET_FROZEN;
         if (!write || !PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e))
         {
             // installed since the MMU's walk: the access retries through it

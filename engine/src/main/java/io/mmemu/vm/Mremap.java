@@ -1,5 +1,9 @@
 package io.mmemu.vm;
 
+import java.util.ArrayList;
+import java.util.List;
+
+import io.mmemu.pgtable.MmuGather;
 import io.mmemu.pgtable.PageTableEditor;
 
 import static io.mmemu.vm.Mman.MREMAP_DONTUNMAP;
@@ -246,11 +250,16 @@ final class Mremap
     /**
      * remap_move: a pure MREMAP_FIXED move of {@code [addr, addr + len)} spanning several VMAs. Each
      * piece moves to the same offset from {@code newAddr}, clearing only its own target; what lies
-     * opposite the gaps is left alone.
+     * opposite the gaps is left alone. One move for all the pieces (see {@link #moveEntries}): every
+     * target is cleared and every source drained before one freeze of the whole range, and the
+     * moved pieces are thawed together, so no access sees one piece moved and another not. A piece
+     * that cannot move (its commitment, the map count, a table) ends the move there, as Linux's
+     * loop does: the pieces before it stay moved, it and the rest stay where they were.
      */
     private static long moveMany(final Cpu cpu, final long addr, final long len, final long newAddr, final int flags)
     {
         final AddressSpace mm = cpu.mm;
+        final List<Piece> pieces = new ArrayList<>();
         long at = addr;
         while (at < addr + len)
         {
@@ -261,25 +270,32 @@ final class Mremap
             }
             final long from = Math.max(at, vma.start);
             final long to = Math.min(vma.end, addr + len);
-            final long target = newAddr + (from - addr);
-            final int cleared = clearTarget(cpu, target, target + (to - from));
+            pieces.add(new Piece(from, to - from, newAddr + (from - addr)));
+            at = to;
+        }
+        for (final Piece piece : pieces)
+        {
+            final int cleared = clearTarget(cpu, piece.target, piece.target + piece.len);
             if (cleared != 0)
             {
                 return cleared;
             }
-            final Vma source = mm.tree().lookup(from);
-            if (source == null)
-            {
-                return -Errno.EFAULT;
-            }
-            final long moved = move(cpu, source, from, to - from, to - from, target, flags);
-            if (Errno.isError(moved))
-            {
-                return moved;
-            }
-            at = to;
         }
-        return newAddr;
+        long result = newAddr;
+        int drained = 0;
+        for (final Piece piece : pieces)
+        {
+            final Vma vma = mm.tree().lookup(piece.from);
+            final long admitted = vma == null ? -Errno.EFAULT : admit(cpu, vma, piece.len, piece.len, flags);
+            if (admitted != 0)
+            {
+                result = admitted;
+                break;
+            }
+            piece.drain(cpu, vma, flags);
+            drained++;
+        }
+        return moveDrained(cpu, pieces.subList(0, drained), result);
     }
 
     /** shrink_vma: do_vmi_munmap of the tail, with its argument checks (a huge old length is EINVAL here). */
@@ -345,9 +361,22 @@ final class Mremap
     private static long move(final Cpu cpu, final Vma vma, final long oldAddr, final long oldLen, final long newLen,
         final long target, final int flags)
     {
-        final AddressSpace mm = cpu.mm;
-        assert mm.rangeLock().holdsTree();
-        if (mm.tree().size() >= AddressSpace.MAX_MAP_COUNT - 3)
+        assert cpu.mm.rangeLock().holdsTree();
+        final long admitted = admit(cpu, vma, oldLen, newLen, flags);
+        if (admitted != 0)
+        {
+            return admitted;
+        }
+        final Piece piece = new Piece(oldAddr, oldLen, target);
+        piece.drain(cpu, vma, flags);
+        piece.newLen = newLen;
+        return moveDrained(cpu, List.of(piece), target);
+    }
+
+    /** The map count and the commitment a move of {@code oldLen} to {@code newLen} bytes of {@code vma} needs; 0 when it may go on. */
+    private static long admit(final Cpu cpu, final Vma vma, final long oldLen, final long newLen, final int flags)
+    {
+        if (cpu.mm.tree().size() >= AddressSpace.MAX_MAP_COUNT - 3)
         {
             return -Errno.ENOMEM;
         }
@@ -357,56 +386,158 @@ final class Mremap
         {
             return -Errno.ENOMEM;
         }
-        final boolean dontUnmap = (flags & MREMAP_DONTUNMAP) != 0;
-        final Vma source = drainSource(cpu, oldAddr, oldLen, dontUnmap);
-        // copy_vma's new pgoff, decided once the source is drained: before, a fault could still give it
-        // an anon_vma and a page at the old linear index, which a pgoff from the target would lose
-        // (the rmap, which finds the page at that index, would not find it; LruCheck says so)
-        // (from the drained piece: the split made it, and a fault may have prepared its anon_vma before the drain)
-        final Vma from = source != null ? source : vma;
-        final boolean unfaultedAnon = from.isAnonymous() && from.anonVma() == null;
-        final long pgoff = unfaultedAnon ? target >>> 12 : from.pgoff + ((oldAddr - from.start) >>> 12);
-        // the target is born locked (per-VMA mode): no fault may fill it while entries are in flight
-        final Vma moved = VmaEditor.insert(cpu, target, target + newLen, vma.flags, pgoff, vma.file, vma.name,
-            from.anonVma(), mm.perVma());
+        return 0;
+    }
+
+    /**
+     * One VMA's part of a move: {@code [from, from + len)} to {@code target}, its source drained
+     * ({@link #drainSource}) and, once its entries are over, its new VMA (born locked).
+     */
+    private static final class Piece
+    {
+        final long from;
+        final long len;
+        final long target;
+        long newLen;
+        int flags;
+        int vmaFlags;
+        long pgoff;
+        OpenFile file;
+        String name;
+        AnonVma anonVma;
+        Vma source;
+        Vma moved;
+
+        Piece(final long from, final long len, final long target)
+        {
+            this.from = from;
+            this.len = len;
+            this.target = target;
+            this.newLen = len;
+        }
+
+        /** What the new VMA takes from {@code vma}, then the source drained and left write-locked. */
+        void drain(final Cpu cpu, final Vma vma, final int flags)
+        {
+            this.flags = flags;
+            vmaFlags = vma.flags;
+            file = vma.file;
+            name = vma.name;
+            source = drainSource(cpu, from, len, (flags & MREMAP_DONTUNMAP) != 0);
+            // copy_vma's pgoff and anon_vma, read once the source is drained: before, a fault could
+            // still give the piece an anon_vma and a page at its old linear index, which a pgoff
+            // taken from the target would lose (the rmap finds a page at that index)
+            final Vma drained = source != null ? source : vma;
+            final boolean unfaultedAnon = drained.isAnonymous() && drained.anonVma() == null;
+            pgoff = unfaultedAnon ? target >>> 12 : drained.pgoff + ((from - drained.start) >>> 12);
+            anonVma = drained.anonVma();
+        }
+    }
+
+    /**
+     * move_page_tables for drained {@code pieces} (in address order; their sources contiguous but
+     * for the gaps between VMAs), in three passes so that no access sees the move half done. The
+     * MMU walks tables without looking at VMAs: were entries taken one by one, an access could
+     * succeed through an entry already at the destination and then through one not yet moved at
+     * the source, which no order of the mremap and the two accesses explains (Linux allows it; the
+     * checker does not). So: (1) every present leaf of the sources is frozen, not present with its
+     * bits kept, and their translations are shot down; (2) the entries move, still frozen; (3) the
+     * targets are thawed. Between (1) and (3) an access to either side faults, and the fault waits
+     * for the move's locks — the drained sources and born-locked targets (per-VMA mode) or the mmap
+     * write lock (mmap-lock mode) — and is then ordered after the whole mremap; an access before
+     * the flush is ordered before it. A piece whose entries cannot move (no table) goes back, still
+     * frozen, with the pieces after it, and those sources are thawed: the move is then the pieces
+     * before it, as Linux's. Returns {@code result}, or ENOMEM when a piece could not move.
+     */
+    private static long moveDrained(final Cpu cpu, final List<Piece> pieces, final long result)
+    {
+        final AddressSpace mm = cpu.mm;
         final PageTableEditor editor = cpu.editor;
-        final int status = editor.move(mm.cr3(), oldAddr, target, oldLen, mm.kernel().softDirty());
-        cpu.shootdown(oldAddr, oldAddr + oldLen);
+        final long cr3 = mm.cr3();
+        final boolean softDirty = mm.kernel().softDirty();
+        if (pieces.isEmpty())
+        {
+            return result;
+        }
+        final long start = pieces.get(0).from;
+        final Piece last = pieces.get(pieces.size() - 1);
+        // (1) one freeze of every source, one flush, before any entry can be present at a target
+        final MmuGather tlb = cpu.gather;
+        tlb.begin(cpu.shootdown);
+        int status = editor.freezeForMove(cr3, start, last.from + last.len, tlb);
+        tlb.finish();
+        // (2) each piece's target born locked (per-VMA mode: no fault fills it while entries are in flight), its entries moved frozen
+        int moved = 0;
+        if (status == PageTableEditor.OK)
+        {
+            for (final Piece piece : pieces)
+            {
+                piece.moved = VmaEditor.insert(cpu, piece.target, piece.target + piece.newLen, piece.vmaFlags, piece.pgoff,
+                    piece.file, piece.name, piece.anonVma, mm.perVma());
+                status = editor.move(cr3, piece.from, piece.target, piece.len, softDirty);
+                if (status != PageTableEditor.OK)
+                {
+                    // move_page_tables failed: back, still frozen (every entry returns to a slot it
+                    // left: no table needed), and the new area dropped
+                    editor.move(cr3, piece.target, piece.from, piece.len, softDirty);
+                    if (mm.perVma())
+                    {
+                        mm.rangeLock().unlockVma(cpu, piece.moved);
+                    }
+                    VmaEditor.unmap(cpu, piece.target, piece.target + piece.newLen);
+                    break;
+                }
+                moved++;
+            }
+        }
+        // (3) the moved pieces' targets thawed together; the sources that stay thawed where they are
+        if (moved > 0)
+        {
+            final Piece lastMoved = pieces.get(moved - 1);
+            editor.thawMoved(cr3, pieces.get(0).target, lastMoved.target + lastMoved.len);
+        }
+        if (moved < pieces.size())
+        {
+            editor.thawMoved(cr3, pieces.get(moved).from, last.from + last.len);
+            for (final Piece piece : pieces.subList(moved, pieces.size()))
+            {
+                if (piece.source != null)
+                {
+                    mm.rangeLock().unlockDrained(cpu, piece.source);
+                }
+            }
+        }
+        for (final Piece piece : pieces.subList(0, moved))
+        {
+            finish(cpu, piece);
+        }
+        // copy_vma merged each copy with its neighbours as it was made — the copy before it, or the
+        // source of MREMAP_DONTUNMAP — which were locked here then: with nothing locked any more,
+        // each copy meets them now
+        for (final Piece piece : pieces.subList(0, moved))
+        {
+            VmaEditor.mergeAt(cpu, piece.target);
+            VmaEditor.mergeAt(cpu, piece.target + piece.newLen);
+        }
+        return status != PageTableEditor.OK ? -Errno.ENOMEM : result;
+    }
+
+    /** A moved piece: its target unlocked, its old range unmapped (or, with MREMAP_DONTUNMAP, left empty). */
+    private static void finish(final Cpu cpu, final Piece piece)
+    {
+        final AddressSpace mm = cpu.mm;
         if (mm.perVma())
         {
-            mm.rangeLock().unlockVma(cpu, moved);
+            mm.rangeLock().unlockVma(cpu, piece.moved);
         }
-        if (status != PageTableEditor.OK)
+        if ((piece.flags & MREMAP_DONTUNMAP) == 0)
         {
-            // move_page_tables failed: move back what moved, drop the new area
-            editor.move(mm.cr3(), target, oldAddr, oldLen, mm.kernel().softDirty());
-            VmaEditor.unmap(cpu, target, target + newLen);
-            if (source != null)
-            {
-                mm.rangeLock().unlockDrained(cpu, source);
-            }
-            return -Errno.ENOMEM;
-        }
-        if (!dontUnmap)
-        {
-            VmaEditor.unmap(cpu, oldAddr, oldAddr + oldLen);
+            VmaEditor.unmap(cpu, piece.from, piece.from + piece.len);
         }
         else
         {
-            dontUnmap(cpu, source, oldAddr, oldLen);
-            // copy_vma merges the copy with its neighbours, the source included (an unfaulted
-            // anonymous one whose pgoff lines up); here the source was locked when the copy was
-            // made, so the copy meets it now, unlocked
-            if (target == source.end)
-            {
-                VmaEditor.mergeAt(cpu, target);
-            }
-            else if (target + newLen == source.start)
-            {
-                VmaEditor.mergeAt(cpu, source.start);
-            }
+            dontUnmap(cpu, piece.source, piece.from, piece.len);
         }
-        return target;
     }
 
     /**

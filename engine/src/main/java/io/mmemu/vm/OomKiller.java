@@ -16,9 +16,10 @@ import io.mmemu.phys.PhysicalMemory;
  * to reclaim), it picks the process with the highest oom_badness — resident pages, swap entries
  * and page-table pages, oom_score_adj 0 for all — and kills it, and reaps it at once
  * (__oom_reap_task_mm: its private pages are zapped; shared ones stay with their object). A fault
- * of another process then tries again; the victim's own fault is {@link Signal#SIGKILL}, and
- * whatever its running threads fault in meanwhile comes back when it exits (exit_mmap:
- * {@link AddressSpace#close}). Every later allocation failure of a killed process is SIGKILL at once.
+ * of another process then tries again; the victim's own fault is {@link Signal#SIGKILL}, and so is
+ * every later fault of any of its threads (a fatal signal is pending: {@code Faults.handle}), so
+ * none of them sees the reaped memory as fresh zeros; what stays mapped (shared pages) comes back
+ * when it exits (exit_mmap: {@link AddressSpace#close}).
  * <p>
  * Linux reaps asynchronously and waits for a victim still being reaped instead of choosing
  * another; here the reap is done before anyone retries, so no second victim is taken while the

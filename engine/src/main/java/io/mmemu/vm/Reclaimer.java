@@ -163,12 +163,27 @@ public final class Reclaimer implements AutoCloseable
             {
                 return true;
             }
+            // reclaim_throttle(VMSCAN_THROTTLE_NOPROGRESS): a pass that found everything busy (a
+            // writer holding the process for a MAP_FIXED or munmap, pages under writeback) waits a
+            // little, longer each time, for that to pass, offline so that no shootdown waits for it;
+            // a yield alone let the 16 tries run out within one writer's hold, and the OOM killer
+            // took a process with swap to spare
             cpu.goOffline();
-            Thread.yield();
+            try
+            {
+                Thread.sleep(0, (int)Math.min(999_999, NO_PROGRESS_WAIT_NANOS << Math.min(attempt, 10)));
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
             cpu.goOnline();
         }
         return false;
     }
+
+    /** The first no-progress wait of {@link #direct}; it doubles each try, up to a millisecond. */
+    private static final long NO_PROGRESS_WAIT_NANOS = 10_000;
 
     /** MAX_RECLAIM_RETRIES: reclaims without progress a fault makes before the OOM killer runs. */
     private static final int MAX_RECLAIM_RETRIES = 16;

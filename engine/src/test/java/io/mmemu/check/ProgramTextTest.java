@@ -21,6 +21,7 @@ class ProgramTextTest
     void everyScenarioIsAProgram() throws Exception
     {
         final SplittableRandom random = new SplittableRandom(11);
+        int fiveLevel = 0;
         for (int k = 0; k < 300; k++)
         {
             final Scenario scenario = ScenarioGenerator.standard().next(random,
@@ -28,7 +29,14 @@ class ProgramTextTest
             final String text = ProgramText.program(scenario, null);
             Program.parse("scenario-" + k + ".mm", text, Map.of()); // throws with FILE:LINE:COL on any error
             assertEquals(scenario, ProgramText.parse("scenario-" + k + ".mm", text), text);
+            if (scenario.paging() == 5)
+            {
+                fiveLevel++;
+                assertTrue(text.contains("\noption paging 5\n"), text);
+            }
         }
+        // a quarter are drawn with five levels: far outside [40, 110] of 300 is a broken draw
+        assertTrue(fiveLevel >= 40 && fiveLevel <= 110, "scenarios on five-level tables: " + fiveLevel);
     }
 
     @Test

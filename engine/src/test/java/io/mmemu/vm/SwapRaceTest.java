@@ -40,6 +40,7 @@ class SwapRaceTest
             final Machine machine = new Machine(memory, Overcommit.DEFAULT);
             final AddressSpace mm = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
             final int rounds = 6;
+            final long[][] finals = new long[WORKERS][];
             CpuThreads.run(mm, WORKERS + 1, (index, cpu) ->
             {
                 final SplittableRandom random = new SplittableRandom(index * 7919L + locking.ordinal());
@@ -78,11 +79,30 @@ class SwapRaceTest
                         expected[p] = 0;
                     }
                 }
+                finals[index] = expected;
             });
             final Cpu cpu = mm.attachCpu();
             cpu.offline();
             machine.reclaimer().awaitKswapdIdle();
-            assertTrue(memory.swap().swapOuts() > 0 && memory.swap().swapIns() > 0);
+            mm.check(true).assertOk();
+            // how much went out and came back during the race depends on the interleaving; after
+            // it, every page goes out and every value must come back
+            assertEquals(0, cpu.madvise(BASE, WORKERS * REGION, MADV_PAGEOUT));
+            assertTrue(memory.swap().swapOuts() > 0, "swapped out");
+            final long insBefore = memory.swap().swapIns();
+            for (int w = 0; w < WORKERS; w++)
+            {
+                for (int p = 0; p < REGION_PAGES; p++)
+                {
+                    final long va = BASE + w * REGION + p * PAGE + (p % 64) * 8;
+                    assertEquals(Signal.NONE, cpu.readLong(va));
+                    assertEquals(finals[w][p], cpu.value(), String.format("value at 0x%x after the race", va));
+                }
+            }
+            assertTrue(memory.swap().swapIns() > insBefore, "swapped back in");
+            // the reads pushed memory below the watermarks again: check once kswapd is done
+            cpu.offline();
+            machine.reclaimer().awaitKswapdIdle();
             mm.check(true).assertOk();
             assertEquals(0, cpu.munmap(BASE, WORKERS * REGION));
             assertEquals(memory.swap().totalPages(), memory.swap().freePages(), "no slot leaked");

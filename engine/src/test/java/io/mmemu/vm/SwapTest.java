@@ -99,6 +99,42 @@ class SwapTest
         }
     }
 
+    /**
+     * MADV_FREE leaves swap entries and their slots alone, so a swapped-out page reads its old
+     * contents (Linux drops the entry and reads zero; madvise(2) allows both, and keeping them is
+     * what keeps reclaim invisible to the linearizability checker: see docs/reclaim.md).
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void madvFreeKeepsSwappedOutContents(final LockingMode locking)
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16L << 20).attachSwap(SwapArea.inMemory(16L << 20)))
+        {
+            final long idle = memory.framesInUse();
+            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+            final AddressSpace mm = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final Cpu cpu = mm.attachCpu();
+            final long pages = 16;
+            assertEquals(BASE, cpu.mmap(BASE, pages * PAGE, RW, ANON, -1, 0));
+            write(cpu, BASE, pages);
+            assertEquals(0, cpu.madvise(BASE, pages / 2 * PAGE, MADV_PAGEOUT));
+            assertEquals(0, cpu.madvise(BASE, pages * PAGE, MADV_FREE));
+            assertEquals(pages / 2, memory.swap().totalPages() - memory.swap().freePages(), "the slots are kept");
+            for (long i = 0; i < pages / 2; i++)
+            {
+                assertTrue(swapped(mm, BASE + i * PAGE));
+            }
+            mm.check(true).assertOk();
+            verify(cpu, BASE, pages);
+            assertEquals(pages / 2, memory.swap().swapIns());
+            assertEquals(0, cpu.munmap(BASE, pages * PAGE));
+            assertEquals(memory.swap().totalPages(), memory.swap().freePages());
+            cpu.close();
+            mm.close();
+            assertEquals(idle, memory.framesInUse());
+        }
+    }
+
     private static int freeSlots(final PhysicalMemory memory)
     {
         return (int)memory.swap().freePages();

@@ -191,6 +191,8 @@ public final class CopyRange extends RangeVisitor
                 {
                     continue;
                 }
+                // fork owns the whole range: no move is in flight anywhere in it
+                assert !PageTableEntry.isMoving(e) : "fork met an entry a move has frozen";
                 final long child;
                 final long pfn = PageTableEntry.pfn(e);
                 if (!PageTableEntry.isMapped(e))

@@ -11,7 +11,9 @@ import static io.mmemu.pgtable.PageWalker.ENTRY;
  * destination, frames keeping their contents and counts, entries their bits; destination tables
  * are installed as needed. Each entry is taken from its source table under that PT lock and stored
  * under the destination's (one PT lock at a time: the lock order). 2 MiB leaves move whole when
- * they can (move_huge_pmd).
+ * they can (move_huge_pmd). mremap froze the range's present leaves first ({@link FreezeRange}),
+ * so entries move as they are, frozen, and the caller thaws the destination after the last: a
+ * leaf split here splits into frozen PTEs, a PT page moved whole keeps its frozen entries.
  */
 final class MoveRange extends RangeVisitor
 {

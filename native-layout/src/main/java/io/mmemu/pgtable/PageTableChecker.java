@@ -199,6 +199,7 @@ public final class PageTableChecker extends RangeVisitor
     /** A 2 MiB or 1 GiB leaf (present, or a hugetlb leaf made PROT_NONE): handed to the visitor and checked to lie inside physical memory. */
     int large(final long e, final long va, final int level)
     {
+        frozen(e, va);
         leaves++;
         visitor.leaf(va, e, level, violations);
         final long pa = PageTableEntry.leafAddress(e, level);
@@ -320,6 +321,7 @@ public final class PageTableChecker extends RangeVisitor
 
     private void visitLeaf(final long e, final long va)
     {
+        frozen(e, va);
         if (!PageTableEntry.isMapped(e))
         {
             swapEntry(e, va);
@@ -356,6 +358,15 @@ public final class PageTableChecker extends RangeVisitor
             return;
         }
         backedDataFrame(pfn, va);
+    }
+
+    /** A leaf frozen by mremap's move is a violation at any quiescent point: every move thaws what it froze. */
+    private void frozen(final long e, final long va)
+    {
+        if (PageTableEntry.isMoving(e))
+        {
+            violation("entry 0x%x for 0x%x is still frozen for a move", e, va);
+        }
     }
 
     /** A non-present, non-PROT_NONE PTE: a swap entry naming a slot of the machine's swap area. */

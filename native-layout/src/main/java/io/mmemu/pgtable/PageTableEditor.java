@@ -90,6 +90,12 @@ public final class PageTableEditor
     private final MoveRange moveRange;
     private final FreeTablesRange freeTablesRange;
     private final PageoutRange pageoutRange;
+    private final FreezeRange freezeRange;
+    /**
+     * The gather of {@link #thawMoved}, bound to no flush: a thaw makes entries present, which no
+     * TLB held, so there is nothing to flush (its visitors record ranges all the same).
+     */
+    private final MmuGather unflushed;
     /** PT locks this editor holds now, 0 or 1 (owner thread only; for assertions). */
     private int locksHeld;
 
@@ -154,6 +160,8 @@ public final class PageTableEditor
         this.freeTablesRange = new FreeTablesRange(frames);
         this.copyRange = new CopyRange(this, memory, cache, huge);
         this.pageoutRange = new PageoutRange(this, memory, cache, huge);
+        this.freezeRange = new FreezeRange(this, memory, huge);
+        this.unflushed = new MmuGather(memory, cache);
     }
 
     /** This thread's operations on 2 MiB leaves (THP install and split). */
@@ -447,10 +455,13 @@ public final class PageTableEditor
     }
 
     /**
-     * Moves the 4 KiB entries of {@code [from, from + length)} to {@code [to, to + length)}, as
+     * Moves the entries of {@code [from, from + length)} to {@code [to, to + length)}, as
      * mremap's move_page_tables does: frames keep their contents and counts, entries their bits;
      * tables at the destination are installed as needed. The caller excludes faults on both
-     * ranges (they belong to VMAs it holds) and flushes the source range's TLBs afterwards.
+     * ranges (they belong to VMAs it holds). mremap moves in three passes, so that no access sees
+     * the move half done: {@link #freezeForMove} and the flush of its gather, this, then
+     * {@link #thawMoved} of the destination; moved entries are as frozen as they were, so an
+     * access to either side faults (and waits for the caller's locks) until the thaw.
      * On {@link #NO_MEMORY} the entries moved so far stay moved ({@link #done()} counts them).
      */
     public int move(final long cr3, final long from, final long to, final long length, final boolean softDirty)
@@ -459,6 +470,32 @@ public final class PageTableEditor
         moveRange.delta = to - from;
         moveRange.softDirty = softDirty;
         return run(moveRange, null, cr3, from, from + length);
+    }
+
+    /**
+     * The first pass of mremap's move: every present leaf of {@code [start, end)} is frozen
+     * ({@link PageTableEntry#moving}: not present, every bit kept; see {@link FreezeRange}), 2 MiB
+     * leaves the range cuts split first. Frozen ranges go to {@code tlb}, whose flush the caller
+     * runs before any entry moves. The caller holds what excludes every other writer and every
+     * fault on the range (the mmap write lock and the range's VMA write locks), until it thaws.
+     */
+    public int freezeForMove(final long cr3, final long start, final long end, final MmuGather tlb)
+    {
+        freezeRange.freeze = true;
+        return run(freezeRange, tlb, cr3, start, end);
+    }
+
+    /**
+     * The last pass of mremap's move (or its undoing): every leaf {@link #freezeForMove} froze in
+     * {@code [start, end)} is present again with the bits it had. Nothing to flush.
+     */
+    public int thawMoved(final long cr3, final long start, final long end)
+    {
+        freezeRange.freeze = false;
+        unflushed.begin(TlbFlush.NONE);
+        final int status = run(freezeRange, unflushed, cr3, start, end);
+        unflushed.finish();
+        return status;
     }
 
     /**

@@ -11,7 +11,8 @@ package io.mmemu.pgtable;
  *  bit  3 PWT   write-through        bit 10       software: Linux _PAGE_UFFD_WP
  *  bit  4 PCD   cache disable        bit 11       software: Linux _PAGE_SOFT_DIRTY
  *  bit  5 A     accessed             bits 12..51  physical frame number (2 MiB leaf: 21..51, 1 GiB: 30..51)
- *  bit  6 D     dirty (leaf)         bit 63 NX    no execute
+ *  bit  6 D     dirty (leaf)         bit 52       software: mmemu's MOVING (see {@link #moving})
+ *                                    bit 63 NX    no execute
  * </pre>
  */
 public final class PageTableEntry
@@ -36,6 +37,13 @@ public final class PageTableEntry
     public static final long UFFD_WP = 1L << 10;
     public static final long SOFT_DIRTY = 1L << 11;
     public static final long NO_EXECUTE = 1L << 63;
+    /**
+     * A software bit the MMU ignores (bits 52..58 are available to software; Linux uses 57 and 58):
+     * with PRESENT clear and {@link #PROTNONE} set, a present entry mremap's move has in flight
+     * ({@link #moving}). Never set in any other entry: a PROT_NONE entry lacks it, a swap entry has
+     * no PROTNONE, an empty entry is 0.
+     */
+    public static final long MOVING = 1L << 52;
 
     public static final long PHYS_MASK = ((1L << 52) - 1) & ~0xFFFL;
     public static final long PHYS_MASK_2M = ((1L << 52) - 1) & ~((1L << 21) - 1);
@@ -94,6 +102,33 @@ public final class PageTableEntry
     public static boolean isProtNone(final long entry)
     {
         return (entry & (PRESENT | PROTNONE)) == PROTNONE;
+    }
+
+    /**
+     * The present leaf {@code entry} (any level) frozen for mremap's two-pass move: PRESENT cleared,
+     * so an MMU's walk faults on it and the fault waits for the move's locked VMA; every other bit
+     * kept, and PROTNONE and {@link #MOVING} set. With PROTNONE it stays {@linkplain #isMapped mapped}
+     * (pte_present, as a PROT_NONE entry), so it keeps its frame and counts, is a leaf to
+     * {@link #isHugePmd} and {@link #isLargeLeaf}, and is never taken for a swap entry. A user leaf
+     * never carries G (the PROTNONE bit while present), so {@link #settled} gives the entry back exactly.
+     */
+    public static long moving(final long entry)
+    {
+        assert (entry & (PRESENT | GLOBAL | MOVING)) == PRESENT : "only a present user leaf is frozen for a move";
+        return (entry & ~PRESENT) | PROTNONE | MOVING;
+    }
+
+    /** Whether {@code entry} is a leaf frozen by {@link #moving}. */
+    public static boolean isMoving(final long entry)
+    {
+        return (entry & (PRESENT | PROTNONE | MOVING)) == (PROTNONE | MOVING);
+    }
+
+    /** The present leaf {@link #moving} froze, given back (A/D and every other bit as frozen). */
+    public static long settled(final long entry)
+    {
+        assert isMoving(entry) : "settling an entry no move froze";
+        return (entry & ~(PROTNONE | MOVING)) | PRESENT;
     }
 
     public static boolean isWritable(final long entry)
@@ -232,6 +267,7 @@ public final class PageTableEntry
         {
             bit(sb, entry, PAT_LARGE, "PAT");
         }
+        bit(sb, entry, MOVING, "MOVING");
         bit(sb, entry, NO_EXECUTE, "NX");
         return sb.toString();
     }

@@ -42,17 +42,7 @@ final class ProtectRange extends RangeVisitor implements HugePmd.LeafChange
      */
     int large(final long slot, final long entry, final long va, final int level, final long lo, final long hi)
     {
-        if (HugetlbLeaf.is(memory, entry, level))
-        {
-            final long frames = editor.hugetlb().rewrite(slot, va, level, lo, hi, this, tlb);
-            if (frames < 0)
-            {
-                return (int)frames;
-            }
-            done += frames;
-            return NEXT;
-        }
-        return rewriteLeaf(huge, this, slot, va, level, lo, hi, false);
+        return rewriteAnyLeaf(editor, memory, huge, this, slot, entry, va, level, lo, hi);
     }
 
     /**

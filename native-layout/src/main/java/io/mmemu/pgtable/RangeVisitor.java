@@ -17,7 +17,7 @@ import io.mmemu.phys.PhysicalMemory;
  */
 abstract sealed class RangeVisitor
     permits ZapRange, ProtectRange, CleanRange, ClearSoftDirtyRange, PopulateRange, MoveRange, FreeTablesRange,
-    PageTableChecker, ObserveRange, CopyRange, PageoutRange
+    PageTableChecker, ObserveRange, CopyRange, PageoutRange, FreezeRange
 {
     static final int ZAP = 0;
     static final int PROTECT = 1;
@@ -30,6 +30,7 @@ abstract sealed class RangeVisitor
     static final int OBSERVE = 8;
     static final int COPY = 9;
     static final int PAGEOUT_KIND = 10;
+    static final int FREEZE = 11;
 
     /** A {@code large} verdict: the leaf is done with (acted on whole, or left alone); go on after it. */
     static final int NEXT = 1;
@@ -92,6 +93,29 @@ abstract sealed class RangeVisitor
             tlb.addRange(va, va + HugePmd.SIZE);
         }
         return NEXT;
+    }
+
+    /**
+     * The large-leaf rule of the visitors that rewrite every leaf's bits, hugetlb leaves included
+     * (protect, a move's freeze and thaw): a hugetlb leaf is rewritten whole by {@code change}
+     * (its range gathered when changed; a range that cuts it is refused), anything else as
+     * {@link #rewriteLeaf} says.
+     */
+    final int rewriteAnyLeaf(final PageTableEditor editor, final PhysicalMemory memory, final HugePmd huge,
+        final HugePmd.LeafChange change, final long slot, final long entry, final long va, final int level, final long lo,
+        final long hi)
+    {
+        if (HugetlbLeaf.is(memory, entry, level))
+        {
+            final long frames = editor.hugetlb().rewrite(slot, va, level, lo, hi, change, tlb);
+            if (frames < 0)
+            {
+                return (int)frames;
+            }
+            done += frames;
+            return NEXT;
+        }
+        return rewriteLeaf(huge, change, slot, va, level, lo, hi, false);
     }
 
     /** Whether the 2 MiB leaf mapping {@code va} lies whole inside {@code [lo, hi)}. */

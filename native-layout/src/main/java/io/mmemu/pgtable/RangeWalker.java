@@ -264,6 +264,7 @@ public final class RangeWalker
             case RangeVisitor.COPY -> ((CopyRange)v).large(slot, e, va, level, lo, hi);
             case RangeVisitor.CHECK -> ((PageTableChecker)v).large(e, va, level);
             case RangeVisitor.PAGEOUT_KIND -> ((PageoutRange)v).large(slot, e, va, level);
+            case RangeVisitor.FREEZE -> ((FreezeRange)v).large(slot, e, va, level, lo, hi);
             default -> RangeVisitor.NEXT;
         };
     }
@@ -341,6 +342,7 @@ public final class RangeWalker
             case RangeVisitor.CLEAR_SOFT_DIRTY -> ((ClearSoftDirtyRange)v).ptes(slot, count);
             case RangeVisitor.POPULATE -> ((PopulateRange)v).ptes(slot, count);
             case RangeVisitor.PAGEOUT_KIND -> ((PageoutRange)v).ptes(slot, va, count);
+            case RangeVisitor.FREEZE -> ((FreezeRange)v).ptes(slot, count);
             default -> throw new IllegalStateException("visitor kind " + v.kind + " does not lock PT pages");
         };
     }

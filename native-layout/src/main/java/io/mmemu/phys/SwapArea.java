@@ -230,12 +230,17 @@ public final class SwapArea implements AutoCloseable
         freeSlots.incrementAndGet();
     }
 
-    /** swap_duplicate: one more entry names {@code slot} (fork copied it). */
+    /**
+     * swap_duplicate: one more entry names {@code slot} (fork copied one, or reclaim unmapped one
+     * more entry of the page being written to it). The slot must be held: by an entry, or by its
+     * page under writeback — which may be its only holder, when every entry reclaim had already
+     * unmapped into the slot was zapped before it reached the next one (Linux's SWAP_HAS_CACHE).
+     */
     public void duplicate(final long slot)
     {
         // volatile add: other entries of the slot may be freed concurrently
         final long before = (long)STATE.getAndAdd(map, slot << 3, 1L);
-        if ((before & COUNT_MASK) == 0 || (before & COUNT_MASK) == MAX_COUNT)
+        if (before == 0 || (before & COUNT_MASK) == MAX_COUNT)
         {
             throw new IllegalStateException("swap slot " + slot + " duplicated at count " + (before & COUNT_MASK));
         }

@@ -31,6 +31,36 @@ final class PageTableEntryTest
     private static final long NX = 0x8000_0000_0000_0000L;
 
     @Test
+    void aFrozenEntryIsNeitherPresentNorProtNoneNorSwapAndSettlesBackExactly()
+    {
+        final long rw = PageTableEntry.PRESENT | PageTableEntry.WRITABLE | PageTableEntry.USER | PageTableEntry.ACCESSED
+            | PageTableEntry.DIRTY | PageTableEntry.SOFT_DIRTY | PageTableEntry.NO_EXECUTE;
+        final long[] leaves = {
+            PageTableEntry.leaf(0x12345, rw),
+            PageTableEntry.leaf(0x1, PageTableEntry.PRESENT | PageTableEntry.USER | PageTableEntry.SPECIAL),
+            PageTableEntry.largeLeaf(0x4020_0000L, rw | PageTableEntry.PAT_LARGE)};
+        for (final long e : leaves)
+        {
+            final long frozen = PageTableEntry.moving(e);
+            assertTrue(PageTableEntry.isMoving(frozen));
+            assertFalse(PageTableEntry.isPresent(frozen), "the MMU faults on it");
+            assertTrue(PageTableEntry.isMapped(frozen), "it keeps its frame for every reader that counts");
+            assertFalse(SwapEntry.isSwap(frozen));
+            assertEquals(PageTableEntry.pfn(e), PageTableEntry.pfn(frozen));
+            assertEquals(e, PageTableEntry.settled(frozen));
+            assertFalse(PageTableEntry.isMoving(e));
+        }
+        assertTrue(PageTableEntry.isHugePmd(PageTableEntry.moving(leaves[2])), "a frozen 2 MiB leaf is still a leaf");
+        assertTrue(PageTableEntry.isLargeLeaf(PageTableEntry.moving(leaves[2]), LEVEL_PUD));
+        // what else is not present never reads as frozen: PROT_NONE, swap entries (any offset), empty
+        assertFalse(PageTableEntry.isMoving(PageTableEntry.withProtection(leaves[0], PageTableEntry.PROTNONE)));
+        assertFalse(PageTableEntry.isMoving(SwapEntry.of(0, 0)));
+        assertFalse(PageTableEntry.isMoving(SwapEntry.of(0, SwapEntry.MAX_OFFSET)));
+        assertFalse(PageTableEntry.isMoving(SwapEntry.of(0, 12345) | SwapEntry.SOFT_DIRTY | SwapEntry.EXCLUSIVE));
+        assertFalse(PageTableEntry.isMoving(0L));
+    }
+
+    @Test
     void bitConstantsSitWhereTheSdmPutsThem()
     {
         assertEquals(0x001L, PageTableEntry.PRESENT);

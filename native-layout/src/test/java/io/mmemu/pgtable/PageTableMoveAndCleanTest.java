@@ -14,6 +14,7 @@ import static io.mmemu.pgtable.PageTableEditor.OK;
 import static io.mmemu.pgtable.PageWalker.NO_TRANSLATION;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** mremap's entry move and MADV_FREE's dirty-bit clearing. */
 final class PageTableMoveAndCleanTest
@@ -26,18 +27,9 @@ final class PageTableMoveAndCleanTest
     {
         try (Machine m = Machine.full(16 * MIB))
         {
-            // four pages across the PT boundary at 2 MiB; the third made PROT_NONE
             final long from = 0x1F_E000L;
             final long to = 0x4000_1000L;
-            m.populate(from, from + 0x4000L);
-            m.tlb.begin(TlbFlush.NONE);
-            assertEquals(OK, m.editor.changeProtection(m.cr3, from + 0x2000L, from + 0x3000L, 0x100L, false, m.tlb));
-            m.tlb.finish();
-            final long[] before = new long[4];
-            for (int i = 0; i < 4; i++)
-            {
-                before[i] = m.entry(m.pteSlot(from + i * 0x1000L));
-            }
+            final long[] before = fourPagesOneProtNone(m, from);
 
             assertEquals(OK, m.editor.move(m.cr3, from, to, 0x4000L, true));
             assertEquals(4, m.editor.done());
@@ -59,6 +51,21 @@ final class PageTableMoveAndCleanTest
             m.unmap(0L, Machine.USER_END);
             assertEquals(m.baseline, m.memory.framesInUse());
         }
+    }
+
+    /** Four pages from {@code from} (across the PT boundary at 2 MiB), the third made PROT_NONE; their entries. */
+    private static long[] fourPagesOneProtNone(final Machine m, final long from)
+    {
+        m.populate(from, from + 0x4000L);
+        m.tlb.begin(TlbFlush.NONE);
+        assertEquals(OK, m.editor.changeProtection(m.cr3, from + 0x2000L, from + 0x3000L, 0x100L, false, m.tlb));
+        m.tlb.finish();
+        final long[] before = new long[4];
+        for (int i = 0; i < 4; i++)
+        {
+            before[i] = m.entry(m.pteSlot(from + i * 0x1000L));
+        }
+        return before;
     }
 
     @Test
@@ -104,6 +111,84 @@ final class PageTableMoveAndCleanTest
             assertEquals(NO_TRANSLATION, m.editor.walker().translate(m.cr3, 0xF000L));
             assertNotEquals(NO_TRANSLATION, m.editor.walker().translate(m.cr3, to + 0xF000L));
             assertNotEquals(NO_TRANSLATION, m.editor.walker().translate(m.cr3, 0x10000L), "not moved");
+            m.unmap(0L, Machine.USER_END);
+            assertEquals(m.baseline, m.memory.framesInUse());
+        }
+    }
+
+    @Test
+    void aMoveFreezesTheSourceFlushesItMovesFrozenAndThawsTheDestination()
+    {
+        try (Machine m = Machine.full(16 * MIB))
+        {
+            final long from = 0x1F_E000L;
+            final long to = 0x4000_1000L;
+            final long[] before = fourPagesOneProtNone(m, from);
+            final RecordingFlush flush = new RecordingFlush((start, end) ->
+            {
+                // the flush comes after every present entry is frozen: nothing translates any more
+                for (int i = 0; i < 4; i++)
+                {
+                    assertEquals(NO_TRANSLATION, m.editor.walker().translate(m.cr3, from + i * 0x1000L));
+                }
+            });
+            m.tlb.begin(flush);
+            assertEquals(OK, m.editor.freezeForMove(m.cr3, from, from + 0x4000L, m.tlb));
+            assertEquals(3, m.editor.done(), "the three present entries; PROT_NONE is not frozen");
+            m.tlb.finish();
+            assertEquals(String.format("[0x%x,0x%x)", from, from + 0x4000L), flush.describe());
+            for (int i = 0; i < 4; i++)
+            {
+                final long e = m.entry(m.pteSlot(from + i * 0x1000L));
+                assertEquals(i != 2, PageTableEntry.isMoving(e), "entry " + i);
+                assertEquals(i != 2 ? PageTableEntry.moving(before[i]) : before[i], e, "entry " + i + " keeps its bits");
+                assertTrue(PageTableEntry.isMapped(e) && !SwapEntry.isSwap(e), "a frozen entry still maps its frame");
+            }
+            assertEquals(OK, m.editor.move(m.cr3, from, to, 0x4000L, false));
+            assertEquals(NO_TRANSLATION, m.editor.walker().translate(m.cr3, to), "frozen at the destination until the thaw");
+            assertEquals(OK, m.editor.thawMoved(m.cr3, to, to + 0x4000L));
+            assertEquals(3, m.editor.done());
+            for (int i = 0; i < 4; i++)
+            {
+                assertEquals(0L, m.entry(m.pteSlot(from + i * 0x1000L)));
+                assertEquals(before[i], m.entry(m.pteSlot(to + i * 0x1000L)), "entry " + i + " arrives as it left");
+            }
+            assertEquals(4, m.check().dataFrames());
+            m.unmap(0L, Machine.USER_END);
+            assertEquals(m.baseline, m.memory.framesInUse());
+        }
+    }
+
+    @Test
+    void aFailedMoveGoesBackFrozenAndThawsTheSourceAsItWas()
+    {
+        // the machine of moveOutOfTableFramesKeepsWhatMovedAndStaysConsistent: the destination's second PT cannot be had
+        try (Machine m = Machine.full(128 * 4096))
+        {
+            m.populate(0L, 0x7A000L);
+            m.zap(0x78000L, 0x7A000L);
+            final long[] before = new long[0x78];
+            for (int i = 0; i < before.length; i++)
+            {
+                before[i] = m.entry(m.pteSlot(i * 0x1000L));
+            }
+            final long to = 0x4000_0000L + 0x1F_0000L;
+            m.tlb.begin(TlbFlush.NONE);
+            assertEquals(OK, m.editor.freezeForMove(m.cr3, 0L, 0x78000L, m.tlb));
+            m.tlb.finish();
+            assertEquals(NO_MEMORY, m.editor.move(m.cr3, 0L, to, 0x78000L, false));
+            assertEquals(16, m.editor.done());
+            assertEquals(NO_TRANSLATION, m.editor.walker().translate(m.cr3, to), "what moved is still frozen");
+            // Mremap's way back: the moved entries return frozen, then the source thaws
+            assertEquals(OK, m.editor.move(m.cr3, to, 0L, 0x78000L, false));
+            assertEquals(16, m.editor.done());
+            assertEquals(OK, m.editor.thawMoved(m.cr3, 0L, 0x78000L));
+            assertEquals(0x78, m.editor.done());
+            for (int i = 0; i < before.length; i++)
+            {
+                assertEquals(before[i], m.entry(m.pteSlot(i * 0x1000L)), "entry " + i);
+            }
+            assertEquals(120, m.check().dataFrames());
             m.unmap(0L, Machine.USER_END);
             assertEquals(m.baseline, m.memory.framesInUse());
         }

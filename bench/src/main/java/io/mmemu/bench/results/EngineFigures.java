@@ -3,6 +3,8 @@ package io.mmemu.bench.results;
 import java.util.List;
 
 import io.mmemu.bench.results.JmhFigure.Bench;
+import io.mmemu.bench.results.ScenarioFigure.MetricRow;
+import io.mmemu.bench.scenario.SwapScenario;
 
 import static io.mmemu.bench.results.Target.atMost;
 
@@ -76,6 +78,18 @@ final class EngineFigures
                 "shootdown (one CPU).",
                 List.of("MprotectBenchmark"),
                 List.of(new Bench("mprotect, per page", "MprotectBenchmark.mprotect", List.of(), null))),
+            new JmhFigure("mremap-page", "mremap move of a populated mapping, per page",
+                "mremap(MREMAP_MAYMOVE|MREMAP_FIXED) of 64 MiB of populated private anonymous memory (16,384 " +
+                "pages, full backing), moved back and forth between two fixed addresses, per page: the source " +
+                "VMA drained and locked, every present leaf frozen (non-present, bits kept) and one shootdown, " +
+                "the entries moved frozen, the destination thawed, the old range unmapped. Between 2 MiB-aligned " +
+                "ends each PT page moves whole (its 512 entries frozen and thawed in place); one page off, every " +
+                "entry moves on its own; in THP memory each 2 MiB leaf moves whole.",
+                List.of("MremapBenchmark"),
+                List.of(
+                    new Bench("whole PT pages (aligned ends)", "MremapBenchmark.mremap", List.of("layout=pt-pages"), null),
+                    new Bench("entry by entry (ends one page off)", "MremapBenchmark.mremap", List.of("layout=ptes"), null),
+                    new Bench("2 MiB leaves (THP)", "MremapBenchmark.mremap", List.of("layout=thp"), null))),
             new JmhFigure("thp-fault", "Transparent huge pages: 2 MiB faults and touching THP memory",
                 "A 64 MiB MADV_HUGEPAGE mapping at a 2 MiB-aligned address, THP policy madvise, full backing. " +
                 "One write per 2 MiB block: each a fault that maps the block with one PMD leaf over an order-9 " +
@@ -87,6 +101,31 @@ final class EngineFigures
                 List.of(
                     new Bench("2 MiB write fault", "HugeFaultBenchmark.hugeFault", List.of(), null),
                     new Bench("write to every 4 KiB page of THP memory, per page", "HugeFaultBenchmark.everyPage",
-                        List.of(), null))));
+                        List.of(), null))),
+            new ScenarioFigure("swap", "Swap-out, swap-in and fault latency under memory pressure",
+                "Issue 18's pressure figure: one thread writes one long to each page of 128 MiB (a fault each), " +
+                "then reads every page back and checks it, per-VMA mode, full backing. Under pressure the " +
+                "machine has 32 MiB and a 256 MiB swap area in emulated memory: kswapd and direct reclaim swap " +
+                "pages out during the writes, and every read is a major fault that swaps its page in. Without " +
+                "pressure the same program runs on 256 MiB and no swap (its reads take no fault). Fault " +
+                "latencies are the address space's HdrHistogram of every fault of the phase; one JVM, the " +
+                "first of four rounds is the JIT's warm-up, the other three are the samples.",
+                SwapScenario.class.getName(), List.of("128", "4", "per-vma"), false,
+                List.of(
+                    new MetricRow("under pressure: swap-outs during the writes", "pressure.swapouts.rate", null),
+                    new MetricRow("under pressure: swap-ins during the reads", "pressure.swapins.rate", null),
+                    new MetricRow("under pressure: pages written", "pressure.write.rate", null),
+                    new MetricRow("no pressure: pages written", "calm.write.rate", null),
+                    new MetricRow("under pressure: pages read back", "pressure.read.rate", null),
+                    new MetricRow("no pressure: pages read back", "calm.read.rate", null),
+                    new MetricRow("under pressure: write fault p50", "pressure.write.fault.p50", null),
+                    new MetricRow("no pressure: write fault p50", "calm.write.fault.p50", null),
+                    new MetricRow("under pressure: write fault p99", "pressure.write.fault.p99", null),
+                    new MetricRow("no pressure: write fault p99", "calm.write.fault.p99", null),
+                    new MetricRow("under pressure: write fault p99.9", "pressure.write.fault.p999", null),
+                    new MetricRow("no pressure: write fault p99.9", "calm.write.fault.p999", null),
+                    new MetricRow("under pressure: swap-in fault p50", "pressure.read.fault.p50", null),
+                    new MetricRow("under pressure: swap-in fault p99", "pressure.read.fault.p99", null),
+                    new MetricRow("under pressure: swap-in fault p99.9", "pressure.read.fault.p999", null))));
     }
 }

@@ -7,6 +7,7 @@ import io.mmemu.bench.PopulateBenchmark;
 import io.mmemu.bench.results.JmhFigure.Bench;
 import io.mmemu.bench.results.ScenarioFigure.MetricRow;
 import io.mmemu.bench.scenario.AllocationScenario;
+import io.mmemu.bench.scenario.HugetlbPopulateScenario;
 import io.mmemu.bench.scenario.PopulateScenario;
 
 import static io.mmemu.bench.results.Target.atLeast;
@@ -113,6 +114,28 @@ public final class Figures
                     new MetricRow("heap allocated by the whole unmap", "unmap.allocated", null),
                     new MetricRow("RSS after unmap", "rss.unmapped", null),
                     new MetricRow("frames leaked after unmap", "frames.leaked", atMost(0, "frames")),
-                    new MetricRow("RSS after closing the memory", "rss.closed", null))));
+                    new MetricRow("RSS after closing the memory", "rss.closed", null))),
+            new ScenarioFigure("populate-tib-2m", "Populate 1 TiB through faults, 2 MiB leaves against 4 KiB pages",
+                "Issue 16's scale test: 1 TiB of a tables-only machine populated through faults on one CPU, " +
+                "fault timing off, twice in fresh memory: with 2 MiB hugetlb pages (a pool of 524,288 phantom " +
+                "pages, MAP_HUGETLB, one write per 2 MiB, each fault a PMD leaf), then with 4 KiB pages (private " +
+                "anonymous memory, one write per page); each then unmapped, every frame and pool page back. A " +
+                "PMD leaf stands where a PT page was, so the table pages fall about 512-fold (the PMD, PUD and " +
+                "PML4 pages are common to both). RSS is the JVM's whole resident set just after the populate.",
+                HugetlbPopulateScenario.class.getName(), List.of(), false,
+                List.of(
+                    new MetricRow("page-table pages, 4 KiB / 2 MiB", "tables.ratio", atLeast(500, "×")),
+                    new MetricRow("2 MiB: populate time", "populate.seconds.2m", null),
+                    new MetricRow("4 KiB: populate time", "populate.seconds.4k", null),
+                    new MetricRow("2 MiB: page-table pages", "tables.pages.2m", null),
+                    new MetricRow("4 KiB: page-table pages", "tables.pages.4k", null),
+                    new MetricRow("2 MiB: RSS after populate (VmRSS)", "rss.populated.2m", null),
+                    new MetricRow("4 KiB: RSS after populate (VmRSS)", "rss.populated.4k", null),
+                    new MetricRow("2 MiB: faults/s", "faults.rate.2m", null),
+                    new MetricRow("4 KiB: faults/s", "faults.rate.4k", null),
+                    new MetricRow("2 MiB: munmap", "unmap.seconds.2m", null),
+                    new MetricRow("4 KiB: munmap", "unmap.seconds.4k", null),
+                    new MetricRow("2 MiB: frames leaked", "frames.leaked.2m", atMost(0, "frames")),
+                    new MetricRow("4 KiB: frames leaked", "frames.leaked.4k", atMost(0, "frames")))));
     }
 }

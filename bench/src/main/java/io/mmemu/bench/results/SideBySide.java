@@ -48,7 +48,7 @@ final class SideBySide
             fileWorkload("page_fault3",
                 "page_fault1 on a shared mapping of the thread's tmp file: each write fault dirties a page-cache page"),
             fileWorkload("mmap2", "mmap1 of the thread's tmp file, MAP_SHARED (one op: the mmap + munmap pair)"),
-            munmapGib(), seed(), faultPopulate(), fork());
+            munmapGib(), seed(), seedThp(), faultPopulate(), fork());
     }
 
     /**
@@ -64,6 +64,8 @@ final class SideBySide
                 "page_fault1, " + (n == 1 ? "1 thread" : n + " threads") + (n > CORES ? " (past the cores)" : ""),
                 n <= 2 ? PAGE_FAULT1_RATIO : null));
         }
+        ratios.add(new Ratio("page-fault1-thp", metric("page_fault1_thp", 1, "ratio"), "page_fault1 THP, 1 thread",
+            PAGE_FAULT1_RATIO));
         ratios.add(new Ratio("mmap1", metric("mmap1", 1, "ratio"), "mmap1, 1 thread", MMAP1_RATIO));
         for (final String file : new String[] {"page_fault2", "page_fault3", "mmap2"})
         {
@@ -72,6 +74,8 @@ final class SideBySide
         ratios.add(new Ratio("munmap-gib", metric("seed", 0, "munmap_speedup"), "munmap 1 GiB, per page", NO_SLOWER));
         ratios.add(new Ratio("seed", metric("seed", SEED_THREADS, "munmap_speedup"),
             "munmap beside " + SEED_THREADS + " faulting threads, per page", NO_SLOWER));
+        ratios.add(new Ratio("seed-thp", metric("seed_thp", SEED_THREADS, "ratio"),
+            "seed with THP, writes of " + SEED_THREADS + " threads", NO_SLOWER));
         return List.of(
             new RatioPlot("emulator-over-host", ratios),
             new ThreadScalingPlot("page-fault1-threads", "page-fault1", "page_fault1", THREADS,
@@ -311,6 +315,40 @@ final class SideBySide
                 new MetricRow("per-vma: faults/s of the 4 threads", "seed.t4.per-vma", null),
                 new MetricRow("mmap-lock: faults/s of the 4 threads", "seed.t4.mmap-lock", null),
                 new MetricRow("host: faults/s of the 4 threads", "seed.t4.host", null)));
+    }
+
+    /**
+     * The seed with transparent huge pages (issue 16): the same story over PMD leaves, both sides
+     * under the madvise policy. Full backing on the emulator (tables-only memory makes no huge
+     * pages), so its large mapping is the host's size.
+     */
+    private static Figure seedThp()
+    {
+        final String workload = "seed_thp";
+        final String prefix = workload + ".t" + SEED_THREADS + '.';
+        return new ScenarioFigure("seed-thp", "The seed scenario with transparent huge pages",
+            "The seed above with every mapping advised MADV_HUGEPAGE, both sides under the madvise policy (the " +
+            "host's own sysfs setting; the emulator's `ThpMode.MADVISE`): the " + SEED_THREADS + " threads' 128 MiB " +
+            "mappings fault a huge page at the first write of each 2 MiB block and store into it for the other 511 " +
+            "pages of an op's count; the 1 GiB mapping (full backing on both sides: tables-only memory makes no " +
+            "huge pages) is populated after the advice (MADV_POPULATE_WRITE), so the munmap zaps 512 PMD leaves, " +
+            "not 262,144 PTEs. Per-VMA mode; alternating repetitions.",
+            CompareScenario.class.getName(), List.of(workload, "--threads", Integer.toString(SEED_THREADS),
+                "--seconds", "2", "--reps", "3",
+                "--backing", "full", "--big", Long.toString(GIB), "--host-big", Long.toString(GIB),
+                "--locking", "per-vma"), false,
+            List.of(
+                new MetricRow("emulator / host, writes/s of the " + SEED_THREADS + " threads", prefix + "ratio", NO_SLOWER),
+                new MetricRow("per-vma: writes/s", prefix + "per-vma", null),
+                new MetricRow("host: writes/s", prefix + "host", null),
+                new MetricRow("per-vma: p99.9 fault latency during the munmap", prefix + "per-vma.window.p999",
+                    SEED_WINDOW_P999),
+                new MetricRow("host: p99.9 during the munmap", prefix + "host.window.p999", null),
+                new MetricRow("per-vma: munmap speed-up over the host (ns/page)", prefix + "munmap_speedup", null),
+                new MetricRow("per-vma: munmap per page", prefix + "per-vma.munmap", null),
+                new MetricRow("host: munmap per page", prefix + "host.munmap", null),
+                new MetricRow("per-vma: whole run p99.9", prefix + "per-vma.all.p999", null),
+                new MetricRow("host: whole run p99.9", prefix + "host.all.p999", null)));
     }
 
     /** Populated sizes of the fork figure, GiB, measured on every side. */

@@ -57,7 +57,7 @@ public final class HugetlbPopulateScenario
         if (huge > 0 && small > 0)
         {
             System.out.printf("page-table pages 4 KiB / 2 MiB: %.1fx%n", small / (double)huge);
-            new Metric("tables.ratio", small / (double)huge, "x").print();
+            new Metric("tables.ratio", small / (double)huge, "×").print();
         }
         System.exit(huge > 0 && small > 0 ? 0 : 1);
     }

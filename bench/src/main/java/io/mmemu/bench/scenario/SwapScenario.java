@@ -21,7 +21,8 @@ import static io.mmemu.vm.Mman.*;
  * machine of {@code SIZE / 4} with a swap area of {@code 2 × SIZE} (under pressure: kswapd and
  * direct reclaim swap out, the reads swap in), and the same program on a machine of
  * {@code 2 × SIZE} with no swap (no pressure). Reports per phase: pages/s, swap-outs and swap-ins
- * per second, and the fault latency percentiles (the address space's HdrHistogram of every fault).
+ * per second, and the fault latency percentiles (the address space's HdrHistogram of every fault);
+ * the metrics ({@code calm.*}, {@code pressure.*}) of every round but the first, the JIT's warm-up.
  * <pre>
  *   java -cp bench/target/benchmarks.jar io.mmemu.bench.scenario.SwapScenario [SIZE_MIB [ROUNDS [per-vma|mmap-lock]]]
  * </pre>
@@ -43,12 +44,15 @@ public final class SwapScenario
         System.out.printf("swap scenario: %d MiB written and read back, %s, %d rounds%n", size >> 20, locking, rounds);
         for (int round = 1; round <= rounds; round++)
         {
-            run("no pressure", size, 2 * size, 0, locking);
-            run("pressure   ", size, size / 4, 2 * size, locking);
+            // the first round warms the JIT up: printed, not a sample
+            final boolean sample = round > 1 || rounds == 1;
+            run("no pressure", "calm", size, 2 * size, 0, locking, sample);
+            run("pressure   ", "pressure", size, size / 4, 2 * size, locking, sample);
         }
     }
 
-    private static void run(final String label, final long size, final long ram, final long swap, final LockingMode locking)
+    private static void run(final String label, final String key, final long size, final long ram, final long swap,
+        final LockingMode locking, final boolean sample)
     {
         final PhysicalMemory memory = PhysicalMemory.create(ram);
         if (swap > 0)
@@ -96,6 +100,24 @@ public final class SwapScenario
             {
                 throw new IllegalStateException();
             }
+            if (sample)
+            {
+                final Histogram read = all.faultLatency().copy();
+                read.subtract(writeStats.faultLatency());
+                new Metric(key + ".write.rate", pages * 1e9 / (t1 - t0), "pages/s").print();
+                new Metric(key + ".read.rate", pages * 1e9 / (t2 - t1), "pages/s").print();
+                if (swap > 0)
+                {
+                    new Metric(key + ".swapouts.rate", outsAfterWrite * 1e9 / (t1 - t0), "pages/s").print();
+                    new Metric(key + ".swapins.rate", ins * 1e9 / (t2 - t1), "pages/s").print();
+                }
+                for (final double percentile : new double[] {50, 99, 99.9})
+                {
+                    final String name = percentile == 99.9 ? "p999" : "p" + (int)percentile;
+                    latency(key + ".write.fault." + name, writeStats.faultLatency(), percentile);
+                    latency(key + ".read.fault." + name, read, percentile);
+                }
+            }
             cpu.offline();
             reclaimer.close();
         }
@@ -107,6 +129,15 @@ public final class SwapScenario
         final Histogram read = all.faultLatency().copy();
         read.subtract(write.faultLatency());
         return micros(read, percentile);
+    }
+
+    /** A fault-latency percentile in ns; nothing when the phase took no fault (reads without pressure). */
+    private static void latency(final String name, final Histogram h, final double percentile)
+    {
+        if (h.getTotalCount() > 0)
+        {
+            new Metric(name, h.getValueAtPercentile(percentile), "ns").print();
+        }
     }
 
     private static String micros(final Histogram h, final double percentile)
