@@ -776,6 +776,11 @@ public final class AddressSpace implements AutoCloseable
         final PageTableChecker.LeafVisitor[] visitors = new PageTableChecker.LeafVisitor[spaces.length];
         final List<String> lruViolations = new ArrayList<>();
         // with accounting the caller promises quiescence (no page isolated by reclaim): the LRU is checked too
+        if (accounting && spaces.length > 0)
+        {
+            // every CPU is idle: the pages in their add batches join the lists (and those freed there are freed)
+            spaces[0].memory.drainAddBatches();
+        }
         final LruCheck lru = accounting && spaces.length > 0 ? new LruCheck(spaces[0].memory, lruViolations) : null;
         for (int i = 0; i < spaces.length; i++)
         {

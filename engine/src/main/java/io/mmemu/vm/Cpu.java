@@ -381,6 +381,9 @@ public final class Cpu implements AutoCloseable, WaitContext
     /** Leaves the set of CPUs that must acknowledge shootdowns (flushing this TLB). */
     public void offline()
     {
+        // the thread leaves the emulator (lru_add_drain_cpu, as for a CPU going down): the pages in
+        // its add batch join the lists, where reclaim from other threads finds them
+        memory.drainAddBatch(cache);
         if (shootdowns.isOnline())
         {
             shootdowns.goOffline();

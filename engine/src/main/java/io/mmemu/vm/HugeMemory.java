@@ -141,6 +141,9 @@ public final class HugeMemory
      */
     static long collapse(final Cpu cpu, final long start, final long end)
     {
+        // madvise_collapse's lru_add_drain_all, for this CPU: the pages it copies and frees are then
+        // on their lists and go back at once
+        cpu.memory.drainAddBatch(cpu.cache);
         final AddressSpace mm = cpu.mm;
         final RangeLock lock = mm.rangeLock();
         lock.acquire(cpu, start, end);

@@ -244,6 +244,8 @@ final class Madvise
                     // madvise_cold_or_pageout_pte_range: the anonymous pages this process alone maps
                     // lose their A bits (COLD), or go to swap (PAGEOUT, referenced or not); faults
                     // of the range run meanwhile, each entry changing under its PT lock
+                    // lru_add_drain: this CPU's new pages join the lists first (MADV_COLD moves them)
+                    cpu.memory.drainAddBatch(cpu.cache);
                     final io.mmemu.pgtable.MmuGather tlb = cpu.gather;
                     tlb.begin(cpu.shootdown);
                     cpu.editor.pageout(cpu.mm.cr3(), start, end, advice == MADV_COLD ?

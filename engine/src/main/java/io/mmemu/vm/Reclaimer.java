@@ -211,6 +211,8 @@ public final class Reclaimer implements AutoCloseable
         }
         if (self != null)
         {
+            // lru_add_drain: what this CPU just faulted in joins the lists, where reclaim can find it
+            memory.drainAddBatch(self.cache);
             self.goOffline();
         }
         // this thread's cache for the pages freed (kswapd and direct reclaimers run at once)

@@ -31,6 +31,8 @@ class FileReclaimTest
 
     private static long filePages(final PhysicalMemory memory)
     {
+        // between steps every CPU is idle: what waits in their add batches joins the lists first
+        memory.drainAddBatches();
         return memory.lru().size(LruLists.INACTIVE_FILE) + memory.lru().size(LruLists.ACTIVE_FILE);
     }
 
@@ -53,6 +55,7 @@ class FileReclaimTest
                     assertEquals(Signal.NONE, cpu.readLong(BASE + i * PAGE + 8));
                     assertEquals(i * PAGE + 8, cpu.value());
                 }
+                memory.drainAddBatches();
                 assertEquals(pages, memory.lru().size(LruLists.INACTIVE_FILE));
                 mm.check(true).assertOk();
                 cpu.offline();

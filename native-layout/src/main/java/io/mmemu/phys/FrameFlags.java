@@ -71,6 +71,21 @@ public final class FrameFlags
      */
     public static final int LARGE_FOLIO = 1 << 13;
 
+    /**
+     * A DATA page waiting in its allocating CPU's add batch ({@link LruAddBatch}, Linux's per-CPU
+     * lru_add folio_batch) to join an inactive list: set before the page is published, cleared when
+     * the batch is drained (under the LRU lock, as {@link #LRU} is set) by a CAS that races only
+     * with the page's free ({@link #FREED_IN_BATCH}).
+     */
+    public static final int IN_ADD_BATCH = 1 << 14;
+    /**
+     * A page whose last reference went while it was {@link #IN_ADD_BATCH}: the batch still names
+     * it, so the free is left to the batch's drain (set by CAS over IN_ADD_BATCH, which tells the
+     * drain not to link it). Linux's batch holds a reference instead; a flag keeps every refcount
+     * what the mappings and holders make it.
+     */
+    public static final int FREED_IN_BATCH = 1 << 15;
+
     /** The LRU bits, which the LRU lock guards. */
     public static final int LRU_MASK = LRU | ACTIVE | LARGE_FOLIO;
 
@@ -97,6 +112,8 @@ public final class FrameFlags
         append(sb, flags, ACTIVE, "active");
         append(sb, flags, FILE_LRU, "file");
         append(sb, flags, LARGE_FOLIO, "large-folio");
+        append(sb, flags, IN_ADD_BATCH, "in-add-batch");
+        append(sb, flags, FREED_IN_BATCH, "freed-in-batch");
         return sb.length() == 0 ? "none" : sb.toString();
     }
 

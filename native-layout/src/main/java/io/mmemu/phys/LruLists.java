@@ -82,18 +82,157 @@ public final class LruLists
     }
 
     /**
-     * lruvec_del_folio at the free of a page whose last reference is gone: off its list, if it is
-     * on one (a page reclaim holds isolated is not, and cannot be freed meanwhile).
+     * folio_add_lru's first half: page {@code pfn}, just allocated and not yet visible to anyone
+     * else, of {@code mapping} at {@code index}, is bound for the inactive anonymous or file list
+     * through its CPU's {@link LruAddBatch}; {@link #addBatch} links it.
      */
-    void removeFreed(final long pfn)
+    void stage(final long pfn, final boolean file, final long mapping, final long index)
     {
+        final long off = offset(pfn);
+        MAPPING.set(metadata, off, mapping);
+        INDEX.set(metadata, off, index);
+        setBits(off, FrameFlags.IN_ADD_BATCH | (file ? FrameFlags.FILE_LRU : 0));
+    }
+
+    /**
+     * folio_batch_move_lru: the staged pages {@code pfns[0..n)} join the heads of their inactive
+     * lists under one taking of the lock. A page freed while staged ({@link FrameFlags#FREED_IN_BATCH})
+     * is not linked: such pages are moved to the front of {@code pfns}, and their number returned,
+     * for the caller to free.
+     */
+    int addBatch(final long[] pfns, final int n)
+    {
+        int freed = 0;
         synchronized (this)
         {
-            final int flags = (int)FLAGS.getVolatile(metadata, offset(pfn));
-            if ((flags & FrameFlags.LRU) != 0)
+            for (int i = 0; i < n; i++)
             {
-                unlink(listOf(flags), pfn);
+                final long pfn = pfns[i];
+                final long off = offset(pfn);
+                int flags = (int)FLAGS.getVolatile(metadata, off);
+                while (true)
+                {
+                    assert (flags & FrameFlags.IN_ADD_BATCH) != 0 : "a batched page without IN_ADD_BATCH";
+                    if ((flags & FrameFlags.FREED_IN_BATCH) != 0)
+                    {
+                        // its last reference is gone (the free saw IN_ADD_BATCH and left it to us);
+                        // nobody else can touch it now
+                        FLAGS.set(metadata, off, flags & ~(FrameFlags.IN_ADD_BATCH | FrameFlags.FREED_IN_BATCH));
+                        pfns[freed++] = pfn;
+                        break;
+                    }
+                    // volatile CAS against the free's: exactly one of them takes IN_ADD_BATCH away
+                    // (a free that loses sees LRU and unlinks it under this lock, after us); other
+                    // bits (DIRTY, ANON_EXCLUSIVE) may change beside it, hence the loop
+                    final int witness = (int)FLAGS.compareAndExchange(metadata, off, flags,
+                        (flags & ~FrameFlags.IN_ADD_BATCH) | FrameFlags.LRU);
+                    if (witness == flags)
+                    {
+                        linkHead(listOf(flags), pfn);
+                        break;
+                    }
+                    flags = witness;
+                }
             }
+        }
+        return freed;
+    }
+
+    /**
+     * The free of a page whose last reference is gone: whether it may be freed now. A page on a
+     * list is unlinked (lruvec_del_folio); a page still in a CPU's add batch is marked
+     * {@link FrameFlags#FREED_IN_BATCH} and left to the batch's drain (false); a page reclaim
+     * holds isolated is on no list, and cannot be freed meanwhile.
+     */
+    boolean removeFreed(final long pfn)
+    {
+        final int flags = claimFree(pfn);
+        if (flags == LEFT_TO_BATCH)
+        {
+            return false;
+        }
+        if ((flags & FrameFlags.LRU_MASK) != 0)
+        {
+            synchronized (this)
+            {
+                unlinkFreed(pfn);
+            }
+        }
+        return true;
+    }
+
+    /**
+     * release_pages' LRU half: {@link #removeFreed} for each of {@code pfns[0..n)} (masked with
+     * {@code pfnMask}), the lock taken once for all; an entry whose page is left to its add batch's
+     * drain gets {@link #LEFT_IN_BATCH} set.
+     */
+    void removeFreed(final long[] pfns, final int n, final long pfnMask)
+    {
+        boolean listed = false;
+        for (int i = 0; i < n; i++)
+        {
+            final int flags = claimFree(pfns[i] & pfnMask);
+            if (flags == LEFT_TO_BATCH)
+            {
+                pfns[i] |= LEFT_IN_BATCH;
+                continue;
+            }
+            listed |= (flags & FrameFlags.LRU_MASK) != 0;
+        }
+        if (listed)
+        {
+            synchronized (this)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    if ((pfns[i] & LEFT_IN_BATCH) == 0)
+                    {
+                        unlinkFreed(pfns[i] & pfnMask);
+                    }
+                }
+            }
+        }
+    }
+
+    /** In a batch of {@link #removeFreed(long[], int, long)}: the page is left to its add batch's drain (PFNs never reach bit 62). */
+    static final long LEFT_IN_BATCH = 1L << 62;
+
+    /** {@link #claimFree}'s answer for a page whose free its add batch's drain will do. */
+    private static final int LEFT_TO_BATCH = -1;
+
+    /**
+     * A freed page's flags, once it is no longer in an add batch; {@link #LEFT_TO_BATCH} when it
+     * still was, and is now marked {@link FrameFlags#FREED_IN_BATCH} for the drain to free.
+     */
+    private int claimFree(final long pfn)
+    {
+        final long off = offset(pfn);
+        int flags = (int)FLAGS.getVolatile(metadata, off);
+        while ((flags & FrameFlags.IN_ADD_BATCH) != 0)
+        {
+            // volatile CAS against the drain's (addBatch): exactly one takes the page; if the
+            // drain does, the page is on a list when the caller takes the lock to unlink it
+            final int witness = (int)FLAGS.compareAndExchange(metadata, off, flags, flags | FrameFlags.FREED_IN_BATCH);
+            if (witness == flags)
+            {
+                return LEFT_TO_BATCH;
+            }
+            flags = witness;
+        }
+        return flags;
+    }
+
+    /** Off its list, if it is on one, and the LRU bits cleared. Under the lock. */
+    private void unlinkFreed(final long pfn)
+    {
+        assert Thread.holdsLock(this) : "LRU list changed without the LRU lock";
+        final int flags = (int)FLAGS.getVolatile(metadata, offset(pfn));
+        if ((flags & FrameFlags.LRU) != 0)
+        {
+            unlink(listOf(flags), pfn);
+        }
+        if ((flags & FrameFlags.LRU_MASK) != 0)
+        {
             clearBits(offset(pfn), FrameFlags.LRU_MASK);
         }
     }

@@ -385,6 +385,12 @@ public final class PhysicalMemory implements AutoCloseable
     }
 
     /**
+     * In a {@link #releaseDataBatch} entry, the sign bit: the page's mapping was never dirtied
+     * (so, as {@link #releaseData}'s {@code clean}, its bytes are all zero).
+     */
+    public static final long CLEAN = Long.MIN_VALUE;
+
+    /**
      * Allocates a zero-filled anonymous data page about to be mapped once: one reference, one
      * mapping. The caller publishes it with a release store of its entry; if it cannot (a racing
      * fault won), it hands it back with {@link #releaseData}. In tables-only mode a phantom frame.
@@ -421,7 +427,7 @@ public final class PhysicalMemory implements AutoCloseable
         if (pfn != NO_FRAME && pfn < backedFrames)
         {
             // folio_add_new_anon_rmap and folio_add_lru_vma, before the entry is published
-            lru.add(pfn, false, mapping, index, false);
+            stageForLru(cache, pfn, false, mapping, index);
         }
         return pfn;
     }
@@ -438,9 +444,49 @@ public final class PhysicalMemory implements AutoCloseable
         final long pfn = allocateBacked(cache, FrameFlags.DATA);
         if (pfn != NO_FRAME)
         {
-            lru.add(pfn, !swapBacked, mapping, index, false);
+            stageForLru(cache, pfn, !swapBacked, mapping, index);
         }
         return pfn;
+    }
+
+    /** folio_add_lru: to the CPU's add batch, which joins the lists when it is full. */
+    private void stageForLru(final FrameCache cache, final long pfn, final boolean file, final long mapping, final long index)
+    {
+        lru.stage(pfn, file, mapping, index);
+        if (cache.lruAdds.add(pfn))
+        {
+            cache.lruAdds.drain(this, cache);
+        }
+    }
+
+    /**
+     * lru_add_drain: the pages in {@code cache}'s add batch join the lists now (reclaim and
+     * madvise do it first, so that what their own CPU just faulted in is on the lists). The
+     * cache's own thread only.
+     */
+    public void drainAddBatch(final FrameCache cache)
+    {
+        cache.lruAdds.drain(this, cache);
+    }
+
+    /**
+     * Every CPU's add batch drained (lru_add_drain_all), each into its own cache: only at a
+     * quiescent point (every CPU idle, after a join or a barrier), as an invariant check's.
+     */
+    public void drainAddBatches()
+    {
+        for (final FrameCache cache : caches)
+        {
+            cache.lruAdds.drain(this, cache);
+        }
+    }
+
+    /** A page whose last reference went while it was in an add batch, freed by the batch's drain. */
+    void freeLeftInBatch(final FrameCache cache, final long pfn)
+    {
+        // its entries and their TLB flushes preceded the free that left it to us (the CAS on the
+        // flags word orders them before the drain's read); not known clean: cleared when reused
+        freeData(cache, pfn, false);
     }
 
     /**
@@ -511,15 +557,85 @@ public final class PhysicalMemory implements AutoCloseable
         }
     }
 
-    /** A backed data page whose last reference is gone, to the cache, with the flags that say how to clear it. */
+    /**
+     * release_pages: drops one reference to each data page {@code entries[0..n)} (a PFN, with
+     * {@link #CLEAN} set where its mapping was never dirtied, as {@link #releaseData}'s
+     * {@code clean}), the pages whose last reference that was taken off the LRU lists under one
+     * taking of the LRU lock, then freed. {@code entries} is overwritten.
+     */
+    public void releaseDataBatch(final FrameCache cache, final long[] entries, final int n)
+    {
+        int last = 0;
+        for (int i = 0; i < n; i++)
+        {
+            final long entry = entries[i];
+            final long pfn = entry & ~CLEAN;
+            if (pfn >= backedFrames)
+            {
+                cache.dataFreed++;
+                cache.freePhantom(pfn);
+                continue;
+            }
+            // volatile decrement: every earlier use of the page happens-before the free by the last holder
+            final int left = (int)REFCOUNT.getAndAdd(metadata, offset(pfn), -1) - 1;
+            if (left == 0)
+            {
+                entries[last++] = entry;
+            }
+            else if (left < 0)
+            {
+                throw new IllegalStateException("data page " + pfn + " released more often than referenced");
+            }
+        }
+        if (last > 0)
+        {
+            lru.removeFreed(entries, last, ~(CLEAN | LruLists.LEFT_IN_BATCH));
+            for (int i = 0; i < last; i++)
+            {
+                final long entry = entries[i];
+                final long pfn = entry & ~(CLEAN | LruLists.LEFT_IN_BATCH);
+                if ((entry & LruLists.LEFT_IN_BATCH) == 0)
+                {
+                    freeUnlisted(cache, pfn, entry < 0);
+                }
+                else
+                {
+                    poisonLeftInBatch(pfn);
+                }
+            }
+        }
+    }
+
+    /** A backed data page whose last reference is gone, off the LRU and to the cache (or left to its add batch's drain). */
     private void freeData(final FrameCache cache, final long pfn, final boolean clean)
     {
-        final long off = offset(pfn);
-        if (((int)FLAGS.getVolatile(metadata, off) & FrameFlags.LRU_MASK) != 0)
+        // off its LRU list before the frame can be handed out again (an isolated page has LRU clear)
+        if (lru.removeFreed(pfn))
         {
-            // off its LRU list before the frame can be handed out again (an isolated page has LRU clear)
-            lru.removeFreed(pfn);
+            freeUnlisted(cache, pfn, clean);
         }
+        else
+        {
+            poisonLeftInBatch(pfn);
+        }
+    }
+
+    /**
+     * Under {@link Kasan}, a page whose free is left to its add batch's drain is poisoned now: a
+     * use after this free must read the pattern at once, not only after some later drain.
+     */
+    private void poisonLeftInBatch(final long pfn)
+    {
+        if (Kasan.ENABLED && poisons)
+        {
+            MemorySegment.copy(poisonSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
+        }
+    }
+
+    /** A freed data page on no LRU list to the cache, with the flags that say how to clear it. */
+    private void freeUnlisted(final FrameCache cache, final long pfn, final boolean clean)
+    {
+        final long off = offset(pfn);
         // the stores recorded in LINES happen-before this: they were made through mappings
         // whose removal and TLB flush precede the last reference's release (volatile decrement);
         // the frame then moves between threads only through the caches' locks
@@ -645,11 +761,10 @@ public final class PhysicalMemory implements AutoCloseable
         for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
         {
             final long off = offset(pfn);
-            if (((int)FLAGS.getVolatile(metadata, off) & FrameFlags.LRU_MASK) != 0)
-            {
-                // the folio's entry (its head), or, after a split, each page's
-                lru.removeFreed(pfn);
-            }
+            // the folio's entry (its head), or, after a split, each page's (never in an add batch:
+            // a huge page joins its list at once, and its split tails join the head's list)
+            final boolean freeNow = lru.removeFreed(pfn);
+            assert freeNow : "a huge page's frame in an add batch";
             if (poison)
             {
                 MemorySegment.copy(poisonSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
