@@ -91,7 +91,12 @@ public final class LruLists
         final long off = offset(pfn);
         MAPPING.set(metadata, off, mapping);
         INDEX.set(metadata, off, index);
-        setBits(off, FrameFlags.IN_ADD_BATCH | (file ? FrameFlags.FILE_LRU : 0));
+        // a plain store, like the rest of the new page's descriptor: nobody else sees the page until
+        // its entry is published with a release
+        final int flags = (int)FLAGS.get(metadata, off);
+        assert (flags & FrameFlags.STATE_MASK) == FrameFlags.DATA && (flags & (FrameFlags.LRU_MASK | FrameFlags.IN_ADD_BATCH)) == 0
+            : "staging a page that is no fresh data page: " + FrameFlags.describe(flags);
+        FLAGS.set(metadata, off, flags | FrameFlags.IN_ADD_BATCH | (file ? FrameFlags.FILE_LRU : 0));
     }
 
     /**
@@ -128,7 +133,7 @@ public final class LruLists
                         (flags & ~FrameFlags.IN_ADD_BATCH) | FrameFlags.LRU);
                     if (witness == flags)
                     {
-                        linkHead(listOf(flags), pfn);
+                        linkHead(listOf(flags), pfn, flags);
                         break;
                     }
                     flags = witness;
@@ -222,18 +227,17 @@ public final class LruLists
         return flags;
     }
 
-    /** Off its list, if it is on one, and the LRU bits cleared. Under the lock. */
+    /**
+     * Off its list, if it is on one. Under the lock. The LRU bits stay: the page's last reference
+     * is gone, so nothing else changes its flags, and the free that follows overwrites them.
+     */
     private void unlinkFreed(final long pfn)
     {
         assert Thread.holdsLock(this) : "LRU list changed without the LRU lock";
         final int flags = (int)FLAGS.getVolatile(metadata, offset(pfn));
         if ((flags & FrameFlags.LRU) != 0)
         {
-            unlink(listOf(flags), pfn);
-        }
-        if ((flags & FrameFlags.LRU_MASK) != 0)
-        {
-            clearBits(offset(pfn), FrameFlags.LRU_MASK);
+            unlink(listOf(flags), pfn, flags);
         }
     }
 
@@ -403,10 +407,21 @@ public final class LruLists
     /** Pages an entry counts: a huge folio's 512, else 1. */
     private int entryPages(final long pfn)
     {
-        return ((int)FLAGS.getVolatile(metadata, offset(pfn)) & FrameFlags.LARGE_FOLIO) != 0 ? PhysicalMemory.HUGE_FRAMES : 1;
+        return entryPages((int)FLAGS.getVolatile(metadata, offset(pfn)));
+    }
+
+    private static int entryPages(final int flags)
+    {
+        return (flags & FrameFlags.LARGE_FOLIO) != 0 ? PhysicalMemory.HUGE_FRAMES : 1;
     }
 
     private void linkHead(final int lru, final long pfn)
+    {
+        linkHead(lru, pfn, (int)FLAGS.getVolatile(metadata, offset(pfn)));
+    }
+
+    /** Links {@code pfn}, whose flags word (its LARGE_FOLIO bit) is {@code flags}, at the head of {@code lru}. */
+    private void linkHead(final int lru, final long pfn, final int flags)
     {
         assert Thread.holdsLock(this) : "LRU list changed without the LRU lock";
         final long off = offset(pfn);
@@ -422,10 +437,16 @@ public final class LruLists
             tails[lru] = pfn;
         }
         heads[lru] = pfn;
-        pages[lru] += entryPages(pfn);
+        pages[lru] += entryPages(flags);
     }
 
     private void unlink(final int lru, final long pfn)
+    {
+        unlink(lru, pfn, (int)FLAGS.getVolatile(metadata, offset(pfn)));
+    }
+
+    /** Unlinks {@code pfn}, whose flags word is {@code flags}, from {@code lru}. */
+    private void unlink(final int lru, final long pfn, final int flags)
     {
         assert Thread.holdsLock(this) : "LRU list changed without the LRU lock";
         final long off = offset(pfn);
@@ -449,7 +470,7 @@ public final class LruLists
         }
         LRU_PREV.set(metadata, off, 0L);
         LRU_NEXT.set(metadata, off, 0L);
-        pages[lru] -= entryPages(pfn);
+        pages[lru] -= entryPages(flags);
     }
 
     /** Receives every entry of the lists, for an invariant check. */
