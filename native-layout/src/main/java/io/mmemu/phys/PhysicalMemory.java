@@ -195,13 +195,13 @@ public final class PhysicalMemory implements AutoCloseable
         return buddy;
     }
 
-    /** The phantom data frames, or {@code null} when every frame is backed. */
     /** The machine's LRU lists. */
     public LruLists lru()
     {
         return lru;
     }
 
+    /** The phantom data frames, or {@code null} when every frame is backed. */
     public PhantomFrames phantom()
     {
         return phantom;
