@@ -80,7 +80,10 @@ public final class HugeMemory
         final HugePmd huge = cpu.editor.huge();
         // vmf_anon_prepare comes first in do_huge_pmd_anonymous_page: a read that maps the huge zero
         // page gives the VMA its anon_vma too (which decides later merges), unlike the 4 KiB zero page's
-        Faults.prepareAnonVma(mm, vma);
+        if (!Faults.prepareAnonVma(mm, vma))
+        {
+            return Faults.RETRY;
+        }
         if (!write && mm.kernel().zeroPage() && mm.thpUseZeroPage())
         {
             final long zero = memory.hugeZeroPagePfn();

@@ -641,10 +641,16 @@ final class RangeLock
         return vma.placeholderCopy();
     }
 
-    /** Ends the lock on a VMA born locked that stays in the tree (after its old pages are gone). */
+    /**
+     * Ends the lock on a VMA born locked that stays in the tree (after its old pages are gone).
+     * Under the mmap write lock, which the caller then keeps until {@link #release}: a VMA in a
+     * span another writer owns is locked whenever a writer holds the mmap lock (the invariant
+     * above), so an unlocked one there would be merged or split by a writer that takes the mmap
+     * lock before this one's release.
+     */
     void unlockVma(final Cpu cpu, final Vma vma)
     {
-        assert owns(cpu, vma.start, vma.end);
+        assert holdsTree() && owns(cpu, vma.start, vma.end) : "VMA unlocked outside the mmap write lock or the writer's span";
         CpuStats.record(cpu.stats.vmaLockHold, vma.unlock());
     }
 
