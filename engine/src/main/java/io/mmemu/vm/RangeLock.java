@@ -578,10 +578,18 @@ final class RangeLock
         }
     }
 
-    /** The mmap lock for reading if no writer holds or waits for it (the rmap's trylock); never waits. */
+    /**
+     * The mmap lock for reading if no writer holds it (the rmap's trylock, vmf_anon_prepare's
+     * mmap_read_trylock); never waits. It does not defer to writers that only wait for the lock:
+     * what needs it holds it briefly, and each of its callers must exclude only a writer at work —
+     * deferring, a reclaim that walks page after page of one busy process (mmap-lock mode, writers
+     * queueing between the faults' holds) found nearly every page busy and OOM-killed it with swap
+     * to spare.
+     */
     boolean tryLockShared()
     {
-        return tryFair(mmapLock.readLock());
+        // the untimed tryLock barges, fair or not
+        return mmapLock.readLock().tryLock();
     }
 
     void unlockShared()
