@@ -52,7 +52,8 @@ public final class HugeMemory
      * VMA and the aligned block around {@code page} inside it, an empty PMD entry gets a leaf over
      * a fresh order-9 block (writable and dirty in a writable VMA) or, for a read with the zero
      * page in use, over the huge zero page. Returns {@link #FALLBACK} when the 4 KiB path must run
-     * (not allowed, a PT page already there, no order-9 block), else the fault's signal.
+     * (not allowed, a PT page already there, no order-9 block), {@link Faults#RETRY} when the VMA
+     * needs an anon_vma and the mmap lock is not to be had (vmf_anon_prepare), else the fault's signal.
      */
     static int fault(final Cpu cpu, final Vma vma, final long page, final boolean write)
     {
@@ -80,7 +81,10 @@ public final class HugeMemory
         final HugePmd huge = cpu.editor.huge();
         // vmf_anon_prepare comes first in do_huge_pmd_anonymous_page: a read that maps the huge zero
         // page gives the VMA its anon_vma too (which decides later merges), unlike the 4 KiB zero page's
-        Faults.prepareAnonVma(mm, vma);
+        if (!Faults.prepareAnonVma(mm, vma))
+        {
+            return Faults.RETRY;
+        }
         if (!write && mm.kernel().zeroPage() && mm.thpUseZeroPage())
         {
             final long zero = memory.hugeZeroPagePfn();
