@@ -517,13 +517,20 @@ public final class MappedFile
      * the caller's reference (its isolation) holds it — no entry maps it, no fault or gather holds
      * it; if it is {@linkplain io.mmemu.phys.FrameFlags#CACHE_DIRTY dirty} (an entry that mapped it
      * had its D bit set when it was cleared) it is written back first (pageout), a clean page is
-     * dropped as it is. Under this object's lock, so no fault maps it meanwhile (they take their
-     * references here), and with no entry mapping it no D bit can make it dirty meanwhile. True
-     * when dropped: the cache's reference is gone, the caller's is the last.
+     * dropped as it is. With {@code writeBack} false (MADV_PAGEOUT: only kswapd writes file pages
+     * in shrink_folio_list, direct reclaim leaves them to the flusher) a dirty page stays.
+     * Under this object's lock, so no fault maps it meanwhile (they take their references here),
+     * and with no entry mapping it no D bit can make it dirty meanwhile. True when dropped: the
+     * cache's reference is gone, the caller's is the last.
      */
-    synchronized boolean evict(final PhysicalMemory memory, final FrameCache cache, final long pgoff, final long pfn)
+    synchronized boolean evict(final PhysicalMemory memory, final FrameCache cache, final long pgoff, final long pfn,
+        final boolean writeBack)
     {
         if (pages.get(pgoff) != pfn || memory.mapcount(pfn) != 0 || memory.refcount(pfn) != 2 || shmem)
+        {
+            return false;
+        }
+        if (!writeBack && (memory.flags(pfn) & io.mmemu.phys.FrameFlags.CACHE_DIRTY) != 0)
         {
             return false;
         }
@@ -538,6 +545,26 @@ public final class MappedFile
         pages.remove(pgoff);
         memory.releaseData(cache, pfn, false);
         return true;
+    }
+
+    /**
+     * MADV_PAGEOUT's {@link io.mmemu.pgtable.CacheEviction}: page {@code pfn} dropped from the
+     * cache of the file its descriptor names, if it is clean and nothing else holds it.
+     */
+    static boolean pageoutEvict(final PhysicalMemory memory, final FrameCache cache, final long pfn)
+    {
+        final MappedFile file = caching(memory.mapping(pfn));
+        return file != null && file.evict(memory, cache, memory.index(pfn), pfn, false);
+    }
+
+    /**
+     * can_do_file_pageout: whether a process may page this file's cached pages out — it owns the
+     * file or may write it. mmemu has no file owners; a file it reads from the host counts when the
+     * host lets this JVM write it, a file that exists only here (the pattern, a new file) always.
+     */
+    boolean mayPageOut()
+    {
+        return !shmem && (source == null || !Files.exists(source) || Files.isWritable(source));
     }
 
     /** Pages whose written-back bytes the object holds (for tests and the report). */

@@ -549,14 +549,33 @@ public final class PageTableEditor
     public int pageout(final long cr3, final long start, final long end, final int mode, final long budget,
         final MmuGather tlb)
     {
-        if (mode != PAGEOUT_COLD && memory.swap() == null)
+        return pageout(cr3, start, end, mode, budget, null, tlb);
+    }
+
+    /**
+     * {@link #pageout}, and with {@code eviction} non-null ({@link #PAGEOUT_FORCE} only) the
+     * page-cache pages only this entry maps are unmapped and offered to it after the flush (see
+     * {@link PageoutRange}), with or without a swap area.
+     */
+    public int pageout(final long cr3, final long start, final long end, final int mode, final long budget,
+        final CacheEviction eviction, final MmuGather tlb)
+    {
+        if (mode != PAGEOUT_COLD && memory.swap() == null && eviction == null)
         {
             return OK;
         }
         pageoutRange.mode = mode;
         pageoutRange.budget = budget;
         pageoutRange.swapFull = false;
-        return run(pageoutRange, tlb, cr3, start, end);
+        pageoutRange.eviction = eviction;
+        try
+        {
+            return run(pageoutRange, tlb, cr3, start, end);
+        }
+        finally
+        {
+            pageoutRange.eviction = null;
+        }
     }
 
     /** Starts {@link #pageout}'s counters from zero. */
