@@ -567,6 +567,35 @@ public final class MappedFile
         return !shmem && (source == null || !Files.exists(source) || Files.isWritable(source));
     }
 
+    /**
+     * The frames the page caches of the files and shmem objects {@code spaces}' VMAs map hold (for
+     * the invariant checker: a cached page may be mapped nowhere). A cache no VMA of them maps is
+     * not seen.
+     */
+    static long[] cachedFrames(final AddressSpace... spaces)
+    {
+        final Set<MappedFile> files = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (final AddressSpace space : spaces)
+        {
+            for (final Vma vma : space.tree().toArray())
+            {
+                if (vma.file != null && vma.file.inode().hugetlb == null)
+                {
+                    files.add(vma.file.inode());
+                }
+            }
+        }
+        final org.agrona.collections.LongArrayList frames = new org.agrona.collections.LongArrayList();
+        for (final MappedFile file : files)
+        {
+            synchronized (file)
+            {
+                file.pages.forEach((pgoff, pfn) -> frames.addLong(pfn));
+            }
+        }
+        return frames.toLongArray();
+    }
+
     /** Pages whose written-back bytes the object holds (for tests and the report). */
     synchronized int writtenBack()
     {
