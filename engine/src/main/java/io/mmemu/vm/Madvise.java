@@ -9,7 +9,8 @@ import static io.mmemu.vm.Mman.*;
  * KEEPONFORK, DONTDUMP, DODUMP, MERGEABLE, UNMERGEABLE, HUGEPAGE, NOHUGEPAGE) splits and merges
  * VMAs like mprotect; DONTNEED zaps; FREE makes anonymous pages clean (lazily freeable); REMOVE
  * punches a hole in shared memory; POPULATE_(READ|WRITE) fault the range in; COLD clears the A
- * bits of the private anonymous pages and PAGEOUT swaps them out (when the machine has swap; pages
+ * bits of the private anonymous pages and the page-cache pages only this process maps, and
+ * deactivates them; PAGEOUT swaps the anonymous ones out (when the machine has swap; pages
  * fork shares stay) and drops the clean page-cache pages only this process maps (a dirty one is
  * unmapped and stays cached); WILLNEED has no visible effect. Holes in the range are skipped and
  * reported as ENOMEM at the end, as Linux does.
@@ -264,7 +265,8 @@ final class Madvise
                 // (can_do_file_pageout) go too; a shared mapping of any other file is left whole
                 final boolean files = advice == MADV_PAGEOUT && vma.file != null && vma.file.inode().mayPageOut()
                     && vma.file.inode().hugetlbFile() == null;
-                if (Reclaimer.reclaimable(vma) || files)
+                // MADV_COLD deactivates the page-cache pages only this entry maps, whatever the file
+                if (Reclaimer.reclaimable(vma) || files || advice == MADV_COLD && vma.file != null)
                 {
                     // madvise_cold_or_pageout_pte_range: the anonymous pages this process alone maps
                     // lose their A bits (COLD), or go to swap (PAGEOUT, referenced or not), and the

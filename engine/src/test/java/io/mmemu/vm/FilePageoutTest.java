@@ -217,4 +217,67 @@ class FilePageoutTest
             assertEquals(idle, memory.framesInUse(), "no frame leaked");
         }
     }
+    /**
+     * MADV_COLD of a shared file mapping deactivates the page-cache pages only it maps
+     * (folio_deactivate) and clears their A bits; a page a second mapping maps stays active.
+     */
+    /** Moves every page of inactive list {@code inactive} to its active list, as a scan that found them referenced does. */
+    private static void activateAll(final PhysicalMemory memory, final int inactive)
+    {
+        final long[] batch = new long[PAGES];
+        final io.mmemu.phys.FrameCache cache = memory.newCache();
+        try
+        {
+            final int n = memory.lru().isolate(inactive, PAGES, PAGES, batch);
+            for (int i = 0; i < n; i++)
+            {
+                memory.lru().putback(batch[i], true);
+                // the isolation's reference
+                memory.releaseData(cache, batch[i], false);
+            }
+        }
+        finally
+        {
+            memory.retireCache(cache);
+        }
+    }
+
+    @Test
+    void coldDeactivatesPageCachePagesOnlyThisEntryMaps()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        {
+            final long idle = memory.framesInUse();
+            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+            final Reclaimer reclaimer = machine.reclaimer();
+            final AddressSpace mm = AddressSpace.create(LockingMode.MMAP_LOCK, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final OpenFile fd = OpenFile.open(patternFile(PAGES * PAGE), false);
+            try (Cpu cpu = mm.attachCpu())
+            {
+                assertEquals(BASE, cpu.mmap(BASE, PAGES * PAGE, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0));
+                final long second = BASE + (1L << 30);
+                assertEquals(second, cpu.mmap(second, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0));
+                for (int i = 0; i < PAGES; i++)
+                {
+                    assertEquals(Signal.NONE, cpu.readLong(BASE + i * PAGE));
+                }
+                assertEquals(Signal.NONE, cpu.readLong(second));
+                cpu.offline();
+                memory.drainAddBatches();
+                activateAll(memory, LruLists.INACTIVE_FILE);
+                assertEquals(PAGES, memory.lru().size(LruLists.ACTIVE_FILE));
+                cpu.goOnline();
+                assertEquals(0, cpu.madvise(BASE, PAGES * PAGE, MADV_COLD));
+                assertEquals(1, memory.lru().size(LruLists.ACTIVE_FILE), "the page mapped twice stays active");
+                assertEquals(PAGES - 1, memory.lru().size(LruLists.INACTIVE_FILE));
+                assertArrayEquals(residency("1111111111111111"), mincore(cpu, BASE, PAGES), "cold pages stay resident");
+                mm.check(true).assertOk();
+                assertEquals(0, cpu.munmap(BASE, PAGES * PAGE));
+                assertEquals(0, cpu.munmap(second, PAGE));
+            }
+            mm.close();
+            reclaimer.close();
+            assertEquals(idle, memory.framesInUse(), "no frame leaked");
+        }
+    }
 }

@@ -14,8 +14,9 @@ import static io.mmemu.pgtable.PageWalker.ENTRY;
  * madvise_cold_or_pageout_pte_range); reclaim proper goes through the LRU lists and the reverse map
  * (the engine's Reclaimer and Rmap, with {@link PageTableEditor#rmapOne}). Two modes:
  * <ul>
- *   <li>{@link #COLD}: the A bit of every anonymous page is cleared and the page deactivated
- *       (folio_deactivate: to the inactive list, where the next scan finds it unreferenced);</li>
+ *   <li>{@link #COLD}: the A bit of every anonymous page, and of every page-cache page this entry
+ *       alone maps, is cleared and the page deactivated (folio_deactivate: to the inactive list,
+ *       where the next scan finds it unreferenced);</li>
  *   <li>{@link #PAGEOUT}: every eligible page is swapped out, referenced or not (reclaim_pages
  *       with ignore_references).</li>
  * </ul>
@@ -118,7 +119,7 @@ final class PageoutRange extends RangeVisitor
                 changed++;
                 continue;
             }
-            if (!eligible(e) || (mode != COLD && swap == null))
+            if (mode == COLD ? !eligible(e) && !cacheEligible(e) : !eligible(e) || swap == null)
             {
                 continue;
             }
