@@ -937,7 +937,9 @@ public final class PhysicalMemory implements AutoCloseable
         if (pfn < backedFrames)
         {
             final long off = offset(pfn);
-            if (((int)FLAGS.getVolatile(metadata, off) & FrameFlags.FILE_LRU) != 0)
+            // a plain read: FILE_LRU was stored before the entry that maps the page was published,
+            // and the caller read that entry with a volatile access; it never changes while allocated
+            if (((int)FLAGS.get(metadata, off) & FrameFlags.FILE_LRU) != 0)
             {
                 // atomic OR: the LRU lock's bits and other CPUs' marks change the word beside it
                 final int before = (int)FLAGS.getAndBitwiseOr(metadata, off, FrameFlags.CACHE_DIRTY);
