@@ -792,7 +792,7 @@ public final class AddressSpace implements AutoCloseable
             visitors[i] = spaces[i].leafChecker(lru);
         }
         final PageTableChecker.Result tables = PageTableChecker.check(spaces[0].memory, accounting, roots, visitors,
-            HugetlbFile.cachedHeads(spaces));
+            HugetlbFile.cachedHeads(spaces), MappedFile.cachedFrames(spaces));
         final List<String> violations = new ArrayList<>(tables.violations());
         violations.addAll(lruViolations);
         for (final AddressSpace space : spaces)

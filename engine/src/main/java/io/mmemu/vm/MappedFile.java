@@ -37,11 +37,12 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  * gone releases the cached pages (clean file pages can be read again; shmem pages die with the
  * last mapping, as an unlinked shmem file does).
  * <p>
- * Reclaim ({@link Reclaimer}, {@link Rmap#reclaimFile}) drops file pages from the cache: a page no
- * entry maps any more, held only by the cache and the reclaim, is compared with what reading the
- * file gives; if it differs (it was written through a shared mapping) its bytes are "written back"
- * to this object's store of written pages, since mmemu never writes a real file, and the next
- * read of the page takes them from there. A read of a page reclaim dropped is a major fault.
+ * Reclaim ({@link Reclaimer}, {@link Rmap#reclaimFile}, MADV_PAGEOUT) drops file pages from the
+ * cache: a page no entry maps any more, held only by the cache and the reclaim, is dropped; if it
+ * is dirty ({@link io.mmemu.phys.FrameFlags#CACHE_DIRTY}: an entry mapping it had its D bit set
+ * when it was cleared, i.e. it was written through a shared mapping) its bytes are first "written
+ * back" to this object's store of written pages, since mmemu never writes a real file, and every
+ * later read of the page takes them from there. A read of a page reclaim dropped is a major fault.
  * shmem pages are not reclaimed (Linux swaps them; mmemu leaves them in memory).
  * <p>
  * Thread safety: the cache methods synchronize on this object (Linux's i_pages lock); a fault
@@ -75,8 +76,13 @@ public final class MappedFile
      * tree a VMA of it entered, until it exits (an over-approximation, as the anon_vma family's).
      */
     private final Set<AddressSpace> mappers = ConcurrentHashMap.newKeySet();
-    /** Pages reclaim wrote back (their bytes differ from the file's), by page offset. Guarded by this. */
+    /**
+     * The file's blocks as mmemu keeps them: the bytes of each page reclaim wrote back (it was
+     * dirty), by page offset, read in again from here, not from the real file. Guarded by this.
+     */
     private final Long2ObjectHashMap<byte[]> written = new Long2ObjectHashMap<>();
+    /** Write-backs done (each a dirty page's bytes put in {@link #written}). Guarded by this. */
+    private long writebacks;
     /** Page offsets reclaim dropped from the cache: their next read-in is a major fault. Guarded by this. */
     private final LongHashSet dropped = new LongHashSet();
 
@@ -369,14 +375,10 @@ public final class MappedFile
             return NO_FRAME;
         }
         final boolean zero = shmem || zeroFilled;
-        if (readBack(memory, fresh, pgoff))
+        if (readIn(memory, fresh, pgoff))
         {
             // a page reclaim dropped: read in again (filemap_fault's major fault)
             reclaimer.countMajorFault();
-        }
-        else if (!zero)
-        {
-            readPage(memory, fresh, pgoff);
         }
         final long pfn = insertOrMap(memory, pgoff, fresh);
         if (pfn != fresh)
@@ -397,18 +399,23 @@ public final class MappedFile
     }
 
     /**
-     * Whether {@code pgoff} is a page reclaim dropped; if so, fills the fresh frame with its
-     * written-back bytes (or leaves it to the caller's read of the file, for a page dropped clean).
+     * Fills fresh frame {@code pfn} with page {@code pgoff} as the file holds it: the bytes last
+     * written back to this object, or the file's own (none for shmem and new files, which read as
+     * zero). Returns whether reclaim had dropped the page (its read-in is a major fault).
      */
-    private synchronized boolean readBack(final PhysicalMemory memory, final long pfn, final long pgoff)
+    private boolean readIn(final PhysicalMemory memory, final long pfn, final long pgoff)
     {
-        if (!dropped.remove(pgoff))
+        final boolean major;
+        final byte[] bytes;
+        synchronized (this)
         {
-            return false;
+            major = dropped.remove(pgoff);
+            // the written-back bytes stay: the page read in is clean, and may be dropped again unwritten
+            bytes = written.get(pgoff);
         }
-        final byte[] bytes = written.remove(pgoff);
         if (bytes != null)
         {
+            // an array in the store is never changed: a later write-back puts a new one
             memory.markDirty(pfn);
             MemorySegment.copy(MemorySegment.ofArray(bytes), 0, memory.frames(), pfn << 12, PhysicalMemory.PAGE_SIZE);
         }
@@ -416,7 +423,7 @@ public final class MappedFile
         {
             readPage(memory, pfn, pgoff);
         }
-        return true;
+        return major;
     }
 
     /** The file's bytes of page {@code pgoff} into {@code page} (zero-filled): what reading it gives. */
@@ -508,23 +515,31 @@ public final class MappedFile
     /**
      * __remove_mapping: drops cached page {@code pfn} at {@code pgoff} if nothing but the cache and
      * the caller's reference (its isolation) holds it — no entry maps it, no fault or gather holds
-     * it; its bytes, if they differ from the file's, are written back first. Under this object's
-     * lock, so no fault maps it meanwhile (they take their references here). True when dropped:
-     * the cache's reference is gone, the caller's is the last.
+     * it; if it is {@linkplain io.mmemu.phys.FrameFlags#CACHE_DIRTY dirty} (an entry that mapped it
+     * had its D bit set when it was cleared) it is written back first (pageout), a clean page is
+     * dropped as it is. With {@code writeBack} false (MADV_PAGEOUT: only kswapd writes file pages
+     * in shrink_folio_list, direct reclaim leaves them to the flusher) a dirty page stays.
+     * Under this object's lock, so no fault maps it meanwhile (they take their references here),
+     * and with no entry mapping it no D bit can make it dirty meanwhile. True when dropped: the
+     * cache's reference is gone, the caller's is the last.
      */
-    synchronized boolean evict(final PhysicalMemory memory, final FrameCache cache, final long pgoff, final long pfn)
+    synchronized boolean evict(final PhysicalMemory memory, final FrameCache cache, final long pgoff, final long pfn,
+        final boolean writeBack)
     {
         if (pages.get(pgoff) != pfn || memory.mapcount(pfn) != 0 || memory.refcount(pfn) != 2 || shmem)
         {
             return false;
         }
-        final MemorySegment page = memory.frames().asSlice(pfn << 12, PhysicalMemory.PAGE_SIZE);
-        final byte[] original = new byte[(int)PhysicalMemory.PAGE_SIZE];
-        readOriginal(MemorySegment.ofArray(original), pgoff);
-        if (page.mismatch(MemorySegment.ofArray(original)) != -1)
+        if (!writeBack && (memory.flags(pfn) & io.mmemu.phys.FrameFlags.CACHE_DIRTY) != 0)
         {
-            // dirty: written back to the object (mmemu's stand-in for the file's blocks)
-            written.put(pgoff, page.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            return false;
+        }
+        if (memory.clearCacheDirty(pfn))
+        {
+            // written back to the object (mmemu's stand-in for the file's blocks; it never writes a real file)
+            written.put(pgoff, memory.frames().asSlice(pfn << 12, PhysicalMemory.PAGE_SIZE)
+                .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            writebacks++;
         }
         dropped.add(pgoff);
         pages.remove(pgoff);
@@ -532,10 +547,65 @@ public final class MappedFile
         return true;
     }
 
-    /** Pages written back and not read in again (for tests and the report). */
+    /**
+     * MADV_PAGEOUT's {@link io.mmemu.pgtable.CacheEviction}: page {@code pfn} dropped from the
+     * cache of the file its descriptor names, if it is clean and nothing else holds it.
+     */
+    static boolean pageoutEvict(final PhysicalMemory memory, final FrameCache cache, final long pfn)
+    {
+        final MappedFile file = caching(memory.mapping(pfn));
+        return file != null && file.evict(memory, cache, memory.index(pfn), pfn, false);
+    }
+
+    /**
+     * can_do_file_pageout: whether a process may page this file's cached pages out — it owns the
+     * file or may write it. mmemu has no file owners; a file it reads from the host counts when the
+     * host lets this JVM write it, a file that exists only here (the pattern, a new file) always.
+     */
+    boolean mayPageOut()
+    {
+        return !shmem && (source == null || !Files.exists(source) || Files.isWritable(source));
+    }
+
+    /**
+     * The frames the page caches of the files and shmem objects {@code spaces}' VMAs map hold (for
+     * the invariant checker: a cached page may be mapped nowhere). A cache no VMA of them maps is
+     * not seen.
+     */
+    static long[] cachedFrames(final AddressSpace... spaces)
+    {
+        final Set<MappedFile> files = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (final AddressSpace space : spaces)
+        {
+            for (final Vma vma : space.tree().toArray())
+            {
+                if (vma.file != null && vma.file.inode().hugetlb == null)
+                {
+                    files.add(vma.file.inode());
+                }
+            }
+        }
+        final org.agrona.collections.LongArrayList frames = new org.agrona.collections.LongArrayList();
+        for (final MappedFile file : files)
+        {
+            synchronized (file)
+            {
+                file.pages.forEach((pgoff, pfn) -> frames.addLong(pfn));
+            }
+        }
+        return frames.toLongArray();
+    }
+
+    /** Pages whose written-back bytes the object holds (for tests and the report). */
     synchronized int writtenBack()
     {
         return written.size();
+    }
+
+    /** Write-backs of dirty pages to this object since it was made (nr_written, for this file). */
+    synchronized long writebacks()
+    {
+        return writebacks;
     }
 
     /** Drops the cached pages of {@code [fromPgoff, toPgoff)} (MADV_REMOVE's hole punch). */

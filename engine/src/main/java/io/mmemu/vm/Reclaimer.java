@@ -31,8 +31,11 @@ import io.mmemu.phys.SwapArea;
  * tried locks): its A bits harvested from every mapping with the TLB flush (folio_referenced; a
  * referenced page goes back to the active list), then an anonymous page unmapped into a swap entry
  * and written to its slot, a page-cache page unmapped and dropped from its file's cache (written
- * back there first when its bytes differ from the file's). A page it cannot take goes back to the
- * inactive list. Reclaim runs only on a machine with a swap area.
+ * back there first when it is dirty). A page it cannot take goes back to the inactive list.
+ * <p>
+ * Without a swap area (can_reclaim_anon_pages false: get_scan_count's SCAN_FILE) only the file
+ * lists are scanned: page-cache pages are still dropped, anonymous pages stay where they are, and a
+ * fault that finds no frame and no file page to drop goes to the OOM killer.
  * <p>
  * Counters are machine-wide vmstat: pgscan, pgsteal (of it, pages fork shared and page-cache pages),
  * pgmajfault, kswapd wake-ups, direct reclaims.
@@ -74,10 +77,7 @@ public final class Reclaimer implements AutoCloseable
         final long step = Math.max(min / 4, frames * 10 / 10_000);
         this.low = min + step;
         this.high = low + step;
-        if (memory.swap() != null)
-        {
-            memory.watchLowMemory(low, this::wake);
-        }
+        memory.watchLowMemory(low, this::wake);
     }
 
     /** The watermarks, in frames. */
@@ -102,7 +102,7 @@ public final class Reclaimer implements AutoCloseable
         return scanned.get();
     }
 
-    /** pgsteal: pages reclaimed (swapped out). */
+    /** pgsteal: pages reclaimed (swapped out, or dropped from the page cache). */
     public long stolen()
     {
         return stolen.get();
@@ -148,10 +148,6 @@ public final class Reclaimer implements AutoCloseable
      */
     boolean direct(final Cpu cpu)
     {
-        if (memory.swap() == null)
-        {
-            return false;
-        }
         assert cpu.editor.holdsNoLock() && !cpu.mm.rangeLock().holdsShared() : "direct reclaim entered holding a fault's lock";
         directReclaims.incrementAndGet();
         // should_reclaim_retry: a pass that took nothing may have met pages busy for a moment (a VMA
@@ -162,6 +158,12 @@ public final class Reclaimer implements AutoCloseable
             if (reclaim(SWAP_CLUSTER_MAX, cpu) > 0)
             {
                 return true;
+            }
+            if (memory.swap() == null && filePages() == 0)
+            {
+                // should_reclaim_retry's zone_reclaimable_pages: without a swap area only the page
+                // cache could give frames, and it holds none (isolated pages aside): no point waiting
+                return false;
             }
             // reclaim_throttle(VMSCAN_THROTTLE_NOPROGRESS): a pass that found everything busy (a
             // writer holding the process for a MAP_FIXED or munmap, pages under writeback) waits a
@@ -182,6 +184,13 @@ public final class Reclaimer implements AutoCloseable
         return false;
     }
 
+    /** Pages on the file lists (a racy sum): what reclaim can take on a machine without swap. */
+    private long filePages()
+    {
+        final LruLists lru = memory.lru();
+        return lru.size(LruLists.INACTIVE_FILE) + lru.size(LruLists.ACTIVE_FILE);
+    }
+
     /** The first no-progress wait of {@link #direct}; it doubles each try, up to a millisecond. */
     private static final long NO_PROGRESS_WAIT_NANOS = 10_000;
 
@@ -189,9 +198,10 @@ public final class Reclaimer implements AutoCloseable
     private static final int MAX_RECLAIM_RETRIES = 16;
 
     /**
-     * Reclaims up to {@code target} pages from the anonymous LRU lists, making at most
-     * {@link #PASSES} passes' worth of scans over them; returns the pages swapped out. Any thread
-     * that is no emulated CPU, no locks held.
+     * Reclaims up to {@code target} pages from the LRU lists (the anonymous ones only with a swap
+     * area), making at most {@link #PASSES} passes' worth of scans over them; returns the pages
+     * reclaimed (swapped out or dropped from the page cache). Any thread that is no emulated CPU,
+     * no locks held.
      */
     public long reclaim(final long target)
     {
@@ -199,13 +209,13 @@ public final class Reclaimer implements AutoCloseable
     }
 
     /**
-     * shrink_lruvec over the anonymous lists, for {@code self} (direct reclaim; null for kswapd),
+     * shrink_lruvec over the lists, for {@code self} (direct reclaim; null for kswapd),
      * which is offline meanwhile: every rmap walk attaches a CPU of its own to the process it
      * visits, the faulting one's included, and waits for the acknowledgements of the others.
      */
     private long reclaim(final long target, final Cpu self)
     {
-        if (memory.swap() == null || target <= 0)
+        if (target <= 0)
         {
             return 0;
         }
@@ -235,17 +245,19 @@ public final class Reclaimer implements AutoCloseable
      * shrink_lruvec: batches from the file and the anonymous inactive lists by turns (file first:
      * a clean page costs no swap slot), each list aged from its active one while it is the shorter
      * (inactive_is_low), until {@code target} pages are taken or every page has been looked at
-     * {@link #PASSES} times.
+     * {@link #PASSES} times. Without a swap area only the file lists (get_scan_count's SCAN_FILE).
      */
     private long shrink(final long target, final Rmap rmap, final FrameCache cache)
     {
         final LruLists lru = memory.lru();
         final Pass pass = new Pass();
+        // can_reclaim_anon_pages: without a swap area the anonymous lists are neither aged nor scanned
+        final boolean swap = memory.swap() != null;
         // enough looks for every page to be seen PASSES times: the first may only clear A bits
-        pass.budget = PASSES * (lru.size(LruLists.INACTIVE_ANON) + lru.size(LruLists.ACTIVE_ANON)
-            + lru.size(LruLists.INACTIVE_FILE) + lru.size(LruLists.ACTIVE_FILE)) + 2 * SWAP_CLUSTER_MAX;
+        pass.budget = PASSES * (lru.size(LruLists.INACTIVE_FILE) + lru.size(LruLists.ACTIVE_FILE)
+            + (swap ? lru.size(LruLists.INACTIVE_ANON) + lru.size(LruLists.ACTIVE_ANON) : 0)) + 2 * SWAP_CLUSTER_MAX;
         boolean file = true;
-        boolean anon = true;
+        boolean anon = swap;
         while (pass.taken < target && pass.budget > 0 && (file || anon))
         {
             if (file)

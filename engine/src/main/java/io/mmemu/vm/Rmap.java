@@ -129,8 +129,9 @@ final class Rmap implements AutoCloseable
      * caller holds its isolation's reference (kept). The same two walks over the processes that map
      * the file (i_mmap): the A bits harvested ({@link #REFERENCED} activates the page), then every
      * entry mapping the page cleared and each process flushed; then, if no entry maps it any more and
-     * nothing else holds it, the page is dropped from the cache ({@link MappedFile#evict}, its bytes
-     * written back there if they differ from the file's): {@link #RECLAIMED}. Otherwise
+     * nothing else holds it, the page is dropped from the cache ({@link MappedFile#evict}, written
+     * back first when an entry's D bit made it dirty; mmemu's reclaim writes file pages back as
+     * kswapd and the flusher do): {@link #RECLAIMED}. Otherwise
      * {@link #PARTLY_UNMAPPED} (a fault finds it in the cache again) or {@link #KEPT}.
      */
     int reclaimFile(final MappedFile file, final long index, final long pfn)
@@ -151,7 +152,7 @@ final class Rmap implements AutoCloseable
         {
             memory.releaseData(cache, pfn, false);
         }
-        if (file.evict(memory, cache, index, pfn))
+        if (file.evict(memory, cache, index, pfn, true))
         {
             return RECLAIMED;
         }

@@ -549,14 +549,33 @@ public final class PageTableEditor
     public int pageout(final long cr3, final long start, final long end, final int mode, final long budget,
         final MmuGather tlb)
     {
-        if (mode != PAGEOUT_COLD && memory.swap() == null)
+        return pageout(cr3, start, end, mode, budget, null, tlb);
+    }
+
+    /**
+     * {@link #pageout}, and with {@code eviction} non-null ({@link #PAGEOUT_FORCE} only) the
+     * page-cache pages only this entry maps are unmapped and offered to it after the flush (see
+     * {@link PageoutRange}), with or without a swap area.
+     */
+    public int pageout(final long cr3, final long start, final long end, final int mode, final long budget,
+        final CacheEviction eviction, final MmuGather tlb)
+    {
+        if (mode != PAGEOUT_COLD && memory.swap() == null && eviction == null)
         {
             return OK;
         }
         pageoutRange.mode = mode;
         pageoutRange.budget = budget;
         pageoutRange.swapFull = false;
-        return run(pageoutRange, tlb, cr3, start, end);
+        pageoutRange.eviction = eviction;
+        try
+        {
+            return run(pageoutRange, tlb, cr3, start, end);
+        }
+        finally
+        {
+            pageoutRange.eviction = null;
+        }
     }
 
     /** Starts {@link #pageout}'s counters from zero. */
@@ -591,7 +610,9 @@ public final class PageTableEditor
      *   <li>{@code swapEntry == 0}: the reference harvest — an entry mapping the page with its A
      *       bit set has it cleared ({@link #RMAP_REFERENCED}, the range added to {@code tlb} for the
      *       flush); with it clear, {@link #RMAP_MAPPED};</li>
-     *   <li>otherwise the unmap — the entry is replaced by {@code swapEntry} (soft-dirty carried),
+     *   <li>otherwise the unmap — the entry is replaced by {@code swapEntry} (soft-dirty carried;
+     *       {@link #RMAP_DROP}: cleared, a set D bit moved to the page-cache page's
+     *       {@link io.mmemu.phys.FrameFlags#CACHE_DIRTY}),
      *       the page's mapcount dropped (its reference stays: the caller releases it after the
      *       flush and the write-out), the range added to {@code tlb}: {@link #RMAP_UNMAPPED}. With
      *       {@code duplicate} the slot's count is raised first, under the lock, so a zap of the
@@ -647,7 +668,8 @@ public final class PageTableEditor
                 final boolean exclusive = memory.isAnonExclusive(pfn);
                 final boolean cached = (memory.flags(pfn) & FrameFlags.FILE_LRU) != 0;
                 // an anonymous page mapped writable by one of several entries may change under the walk;
-                // a cache page's bytes are judged only once no entry maps it (MappedFile.evict)
+                // a cache page's dirtiness is gathered from its entries' D bits as they are cleared,
+                // and judged only once no entry maps it (MappedFile.evict)
                 if (PageTableEntry.isWritable(e) && !exclusive && !cached)
                 {
                     return RMAP_BUSY;
@@ -684,7 +706,15 @@ public final class PageTableEditor
             {
                 return RMAP_REFERENCED;
             }
-            if (duplicate && swapEntry != RMAP_DROP)
+            if (swapEntry == RMAP_DROP)
+            {
+                if (PageTableEntry.isDirty(e))
+                {
+                    // try_to_unmap_one: if (pte_dirty(pteval)) folio_mark_dirty(folio)
+                    memory.markCacheDirty(pfn);
+                }
+            }
+            else if (duplicate)
             {
                 memory.swap().duplicate(SwapEntry.offset(swapEntry));
             }

@@ -14,15 +14,26 @@ import static io.mmemu.pgtable.PageWalker.ENTRY;
  * madvise_cold_or_pageout_pte_range); reclaim proper goes through the LRU lists and the reverse map
  * (the engine's Reclaimer and Rmap, with {@link PageTableEditor#rmapOne}). Two modes:
  * <ul>
- *   <li>{@link #COLD}: the A bit of every anonymous page is cleared and the page deactivated
- *       (folio_deactivate: to the inactive list, where the next scan finds it unreferenced);</li>
+ *   <li>{@link #COLD}: the A bit of every anonymous page, and of every page-cache page this entry
+ *       alone maps, is cleared and the page deactivated (folio_deactivate: to the inactive list,
+ *       where the next scan finds it unreferenced);</li>
  *   <li>{@link #PAGEOUT}: every eligible page is swapped out, referenced or not (reclaim_pages
  *       with ignore_references).</li>
  * </ul>
  * Eligible: a present entry mapping a backed anonymous page that this entry alone holds
- * ({@code ANON_EXCLUSIVE}, one reference: no gather, copy or reclaim in flight). Pages fork shares
- * are left, as Linux leaves them ("do not interfere with other mappings"); so are the zero pages
- * and phantom frames.
+ * ({@code ANON_EXCLUSIVE}, one reference: no gather, copy or reclaim in flight), when the machine
+ * has a swap area. Pages fork shares are left, as Linux leaves them ("do not interfere with other
+ * mappings"); so are the zero pages and phantom frames.
+ * <p>
+ * With {@link #eviction} set (PAGEOUT of a file VMA whose file the caller may write:
+ * can_do_file_pageout), a page-cache page on the LRU that this entry alone maps (folio_mapcount
+ * 1) is paged out too, as reclaim_pages does it: under the PT lock its entry is cleared (a set D
+ * bit moved to the page's {@link FrameFlags#CACHE_DIRTY}, try_to_unmap_one's folio_mark_dirty),
+ * the entry's reference kept; after the flush the page is offered to {@link #eviction}, which
+ * drops it from its file's cache when it is clean and nothing else holds it. A dirty page stays
+ * cached, unmapped: only kswapd writes a file page back in shrink_folio_list (madvise leaves it
+ * to the flusher), which the host shows (PageoutHostTest).
+ * Nothing of this needs a swap area.
  * A 2 MiB leaf is split (as shrink_folio_list splits a THP it cannot swap whole) unless it is the
  * huge zero page or the mode is {@link #COLD}.
  * <p>
@@ -45,6 +56,8 @@ final class PageoutRange extends RangeVisitor
     private final FrameCache cache;
     private final HugePmd huge;
     private final long zeroPagePfn;
+    /** {@link #pendingSlots}' mark of a page-cache page (no slot: it goes to {@link #eviction}). */
+    private static final long CACHE_PAGE = -1;
     /** Pages unmapped under the current PT page's lock, waiting for the flush and their write-out. */
     private final long[] pendingPfns = new long[PageTableEntry.ENTRIES];
     private final long[] pendingSlots = new long[PageTableEntry.ENTRIES];
@@ -52,6 +65,8 @@ final class PageoutRange extends RangeVisitor
     /** Set by the editor before each walk: the mode, and how many pages it may swap out at most. */
     int mode;
     long budget;
+    /** Set by the editor before each walk: where page-cache pages go (null: they are left alone). */
+    CacheEviction eviction;
     /** Counters since {@link #reset}: pages looked at, found referenced, swapped out (pgscan, pgsteal). */
     long scanned;
     long referenced;
@@ -97,7 +112,14 @@ final class PageoutRange extends RangeVisitor
         for (long s = slot, end = slot + ((long)count << 3); s < end; s += 8)
         {
             long e = (long)ENTRY.getOpaque(frames, s);
-            if (!eligible(e))
+            if (eviction != null && mode != COLD && cacheEligible(e))
+            {
+                scanned++;
+                unmapCachePage(s, e);
+                changed++;
+                continue;
+            }
+            if (mode == COLD ? !eligible(e) && !cacheEligible(e) : !eligible(e) || swap == null)
             {
                 continue;
             }
@@ -151,6 +173,52 @@ final class PageoutRange extends RangeVisitor
         return PageTableEditor.OK;
     }
 
+    /**
+     * A present entry of a page-cache page on the LRU that no other entry maps (the page may be
+     * held otherwise: the eviction judges that after the flush). Under the PT lock.
+     */
+    private boolean cacheEligible(final long e)
+    {
+        if (!PageTableEntry.isPresent(e))
+        {
+            return false;
+        }
+        final long pfn = PageTableEntry.pfn(e);
+        return pfn != zeroPagePfn && memory.isBacked(pfn)
+            && (memory.flags(pfn) & (FrameFlags.STATE_MASK | FrameFlags.FILE_LRU | FrameFlags.LRU))
+                == (FrameFlags.DATA | FrameFlags.FILE_LRU | FrameFlags.LRU)
+            && memory.mapcount(pfn) == 1;
+    }
+
+    /**
+     * try_to_unmap_one of page-cache entry {@code e} at {@code s}, under its PT lock: cleared, its
+     * D bit moved to the page, its mapcount dropped; the entry's reference waits with the page
+     * for the flush (the walker gathered the range).
+     */
+    private void unmapCachePage(final long s, final long e0)
+    {
+        long e = e0;
+        while (true)
+        {
+            // volatile CAS: an MMU may set A/D without the lock, and a D bit lost here would lose a write
+            final long witness = (long)ENTRY.compareAndExchange(frames, s, e, 0L);
+            if (witness == e)
+            {
+                break;
+            }
+            e = witness;
+        }
+        final long pfn = PageTableEntry.pfn(e);
+        if (PageTableEntry.isDirty(e))
+        {
+            memory.markCacheDirty(pfn);
+        }
+        memory.unmapData(pfn);
+        pendingPfns[pending] = pfn;
+        pendingSlots[pending] = CACHE_PAGE;
+        pending++;
+    }
+
     /** A present entry of an anonymous page only it holds (under the PT lock: the page stays held meanwhile). */
     private boolean eligible(final long e)
     {
@@ -177,7 +245,15 @@ final class PageoutRange extends RangeVisitor
             final SwapArea swap = memory.swap();
             for (int i = 0; i < pending; i++)
             {
-                swap.writeOut(pendingSlots[i], frames);
+                if (pendingSlots[i] == CACHE_PAGE)
+                {
+                    // no entry maps it now: dropped if clean and held by the cache and this alone
+                    eviction.evict(pendingPfns[i], cache);
+                }
+                else
+                {
+                    swap.writeOut(pendingSlots[i], frames);
+                }
                 memory.releaseData(cache, pendingPfns[i], false);
             }
             pending = 0;

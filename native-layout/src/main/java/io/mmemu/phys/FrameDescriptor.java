@@ -36,6 +36,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@link FrameFlags#FILE_LRU}, {@link FrameFlags#LARGE_FOLIO}) are guarded by the machine's LRU lock
  * ({@link LruLists}); mapping and index are written before the page is published (added to a list,
  * mapped) and read by reclaim after it isolated the page.
+ * The flags word has two dirtiness bits: {@link FrameFlags#DIRTY}, for the allocator (the bytes may
+ * be non-zero: clear them when the frame is reused), and {@link FrameFlags#CACHE_DIRTY}, for
+ * writeback (a page-cache page's bytes are newer than its file's, moved there from the entries'
+ * D bits as they are cleared: PG_dirty).
  * Fields in one union slot are never live at once: a frame is either on a buddy free list or not
  * (in use, or in a per-CPU cache, where a WRITTEN_LINES frame keeps its lines until reused).
  */

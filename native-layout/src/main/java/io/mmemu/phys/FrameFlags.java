@@ -3,7 +3,8 @@ package io.mmemu.phys;
 /**
  * Bits of {@link FrameDescriptor}'s {@code flags} word. A frame is in exactly one of the states
  * FREE (head of a free buddy block), a frame inside a free block (no flag at all), TABLE, DATA,
- * ZERO_PAGE or RESERVED; ZEROED and DIRTY qualify the state.
+ * ZERO_PAGE or RESERVED; ZEROED and DIRTY qualify the state. DIRTY (bytes may be non-zero) and
+ * CACHE_DIRTY (a page-cache page's bytes are newer than its file's: PG_dirty) are different facts.
  */
 public final class FrameFlags
 {
@@ -86,6 +87,18 @@ public final class FrameFlags
      */
     public static final int FREED_IN_BATCH = 1 << 15;
 
+    /**
+     * A page-cache page whose bytes are newer than its file's (Linux's PG_dirty; not {@link #DIRTY},
+     * which says only that the bytes may be non-zero, for the clearing at free). Set, by atomic OR,
+     * when an entry mapping a {@link #FILE_LRU} page is cleared with its D bit set (zap,
+     * try_to_unmap, MADV_PAGEOUT: {@code if (pte_dirty(pteval)) folio_mark_dirty(folio)}); tested and
+     * cleared, by atomic AND, when reclaim writes the page back to its file (folio_clear_dirty_for_io),
+     * which it does only once no entry maps the page, so no D bit can move here meanwhile. A page
+     * some entry still maps with D set is dirty too: the flag is the dirtiness the entries no longer
+     * record. Anonymous pages (a private mapping's copies of file pages included) never carry it.
+     */
+    public static final int CACHE_DIRTY = 1 << 16;
+
     /** The LRU bits, which the LRU lock guards. */
     public static final int LRU_MASK = LRU | ACTIVE | LARGE_FOLIO;
 
@@ -114,6 +127,7 @@ public final class FrameFlags
         append(sb, flags, LARGE_FOLIO, "large-folio");
         append(sb, flags, IN_ADD_BATCH, "in-add-batch");
         append(sb, flags, FREED_IN_BATCH, "freed-in-batch");
+        append(sb, flags, CACHE_DIRTY, "cache-dirty");
         return sb.length() == 0 ? "none" : sb.toString();
     }
 

@@ -926,6 +926,39 @@ public final class PhysicalMemory implements AutoCloseable
         }
     }
 
+    /**
+     * folio_mark_dirty on the clearing of an entry whose D bit was set: a backed page-cache page
+     * ({@link FrameFlags#FILE_LRU}) becomes {@link FrameFlags#CACHE_DIRTY}; any other page is left
+     * alone (an anonymous page's dirtiness is its swap-out's business). The caller holds a
+     * reference (the entry's, until its flush).
+     */
+    public void markCacheDirty(final long pfn)
+    {
+        if (pfn < backedFrames)
+        {
+            final long off = offset(pfn);
+            // a plain read: FILE_LRU was stored before the entry that maps the page was published,
+            // and the caller read that entry with a volatile access; it never changes while allocated
+            if (((int)FLAGS.get(metadata, off) & FrameFlags.FILE_LRU) != 0)
+            {
+                // atomic OR: the LRU lock's bits and other CPUs' marks change the word beside it
+                final int before = (int)FLAGS.getAndBitwiseOr(metadata, off, FrameFlags.CACHE_DIRTY);
+                assert (before & FrameFlags.STATE_MASK) == FrameFlags.DATA : "marking a frame that is not a data page";
+            }
+        }
+    }
+
+    /**
+     * folio_clear_dirty_for_io: clears {@link FrameFlags#CACHE_DIRTY}, returning whether it was
+     * set (the page must be written back). Only when no entry maps the page (none can set it again
+     * meanwhile); the caller holds a reference.
+     */
+    public boolean clearCacheDirty(final long pfn)
+    {
+        return pfn < backedFrames
+            && ((int)FLAGS.getAndBitwiseAnd(metadata, offset(pfn), ~FrameFlags.CACHE_DIRTY) & FrameFlags.CACHE_DIRTY) != 0;
+    }
+
     /** Adds a mapping of a backed data page and the reference that goes with it. */
     public void mapData(final long pfn)
     {
