@@ -725,6 +725,14 @@ public final class PhysicalMemory implements AutoCloseable
      * the block goes back to the buddy allocator whole, cleared (its written lines, or whole dirty
      * pages) so that it is ZEROED, or poisoned under {@link Kasan}; subpages somebody else still
      * holds stay, and the others are freed one by one like any data page.
+     * <p>
+     * As folios_put_refs does, a page is freed only by the put whose own decrement took its count
+     * to zero, never on a later read of the count: another holder (reclaim's isolation reference on
+     * the head, folio_try_get; the other side of a fork) may drop its reference at any time and
+     * free the page itself. So the tails go first, the head's reference is kept meanwhile: the
+     * folio is split on the LRU (lru_add_split_folio, under a reference of the caller's as
+     * split_folio requires) only while that reference keeps the head from being freed, and it is
+     * dropped last — by folio_ref_freeze(folio, 1)'s CAS when the block may go back whole.
      */
     public void releaseHugeData(final FrameCache cache, final long head, final boolean clean)
     {
@@ -733,8 +741,10 @@ public final class PhysicalMemory implements AutoCloseable
             releaseHugetlb(head);
             return;
         }
-        int last = 0;
-        for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
+        // tails [head + 1, held) all went to zero by our puts: ours, and nobody can take them back
+        // (a count of zero is never raised again: mapData and folio_try_get refuse it)
+        long held = head + HUGE_FRAMES;
+        for (long pfn = head + 1; pfn < head + HUGE_FRAMES; pfn++)
         {
             // volatile decrement: every earlier use happens-before the free by the last holder
             final int left = (int)REFCOUNT.getAndAdd(metadata, offset(pfn), -1) - 1;
@@ -742,21 +752,53 @@ public final class PhysicalMemory implements AutoCloseable
             {
                 throw new IllegalStateException("data page " + pfn + " released more often than referenced");
             }
-            last += left == 0 ? 1 : 0;
-        }
-        if (last != HUGE_FRAMES)
-        {
-            // the folio is no longer whole: its pages go their own ways, on the LRU too
-            lru.splitFolio(head, HUGE_FRAMES);
-            for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
+            if (held == head + HUGE_FRAMES)
             {
-                if ((int)REFCOUNT.getVolatile(metadata, offset(pfn)) == 0)
+                if (left == 0)
                 {
-                    freeData(cache, pfn, clean);
+                    continue;
                 }
+                // the first tail somebody else holds: the folio is no longer whole
+                held = pfn;
+                freeSplitTails(cache, head, pfn, clean);
             }
-            return;
+            else if (left == 0)
+            {
+                freeData(cache, pfn, clean);
+            }
         }
+        if (held == head + HUGE_FRAMES)
+        {
+            // every tail is ours: the block goes back whole if the head's last reference is ours too
+            // (volatile CAS 1 -> 0 against folio_try_get's, which never raises a zero count)
+            if ((boolean)REFCOUNT.compareAndSet(metadata, offset(head), 1, 0))
+            {
+                freeHugeBlock(cache, head);
+                return;
+            }
+            freeSplitTails(cache, head, head + HUGE_FRAMES, clean);
+        }
+        releaseData(cache, head, clean);
+    }
+
+    /**
+     * The folio at {@code head} is no longer whole: its pages go their own ways, on the LRU too,
+     * and the tails {@code [head + 1, end)}, whose last references were the caller's, are freed.
+     * The caller still holds its reference to the head, which keeps the head from being freed
+     * (and its PFN from being reused) while the split looks at it.
+     */
+    private void freeSplitTails(final FrameCache cache, final long head, final long end, final boolean clean)
+    {
+        lru.splitFolio(head, HUGE_FRAMES);
+        for (long pfn = head + 1; pfn < end; pfn++)
+        {
+            freeData(cache, pfn, clean);
+        }
+    }
+
+    /** The block of a huge page whose every subpage's last reference is gone, to the buddy allocator whole. */
+    private void freeHugeBlock(final FrameCache cache, final long head)
+    {
         final boolean poison = Kasan.ENABLED && poisons;
         for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
         {
