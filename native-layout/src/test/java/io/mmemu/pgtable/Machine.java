@@ -132,9 +132,15 @@ final class Machine implements AutoCloseable
     /** The PMD entry for {@code va} (the tables above it exist). */
     long pmdEntry(final long va)
     {
+        return entry(pmdSlot(va));
+    }
+
+    /** The physical address of the PMD entry for {@code va} (the tables above it exist). */
+    long pmdSlot(final long va)
+    {
         final long pdpt = entry(cr3 + 8L * PageTableEntry.index(va, PageTableEntry.LEVEL_PGD)) & ADDRESS_BITS;
         final long pd = entry(pdpt + 8L * PageTableEntry.index(va, PageTableEntry.LEVEL_PUD)) & ADDRESS_BITS;
-        return entry(pd + 8L * PageTableEntry.index(va, PageTableEntry.LEVEL_PMD));
+        return pd + 8L * PageTableEntry.index(va, PageTableEntry.LEVEL_PMD);
     }
 
     PageTableChecker.Result check()
