@@ -133,12 +133,13 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
 
     /**
      * Reclaim and swap at the end of a run, meminfo's and vmstat's names: MemTotal, MemFree,
-     * SwapTotal, SwapFree (pages), pswpin, pswpout, pgscan, pgsteal, pgmajfault, pgfault minus
-     * pgmajfault (minor), kswapd wake-ups and direct reclaims.
+     * SwapTotal, SwapFree, Active(anon), Inactive(anon), Active(file), Inactive(file) (pages),
+     * pswpin, pswpout, pgscan, pgsteal (and of it, pages fork shared that the rmap unmapped from
+     * every process), pgmajfault, pgfault minus pgmajfault (minor), kswapd wake-ups and direct reclaims.
      */
-    public record Reclaim(long memTotal, long memFree, long swapTotal, long swapFree, long swapIns, long swapOuts,
-                          long scanned, long stolen, long majorFaults, long minorFaults, long kswapdWakeups,
-                          long directReclaims)
+    public record Reclaim(long memTotal, long memFree, long swapTotal, long swapFree, long activeAnon, long inactiveAnon,
+                          long activeFile, long inactiveFile, long swapIns, long swapOuts, long scanned, long stolen,
+                          long sharedStolen, long majorFaults, long minorFaults, long kswapdWakeups, long directReclaims)
     {
         /** The figures of {@code memory} and its {@code reclaimer}, with {@code faults} faults in all. */
         public static Reclaim of(final io.mmemu.phys.PhysicalMemory memory, final io.mmemu.vm.Reclaimer reclaimer,
@@ -146,10 +147,14 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
         {
             final io.mmemu.phys.SwapArea swap = memory.swap();
             final long major = reclaimer.majorFaults();
+            final io.mmemu.phys.LruLists lru = memory.lru();
             return new Reclaim(memory.totalFrames(), memory.totalFrames() - memory.framesInUse(),
                 swap == null ? 0 : swap.totalPages(), swap == null ? 0 : swap.freePages(),
+                lru.size(io.mmemu.phys.LruLists.ACTIVE_ANON), lru.size(io.mmemu.phys.LruLists.INACTIVE_ANON),
+                lru.size(io.mmemu.phys.LruLists.ACTIVE_FILE), lru.size(io.mmemu.phys.LruLists.INACTIVE_FILE),
                 swap == null ? 0 : swap.swapIns(), swap == null ? 0 : swap.swapOuts(), reclaimer.scanned(),
-                reclaimer.stolen(), major, Math.max(0, faults - major), reclaimer.kswapdWakeups(), reclaimer.directReclaims());
+                reclaimer.stolen(), reclaimer.sharedStolen(), major, Math.max(0, faults - major), reclaimer.kswapdWakeups(),
+                reclaimer.directReclaims());
         }
     }
 
@@ -239,9 +244,12 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             row(out, "meminfo", "MemTotal " + Quantities.bytes(r.memTotal() * PAGE_SIZE) + "  MemFree " +
                 Quantities.bytes(r.memFree() * PAGE_SIZE) + "  SwapTotal " + Quantities.bytes(r.swapTotal() * PAGE_SIZE) +
                 "  SwapFree " + Quantities.bytes(r.swapFree() * PAGE_SIZE));
+            row(out, "LRU", "Active(anon) " + Quantities.bytes(r.activeAnon() * PAGE_SIZE) + "  Inactive(anon) " +
+                Quantities.bytes(r.inactiveAnon() * PAGE_SIZE) + "  Active(file) " + Quantities.bytes(r.activeFile() * PAGE_SIZE) +
+                "  Inactive(file) " + Quantities.bytes(r.inactiveFile() * PAGE_SIZE));
             row(out, "major/minor faults", r.majorFaults() + " major, " + r.minorFaults() + " minor");
             row(out, "swap", r.swapIns() + " swap-ins, " + r.swapOuts() + " swap-outs");
-            row(out, "reclaim", r.scanned() + " scanned, " + r.stolen() + " stolen, " + r.kswapdWakeups() +
+            row(out, "reclaim", r.scanned() + " scanned, " + r.stolen() + " stolen (" + r.sharedStolen() + " shared), " + r.kswapdWakeups() +
                 " kswapd wake-ups, " + r.directReclaims() + " direct reclaims, " + pressure.oomKills() + " OOM kills");
             for (final HugePages pool : pressure.hugePages())
             {
@@ -408,11 +416,16 @@ public record Report(Program program, RunOptions options, long wallNanos, MmStat
             json.writeNumberField("mem_free_bytes", r.memFree() * PAGE_SIZE);
             json.writeNumberField("swap_total_bytes", r.swapTotal() * PAGE_SIZE);
             json.writeNumberField("swap_free_bytes", r.swapFree() * PAGE_SIZE);
+            json.writeNumberField("active_anon_bytes", r.activeAnon() * PAGE_SIZE);
+            json.writeNumberField("inactive_anon_bytes", r.inactiveAnon() * PAGE_SIZE);
+            json.writeNumberField("active_file_bytes", r.activeFile() * PAGE_SIZE);
+            json.writeNumberField("inactive_file_bytes", r.inactiveFile() * PAGE_SIZE);
             json.writeObjectFieldStart("reclaim");
             json.writeNumberField("swap_ins", r.swapIns());
             json.writeNumberField("swap_outs", r.swapOuts());
             json.writeNumberField("scanned", r.scanned());
             json.writeNumberField("stolen", r.stolen());
+            json.writeNumberField("shared_stolen", r.sharedStolen());
             json.writeNumberField("major_faults", r.majorFaults());
             json.writeNumberField("minor_faults", r.minorFaults());
             json.writeNumberField("kswapd_wakeups", r.kswapdWakeups());

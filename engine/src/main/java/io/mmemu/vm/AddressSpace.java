@@ -110,6 +110,8 @@ public final class AddressSpace implements AutoCloseable
     private final Object cpuLock = new Object();
     /** The anon_vma families this process is a member of ({@link AnonVma#addMember}): it leaves them at exit. */
     private final Set<AnonVma> anonRoots = ConcurrentHashMap.newKeySet();
+    /** The files whose mappers this process joined (left at exit). */
+    private final Set<MappedFile> mappedFiles = ConcurrentHashMap.newKeySet();
     /** Written (published) under the mmap write lock; read with no lock. */
     @SuppressWarnings("unused") // accessed through TREE
     private volatile VmaTree tree = VmaTree.EMPTY;
@@ -378,6 +380,12 @@ public final class AddressSpace implements AutoCloseable
         }
     }
 
+    /** {@code file}'s mappers now count this process (until it exits). */
+    void joinedFile(final MappedFile file)
+    {
+        mappedFiles.add(file);
+    }
+
     /** {@code root}'s family now counts this process a member (until it exits). */
     void joinedAnonVma(final AnonVma root)
     {
@@ -450,6 +458,8 @@ public final class AddressSpace implements AutoCloseable
             if (vma.file != null)
             {
                 vma.file.inode().addUser();
+                // i_mmap: before a fault can map a page of it here, reclaim's rmap must find this process
+                vma.file.inode().addMapper(this);
             }
             accounted += vma.accountedPages();
             pages += vma.pages();
@@ -764,6 +774,14 @@ public final class AddressSpace implements AutoCloseable
     {
         final long[] roots = new long[spaces.length];
         final PageTableChecker.LeafVisitor[] visitors = new PageTableChecker.LeafVisitor[spaces.length];
+        final List<String> lruViolations = new ArrayList<>();
+        // with accounting the caller promises quiescence (no page isolated by reclaim): the LRU is checked too
+        if (accounting && spaces.length > 0)
+        {
+            // every CPU is idle: the pages in their add batches join the lists (and those freed there are freed)
+            spaces[0].memory.drainAddBatches();
+        }
+        final LruCheck lru = accounting && spaces.length > 0 ? new LruCheck(spaces[0].memory, lruViolations) : null;
         for (int i = 0; i < spaces.length; i++)
         {
             if (spaces[i].memory != spaces[0].memory)
@@ -771,11 +789,12 @@ public final class AddressSpace implements AutoCloseable
                 throw new IllegalArgumentException("address spaces of different physical memories");
             }
             roots[i] = spaces[i].cr3;
-            visitors[i] = spaces[i].leafChecker();
+            visitors[i] = spaces[i].leafChecker(lru);
         }
         final PageTableChecker.Result tables = PageTableChecker.check(spaces[0].memory, accounting, roots, visitors,
-            HugetlbFile.cachedHeads(spaces));
+            HugetlbFile.cachedHeads(spaces), MappedFile.cachedFrames(spaces));
         final List<String> violations = new ArrayList<>(tables.violations());
+        violations.addAll(lruViolations);
         for (final AddressSpace space : spaces)
         {
             space.checkCommitment(violations);
@@ -801,8 +820,8 @@ public final class AddressSpace implements AutoCloseable
         }
     }
 
-    /** That every mapped leaf lies in a VMA whose protection allows it. */
-    private PageTableChecker.LeafVisitor leafChecker()
+    /** That every mapped leaf lies in a VMA whose protection allows it, and (with {@code lru}) is on the LRU. */
+    private PageTableChecker.LeafVisitor leafChecker(final LruCheck lru)
     {
         final VmaTree snapshot = tree();
         return (va, entry, level, violations) ->
@@ -811,8 +830,13 @@ public final class AddressSpace implements AutoCloseable
             if (vma == null)
             {
                 violations.add(String.format("entry 0x%x maps 0x%x outside every VMA", entry, va));
+                return;
             }
-            else if (PageTableEntry.isPresent(entry) && !vma.isAccessible())
+            if (lru != null && PageTableEntry.isPresent(entry))
+            {
+                lru.leaf(vma, va, entry, level, violations);
+            }
+            if (PageTableEntry.isPresent(entry) && !vma.isAccessible())
             {
                 violations.add(String.format("present entry 0x%x at 0x%x in inaccessible %s", entry, va, vma));
             }
@@ -857,6 +881,11 @@ public final class AddressSpace implements AutoCloseable
                 root.removeMember(this);
             }
             anonRoots.clear();
+            for (final MappedFile file : mappedFiles)
+            {
+                file.removeMapper(this);
+            }
+            mappedFiles.clear();
             final MmuGather gather = new MmuGather(memory, housekeeping);
             housekeepingEditor.freeTables(cr3, 0, taskSize, 0, 0, gather);
             gather.finish();

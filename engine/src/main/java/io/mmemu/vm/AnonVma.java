@@ -69,6 +69,8 @@ final class AnonVma
         if (root.members.add(mm))
         {
             mm.joinedAnonVma(root);
+            // before any page of the family is added to the LRU naming it
+            mm.machine().mappings().register(root);
         }
     }
 
@@ -76,6 +78,11 @@ final class AnonVma
     void removeMember(final AddressSpace mm)
     {
         root.members.remove(mm);
+        if (root.members.isEmpty())
+        {
+            // nothing maps the family's pages any more; a page reclaim still finds is freed by its last reference
+            mm.machine().mappings().unregister(root);
+        }
     }
 
     /** The address spaces that may map the family's pages: a weakly consistent snapshot. */

@@ -42,6 +42,8 @@ public final class Cpu implements AutoCloseable, WaitContext
     final FrameCache cache;
     final PageTableEditor editor;
     final PageWalker walker;
+    /** MADV_PAGEOUT's way to drop a page-cache page it unmapped (one per CPU: no allocation per call). */
+    final io.mmemu.pgtable.CacheEviction pageoutEviction;
     final MmuGather gather;
     final Mmu mmu;
     final Tlb tlb;
@@ -71,6 +73,8 @@ public final class Cpu implements AutoCloseable, WaitContext
         this.cache = memory.newCache();
         this.editor = new PageTableEditor(memory, cache, id + 1L);
         this.walker = editor.walker();
+        final io.mmemu.phys.PhysicalMemory physical = memory;
+        this.pageoutEviction = (pfn, pages) -> MappedFile.pageoutEvict(physical, pages, pfn);
         this.gather = new MmuGather(memory, cache);
         this.frames = memory.frames();
         this.mmu = new Mmu(walker, mm.cr3(), id);
@@ -142,6 +146,13 @@ public final class Cpu implements AutoCloseable, WaitContext
     {
         enter();
         return Madvise.madvise(this, addr, length, advice);
+    }
+
+    /** mincore: one byte per page of the range into {@code vec}, 1 when resident ({@link Mincore}); 0 or -errno. */
+    public int mincore(final long addr, final long length, final byte[] vec)
+    {
+        enter();
+        return Mincore.mincore(this, addr, length, vec);
     }
 
     /**
@@ -381,6 +392,9 @@ public final class Cpu implements AutoCloseable, WaitContext
     /** Leaves the set of CPUs that must acknowledge shootdowns (flushing this TLB). */
     public void offline()
     {
+        // the thread leaves the emulator (lru_add_drain_cpu, as for a CPU going down): the pages in
+        // its add batch join the lists, where reclaim from other threads finds them
+        memory.drainAddBatch(cache);
         if (shootdowns.isOnline())
         {
             shootdowns.goOffline();

@@ -122,15 +122,74 @@ final class Faults
                 cpu.stats.faultRetries++;
                 continue;
             }
+            final int signal;
             try
             {
-                return inVma(cpu, vma, va, write);
+                signal = inVma(cpu, vma, va, write);
             }
             finally
             {
                 vma.readUnlock();
             }
+            if (signal != RETRY)
+            {
+                return signal;
+            }
+            // VM_FAULT_RETRY from vmf_anon_prepare: again under the mmap lock, as the arch fault
+            // handler falls back to lock_mm_and_find_vma
+            cpu.stats.faultRetries++;
+            final int retried = underMmapReadLock(cpu, va, write);
+            if (retried != RETRY)
+            {
+                return retried;
+            }
         }
+    }
+
+    /**
+     * Per-VMA mode, a fault whose VMA needs an anon_vma while a writer held or waited for the mmap
+     * lock ({@link #prepareAnonVma}): the fault again, holding the mmap lock for reading, so that
+     * the anon_vma is assigned where no writer can be deciding a merge. A writer may have dropped
+     * the mmap lock in the middle of its operation with its VMAs write-locked (MAP_FIXED's
+     * replacement, munmap's placeholders), so the VMA is read-locked as well; a locked one, or no
+     * VMA at {@code va}, is left to the lockless path (after the writer, without the mmap lock):
+     * {@link #RETRY}.
+     */
+    private static int underMmapReadLock(final Cpu cpu, final long va, final boolean write)
+    {
+        final AddressSpace mm = cpu.mm;
+        final Vma vma;
+        final boolean timed = mm.timesFaults();
+        mm.lockRead(cpu);
+        final long locked = timed ? System.nanoTime() : 0;
+        try
+        {
+            vma = mm.tree().find(va);
+            if (vma == null || !vma.contains(va))
+            {
+                return RETRY;
+            }
+            if (vma.tryReadLock())
+            {
+                try
+                {
+                    return inVma(cpu, vma, va, write);
+                }
+                finally
+                {
+                    vma.readUnlock();
+                }
+            }
+        }
+        finally
+        {
+            mm.unlockRead();
+            readHoldEnded(cpu, timed, locked);
+        }
+        // the writer that locked it may need the mmap lock to finish: wait without it
+        cpu.stats.faultWaits++;
+        vma.await(cpu);
+        return RETRY;
     }
 
     /** Linux before 6.4: the whole fault under the mmap lock held for reading. */
@@ -257,8 +316,11 @@ final class Faults
             {
                 return install(cpu, table, slot, 0, PageTableEntry.leaf(memory.zeroPagePfn(), prot | SPECIAL), NO_FRAME);
             }
-            prepareAnonVma(cpu.mm, vma);
-            final long pfn = memory.allocateAnon(cpu.cache);
+            if (!prepareAnonVma(cpu.mm, vma))
+            {
+                return RETRY;
+            }
+            final long pfn = memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page));
             if (pfn == NO_FRAME)
             {
                 return NO_MEMORY;
@@ -269,7 +331,7 @@ final class Faults
         }
         if (!PageTableEntry.isMapped(e))
         {
-            return swapIn(cpu, vma, write, table, slot, e);
+            return swapIn(cpu, vma, page, write, table, slot, e);
         }
         if (!write || !PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e))
         {
@@ -278,8 +340,11 @@ final class Faults
         final long old = PageTableEntry.pfn(e);
         if (old == memory.zeroPagePfn())
         {
-            prepareAnonVma(cpu.mm, vma);
-            final long pfn = memory.allocateAnon(cpu.cache);
+            if (!prepareAnonVma(cpu.mm, vma))
+            {
+                return RETRY;
+            }
+            final long pfn = memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page));
             if (pfn == NO_FRAME)
             {
                 return NO_MEMORY;
@@ -317,7 +382,11 @@ final class Faults
             cpu.stats.cowReuses++;
             return Signal.NONE;
         }
-        final long copy = memory.allocateAnon(cpu.cache);
+        if (!prepareAnonVma(cpu.mm, vma))
+        {
+            return RETRY;
+        }
+        final long copy = memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page));
         if (copy == NO_FRAME)
         {
             // nothing done yet: reclaim, then the OOM killer (an anonymous fault never SIGBUSes for memory)
@@ -353,8 +422,8 @@ final class Faults
      * is (and soft-dirty tracking does not need the write to fault), dirty only on a write; its
      * descriptor says DIRTY, so it is never freed as zero.
      */
-    private static int swapIn(final Cpu cpu, final Vma vma, final boolean write, final long table, final long slot,
-        final long e)
+    private static int swapIn(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
+        final long slot, final long e)
     {
         final PhysicalMemory memory = cpu.memory;
         final SwapArea swap = memory.swap();
@@ -367,7 +436,11 @@ final class Faults
         {
             return awaitWriteback(cpu);
         }
-        final long pfn = memory.allocateAnon(cpu.cache);
+        if (!prepareAnonVma(cpu.mm, vma))
+        {
+            return RETRY;
+        }
+        final long pfn = memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page));
         if (pfn == NO_FRAME)
         {
             return NO_MEMORY;
@@ -430,6 +503,13 @@ final class Faults
      */
     static final int NO_MEMORY = -1;
 
+    /**
+     * VM_FAULT_RETRY: a per-VMA fault that needs what only the mmap lock may give (an anon_vma,
+     * {@link #prepareAnonVma}) and could not take it; nothing was done, the VMA's read lock is
+     * given up and the fault runs again under the mmap lock. Not a signal: it never leaves this class.
+     */
+    static final int RETRY = -2;
+
     private static int shared(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
         final long slot)
     {
@@ -452,7 +532,7 @@ final class Faults
         {
             return punchInProgress(cpu);
         }
-        final long pfn = inode.mapPage(memory, cpu.cache, pgoff);
+        final long pfn = inode.mapPage(memory, cpu.cache, pgoff, cpu.mm.machine().reclaimer());
         if (pfn == NO_FRAME)
         {
             return NO_MEMORY;
@@ -481,7 +561,7 @@ final class Faults
         if (e != 0 && !PageTableEntry.isMapped(e))
         {
             // the VMA's own copy, swapped out
-            return swapIn(cpu, vma, write, table, slot, e);
+            return swapIn(cpu, vma, page, write, table, slot, e);
         }
         if (e != 0 && (!write || !PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e)))
         {
@@ -496,12 +576,17 @@ final class Faults
         {
             return Signal.BUS_ADRERR;
         }
+        if (write && !prepareAnonVma(cpu.mm, vma))
+        {
+            // do_cow_fault's vmf_anon_prepare, before the cache page is taken
+            return RETRY;
+        }
         final long stamp = inode.invalidationStamp();
         if (MappedFile.isInvalidating(stamp))
         {
             return punchInProgress(cpu);
         }
-        final long cached = inode.mapPage(memory, cpu.cache, pgoff);
+        final long cached = inode.mapPage(memory, cpu.cache, pgoff, cpu.mm.machine().reclaimer());
         if (cached == NO_FRAME)
         {
             return NO_MEMORY;
@@ -515,8 +600,7 @@ final class Faults
             }
             return Signal.NONE;
         }
-        prepareAnonVma(cpu.mm, vma);
-        final long copy = memory.allocateAnon(cpu.cache);
+        final long copy = memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page));
         if (copy != NO_FRAME && memory.isBacked(copy))
         {
             MemorySegment.copy(memory.frames(), cached << 12, memory.frames(), copy << 12, PhysicalMemory.PAGE_SIZE);
@@ -653,16 +737,52 @@ final class Faults
         return cpu.mm.kernel().softDirty() ? DIRTY | SOFT_DIRTY : DIRTY;
     }
 
-    /** anon_vma_prepare: the VMA gets an anon_vma, a neighbour's when it may share one. */
-    static void prepareAnonVma(final AddressSpace mm, final Vma vma)
+    /**
+     * vmf_anon_prepare: the VMA gets an anon_vma (anon_vma_prepare), a neighbour's when it may
+     * share one. Returns false, having done nothing, when the caller holds only the VMA's read lock
+     * and the mmap lock is not to be had at once: the fault then returns {@link #RETRY}.
+     * <p>
+     * An anon_vma is assigned only under the mmap lock, held for reading at least (Linux: the mmap
+     * read lock, and mm->page_table_lock against the other faults, here the CAS), because a writer
+     * decides its merges under the mmap write lock from the anon_vmas it reads then
+     * (is_mergeable_anon_vma: two VMAs with different ones never merge). A fault under the VMA's
+     * read lock alone would race with that: a writer that found a neighbour without one would
+     * merge it, after draining it, with a VMA whose anon_vma differs from the one the draining
+     * fault gave it, and the merged VMA would map pages whose anon_vma it does not name. Under the
+     * VMA read lock the mmap lock is only tried, as there (mmap_read_trylock): the writer holding it
+     * may be draining this very VMA.
+     */
+    static boolean prepareAnonVma(final AddressSpace mm, final Vma vma)
     {
-        if (vma.anonVma() == null)
+        if (vma.anonVma() != null)
         {
-            final AnonVma adopted = VmaEditor.findMergeableAnonVma(mm, vma);
-            final AnonVma anon = adopted != null ? adopted : new AnonVma();
-            // before any page of it is mapped: the rmap must find this process
-            anon.addMember(mm);
-            vma.assignAnonVma(anon);
+            return true;
+        }
+        final RangeLock lock = mm.rangeLock();
+        final boolean vmaLocked = !lock.holdsShared() && !lock.holdsTree();
+        assert !vmaLocked || vma.hasReaders() : "anon_vma_prepare without the VMA's read lock or the mmap lock";
+        if (vmaLocked && !lock.tryLockShared())
+        {
+            return false;
+        }
+        try
+        {
+            if (vma.anonVma() == null)
+            {
+                final AnonVma adopted = VmaEditor.findMergeableAnonVma(mm, vma);
+                final AnonVma anon = adopted != null ? adopted : new AnonVma();
+                // before any page of it is mapped: the rmap must find this process
+                anon.addMember(mm);
+                vma.assignAnonVma(anon);
+            }
+            return true;
+        }
+        finally
+        {
+            if (vmaLocked)
+            {
+                lock.unlockShared();
+            }
         }
     }
 }

@@ -52,7 +52,8 @@ public final class HugeMemory
      * VMA and the aligned block around {@code page} inside it, an empty PMD entry gets a leaf over
      * a fresh order-9 block (writable and dirty in a writable VMA) or, for a read with the zero
      * page in use, over the huge zero page. Returns {@link #FALLBACK} when the 4 KiB path must run
-     * (not allowed, a PT page already there, no order-9 block), else the fault's signal.
+     * (not allowed, a PT page already there, no order-9 block), {@link Faults#RETRY} when the VMA
+     * needs an anon_vma and the mmap lock is not to be had (vmf_anon_prepare), else the fault's signal.
      */
     static int fault(final Cpu cpu, final Vma vma, final long page, final boolean write)
     {
@@ -80,7 +81,10 @@ public final class HugeMemory
         final HugePmd huge = cpu.editor.huge();
         // vmf_anon_prepare comes first in do_huge_pmd_anonymous_page: a read that maps the huge zero
         // page gives the VMA its anon_vma too (which decides later merges), unlike the 4 KiB zero page's
-        Faults.prepareAnonVma(mm, vma);
+        if (!Faults.prepareAnonVma(mm, vma))
+        {
+            return Faults.RETRY;
+        }
         if (!write && mm.kernel().zeroPage() && mm.thpUseZeroPage())
         {
             final long zero = memory.hugeZeroPagePfn();
@@ -99,7 +103,7 @@ public final class HugeMemory
             // lost to another fault: retry the access; no PT page for the deposit: 4 KiB pages
             return installed == PageTableEditor.NO_MEMORY ? FALLBACK : Signal.NONE;
         }
-        final long head = memory.allocateHugeData(cpu.cache);
+        final long head = memory.allocateHugeData(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, haddr));
         if (head == NO_FRAME)
         {
             cpu.stats.thpFaultFallback++;
@@ -141,6 +145,9 @@ public final class HugeMemory
      */
     static long collapse(final Cpu cpu, final long start, final long end)
     {
+        // madvise_collapse's lru_add_drain_all, for this CPU: the pages it copies and frees are then
+        // on their lists and go back at once
+        cpu.memory.drainAddBatch(cpu.cache);
         final AddressSpace mm = cpu.mm;
         final RangeLock lock = mm.rangeLock();
         lock.acquire(cpu, start, end);
@@ -280,7 +287,7 @@ public final class HugeMemory
         }
         // no SCAN_PAGE_RO (Linux 6.18 collapses read-only and empty blocks alike; MADV_COLLAPSE is
         // held to no max_ptes_none or max_ptes_shared)
-        final long head = memory.allocateHugeData(cpu.cache);
+        final long head = memory.allocateHugeData(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, haddr));
         if (head == NO_FRAME)
         {
             // SCAN_ALLOC_HUGE_PAGE_FAIL
@@ -394,7 +401,7 @@ public final class HugeMemory
     private static boolean replaceHugeZero(final Cpu cpu, final Vma vma, final long haddr, final long slot, final long e)
     {
         final PhysicalMemory memory = cpu.memory;
-        final long head = memory.allocateHugeData(cpu.cache);
+        final long head = memory.allocateHugeData(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, haddr));
         if (head == NO_FRAME)
         {
             cpu.stats.thpFaultFallback++;

@@ -99,7 +99,10 @@ final class HugetlbFault
         }
         else
         {
-            Faults.prepareAnonVma(mm, vma);
+            if (!Faults.prepareAnonVma(mm, vma))
+            {
+                return Faults.RETRY;
+            }
             head = file.allocatePrivate(mm, index);
             bits = write ? prot | WRITABLE | Faults.dirty(cpu) : prot;
         }

@@ -16,6 +16,7 @@ public final class Machine
     private final Commitment commitment;
     private final OomKiller oomKiller;
     private final Reclaimer reclaimer;
+    private final Mappings mappings = new Mappings();
 
     /** A machine with {@code memory} as its RAM and {@code overcommit} as its policy. */
     public Machine(final PhysicalMemory memory, final Overcommit overcommit)
@@ -23,7 +24,7 @@ public final class Machine
         this.memory = Objects.requireNonNull(memory, "memory");
         this.commitment = new Commitment(memory, overcommit);
         this.oomKiller = new OomKiller(memory);
-        this.reclaimer = new Reclaimer(memory, oomKiller);
+        this.reclaimer = new Reclaimer(memory, mappings);
     }
 
     public PhysicalMemory memory()
@@ -45,5 +46,11 @@ public final class Machine
     public Reclaimer reclaimer()
     {
         return reclaimer;
+    }
+
+    /** What LRU pages' mapping words name (folio->mapping): anon_vma roots, files. */
+    Mappings mappings()
+    {
+        return mappings;
     }
 }

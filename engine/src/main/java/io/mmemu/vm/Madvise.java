@@ -9,8 +9,10 @@ import static io.mmemu.vm.Mman.*;
  * KEEPONFORK, DONTDUMP, DODUMP, MERGEABLE, UNMERGEABLE, HUGEPAGE, NOHUGEPAGE) splits and merges
  * VMAs like mprotect; DONTNEED zaps; FREE makes anonymous pages clean (lazily freeable); REMOVE
  * punches a hole in shared memory; POPULATE_(READ|WRITE) fault the range in; COLD clears the A
- * bits of the private anonymous pages and PAGEOUT swaps them out (when the machine has swap; pages
- * fork shares and page-cache pages stay); WILLNEED has no visible effect. Holes in the range are skipped and
+ * bits of the private anonymous pages and the page-cache pages only this process maps, and
+ * deactivates them; PAGEOUT swaps the anonymous ones out (when the machine has swap; pages
+ * fork shares stay) and drops the clean page-cache pages only this process maps (a dirty one is
+ * unmapped and stays cached); WILLNEED has no visible effect. Holes in the range are skipped and
  * reported as ENOMEM at the end, as Linux does.
  */
 final class Madvise
@@ -66,6 +68,21 @@ final class Madvise
             return HugeMemory.collapse(cpu, start0, end);
         }
         final RangeLock lock = cpu.mm.rangeLock();
+        if ((advice == MADV_COLD || advice == MADV_PAGEOUT) && !cpu.mm.perVma())
+        {
+            // madvise_need_mmap_write: COLD and PAGEOUT change no VMA, so the mmap lock is taken
+            // for reading, and reclaim's rmap (whose trylock a writer's hold would fail) and faults
+            // go on meanwhile; in per-VMA mode the writer's span below locks no VMA either
+            cpu.mm.lockRead(cpu);
+            try
+            {
+                return walk(cpu, start0, end, advice);
+            }
+            finally
+            {
+                cpu.mm.unlockRead();
+            }
+        }
         lock.acquire(cpu, start0, end);
         try
         {
@@ -77,11 +94,16 @@ final class Madvise
         }
     }
 
-    /** madvise_walk_vmas; caller holds the mmap write lock and owns the range. */
+    /**
+     * madvise_walk_vmas; caller holds the mmap write lock and owns the range, or (MADV_COLD and
+     * MADV_PAGEOUT in mmap-lock mode) holds the mmap lock for reading.
+     */
     private static long walk(final Cpu cpu, final long start0, final long end, final int advice)
     {
         final AddressSpace mm = cpu.mm;
-        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start0, end);
+        assert mm.rangeLock().holdsTree() && mm.rangeLock().owns(cpu, start0, end)
+            || (advice == MADV_COLD || advice == MADV_PAGEOUT) && mm.rangeLock().holdsShared()
+            : "madvise without the mmap lock";
         long start = start0;
         long unmappedError = 0;
         while (true)
@@ -239,16 +261,25 @@ final class Madvise
                 {
                     return -Errno.EINVAL;
                 }
-                if (Reclaimer.reclaimable(vma))
+                // madvise_pageout: the page-cache pages of a file this process may write
+                // (can_do_file_pageout) go too; a shared mapping of any other file is left whole
+                final boolean files = advice == MADV_PAGEOUT && vma.file != null && vma.file.inode().mayPageOut()
+                    && vma.file.inode().hugetlbFile() == null;
+                // MADV_COLD deactivates the page-cache pages only this entry maps, whatever the file
+                if (Reclaimer.reclaimable(vma) || files || advice == MADV_COLD && vma.file != null)
                 {
                     // madvise_cold_or_pageout_pte_range: the anonymous pages this process alone maps
-                    // lose their A bits (COLD), or go to swap (PAGEOUT, referenced or not); faults
-                    // of the range run meanwhile, each entry changing under its PT lock
+                    // lose their A bits (COLD), or go to swap (PAGEOUT, referenced or not), and the
+                    // page-cache pages only this entry maps are unmapped and dropped when clean
+                    // (PAGEOUT; a dirty one stays cached); faults of the range run meanwhile, each
+                    // entry changing under its PT lock
+                    // lru_add_drain: this CPU's new pages join the lists first (MADV_COLD moves them)
+                    cpu.memory.drainAddBatch(cpu.cache);
                     final io.mmemu.pgtable.MmuGather tlb = cpu.gather;
                     tlb.begin(cpu.shootdown);
                     cpu.editor.pageout(cpu.mm.cr3(), start, end, advice == MADV_COLD ?
                         io.mmemu.pgtable.PageTableEditor.PAGEOUT_COLD : io.mmemu.pgtable.PageTableEditor.PAGEOUT_FORCE,
-                        Long.MAX_VALUE, tlb);
+                        Long.MAX_VALUE, files ? cpu.pageoutEviction : null, tlb);
                     tlb.finish();
                 }
                 return 0;

@@ -7,12 +7,16 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.mmemu.pgtable.PageTableEditor;
 import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.PhysicalMemory;
 import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongHashSet;
 
 import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 
@@ -33,6 +37,14 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
  * gone releases the cached pages (clean file pages can be read again; shmem pages die with the
  * last mapping, as an unlinked shmem file does).
  * <p>
+ * Reclaim ({@link Reclaimer}, {@link Rmap#reclaimFile}, MADV_PAGEOUT) drops file pages from the
+ * cache: a page no entry maps any more, held only by the cache and the reclaim, is dropped; if it
+ * is dirty ({@link io.mmemu.phys.FrameFlags#CACHE_DIRTY}: an entry mapping it had its D bit set
+ * when it was cleared, i.e. it was written through a shared mapping) its bytes are first "written
+ * back" to this object's store of written pages, since mmemu never writes a real file, and every
+ * later read of the page takes them from there. A read of a page reclaim dropped is a major fault.
+ * shmem pages are not reclaimed (Linux swaps them; mmemu leaves them in memory).
+ * <p>
  * Thread safety: the cache methods synchronize on this object (Linux's i_pages lock); a fault
  * takes its reference on a cached page under it.
  */
@@ -47,6 +59,32 @@ public final class MappedFile
     /** The internal hugetlbfs mount's anonymous device (its minor depends on the boot; this is a typical one). */
     static final int HUGETLBFS_DEV = Dev.make(0, 0x10);
     private static final AtomicLong NEXT_SHMEM_INODE = new AtomicLong(1024);
+    /** Source of {@link #mappingWord}s: every object its own, for the LRU pages of its cache. */
+    private static final AtomicLong NEXT_MAPPING = new AtomicLong(1);
+    /** What the descriptors of this object's cached pages name as their mapping ({@link Mappings}). */
+    final long mappingWord = NEXT_MAPPING.getAndIncrement() << 1;
+    /**
+     * The objects whose pages may be on an LRU list, by mapping word, for reclaim, which starts from
+     * a frame (a file is machine-independent, so the table is too): added at the first page cached,
+     * removed when the object dies.
+     */
+    private static final ConcurrentHashMap<Long, MappedFile> CACHING = new ConcurrentHashMap<>();
+    /** Whether this object is in {@link #CACHING}. Guarded by this. */
+    private boolean caching;
+    /**
+     * i_mmap, per process: the address spaces that may map this object's pages — each one whose
+     * tree a VMA of it entered, until it exits (an over-approximation, as the anon_vma family's).
+     */
+    private final Set<AddressSpace> mappers = ConcurrentHashMap.newKeySet();
+    /**
+     * The file's blocks as mmemu keeps them: the bytes of each page reclaim wrote back (it was
+     * dirty), by page offset, read in again from here, not from the real file. Guarded by this.
+     */
+    private final Long2ObjectHashMap<byte[]> written = new Long2ObjectHashMap<>();
+    /** Write-backs done (each a dirty page's bytes put in {@link #written}). Guarded by this. */
+    private long writebacks;
+    /** Page offsets reclaim dropped from the cache: their next read-in is a major fault. Guarded by this. */
+    private final LongHashSet dropped = new LongHashSet();
 
     private final String path;
     private final int dev;
@@ -323,22 +361,24 @@ public final class MappedFile
      * The cached page at {@code pgoff}, mapped once more for the caller (mapcount and refcount up),
      * reading it in first when it is not cached; NO_FRAME when memory ran out.
      */
-    long mapPage(final PhysicalMemory memory, final FrameCache cache, final long pgoff)
+    long mapPage(final PhysicalMemory memory, final FrameCache cache, final long pgoff, final Reclaimer reclaimer)
     {
         final long cached = mapCached(memory, pgoff);
         if (cached != NO_FRAME)
         {
             return cached;
         }
-        final long fresh = memory.allocateBackedData(cache);
+        // shmem is swap-backed: on the anonymous lists, as Linux keeps it
+        final long fresh = memory.allocateCachePage(cache, mappingWord, pgoff, shmem);
         if (fresh == NO_FRAME)
         {
             return NO_FRAME;
         }
         final boolean zero = shmem || zeroFilled;
-        if (!zero)
+        if (readIn(memory, fresh, pgoff))
         {
-            readPage(memory, fresh, pgoff);
+            // a page reclaim dropped: read in again (filemap_fault's major fault)
+            reclaimer.countMajorFault();
         }
         final long pfn = insertOrMap(memory, pgoff, fresh);
         if (pfn != fresh)
@@ -354,14 +394,51 @@ public final class MappedFile
      */
     private void readPage(final PhysicalMemory memory, final long pfn, final long pgoff)
     {
-        final MemorySegment page = memory.frames().asSlice(pfn << 12, PhysicalMemory.PAGE_SIZE);
+        memory.markDirty(pfn);
+        readOriginal(memory.frames().asSlice(pfn << 12, PhysicalMemory.PAGE_SIZE), pgoff);
+    }
+
+    /**
+     * Fills fresh frame {@code pfn} with page {@code pgoff} as the file holds it: the bytes last
+     * written back to this object, or the file's own (none for shmem and new files, which read as
+     * zero). Returns whether reclaim had dropped the page (its read-in is a major fault).
+     */
+    private boolean readIn(final PhysicalMemory memory, final long pfn, final long pgoff)
+    {
+        final boolean major;
+        final byte[] bytes;
+        synchronized (this)
+        {
+            major = dropped.remove(pgoff);
+            // the written-back bytes stay: the page read in is clean, and may be dropped again unwritten
+            bytes = written.get(pgoff);
+        }
+        if (bytes != null)
+        {
+            // an array in the store is never changed: a later write-back puts a new one
+            memory.markDirty(pfn);
+            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, memory.frames(), pfn << 12, PhysicalMemory.PAGE_SIZE);
+        }
+        else if (!shmem && !zeroFilled)
+        {
+            readPage(memory, pfn, pgoff);
+        }
+        return major;
+    }
+
+    /** The file's bytes of page {@code pgoff} into {@code page} (zero-filled): what reading it gives. */
+    private void readOriginal(final MemorySegment page, final long pgoff)
+    {
+        if (shmem || zeroFilled)
+        {
+            return;
+        }
         final long offset = pgoff << 12;
         final long valid = Math.min(PhysicalMemory.PAGE_SIZE, size - offset);
         if (valid <= 0)
         {
             return;
         }
-        memory.markDirty(pfn);
         if (source != null && Files.isReadable(source))
         {
             try (FileChannel channel = FileChannel.open(source, StandardOpenOption.READ))
@@ -400,7 +477,135 @@ public final class MappedFile
         }
         pages.put(pgoff, fresh);
         memory.retainData(fresh);
+        if (!caching)
+        {
+            caching = true;
+            CACHING.put(mappingWord, this);
+        }
         return fresh;
+    }
+
+    /** The object whose cached pages' descriptors name {@code word}, or null once it died. */
+    static MappedFile caching(final long word)
+    {
+        return CACHING.get(word);
+    }
+
+    /** Records that {@code mm} may map this object's pages (a VMA of it entered its tree). */
+    void addMapper(final AddressSpace mm)
+    {
+        if (mappers.add(mm))
+        {
+            mm.joinedFile(this);
+        }
+    }
+
+    /** {@code mm} exited: it maps nothing any more. */
+    void removeMapper(final AddressSpace mm)
+    {
+        mappers.remove(mm);
+    }
+
+    /** The address spaces that may map this object's pages: a weakly consistent snapshot. */
+    AddressSpace[] mappers()
+    {
+        return mappers.toArray(new AddressSpace[0]);
+    }
+
+    /**
+     * __remove_mapping: drops cached page {@code pfn} at {@code pgoff} if nothing but the cache and
+     * the caller's reference (its isolation) holds it — no entry maps it, no fault or gather holds
+     * it; if it is {@linkplain io.mmemu.phys.FrameFlags#CACHE_DIRTY dirty} (an entry that mapped it
+     * had its D bit set when it was cleared) it is written back first (pageout), a clean page is
+     * dropped as it is. With {@code writeBack} false (MADV_PAGEOUT: only kswapd writes file pages
+     * in shrink_folio_list, direct reclaim leaves them to the flusher) a dirty page stays.
+     * Under this object's lock, so no fault maps it meanwhile (they take their references here),
+     * and with no entry mapping it no D bit can make it dirty meanwhile. True when dropped: the
+     * cache's reference is gone, the caller's is the last.
+     */
+    synchronized boolean evict(final PhysicalMemory memory, final FrameCache cache, final long pgoff, final long pfn,
+        final boolean writeBack)
+    {
+        if (pages.get(pgoff) != pfn || memory.mapcount(pfn) != 0 || memory.refcount(pfn) != 2 || shmem)
+        {
+            return false;
+        }
+        if (!writeBack && (memory.flags(pfn) & io.mmemu.phys.FrameFlags.CACHE_DIRTY) != 0)
+        {
+            return false;
+        }
+        if (memory.clearCacheDirty(pfn))
+        {
+            // written back to the object (mmemu's stand-in for the file's blocks; it never writes a real file)
+            written.put(pgoff, memory.frames().asSlice(pfn << 12, PhysicalMemory.PAGE_SIZE)
+                .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            writebacks++;
+        }
+        dropped.add(pgoff);
+        pages.remove(pgoff);
+        memory.releaseData(cache, pfn, false);
+        return true;
+    }
+
+    /**
+     * MADV_PAGEOUT's {@link io.mmemu.pgtable.CacheEviction}: page {@code pfn} dropped from the
+     * cache of the file its descriptor names, if it is clean and nothing else holds it.
+     */
+    static boolean pageoutEvict(final PhysicalMemory memory, final FrameCache cache, final long pfn)
+    {
+        final MappedFile file = caching(memory.mapping(pfn));
+        return file != null && file.evict(memory, cache, memory.index(pfn), pfn, false);
+    }
+
+    /**
+     * can_do_file_pageout: whether a process may page this file's cached pages out — it owns the
+     * file or may write it. mmemu has no file owners; a file it reads from the host counts when the
+     * host lets this JVM write it, a file that exists only here (the pattern, a new file) always.
+     */
+    boolean mayPageOut()
+    {
+        return !shmem && (source == null || !Files.exists(source) || Files.isWritable(source));
+    }
+
+    /**
+     * The frames the page caches of the files and shmem objects {@code spaces}' VMAs map hold (for
+     * the invariant checker: a cached page may be mapped nowhere). A cache no VMA of them maps is
+     * not seen.
+     */
+    static long[] cachedFrames(final AddressSpace... spaces)
+    {
+        final Set<MappedFile> files = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (final AddressSpace space : spaces)
+        {
+            for (final Vma vma : space.tree().toArray())
+            {
+                if (vma.file != null && vma.file.inode().hugetlb == null)
+                {
+                    files.add(vma.file.inode());
+                }
+            }
+        }
+        final org.agrona.collections.LongArrayList frames = new org.agrona.collections.LongArrayList();
+        for (final MappedFile file : files)
+        {
+            synchronized (file)
+            {
+                file.pages.forEach((pgoff, pfn) -> frames.addLong(pfn));
+            }
+        }
+        return frames.toLongArray();
+    }
+
+    /** Pages whose written-back bytes the object holds (for tests and the report). */
+    synchronized int writtenBack()
+    {
+        return written.size();
+    }
+
+    /** Write-backs of dirty pages to this object since it was made (nr_written, for this file). */
+    synchronized long writebacks()
+    {
+        return writebacks;
     }
 
     /** Drops the cached pages of {@code [fromPgoff, toPgoff)} (MADV_REMOVE's hole punch). */
@@ -413,6 +618,9 @@ public final class MappedFile
             {
                 memory.releaseData(cache, pfn, false);
             }
+            // a punched hole reads as zero, whatever reclaim wrote back
+            written.remove(p);
+            dropped.remove(p);
         }
     }
 
@@ -428,6 +636,14 @@ public final class MappedFile
         {
             pages.forEach((pgoff, pfn) -> memory.releaseData(cache, pfn, false));
             pages.clear();
+            if (caching)
+            {
+                caching = false;
+                CACHING.remove(mappingWord, this);
+            }
+            // what reclaim wrote back dies with the rest of the cache, as written pages always did here
+            written.clear();
+            dropped.clear();
             if (commitment != null)
             {
                 commitment.unaccount(committedPages);

@@ -102,6 +102,10 @@ final class Mmap
                 lock.unlockTree(cpu);
                 zapSections(cpu, replacement.start, replacement.end);
                 VmaEditor.freeReplacedTables(cpu, replacement.vma, replacement.start, replacement.end);
+                // the VMA's write lock ends under the mmap write lock, with the span released in
+                // the same hold (Linux: vma_end_write_all at mmap_write_unlock): a writer that
+                // takes the mmap lock meanwhile sees the VMA either locked and ours, or neither
+                lock.lockTree(cpu);
                 lock.unlockVma(cpu, replacement.vma);
             }
         }

@@ -578,10 +578,18 @@ final class RangeLock
         }
     }
 
-    /** The mmap lock for reading if no writer holds or waits for it (the rmap's trylock); never waits. */
+    /**
+     * The mmap lock for reading if no writer holds it (the rmap's trylock, vmf_anon_prepare's
+     * mmap_read_trylock); never waits. It does not defer to writers that only wait for the lock:
+     * what needs it holds it briefly, and each of its callers must exclude only a writer at work —
+     * deferring, a reclaim that walks page after page of one busy process (mmap-lock mode, writers
+     * queueing between the faults' holds) found nearly every page busy and OOM-killed it with swap
+     * to spare.
+     */
     boolean tryLockShared()
     {
-        return tryFair(mmapLock.readLock());
+        // the untimed tryLock barges, fair or not
+        return mmapLock.readLock().tryLock();
     }
 
     void unlockShared()
@@ -641,10 +649,16 @@ final class RangeLock
         return vma.placeholderCopy();
     }
 
-    /** Ends the lock on a VMA born locked that stays in the tree (after its old pages are gone). */
+    /**
+     * Ends the lock on a VMA born locked that stays in the tree (after its old pages are gone).
+     * Under the mmap write lock, which the caller then keeps until {@link #release}: a VMA in a
+     * span another writer owns is locked whenever a writer holds the mmap lock (the invariant
+     * above), so an unlocked one there would be merged or split by a writer that takes the mmap
+     * lock before this one's release.
+     */
     void unlockVma(final Cpu cpu, final Vma vma)
     {
-        assert owns(cpu, vma.start, vma.end);
+        assert holdsTree() && owns(cpu, vma.start, vma.end) : "VMA unlocked outside the mmap write lock or the writer's span";
         CpuStats.record(cpu.stats.vmaLockHold, vma.unlock());
     }
 

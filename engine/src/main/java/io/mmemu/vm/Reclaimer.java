@@ -1,17 +1,17 @@
 package io.mmemu.vm;
 
-import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 
-import io.mmemu.pgtable.MmuGather;
-import io.mmemu.pgtable.PageTableEditor;
 import io.mmemu.phys.FrameCache;
+import io.mmemu.phys.FrameFlags;
+import io.mmemu.phys.LruLists;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.phys.SwapArea;
 
 /**
  * Page reclaim of one machine (mm/vmscan.c): the watermarks, the background reclaimer (kswapd) and
- * direct reclaim, over the anonymous pages of every process, into the machine's {@link SwapArea}.
+ * direct reclaim, over the anonymous and page-cache pages of every process: anonymous pages go to
+ * the machine's {@link SwapArea}, file pages back to their file.
  * <ul>
  *   <li>Watermarks min, low and high, in frames, from the machine's size as
  *       __setup_per_zone_wmarks computes them (min_free_kbytes = sqrt(16 × KiB of memory), clamped
@@ -24,15 +24,21 @@ import io.mmemu.phys.SwapArea;
  *       the per-CPU reserves drained) reclaims a batch itself, with its locks let go, before the
  *       OOM killer is asked ({@link Faults#handle}).</li>
  * </ul>
- * The scan is a clock over page tables (Linux 2.4's swap_out; MGLRU's page-table walk), not over
- * LRU lists: a hand goes round the processes and their private VMAs one PT page (2 MiB) at a time;
- * a page whose A bit is set is given a second chance (the bit cleared, with the TLB flush
- * folio_referenced does), one whose bit is clear is swapped out ({@link PageTableEditor#pageout}).
- * Each process is scanned through a CPU attached for the scan, each VMA under its read lock
- * (per-VMA locking; one a writer holds is skipped, as rmap's trylock does) or the whole process
- * under the mmap read lock (mmap-lock mode): its tables stay while they are walked.
+ * The scan goes through the machine's LRU lists ({@link LruLists}), shrink_lruvec's way: each batch
+ * of {@link #SWAP_CLUSTER_MAX} pages is isolated from the tail of an inactive list (file first,
+ * then anonymous), after the active list was aged into it while the inactive one is the shorter.
+ * Each page is reclaimed through the reverse map ({@link Rmap}, one process at a time, each under
+ * tried locks): its A bits harvested from every mapping with the TLB flush (folio_referenced; a
+ * referenced page goes back to the active list), then an anonymous page unmapped into a swap entry
+ * and written to its slot, a page-cache page unmapped and dropped from its file's cache (written
+ * back there first when it is dirty). A page it cannot take goes back to the inactive list.
  * <p>
- * Counters are machine-wide vmstat: pgscan, pgsteal, pgmajfault, kswapd wake-ups, direct reclaims.
+ * Without a swap area (can_reclaim_anon_pages false: get_scan_count's SCAN_FILE) only the file
+ * lists are scanned: page-cache pages are still dropped, anonymous pages stay where they are, and a
+ * fault that finds no frame and no file page to drop goes to the OOM killer.
+ * <p>
+ * Counters are machine-wide vmstat: pgscan, pgsteal (of it, pages fork shared and page-cache pages),
+ * pgmajfault, kswapd wake-ups, direct reclaims.
  */
 public final class Reclaimer implements AutoCloseable
 {
@@ -42,7 +48,6 @@ public final class Reclaimer implements AutoCloseable
     private static final int PASSES = 3;
 
     private final PhysicalMemory memory;
-    private final OomKiller processes;
     private final long min;
     private final long low;
     private final long high;
@@ -50,11 +55,10 @@ public final class Reclaimer implements AutoCloseable
     private final AtomicLong stolen = new AtomicLong();
     private final AtomicLong majorFaults = new AtomicLong();
     private final AtomicLong sharedStolen = new AtomicLong();
+    private final AtomicLong fileStolen = new AtomicLong();
     private final AtomicLong kswapdWakeups = new AtomicLong();
     private final AtomicLong directReclaims = new AtomicLong();
-    /** The clock hand: the process index and address the next scan starts from. Guarded by {@code this}. */
-    private int handProcess;
-    private long handVa;
+    private final Mappings mappings;
     /** kswapd's state. Guarded by {@code kswapdLock}. */
     private final Object kswapdLock = new Object();
     private Thread kswapd;
@@ -62,10 +66,10 @@ public final class Reclaimer implements AutoCloseable
     private boolean running;
     private boolean stopped;
 
-    Reclaimer(final PhysicalMemory memory, final OomKiller processes)
+    Reclaimer(final PhysicalMemory memory, final Mappings mappings)
     {
         this.memory = memory;
-        this.processes = processes;
+        this.mappings = mappings;
         final long frames = memory.totalFrames();
         final long kib = frames * (PhysicalMemory.PAGE_SIZE / 1024);
         final long minKib = Math.min(262_144, Math.max(128, (long)Math.sqrt(16.0 * kib)));
@@ -73,10 +77,7 @@ public final class Reclaimer implements AutoCloseable
         final long step = Math.max(min / 4, frames * 10 / 10_000);
         this.low = min + step;
         this.high = low + step;
-        if (memory.swap() != null)
-        {
-            memory.watchLowMemory(low, this::wake);
-        }
+        memory.watchLowMemory(low, this::wake);
     }
 
     /** The watermarks, in frames. */
@@ -101,7 +102,7 @@ public final class Reclaimer implements AutoCloseable
         return scanned.get();
     }
 
-    /** pgsteal: pages reclaimed (swapped out). */
+    /** pgsteal: pages reclaimed (swapped out, or dropped from the page cache). */
     public long stolen()
     {
         return stolen.get();
@@ -117,6 +118,12 @@ public final class Reclaimer implements AutoCloseable
     public long sharedStolen()
     {
         return sharedStolen.get();
+    }
+
+    /** Page-cache pages reclaim dropped (part of pgsteal): clean ones, and dirty ones written back to their file. */
+    public long fileStolen()
+    {
+        return fileStolen.get();
     }
 
     public long kswapdWakeups()
@@ -141,10 +148,6 @@ public final class Reclaimer implements AutoCloseable
      */
     boolean direct(final Cpu cpu)
     {
-        if (memory.swap() == null)
-        {
-            return false;
-        }
         assert cpu.editor.holdsNoLock() && !cpu.mm.rangeLock().holdsShared() : "direct reclaim entered holding a fault's lock";
         directReclaims.incrementAndGet();
         // should_reclaim_retry: a pass that took nothing may have met pages busy for a moment (a VMA
@@ -155,6 +158,12 @@ public final class Reclaimer implements AutoCloseable
             if (reclaim(SWAP_CLUSTER_MAX, cpu) > 0)
             {
                 return true;
+            }
+            if (memory.swap() == null && filePages() == 0)
+            {
+                // should_reclaim_retry's zone_reclaimable_pages: without a swap area only the page
+                // cache could give frames, and it holds none (isolated pages aside): no point waiting
+                return false;
             }
             // reclaim_throttle(VMSCAN_THROTTLE_NOPROGRESS): a pass that found everything busy (a
             // writer holding the process for a MAP_FIXED or munmap, pages under writeback) waits a
@@ -175,6 +184,13 @@ public final class Reclaimer implements AutoCloseable
         return false;
     }
 
+    /** Pages on the file lists (a racy sum): what reclaim can take on a machine without swap. */
+    private long filePages()
+    {
+        final LruLists lru = memory.lru();
+        return lru.size(LruLists.INACTIVE_FILE) + lru.size(LruLists.ACTIVE_FILE);
+    }
+
     /** The first no-progress wait of {@link #direct}; it doubles each try, up to a millisecond. */
     private static final long NO_PROGRESS_WAIT_NANOS = 10_000;
 
@@ -182,9 +198,10 @@ public final class Reclaimer implements AutoCloseable
     private static final int MAX_RECLAIM_RETRIES = 16;
 
     /**
-     * Reclaims up to {@code target} pages from the processes' anonymous memory, the clock hand going
-     * round at most {@link #PASSES} times; returns the pages swapped out. Any thread that is no
-     * emulated CPU, no locks held.
+     * Reclaims up to {@code target} pages from the LRU lists (the anonymous ones only with a swap
+     * area), making at most {@link #PASSES} passes' worth of scans over them; returns the pages
+     * reclaimed (swapped out or dropped from the page cache). Any thread that is no emulated CPU,
+     * no locks held.
      */
     public long reclaim(final long target)
     {
@@ -192,266 +209,166 @@ public final class Reclaimer implements AutoCloseable
     }
 
     /**
-     * {@link #reclaim(long)} on behalf of {@code self} (direct reclaim; null for kswapd): its own
-     * process is scanned through {@code self}, online, as a syscall of its would be; another
-     * process through a CPU attached for the scan, with {@code self} offline meanwhile.
+     * shrink_lruvec over the lists, for {@code self} (direct reclaim; null for kswapd),
+     * which is offline meanwhile: every rmap walk attaches a CPU of its own to the process it
+     * visits, the faulting one's included, and waits for the acknowledgements of the others.
      */
     private long reclaim(final long target, final Cpu self)
     {
-        if (memory.swap() == null || target <= 0)
-        {
-            return 0;
-        }
-        // a snapshot: processes exit (and leave the list) while the hand goes round
-        final AddressSpace[] all = processes.processes().toArray(new AddressSpace[0]);
-        final int n = all.length;
-        if (n == 0)
-        {
-            return 0;
-        }
-        final int startProcess;
-        final long startVa;
-        synchronized (this)
-        {
-            startProcess = handProcess % n;
-            startVa = handVa;
-        }
-        long taken = 0;
-        for (int step = 0; step <= PASSES * n && taken < target; step++)
-        {
-            final int index = (startProcess + step) % n;
-            final long from = step == 0 ? startVa : 0;
-            final Shared shared = new Shared();
-            final Scan scan;
-            long unmapped = 0;
-            try
-            {
-                scan = scan(all[index], from, target - taken, self, shared);
-            }
-            finally
-            {
-                // also when the scan failed: the references it took are the rmap's to drop
-                unmapped = unmapShared(shared, self);
-            }
-            taken += scan.stolen + unmapped;
-            if (taken >= target || scan.swapFull)
-            {
-                synchronized (this)
-                {
-                    handProcess = index;
-                    handVa = scan.next;
-                }
-                break;
-            }
-        }
-        return taken;
-    }
-
-    /** Where one process's scan stopped, and what it took. */
-    private record Scan(long stolen, long next, boolean swapFull)
-    {
-    }
-
-    /** Pages a scan found shared and unreferenced, each retained once, for the rmap: page, anon_vma, linear index. */
-    private static final class Shared
-    {
-        long[] pfns = new long[SWAP_CLUSTER_MAX];
-        long[] indexes = new long[SWAP_CLUSTER_MAX];
-        AnonVma[] anons = new AnonVma[SWAP_CLUSTER_MAX];
-        int count;
-
-        void add(final long pfn, final AnonVma anon, final long index)
-        {
-            if (count == pfns.length)
-            {
-                pfns = Arrays.copyOf(pfns, count * 2);
-                indexes = Arrays.copyOf(indexes, count * 2);
-                anons = Arrays.copyOf(anons, count * 2);
-            }
-            pfns[count] = pfn;
-            indexes[count] = index;
-            anons[count] = anon;
-            count++;
-        }
-    }
-
-    /**
-     * shrink_folio_list's try_to_unmap for the shared pages a scan handed back: each through the
-     * {@link Rmap} (which consumes the scan's reference), with {@code self} offline meanwhile (the
-     * walks flush the CPUs of every process mapping the page). Returns the pages freed whole.
-     */
-    private long unmapShared(final Shared shared, final Cpu self)
-    {
-        if (shared.count == 0)
+        if (target <= 0)
         {
             return 0;
         }
         if (self != null)
         {
+            // lru_add_drain: what this CPU just faulted in joins the lists, where reclaim can find it
+            memory.drainAddBatch(self.cache);
             self.goOffline();
         }
         // this thread's cache for the pages freed (kswapd and direct reclaimers run at once)
         final FrameCache cache = memory.newCache();
-        final Rmap rmap = new Rmap(memory, cache);
-        long freed = 0;
-        int i = 0;
-        try
+        try (Rmap rmap = new Rmap(memory, cache))
         {
-            for (; i < shared.count; i++)
-            {
-                final int result = rmap.reclaim(shared.anons[i], shared.indexes[i], shared.pfns[i]);
-                if (result == Rmap.RECLAIMED)
-                {
-                    freed++;
-                }
-                else if (result == Rmap.SWAP_FULL)
-                {
-                    i++;
-                    break;
-                }
-            }
+            return shrink(target, rmap, cache);
         }
         finally
         {
-            // the pages not walked (the swap area filled up, or a walk failed): the scan's references
-            for (; i < shared.count; i++)
-            {
-                memory.releaseData(cache, shared.pfns[i], false);
-            }
             memory.retireCache(cache);
             if (self != null)
             {
                 self.goOnline();
             }
         }
-        stolen.addAndGet(freed);
-        sharedStolen.addAndGet(freed);
-        return freed;
     }
 
-    /** One process from {@code from}: its private VMAs, a PT page at a time, until {@code budget} pages are taken. */
-    private Scan scan(final AddressSpace mm, final long from, final long budget, final Cpu self, final Shared shared)
+    /**
+     * shrink_lruvec: batches from the file and the anonymous inactive lists by turns (file first:
+     * a clean page costs no swap slot), each list aged from its active one while it is the shorter
+     * (inactive_is_low), until {@code target} pages are taken or every page has been looked at
+     * {@link #PASSES} times. Without a swap area only the file lists (get_scan_count's SCAN_FILE).
+     */
+    private long shrink(final long target, final Rmap rmap, final FrameCache cache)
     {
-        if (self != null && self.mm == mm)
+        final LruLists lru = memory.lru();
+        final Pass pass = new Pass();
+        // can_reclaim_anon_pages: without a swap area the anonymous lists are neither aged nor scanned
+        final boolean swap = memory.swap() != null;
+        // enough looks for every page to be seen PASSES times: the first may only clear A bits
+        pass.budget = PASSES * (lru.size(LruLists.INACTIVE_FILE) + lru.size(LruLists.ACTIVE_FILE)
+            + (swap ? lru.size(LruLists.INACTIVE_ANON) + lru.size(LruLists.ACTIVE_ANON) : 0)) + 2 * SWAP_CLUSTER_MAX;
+        boolean file = true;
+        boolean anon = swap;
+        while (pass.taken < target && pass.budget > 0 && (file || anon))
         {
-            return scan(mm, from, budget, self, false, shared);
-        }
-        final Cpu cpu;
-        try
-        {
-            cpu = mm.attachCpu();
-        }
-        catch (final IllegalStateException closed)
-        {
-            return new Scan(0, 0, false);
-        }
-        if (self != null)
-        {
-            self.goOffline();
-        }
-        try
-        {
-            return scan(mm, from, budget, cpu, true, shared);
-        }
-        finally
-        {
-            if (self != null)
+            if (file)
             {
-                self.goOnline();
+                file = shrinkList(LruLists.INACTIVE_FILE, rmap, cache, pass);
+            }
+            if (anon && pass.taken < target)
+            {
+                anon = shrinkList(LruLists.INACTIVE_ANON, rmap, cache, pass);
             }
         }
+        stolen.addAndGet(pass.taken);
+        return pass.taken;
     }
 
-    /** {@link #scan(AddressSpace, long, long, Cpu)} through {@code cpu}, closed at the end when {@code attached}. */
-    private Scan scan(final AddressSpace mm, final long from, final long budget, final Cpu cpu, final boolean attached,
-        final Shared shared)
+    /** One reclaim's progress: pages taken, looks left, the isolated batch. */
+    private static final class Pass
     {
-        final boolean perVma = mm.perVma();
-        long taken = 0;
+        final long[] batch = new long[SWAP_CLUSTER_MAX];
+        long taken;
+        long budget;
+    }
+
+    /**
+     * One batch of shrink_inactive_list over {@code inactive} (after shrink_active_list's aging);
+     * false when the list has nothing more to give (empty with its active list, or the swap area full).
+     */
+    private boolean shrinkList(final int inactive, final Rmap rmap, final FrameCache cache, final Pass pass)
+    {
+        final LruLists lru = memory.lru();
+        final long[] batch = pass.batch;
+        final int activeList = inactive + 1;
+        final long active = lru.size(activeList);
+        if (lru.size(inactive) < active)
+        {
+            scanned.addAndGet(lru.deactivate(activeList, SWAP_CLUSTER_MAX));
+        }
+        final int n = lru.isolate(inactive, SWAP_CLUSTER_MAX, SWAP_CLUSTER_MAX, batch);
+        if (n == 0)
+        {
+            pass.budget -= SWAP_CLUSTER_MAX;
+            return active > 0 && lru.size(activeList) > 0;
+        }
+        pass.budget -= n;
+        scanned.addAndGet(n);
+        int i = 0;
+        boolean swapFull = false;
         try
         {
-            if (!perVma)
+            for (; i < n && !swapFull; i++)
             {
-                mm.lockRead(cpu);
-            }
-            try
-            {
-                final PageTableEditor editor = cpu.editor;
-                final MmuGather tlb = cpu.gather;
-                for (final Vma vma : mm.tree().toArray())
+                switch (shrinkOne(rmap, batch[i]))
                 {
-                    if (vma.end <= from || !reclaimable(vma))
+                    case Rmap.RECLAIMED ->
                     {
-                        continue;
-                    }
-                    if (perVma && !vma.tryReadLock())
-                    {
-                        // a writer holds it: skip, as rmap's trylock does under reclaim
-                        continue;
-                    }
-                    try
-                    {
-                        for (long lo = Math.max(vma.start, from); lo < vma.end; )
+                        pass.taken++;
+                        if (inactive == LruLists.INACTIVE_FILE)
                         {
-                            final long hi = Math.min(vma.end, (lo + CHUNK) & ~(CHUNK - 1));
-                            editor.resetPageout();
-                            final long left = budget - taken - shared.count;
-                            // anonymous memory only: a private file mapping's shared pages may be the file's
-                            editor.pageoutCollectShared(vma.file == null && vma.anonVma() != null ? (int)Math.min(left, Integer.MAX_VALUE) : 0);
-                            tlb.begin(cpu.shootdown);
-                            try
-                            {
-                                editor.pageout(mm.cr3(), lo, hi, PageTableEditor.PAGEOUT_RECLAIM, left, tlb);
-                            }
-                            finally
-                            {
-                                editor.pageoutCollectShared(0);
-                                tlb.finish();
-                                for (int i = 0; i < editor.pageoutShared(); i++)
-                                {
-                                    shared.add(editor.pageoutSharedPfn(i), vma.anonVma(),
-                                        vma.pgoff + ((editor.pageoutSharedVa(i) - vma.start) >>> 12));
-                                }
-                            }
-                            scanned.addAndGet(editor.pageoutScanned());
-                            stolen.addAndGet(editor.pageoutStolen());
-                            taken += editor.pageoutStolen();
-                            if (taken + shared.count >= budget || editor.pageoutSwapFull())
-                            {
-                                return new Scan(taken, hi, editor.pageoutSwapFull());
-                            }
-                            lo = hi;
+                            fileStolen.incrementAndGet();
+                        }
+                        else if (rmap.unmapped() > 1)
+                        {
+                            sharedStolen.incrementAndGet();
                         }
                     }
-                    finally
+                    case Rmap.REFERENCED -> lru.putback(batch[i], true);
+                    case Rmap.SWAP_FULL ->
                     {
-                        if (perVma)
-                        {
-                            vma.readUnlock();
-                        }
+                        lru.putback(batch[i], false);
+                        swapFull = true;
                     }
+                    default -> lru.putback(batch[i], false);
                 }
-                return new Scan(taken, 0, false);
-            }
-            finally
-            {
-                if (!perVma)
-                {
-                    mm.unlockRead();
-                }
+                memory.releaseData(cache, batch[i], false);
             }
         }
         finally
         {
-            if (attached)
+            // the swap area filled up, or a walk failed: the rest go back as they were
+            for (; i < n; i++)
             {
-                cpu.close();
+                lru.putback(batch[i], false);
+                memory.releaseData(cache, batch[i], false);
             }
         }
+        return !swapFull;
     }
 
-    /** One PT page's reach: the scan's step, where the hand may stop. */
-    private static final long CHUNK = 1L << 21;
+    /** shrink_folio_list for one isolated page: its family's or file's rmap, or back to the list when it has none. */
+    private int shrinkOne(final Rmap rmap, final long pfn)
+    {
+        final long word = memory.mapping(pfn);
+        if (!Mappings.isAnon(word))
+        {
+            final MappedFile file = (memory.flags(pfn) & FrameFlags.FILE_LRU) != 0 ? MappedFile.caching(word) : null;
+            if (file == null)
+            {
+                // shmem, on the anonymous lists as Linux keeps it, is not reclaimed (out of the inactive
+                // scan's way); or a file that died, its pages being freed
+                return (memory.flags(pfn) & FrameFlags.FILE_LRU) != 0 ? Rmap.KEPT : Rmap.REFERENCED;
+            }
+            return rmap.reclaimFile(file, memory.index(pfn), pfn);
+        }
+        final AnonVma root = mappings.anonRoot(word);
+        if (root == null)
+        {
+            // a family whose last process exited: its pages are being freed
+            return Rmap.KEPT;
+        }
+        return rmap.reclaim(root, memory.index(pfn), pfn);
+    }
 
     /** can_madv_lru_vma and a private mapping: where anonymous pages (or private copies of file pages) live. */
     static boolean reclaimable(final Vma vma)

@@ -85,13 +85,10 @@ final class Stack
         {
             return REFUSED;
         }
-        AnonVma anon = vma.anonVma();
-        if (anon == null)
-        {
-            final AnonVma adopted = VmaEditor.findMergeableAnonVma(mm, vma);
-            anon = vma.assignAnonVma(adopted != null ? adopted : new AnonVma());
-        }
-        final Vma grown = vma.withRange(address, vma.end, vma.pgoff - ((vma.start - address) >>> 12), anon);
+        // expand_downwards' anon_vma_prepare, under the mmap write lock (which also makes this
+        // process a member of a new anon_vma's family, as a fault's does)
+        Faults.prepareAnonVma(mm, vma);
+        final Vma grown = vma.withRange(address, vma.end, vma.pgoff - ((vma.start - address) >>> 12), vma.anonVma());
         VmaEditor.replace(cpu, i, vma, grown);
         cpu.stats.stackGrowths++;
         return GROWN;

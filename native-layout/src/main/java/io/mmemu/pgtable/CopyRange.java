@@ -216,7 +216,8 @@ public final class CopyRange extends RangeVisitor
                 }
                 else if (!memory.isBacked(pfn))
                 {
-                    final long own = memory.allocateAnon(cache);
+                    // tables-only backing hands out phantom frames only, which no LRU list holds: no mapping to name
+                    final long own = memory.allocateAnon(cache, 0, 0);
                     if (own == NO_FRAME)
                     {
                         return PageTableEditor.NO_MEMORY;

@@ -95,9 +95,22 @@ public final class HugePmd
             }
             final long pt = withdraw(table);
             final long ptBase = pt << 12;
+            // only A and D may change under the lock: the head is the same on every pass below
+            final long head = PageTableEntry.leafAddress(e, LEVEL_PMD) >>> 12;
+            if (!memory.isHugeZeroPage(head) && memory.isBacked(head) && !memory.isHugetlb(head))
+            {
+                // mmemu splits the folio with its leaf: its pages become LRU entries of their own.
+                // Before the PT page is published, as __split_huge_pmd_locked fills the PTEs and
+                // publishes them last (pmd_populate): until the CAS below, the leaf still holds a
+                // reference on every subpage (split_folio's rule: a folio is split only under a
+                // reference), and nobody can reach a subpage's PTE to zap or unmap it. After the
+                // CAS a zap of a PTE (under the PT page's lock only, not this one) may free the
+                // subpage at once — before it had its LRU bits it would be freed as "on no list"
+                // (freeUnlisted), and a split after that would link a free frame.
+                memory.lru().splitFolio(head, PageTableEntry.ENTRIES);
+            }
             while (true)
             {
-                final long head = PageTableEntry.leafAddress(e, LEVEL_PMD) >>> 12;
                 if (memory.isHugeZeroPage(head))
                 {
                     // __split_huge_zero_page_pmd: each 4 KiB part maps the 4 KiB zero page

@@ -16,7 +16,7 @@ public final class MmuGather
 {
     /** Flush after this many pages; one PT page's worth more fits, so a zap can finish its table. */
     public static final int BATCH = 512;
-    private static final long CLEAN = Long.MIN_VALUE;
+    private static final long CLEAN = PhysicalMemory.CLEAN;
     /** Marks a gathered page as a whole huge page (its head PFN): its 512 subpages are released together. */
     private static final long HUGE = 1L << 62;
 
@@ -80,6 +80,8 @@ public final class MmuGather
             flush.flush(start, end);
             flushes++;
         }
+        // huge pages one by one; the 4 KiB pages as one batch (release_pages: the LRU lock once)
+        int small = 0;
         for (int i = 0; i < pageCount; i++)
         {
             final long p = pages[i];
@@ -89,9 +91,10 @@ public final class MmuGather
             }
             else
             {
-                memory.releaseData(cache, p & ~CLEAN, p < 0);
+                pages[small++] = p;
             }
         }
+        memory.releaseDataBatch(cache, pages, small);
         for (int i = 0; i < tableCount; i++)
         {
             memory.freeTable(cache, tables[i]);

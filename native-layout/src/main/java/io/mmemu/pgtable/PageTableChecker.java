@@ -120,6 +120,17 @@ public final class PageTableChecker extends RangeVisitor
     public static Result check(final PhysicalMemory memory, final boolean accounting, final long[] cr3s,
         final LeafVisitor[] visitors, final long[] cachedHugetlb)
     {
+        return check(memory, accounting, cr3s, visitors, cachedHugetlb, new long[0]);
+    }
+
+    /**
+     * As above, with the 4 KiB pages file page caches hold ({@code cachedPages}: a page reclaim or
+     * MADV_PAGEOUT unmapped but could not drop, a shared file page after MADV_DONTNEED): in use
+     * whether mapped or not, each holding the cache's reference beside its mappings.
+     */
+    public static Result check(final PhysicalMemory memory, final boolean accounting, final long[] cr3s,
+        final LeafVisitor[] visitors, final long[] cachedHugetlb, final long[] cachedPages)
+    {
         try (FrameBitmap tables = new FrameBitmap(memory.backedFrames());
              FrameBitmap mapped = new FrameBitmap(memory.totalFrames()))
         {
@@ -132,6 +143,7 @@ public final class PageTableChecker extends RangeVisitor
                 walker.walk(checker, cr3s[i], 0L, PagingMode.span(PagingMode.levels(cr3s[i])));
             }
             checker.cachedHugetlb(cachedHugetlb);
+            checker.cachedPages(cachedPages);
             checker.checkCounts(accounting);
             if (memory.useAfterFrees() > 0)
             {
@@ -277,6 +289,25 @@ public final class PageTableChecker extends RangeVisitor
         for (long i = 0; i < PhysicalMemory.HUGE_FRAMES; i++)
         {
             backedDataFrame(head + i, va + (i << 12));
+        }
+    }
+
+    /** Pages a file's page cache holds: DATA frames, counted in use (once) whether mapped or not, each referenced beyond its mappings. */
+    private void cachedPages(final long[] pfns)
+    {
+        for (final long pfn : pfns)
+        {
+            if (!memory.isBacked(pfn) || (memory.flags(pfn) & FrameFlags.STATE_MASK) != FrameFlags.DATA)
+            {
+                violation("cached page %d is no data page", pfn);
+                continue;
+            }
+            cachedOnly += mapped.contains(pfn) ? 0 : 1;
+            if (memory.refcount(pfn) < 1 + memory.mapcount(pfn))
+            {
+                violation("cached frame %d has refcount %d, not above its mapcount %d", pfn,
+                    memory.refcount(pfn), memory.mapcount(pfn));
+            }
         }
     }
 

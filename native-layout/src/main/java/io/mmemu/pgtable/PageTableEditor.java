@@ -3,6 +3,7 @@ package io.mmemu.pgtable;
 import java.lang.foreign.MemorySegment;
 
 import io.mmemu.phys.FrameCache;
+import io.mmemu.phys.FrameFlags;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.phys.SwapArea;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -40,7 +41,6 @@ public final class PageTableEditor
 
     /** {@link #pageout} modes: see {@link PageoutRange}. */
     public static final int PAGEOUT_COLD = PageoutRange.COLD;
-    public static final int PAGEOUT_RECLAIM = PageoutRange.RECLAIM;
     public static final int PAGEOUT_FORCE = PageoutRange.PAGEOUT;
 
     /** {@link #swapIn} results. */
@@ -54,6 +54,12 @@ public final class PageTableEditor
     public static final int RMAP_REFERENCED = 2;
     public static final int RMAP_BUSY = 3;
     public static final int RMAP_UNMAPPED = 4;
+    /**
+     * {@link #rmapOne}'s {@code swapEntry} for a page-cache page: its entries are cleared, not
+     * replaced (a later fault finds the page in the cache, or reads it in). A present bit alone, so
+     * never a swap entry.
+     */
+    public static final long RMAP_DROP = PageTableEntry.PRESENT;
 
     private final PhysicalMemory memory;
     private final MemorySegment frames;
@@ -533,8 +539,8 @@ public final class PageTableEditor
 
     /**
      * Reclaims anonymous pages of {@code [start, end)} to the machine's swap area, or clears their A
-     * bits, as {@code mode} says ({@link #PAGEOUT_COLD}, {@link #PAGEOUT_RECLAIM},
-     * {@link #PAGEOUT_FORCE}; see {@link PageoutRange}), swapping out at most {@code budget} pages.
+     * bits, as {@code mode} says ({@link #PAGEOUT_COLD}, {@link #PAGEOUT_FORCE}: MADV_COLD and
+     * MADV_PAGEOUT; see {@link PageoutRange}), swapping out at most {@code budget} pages.
      * {@code tlb} must be bound to the address space's flush; the caller finishes it (the A bits
      * cleared since the last swap-out are flushed then). The caller holds the range's VMAs (their
      * tables stay). Counters accumulate in {@link #pageoutScanned()} etc. until {@link #resetPageout()}.
@@ -543,14 +549,33 @@ public final class PageTableEditor
     public int pageout(final long cr3, final long start, final long end, final int mode, final long budget,
         final MmuGather tlb)
     {
-        if (mode != PAGEOUT_COLD && memory.swap() == null)
+        return pageout(cr3, start, end, mode, budget, null, tlb);
+    }
+
+    /**
+     * {@link #pageout}, and with {@code eviction} non-null ({@link #PAGEOUT_FORCE} only) the
+     * page-cache pages only this entry maps are unmapped and offered to it after the flush (see
+     * {@link PageoutRange}), with or without a swap area.
+     */
+    public int pageout(final long cr3, final long start, final long end, final int mode, final long budget,
+        final CacheEviction eviction, final MmuGather tlb)
+    {
+        if (mode != PAGEOUT_COLD && memory.swap() == null && eviction == null)
         {
             return OK;
         }
         pageoutRange.mode = mode;
         pageoutRange.budget = budget;
         pageoutRange.swapFull = false;
-        return run(pageoutRange, tlb, cr3, start, end);
+        pageoutRange.eviction = eviction;
+        try
+        {
+            return run(pageoutRange, tlb, cr3, start, end);
+        }
+        finally
+        {
+            pageoutRange.eviction = null;
+        }
     }
 
     /** Starts {@link #pageout}'s counters from zero. */
@@ -578,32 +603,6 @@ public final class PageTableEditor
     }
 
     /**
-     * From the next {@link #pageout} (RECLAIM mode) on, hand back up to {@code max} unreferenced
-     * pages fork shares, each retained once ({@link #pageoutShared()}); 0 stops it. The caller
-     * releases every page handed back.
-     */
-    public void pageoutCollectShared(final int max)
-    {
-        pageoutRange.collectShared = Math.min(max, pageoutRange.sharedPfns.length);
-    }
-
-    /** Shared pages handed back since {@link #resetPageout()}: {@link #pageoutSharedPfn}/{@link #pageoutSharedVa} 0..n-1. */
-    public int pageoutShared()
-    {
-        return pageoutRange.shared;
-    }
-
-    public long pageoutSharedPfn(final int i)
-    {
-        return pageoutRange.sharedPfns[i];
-    }
-
-    public long pageoutSharedVa(final int i)
-    {
-        return pageoutRange.sharedVas[i];
-    }
-
-    /**
      * One step of an rmap walk over the 4 KiB entry of {@code va} (folio_referenced_one and
      * try_to_unmap_one), under its PT lock. The caller holds what keeps the tables of {@code va}
      * (its VMA's read lock, or the mmap read lock) and a reference on the page {@code pfn}.
@@ -611,24 +610,44 @@ public final class PageTableEditor
      *   <li>{@code swapEntry == 0}: the reference harvest — an entry mapping the page with its A
      *       bit set has it cleared ({@link #RMAP_REFERENCED}, the range added to {@code tlb} for the
      *       flush); with it clear, {@link #RMAP_MAPPED};</li>
-     *   <li>otherwise the unmap — the entry is replaced by {@code swapEntry} (soft-dirty carried),
+     *   <li>otherwise the unmap — the entry is replaced by {@code swapEntry} (soft-dirty carried;
+     *       {@link #RMAP_DROP}: cleared, a set D bit moved to the page-cache page's
+     *       {@link io.mmemu.phys.FrameFlags#CACHE_DIRTY}),
      *       the page's mapcount dropped (its reference stays: the caller releases it after the
      *       flush and the write-out), the range added to {@code tlb}: {@link #RMAP_UNMAPPED}. With
      *       {@code duplicate} the slot's count is raised first, under the lock, so a zap of the
      *       entry never sees the count short.</li>
      * </ul>
-     * {@link #RMAP_BUSY}: the page is mapped writable (it may change) or by a huge leaf here;
-     * {@link #RMAP_ABSENT}: this entry does not map it.
+     * A writable entry is taken only for an {@linkplain PhysicalMemory#isAnonExclusive exclusive}
+     * page (its one mapping: after the unmap and the flush its bytes are final), whose swap entry is
+     * then exclusive too; {@link #RMAP_BUSY} for a writable entry of any other page (it may change).
+     * A 2 MiB leaf mapping the page has its A bit harvested as a whole (pmdp_clear_flush_young) and is
+     * split for the unmap (try_to_unmap's TTU_SPLIT_HUGE_PMD); a hugetlb or 1 GiB leaf is
+     * {@link #RMAP_BUSY}. {@link #RMAP_ABSENT}: this entry does not map the page.
      */
     public int rmapOne(final long cr3, final long va, final long pfn, final long swapEntry, final boolean duplicate,
         final MmuGather tlb)
     {
-        final int walked = walker.walk(cr3, va);
+        int walked = walker.walk(cr3, va);
         if (walked == PageWalker.WALK_LARGE)
         {
             final long head = PageTableEntry.leafAddress(walker.entry(), walker.level()) >>> 12;
             final long pages = PageTableEntry.coverage(walker.level()) >>> 12;
-            return pfn >= head && pfn < head + pages ? RMAP_BUSY : RMAP_ABSENT;
+            if (pfn < head || pfn >= head + pages)
+            {
+                return RMAP_ABSENT;
+            }
+            if (walker.level() != PageTableEntry.LEVEL_PMD || memory.isHugetlb(head))
+            {
+                return RMAP_BUSY;
+            }
+            final long pmdSlot = walker.slot();
+            if (swapEntry == 0)
+            {
+                return youngHuge(pmdSlot, va & -HugePmd.SIZE, head, tlb);
+            }
+            huge.split(pmdSlot);
+            walked = walker.walk(cr3, va);
         }
         if (walked != PageWalker.WALK_PTE)
         {
@@ -646,7 +665,12 @@ public final class PageTableEditor
                 {
                     return RMAP_ABSENT;
                 }
-                if (PageTableEntry.isWritable(e))
+                final boolean exclusive = memory.isAnonExclusive(pfn);
+                final boolean cached = (memory.flags(pfn) & FrameFlags.FILE_LRU) != 0;
+                // an anonymous page mapped writable by one of several entries may change under the walk;
+                // a cache page's dirtiness is gathered from its entries' D bits as they are cleared,
+                // and judged only once no entry maps it (MappedFile.evict)
+                if (PageTableEntry.isWritable(e) && !exclusive && !cached)
                 {
                     return RMAP_BUSY;
                 }
@@ -659,9 +683,14 @@ public final class PageTableEditor
                     }
                     update = e & ~PageTableEntry.ACCESSED;
                 }
+                else if (swapEntry == RMAP_DROP)
+                {
+                    update = 0;
+                }
                 else
                 {
-                    update = swapEntry | ((e & PageTableEntry.SOFT_DIRTY) != 0 ? SwapEntry.SOFT_DIRTY : 0);
+                    update = swapEntry | ((e & PageTableEntry.SOFT_DIRTY) != 0 ? SwapEntry.SOFT_DIRTY : 0)
+                        | (exclusive ? SwapEntry.EXCLUSIVE : 0);
                 }
                 // volatile CAS: an MMU may set A/D without the lock; only those can change under it
                 final long witness = (long)ENTRY.compareAndExchange(frames, slot, e, update);
@@ -677,7 +706,15 @@ public final class PageTableEditor
             {
                 return RMAP_REFERENCED;
             }
-            if (duplicate)
+            if (swapEntry == RMAP_DROP)
+            {
+                if (PageTableEntry.isDirty(e))
+                {
+                    // try_to_unmap_one: if (pte_dirty(pteval)) folio_mark_dirty(folio)
+                    memory.markCacheDirty(pfn);
+                }
+            }
+            else if (duplicate)
             {
                 memory.swap().duplicate(SwapEntry.offset(swapEntry));
             }
@@ -688,6 +725,46 @@ public final class PageTableEditor
         {
             unlockTable(table);
         }
+    }
+
+    /**
+     * The reference harvest of a 2 MiB leaf at {@code pmdSlot} mapping the huge page at {@code head}:
+     * its A bit tested and cleared under the PMD table's PT lock, the 2 MiB range at {@code haddr}
+     * added to {@code tlb} when it was set.
+     */
+    private int youngHuge(final long pmdSlot, final long haddr, final long head, final MmuGather tlb)
+    {
+        final long table = pmdSlot >>> 12;
+        lockTable(table);
+        try
+        {
+            long e = (long)ENTRY.getVolatile(frames, pmdSlot);
+            while (true)
+            {
+                if (!PageTableEntry.isHugePmd(e) || PageTableEntry.leafAddress(e, PageTableEntry.LEVEL_PMD) >>> 12 != head)
+                {
+                    // split or zapped since the walk: the next pass looks again
+                    return RMAP_BUSY;
+                }
+                if (!PageTableEntry.isAccessed(e))
+                {
+                    return RMAP_MAPPED;
+                }
+                // volatile CAS: an MMU may set D without the lock
+                final long witness = (long)ENTRY.compareAndExchange(frames, pmdSlot, e, e & ~PageTableEntry.ACCESSED);
+                if (witness == e)
+                {
+                    break;
+                }
+                e = witness;
+            }
+        }
+        finally
+        {
+            unlockTable(table);
+        }
+        tlb.addRange(haddr, haddr + HugePmd.SIZE);
+        return RMAP_REFERENCED;
     }
 
     /** Whether the last {@link #pageout} found the swap area full. */

@@ -10,24 +10,30 @@ import io.mmemu.phys.SwapArea;
 import static io.mmemu.pgtable.PageWalker.ENTRY;
 
 /**
- * Reclaim of anonymous pages from one range of page tables: the reference harvest and the unmap of
- * mm/vmscan.c's shrink_folio_list, and MADV_COLD / MADV_PAGEOUT (mm/madvise.c's
- * madvise_cold_or_pageout_pte_range). Three modes:
+ * MADV_COLD and MADV_PAGEOUT over one range of page tables (mm/madvise.c's
+ * madvise_cold_or_pageout_pte_range); reclaim proper goes through the LRU lists and the reverse map
+ * (the engine's Reclaimer and Rmap, with {@link PageTableEditor#rmapOne}). Two modes:
  * <ul>
- *   <li>{@link #COLD}: the A bit of every anonymous page is cleared (deactivation: the page looks
- *       unreferenced to the next scan);</li>
- *   <li>{@link #RECLAIM}: a page whose A bit is set was referenced since the last scan: the bit is
- *       cleared and the page kept (folio_referenced's second chance); one whose bit is clear is
- *       swapped out;</li>
+ *   <li>{@link #COLD}: the A bit of every anonymous page, and of every page-cache page this entry
+ *       alone maps, is cleared and the page deactivated (folio_deactivate: to the inactive list,
+ *       where the next scan finds it unreferenced);</li>
  *   <li>{@link #PAGEOUT}: every eligible page is swapped out, referenced or not (reclaim_pages
  *       with ignore_references).</li>
  * </ul>
  * Eligible: a present entry mapping a backed anonymous page that this entry alone holds
- * ({@code ANON_EXCLUSIVE}, one reference: no gather or copy in flight). Pages fork shares cannot be
- * taken here, one entry at a time: when the caller {@linkplain #collectShared asks}, an unreferenced
- * one (read-only, not exclusive, held by its mappings only) is retained (one reference, taken under
- * the PT lock, so it cannot be freed) and handed back with its address, for the reverse map to
- * unmap everywhere at once. The zero pages and phantom frames are left.
+ * ({@code ANON_EXCLUSIVE}, one reference: no gather, copy or reclaim in flight), when the machine
+ * has a swap area. Pages fork shares are left, as Linux leaves them ("do not interfere with other
+ * mappings"); so are the zero pages and phantom frames.
+ * <p>
+ * With {@link #eviction} set (PAGEOUT of a file VMA whose file the caller may write:
+ * can_do_file_pageout), a page-cache page on the LRU that this entry alone maps (folio_mapcount
+ * 1) is paged out too, as reclaim_pages does it: under the PT lock its entry is cleared (a set D
+ * bit moved to the page's {@link FrameFlags#CACHE_DIRTY}, try_to_unmap_one's folio_mark_dirty),
+ * the entry's reference kept; after the flush the page is offered to {@link #eviction}, which
+ * drops it from its file's cache when it is clean and nothing else holds it. A dirty page stays
+ * cached, unmapped: only kswapd writes a file page back in shrink_folio_list (madvise leaves it
+ * to the flusher), which the host shows (PageoutHostTest).
+ * Nothing of this needs a swap area.
  * A 2 MiB leaf is split (as shrink_folio_list splits a THP it cannot swap whole) unless it is the
  * huge zero page or the mode is {@link #COLD}.
  * <p>
@@ -42,7 +48,6 @@ import static io.mmemu.pgtable.PageWalker.ENTRY;
 final class PageoutRange extends RangeVisitor
 {
     static final int COLD = 0;
-    static final int RECLAIM = 1;
     static final int PAGEOUT = 2;
 
     private final PageTableEditor editor;
@@ -51,6 +56,8 @@ final class PageoutRange extends RangeVisitor
     private final FrameCache cache;
     private final HugePmd huge;
     private final long zeroPagePfn;
+    /** {@link #pendingSlots}' mark of a page-cache page (no slot: it goes to {@link #eviction}). */
+    private static final long CACHE_PAGE = -1;
     /** Pages unmapped under the current PT page's lock, waiting for the flush and their write-out. */
     private final long[] pendingPfns = new long[PageTableEntry.ENTRIES];
     private final long[] pendingSlots = new long[PageTableEntry.ENTRIES];
@@ -58,20 +65,14 @@ final class PageoutRange extends RangeVisitor
     /** Set by the editor before each walk: the mode, and how many pages it may swap out at most. */
     int mode;
     long budget;
+    /** Set by the editor before each walk: where page-cache pages go (null: they are left alone). */
+    CacheEviction eviction;
     /** Counters since {@link #reset}: pages looked at, found referenced, swapped out (pgscan, pgsteal). */
     long scanned;
     long referenced;
     long stolen;
     /** Whether the last walk stopped because the swap area was full. */
     boolean swapFull;
-    /**
-     * Shared pages found unreferenced since {@link #reset}, each retained once for the caller, who
-     * releases it ({@link #collectShared} of them at most; 0: none collected).
-     */
-    final long[] sharedPfns = new long[PageTableEntry.ENTRIES];
-    final long[] sharedVas = new long[PageTableEntry.ENTRIES];
-    int shared;
-    int collectShared;
 
     PageoutRange(final PageTableEditor editor, final PhysicalMemory memory, final FrameCache cache, final HugePmd huge)
     {
@@ -90,7 +91,6 @@ final class PageoutRange extends RangeVisitor
         referenced = 0;
         stolen = 0;
         swapFull = false;
-        shared = 0;
     }
 
     int large(final long slot, final long entry, final long va, final int level)
@@ -112,14 +112,22 @@ final class PageoutRange extends RangeVisitor
         for (long s = slot, end = slot + ((long)count << 3); s < end; s += 8)
         {
             long e = (long)ENTRY.getOpaque(frames, s);
-            final boolean exclusive = eligible(e);
-            if (!exclusive && (shared >= collectShared || mode != RECLAIM || !sharedEligible(e)))
+            if (eviction != null && mode != COLD && cacheEligible(e))
+            {
+                scanned++;
+                unmapCachePage(s, e);
+                changed++;
+                continue;
+            }
+            if (mode == COLD ? !eligible(e) && !cacheEligible(e) : !eligible(e) || swap == null)
             {
                 continue;
             }
             scanned++;
-            if (mode != PAGEOUT && PageTableEntry.isAccessed(e))
+            if (mode == COLD)
             {
+                // folio_deactivate, under the PT lock that keeps the page mapped
+                memory.lru().deactivatePage(PageTableEntry.pfn(e));
                 // ptep_test_and_clear_young: CAS, an MMU may set D meanwhile; the walker gathers the
                 // range, and the caller's flush makes later accesses set A again
                 while (PageTableEntry.isAccessed(e))
@@ -127,32 +135,19 @@ final class PageoutRange extends RangeVisitor
                     final long witness = (long)ENTRY.compareAndExchange(frames, s, e, e & ~PageTableEntry.ACCESSED);
                     if (witness == e)
                     {
+                        referenced++;
+                        changed++;
                         break;
                     }
                     e = witness;
                 }
-                referenced++;
-                changed++;
                 continue;
             }
-            if (mode == COLD)
-            {
-                continue;
-            }
-            if (stolen + shared >= budget)
+            if (stolen >= budget)
             {
                 break;
             }
             final long pfn = PageTableEntry.pfn(e);
-            if (!exclusive)
-            {
-                // under the PT lock the entry holds the page: the reference keeps it for the rmap
-                memory.retainData(pfn);
-                sharedPfns[shared] = pfn;
-                sharedVas[shared] = va + ((s - slot) << 9);
-                shared++;
-                continue;
-            }
             final long swapSlot = swap.allocate(pfn);
             if (swapSlot == SwapArea.NO_SLOT)
             {
@@ -178,6 +173,52 @@ final class PageoutRange extends RangeVisitor
         return PageTableEditor.OK;
     }
 
+    /**
+     * A present entry of a page-cache page on the LRU that no other entry maps (the page may be
+     * held otherwise: the eviction judges that after the flush). Under the PT lock.
+     */
+    private boolean cacheEligible(final long e)
+    {
+        if (!PageTableEntry.isPresent(e))
+        {
+            return false;
+        }
+        final long pfn = PageTableEntry.pfn(e);
+        return pfn != zeroPagePfn && memory.isBacked(pfn)
+            && (memory.flags(pfn) & (FrameFlags.STATE_MASK | FrameFlags.FILE_LRU | FrameFlags.LRU))
+                == (FrameFlags.DATA | FrameFlags.FILE_LRU | FrameFlags.LRU)
+            && memory.mapcount(pfn) == 1;
+    }
+
+    /**
+     * try_to_unmap_one of page-cache entry {@code e} at {@code s}, under its PT lock: cleared, its
+     * D bit moved to the page, its mapcount dropped; the entry's reference waits with the page
+     * for the flush (the walker gathered the range).
+     */
+    private void unmapCachePage(final long s, final long e0)
+    {
+        long e = e0;
+        while (true)
+        {
+            // volatile CAS: an MMU may set A/D without the lock, and a D bit lost here would lose a write
+            final long witness = (long)ENTRY.compareAndExchange(frames, s, e, 0L);
+            if (witness == e)
+            {
+                break;
+            }
+            e = witness;
+        }
+        final long pfn = PageTableEntry.pfn(e);
+        if (PageTableEntry.isDirty(e))
+        {
+            memory.markCacheDirty(pfn);
+        }
+        memory.unmapData(pfn);
+        pendingPfns[pending] = pfn;
+        pendingSlots[pending] = CACHE_PAGE;
+        pending++;
+    }
+
     /** A present entry of an anonymous page only it holds (under the PT lock: the page stays held meanwhile). */
     private boolean eligible(final long e)
     {
@@ -189,22 +230,6 @@ final class PageoutRange extends RangeVisitor
         return pfn != zeroPagePfn && memory.isBacked(pfn)
             && (memory.flags(pfn) & (FrameFlags.STATE_MASK | FrameFlags.ANON_EXCLUSIVE)) == (FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE)
             && memory.refcount(pfn) == 1;
-    }
-
-    /**
-     * A present read-only entry of a DATA page fork shares or shared (not exclusive), held by
-     * mappings only (no page cache, gather or copy holds it): what only an rmap walk can take.
-     */
-    private boolean sharedEligible(final long e)
-    {
-        if (!PageTableEntry.isPresent(e) || PageTableEntry.isWritable(e))
-        {
-            return false;
-        }
-        final long pfn = PageTableEntry.pfn(e);
-        return pfn != zeroPagePfn && memory.isBacked(pfn)
-            && (memory.flags(pfn) & (FrameFlags.STATE_MASK | FrameFlags.ANON_EXCLUSIVE | FrameFlags.HUGETLB)) == FrameFlags.DATA
-            && memory.refcount(pfn) == memory.mapcount(pfn);
     }
 
     /**
@@ -220,11 +245,19 @@ final class PageoutRange extends RangeVisitor
             final SwapArea swap = memory.swap();
             for (int i = 0; i < pending; i++)
             {
-                swap.writeOut(pendingSlots[i], frames);
+                if (pendingSlots[i] == CACHE_PAGE)
+                {
+                    // no entry maps it now: dropped if clean and held by the cache and this alone
+                    eviction.evict(pendingPfns[i], cache);
+                }
+                else
+                {
+                    swap.writeOut(pendingSlots[i], frames);
+                }
                 memory.releaseData(cache, pendingPfns[i], false);
             }
             pending = 0;
         }
-        return swapFull || (mode != COLD && stolen + shared >= budget) ? PageTableEditor.STOPPED : PageTableEditor.OK;
+        return swapFull || (mode != COLD && stolen >= budget) ? PageTableEditor.STOPPED : PageTableEditor.OK;
     }
 }

@@ -104,8 +104,14 @@ final class ZapRange extends RangeVisitor
                 final long pfn = PageTableEntry.pfn(e);
                 if (pfn != zeroPagePfn)
                 {
+                    final boolean dirty = PageTableEntry.isDirty(e);
+                    if (dirty)
+                    {
+                        // zap_present_folio_ptes: if (pte_dirty(pteval)) folio_mark_dirty (file pages)
+                        memory.markCacheDirty(pfn);
+                    }
                     memory.unmapData(pfn);
-                    gather.addPage(pfn, !PageTableEntry.isDirty(e));
+                    gather.addPage(pfn, !dirty);
                 }
             }
             else

@@ -37,6 +37,8 @@ public final class FrameCache
     private int phantomCount;
     private final FrameReserve realReserve;
     private final FrameReserve phantomReserve;
+    /** Pages this CPU allocated that have yet to join the LRU lists. */
+    final LruAddBatch lruAdds = new LruAddBatch();
     /** The shared allocators both ways, made once so that refills, spills and drains allocate nothing. */
     private final Source fromBuddy = this::fromBuddy;
     private final Source fromPhantom = to -> memory().phantom().claim(to, 0);
@@ -156,6 +158,8 @@ public final class FrameCache
     /** Gives every cached frame back to the shared allocators (a thread retiring its CPU). */
     public void drain()
     {
+        // first the add batch: a page freed while in it comes back to this stock
+        lruAdds.drain(memory, this);
         toBuddy(real, 0, realCount);
         realCount = 0;
         toPhantom(phantom, 0, phantomCount);

@@ -9,7 +9,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The layout of one frame's metadata, mmemu's {@code struct page}: 32 bytes per 4 KiB frame in an
+ * The layout of one frame's metadata, mmemu's {@code struct page}: 64 bytes per 4 KiB frame in an
  * off-heap array indexed by PFN. Written down once here; everything reads it through these
  * handles, whose coordinates are {@code (MemorySegment metadata, long pfn * SIZE)}.
  *
@@ -25,7 +25,21 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *                                                                     | table pages: deposit (a PMD table: the first PT
  *                                                                       page deposited for its huge leaves; a deposited
  *                                                                       PT page: the next one; 0 ends the list)
+ *  32      lruNext    data pages on an LRU list ({@link LruLists}): the next PFN toward the tail, 0 at the tail
+ *  40      lruPrev    the previous PFN toward the head, 0 at the head
+ *  48      mapping    data pages: who maps it (folio->mapping): the id of an anonymous page's anon_vma root or
+ *                     of a page-cache page's file, as the engine registered it; 0 for none
+ *  56      index      data pages: the page's linear index in that mapping (folio->index): an anonymous
+ *                     page's vma.pgoff + offset, a page-cache page's file page offset
  * </pre>
+ * lruNext, lruPrev and the LRU flags ({@link FrameFlags#LRU}, {@link FrameFlags#ACTIVE},
+ * {@link FrameFlags#FILE_LRU}, {@link FrameFlags#LARGE_FOLIO}) are guarded by the machine's LRU lock
+ * ({@link LruLists}); mapping and index are written before the page is published (added to a list,
+ * mapped) and read by reclaim after it isolated the page.
+ * The flags word has two dirtiness bits: {@link FrameFlags#DIRTY}, for the allocator (the bytes may
+ * be non-zero: clear them when the frame is reused), and {@link FrameFlags#CACHE_DIRTY}, for
+ * writeback (a page-cache page's bytes are newer than its file's, moved there from the entries'
+ * D bits as they are cleared: PG_dirty).
  * Fields in one union slot are never live at once: a frame is either on a buddy free list or not
  * (in use, or in a per-CPU cache, where a WRITTEN_LINES frame keeps its lines until reused).
  */
@@ -38,10 +52,14 @@ public final class FrameDescriptor
         JAVA_INT.withName("mapcount"),
         MemoryLayout.unionLayout(JAVA_LONG.withName("ptlock"), JAVA_LONG.withName("freeNext")).withName("word0"),
         MemoryLayout.unionLayout(JAVA_LONG.withName("freePrev"), JAVA_LONG.withName("lines"),
-            JAVA_LONG.withName("deposit")).withName("word1"));
+            JAVA_LONG.withName("deposit")).withName("word1"),
+        JAVA_LONG.withName("lruNext"),
+        JAVA_LONG.withName("lruPrev"),
+        JAVA_LONG.withName("mapping"),
+        JAVA_LONG.withName("index"));
 
     public static final long SIZE = LAYOUT.byteSize();
-    public static final int SIZE_SHIFT = 5;
+    public static final int SIZE_SHIFT = 6;
 
     public static final VarHandle FLAGS = handle(PathElement.groupElement("flags"));
     public static final VarHandle ORDER = handle(PathElement.groupElement("order"));
@@ -63,6 +81,15 @@ public final class FrameDescriptor
      */
     public static final VarHandle DEPOSIT =
         handle(PathElement.groupElement("word1"), PathElement.groupElement("deposit"));
+
+    /** The next PFN on the frame's LRU list (toward the tail; 0: the tail). Guarded by the LRU lock. */
+    public static final VarHandle LRU_NEXT = handle(PathElement.groupElement("lruNext"));
+    /** The previous PFN on the frame's LRU list (toward the head; 0: the head). Guarded by the LRU lock. */
+    public static final VarHandle LRU_PREV = handle(PathElement.groupElement("lruPrev"));
+    /** folio->mapping: the id of the anon_vma root or file the page belongs to (0: none). */
+    public static final VarHandle MAPPING = handle(PathElement.groupElement("mapping"));
+    /** folio->index: the page's linear index in its mapping. */
+    public static final VarHandle INDEX = handle(PathElement.groupElement("index"));
 
     static
     {

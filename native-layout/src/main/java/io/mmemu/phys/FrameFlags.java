@@ -3,7 +3,8 @@ package io.mmemu.phys;
 /**
  * Bits of {@link FrameDescriptor}'s {@code flags} word. A frame is in exactly one of the states
  * FREE (head of a free buddy block), a frame inside a free block (no flag at all), TABLE, DATA,
- * ZERO_PAGE or RESERVED; ZEROED and DIRTY qualify the state.
+ * ZERO_PAGE or RESERVED; ZEROED and DIRTY qualify the state. DIRTY (bytes may be non-zero) and
+ * CACHE_DIRTY (a page-cache page's bytes are newer than its file's: PG_dirty) are different facts.
  */
 public final class FrameFlags
 {
@@ -51,6 +52,56 @@ public final class FrameFlags
      */
     public static final int HUGETLB = 1 << 9;
 
+    /**
+     * A DATA page on one of the machine's LRU lists (Linux's PG_lru); which one the next two bits
+     * say. Set and cleared only under the LRU lock ({@link LruLists}), by atomic OR/AND (the other
+     * bits change beside it); a page isolated by reclaim is off its list, LRU clear.
+     */
+    public static final int LRU = 1 << 10;
+    /** On (or, isolated, bound back to) an active list (PG_active). Guarded by the LRU lock. */
+    public static final int ACTIVE = 1 << 11;
+    /**
+     * A page-cache page (the file lists; folio_is_file_lru): set when the page is added, never
+     * changed while it is allocated. Without it a page on the LRU is anonymous.
+     */
+    public static final int FILE_LRU = 1 << 12;
+    /**
+     * The head of a transparent huge page that is one folio on the LRU: one entry for its 512
+     * frames, counted 512 pages. Cleared (under the LRU lock) when a leaf of it is split, and its
+     * tails become entries of their own (lru_add_split_folio).
+     */
+    public static final int LARGE_FOLIO = 1 << 13;
+
+    /**
+     * A DATA page waiting in its allocating CPU's add batch ({@link LruAddBatch}, Linux's per-CPU
+     * lru_add folio_batch) to join an inactive list: set before the page is published, cleared when
+     * the batch is drained (under the LRU lock, as {@link #LRU} is set) by a CAS that races only
+     * with the page's free ({@link #FREED_IN_BATCH}).
+     */
+    public static final int IN_ADD_BATCH = 1 << 14;
+    /**
+     * A page whose last reference went while it was {@link #IN_ADD_BATCH}: the batch still names
+     * it, so the free is left to the batch's drain (set by CAS over IN_ADD_BATCH, which tells the
+     * drain not to link it). Linux's batch holds a reference instead; a flag keeps every refcount
+     * what the mappings and holders make it.
+     */
+    public static final int FREED_IN_BATCH = 1 << 15;
+
+    /**
+     * A page-cache page whose bytes are newer than its file's (Linux's PG_dirty; not {@link #DIRTY},
+     * which says only that the bytes may be non-zero, for the clearing at free). Set, by atomic OR,
+     * when an entry mapping a {@link #FILE_LRU} page is cleared with its D bit set (zap,
+     * try_to_unmap, MADV_PAGEOUT: {@code if (pte_dirty(pteval)) folio_mark_dirty(folio)}); tested and
+     * cleared, by atomic AND, when reclaim writes the page back to its file (folio_clear_dirty_for_io),
+     * which it does only once no entry maps the page, so no D bit can move here meanwhile. A page
+     * some entry still maps with D set is dirty too: the flag is the dirtiness the entries no longer
+     * record. Anonymous pages (a private mapping's copies of file pages included) never carry it.
+     */
+    public static final int CACHE_DIRTY = 1 << 16;
+
+    /** The LRU bits, which the LRU lock guards. */
+    public static final int LRU_MASK = LRU | ACTIVE | LARGE_FOLIO;
+
     public static final int STATE_MASK = FREE | TABLE | DATA | ZERO_PAGE | RESERVED;
 
     private FrameFlags()
@@ -70,6 +121,13 @@ public final class FrameFlags
         append(sb, flags, WRITTEN_LINES, "written-lines");
         append(sb, flags, ANON_EXCLUSIVE, "anon-exclusive");
         append(sb, flags, HUGETLB, "hugetlb");
+        append(sb, flags, LRU, "lru");
+        append(sb, flags, ACTIVE, "active");
+        append(sb, flags, FILE_LRU, "file");
+        append(sb, flags, LARGE_FOLIO, "large-folio");
+        append(sb, flags, IN_ADD_BATCH, "in-add-batch");
+        append(sb, flags, FREED_IN_BATCH, "freed-in-batch");
+        append(sb, flags, CACHE_DIRTY, "cache-dirty");
         return sb.length() == 0 ? "none" : sb.toString();
     }
 

@@ -80,6 +80,8 @@ public final class PhysicalMemory implements AutoCloseable
     /** Whether freed data frames are poisoned: with {@link Kasan} on, unless {@link #disablePoisoning}. */
     private boolean poisons = Kasan.ENABLED;
     private final BuddyAllocator buddy;
+    /** The LRU lists of the data pages address spaces map (backed frames only: phantom frames are never reclaimed). */
+    private final LruLists lru;
     private final PhantomFrames phantom;
     private final long zeroPagePfn;
     /** Head PFN of the huge zero page, NO_FRAME until first used; set once by CAS ({@link #HUGE_ZERO}). */
@@ -109,6 +111,7 @@ public final class PhysicalMemory implements AutoCloseable
         this.poisonSource = Kasan.ENABLED ? arena.allocate(PAGE_SIZE, PAGE_SIZE).fill(Kasan.POISON) : zeroSource;
         FLAGS.set(metadata, offset(0), FrameFlags.RESERVED);
         this.buddy = new BuddyAllocator(metadata, 1, backedFrames);
+        this.lru = new LruLists(metadata);
         final long phantomFrames = totalFrames - backedFrames;
         this.phantom = phantomFrames > 0 ?
             new PhantomFrames(NativeMemory.reserve(PhantomFrames.bitmapBytes(phantomFrames), arena),
@@ -190,6 +193,12 @@ public final class PhysicalMemory implements AutoCloseable
     public BuddyAllocator buddy()
     {
         return buddy;
+    }
+
+    /** The machine's LRU lists. */
+    public LruLists lru()
+    {
+        return lru;
     }
 
     /** The phantom data frames, or {@code null} when every frame is backed. */
@@ -313,16 +322,6 @@ public final class PhysicalMemory implements AutoCloseable
         return pfn;
     }
 
-    /**
-     * Allocates a zero-filled data page that always has bytes and counts, even with tables-only
-     * backing: shared memory pages are held by a page cache and by every mapping, which phantom
-     * frames (no refcount) cannot express. One reference, one mapping, like {@link #allocateData}.
-     */
-    public long allocateBackedData(final FrameCache cache)
-    {
-        return allocateBacked(cache, FrameFlags.DATA);
-    }
-
     /** A backed data page in state {@code flags}: one reference, one mapping. */
     private long allocateBacked(final FrameCache cache, final int flags)
     {
@@ -386,6 +385,12 @@ public final class PhysicalMemory implements AutoCloseable
     }
 
     /**
+     * In a {@link #releaseDataBatch} entry, the sign bit: the page's mapping was never dirtied
+     * (so, as {@link #releaseData}'s {@code clean}, its bytes are all zero).
+     */
+    public static final long CLEAN = Long.MIN_VALUE;
+
+    /**
      * Allocates a zero-filled anonymous data page about to be mapped once: one reference, one
      * mapping. The caller publishes it with a release store of its entry; if it cannot (a racing
      * fault won), it hands it back with {@link #releaseData}. In tables-only mode a phantom frame.
@@ -414,11 +419,74 @@ public final class PhysicalMemory implements AutoCloseable
      * backed page is also {@link FrameFlags#ANON_EXCLUSIVE}, set before the caller publishes it.
      * Phantom frames have no descriptor; they are never shared, so always exclusive.
      */
-    public long allocateAnon(final FrameCache cache)
+    public long allocateAnon(final FrameCache cache, final long mapping, final long index)
     {
         // the flags are a plain store like the rest of the descriptor: nobody else sees the page
         // until its entry is published with a release
-        return allocateData(cache, FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE);
+        final long pfn = allocateData(cache, FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE);
+        if (pfn != NO_FRAME && pfn < backedFrames)
+        {
+            // folio_add_new_anon_rmap and folio_add_lru_vma, before the entry is published
+            stageForLru(cache, pfn, false, mapping, index);
+        }
+        return pfn;
+    }
+
+    /**
+     * A page-cache page of file (or shmem object) {@code mapping} at page offset {@code index}:
+     * zero-filled, with bytes and counts even with tables-only backing (a cache page is held by the
+     * cache and by every mapping, which phantom frames, without a refcount, cannot express); one
+     * reference and one mapping; on the inactive file list, or the anonymous one when
+     * {@code swapBacked} (shmem, as Linux keeps it).
+     */
+    public long allocateCachePage(final FrameCache cache, final long mapping, final long index, final boolean swapBacked)
+    {
+        final long pfn = allocateBacked(cache, FrameFlags.DATA);
+        if (pfn != NO_FRAME)
+        {
+            stageForLru(cache, pfn, !swapBacked, mapping, index);
+        }
+        return pfn;
+    }
+
+    /** folio_add_lru: to the CPU's add batch, which joins the lists when it is full. */
+    private void stageForLru(final FrameCache cache, final long pfn, final boolean file, final long mapping, final long index)
+    {
+        lru.stage(pfn, file, mapping, index);
+        if (cache.lruAdds.add(pfn))
+        {
+            cache.lruAdds.drain(this, cache);
+        }
+    }
+
+    /**
+     * lru_add_drain: the pages in {@code cache}'s add batch join the lists now (reclaim and
+     * madvise do it first, so that what their own CPU just faulted in is on the lists). The
+     * cache's own thread only.
+     */
+    public void drainAddBatch(final FrameCache cache)
+    {
+        cache.lruAdds.drain(this, cache);
+    }
+
+    /**
+     * Every CPU's add batch drained (lru_add_drain_all), each into its own cache: only at a
+     * quiescent point (every CPU idle, after a join or a barrier), as an invariant check's.
+     */
+    public void drainAddBatches()
+    {
+        for (final FrameCache cache : caches)
+        {
+            cache.lruAdds.drain(this, cache);
+        }
+    }
+
+    /** A page whose last reference went while it was in an add batch, freed by the batch's drain. */
+    void freeLeftInBatch(final FrameCache cache, final long pfn)
+    {
+        // its entries and their TLB flushes preceded the free that left it to us (the CAS on the
+        // flags word orders them before the drain's read); not known clean: cleared when reused
+        freeData(cache, pfn, false);
     }
 
     /**
@@ -489,8 +557,83 @@ public final class PhysicalMemory implements AutoCloseable
         }
     }
 
-    /** A backed data page whose last reference is gone, to the cache, with the flags that say how to clear it. */
+    /**
+     * release_pages: drops one reference to each data page {@code entries[0..n)} (a PFN, with
+     * {@link #CLEAN} set where its mapping was never dirtied, as {@link #releaseData}'s
+     * {@code clean}), the pages whose last reference that was taken off the LRU lists under one
+     * taking of the LRU lock, then freed. {@code entries} is overwritten.
+     */
+    public void releaseDataBatch(final FrameCache cache, final long[] entries, final int n)
+    {
+        int last = 0;
+        for (int i = 0; i < n; i++)
+        {
+            final long entry = entries[i];
+            final long pfn = entry & ~CLEAN;
+            if (pfn >= backedFrames)
+            {
+                cache.dataFreed++;
+                cache.freePhantom(pfn);
+                continue;
+            }
+            // volatile decrement: every earlier use of the page happens-before the free by the last holder
+            final int left = (int)REFCOUNT.getAndAdd(metadata, offset(pfn), -1) - 1;
+            if (left == 0)
+            {
+                entries[last++] = entry;
+            }
+            else if (left < 0)
+            {
+                throw new IllegalStateException("data page " + pfn + " released more often than referenced");
+            }
+        }
+        if (last > 0)
+        {
+            lru.removeFreed(entries, last, ~(CLEAN | LruLists.LEFT_IN_BATCH));
+            for (int i = 0; i < last; i++)
+            {
+                final long entry = entries[i];
+                final long pfn = entry & ~(CLEAN | LruLists.LEFT_IN_BATCH);
+                if ((entry & LruLists.LEFT_IN_BATCH) == 0)
+                {
+                    freeUnlisted(cache, pfn, entry < 0);
+                }
+                else
+                {
+                    poisonLeftInBatch(pfn);
+                }
+            }
+        }
+    }
+
+    /** A backed data page whose last reference is gone, off the LRU and to the cache (or left to its add batch's drain). */
     private void freeData(final FrameCache cache, final long pfn, final boolean clean)
+    {
+        // off its LRU list before the frame can be handed out again (an isolated page has LRU clear)
+        if (lru.removeFreed(pfn))
+        {
+            freeUnlisted(cache, pfn, clean);
+        }
+        else
+        {
+            poisonLeftInBatch(pfn);
+        }
+    }
+
+    /**
+     * Under {@link Kasan}, a page whose free is left to its add batch's drain is poisoned now: a
+     * use after this free must read the pattern at once, not only after some later drain.
+     */
+    private void poisonLeftInBatch(final long pfn)
+    {
+        if (Kasan.ENABLED && poisons)
+        {
+            MemorySegment.copy(poisonSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
+        }
+    }
+
+    /** A freed data page on no LRU list to the cache, with the flags that say how to clear it. */
+    private void freeUnlisted(final FrameCache cache, final long pfn, final boolean clean)
     {
         final long off = offset(pfn);
         // the stores recorded in LINES happen-before this: they were made through mappings
@@ -530,7 +673,7 @@ public final class PhysicalMemory implements AutoCloseable
      * 4 KiB pages, as Linux's does — and always with tables-only backing, whose phantom frames come
      * one at a time.
      */
-    public long allocateHugeData(final FrameCache cache)
+    public long allocateHugeData(final FrameCache cache, final long mapping, final long index)
     {
         if (phantom != null)
         {
@@ -551,6 +694,8 @@ public final class PhysicalMemory implements AutoCloseable
             LINES.set(metadata, off, 0L);
         }
         cache.dataAllocated += HUGE_FRAMES;
+        // one LRU entry for the folio, its head
+        lru.add(head, false, mapping, index, true);
         return head;
     }
 
@@ -580,6 +725,14 @@ public final class PhysicalMemory implements AutoCloseable
      * the block goes back to the buddy allocator whole, cleared (its written lines, or whole dirty
      * pages) so that it is ZEROED, or poisoned under {@link Kasan}; subpages somebody else still
      * holds stay, and the others are freed one by one like any data page.
+     * <p>
+     * As folios_put_refs does, a page is freed only by the put whose own decrement took its count
+     * to zero, never on a later read of the count: another holder (reclaim's isolation reference on
+     * the head, folio_try_get; the other side of a fork) may drop its reference at any time and
+     * free the page itself. So the tails go first, the head's reference is kept meanwhile: the
+     * folio is split on the LRU (lru_add_split_folio, under a reference of the caller's as
+     * split_folio requires) only while that reference keeps the head from being freed, and it is
+     * dropped last — by folio_ref_freeze(folio, 1)'s CAS when the block may go back whole.
      */
     public void releaseHugeData(final FrameCache cache, final long head, final boolean clean)
     {
@@ -588,8 +741,10 @@ public final class PhysicalMemory implements AutoCloseable
             releaseHugetlb(head);
             return;
         }
-        int last = 0;
-        for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
+        // tails [head + 1, held) all went to zero by our puts: ours, and nobody can take them back
+        // (a count of zero is never raised again: mapData and folio_try_get refuse it)
+        long held = head + HUGE_FRAMES;
+        for (long pfn = head + 1; pfn < head + HUGE_FRAMES; pfn++)
         {
             // volatile decrement: every earlier use happens-before the free by the last holder
             final int left = (int)REFCOUNT.getAndAdd(metadata, offset(pfn), -1) - 1;
@@ -597,23 +752,61 @@ public final class PhysicalMemory implements AutoCloseable
             {
                 throw new IllegalStateException("data page " + pfn + " released more often than referenced");
             }
-            last += left == 0 ? 1 : 0;
-        }
-        if (last != HUGE_FRAMES)
-        {
-            for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
+            if (held == head + HUGE_FRAMES)
             {
-                if ((int)REFCOUNT.getVolatile(metadata, offset(pfn)) == 0)
+                if (left == 0)
                 {
-                    freeData(cache, pfn, clean);
+                    continue;
                 }
+                // the first tail somebody else holds: the folio is no longer whole
+                held = pfn;
+                freeSplitTails(cache, head, pfn, clean);
             }
-            return;
+            else if (left == 0)
+            {
+                freeData(cache, pfn, clean);
+            }
         }
+        if (held == head + HUGE_FRAMES)
+        {
+            // every tail is ours: the block goes back whole if the head's last reference is ours too
+            // (volatile CAS 1 -> 0 against folio_try_get's, which never raises a zero count)
+            if ((boolean)REFCOUNT.compareAndSet(metadata, offset(head), 1, 0))
+            {
+                freeHugeBlock(cache, head);
+                return;
+            }
+            freeSplitTails(cache, head, head + HUGE_FRAMES, clean);
+        }
+        releaseData(cache, head, clean);
+    }
+
+    /**
+     * The folio at {@code head} is no longer whole: its pages go their own ways, on the LRU too,
+     * and the tails {@code [head + 1, end)}, whose last references were the caller's, are freed.
+     * The caller still holds its reference to the head, which keeps the head from being freed
+     * (and its PFN from being reused) while the split looks at it.
+     */
+    private void freeSplitTails(final FrameCache cache, final long head, final long end, final boolean clean)
+    {
+        lru.splitFolio(head, HUGE_FRAMES);
+        for (long pfn = head + 1; pfn < end; pfn++)
+        {
+            freeData(cache, pfn, clean);
+        }
+    }
+
+    /** The block of a huge page whose every subpage's last reference is gone, to the buddy allocator whole. */
+    private void freeHugeBlock(final FrameCache cache, final long head)
+    {
         final boolean poison = Kasan.ENABLED && poisons;
         for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
         {
             final long off = offset(pfn);
+            // the folio's entry (its head), or, after a split, each page's (never in an add batch:
+            // a huge page joins its list at once, and its split tails join the head's list)
+            final boolean freeNow = lru.removeFreed(pfn);
+            assert freeNow : "a huge page's frame in an add batch";
             if (poison)
             {
                 MemorySegment.copy(poisonSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
@@ -773,6 +966,39 @@ public final class PhysicalMemory implements AutoCloseable
             final int before = (int)FLAGS.getAndBitwiseOr(metadata, offset(pfn), FrameFlags.DIRTY);
             assert (before & FrameFlags.STATE_MASK) == FrameFlags.DATA : "marking a frame that is not a data page";
         }
+    }
+
+    /**
+     * folio_mark_dirty on the clearing of an entry whose D bit was set: a backed page-cache page
+     * ({@link FrameFlags#FILE_LRU}) becomes {@link FrameFlags#CACHE_DIRTY}; any other page is left
+     * alone (an anonymous page's dirtiness is its swap-out's business). The caller holds a
+     * reference (the entry's, until its flush).
+     */
+    public void markCacheDirty(final long pfn)
+    {
+        if (pfn < backedFrames)
+        {
+            final long off = offset(pfn);
+            // a plain read: FILE_LRU was stored before the entry that maps the page was published,
+            // and the caller read that entry with a volatile access; it never changes while allocated
+            if (((int)FLAGS.get(metadata, off) & FrameFlags.FILE_LRU) != 0)
+            {
+                // atomic OR: the LRU lock's bits and other CPUs' marks change the word beside it
+                final int before = (int)FLAGS.getAndBitwiseOr(metadata, off, FrameFlags.CACHE_DIRTY);
+                assert (before & FrameFlags.STATE_MASK) == FrameFlags.DATA : "marking a frame that is not a data page";
+            }
+        }
+    }
+
+    /**
+     * folio_clear_dirty_for_io: clears {@link FrameFlags#CACHE_DIRTY}, returning whether it was
+     * set (the page must be written back). Only when no entry maps the page (none can set it again
+     * meanwhile); the caller holds a reference.
+     */
+    public boolean clearCacheDirty(final long pfn)
+    {
+        return pfn < backedFrames
+            && ((int)FLAGS.getAndBitwiseAnd(metadata, offset(pfn), ~FrameFlags.CACHE_DIRTY) & FrameFlags.CACHE_DIRTY) != 0;
     }
 
     /** Adds a mapping of a backed data page and the reference that goes with it. */
@@ -963,6 +1189,18 @@ public final class PhysicalMemory implements AutoCloseable
     public int refcount(final long pfn)
     {
         return (int)REFCOUNT.getVolatile(metadata, offset(pfn));
+    }
+
+    /** A data page's mapping word (folio->mapping, {@link FrameDescriptor#MAPPING}); read by reclaim once it holds the page. */
+    public long mapping(final long pfn)
+    {
+        return (long)FrameDescriptor.MAPPING.get(metadata, offset(pfn));
+    }
+
+    /** A data page's linear index in its mapping (folio->index). */
+    public long index(final long pfn)
+    {
+        return (long)FrameDescriptor.INDEX.get(metadata, offset(pfn));
     }
 
     public int mapcount(final long pfn)

@@ -123,7 +123,7 @@ final class Machine implements AutoCloseable
     {
         assertEquals(PageWalker.WALK_ENTRY, editor.walker().walkAllocPmd(cr3, va));
         assertEquals(0L, editor.walker().entry(), "an empty PMD entry");
-        final long head = memory.allocateHugeData(cache);
+        final long head = memory.allocateHugeData(cache, 0, 0);
         assertNotEquals(NO_FRAME, head, "no order-9 block");
         assertEquals(PageTableEditor.OK, editor.huge().install(editor.walker().slot(), PageTableEntry.largeLeaf(head << 12, flags)));
         return head;
@@ -132,9 +132,15 @@ final class Machine implements AutoCloseable
     /** The PMD entry for {@code va} (the tables above it exist). */
     long pmdEntry(final long va)
     {
+        return entry(pmdSlot(va));
+    }
+
+    /** The physical address of the PMD entry for {@code va} (the tables above it exist). */
+    long pmdSlot(final long va)
+    {
         final long pdpt = entry(cr3 + 8L * PageTableEntry.index(va, PageTableEntry.LEVEL_PGD)) & ADDRESS_BITS;
         final long pd = entry(pdpt + 8L * PageTableEntry.index(va, PageTableEntry.LEVEL_PUD)) & ADDRESS_BITS;
-        return entry(pd + 8L * PageTableEntry.index(va, PageTableEntry.LEVEL_PMD));
+        return pd + 8L * PageTableEntry.index(va, PageTableEntry.LEVEL_PMD);
     }
 
     PageTableChecker.Result check()

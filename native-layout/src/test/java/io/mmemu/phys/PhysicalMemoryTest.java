@@ -191,7 +191,7 @@ final class PhysicalMemoryTest
         try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB).disablePoisoning())
         {
             final FrameCache cache = memory.newCache();
-            final long head = memory.allocateHugeData(cache);
+            final long head = memory.allocateHugeData(cache, 0, 0);
             final long written = (head << 12) + 3 * 4096L + 64 * 9 + 5;
             memory.frames().set(ValueLayout.JAVA_BYTE, written, (byte)0x5A);
             memory.markWritten(written);

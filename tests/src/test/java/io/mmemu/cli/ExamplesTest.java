@@ -89,6 +89,12 @@ final class ExamplesTest
         assertTrue(reclaim.path("swap_ins").asLong() > 0, reclaim.toString());
         assertEquals(reclaim.path("swap_ins").asLong(), reclaim.path("major_faults").asLong());
         assertTrue(reclaim.path("stolen").asLong() > 0 && reclaim.path("scanned").asLong() >= reclaim.path("stolen").asLong());
+        // meminfo's LRU sizes at the end: what is still mapped, on the lists, never more than memory
+        final long lru = memory.path("active_anon_bytes").asLong(-1) + memory.path("inactive_anon_bytes").asLong(-1)
+            + memory.path("active_file_bytes").asLong(-1) + memory.path("inactive_file_bytes").asLong(-1);
+        assertTrue(lru >= 0 && lru <= memory.path("mem_total_bytes").asLong() - memory.path("mem_free_bytes").asLong(), memory.toString());
+        assertTrue(reclaim.path("shared_stolen").isIntegralNumber() && reclaim.path("shared_stolen").asLong() <= reclaim.path("stolen").asLong(),
+            reclaim.toString());
         assertEquals("50331648", report.path("options").path("swap").asText());
         assertEquals(0, report.path("counters").path("oom_kill").asLong());
         assertEquals(0, r.exitCode());

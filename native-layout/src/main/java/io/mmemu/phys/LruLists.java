@@ -1,0 +1,518 @@
+package io.mmemu.phys;
+
+import java.lang.foreign.MemorySegment;
+
+import static io.mmemu.phys.FrameDescriptor.FLAGS;
+import static io.mmemu.phys.FrameDescriptor.INDEX;
+import static io.mmemu.phys.FrameDescriptor.LRU_NEXT;
+import static io.mmemu.phys.FrameDescriptor.LRU_PREV;
+import static io.mmemu.phys.FrameDescriptor.MAPPING;
+import static io.mmemu.phys.FrameDescriptor.REFCOUNT;
+import static io.mmemu.phys.FrameDescriptor.offset;
+
+/**
+ * The machine's LRU lists (one node, one lruvec; mm/vmscan.c, include/linux/mm_inline.h): inactive
+ * and active, anonymous and file, doubly linked through the frame descriptors' {@code lruNext} and
+ * {@code lruPrev} (PFNs; 0 ends a list, as PFN 0 is never a data page). New pages enter at the
+ * head of an inactive list (folio_add_lru); reclaim takes from the tail (isolate), and puts back at
+ * the head (putback). A transparent huge page is one entry, its head frame
+ * ({@link FrameFlags#LARGE_FOLIO}), counted 512 pages, until a leaf of it is split.
+ * <p>
+ * Guarded by this object's monitor, the LRU lock (lruvec->lru_lock): the heads, tails and counts
+ * below, and in every descriptor the links and the bits {@link FrameFlags#LRU_MASK}. A page's
+ * {@code mapping} and {@code index} are written before it is added (and by {@link #splitFolio} for
+ * tails, under the lock). Lock order: a PT lock, then this; nothing is taken inside it.
+ * <p>
+ * Membership follows the frame's life: {@link PhysicalMemory} adds a data page when it allocates it
+ * for an address space (an anonymous page, a huge page, a page-cache page) and removes it when its
+ * last reference goes; reclaim isolates a page only with a reference of its own (folio_try_get), so
+ * an isolated page is never freed until reclaim puts it back or lets it go.
+ */
+public final class LruLists
+{
+    /** The lists, in Linux's enum lru_list order. */
+    public static final int INACTIVE_ANON = 0;
+    public static final int ACTIVE_ANON = 1;
+    public static final int INACTIVE_FILE = 2;
+    public static final int ACTIVE_FILE = 3;
+    public static final int LISTS = 4;
+
+    private final MemorySegment metadata;
+    /** Guarded by {@code this}: each list's head (newest) and tail (oldest) PFN, and its size in pages. */
+    private final long[] heads = new long[LISTS];
+    private final long[] tails = new long[LISTS];
+    private final long[] pages = new long[LISTS];
+
+    LruLists(final MemorySegment metadata)
+    {
+        this.metadata = metadata;
+    }
+
+    /** The list a page's flags put it on. */
+    public static int listOf(final int flags)
+    {
+        return ((flags & FrameFlags.FILE_LRU) != 0 ? INACTIVE_FILE : INACTIVE_ANON) + ((flags & FrameFlags.ACTIVE) != 0 ? 1 : 0);
+    }
+
+    /** Pages on list {@code lru} (a huge folio counts its 512). */
+    public synchronized long size(final int lru)
+    {
+        return pages[lru];
+    }
+
+    /**
+     * folio_add_lru: page {@code pfn}, just allocated and not yet visible to anyone else, of
+     * {@code mapping} at {@code index}, joins the head of the inactive anonymous or file list,
+     * as one entry of 512 pages when {@code large}.
+     */
+    void add(final long pfn, final boolean file, final long mapping, final long index, final boolean large)
+    {
+        final long off = offset(pfn);
+        MAPPING.set(metadata, off, mapping);
+        INDEX.set(metadata, off, index);
+        if (file)
+        {
+            setBits(off, FrameFlags.FILE_LRU);
+        }
+        synchronized (this)
+        {
+            setBits(off, FrameFlags.LRU | (large ? FrameFlags.LARGE_FOLIO : 0));
+            linkHead(file ? INACTIVE_FILE : INACTIVE_ANON, pfn);
+        }
+    }
+
+    /**
+     * folio_add_lru's first half: page {@code pfn}, just allocated and not yet visible to anyone
+     * else, of {@code mapping} at {@code index}, is bound for the inactive anonymous or file list
+     * through its CPU's {@link LruAddBatch}; {@link #addBatch} links it.
+     */
+    void stage(final long pfn, final boolean file, final long mapping, final long index)
+    {
+        final long off = offset(pfn);
+        MAPPING.set(metadata, off, mapping);
+        INDEX.set(metadata, off, index);
+        // a plain store, like the rest of the new page's descriptor: nobody else sees the page until
+        // its entry is published with a release
+        final int flags = (int)FLAGS.get(metadata, off);
+        assert (flags & FrameFlags.STATE_MASK) == FrameFlags.DATA && (flags & (FrameFlags.LRU_MASK | FrameFlags.IN_ADD_BATCH)) == 0
+            : "staging a page that is no fresh data page: " + FrameFlags.describe(flags);
+        FLAGS.set(metadata, off, flags | FrameFlags.IN_ADD_BATCH | (file ? FrameFlags.FILE_LRU : 0));
+    }
+
+    /**
+     * folio_batch_move_lru: the staged pages {@code pfns[0..n)} join the heads of their inactive
+     * lists under one taking of the lock. A page freed while staged ({@link FrameFlags#FREED_IN_BATCH})
+     * is not linked: such pages are moved to the front of {@code pfns}, and their number returned,
+     * for the caller to free.
+     */
+    int addBatch(final long[] pfns, final int n)
+    {
+        int freed = 0;
+        synchronized (this)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                final long pfn = pfns[i];
+                final long off = offset(pfn);
+                int flags = (int)FLAGS.getVolatile(metadata, off);
+                while (true)
+                {
+                    assert (flags & FrameFlags.IN_ADD_BATCH) != 0 : "a batched page without IN_ADD_BATCH";
+                    if ((flags & FrameFlags.FREED_IN_BATCH) != 0)
+                    {
+                        // its last reference is gone (the free saw IN_ADD_BATCH and left it to us);
+                        // nobody else can touch it now
+                        FLAGS.set(metadata, off, flags & ~(FrameFlags.IN_ADD_BATCH | FrameFlags.FREED_IN_BATCH));
+                        pfns[freed++] = pfn;
+                        break;
+                    }
+                    // volatile CAS against the free's: exactly one of them takes IN_ADD_BATCH away
+                    // (a free that loses sees LRU and unlinks it under this lock, after us); other
+                    // bits (DIRTY, ANON_EXCLUSIVE) may change beside it, hence the loop
+                    final int witness = (int)FLAGS.compareAndExchange(metadata, off, flags,
+                        (flags & ~FrameFlags.IN_ADD_BATCH) | FrameFlags.LRU);
+                    if (witness == flags)
+                    {
+                        linkHead(listOf(flags), pfn, flags);
+                        break;
+                    }
+                    flags = witness;
+                }
+            }
+        }
+        return freed;
+    }
+
+    /**
+     * The free of a page whose last reference is gone: whether it may be freed now. A page on a
+     * list is unlinked (lruvec_del_folio); a page still in a CPU's add batch is marked
+     * {@link FrameFlags#FREED_IN_BATCH} and left to the batch's drain (false); a page reclaim
+     * holds isolated is on no list, and cannot be freed meanwhile.
+     */
+    boolean removeFreed(final long pfn)
+    {
+        final int flags = claimFree(pfn);
+        if (flags == LEFT_TO_BATCH)
+        {
+            return false;
+        }
+        if ((flags & FrameFlags.LRU_MASK) != 0)
+        {
+            synchronized (this)
+            {
+                unlinkFreed(pfn);
+            }
+        }
+        return true;
+    }
+
+    /**
+     * release_pages' LRU half: {@link #removeFreed} for each of {@code pfns[0..n)} (masked with
+     * {@code pfnMask}), the lock taken once for all; an entry whose page is left to its add batch's
+     * drain gets {@link #LEFT_IN_BATCH} set.
+     */
+    void removeFreed(final long[] pfns, final int n, final long pfnMask)
+    {
+        boolean listed = false;
+        for (int i = 0; i < n; i++)
+        {
+            final int flags = claimFree(pfns[i] & pfnMask);
+            if (flags == LEFT_TO_BATCH)
+            {
+                pfns[i] |= LEFT_IN_BATCH;
+                continue;
+            }
+            listed |= (flags & FrameFlags.LRU_MASK) != 0;
+        }
+        if (listed)
+        {
+            synchronized (this)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    if ((pfns[i] & LEFT_IN_BATCH) == 0)
+                    {
+                        unlinkFreed(pfns[i] & pfnMask);
+                    }
+                }
+            }
+        }
+    }
+
+    /** In a batch of {@link #removeFreed(long[], int, long)}: the page is left to its add batch's drain (PFNs never reach bit 62). */
+    static final long LEFT_IN_BATCH = 1L << 62;
+
+    /** {@link #claimFree}'s answer for a page whose free its add batch's drain will do. */
+    private static final int LEFT_TO_BATCH = -1;
+
+    /**
+     * A freed page's flags, once it is no longer in an add batch; {@link #LEFT_TO_BATCH} when it
+     * still was, and is now marked {@link FrameFlags#FREED_IN_BATCH} for the drain to free.
+     */
+    private int claimFree(final long pfn)
+    {
+        final long off = offset(pfn);
+        int flags = (int)FLAGS.getVolatile(metadata, off);
+        while ((flags & FrameFlags.IN_ADD_BATCH) != 0)
+        {
+            // volatile CAS against the drain's (addBatch): exactly one takes the page; if the
+            // drain does, the page is on a list when the caller takes the lock to unlink it
+            final int witness = (int)FLAGS.compareAndExchange(metadata, off, flags, flags | FrameFlags.FREED_IN_BATCH);
+            if (witness == flags)
+            {
+                return LEFT_TO_BATCH;
+            }
+            flags = witness;
+        }
+        return flags;
+    }
+
+    /**
+     * Off its list, if it is on one. Under the lock. The LRU bits stay: the page's last reference
+     * is gone, so nothing else changes its flags, and the free that follows overwrites them.
+     */
+    private void unlinkFreed(final long pfn)
+    {
+        assert Thread.holdsLock(this) : "LRU list changed without the LRU lock";
+        final int flags = (int)FLAGS.getVolatile(metadata, offset(pfn));
+        if ((flags & FrameFlags.LRU) != 0)
+        {
+            unlink(listOf(flags), pfn, flags);
+        }
+    }
+
+    /**
+     * isolate_lru_folios: takes up to {@code max} entries from the tail of list {@code lru} into
+     * {@code out}, each with one reference of the caller's (folio_try_get) and off its list; an
+     * entry whose last reference is being dropped (refcount 0: its free will unlink it) is moved to
+     * the head instead. At most {@code scan} entries are looked at. Returns how many were taken.
+     */
+    public int isolate(final int lru, final int max, final int scan, final long[] out)
+    {
+        int taken = 0;
+        synchronized (this)
+        {
+            for (int looked = 0; looked < scan && taken < max && tails[lru] != 0; looked++)
+            {
+                final long pfn = tails[lru];
+                final long off = offset(pfn);
+                if (!tryGet(off))
+                {
+                    unlink(lru, pfn);
+                    linkHead(lru, pfn);
+                    continue;
+                }
+                unlink(lru, pfn);
+                clearBits(off, FrameFlags.LRU);
+                out[taken++] = pfn;
+            }
+        }
+        return taken;
+    }
+
+    /** folio_try_get: a reference, unless the count is 0 (the page is being freed). Volatile CAS. */
+    private boolean tryGet(final long off)
+    {
+        int refs = (int)REFCOUNT.getVolatile(metadata, off);
+        while (refs > 0)
+        {
+            final int witness = (int)REFCOUNT.compareAndExchange(metadata, off, refs, refs + 1);
+            if (witness == refs)
+            {
+                return true;
+            }
+            refs = witness;
+        }
+        return false;
+    }
+
+    /**
+     * shrink_active_list's deactivation: up to {@code max} entries from the tail of active list
+     * {@code active} move to the head of its inactive list (their A bits are left for the inactive
+     * scan's folio_referenced, which activates a page used since). Returns the entries moved.
+     */
+    public int deactivate(final int active, final int max)
+    {
+        assert (active & 1) == 1 : "not an active list";
+        int moved = 0;
+        synchronized (this)
+        {
+            for (; moved < max && tails[active] != 0; moved++)
+            {
+                final long pfn = tails[active];
+                unlink(active, pfn);
+                clearBits(offset(pfn), FrameFlags.ACTIVE);
+                linkHead(active - 1, pfn);
+            }
+        }
+        return moved;
+    }
+
+    /**
+     * folio_deactivate (MADV_COLD): a page on an active list moves to the head of its inactive list;
+     * a page isolated or already inactive is left. The caller keeps the page mapped meanwhile.
+     */
+    public void deactivatePage(final long pfn)
+    {
+        final long off = offset(pfn);
+        synchronized (this)
+        {
+            final int flags = (int)FLAGS.getVolatile(metadata, off);
+            if ((flags & (FrameFlags.LRU | FrameFlags.ACTIVE)) == (FrameFlags.LRU | FrameFlags.ACTIVE))
+            {
+                final int lru = listOf(flags);
+                unlink(lru, pfn);
+                clearBits(off, FrameFlags.ACTIVE);
+                linkHead(lru - 1, pfn);
+            }
+        }
+    }
+
+    /**
+     * folio_putback_lru: a page reclaim isolated goes back to the head of the active list when
+     * {@code active}, else of the inactive one. The caller then drops its reference (which may
+     * free the page, and so unlink it again).
+     */
+    public void putback(final long pfn, final boolean active)
+    {
+        final long off = offset(pfn);
+        synchronized (this)
+        {
+            final int flags = (int)FLAGS.getVolatile(metadata, off);
+            assert (flags & FrameFlags.LRU) == 0 : "putting back a page that is on a list";
+            if (active)
+            {
+                setBits(off, FrameFlags.LRU | FrameFlags.ACTIVE);
+            }
+            else
+            {
+                clearBits(off, FrameFlags.ACTIVE);
+                setBits(off, FrameFlags.LRU);
+            }
+            linkHead(listOf((int)FLAGS.getVolatile(metadata, off)), pfn);
+        }
+    }
+
+    /**
+     * A leaf of the huge page at {@code head} was split: if it is still one folio, its tails become
+     * entries of their own on its list (lru_add_split_folio), next to the head or, when reclaim holds
+     * the head isolated, at the head of the head's list. The page count does not change.
+     */
+    public void splitFolio(final long head, final int frames)
+    {
+        final long headOff = offset(head);
+        synchronized (this)
+        {
+            final int flags = (int)FLAGS.getVolatile(metadata, headOff);
+            if ((flags & FrameFlags.LARGE_FOLIO) == 0)
+            {
+                return;
+            }
+            final int lru = listOf(flags);
+            clearBits(headOff, FrameFlags.LARGE_FOLIO);
+            final boolean listed = (flags & FrameFlags.LRU) != 0;
+            if (listed)
+            {
+                // the head's entry counted the whole folio; it now counts its own page
+                pages[lru] -= frames - 1;
+            }
+            final long mapping = (long)MAPPING.get(metadata, headOff);
+            final long index = (long)INDEX.get(metadata, headOff);
+            final int tailBits = FrameFlags.LRU | (flags & (FrameFlags.ACTIVE | FrameFlags.FILE_LRU));
+            for (int i = 1; i < frames; i++)
+            {
+                final long off = offset(head + i);
+                MAPPING.set(metadata, off, mapping);
+                INDEX.set(metadata, off, index + i);
+                setBits(off, tailBits);
+                linkHead(lru, head + i);
+            }
+        }
+    }
+
+    /** Atomic OR into the flags word: other bits (DIRTY, ANON_EXCLUSIVE) change beside these. */
+    private void setBits(final long off, final int bits)
+    {
+        final int before = (int)FLAGS.getAndBitwiseOr(metadata, off, bits);
+        assert (before & FrameFlags.STATE_MASK) == FrameFlags.DATA : "LRU bits on a frame that is not a data page";
+    }
+
+    /** Atomic AND-NOT on the flags word. */
+    private void clearBits(final long off, final int bits)
+    {
+        final int before = (int)FLAGS.getAndBitwiseAnd(metadata, off, ~bits);
+        assert (before & FrameFlags.STATE_MASK) == FrameFlags.DATA : "LRU bits on a frame that is not a data page";
+    }
+
+    /** Pages an entry counts: a huge folio's 512, else 1. */
+    private int entryPages(final long pfn)
+    {
+        return entryPages((int)FLAGS.getVolatile(metadata, offset(pfn)));
+    }
+
+    private static int entryPages(final int flags)
+    {
+        return (flags & FrameFlags.LARGE_FOLIO) != 0 ? PhysicalMemory.HUGE_FRAMES : 1;
+    }
+
+    private void linkHead(final int lru, final long pfn)
+    {
+        linkHead(lru, pfn, (int)FLAGS.getVolatile(metadata, offset(pfn)));
+    }
+
+    /** Links {@code pfn}, whose flags word (its LARGE_FOLIO bit) is {@code flags}, at the head of {@code lru}. */
+    private void linkHead(final int lru, final long pfn, final int flags)
+    {
+        assert Thread.holdsLock(this) : "LRU list changed without the LRU lock";
+        final long off = offset(pfn);
+        final long first = heads[lru];
+        LRU_PREV.set(metadata, off, 0L);
+        LRU_NEXT.set(metadata, off, first);
+        if (first != 0)
+        {
+            LRU_PREV.set(metadata, offset(first), pfn);
+        }
+        else
+        {
+            tails[lru] = pfn;
+        }
+        heads[lru] = pfn;
+        pages[lru] += entryPages(flags);
+    }
+
+    private void unlink(final int lru, final long pfn)
+    {
+        unlink(lru, pfn, (int)FLAGS.getVolatile(metadata, offset(pfn)));
+    }
+
+    /** Unlinks {@code pfn}, whose flags word is {@code flags}, from {@code lru}. */
+    private void unlink(final int lru, final long pfn, final int flags)
+    {
+        assert Thread.holdsLock(this) : "LRU list changed without the LRU lock";
+        final long off = offset(pfn);
+        final long prev = (long)LRU_PREV.get(metadata, off);
+        final long next = (long)LRU_NEXT.get(metadata, off);
+        if (prev != 0)
+        {
+            LRU_NEXT.set(metadata, offset(prev), next);
+        }
+        else
+        {
+            heads[lru] = next;
+        }
+        if (next != 0)
+        {
+            LRU_PREV.set(metadata, offset(next), prev);
+        }
+        else
+        {
+            tails[lru] = prev;
+        }
+        LRU_PREV.set(metadata, off, 0L);
+        LRU_NEXT.set(metadata, off, 0L);
+        pages[lru] -= entryPages(flags);
+    }
+
+    /** Receives every entry of the lists, for an invariant check. */
+    @FunctionalInterface
+    public interface EntryVisitor
+    {
+        void entry(int lru, long pfn, int pages);
+    }
+
+    /**
+     * Walks every list under the lock, checking its links, its entries' flags and its count, and
+     * hands each entry to {@code visitor}. Throws {@link IllegalStateException} naming the first
+     * inconsistency. For tests and the invariant checker, with reclaim quiescent or not.
+     */
+    public synchronized void check(final EntryVisitor visitor)
+    {
+        for (int lru = 0; lru < LISTS; lru++)
+        {
+            long counted = 0;
+            long prev = 0;
+            for (long pfn = heads[lru]; pfn != 0; pfn = (long)LRU_NEXT.get(metadata, offset(pfn)))
+            {
+                final long off = offset(pfn);
+                final int flags = (int)FLAGS.getVolatile(metadata, off);
+                if ((flags & FrameFlags.STATE_MASK) != FrameFlags.DATA || (flags & FrameFlags.LRU) == 0 || listOf(flags) != lru)
+                {
+                    throw new IllegalStateException("LRU list " + lru + " holds PFN " + pfn + " with flags " + FrameFlags.describe(flags));
+                }
+                if ((long)LRU_PREV.get(metadata, off) != prev)
+                {
+                    throw new IllegalStateException("LRU list " + lru + ": PFN " + pfn + " has a wrong back link");
+                }
+                final int n = entryPages(pfn);
+                counted += n;
+                visitor.entry(lru, pfn, n);
+                prev = pfn;
+            }
+            if (prev != tails[lru] || counted != pages[lru])
+            {
+                throw new IllegalStateException("LRU list " + lru + ": tail " + tails[lru] + " (walked to " + prev + "), "
+                    + pages[lru] + " pages counted, " + counted + " linked");
+            }
+        }
+    }
+}
