@@ -61,23 +61,20 @@ public final class LruLists
     }
 
     /**
-     * folio_add_lru: page {@code pfn}, just allocated and not yet visible to anyone else, of
-     * {@code mapping} at {@code index}, joins the head of the inactive anonymous or file list,
-     * as one entry of 512 pages when {@code large}.
+     * folio_add_lru for a transparent huge page, which never waits in an add batch (as Linux moves
+     * a large folio at once): {@code head}, just allocated and not yet visible to anyone else, of
+     * {@code mapping} at {@code index}, joins the head of the inactive anonymous list as one entry
+     * of 512 pages.
      */
-    void add(final long pfn, final boolean file, final long mapping, final long index, final boolean large)
+    void addHuge(final long head, final long mapping, final long index)
     {
-        final long off = offset(pfn);
+        final long off = offset(head);
         MAPPING.set(metadata, off, mapping);
         INDEX.set(metadata, off, index);
-        if (file)
-        {
-            setBits(off, FrameFlags.FILE_LRU);
-        }
         synchronized (this)
         {
-            setBits(off, FrameFlags.LRU | (large ? FrameFlags.LARGE_FOLIO : 0));
-            linkHead(file ? INACTIVE_FILE : INACTIVE_ANON, pfn);
+            setBits(off, FrameFlags.LRU | FrameFlags.LARGE_FOLIO);
+            linkHead(INACTIVE_ANON, head);
         }
     }
 

@@ -695,7 +695,7 @@ public final class PhysicalMemory implements AutoCloseable
         }
         cache.dataAllocated += HUGE_FRAMES;
         // one LRU entry for the folio, its head
-        lru.add(head, false, mapping, index, true);
+        lru.addHuge(head, mapping, index);
         return head;
     }
 
