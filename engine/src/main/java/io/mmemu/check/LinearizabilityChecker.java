@@ -6,7 +6,10 @@ import java.util.List;
 import java.util.Set;
 
 import io.mmemu.phys.PhysicalMemory;
+import io.mmemu.script.Call;
 import io.mmemu.script.Outcome;
+import io.mmemu.vm.MmapSteps;
+import io.mmemu.vm.Signal;
 
 /**
  * Decides whether a {@link History} is linearizable: whether some sequential order of its
@@ -21,6 +24,32 @@ import io.mmemu.script.Outcome;
  * not explored again. The emulator cannot undo an op, so after a dead end the
  * model is rebuilt by replaying the current prefix on a fresh address space (cheap for the few
  * dozen small ops of a scenario).
+ * <p>
+ * Some operations take effect in two steps on Linux, with other threads' operations free to come
+ * in between, and are searched that way: each step is a step of the search of its own, taken only
+ * where the op is minimal in real time, so both lie inside the op's interval. A successful
+ * populating mmap (MAP_POPULATE without MAP_NONBLOCK, or MAP_LOCKED) maps under the mmap lock and
+ * faults its range in after letting go of it (vm_mmap_pgoff: do_mmap, mmap_write_unlock,
+ * mm_populate with errors ignored): its first step is the mapping, whose result must be the
+ * recorded one, its second the populate, on whatever VMAs are there by then
+ * ({@link io.mmemu.vm.MmapSteps}, the engine's own two steps). So an madvise may merge the new,
+ * still unfaulted VMA with a neighbour before the populate gives it an anon_vma of its own. The
+ * mmap taken whole is the two steps adjacent, so it is not tried apart. A touch whose fault grew a
+ * stack grows it first (the fault returns and the access is retried, so other operations may come
+ * in between) and accesses later; it is tried whole as well, since the model's growth is a read,
+ * which need not be how the access's own fault grows. In a found order an op taken in two steps
+ * is listed where its second step was taken.
+ * <p>
+ * The populate is one step, not one per page, although the engine's populate holds no lock
+ * across its range (nor does Linux's whenever a fault drops the mmap lock to retry, and a
+ * read-locked madvise or a store needs none): what the model's state sees of a populate is the
+ * anon_vma its first fault in each VMA gives, and the bytes, which populating never changes
+ * (a fresh page reads 0 as an empty one does; a swapped page comes back as it was). An order
+ * with the whole populate at one point explains a torn one unless an operation between two of
+ * its faults both depends on the first fault's anon_vma and changes what the later fault does
+ * (see docs/linearizability.md), or a write populate dirties a page MADV_FREE made lazily
+ * freeable between a later MADV_PAGEOUT's... — kept out of the model, and named here so that a
+ * violation of that shape is recognised.
  * <p>
  * Why not Lincheck (org.jetbrains.lincheck, stress mode): its scenarios are method calls on a test
  * object it constructs per invocation, checked against a sequential-specification object it
@@ -52,8 +81,40 @@ public final class LinearizabilityChecker
     {
     }
 
-    private record Configuration(long done, long grown, Model.State state)
+    private record Configuration(long done, long begun, Model.State state)
     {
+    }
+
+    /**
+     * How an op may take effect: whole, or in two steps with other ops between them. The first
+     * step's prefix entry is {@code -1 - i}, the second's (as the whole op's) {@code i}.
+     */
+    private enum Steps
+    {
+        WHOLE,
+        /**
+         * A touch whose fault grew a stack: the growth (a read there; no result of its own), later
+         * the access (the touch's result). Tried whole as well: the growth step is a read, which
+         * need not be how the access's own fault grows.
+         */
+        STACK_GROWTH,
+        /**
+         * A populating mmap that succeeded: the mapping (the mmap's result), later the populate (no
+         * result of its own: mm_populate's errors are ignored). Not tried whole, which is the two
+         * steps adjacent.
+         */
+        POPULATE;
+
+        static Steps of(final History.Event event)
+        {
+            if (event.grewStack())
+            {
+                return STACK_GROWTH;
+            }
+            final Outcome outcome = event.outcome();
+            return event.op().call() == Call.MMAP && outcome.signal() == Signal.NONE
+                && MmapSteps.populates((int)event.op().argument(3), outcome.value()) ? POPULATE : WHOLE;
+        }
     }
 
     private final History history;
@@ -63,7 +124,9 @@ public final class LinearizabilityChecker
     /** Per event, the events that returned before it was called (must come first). */
     private final long[] predecessors;
     private final Set<Configuration> explored = new HashSet<>();
-    /** The steps taken: event {@code i} as a whole, or {@code -1 - i} for the stack growth of touch {@code i} alone. */
+    /** Per event, how it may take effect. */
+    private final Steps[] split;
+    /** The steps taken: event {@code i} whole or its second step, or {@code -1 - i} for its first step alone. */
     private final int[] prefix;
     private int depth;
     private boolean dirty = true;
@@ -83,8 +146,10 @@ public final class LinearizabilityChecker
         this.budget = budget;
         this.prefix = new int[2 * events.size()];
         this.predecessors = new long[events.size()];
+        this.split = new Steps[events.size()];
         for (int i = 0; i < events.size(); i++)
         {
+            split[i] = Steps.of(events.get(i));
             for (int j = 0; j < events.size(); j++)
             {
                 if (events.get(j).precedes(events.get(i)))
@@ -129,14 +194,12 @@ public final class LinearizabilityChecker
     }
 
     /**
-     * Depth first from the configuration {@code done} (events applied) and {@code grown} (touches
-     * whose stack growth alone has been applied). A touch whose fault grew a stack is also tried
-     * as two steps, the growth and later the access: on Linux the fault grows the stack and
-     * returns, and the access is retried, so other operations may take effect in between (an
-     * access after them, its growth before them). Each step is tried only where the event is
-     * minimal in real time, so both lie inside the touch's interval.
+     * Depth first from the configuration {@code done} (events applied) and {@code begun} (events
+     * taken in two steps whose first step alone has been applied; see {@link Steps}). Each step is
+     * tried only where its event is minimal in real time, so both steps of an event lie inside its
+     * interval.
      */
-    private boolean search(final long done, final long grown)
+    private boolean search(final long done, final long begun)
     {
         final int n = events.size();
         if (Long.bitCount(done) == n)
@@ -155,14 +218,11 @@ public final class LinearizabilityChecker
             {
                 return false;
             }
-            final History.Event event = events.get(i);
-            if (event.grewStack() && (grown & bit) == 0)
+            final boolean started = (begun & bit) != 0;
+            if (split[i] != Steps.WHOLE && !started)
             {
                 prepare();
-                model.growStack(event.op().argument(0));
-                steps++;
-                dirty = true;
-                if (step(-1 - i, done, grown | bit))
+                if (explained(i, first(i), tried) && step(-1 - i, done, begun | bit))
                 {
                     return true;
                 }
@@ -170,17 +230,13 @@ public final class LinearizabilityChecker
                 {
                     return false;
                 }
+                if (split[i] == Steps.POPULATE)
+                {
+                    continue;
+                }
             }
             prepare();
-            final Outcome outcome = model.apply(event.op());
-            steps++;
-            dirty = true;
-            if (!model.explains(event.op(), outcome, event.outcome()))
-            {
-                tried.add(ProgramText.event(event) + ", but in this order: " + ProgramText.result(event.op(), outcome));
-                continue;
-            }
-            if (step(i, done | bit, grown))
+            if (explained(i, rest(i, started), tried) && step(i, done | bit, begun & ~bit))
             {
                 return true;
             }
@@ -190,6 +246,49 @@ public final class LinearizabilityChecker
             deepest = java.util.Arrays.copyOf(prefix, depth);
             stuck = tried;
         }
+        return false;
+    }
+
+    /** Applies event {@code i}'s first step to the model: its outcome, or null when the step has no result of its own. */
+    private Outcome first(final int i)
+    {
+        final Op op = events.get(i).op();
+        steps++;
+        dirty = true;
+        if (split[i] == Steps.STACK_GROWTH)
+        {
+            model.growStack(op.argument(0));
+            return null;
+        }
+        return model.map(op);
+    }
+
+    /**
+     * Applies event {@code i} whole, or its second step when its first was taken ({@code started}):
+     * the outcome, or null when the step has no result of its own.
+     */
+    private Outcome rest(final int i, final boolean started)
+    {
+        final History.Event event = events.get(i);
+        steps++;
+        dirty = true;
+        if (started && split[i] == Steps.POPULATE)
+        {
+            model.populate(event.op(), event.outcome().value());
+            return null;
+        }
+        return model.apply(event.op());
+    }
+
+    /** Whether the model's {@code outcome} (null: none to compare) explains event {@code i}'s; if not, noted in {@code tried}. */
+    private boolean explained(final int i, final Outcome outcome, final List<String> tried)
+    {
+        final History.Event event = events.get(i);
+        if (outcome == null || model.explains(event.op(), outcome, event.outcome()))
+        {
+            return true;
+        }
+        tried.add(ProgramText.event(event) + ", but in this order: " + ProgramText.result(event.op(), outcome));
         return false;
     }
 
@@ -203,15 +302,15 @@ public final class LinearizabilityChecker
     }
 
     /** Takes step {@code taken}, which led to a configuration, and searches on from it unless it was explored. */
-    private boolean step(final int taken, final long done, final long grown)
+    private boolean step(final int taken, final long done, final long begun)
     {
-        if (!explored.add(new Configuration(done, grown, model.state())))
+        if (!explored.add(new Configuration(done, begun, model.state())))
         {
             return false;
         }
         prefix[depth++] = taken;
         dirty = false;
-        if (search(done, grown))
+        if (search(done, begun))
         {
             return true;
         }
@@ -220,22 +319,19 @@ public final class LinearizabilityChecker
         return false;
     }
 
-    /** Rebuilds the model at the current prefix; each of its ops matched before, and one thread is deterministic. */
+    /** Rebuilds the model at the current prefix; each of its steps matched before, and one thread is deterministic. */
     private void replayPrefix()
     {
         model.reset();
+        long begun = 0;
         for (int k = 0; k < depth; k++)
         {
-            if (prefix[k] < 0)
-            {
-                model.growStack(events.get(-1 - prefix[k]).op().argument(0));
-                steps++;
-                continue;
-            }
-            final History.Event event = events.get(prefix[k]);
-            final Outcome outcome = model.apply(event.op());
-            steps++;
-            if (!model.explains(event.op(), outcome, event.outcome()))
+            final int i = prefix[k] < 0 ? -1 - prefix[k] : prefix[k];
+            final long bit = 1L << i;
+            final Outcome outcome = prefix[k] < 0 ? first(i) : rest(i, (begun & bit) != 0);
+            begun = prefix[k] < 0 ? begun | bit : begun & ~bit;
+            final History.Event event = events.get(i);
+            if (outcome != null && !model.explains(event.op(), outcome, event.outcome()))
             {
                 throw new IllegalStateException("the one-thread model is not deterministic: " + ProgramText.event(event)
                     + " replayed as " + ProgramText.result(event.op(), outcome) + " after the same prefix\n"

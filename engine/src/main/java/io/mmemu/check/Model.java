@@ -13,6 +13,7 @@ import io.mmemu.vm.AddressSpace;
 import io.mmemu.vm.Cpu;
 import io.mmemu.vm.Errno;
 import io.mmemu.vm.Mman;
+import io.mmemu.vm.MmapSteps;
 import io.mmemu.vm.Signal;
 import io.mmemu.vm.VmFlags;
 import io.mmemu.vm.VmaInfo;
@@ -127,11 +128,32 @@ final class Model implements AutoCloseable
     }
 
     /**
-     * What decides the results of later operations, compared exactly (no hash that could collide
-     * and prune a live branch): the VMAs (bounds, flags, anon_vma, name, file identity), the
-     * break, and the byte (or signal) at every address a touch uses.
+     * The first step of a populating mmap {@code op}: the mapping without its populate
+     * ({@link MmapSteps#map}), and what it returns.
      */
-    record State(List<VmaInfo> vmas, long brk, List<Integer> bytes)
+    Outcome map(final Op op)
+    {
+        return Outcome.returned(MmapSteps.map(cpu, op.argument(0), op.argument(1), (int)op.argument(2),
+            (int)op.argument(3), op.argument(5)));
+    }
+
+    /**
+     * The second step of a populating mmap {@code op} whose first returned {@code result}: the
+     * populate on its own ({@link MmapSteps#populate}), on the VMAs there now.
+     */
+    void populate(final Op op, final long result)
+    {
+        MmapSteps.populate(cpu, result, op.argument(1), (int)op.argument(3));
+    }
+
+    /**
+     * What decides the results of later operations, compared exactly (no hash that could collide
+     * and prune a live branch): the VMAs (bounds, flags, whether each has an anon_vma, name, file
+     * identity) and which of them share one ({@link AddressSpace#anonVmaSharing}: two VMAs alike
+     * but for that merge with different neighbours), the break, and the byte (or signal) at every
+     * address a touch uses.
+     */
+    record State(List<VmaInfo> vmas, List<Integer> anonVmaSharing, long brk, List<Integer> bytes)
     {
     }
 
@@ -165,7 +187,7 @@ final class Model implements AutoCloseable
             }
             bytes.add(peek(vmas.get(v), va));
         }
-        return new State(vmas, mm.brk(), bytes);
+        return new State(vmas, Arrays.stream(mm.anonVmaSharing()).boxed().toList(), mm.brk(), bytes);
     }
 
     /** The byte at {@code va} in {@code vma} (or {@code -1 - signal}), read without a fault that changes state. */

@@ -695,6 +695,33 @@ public final class AddressSpace implements AutoCloseable
         return out;
     }
 
+    /**
+     * Which of the VMAs in the tree (in {@link #vmas()}'s order, the [vsyscall] page left out) share
+     * an anon_vma: per VMA, -1 for none, else the index of the first VMA that has the same one.
+     * {@link VmaInfo#hasAnonVma} says whether a VMA has one; which one decides later merges too
+     * (is_mergeable_anon_vma: two different ones never merge), and this says it without naming an
+     * identity that differs between two address spaces built alike.
+     */
+    public int[] anonVmaSharing()
+    {
+        final Vma[] all = tree().toArray();
+        final int[] sharing = new int[all.length];
+        for (int i = 0; i < all.length; i++)
+        {
+            final AnonVma anon = all[i].anonVma();
+            sharing[i] = -1;
+            for (int j = 0; j <= i && anon != null; j++)
+            {
+                if (all[j].anonVma() == anon)
+                {
+                    sharing[i] = j;
+                    break;
+                }
+            }
+        }
+        return sharing;
+    }
+
     /** The vsyscall page as maps shows it (vsyscall=xonly, Linux's default): execute-only, no backing. */
     public static final VmaInfo VSYSCALL = new VmaInfo(0xffffffffff600000L, 0xffffffffff601000L,
         VmFlags.VM_EXEC, 0, "[vsyscall]", true, 0, 0, false);

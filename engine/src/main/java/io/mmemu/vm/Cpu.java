@@ -374,7 +374,7 @@ public final class Cpu implements AutoCloseable, WaitContext
     // ---------------------------------------------------------------- shootdown protocol
 
     /** Called at the start of every access and syscall: come online, or answer a pending flush. */
-    private void enter()
+    void enter()
     {
         shootdowns.enter();
     }

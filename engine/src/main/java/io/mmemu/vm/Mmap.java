@@ -46,9 +46,51 @@ final class Mmap
 
     /**
      * mmap: {@code file} is what the fd names (null: a bad fd); ignored with MAP_ANONYMOUS, as the
-     * kernel ignores the fd then.
+     * kernel ignores the fd then. vm_mmap_pgoff's two steps: the mapping under the lock
+     * ({@link #map}), then the populate after it ({@link #populate}), with nothing held between.
      */
-    static long mmap(final Cpu cpu, final long addr, final long length0, final int prot, final int flags,
+    static long mmap(final Cpu cpu, final long addr, final long length, final int prot, final int flags,
+        final OpenFile fdFile, final long offset)
+    {
+        final long result = map(cpu, addr, length, prot, flags, fdFile, offset);
+        populate(cpu, result, length, flags);
+        return result;
+    }
+
+    /**
+     * do_mmap's {@code *populate}: whether an mmap with {@code flags} that returned {@code result}
+     * faults its range in after it let go of the mmap lock (MAP_POPULATE without MAP_NONBLOCK, or
+     * MAP_LOCKED, which also makes the VMA VM_LOCKED).
+     */
+    static boolean populates(final int flags, final long result)
+    {
+        return result >= 0 && ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE || (flags & MAP_LOCKED) != 0);
+    }
+
+    /**
+     * vm_mmap_pgoff's mm_populate, after mmap_write_unlock: faults in the range an mmap with
+     * {@code flags} and {@code length} that returned {@code result} mapped, on whatever VMAs are
+     * there by now (other threads may have changed them meanwhile); errors are ignored. Nothing
+     * when the mmap does not populate.
+     */
+    static void populate(final Cpu cpu, final long result, final long length, final int flags)
+    {
+        if (populates(flags, result))
+        {
+            // a MAP_HUGETLB mapping succeeded, so its pool exists; its length was rounded up to its page size
+            final long mapped = (flags & MAP_HUGETLB) != 0 ? hugeLength(length, Hugetlb.pool(cpu.memory, flags)) : length;
+            Populate.range(cpu, result, result + pageAlign(mapped), false);
+        }
+    }
+
+    /** ksys_mmap_pgoff: an anonymous MAP_HUGETLB length rounded up to the pool's page size. */
+    private static long hugeLength(final long length, final HugetlbPool huge)
+    {
+        return (length + huge.pageSize() - 1) & -huge.pageSize();
+    }
+
+    /** vm_mmap_pgoff up to mmap_write_unlock (do_mmap under the lock): the mmap without its populate. */
+    static long map(final Cpu cpu, final long addr, final long length0, final int prot, final int flags,
         final OpenFile fdFile, final long offset)
     {
         long length = length0;
@@ -71,7 +113,7 @@ final class Mmap
             {
                 return -Errno.EINVAL;
             }
-            length = (length + huge.pageSize() - 1) & -huge.pageSize();
+            length = hugeLength(length, huge);
         }
         final RangeLock lock = cpu.mm.rangeLock();
         if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0)
@@ -84,7 +126,6 @@ final class Mmap
             lock.acquire(cpu);
         }
         long result;
-        final boolean populate;
         final Replacement replacement = new Replacement();
         try
         {
@@ -93,7 +134,6 @@ final class Mmap
                 result = doMmap(cpu, addr, length, prot, flags, offset >>> 12, file, huge, replacement);
             }
             while (result == SEARCH_AGAIN);
-            populate = result >= 0 && ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE || (flags & MAP_LOCKED) != 0);
             if (replacement.vma != null)
             {
                 // per-VMA MAP_FIXED: the new VMA was published locked; zap what it replaced, section
@@ -112,10 +152,6 @@ final class Mmap
         finally
         {
             lock.release(cpu);
-        }
-        if (populate)
-        {
-            Populate.range(cpu, result, result + pageAlign(length), false);
         }
         return result;
     }
