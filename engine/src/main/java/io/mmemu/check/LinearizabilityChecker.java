@@ -25,31 +25,36 @@ import io.mmemu.vm.Signal;
  * model is rebuilt by replaying the current prefix on a fresh address space (cheap for the few
  * dozen small ops of a scenario).
  * <p>
- * Some operations take effect in two steps on Linux, with other threads' operations free to come
- * in between, and are searched that way: each step is a step of the search of its own, taken only
+ * Some operations take effect in two steps, with other threads' operations free to come in
+ * between, and are searched that way: each step is a step of the search of its own, taken only
  * where the op is minimal in real time, so both lie inside the op's interval. A successful
- * populating mmap (MAP_POPULATE without MAP_NONBLOCK, or MAP_LOCKED) maps under the mmap lock and
- * faults its range in after letting go of it (vm_mmap_pgoff: do_mmap, mmap_write_unlock,
- * mm_populate with errors ignored): its first step is the mapping, whose result must be the
- * recorded one, its second the populate, on whatever VMAs are there by then
- * ({@link io.mmemu.vm.MmapSteps}, the engine's own two steps). So an madvise may merge the new,
- * still unfaulted VMA with a neighbour before the populate gives it an anon_vma of its own. The
- * mmap taken whole is the two steps adjacent, so it is not tried apart. A touch whose fault grew a
- * stack grows it first (the fault returns and the access is retried, so other operations may come
- * in between) and accesses later; it is tried whole as well, since the model's growth is a read,
- * which need not be how the access's own fault grows. In a found order an op taken in two steps
- * is listed where its second step was taken.
+ * populating mmap (MAP_POPULATE without MAP_NONBLOCK, or MAP_LOCKED, whose VM_LOCKED comes with
+ * the mapping) maps under the mmap lock and faults its range in after letting go of it
+ * (vm_mmap_pgoff: do_mmap, mmap_write_unlock, mm_populate with its errors ignored): its first
+ * step is the mapping, whose result must be the recorded one, its second the populate, on
+ * whatever VMAs are there by then ({@link io.mmemu.vm.MmapSteps}: the engine's own two steps).
+ * So an madvise may merge the new, still unfaulted VMA with a neighbour that has an anon_vma
+ * before the populate faults it. The mmap taken whole is the two steps adjacent, so it is not
+ * tried apart. A touch whose fault grew a stack grows it first (the fault returns and the access
+ * is retried) and accesses later; it is tried whole as well, since the model's growth is a read,
+ * which need not be how the access's own fault grows.
  * <p>
- * The populate is one step, not one per page, although the engine's populate holds no lock
- * across its range (nor does Linux's whenever a fault drops the mmap lock to retry, and a
- * read-locked madvise or a store needs none): what the model's state sees of a populate is the
- * anon_vma its first fault in each VMA gives, and the bytes, which populating never changes
- * (a fresh page reads 0 as an empty one does; a swapped page comes back as it was). An order
- * with the whole populate at one point explains a torn one unless an operation between two of
- * its faults both depends on the first fault's anon_vma and changes what the later fault does
- * (see docs/linearizability.md), or a write populate dirties a page MADV_FREE made lazily
- * freeable between a later MADV_PAGEOUT's... — kept out of the model, and named here so that a
- * violation of that shape is recognised.
+ * The populate is one step, not one per page, as Linux's is to every call that takes the mmap lock
+ * for writing: mm_populate holds it for reading across the range, and lets go only when a fault
+ * must retry, which a fault on fresh anonymous memory never does. Stores and read-locked madvises
+ * may come between two of its faults, but populating changes no byte a read sees (a fresh page
+ * reads 0 as an empty entry does, a swapped one comes back as it was, and MADV_FREE here keeps
+ * contents whatever the dirty bit says), and residency is not part of the model's state: what the
+ * state sees of a populate is the anon_vma its first fault in a VMA gives that VMA (and every
+ * piece later split from it). The engine's populate holds no lock across its range, so in
+ * principle a writer can come between two of its faults, and with two VMAs over the range that
+ * gives a state no order with the populate at one point gives: the range {@code [a, a+2p)}
+ * mapped, its second page made VM_NOHUGEPAGE, a neighbour below with its own anon_vma and
+ * VM_NOHUGEPAGE; the populate faults the first page (a new anon_vma), then an MADV_NOHUGEPAGE of
+ * all three pages merges the first page with the second (not with the neighbour: two anon_vmas),
+ * then the populate faults the second — two VMAs, where populating whole before the madvise
+ * gives three and after it one. Such a violation is the engine's to fix (its populate should hold
+ * writers off as mm_populate does), not the model's to allow.
  * <p>
  * Why not Lincheck (org.jetbrains.lincheck, stress mode): its scenarios are method calls on a test
  * object it constructs per invocation, checked against a sequential-specification object it
@@ -71,7 +76,8 @@ public final class LinearizabilityChecker
      *
      * @param linearizable whether an order was found
      * @param inconclusive whether the search ran out of budget before deciding
-     * @param order        the order found, or the longest prefix any order explained
+     * @param order        the order found, or the longest prefix any order explained; an op taken
+     *                     in two steps is listed where its second step was taken
      * @param stuck        when not linearizable: after that prefix, each candidate with the
      *                     result it recorded and the model's
      * @param steps        model operations applied, replays included
