@@ -95,7 +95,7 @@ public final class LinearizabilityChecker
      * How an op may take effect: whole, or in two steps with other ops between them. The first
      * step's prefix entry is {@code -1 - i}, the second's (as the whole op's) {@code i}.
      */
-    private enum Steps
+    private enum Split
     {
         WHOLE,
         /**
@@ -111,7 +111,7 @@ public final class LinearizabilityChecker
          */
         POPULATE;
 
-        static Steps of(final History.Event event)
+        static Split of(final History.Event event)
         {
             if (event.grewStack())
             {
@@ -131,7 +131,7 @@ public final class LinearizabilityChecker
     private final long[] predecessors;
     private final Set<Configuration> explored = new HashSet<>();
     /** Per event, how it may take effect. */
-    private final Steps[] split;
+    private final Split[] split;
     /** The steps taken: event {@code i} whole or its second step, or {@code -1 - i} for its first step alone. */
     private final int[] prefix;
     private int depth;
@@ -152,10 +152,10 @@ public final class LinearizabilityChecker
         this.budget = budget;
         this.prefix = new int[2 * events.size()];
         this.predecessors = new long[events.size()];
-        this.split = new Steps[events.size()];
+        this.split = new Split[events.size()];
         for (int i = 0; i < events.size(); i++)
         {
-            split[i] = Steps.of(events.get(i));
+            split[i] = Split.of(events.get(i));
             for (int j = 0; j < events.size(); j++)
             {
                 if (events.get(j).precedes(events.get(i)))
@@ -201,7 +201,7 @@ public final class LinearizabilityChecker
 
     /**
      * Depth first from the configuration {@code done} (events applied) and {@code begun} (events
-     * taken in two steps whose first step alone has been applied; see {@link Steps}). Each step is
+     * taken in two steps whose first step alone has been applied; see {@link Split}). Each step is
      * tried only where its event is minimal in real time, so both steps of an event lie inside its
      * interval.
      */
@@ -225,7 +225,7 @@ public final class LinearizabilityChecker
                 return false;
             }
             final boolean started = (begun & bit) != 0;
-            if (split[i] != Steps.WHOLE && !started)
+            if (split[i] != Split.WHOLE && !started)
             {
                 prepare();
                 if (explained(i, first(i), tried) && step(-1 - i, done, begun | bit))
@@ -236,7 +236,7 @@ public final class LinearizabilityChecker
                 {
                     return false;
                 }
-                if (split[i] == Steps.POPULATE)
+                if (split[i] == Split.POPULATE)
                 {
                     continue;
                 }
@@ -261,7 +261,7 @@ public final class LinearizabilityChecker
         final Op op = events.get(i).op();
         steps++;
         dirty = true;
-        if (split[i] == Steps.STACK_GROWTH)
+        if (split[i] == Split.STACK_GROWTH)
         {
             model.growStack(op.argument(0));
             return null;
@@ -278,7 +278,7 @@ public final class LinearizabilityChecker
         final History.Event event = events.get(i);
         steps++;
         dirty = true;
-        if (started && split[i] == Steps.POPULATE)
+        if (started && split[i] == Split.POPULATE)
         {
             model.populate(event.op(), event.outcome().value());
             return null;

@@ -149,9 +149,9 @@ final class Model implements AutoCloseable
     /**
      * What decides the results of later operations, compared exactly (no hash that could collide
      * and prune a live branch): the VMAs (bounds, flags, whether each has an anon_vma, name, file
-     * identity) and which of them share one ({@link AddressSpace#anonVmaSharing}: two VMAs alike
-     * but for that merge with different neighbours), the break, and the byte (or signal) at every
-     * address a touch uses.
+     * identity) and which of them share one ({@link AddressSpace#anonVmaSharing}: VMAs that are
+     * alike but for which anon_vma they have merge with different neighbours later), the break,
+     * and the byte (or signal) at every address a touch uses.
      */
     record State(List<VmaInfo> vmas, List<Integer> anonVmaSharing, long brk, List<Integer> bytes)
     {

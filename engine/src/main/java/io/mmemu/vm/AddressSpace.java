@@ -696,11 +696,12 @@ public final class AddressSpace implements AutoCloseable
     }
 
     /**
-     * Which of the VMAs in the tree (in {@link #vmas()}'s order, the [vsyscall] page left out) share
-     * an anon_vma: per VMA, -1 for none, else the index of the first VMA that has the same one.
-     * {@link VmaInfo#hasAnonVma} says whether a VMA has one; which one decides later merges too
-     * (is_mergeable_anon_vma: two different ones never merge), and this says it without naming an
-     * identity that differs between two address spaces built alike.
+     * Which of the VMAs in the tree share an anon_vma, in {@link #vmas()}'s order (the [vsyscall]
+     * page left out; the same VMAs when nothing changed them in between): per VMA, -1 for none,
+     * else the index of the first VMA that has the same one. {@link VmaInfo#hasAnonVma} says
+     * whether a VMA has one; which one decides later merges too (is_mergeable_anon_vma: two
+     * different ones never merge), and this says it without an identity that differs between two
+     * address spaces built alike.
      */
     public int[] anonVmaSharing()
     {
