@@ -160,4 +160,24 @@ class AddressSpaceTest
         assertEquals(AddressSpace.MMAP_BASE - 4096, cpu.mmap(0, 4096, RW, ANON, -1, 0));
         assertEquals(AddressSpace.MMAP_BASE - 2 * 4096, cpu.mmap(0, 4096, PROT_READ, ANON, -1, 0));
     }
+
+    /**
+     * anonVmaSharing says which VMAs share an anon_vma, which hasAnonVma alone does not: pieces of
+     * one faulted VMA share one, VMAs faulted apart do not, an unfaulted VMA has none.
+     */
+    @Test
+    void anonVmaSharingTellsPiecesOfOneFaultedVmaFromVmasFaultedApart()
+    {
+        assertEquals(BASE, cpu.mmap(BASE, 3 * 4096, RW, ANON | MAP_FIXED, -1, 0));
+        assertEquals(0, cpu.writeByte(BASE, 1));
+        assertEquals(0, cpu.mprotect(BASE + 4096, 4096, PROT_READ));
+        final long apart = BASE + 16 * 4096;
+        assertEquals(apart, cpu.mmap(apart, 4096, RW, ANON | MAP_FIXED, -1, 0));
+        assertEquals(0, cpu.writeByte(apart, 1));
+        final long unfaulted = BASE + 32 * 4096;
+        assertEquals(unfaulted, cpu.mmap(unfaulted, 4096, RW, ANON | MAP_FIXED, -1, 0));
+        assertEquals(5, mm.vmas().size());
+        assertEquals(List.of(true, true, true, true, false), mm.vmas().stream().map(VmaInfo::hasAnonVma).toList());
+        assertEquals(List.of(0, 0, 0, 3, -1), java.util.Arrays.stream(mm.anonVmaSharing()).boxed().toList());
+    }
 }
