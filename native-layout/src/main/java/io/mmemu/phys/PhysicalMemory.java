@@ -164,6 +164,26 @@ public final class PhysicalMemory implements AutoCloseable
         return new PhysicalMemory(total, backed, backing);
     }
 
+    /**
+     * Backs every frame and frame descriptor with host memory now (see {@link NativeMemory#populate}):
+     * for a benchmark, before its measurement, so that the host's first touch of emulated memory
+     * (on a virtual machine a hypervisor fault too, several times a plain page clear) is not timed
+     * as emulated work. Before any other use of the machine.
+     *
+     * @throws IllegalStateException when the host refuses, with its errno.
+     */
+    public void prefault()
+    {
+        for (final MemorySegment segment : new MemorySegment[] {frames, metadata})
+        {
+            final int errno = NativeMemory.populate(segment);
+            if (errno != 0)
+            {
+                throw new IllegalStateException("host refused to back emulated memory: errno " + errno);
+            }
+        }
+    }
+
     public Backing backing()
     {
         return backing;
