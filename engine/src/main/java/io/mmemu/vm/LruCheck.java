@@ -5,6 +5,7 @@ import java.util.List;
 
 import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.phys.FrameFlags;
+import io.mmemu.phys.LruFlags;
 import io.mmemu.phys.LruLists;
 import io.mmemu.phys.PhysicalMemory;
 
@@ -41,7 +42,8 @@ final class LruCheck
         long flagged = 0;
         for (long pfn = 1; pfn < memory.backedFrames(); pfn++)
         {
-            flagged += (memory.flags(pfn) & FrameFlags.LRU) != 0 ? 1 : 0;
+            final boolean listable = (memory.flags(pfn) & (FrameFlags.STATE_MASK | FrameFlags.HUGETLB)) == FrameFlags.DATA;
+            flagged += listable && (memory.lruFlags(pfn) & LruFlags.LRU) != 0 ? 1 : 0;
         }
         if (flagged != entries[0])
         {
@@ -62,8 +64,8 @@ final class LruCheck
         {
             if (!covered.get((int)pfn))
             {
-                violations.add(String.format("page %d mapped at 0x%x in %s is on no LRU list (flags %s)", pfn,
-                    va + ((pfn - first) << 12), vma, FrameFlags.describe(memory.flags(pfn))));
+                violations.add(String.format("page %d mapped at 0x%x in %s is on no LRU list (flags %s, LRU flags %s)", pfn,
+                    va + ((pfn - first) << 12), vma, FrameFlags.describe(memory.flags(pfn)), LruFlags.describe(memory.lruFlags(pfn))));
                 return;
             }
         }

@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import io.mmemu.pgtable.PageTableEntry;
 import io.mmemu.pgtable.PageWalker;
 import io.mmemu.phys.FrameFlags;
+import io.mmemu.phys.LruFlags;
 import io.mmemu.phys.LruLists;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.phys.SwapArea;
@@ -108,13 +109,13 @@ class LruTest
                 final PageWalker walker = new PageWalker(memory, null);
                 assertEquals(PageWalker.WALK_LARGE, walker.walk(mm.cr3(), BASE));
                 final long head = PageTableEntry.leafAddress(walker.entry(), walker.level()) >>> 12;
-                assertTrue((memory.flags(head) & FrameFlags.LARGE_FOLIO) != 0);
-                assertEquals(0, memory.flags(head + 1) & FrameFlags.LRU, "a tail is no entry of its own");
+                assertTrue((memory.lruFlags(head) & LruFlags.LARGE_FOLIO) != 0);
+                assertEquals(0, memory.lruFlags(head + 1) & LruFlags.LRU, "a tail is no entry of its own");
                 mm.check(true).assertOk();
                 // mprotect of one page splits the leaf: 512 entries of one page, the count unchanged
                 assertEquals(0, cpu.mprotect(BASE + PAGE, PAGE, PROT_READ));
-                assertEquals(0, memory.flags(head) & FrameFlags.LARGE_FOLIO);
-                assertTrue((memory.flags(head + 1) & FrameFlags.LRU) != 0);
+                assertEquals(0, memory.lruFlags(head) & LruFlags.LARGE_FOLIO);
+                assertTrue((memory.lruFlags(head + 1) & LruFlags.LRU) != 0);
                 assertEquals(512, anonPages(memory));
                 mm.check(true).assertOk();
                 assertEquals(0, cpu.munmap(BASE, HUGE / 2));

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 import io.mmemu.phys.FrameCache;
 import io.mmemu.phys.FrameFlags;
+import io.mmemu.phys.LruFlags;
 import io.mmemu.phys.PhysicalMemory;
 import io.mmemu.phys.SwapArea;
 
@@ -185,8 +186,8 @@ final class PageoutRange extends RangeVisitor
         }
         final long pfn = PageTableEntry.pfn(e);
         return pfn != zeroPagePfn && memory.isBacked(pfn)
-            && (memory.flags(pfn) & (FrameFlags.STATE_MASK | FrameFlags.FILE_LRU | FrameFlags.LRU))
-                == (FrameFlags.DATA | FrameFlags.FILE_LRU | FrameFlags.LRU)
+            && (memory.flags(pfn) & (FrameFlags.STATE_MASK | FrameFlags.FILE_LRU)) == (FrameFlags.DATA | FrameFlags.FILE_LRU)
+            && (memory.lruFlags(pfn) & LruFlags.LRU) != 0
             && memory.mapcount(pfn) == 1;
     }
 

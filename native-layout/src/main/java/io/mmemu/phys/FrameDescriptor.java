@@ -16,7 +16,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <pre>
  *  offset  field      meaning
  *   0      flags      {@link FrameFlags} bits
- *   4      order      buddy order of a free block's head frame; level (1..4) of a table page
+ *   4      order      buddy order of a free block's head frame; level (1..4) of a table page; order of a
+ *                     hugetlb page's head                                       | data pages otherwise:
+ *          lru        {@link LruFlags} bits (on a list, which one, in an add batch); 0 when the page is allocated
  *   8      refcount   references to the frame (data pages: mappings plus gathers in flight)
  *  12      mapcount   page-table entries mapping the frame (data pages)
  *  16      ptlock     table pages: the split page-table lock word  | free block heads: next free PFN
@@ -32,10 +34,13 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *  56      index      data pages: the page's linear index in that mapping (folio->index): an anonymous
  *                     page's vma.pgoff + offset, a page-cache page's file page offset
  * </pre>
- * lruNext, lruPrev and the LRU flags ({@link FrameFlags#LRU}, {@link FrameFlags#ACTIVE},
- * {@link FrameFlags#FILE_LRU}, {@link FrameFlags#LARGE_FOLIO}) are guarded by the machine's LRU lock
- * ({@link LruLists}); mapping and index are written before the page is published (added to a list,
- * mapped) and read by reclaim after it isolated the page.
+ * The lru word, lruNext and lruPrev are guarded by the machine's LRU lock ({@link LruLists}): plain
+ * loads and stores under it, apart from a page's first lru word, stored before the page is published
+ * (the links mean something only while the word says the page is listed). The lru word is a word
+ * of its own, not bits of flags, so that no update of it races with the atomic updates of other
+ * flags (DIRTY, ANON_EXCLUSIVE, CACHE_DIRTY) and none needs a CAS. mapping and index are written
+ * before the page is published (added to a list, mapped) and read by reclaim after it isolated
+ * the page.
  * The flags word has two dirtiness bits: {@link FrameFlags#DIRTY}, for the allocator (the bytes may
  * be non-zero: clear them when the frame is reused), and {@link FrameFlags#CACHE_DIRTY}, for
  * writeback (a page-cache page's bytes are newer than its file's, moved there from the entries'
@@ -47,7 +52,7 @@ public final class FrameDescriptor
 {
     public static final StructLayout LAYOUT = MemoryLayout.structLayout(
         JAVA_INT.withName("flags"),
-        JAVA_INT.withName("order"),
+        MemoryLayout.unionLayout(JAVA_INT.withName("order"), JAVA_INT.withName("lru")).withName("word4"),
         JAVA_INT.withName("refcount"),
         JAVA_INT.withName("mapcount"),
         MemoryLayout.unionLayout(JAVA_LONG.withName("ptlock"), JAVA_LONG.withName("freeNext")).withName("word0"),
@@ -62,7 +67,11 @@ public final class FrameDescriptor
     public static final int SIZE_SHIFT = 6;
 
     public static final VarHandle FLAGS = handle(PathElement.groupElement("flags"));
-    public static final VarHandle ORDER = handle(PathElement.groupElement("order"));
+    public static final VarHandle ORDER =
+        handle(PathElement.groupElement("word4"), PathElement.groupElement("order"));
+    /** A data page's {@link LruFlags} (not a hugetlb page's: its head keeps its order there). Guarded by the LRU lock. */
+    public static final VarHandle LRU_FLAGS =
+        handle(PathElement.groupElement("word4"), PathElement.groupElement("lru"));
     public static final VarHandle REFCOUNT = handle(PathElement.groupElement("refcount"));
     public static final VarHandle MAPCOUNT = handle(PathElement.groupElement("mapcount"));
     public static final VarHandle PTLOCK =
@@ -82,9 +91,9 @@ public final class FrameDescriptor
     public static final VarHandle DEPOSIT =
         handle(PathElement.groupElement("word1"), PathElement.groupElement("deposit"));
 
-    /** The next PFN on the frame's LRU list (toward the tail; 0: the tail). Guarded by the LRU lock. */
+    /** The next PFN on the frame's LRU list (toward the tail; 0: the tail), while listed. Guarded by the LRU lock. */
     public static final VarHandle LRU_NEXT = handle(PathElement.groupElement("lruNext"));
-    /** The previous PFN on the frame's LRU list (toward the head; 0: the head). Guarded by the LRU lock. */
+    /** The previous PFN on the frame's LRU list (toward the head; 0: the head), while listed. Guarded by the LRU lock. */
     public static final VarHandle LRU_PREV = handle(PathElement.groupElement("lruPrev"));
     /** folio->mapping: the id of the anon_vma root or file the page belongs to (0: none). */
     public static final VarHandle MAPPING = handle(PathElement.groupElement("mapping"));

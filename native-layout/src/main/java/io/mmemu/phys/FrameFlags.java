@@ -53,40 +53,11 @@ public final class FrameFlags
     public static final int HUGETLB = 1 << 9;
 
     /**
-     * A DATA page on one of the machine's LRU lists (Linux's PG_lru); which one the next two bits
-     * say. Set and cleared only under the LRU lock ({@link LruLists}), by atomic OR/AND (the other
-     * bits change beside it); a page isolated by reclaim is off its list, LRU clear.
-     */
-    public static final int LRU = 1 << 10;
-    /** On (or, isolated, bound back to) an active list (PG_active). Guarded by the LRU lock. */
-    public static final int ACTIVE = 1 << 11;
-    /**
-     * A page-cache page (the file lists; folio_is_file_lru): set when the page is added, never
-     * changed while it is allocated. Without it a page on the LRU is anonymous.
+     * A page-cache page (the file lists; folio_is_file_lru): set when the page is allocated, before
+     * it is published, and never changed while it is allocated. Without it a page on the LRU is
+     * anonymous. Where the page stands with the lists is its {@link LruFlags} word.
      */
     public static final int FILE_LRU = 1 << 12;
-    /**
-     * The head of a transparent huge page that is one folio on the LRU: one entry for its 512
-     * frames, counted 512 pages. Cleared (under the LRU lock) when a leaf of it is split, and its
-     * tails become entries of their own (lru_add_split_folio).
-     */
-    public static final int LARGE_FOLIO = 1 << 13;
-
-    /**
-     * A DATA page waiting in its allocating CPU's add batch ({@link LruAddBatch}, Linux's per-CPU
-     * lru_add folio_batch) to join an inactive list: set before the page is published, cleared when
-     * the batch is drained (under the LRU lock, as {@link #LRU} is set) by a CAS that races only
-     * with the page's free ({@link #FREED_IN_BATCH}).
-     */
-    public static final int IN_ADD_BATCH = 1 << 14;
-    /**
-     * A page whose last reference went while it was {@link #IN_ADD_BATCH}: the batch still names
-     * it, so the free is left to the batch's drain (set by CAS over IN_ADD_BATCH, which tells the
-     * drain not to link it). Linux's batch holds a reference instead; a flag keeps every refcount
-     * what the mappings and holders make it.
-     */
-    public static final int FREED_IN_BATCH = 1 << 15;
-
     /**
      * A page-cache page whose bytes are newer than its file's (Linux's PG_dirty; not {@link #DIRTY},
      * which says only that the bytes may be non-zero, for the clearing at free). Set, by atomic OR,
@@ -98,9 +69,6 @@ public final class FrameFlags
      * record. Anonymous pages (a private mapping's copies of file pages included) never carry it.
      */
     public static final int CACHE_DIRTY = 1 << 16;
-
-    /** The LRU bits, which the LRU lock guards. */
-    public static final int LRU_MASK = LRU | ACTIVE | LARGE_FOLIO;
 
     public static final int STATE_MASK = FREE | TABLE | DATA | ZERO_PAGE | RESERVED;
 
@@ -121,12 +89,7 @@ public final class FrameFlags
         append(sb, flags, WRITTEN_LINES, "written-lines");
         append(sb, flags, ANON_EXCLUSIVE, "anon-exclusive");
         append(sb, flags, HUGETLB, "hugetlb");
-        append(sb, flags, LRU, "lru");
-        append(sb, flags, ACTIVE, "active");
         append(sb, flags, FILE_LRU, "file");
-        append(sb, flags, LARGE_FOLIO, "large-folio");
-        append(sb, flags, IN_ADD_BATCH, "in-add-batch");
-        append(sb, flags, FREED_IN_BATCH, "freed-in-batch");
         append(sb, flags, CACHE_DIRTY, "cache-dirty");
         return sb.length() == 0 ? "none" : sb.toString();
     }

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 import static io.mmemu.phys.FrameDescriptor.FLAGS;
 import static io.mmemu.phys.FrameDescriptor.INDEX;
+import static io.mmemu.phys.FrameDescriptor.LRU_FLAGS;
 import static io.mmemu.phys.FrameDescriptor.LRU_NEXT;
 import static io.mmemu.phys.FrameDescriptor.LRU_PREV;
 import static io.mmemu.phys.FrameDescriptor.MAPPING;
@@ -19,7 +20,10 @@ import static io.mmemu.phys.FrameDescriptor.offset;
  * ({@link FrameFlags#LARGE_FOLIO}), counted 512 pages, until a leaf of it is split.
  * <p>
  * Guarded by this object's monitor, the LRU lock (lruvec->lru_lock): the heads, tails and counts
- * below, and in every descriptor the links and the bits {@link FrameFlags#LRU_MASK}. A page's
+ * below, and in every data page's descriptor the {@link LruFlags} word and the links, all read and
+ * written with plain accesses under it (the word's first store precedes the page's publication).
+ * Freeing a page is decided under it too: a page in a CPU's add batch is left to the batch's
+ * drain, which also runs under it, so the two never need a CAS between them. A page's
  * {@code mapping} and {@code index} are written before it is added (and by {@link #splitFolio} for
  * tails, under the lock). Lock order: a PT lock, then this; nothing is taken inside it.
  * <p>
@@ -48,10 +52,16 @@ public final class LruLists
         this.metadata = metadata;
     }
 
-    /** The list a page's flags put it on. */
-    public static int listOf(final int flags)
+    /** The list a page's flags word and {@link LruFlags} word put it on. */
+    public static int listOf(final int flags, final int lruFlags)
     {
-        return ((flags & FrameFlags.FILE_LRU) != 0 ? INACTIVE_FILE : INACTIVE_ANON) + ((flags & FrameFlags.ACTIVE) != 0 ? 1 : 0);
+        return ((flags & FrameFlags.FILE_LRU) != 0 ? INACTIVE_FILE : INACTIVE_ANON) + ((lruFlags & LruFlags.ACTIVE) != 0 ? 1 : 0);
+    }
+
+    /** The list {@code pfn}'s words put it on. Under the lock. */
+    private int listOf(final long off)
+    {
+        return listOf((int)FLAGS.get(metadata, off), (int)LRU_FLAGS.get(metadata, off));
     }
 
     /** Pages on list {@code lru} (a huge folio counts its 512). */
@@ -73,27 +83,26 @@ public final class LruLists
         INDEX.set(metadata, off, index);
         synchronized (this)
         {
-            setBits(off, FrameFlags.LRU | FrameFlags.LARGE_FOLIO);
+            LRU_FLAGS.set(metadata, off, LruFlags.LRU | LruFlags.LARGE_FOLIO);
             linkHead(INACTIVE_ANON, head);
         }
     }
 
     /**
      * folio_add_lru's first half: page {@code pfn}, just allocated and not yet visible to anyone
-     * else, of {@code mapping} at {@code index}, is bound for the inactive anonymous or file list
-     * through its CPU's {@link LruAddBatch}; {@link #addBatch} links it.
+     * else, of {@code mapping} at {@code index}, is bound for its inactive list (anonymous, or file
+     * as its {@link FrameFlags#FILE_LRU} says) through its CPU's {@link LruAddBatch}; {@link #addBatch} links it.
      */
-    void stage(final long pfn, final boolean file, final long mapping, final long index)
+    void stage(final long pfn, final long mapping, final long index)
     {
         final long off = offset(pfn);
         MAPPING.set(metadata, off, mapping);
         INDEX.set(metadata, off, index);
-        // a plain store, like the rest of the new page's descriptor: nobody else sees the page until
-        // its entry is published with a release
-        final int flags = (int)FLAGS.get(metadata, off);
-        assert (flags & FrameFlags.STATE_MASK) == FrameFlags.DATA && (flags & (FrameFlags.LRU_MASK | FrameFlags.IN_ADD_BATCH)) == 0
-            : "staging a page that is no fresh data page: " + FrameFlags.describe(flags);
-        FLAGS.set(metadata, off, flags | FrameFlags.IN_ADD_BATCH | (file ? FrameFlags.FILE_LRU : 0));
+        assert ((int)FLAGS.get(metadata, off) & FrameFlags.STATE_MASK) == FrameFlags.DATA
+            && (int)LRU_FLAGS.get(metadata, off) == 0 : "staging a page that is no fresh data page";
+        // plain stores, like the rest of the new page's descriptor: nobody else sees the page until
+        // its entry is published with a release, and every later change is under the lock
+        LRU_FLAGS.set(metadata, off, LruFlags.IN_ADD_BATCH);
     }
 
     /**
@@ -111,30 +120,18 @@ public final class LruLists
             {
                 final long pfn = pfns[i];
                 final long off = offset(pfn);
-                int flags = (int)FLAGS.getVolatile(metadata, off);
-                while (true)
+                final int lruFlags = (int)LRU_FLAGS.get(metadata, off);
+                assert (lruFlags & LruFlags.IN_ADD_BATCH) != 0 : "a batched page without IN_ADD_BATCH";
+                if ((lruFlags & LruFlags.FREED_IN_BATCH) != 0)
                 {
-                    assert (flags & FrameFlags.IN_ADD_BATCH) != 0 : "a batched page without IN_ADD_BATCH";
-                    if ((flags & FrameFlags.FREED_IN_BATCH) != 0)
-                    {
-                        // its last reference is gone (the free saw IN_ADD_BATCH and left it to us);
-                        // nobody else can touch it now
-                        FLAGS.set(metadata, off, flags & ~(FrameFlags.IN_ADD_BATCH | FrameFlags.FREED_IN_BATCH));
-                        pfns[freed++] = pfn;
-                        break;
-                    }
-                    // volatile CAS against the free's: exactly one of them takes IN_ADD_BATCH away
-                    // (a free that loses sees LRU and unlinks it under this lock, after us); other
-                    // bits (DIRTY, ANON_EXCLUSIVE) may change beside it, hence the loop
-                    final int witness = (int)FLAGS.compareAndExchange(metadata, off, flags,
-                        (flags & ~FrameFlags.IN_ADD_BATCH) | FrameFlags.LRU);
-                    if (witness == flags)
-                    {
-                        linkHead(listOf(flags), pfn, flags);
-                        break;
-                    }
-                    flags = witness;
+                    // its last reference is gone (the free, under this lock, saw IN_ADD_BATCH and
+                    // left it to us); nobody else can touch it now
+                    LRU_FLAGS.set(metadata, off, 0);
+                    pfns[freed++] = pfn;
+                    continue;
                 }
+                LRU_FLAGS.set(metadata, off, LruFlags.LRU);
+                linkHead(listOf((int)FLAGS.get(metadata, off), LruFlags.LRU), pfn, LruFlags.LRU);
             }
         }
         return freed;
@@ -143,24 +140,12 @@ public final class LruLists
     /**
      * The free of a page whose last reference is gone: whether it may be freed now. A page on a
      * list is unlinked (lruvec_del_folio); a page still in a CPU's add batch is marked
-     * {@link FrameFlags#FREED_IN_BATCH} and left to the batch's drain (false); a page reclaim
+     * {@link LruFlags#FREED_IN_BATCH} and left to the batch's drain (false); a page reclaim
      * holds isolated is on no list, and cannot be freed meanwhile.
      */
-    boolean removeFreed(final long pfn)
+    synchronized boolean removeFreed(final long pfn)
     {
-        final int flags = claimFree(pfn);
-        if (flags == LEFT_TO_BATCH)
-        {
-            return false;
-        }
-        if ((flags & FrameFlags.LRU_MASK) != 0)
-        {
-            synchronized (this)
-            {
-                unlinkFreed(pfn);
-            }
-        }
-        return true;
+        return claimFree(pfn);
     }
 
     /**
@@ -168,74 +153,55 @@ public final class LruLists
      * {@code pfnMask}), the lock taken once for all; an entry whose page is left to its add batch's
      * drain gets {@link #LEFT_IN_BATCH} set.
      */
-    void removeFreed(final long[] pfns, final int n, final long pfnMask)
+    synchronized void removeFreed(final long[] pfns, final int n, final long pfnMask)
     {
-        boolean listed = false;
         for (int i = 0; i < n; i++)
         {
-            final int flags = claimFree(pfns[i] & pfnMask);
-            if (flags == LEFT_TO_BATCH)
+            if (!claimFree(pfns[i] & pfnMask))
             {
                 pfns[i] |= LEFT_IN_BATCH;
-                continue;
             }
-            listed |= (flags & FrameFlags.LRU_MASK) != 0;
         }
-        if (listed)
+    }
+
+    /**
+     * {@link #removeFreed} for the {@code frames} frames of a block from {@code head} that goes
+     * back whole (a huge page's: never in an add batch), under one taking of the lock.
+     */
+    synchronized void removeFreedBlock(final long head, final int frames)
+    {
+        for (long pfn = head; pfn < head + frames; pfn++)
         {
-            synchronized (this)
-            {
-                for (int i = 0; i < n; i++)
-                {
-                    if ((pfns[i] & LEFT_IN_BATCH) == 0)
-                    {
-                        unlinkFreed(pfns[i] & pfnMask);
-                    }
-                }
-            }
+            final boolean freeNow = claimFree(pfn);
+            assert freeNow : "a huge page's frame in an add batch";
         }
     }
 
     /** In a batch of {@link #removeFreed(long[], int, long)}: the page is left to its add batch's drain (PFNs never reach bit 62). */
     static final long LEFT_IN_BATCH = 1L << 62;
 
-    /** {@link #claimFree}'s answer for a page whose free its add batch's drain will do. */
-    private static final int LEFT_TO_BATCH = -1;
-
     /**
-     * A freed page's flags, once it is no longer in an add batch; {@link #LEFT_TO_BATCH} when it
-     * still was, and is now marked {@link FrameFlags#FREED_IN_BATCH} for the drain to free.
+     * Whether a page whose last reference is gone may be freed now: off its list if it was on one,
+     * its word cleared; false when it is still in an add batch, now marked for the drain to free.
+     * Under the lock, like the drain: one of the two sees the other's word.
      */
-    private int claimFree(final long pfn)
+    private boolean claimFree(final long pfn)
     {
+        assert Thread.holdsLock(this) : "a free decided without the LRU lock";
         final long off = offset(pfn);
-        int flags = (int)FLAGS.getVolatile(metadata, off);
-        while ((flags & FrameFlags.IN_ADD_BATCH) != 0)
+        final int lruFlags = (int)LRU_FLAGS.get(metadata, off);
+        if ((lruFlags & LruFlags.IN_ADD_BATCH) != 0)
         {
-            // volatile CAS against the drain's (addBatch): exactly one takes the page; if the
-            // drain does, the page is on a list when the caller takes the lock to unlink it
-            final int witness = (int)FLAGS.compareAndExchange(metadata, off, flags, flags | FrameFlags.FREED_IN_BATCH);
-            if (witness == flags)
-            {
-                return LEFT_TO_BATCH;
-            }
-            flags = witness;
+            LRU_FLAGS.set(metadata, off, lruFlags | LruFlags.FREED_IN_BATCH);
+            return false;
         }
-        return flags;
-    }
-
-    /**
-     * Off its list, if it is on one. Under the lock. The LRU bits stay: the page's last reference
-     * is gone, so nothing else changes its flags, and the free that follows overwrites them.
-     */
-    private void unlinkFreed(final long pfn)
-    {
-        assert Thread.holdsLock(this) : "LRU list changed without the LRU lock";
-        final int flags = (int)FLAGS.getVolatile(metadata, offset(pfn));
-        if ((flags & FrameFlags.LRU) != 0)
+        if ((lruFlags & LruFlags.LRU) != 0)
         {
-            unlink(listOf(flags), pfn, flags);
+            // the links stay as they are: they mean nothing once the word says the page is off
+            unlinkLinks(listOf((int)FLAGS.get(metadata, off), lruFlags), pfn, lruFlags);
         }
+        LRU_FLAGS.set(metadata, off, 0);
+        return true;
     }
 
     /**
@@ -260,7 +226,7 @@ public final class LruLists
                     continue;
                 }
                 unlink(lru, pfn);
-                clearBits(off, FrameFlags.LRU);
+                clearBits(off, LruFlags.LRU);
                 out[taken++] = pfn;
             }
         }
@@ -298,7 +264,7 @@ public final class LruLists
             {
                 final long pfn = tails[active];
                 unlink(active, pfn);
-                clearBits(offset(pfn), FrameFlags.ACTIVE);
+                clearBits(offset(pfn), LruFlags.ACTIVE);
                 linkHead(active - 1, pfn);
             }
         }
@@ -314,12 +280,12 @@ public final class LruLists
         final long off = offset(pfn);
         synchronized (this)
         {
-            final int flags = (int)FLAGS.getVolatile(metadata, off);
-            if ((flags & (FrameFlags.LRU | FrameFlags.ACTIVE)) == (FrameFlags.LRU | FrameFlags.ACTIVE))
+            final int lruFlags = (int)LRU_FLAGS.get(metadata, off);
+            if ((lruFlags & (LruFlags.LRU | LruFlags.ACTIVE)) == (LruFlags.LRU | LruFlags.ACTIVE))
             {
-                final int lru = listOf(flags);
+                final int lru = listOf(off);
                 unlink(lru, pfn);
-                clearBits(off, FrameFlags.ACTIVE);
+                clearBits(off, LruFlags.ACTIVE);
                 linkHead(lru - 1, pfn);
             }
         }
@@ -335,18 +301,10 @@ public final class LruLists
         final long off = offset(pfn);
         synchronized (this)
         {
-            final int flags = (int)FLAGS.getVolatile(metadata, off);
-            assert (flags & FrameFlags.LRU) == 0 : "putting back a page that is on a list";
-            if (active)
-            {
-                setBits(off, FrameFlags.LRU | FrameFlags.ACTIVE);
-            }
-            else
-            {
-                clearBits(off, FrameFlags.ACTIVE);
-                setBits(off, FrameFlags.LRU);
-            }
-            linkHead(listOf((int)FLAGS.getVolatile(metadata, off)), pfn);
+            final int lruFlags = (int)LRU_FLAGS.get(metadata, off);
+            assert (lruFlags & LruFlags.LRU) == 0 : "putting back a page that is on a list";
+            LRU_FLAGS.set(metadata, off, (lruFlags & ~LruFlags.ACTIVE) | LruFlags.LRU | (active ? LruFlags.ACTIVE : 0));
+            linkHead(listOf(off), pfn);
         }
     }
 
@@ -360,14 +318,14 @@ public final class LruLists
         final long headOff = offset(head);
         synchronized (this)
         {
-            final int flags = (int)FLAGS.getVolatile(metadata, headOff);
-            if ((flags & FrameFlags.LARGE_FOLIO) == 0)
+            final int lruFlags = (int)LRU_FLAGS.get(metadata, headOff);
+            if ((lruFlags & LruFlags.LARGE_FOLIO) == 0)
             {
                 return;
             }
-            final int lru = listOf(flags);
-            clearBits(headOff, FrameFlags.LARGE_FOLIO);
-            final boolean listed = (flags & FrameFlags.LRU) != 0;
+            final int lru = listOf(headOff);
+            clearBits(headOff, LruFlags.LARGE_FOLIO);
+            final boolean listed = (lruFlags & LruFlags.LRU) != 0;
             if (listed)
             {
                 // the head's entry counted the whole folio; it now counts its own page
@@ -375,50 +333,45 @@ public final class LruLists
             }
             final long mapping = (long)MAPPING.get(metadata, headOff);
             final long index = (long)INDEX.get(metadata, headOff);
-            final int tailBits = FrameFlags.LRU | (flags & (FrameFlags.ACTIVE | FrameFlags.FILE_LRU));
+            final int tailBits = LruFlags.LRU | (lruFlags & LruFlags.ACTIVE);
             for (int i = 1; i < frames; i++)
             {
                 final long off = offset(head + i);
                 MAPPING.set(metadata, off, mapping);
                 INDEX.set(metadata, off, index + i);
-                setBits(off, tailBits);
-                linkHead(lru, head + i);
+                // a huge page is anonymous: its tails, like its head, have no FILE_LRU to copy
+                LRU_FLAGS.set(metadata, off, tailBits);
+                linkHead(lru, head + i, tailBits);
             }
         }
     }
 
-    /** Atomic OR into the flags word: other bits (DIRTY, ANON_EXCLUSIVE) change beside these. */
-    private void setBits(final long off, final int bits)
-    {
-        final int before = (int)FLAGS.getAndBitwiseOr(metadata, off, bits);
-        assert (before & FrameFlags.STATE_MASK) == FrameFlags.DATA : "LRU bits on a frame that is not a data page";
-    }
-
-    /** Atomic AND-NOT on the flags word. */
+    /** Clears {@code bits} of a data page's {@link LruFlags} word. Under the lock. */
     private void clearBits(final long off, final int bits)
     {
-        final int before = (int)FLAGS.getAndBitwiseAnd(metadata, off, ~bits);
-        assert (before & FrameFlags.STATE_MASK) == FrameFlags.DATA : "LRU bits on a frame that is not a data page";
+        assert Thread.holdsLock(this) : "LRU flags changed without the LRU lock";
+        assert ((int)FLAGS.get(metadata, off) & FrameFlags.STATE_MASK) == FrameFlags.DATA : "LRU bits on a frame that is not a data page";
+        LRU_FLAGS.set(metadata, off, (int)LRU_FLAGS.get(metadata, off) & ~bits);
     }
 
     /** Pages an entry counts: a huge folio's 512, else 1. */
     private int entryPages(final long pfn)
     {
-        return entryPages((int)FLAGS.getVolatile(metadata, offset(pfn)));
+        return entryPages((int)LRU_FLAGS.get(metadata, offset(pfn)));
     }
 
-    private static int entryPages(final int flags)
+    private static int entryPages(final int lruFlags)
     {
-        return (flags & FrameFlags.LARGE_FOLIO) != 0 ? PhysicalMemory.HUGE_FRAMES : 1;
+        return (lruFlags & LruFlags.LARGE_FOLIO) != 0 ? PhysicalMemory.HUGE_FRAMES : 1;
     }
 
     private void linkHead(final int lru, final long pfn)
     {
-        linkHead(lru, pfn, (int)FLAGS.getVolatile(metadata, offset(pfn)));
+        linkHead(lru, pfn, (int)LRU_FLAGS.get(metadata, offset(pfn)));
     }
 
-    /** Links {@code pfn}, whose flags word (its LARGE_FOLIO bit) is {@code flags}, at the head of {@code lru}. */
-    private void linkHead(final int lru, final long pfn, final int flags)
+    /** Links {@code pfn}, whose {@link LruFlags} word (its LARGE_FOLIO bit) is {@code lruFlags}, at the head of {@code lru}. */
+    private void linkHead(final int lru, final long pfn, final int lruFlags)
     {
         assert Thread.holdsLock(this) : "LRU list changed without the LRU lock";
         final long off = offset(pfn);
@@ -434,16 +387,19 @@ public final class LruLists
             tails[lru] = pfn;
         }
         heads[lru] = pfn;
-        pages[lru] += entryPages(flags);
+        pages[lru] += entryPages(lruFlags);
     }
 
     private void unlink(final int lru, final long pfn)
     {
-        unlink(lru, pfn, (int)FLAGS.getVolatile(metadata, offset(pfn)));
+        unlinkLinks(lru, pfn, (int)LRU_FLAGS.get(metadata, offset(pfn)));
     }
 
-    /** Unlinks {@code pfn}, whose flags word is {@code flags}, from {@code lru}. */
-    private void unlink(final int lru, final long pfn, final int flags)
+    /**
+     * Unlinks {@code pfn}, whose {@link LruFlags} word is {@code lruFlags}, from {@code lru}; its
+     * own links are left as they are (they mean nothing until it is linked again, which sets them).
+     */
+    private void unlinkLinks(final int lru, final long pfn, final int lruFlags)
     {
         assert Thread.holdsLock(this) : "LRU list changed without the LRU lock";
         final long off = offset(pfn);
@@ -465,9 +421,7 @@ public final class LruLists
         {
             tails[lru] = prev;
         }
-        LRU_PREV.set(metadata, off, 0L);
-        LRU_NEXT.set(metadata, off, 0L);
-        pages[lru] -= entryPages(flags);
+        pages[lru] -= entryPages(lruFlags);
     }
 
     /** Receives every entry of the lists, for an invariant check. */
@@ -491,10 +445,13 @@ public final class LruLists
             for (long pfn = heads[lru]; pfn != 0; pfn = (long)LRU_NEXT.get(metadata, offset(pfn)))
             {
                 final long off = offset(pfn);
-                final int flags = (int)FLAGS.getVolatile(metadata, off);
-                if ((flags & FrameFlags.STATE_MASK) != FrameFlags.DATA || (flags & FrameFlags.LRU) == 0 || listOf(flags) != lru)
+                final int flags = (int)FLAGS.get(metadata, off);
+                final int lruFlags = (int)LRU_FLAGS.get(metadata, off);
+                if ((flags & (FrameFlags.STATE_MASK | FrameFlags.HUGETLB)) != FrameFlags.DATA || (lruFlags & LruFlags.LRU) == 0
+                    || listOf(flags, lruFlags) != lru)
                 {
-                    throw new IllegalStateException("LRU list " + lru + " holds PFN " + pfn + " with flags " + FrameFlags.describe(flags));
+                    throw new IllegalStateException("LRU list " + lru + " holds PFN " + pfn + " with flags "
+                        + FrameFlags.describe(flags) + ", LRU flags " + LruFlags.describe(lruFlags));
                 }
                 if ((long)LRU_PREV.get(metadata, off) != prev)
                 {

@@ -12,6 +12,7 @@ import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
 import static io.mmemu.phys.FrameDescriptor.DEPOSIT;
 import static io.mmemu.phys.FrameDescriptor.FLAGS;
 import static io.mmemu.phys.FrameDescriptor.LINES;
+import static io.mmemu.phys.FrameDescriptor.LRU_FLAGS;
 import static io.mmemu.phys.FrameDescriptor.MAPCOUNT;
 import static io.mmemu.phys.FrameDescriptor.ORDER;
 import static io.mmemu.phys.FrameDescriptor.PTLOCK;
@@ -161,6 +162,26 @@ public final class PhysicalMemory implements AutoCloseable
             throw new IllegalArgumentException("backed part must be between 64 KiB and the whole: " + backedBytes);
         }
         return new PhysicalMemory(total, backed, backing);
+    }
+
+    /**
+     * Backs every frame and frame descriptor with host memory now (see {@link NativeMemory#populate}):
+     * for a benchmark, before its measurement, so that the host's first touch of emulated memory
+     * (on a virtual machine a hypervisor fault too, several times a plain page clear) is not timed
+     * as emulated work. Before any other use of the machine.
+     *
+     * @throws IllegalStateException when the host refuses, with its errno.
+     */
+    public void prefault()
+    {
+        for (final MemorySegment segment : new MemorySegment[] {frames, metadata})
+        {
+            final int errno = NativeMemory.populate(segment);
+            if (errno != 0)
+            {
+                throw new IllegalStateException("host refused to back emulated memory: errno " + errno);
+            }
+        }
     }
 
     public Backing backing()
@@ -332,6 +353,8 @@ public final class PhysicalMemory implements AutoCloseable
         }
         final long off = offset(pfn);
         FLAGS.set(metadata, off, flags);
+        // the word is order's too (a buddy head's): a fresh data page is on no list
+        LRU_FLAGS.set(metadata, off, 0);
         REFCOUNT.set(metadata, off, 1);
         MAPCOUNT.set(metadata, off, 1);
         LINES.set(metadata, off, 0L);
@@ -427,7 +450,7 @@ public final class PhysicalMemory implements AutoCloseable
         if (pfn != NO_FRAME && pfn < backedFrames)
         {
             // folio_add_new_anon_rmap and folio_add_lru_vma, before the entry is published
-            stageForLru(cache, pfn, false, mapping, index);
+            stageForLru(cache, pfn, mapping, index);
         }
         return pfn;
     }
@@ -441,18 +464,18 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public long allocateCachePage(final FrameCache cache, final long mapping, final long index, final boolean swapBacked)
     {
-        final long pfn = allocateBacked(cache, FrameFlags.DATA);
+        final long pfn = allocateBacked(cache, swapBacked ? FrameFlags.DATA : FrameFlags.DATA | FrameFlags.FILE_LRU);
         if (pfn != NO_FRAME)
         {
-            stageForLru(cache, pfn, !swapBacked, mapping, index);
+            stageForLru(cache, pfn, mapping, index);
         }
         return pfn;
     }
 
     /** folio_add_lru: to the CPU's add batch, which joins the lists when it is full. */
-    private void stageForLru(final FrameCache cache, final long pfn, final boolean file, final long mapping, final long index)
+    private void stageForLru(final FrameCache cache, final long pfn, final long mapping, final long index)
     {
-        lru.stage(pfn, file, mapping, index);
+        lru.stage(pfn, mapping, index);
         if (cache.lruAdds.add(pfn))
         {
             cache.lruAdds.drain(this, cache);
@@ -484,9 +507,10 @@ public final class PhysicalMemory implements AutoCloseable
     /** A page whose last reference went while it was in an add batch, freed by the batch's drain. */
     void freeLeftInBatch(final FrameCache cache, final long pfn)
     {
-        // its entries and their TLB flushes preceded the free that left it to us (the CAS on the
-        // flags word orders them before the drain's read); not known clean: cleared when reused
-        freeData(cache, pfn, false);
+        // its entries and their TLB flushes preceded the free that left it to us (both decided
+        // under the LRU lock, the free first); the drain took it off its batch: on no list now.
+        // Not known clean: cleared when reused
+        freeUnlisted(cache, pfn, false);
     }
 
     /**
@@ -689,6 +713,7 @@ public final class PhysicalMemory implements AutoCloseable
             final long off = offset(pfn);
             // an anonymous folio's pages start exclusive to the mapping that faulted them in, as allocateAnon's
             FLAGS.set(metadata, off, FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE);
+            LRU_FLAGS.set(metadata, off, 0);
             REFCOUNT.set(metadata, off, 1);
             MAPCOUNT.set(metadata, off, 1);
             LINES.set(metadata, off, 0L);
@@ -800,13 +825,12 @@ public final class PhysicalMemory implements AutoCloseable
     private void freeHugeBlock(final FrameCache cache, final long head)
     {
         final boolean poison = Kasan.ENABLED && poisons;
+        // the folio's entry (its head), or, after a split, each page's (never in an add batch: a
+        // huge page joins its list at once, and its split tails join the head's list)
+        lru.removeFreedBlock(head, HUGE_FRAMES);
         for (long pfn = head; pfn < head + HUGE_FRAMES; pfn++)
         {
             final long off = offset(pfn);
-            // the folio's entry (its head), or, after a split, each page's (never in an add batch:
-            // a huge page joins its list at once, and its split tails join the head's list)
-            final boolean freeNow = lru.removeFreed(pfn);
-            assert freeNow : "a huge page's frame in an add batch";
             if (poison)
             {
                 MemorySegment.copy(poisonSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
@@ -1179,6 +1203,15 @@ public final class PhysicalMemory implements AutoCloseable
     public String firstUseAfterFree()
     {
         return firstUseAfterFree.get();
+    }
+
+    /**
+     * {@code pfn}'s {@link LruFlags} word: exact under the LRU lock or at a quiescent point, a hint
+     * otherwise. Meaningful for data pages other than hugetlb pages.
+     */
+    public int lruFlags(final long pfn)
+    {
+        return (int)LRU_FLAGS.getVolatile(metadata, offset(pfn));
     }
 
     public int flags(final long pfn)

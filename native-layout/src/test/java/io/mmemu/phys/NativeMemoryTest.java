@@ -83,6 +83,23 @@ final class NativeMemoryTest
 
     /** A range past the segment would drop the host pages of whatever is mapped behind it. */
     @Test
+    void populatedPagesAreResidentAndStillZero()
+    {
+        final long size = 64 * MIB;
+        try (Arena arena = Arena.ofShared())
+        {
+            final MemorySegment memory = NativeMemory.reserve(size, arena);
+            memory.set(ValueLayout.JAVA_BYTE, size / 2 + 7, (byte)9);
+            final long rssBefore = status("VmRSS");
+            assertEquals(0, NativeMemory.populate(memory));
+            assertTrue(status("VmRSS") - rssBefore > size - NOISE - 2 * MIB, "populating backs every page");
+            assertEquals(0, memory.get(ValueLayout.JAVA_BYTE, 0));
+            assertEquals(0, memory.get(ValueLayout.JAVA_BYTE, size - 1));
+            assertEquals(9, memory.get(ValueLayout.JAVA_BYTE, size / 2 + 7), "what was written stays");
+        }
+    }
+
+    @Test
     void discardOutsideTheSegmentIsRejected()
     {
         try (Arena arena = Arena.ofShared())

@@ -26,7 +26,8 @@ import static io.mmemu.vm.Mman.PROT_WRITE;
  * {@code CYCLES} times a repetition; a repetition's figure is the threads' CPU time summed over
  * their faults. On a shared machine another process's load stretches the wall clock of a run but
  * not, to first order, the CPU time its threads use (a sibling hyperthread's load still does), so
- * two builds compared in alternation differ by their code more than by their luck. Prints the
+ * two builds compared in alternation differ by their code more than by their luck. The emulated
+ * memory is backed by the host before the warm-up ({@link PhysicalMemory#prefault}). Prints the
  * median of {@code REPS} repetitions after three of warm-up, and the metric
  * {@code fault-cpu.t<threads>} in ns per fault.
  * <pre>
@@ -71,6 +72,9 @@ public final class FaultCpuTimeScenario
         try (PhysicalMemory memory = PhysicalMemory.create(Math.max(2L * threads * size, 1L << 30), Backing.FULL);
              AddressSpace mm = AddressSpace.create(memory, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION))
         {
+            // the host's first touch of the emulated memory is not the emulator's work: without
+            // this, repetitions that reach frames the warm-up did not gain several hundred ns a fault
+            memory.prefault();
             final Thread[] workers = new Thread[threads];
             for (int t = 0; t < threads; t++)
             {
