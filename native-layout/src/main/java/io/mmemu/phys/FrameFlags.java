@@ -94,7 +94,8 @@ public final class FrameFlags
         return sb.length() == 0 ? "none" : sb.toString();
     }
 
-    private static void append(final StringBuilder sb, final int flags, final int bit, final String name)
+    /** Appends {@code name}, '|'-separated, when {@code bit} is set in {@code flags} (for this class's and {@link LruFlags}'s describe). */
+    static void append(final StringBuilder sb, final int flags, final int bit, final String name)
     {
         if ((flags & bit) != 0)
         {

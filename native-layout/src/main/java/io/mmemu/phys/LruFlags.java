@@ -50,23 +50,11 @@ public final class LruFlags
             return "none";
         }
         final StringBuilder sb = new StringBuilder();
-        append(sb, lru, LRU, "lru");
-        append(sb, lru, ACTIVE, "active");
-        append(sb, lru, LARGE_FOLIO, "large-folio");
-        append(sb, lru, IN_ADD_BATCH, "in-add-batch");
-        append(sb, lru, FREED_IN_BATCH, "freed-in-batch");
+        FrameFlags.append(sb, lru, LRU, "lru");
+        FrameFlags.append(sb, lru, ACTIVE, "active");
+        FrameFlags.append(sb, lru, LARGE_FOLIO, "large-folio");
+        FrameFlags.append(sb, lru, IN_ADD_BATCH, "in-add-batch");
+        FrameFlags.append(sb, lru, FREED_IN_BATCH, "freed-in-batch");
         return sb.toString();
-    }
-
-    private static void append(final StringBuilder sb, final int word, final int bit, final String name)
-    {
-        if ((word & bit) != 0)
-        {
-            if (sb.length() > 0)
-            {
-                sb.append('|');
-            }
-            sb.append(name);
-        }
     }
 }
