@@ -145,7 +145,9 @@ public final class LruLists
      */
     synchronized boolean removeFreed(final long pfn)
     {
-        return claimFree(pfn);
+        one[0] = pfn;
+        claimFrees(one, 1, -1L);
+        return (one[0] & LEFT_IN_BATCH) == 0;
     }
 
     /**
@@ -155,13 +157,7 @@ public final class LruLists
      */
     synchronized void removeFreed(final long[] pfns, final int n, final long pfnMask)
     {
-        for (int i = 0; i < n; i++)
-        {
-            if (!claimFree(pfns[i] & pfnMask))
-            {
-                pfns[i] |= LEFT_IN_BATCH;
-            }
-        }
+        claimFrees(pfns, n, pfnMask);
     }
 
     /**
@@ -172,36 +168,47 @@ public final class LruLists
     {
         for (long pfn = head; pfn < head + frames; pfn++)
         {
-            final boolean freeNow = claimFree(pfn);
-            assert freeNow : "a huge page's frame in an add batch";
+            one[0] = pfn;
+            claimFrees(one, 1, -1L);
+            assert (one[0] & LEFT_IN_BATCH) == 0 : "a huge page's frame in an add batch";
         }
     }
 
     /** In a batch of {@link #removeFreed(long[], int, long)}: the page is left to its add batch's drain (PFNs never reach bit 62). */
     static final long LEFT_IN_BATCH = 1L << 62;
 
+    /** Guarded by {@code this}: the one-page batch of {@link #removeFreed(long)} and {@link #removeFreedBlock}. */
+    private final long[] one = new long[1];
+
     /**
-     * Whether a page whose last reference is gone may be freed now: off its list if it was on one,
-     * its word cleared; false when it is still in an add batch, now marked for the drain to free.
-     * Under the lock, like the drain: one of the two sees the other's word.
+     * For each page of {@code pfns[0..n)} (masked with {@code pfnMask}) whose last reference is
+     * gone: off its list if it was on one, its word cleared; or, when it is still in an add batch,
+     * marked for the drain to free and its entry given {@link #LEFT_IN_BATCH}. Under the lock, like
+     * the drain: one of the two sees the other's word. The one loop every free goes through, its
+     * body written out here (a helper per page would be compiled on its own first, too big to
+     * inline after, and called once a page).
      */
-    private boolean claimFree(final long pfn)
+    private void claimFrees(final long[] pfns, final int n, final long pfnMask)
     {
         assert Thread.holdsLock(this) : "a free decided without the LRU lock";
-        final long off = offset(pfn);
-        final int lruFlags = (int)LRU_FLAGS.get(metadata, off);
-        if ((lruFlags & LruFlags.IN_ADD_BATCH) != 0)
+        for (int i = 0; i < n; i++)
         {
-            LRU_FLAGS.set(metadata, off, lruFlags | LruFlags.FREED_IN_BATCH);
-            return false;
+            final long pfn = pfns[i] & pfnMask;
+            final long off = offset(pfn);
+            final int lruFlags = (int)LRU_FLAGS.get(metadata, off);
+            if ((lruFlags & LruFlags.IN_ADD_BATCH) != 0)
+            {
+                LRU_FLAGS.set(metadata, off, lruFlags | LruFlags.FREED_IN_BATCH);
+                pfns[i] |= LEFT_IN_BATCH;
+                continue;
+            }
+            if ((lruFlags & LruFlags.LRU) != 0)
+            {
+                // the links stay as they are: they mean nothing once the word says the page is off
+                unlinkLinks(listOf((int)FLAGS.get(metadata, off), lruFlags), pfn, lruFlags);
+            }
+            LRU_FLAGS.set(metadata, off, 0);
         }
-        if ((lruFlags & LruFlags.LRU) != 0)
-        {
-            // the links stay as they are: they mean nothing once the word says the page is off
-            unlinkLinks(listOf((int)FLAGS.get(metadata, off), lruFlags), pfn, lruFlags);
-        }
-        LRU_FLAGS.set(metadata, off, 0);
-        return true;
     }
 
     /**
