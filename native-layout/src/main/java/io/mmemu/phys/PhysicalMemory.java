@@ -568,17 +568,27 @@ public final class PhysicalMemory implements AutoCloseable
             cache.freePhantom(pfn);
             return;
         }
-        final long off = offset(pfn);
-        // volatile decrement: every earlier use of the page happens-before the free by the last holder
-        final int left = (int)REFCOUNT.getAndAdd(metadata, off, -1) - 1;
-        if (left == 0)
+        if (putReference(pfn, "data") == 0)
         {
             freeData(cache, pfn, clean);
         }
-        else if (left < 0)
+    }
+
+    /**
+     * Drops one reference to backed page {@code pfn} ({@code kind} names it in the error) and
+     * returns how many are left; the caller whose put leaves 0 frees it (folio_put_testzero).
+     *
+     * @throws IllegalStateException when the page had no reference left: released more often than referenced.
+     */
+    private int putReference(final long pfn, final String kind)
+    {
+        // volatile decrement: every earlier use of the page happens-before the free by the last holder
+        final int left = (int)REFCOUNT.getAndAdd(metadata, offset(pfn), -1) - 1;
+        if (left < 0)
         {
-            throw new IllegalStateException("data page " + pfn + " released more often than referenced");
+            throw new IllegalStateException(kind + " page " + pfn + " released more often than referenced");
         }
+        return left;
     }
 
     /**
@@ -600,15 +610,9 @@ public final class PhysicalMemory implements AutoCloseable
                 cache.freePhantom(pfn);
                 continue;
             }
-            // volatile decrement: every earlier use of the page happens-before the free by the last holder
-            final int left = (int)REFCOUNT.getAndAdd(metadata, offset(pfn), -1) - 1;
-            if (left == 0)
+            if (putReference(pfn, "data") == 0)
             {
                 entries[last++] = entry;
-            }
-            else if (left < 0)
-            {
-                throw new IllegalStateException("data page " + pfn + " released more often than referenced");
             }
         }
         if (last > 0)
@@ -771,12 +775,7 @@ public final class PhysicalMemory implements AutoCloseable
         long held = head + HUGE_FRAMES;
         for (long pfn = head + 1; pfn < head + HUGE_FRAMES; pfn++)
         {
-            // volatile decrement: every earlier use happens-before the free by the last holder
-            final int left = (int)REFCOUNT.getAndAdd(metadata, offset(pfn), -1) - 1;
-            if (left < 0)
-            {
-                throw new IllegalStateException("data page " + pfn + " released more often than referenced");
-            }
+            final int left = putReference(pfn, "data");
             if (held == head + HUGE_FRAMES)
             {
                 if (left == 0)
@@ -877,12 +876,7 @@ public final class PhysicalMemory implements AutoCloseable
         int left = 0;
         for (long pfn = head; pfn < end; pfn++)
         {
-            // volatile decrement: every earlier use happens-before the return to the pool by the last holder
-            left = (int)REFCOUNT.getAndAdd(metadata, offset(pfn), -1) - 1;
-            if (left < 0)
-            {
-                throw new IllegalStateException("hugetlb page " + pfn + " released more often than referenced");
-            }
+            left = putReference(pfn, "hugetlb");
         }
         if (left == 0)
         {
