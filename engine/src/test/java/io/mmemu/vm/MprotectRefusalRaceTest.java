@@ -41,7 +41,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *       first, the write through the second's unchanged entries.</li>
  * </ul>
  * Whether a round's writes land in the window depends on the scheduler (a many-round stress test;
- * tests' MprotectInFlightTest parks the mprotect there and is deterministic). Every 50 rounds and at
+ * tests' MprotectInFlightTest parks the mprotect there and is deterministic). Every 20 rounds and at
  * the end: the invariant checker; at the end every frame came back.
  */
 final class MprotectRefusalRaceTest
@@ -54,7 +54,7 @@ final class MprotectRefusalRaceTest
     private static final long RANGE_START = BOUNDARY - SIDE * 4096L;
     private static final long RANGE_LENGTH = 2 * SIDE * 4096L;
     private static final int RW = PROT_READ | PROT_WRITE;
-    private static final int ROUNDS = 100;
+    private static final int ROUNDS = 60;
 
     enum Layout
     {
@@ -149,7 +149,7 @@ final class MprotectRefusalRaceTest
                         }
                         cpu.offline();
                         done.await();
-                        if (index == 0 && round % 50 == 49)
+                        if (index == 0 && round % 20 == 19)
                         {
                             mm.check(true).assertOk();
                         }
