@@ -1,13 +1,10 @@
 package io.mmemu.vm;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.stream.Stream;
-
 import io.mmemu.pgtable.HugePmd;
 import io.mmemu.phys.PhysicalMemory;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import static io.mmemu.vm.Mman.MADV_HUGEPAGE;
 import static io.mmemu.vm.Mman.MAP_ANONYMOUS;
@@ -37,25 +34,23 @@ final class MprotectInFlightTest
     private static final long PAGE = 4096;
     private static final long BASE = 0x7ff0_0000_0000L;
     private static final long BOUNDARY = BASE + HugePmd.SIZE;
-    private static final long SIZE = 2 * HugePmd.SIZE;
+    /** The mprotect's range: this much on each side of the boundary. */
     private static final long SIDE = 16 * PAGE;
-    private static final int RW = PROT_READ | PROT_WRITE;
 
+    /** Where the range lies: in one VMA of small pages, over a huge page split, over two VMAs. */
     enum Layout
     {
         SMALL_PAGES, HUGE_PAGE_SPLIT, TWO_VMAS
     }
 
-    static Stream<Arguments> cases()
-    {
-        return Stream.of(LockingMode.values()).flatMap(locking -> Stream.of(Layout.values()).map(layout -> Arguments.of(locking, layout)));
-    }
-
     @ParameterizedTest
-    @MethodSource("cases")
+    @CsvSource({"MMAP_LOCK, SMALL_PAGES", "MMAP_LOCK, HUGE_PAGE_SPLIT", "MMAP_LOCK, TWO_VMAS",
+        "PER_VMA, SMALL_PAGES", "PER_VMA, HUGE_PAGE_SPLIT", "PER_VMA, TWO_VMAS"})
     void aRefusalByAnMprotectInFlightWaitsForItsPageTableChange(final LockingMode locking, final Layout layout)
         throws Exception
     {
+        final long size = 2 * HugePmd.SIZE;
+        final int rw = PROT_READ | PROT_WRITE;
         try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
         {
             final long baseline = memory.framesInUse();
@@ -68,10 +63,11 @@ final class MprotectInFlightTest
             final long written = layout == Layout.TWO_VMAS ? BOUNDARY + PAGE : BOUNDARY - PAGE;
             try (Cpu setup = mm.attachCpu())
             {
-                assertEquals(BASE, setup.mmap(BASE, SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+                assertEquals(BASE, setup.mmap(BASE, size, rw, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
                 if (layout != Layout.SMALL_PAGES)
                 {
-                    assertEquals(0, setup.madvise(BASE, layout == Layout.TWO_VMAS ? HugePmd.SIZE : SIZE, MADV_HUGEPAGE));
+                    // TWO_VMAS: only the first block, which becomes a VMA of its own
+                    assertEquals(0, setup.madvise(BASE, layout == Layout.TWO_VMAS ? HugePmd.SIZE : size, MADV_HUGEPAGE));
                 }
                 if (layout == Layout.HUGE_PAGE_SPLIT)
                 {
@@ -99,10 +95,10 @@ final class MprotectInFlightTest
             assertEquals(Signal.SEGV_ACCERR, signals[1]);
             try (Cpu after = mm.attachCpu())
             {
-                assertEquals(0, after.mprotect(BOUNDARY - SIDE, 2 * SIDE, RW));
+                assertEquals(0, after.mprotect(BOUNDARY - SIDE, 2 * SIDE, rw));
                 assertEquals(Signal.NONE, after.readByte(written));
                 assertEquals(0x22, after.value(), "the refused write left the page as it was");
-                assertEquals(0, after.munmap(BASE, SIZE));
+                assertEquals(0, after.munmap(BASE, size));
             }
             mm.check(true).assertOk();
             mm.close();
