@@ -89,6 +89,17 @@ final class Faults
      * The seed's fault: a lockless lookup, then the VMA's read lock. A VMA locked by a writer
      * (being replaced, unmapped or changed) is waited for, and the address looked up again: a
      * MAP_FIXED replacement is found then (never a spurious SIGSEGV), an unmapped range is not.
+     * <p>
+     * <b>A refusal waits for the writer that may have caused it.</b> A writer publishes a VMA's
+     * new flags before it changes the page tables (mprotect: vma_modify_flags, then
+     * change_protection and its TLB flush, VMA after VMA), and the VMAs it publishes are not
+     * write-locked. On Linux they are: every VMA a writer changes stays write-locked until
+     * mmap_write_unlock, so a fault that finds one falls back to the mmap lock and waits for the
+     * whole operation. So a refusal read from the flags (SEGV_ACCERR), like a hole, stands only once
+     * no writer owns {@code va} ({@link #settledAt}); else a refusal by the new flags would come
+     * before a later access that still goes through a translation the writer has not changed yet,
+     * which no order gives. A success granted by new flags needs no wait: any access the old
+     * protection refuses afterwards is a refusal, and waits.
      */
     private static int perVma(final Cpu cpu, final long va, final boolean write, final boolean gup)
     {
@@ -99,8 +110,7 @@ final class Faults
             final Vma vma = tree.find(va);
             if (vma == null || (va < vma.start && (gup || (vma.flags & VmFlags.VM_GROWSDOWN) == 0)))
             {
-                // a hole: final only if no writer is half-way through the range (RangeLock.settled)
-                if (!mm.rangeLock().settled(cpu, va) || mm.tree() != tree)
+                if (!settledAt(cpu, tree, va))
                 {
                     cpu.stats.faultRetries++;
                     continue;
@@ -131,19 +141,44 @@ final class Faults
             {
                 vma.readUnlock();
             }
+            final int result;
             if (signal != RETRY)
             {
-                return signal;
+                result = signal;
             }
-            // VM_FAULT_RETRY from vmf_anon_prepare: again under the mmap lock, as the arch fault
-            // handler falls back to lock_mm_and_find_vma
-            cpu.stats.faultRetries++;
-            final int retried = underMmapReadLock(cpu, va, write);
-            if (retried != RETRY)
+            else
             {
-                return retried;
+                // VM_FAULT_RETRY from vmf_anon_prepare: again under the mmap lock, as the arch fault
+                // handler falls back to lock_mm_and_find_vma
+                cpu.stats.faultRetries++;
+                result = underMmapReadLock(cpu, va, write);
+                if (result == RETRY)
+                {
+                    continue;
+                }
             }
+            if (result == Signal.SEGV_ACCERR && !settledAt(cpu, tree, va))
+            {
+                // the flags that refused may be a writer's whose page-table change is not done
+                cpu.stats.faultRetries++;
+                continue;
+            }
+            return result;
         }
+    }
+
+    /**
+     * Per-VMA mode, for a refusal read from {@code tree} (a hole, or a VMA's flags): whether it
+     * stands. {@link RangeLock#settled}: false, having waited for it, when another writer owns
+     * {@code va} (its tree may be an intermediate one, its new flags may not be in the page tables
+     * yet); true when none does and {@code tree} is still the published one (so it is some writer's
+     * last). Caller holds no PT lock and no VMA read lock (the writer it waits for may be draining
+     * that VMA); {@link RangeLock#settled} asserts it holds no mmap lock when it waits.
+     */
+    private static boolean settledAt(final Cpu cpu, final VmaTree tree, final long va)
+    {
+        assert cpu.editor.holdsNoLock() : "waiting for a writer with a PT lock held";
+        return cpu.mm.rangeLock().settled(cpu, va) && cpu.mm.tree() == tree;
     }
 
     /**

@@ -176,9 +176,17 @@ final class Mprotect
      * private mapping only exclusive anonymous pages (a private file mapping's own copies, pages
      * fork does not share) may become writable; page-cache pages and shared pages must keep faulting
      * so that a write copies them (can_change_pte_writable).
+     * <p>
+     * The VMA's new flags are in the tree, unlocked, before this runs; a per-VMA fault refused by
+     * them waits until no writer owns its address ({@code Faults.perVma}) — so the caller still owns
+     * {@code [start, end)} (and holds the mmap write lock, which mmap-lock mode's faults wait for),
+     * and lets go only after the flush below: a refusal is never seen before the translations that
+     * the old protection allowed are gone.
      */
     static void changePtes(final Cpu cpu, final long start, final long end, final int flags)
     {
+        assert cpu.mm.rangeLock().holdsTree() && cpu.mm.rangeLock().owns(cpu, start, end) :
+            "a protection change outside the writer's span: a fault refused by the new flags would not wait for it";
         final boolean shared = (flags & VmFlags.VM_SHARED) != 0;
         long protection = PageProtection.of(flags);
         if (!shared && (flags & VmFlags.VM_WRITE) != 0)
