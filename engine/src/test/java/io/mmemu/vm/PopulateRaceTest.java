@@ -8,11 +8,13 @@ import static io.mmemu.vm.Mman.PROT_WRITE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.mmemu.phys.PhysicalMemory;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -193,6 +195,85 @@ final class PopulateRaceTest
             new Step[] {
                 cpu -> assertEquals(last, cpu.mmap(last, PAGE, Mman.PROT_NONE, FIXED, -1, 0)),
                 cpu -> assertEquals(a, cpu.mmap(a, PAGE, RW, FIXED, -1, 0))});
+    }
+
+    /**
+     * Populates (MADV_POPULATE_READ/WRITE, MAP_POPULATE) and writers (munmap, MAP_FIXED, mremap
+     * moves, mprotect) on four threads over one small window, with one-page sections so that every
+     * per-VMA munmap and MAP_FIXED zaps with the mmap lock dropped: no deadlock between a
+     * populate's read hold and a writer that needs the lock to finish (the timeout), only results
+     * some order gives, and the invariants whole after.
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    @Timeout(120)
+    void populatesAndWritersOnManyThreadsNeitherDeadlockNorBreakInvariants(final LockingMode locking) throws Exception
+    {
+        final long window = 0x7000_0000_0000L;
+        final int pages = 48;
+        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        {
+            final AddressSpace mm = AddressSpace.create(memory, locking, PAGE);
+            final AtomicLong populated = new AtomicLong();
+            CpuThreads.run(mm, 4, (index, cpu) ->
+            {
+                final SplittableRandom random = new SplittableRandom(index * 7919L + locking.ordinal());
+                for (int op = 0; op < 3000; op++)
+                {
+                    final long at = window + random.nextInt(pages) * PAGE;
+                    final long length = (1 + random.nextInt(8)) * PAGE;
+                    final String what;
+                    final long r;
+                    final boolean ok;
+                    switch (random.nextInt(index < 2 ? 3 : 7))
+                    {
+                        case 0, 1 ->
+                        {
+                            what = "populate";
+                            r = cpu.madvise(at, length, random.nextBoolean() ? MADV_POPULATE_WRITE : Mman.MADV_POPULATE_READ);
+                            ok = r == 0 || r == -Errno.ENOMEM || r == -Errno.EINVAL;
+                            populated.addAndGet(r == 0 ? 1 : 0);
+                        }
+                        case 2 ->
+                        {
+                            what = "mmap MAP_POPULATE";
+                            r = cpu.mmap(at, length, RW, FIXED | Mman.MAP_POPULATE, -1, 0);
+                            ok = r == at;
+                        }
+                        case 3 ->
+                        {
+                            what = "munmap";
+                            r = cpu.munmap(at, length);
+                            ok = r == 0;
+                        }
+                        case 4 ->
+                        {
+                            what = "mmap MAP_FIXED";
+                            r = cpu.mmap(at, length, random.nextBoolean() ? RW : Mman.PROT_NONE, FIXED, -1, 0);
+                            ok = r == at;
+                        }
+                        case 5 ->
+                        {
+                            what = "mprotect";
+                            r = cpu.mprotect(at, length, random.nextBoolean() ? RW : PROT_READ);
+                            ok = r == 0 || r == -Errno.ENOMEM;
+                        }
+                        default ->
+                        {
+                            what = "mremap";
+                            final long to = window + random.nextInt(pages) * PAGE;
+                            final boolean apart = to + length <= at || at + length <= to;
+                            r = apart ? cpu.mremap(at, length, length, Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED, to) : to;
+                            ok = r == to || r == -Errno.EFAULT || r == -Errno.ENOMEM || r == -Errno.EINVAL;
+                        }
+                    }
+                    assertTrue(ok, () -> "thread " + index + ": " + what + " at 0x" + Long.toHexString(at) + " returned " + r);
+                }
+            });
+            assertTrue(populated.get() > 0, "some populates found their range mapped");
+            mm.check(true).assertOk();
+            mm.close();
+        }
     }
 
     /**
