@@ -13,6 +13,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.mmemu.pgtable.PageTableEntry;
+import io.mmemu.pgtable.PageWalker;
+import io.mmemu.phys.Backing;
 import io.mmemu.phys.PhysicalMemory;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,11 +30,18 @@ final class PopulateRaceTest
 {
     private static final int PAGES = 64;
     private static final int ROUNDS = 4000;
-    /** Populates of one race against a writer's cycle. */
+    /** Populates of a race whose writer starts with the populate (a narrow window each time). */
     private static final int RACE_ROUNDS = 1000;
+    /**
+     * At most this many populates of a race whose writer starts once the populate is past its first
+     * page (a wide window, which the writer misses when it is not scheduled in time) ...
+     */
+    private static final int GATED_ROUNDS = 300;
+    /** ... and no more once the writer has begun during this many of them. */
+    private static final int GATED_OPENINGS = 5;
     private static final long PAGE = 4096;
     /** Pages from one end of a range to the other: a populate's walk over them outlasts a writer's half cycle. */
-    private static final int ENDS_APART = 512;
+    private static final int ENDS_APART = 8192;
     private static final int RW = PROT_READ | PROT_WRITE;
     private static final int FIXED = MAP_PRIVATE | MAP_ANONYMOUS | Mman.MAP_FIXED;
 
@@ -44,19 +54,23 @@ final class PopulateRaceTest
 
     /**
      * The test thread populates {@code [from, from + length)} with {@code advice}, then drops the
-     * range's pages (so the next populate faults every page again), {@link #RACE_ROUNDS} times; a
-     * writer thread runs {@code during} as soon as a populate has begun and {@code after} once it
-     * has returned, so that the populate's walk (from one end of the range to the other) and the
-     * writer's first half run together. Every state the writer passes through refuses the populate
-     * with {@code expected}, so every sequential order does; a populate that returns anything else
-     * (0: it found each end mapped at a different moment) was torn by the writer. Invariants are
-     * checked after.
+     * range's pages (so the next populate faults every page again), up to {@code rounds} times; a
+     * writer thread runs {@code during} once a populate has begun and {@code after} once it has
+     * returned, so that the populate's walk (from one end of the range to the other) and the
+     * writer's first half run together. With a {@code gate} (not 0) the two take turns (each
+     * round starts with the writer done and waiting), the writer's first half waits until a PTE
+     * maps {@code gate} (the populate is past it) or the populate returned, and the rounds end once
+     * {@link #GATED_OPENINGS} of them had the writer begin during the populate. Every state the
+     * writer passes through refuses the populate with {@code expected}, so every sequential order
+     * does; a populate that returns anything else (0: it found each end mapped at a different
+     * moment) was torn by the writer. Invariants are checked after. Tables-only backing: the long
+     * walks cost no frame bytes.
      */
     private static void populateAlwaysRefused(final LockingMode locking, final Step setup, final long from,
-        final long length, final int advice, final int expected, final Step[] during, final Step[] after)
-        throws Exception
+        final long length, final int advice, final int expected, final long gate, final int rounds,
+        final Step[] during, final Step[] after) throws Exception
     {
-        try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
+        try (PhysicalMemory memory = PhysicalMemory.create(1L << 30, Backing.TABLES_ONLY))
         {
             final AddressSpace mm = AddressSpace.create(memory, locking, AddressSpace.DEFAULT_SECTION);
             try (Cpu cpu = mm.attachCpu())
@@ -66,21 +80,36 @@ final class PopulateRaceTest
             final AtomicBoolean stop = new AtomicBoolean();
             final AtomicLong started = new AtomicLong();
             final AtomicLong returned = new AtomicLong();
+            final AtomicLong ready = new AtomicLong();
+            // rounds whose populate the writer's first half began during
+            final AtomicLong opened = new AtomicLong();
             final ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
             final Thread writer = new Thread(() ->
             {
                 try (Cpu cpu = mm.attachCpu())
                 {
+                    // a lockless walk of the tables, as the MMU's: the range's tables are never freed here
+                    final PageWalker walker = new PageWalker(mm.memory(), null);
                     long seen = 0;
                     while (!stop.get())
                     {
                         // waiting outside the emulator: offline, so the populate's shootdowns go on
                         cpu.offline();
+                        ready.set(seen);
                         while (started.get() == seen && !stop.get())
                         {
                             Thread.onSpinWait();
                         }
                         seen = started.get();
+                        while (gate != 0 && returned.get() < seen && !stop.get()
+                            && !(walker.walk(mm.cr3(), gate) == PageWalker.WALK_PTE && PageTableEntry.isPresent(walker.entry())))
+                        {
+                            Thread.onSpinWait();
+                        }
+                        if (gate != 0 && returned.get() < seen)
+                        {
+                            opened.incrementAndGet();
+                        }
                         for (final Step step : during)
                         {
                             step.run(cpu);
@@ -104,8 +133,14 @@ final class PopulateRaceTest
             writer.start();
             try (Cpu cpu = mm.attachCpu())
             {
-                for (int round = 0; round < RACE_ROUNDS && errors.isEmpty(); round++)
+                for (int round = 0; round < rounds && (gate == 0 || opened.get() < GATED_OPENINGS) && errors.isEmpty(); round++)
                 {
+                    // gated: the writer is done with the last round and on a CPU, waiting for this one
+                    cpu.offline();
+                    while (gate != 0 && ready.get() != started.get() && errors.isEmpty())
+                    {
+                        Thread.onSpinWait();
+                    }
                     started.incrementAndGet();
                     final long r = cpu.madvise(from, length, advice);
                     returned.incrementAndGet();
@@ -120,6 +155,7 @@ final class PopulateRaceTest
                 stop.set(true);
                 writer.join();
             }
+            assertTrue(gate == 0 || opened.get() > 0, "the writer never began during a populate");
             assertTrue(errors.isEmpty(), () -> errors.peek().toString());
             mm.check(true).assertOk();
             mm.close();
@@ -142,7 +178,7 @@ final class PopulateRaceTest
         final int move = Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED;
         populateAlwaysRefused(locking,
             cpu -> assertEquals(low, cpu.mmap(low, length, RW, FIXED, -1, 0)),
-            high - PAGE, 3 * PAGE, Mman.MADV_POPULATE_READ, Errno.ENOMEM,
+            high - PAGE, 3 * PAGE, Mman.MADV_POPULATE_READ, Errno.ENOMEM, 0, RACE_ROUNDS,
             new Step[] {cpu -> assertEquals(high, cpu.mremap(low, length, length, move, high))},
             new Step[] {cpu -> assertEquals(low, cpu.mremap(high, length, length, move, low))});
     }
@@ -162,7 +198,7 @@ final class PopulateRaceTest
         final long last = a + (ENDS_APART - 1) * PAGE;
         populateAlwaysRefused(locking,
             cpu -> assertEquals(a, cpu.mmap(a, (ENDS_APART - 1) * PAGE, RW, FIXED, -1, 0)),
-            a, ENDS_APART * PAGE, MADV_POPULATE_WRITE, Errno.ENOMEM,
+            a, ENDS_APART * PAGE, MADV_POPULATE_WRITE, Errno.ENOMEM, a + PAGE, GATED_ROUNDS,
             new Step[] {
                 cpu -> assertEquals(0, cpu.munmap(a, PAGE)),
                 cpu -> assertEquals(last, cpu.mmap(last, PAGE, RW, FIXED, -1, 0))},
@@ -188,7 +224,7 @@ final class PopulateRaceTest
                 assertEquals(a, cpu.mmap(a, (ENDS_APART - 1) * PAGE, RW, FIXED, -1, 0));
                 assertEquals(last, cpu.mmap(last, PAGE, Mman.PROT_NONE, FIXED, -1, 0));
             },
-            a, ENDS_APART * PAGE, MADV_POPULATE_WRITE, Errno.EINVAL,
+            a, ENDS_APART * PAGE, MADV_POPULATE_WRITE, Errno.EINVAL, a + PAGE, GATED_ROUNDS,
             new Step[] {
                 cpu -> assertEquals(a, cpu.mmap(a, PAGE, Mman.PROT_NONE, FIXED, -1, 0)),
                 cpu -> assertEquals(last, cpu.mmap(last, PAGE, RW, FIXED, -1, 0))},
