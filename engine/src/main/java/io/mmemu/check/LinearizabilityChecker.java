@@ -46,15 +46,15 @@ import io.mmemu.vm.Signal;
  * reads 0 as an empty entry does, a swapped one comes back as it was, and MADV_FREE here keeps
  * contents whatever the dirty bit says), and residency is not part of the model's state: what the
  * state sees of a populate is the anon_vma its first fault in a VMA gives that VMA (and every
- * piece later split from it). The engine's populate holds no lock across its range, so in
- * principle a writer can come between two of its faults, and with two VMAs over the range that
- * gives a state no order with the populate at one point gives: the range {@code [a, a+2p)}
- * mapped, its second page made VM_NOHUGEPAGE, a neighbour below with its own anon_vma and
- * VM_NOHUGEPAGE; the populate faults the first page (a new anon_vma), then an MADV_NOHUGEPAGE of
+ * piece later split from it). A populate a writer came between two of whose faults would give a
+ * state no order with the populate at one point gives (the engine's {@code Populate} holds the
+ * mmap lock across its range, as mm_populate does, so that none can), with two VMAs over the
+ * range: the range {@code [a, a+2p)} mapped, its second page made VM_NOHUGEPAGE, a neighbour
+ * below with its own anon_vma and VM_NOHUGEPAGE; the populate faults the first page (a new anon_vma), then an MADV_NOHUGEPAGE of
  * all three pages merges the first page with the second (not with the neighbour: two anon_vmas),
  * then the populate faults the second — two VMAs, where populating whole before the madvise
- * gives three and after it one. Such a violation is the engine's to fix (its populate should hold
- * writers off as mm_populate does), not the model's to allow.
+ * gives three and after it one. Such a violation is the engine's to fix, not the model's to allow
+ * (the found program {@code populate-read-across-mremap.mm} was one, with an mremap).
  * <p>
  * Why not Lincheck (org.jetbrains.lincheck, stress mode): its scenarios are method calls on a test
  * object it constructs per invocation, checked against a sequential-specification object it

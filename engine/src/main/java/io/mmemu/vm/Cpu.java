@@ -272,7 +272,10 @@ public final class Cpu implements AutoCloseable, WaitContext
     /**
      * Faults {@code va} in without storing or loading anything, as get_user_pages does for
      * MAP_POPULATE, MAP_LOCKED and MADV_POPULATE_(READ|WRITE): unlike a user access, it never
-     * grows a stack (gup's VMA lookup refuses an address below a VM_GROWSDOWN VMA).
+     * grows a stack (gup's VMA lookup refuses an address below a VM_GROWSDOWN VMA). The caller
+     * ({@link Populate}) holds the mmap lock for reading; returns a {@link Signal} code, or
+     * {@link Faults#GUP_NO_MEMORY} when the fault found no frame (the caller lets go of the lock,
+     * then calls {@link Faults#outOfMemory}).
      */
     int faultIn(final long va, final boolean write)
     {

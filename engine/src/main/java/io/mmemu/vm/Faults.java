@@ -49,8 +49,9 @@ final class Faults
      * space's {@linkplain AddressSpace#timeFaults fault timing} is off, timing it.
      *
      * @param gup the kernel faults the page in for the process (get_user_pages: MAP_POPULATE,
-     *            MADV_POPULATE_*), not the process itself: an address below a stack is a hole
-     *            then, as gup_vma_lookup never expands a stack.
+     *            MADV_POPULATE_*), not the process itself, holding the mmap lock for reading
+     *            ({@link #forGup}); a fault that finds no frame then returns {@link #GUP_NO_MEMORY}
+     *            for the caller to call {@link #outOfMemory} once it has let go of that lock.
      */
     static int handle(final Cpu cpu, final long va, final boolean write, final boolean gup)
     {
@@ -65,16 +66,14 @@ final class Faults
         }
         final boolean timed = cpu.mm.timesFaults();
         final long t0 = timed ? System.nanoTime() : 0;
-        int signal = cpu.mm.perVma() ? perVma(cpu, va, write, gup) : underMmapLock(cpu, va, write, gup, timed);
+        int signal = gup ? forGup(cpu, va, write) : cpu.mm.perVma() ? perVma(cpu, va, write) : underMmapLock(cpu, va, write, timed);
         stats.faults++;
         if (signal != Signal.NONE)
         {
             if (signal == NO_MEMORY)
             {
-                // direct reclaim first; when it frees nothing, the OOM killer chooses: the access
-                // tries again unless this process was the victim
-                signal = cpu.mm.machine().reclaimer().direct(cpu)
-                    || cpu.mm.machine().oomKiller().outOfMemory(cpu) ? Signal.NONE : Signal.SIGKILL;
+                // a gup fault's caller still holds the mmap lock, which the OOM reaper may need
+                signal = gup ? GUP_NO_MEMORY : outOfMemory(cpu);
             }
             stats.countSignal(signal);
         }
@@ -82,6 +81,42 @@ final class Faults
         {
             CpuStats.record(stats.faultLatency, System.nanoTime() - t0);
         }
+        return signal;
+    }
+
+    /**
+     * What a fault that found no frame (VM_FAULT_OOM) comes to, run once the fault's locks are
+     * gone: direct reclaim first; when it frees nothing, the OOM killer chooses. {@link Signal#NONE}:
+     * the access tries again; {@link Signal#SIGKILL}: this process was the victim.
+     */
+    static int outOfMemory(final Cpu cpu)
+    {
+        return cpu.mm.machine().reclaimer().direct(cpu) || cpu.mm.machine().oomKiller().outOfMemory(cpu)
+            ? Signal.NONE : Signal.SIGKILL;
+    }
+
+    /**
+     * A fault get_user_pages makes for {@link Populate}, which holds the mmap lock for reading and
+     * has made sure that no other writer owns the address (nor the rest of its range) — so the
+     * tree it reads stands, the VMA found is not write-locked and a hole is final (no
+     * {@link RangeLock#settled} wait, which would wait holding the lock the writer needs). As in
+     * Linux, such a fault takes no VMA lock, in either mode: the mmap lock excludes every writer
+     * that could lock one. An address below a VM_GROWSDOWN VMA is a hole: gup_vma_lookup never
+     * expands a stack. Nothing here waits for another writer (a fault that would have to is the
+     * caller's to let go of the lock for: {@link #GUP_NO_MEMORY}).
+     */
+    private static int forGup(final Cpu cpu, final long va, final boolean write)
+    {
+        assert cpu.mm.rangeLock().holdsShared() : "a get_user_pages fault without the mmap read lock";
+        final Vma vma = cpu.mm.tree().find(va);
+        if (vma == null || va < vma.start)
+        {
+            return Signal.SEGV_MAPERR;
+        }
+        assert !vma.isLocked() : "a get_user_pages fault met " + vma + ", write-locked by a writer the populate did not wait for";
+        final int signal = inVma(cpu, vma, va, write);
+        // prepareAnonVma never gives up under the mmap lock
+        assert signal != RETRY : "a get_user_pages fault retried";
         return signal;
     }
 
@@ -101,14 +136,14 @@ final class Faults
      * which no order gives. A success granted by new flags needs no wait: any access the old
      * protection refuses afterwards is a refusal, and waits.
      */
-    private static int perVma(final Cpu cpu, final long va, final boolean write, final boolean gup)
+    private static int perVma(final Cpu cpu, final long va, final boolean write)
     {
         final AddressSpace mm = cpu.mm;
         while (true)
         {
             final VmaTree tree = mm.tree();
             final Vma vma = tree.find(va);
-            if (vma == null || (va < vma.start && (gup || (vma.flags & VmFlags.VM_GROWSDOWN) == 0)))
+            if (vma == null || (va < vma.start && (vma.flags & VmFlags.VM_GROWSDOWN) == 0))
             {
                 if (!settledAt(cpu, tree, va))
                 {
@@ -228,8 +263,7 @@ final class Faults
     }
 
     /** Linux before 6.4: the whole fault under the mmap lock held for reading. */
-    private static int underMmapLock(final Cpu cpu, final long va, final boolean write, final boolean gup,
-        final boolean timed)
+    private static int underMmapLock(final Cpu cpu, final long va, final boolean write, final boolean timed)
     {
         final AddressSpace mm = cpu.mm;
         mm.lockRead(cpu);
@@ -244,7 +278,7 @@ final class Faults
             }
             if (va < vma.start)
             {
-                if ((vma.flags & VmFlags.VM_GROWSDOWN) == 0 || gup)
+                if ((vma.flags & VmFlags.VM_GROWSDOWN) == 0)
                 {
                     return Signal.SEGV_MAPERR;
                 }
@@ -277,7 +311,8 @@ final class Faults
     /** The fault proper, with the VMA held (by its read lock or the mmap lock). */
     private static int inVma(final Cpu cpu, final Vma vma, final long va, final boolean write)
     {
-        assert !cpu.mm.perVma() || vma.hasReaders() : "a per-VMA fault without the VMA's read lock";
+        assert !cpu.mm.perVma() || vma.hasReaders() || cpu.mm.rangeLock().holdsShared()
+            : "a per-VMA fault without the VMA's read lock or the mmap lock";
         assert cpu.editor.holdsNoLock() : "a fault entered with a PT lock held";
         if (write ? (vma.flags & VmFlags.VM_WRITE) == 0 : !vma.isAccessible())
         {
@@ -544,6 +579,13 @@ final class Faults
      * given up and the fault runs again under the mmap lock. Not a signal: it never leaves this class.
      */
     static final int RETRY = -2;
+
+    /**
+     * What {@link #handle} returns for a get_user_pages fault that found no frame: {@link #NO_MEMORY}
+     * passed up (through {@code Cpu.faultIn}) to {@link Populate}, which lets go of the mmap lock
+     * and then calls {@link #outOfMemory}. Not a signal: a positive value no {@link Signal} code takes.
+     */
+    static final int GUP_NO_MEMORY = 64;
 
     private static int shared(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
         final long slot)

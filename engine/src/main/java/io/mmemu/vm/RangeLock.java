@@ -42,7 +42,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>
  * <b>Guarded by.</b> The mmap lock ({@link ReentrantReadWriteLock}, fair): held for writing, the
  * VMA tree's publication ({@code AddressSpace.tree}), the program break, {@link #writeLockedAt};
- * held for reading by faults in mmap-lock mode, by a sectioned munmap's table freeing and by views.
+ * held for reading by faults in mmap-lock mode, by a populate across its range ({@link Populate},
+ * in both modes), by a sectioned munmap's table freeing and by views.
  * This object's monitor: the owner records ({@link #owners}, each {@link Owner}'s fields) and the
  * waiter count. Memory ordering: spans are registered and unregistered inside the monitor, and a
  * writer checks them inside it, so a release happens-before the waiter's next check; a span is
@@ -266,7 +267,7 @@ final class RangeLock
     }
 
     /**
-     * For a lockless lookup (a per-VMA fault, MADV_POPULATE) about to answer "nothing usable at
+     * For a lockless lookup (a per-VMA fault) about to answer "nothing usable at
      * {@code va}" from the tree it read: that tree may be one of another writer's intermediate
      * steps (mremap unmaps the shrunk tail before it moves the rest; munmap's placeholders go
      * before its tables), which no sequential order shows. Linux's lookup falls back to
@@ -278,11 +279,22 @@ final class RangeLock
      */
     boolean settled(final Cpu cpu, final long va)
     {
+        return settled(cpu, va, va + 1);
+    }
+
+    /**
+     * {@link #settled(Cpu, long)} for a whole range: if another writer owns part of
+     * {@code [start, end)}, waits (offline, holding nothing) until it releases and returns false;
+     * true when none does. A populate calls it after letting go of the mmap lock when it found,
+     * under the lock, a writer half-way through its range ({@link #ownedByAnother}).
+     */
+    boolean settled(final Cpu cpu, final long start, final long end)
+    {
         final Owner busy;
         final long seen;
         synchronized (this)
         {
-            busy = conflict(find(cpu), va, va + 1);
+            busy = conflict(find(cpu), start, end);
             if (busy == null)
             {
                 return true;

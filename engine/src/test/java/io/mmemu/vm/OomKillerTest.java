@@ -168,6 +168,68 @@ class OomKillerTest
         }
     }
 
+    /**
+     * A populate holds the mmap lock for reading across its range but lets go of it where a fault
+     * found no frame: reclaim and the OOM killer run without it (they assert so), the hog is
+     * killed and reaped (its reaper owns the hog's whole range, a writer), and the populate goes
+     * on from the page it was at and succeeds.
+     */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void aPopulateThatRunsOutLetsGoOfTheMmapLockForTheOomKillerAndGoesOn(final LockingMode locking)
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(RAM))
+        {
+            final long idle = memory.framesInUse();
+            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+            final Process hogProcess = Process.on(machine, locking);
+            final Process smallProcess = Process.on(machine, locking);
+            final Cpu hogCpu = hogProcess.cpu();
+            long hogPages = 0;
+            while (hogPages < RAM / PAGE && memory.framesInUse() < memory.backedFrames() - 1 - 200)
+            {
+                assertEquals(Signal.NONE, hogCpu.writeByte(BASE + hogPages * PAGE, 1));
+                hogPages++;
+            }
+            hogCpu.offline();
+            assertEquals(0, smallProcess.cpu().madvise(BASE, 400 * PAGE, MADV_POPULATE_WRITE),
+                "the populate went on once the hog was killed for it");
+            assertTrue(hogProcess.mm().oomKilled());
+            assertFalse(smallProcess.mm().oomKilled());
+            assertEquals(1, machine.oomKiller().kills());
+            assertEquals(400, smallProcess.mm().check(false).assertOk().dataFrames(), "every page populated");
+            assertEquals(0, hogProcess.mm().check(false).assertOk().dataFrames(), "the hog was reaped");
+            hogProcess.exit();
+            smallProcess.exit();
+            assertEquals(idle, memory.framesInUse(), "nothing leaked");
+        }
+    }
+
+    /** A populate whose own process the OOM killer chooses returns EINTR (a fatal signal pending), its lock let go. */
+    @ParameterizedTest
+    @EnumSource(LockingMode.class)
+    void aPopulateWhoseProcessIsTheVictimReturnsEintr(final LockingMode locking)
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(RAM))
+        {
+            final long idle = memory.framesInUse();
+            final Machine machine = new Machine(memory, Overcommit.DEFAULT);
+            final AddressSpace mm = AddressSpace.create(locking, AddressSpace.DEFAULT_SECTION, KernelConfig.MAINLINE, machine);
+            final Cpu cpu = mm.attachCpu();
+            assertEquals(BASE, cpu.mmap(BASE, 4 * RAM, RW, NORESERVE, -1, 0));
+            assertEquals(-Errno.EINTR, cpu.madvise(BASE, 4 * RAM, MADV_POPULATE_WRITE));
+            assertTrue(mm.oomKilled());
+            assertEquals(1, machine.oomKiller().kills());
+            // MAP_POPULATE ignores its populate's failure: the mapping stands
+            assertEquals(BASE + 4 * RAM, cpu.mmap(BASE + 4 * RAM, RAM, RW, NORESERVE | MAP_POPULATE, -1, 0));
+            assertFalse(mm.rangeLock().holdsShared(), "the populates let go of the mmap lock");
+            assertEquals(0, mm.check(true).assertOk().dataFrames(), "reaped");
+            cpu.close();
+            mm.close();
+            assertEquals(idle, memory.framesInUse(), "nothing leaked");
+        }
+    }
+
     @Test
     void badnessCountsResidentPagesSwapEntriesAndPageTables()
     {
