@@ -79,6 +79,8 @@ final class FaultRaceTest
                             cpu.offline();
                             barrier.await();
                         }
+                        // the last round's check runs before this CPU retires its frame cache
+                        barrier.await();
                     }
                     catch (final Throwable ex)
                     {
@@ -119,6 +121,7 @@ final class FaultRaceTest
                                 cpu.offline();
                                 barrier.await();
                             }
+                            barrier.await();
                         }
                         catch (final Throwable ex)
                         {
@@ -140,7 +143,14 @@ final class FaultRaceTest
                     checkAgainstCache(main, memory, inode, failures);
                     mm.check(true).violations().forEach(failures::add);
                 }
-                if (!failures.isEmpty())
+                if (failures.isEmpty())
+                {
+                    // the check counts every CPU's cached frames: the others retire theirs (moving
+                    // them to the buddy allocator) only once the last round's check is done
+                    main.offline();
+                    barrier.await();
+                }
+                else
                 {
                     synchronized (stop)
                     {
