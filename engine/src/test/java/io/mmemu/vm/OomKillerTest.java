@@ -135,16 +135,10 @@ class OomKillerTest
             final AddressSpace small = smallProcess.mm();
             final Cpu hogCpu = hogProcess.cpu();
             final Cpu smallCpu = smallProcess.cpu();
-            // the hog writes until about 200 frames are left (other CPUs' caches keep some of them, which
-            // an allocation cannot take: stay clear of its own OOM); the small process then needs 400
+            // the small process then needs 400 frames
             final int[] signal = new int[1];
             final long before = memory.dataFrames();
-            long hogPages = 0;
-            while (hogPages < RAM / PAGE && memory.framesInUse() < memory.backedFrames() - 1 - 200)
-            {
-                assertEquals(Signal.NONE, hogCpu.writeByte(BASE + hogPages * PAGE, 1));
-                hogPages++;
-            }
+            final long hogPages = hogUntilFewLeft(memory, hogCpu);
             // this thread drives both CPUs: the hog's must not be left online while the reaper's shootdown waits for it
             hogCpu.offline();
             for (long page = 0; page < 400; page++)
@@ -185,12 +179,7 @@ class OomKillerTest
             final Process hogProcess = Process.on(machine, locking);
             final Process smallProcess = Process.on(machine, locking);
             final Cpu hogCpu = hogProcess.cpu();
-            long hogPages = 0;
-            while (hogPages < RAM / PAGE && memory.framesInUse() < memory.backedFrames() - 1 - 200)
-            {
-                assertEquals(Signal.NONE, hogCpu.writeByte(BASE + hogPages * PAGE, 1));
-                hogPages++;
-            }
+            hogUntilFewLeft(memory, hogCpu);
             hogCpu.offline();
             assertEquals(0, smallProcess.cpu().madvise(BASE, 400 * PAGE, MADV_POPULATE_WRITE),
                 "the populate went on once the hog was killed for it");
@@ -356,5 +345,21 @@ class OomKillerTest
                 assertEquals(idle, memory.framesInUse(), "nothing leaked");
             }
         }
+    }
+
+    /**
+     * The hog writes a page at a time from BASE until about 200 frames are left (other CPUs' caches
+     * keep some of them, which an allocation cannot take: it stays clear of its own OOM); returns
+     * the pages it wrote.
+     */
+    private static long hogUntilFewLeft(final PhysicalMemory memory, final Cpu hogCpu)
+    {
+        long hogPages = 0;
+        while (hogPages < RAM / PAGE && memory.framesInUse() < memory.backedFrames() - 1 - 200)
+        {
+            assertEquals(Signal.NONE, hogCpu.writeByte(BASE + hogPages * PAGE, 1));
+            hogPages++;
+        }
+        return hogPages;
     }
 }
