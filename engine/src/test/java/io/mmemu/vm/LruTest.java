@@ -216,7 +216,11 @@ class LruTest
                 if (index == workers)
                 {
                     cpu.offline();
-                    while (!done.get())
+                    // until the workers are done; on a loaded machine they may finish before this thread
+                    // ran much, so it goes on (a bounded number of passes, over the half the workers left
+                    // mapped) until it has swapped something out
+                    int after = 0;
+                    while (!done.get() || (memory.swap().swapOuts() == 0 && after++ < 10_000))
                     {
                         machine.reclaimer().reclaim(96);
                     }
