@@ -40,8 +40,8 @@ public class LruBatchFreeRace
         metadata = Arena.ofAuto().allocate(2 * FrameDescriptor.SIZE, FrameDescriptor.SIZE);
         FrameDescriptor.FLAGS.set(metadata, FrameDescriptor.offset(PFN), FrameFlags.DATA);
         FrameDescriptor.REFCOUNT.set(metadata, FrameDescriptor.offset(PFN), 1);
-        lru = new LruLists(metadata);
-        lru.stage(PFN, 7, 0);
+        lru = new LruLists(metadata, Arena.ofAuto().allocate(2 * FrameMapping.SIZE, FrameMapping.SIZE));
+        lru.stage(PFN);
     }
 
     @Actor

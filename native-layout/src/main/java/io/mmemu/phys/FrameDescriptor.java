@@ -9,9 +9,12 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The layout of one frame's metadata, mmemu's {@code struct page}: 64 bytes per 4 KiB frame in an
- * off-heap array indexed by PFN. Written down once here; everything reads it through these
- * handles, whose coordinates are {@code (MemorySegment metadata, long pfn * SIZE)}.
+ * The layout of one frame's metadata, mmemu's {@code struct page}: 32 bytes per 4 KiB frame in an
+ * off-heap array indexed by PFN, two to a cache line. Written down once here; everything reads it
+ * through these handles, whose coordinates are {@code (MemorySegment metadata, long pfn * SIZE)}.
+ * A data page's place in its owner (folio->mapping, folio->index) is not here but in an array of its
+ * own, {@link FrameMapping}: the fault path writes it once and reclaim reads it, while every other
+ * pass over a frame (the fault, the LRU drain, the zap, the free) touches only these 32 bytes.
  *
  * <pre>
  *  offset  field      meaning
@@ -22,31 +25,28 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *   8      refcount   references to the frame (data pages: mappings plus gathers in flight)
  *  12      mapcount   page-table entries mapping the frame (data pages)
  *  16      ptlock     table pages: the split page-table lock word  | free block heads: next free PFN
+ *                     | data pages on an LRU list ({@link LruLists}): lruNext (16), the next PFN toward the
+ *                       tail, 0 at the tail; lruPrev (20), the previous PFN toward the head, 0 at the head
  *  24      link       free block heads: previous free PFN           | data pages, and their frames freed
  *                                                                       WRITTEN_LINES: lines written (bit i: bytes 64i..64i+63)
  *                                                                     | table pages: deposit (a PMD table: the first PT
  *                                                                       page deposited for its huge leaves; a deposited
  *                                                                       PT page: the next one; 0 ends the list)
- *  32      lruNext    data pages on an LRU list ({@link LruLists}): the next PFN toward the tail, 0 at the tail
- *  40      lruPrev    the previous PFN toward the head, 0 at the head
- *  48      mapping    data pages: who maps it (folio->mapping): the id of an anonymous page's anon_vma root or
- *                     of a page-cache page's file, as the engine registered it; 0 for none
- *  56      index      data pages: the page's linear index in that mapping (folio->index): an anonymous
- *                     page's vma.pgoff + offset, a page-cache page's file page offset
  * </pre>
- * The lru word, lruNext and lruPrev are guarded by the machine's LRU lock ({@link LruLists}): plain
+ * The LRU links are PFNs of 32 bits, read unsigned: backed memory is at most 2^32 frames (16 TiB,
+ * {@link PhysicalMemory#create}), and only backed frames are ever listed.
+ * The lru word and the links are guarded by the machine's LRU lock ({@link LruLists}): plain
  * loads and stores under it, apart from a page's first lru word, stored before the page is published
  * (the links mean something only while the word says the page is listed). The lru word is a word
  * of its own, not bits of flags, so that no update of it races with the atomic updates of other
- * flags (DIRTY, ANON_EXCLUSIVE, CACHE_DIRTY) and none needs a CAS. mapping and index are written
- * before the page is published (added to a list, mapped) and read by reclaim after it isolated
- * the page.
+ * flags (DIRTY, ANON_EXCLUSIVE, CACHE_DIRTY) and none needs a CAS.
  * The flags word has two dirtiness bits: {@link FrameFlags#DIRTY}, for the allocator (the bytes may
  * be non-zero: clear them when the frame is reused), and {@link FrameFlags#CACHE_DIRTY}, for
  * writeback (a page-cache page's bytes are newer than its file's, moved there from the entries'
  * D bits as they are cleared: PG_dirty).
  * Fields in one union slot are never live at once: a frame is either on a buddy free list or not
- * (in use, or in a per-CPU cache, where a WRITTEN_LINES frame keeps its lines until reused).
+ * (in use, or in a per-CPU cache, where a WRITTEN_LINES frame keeps its lines until reused); a
+ * table page, a free block head and a listed data page are three different lives of a frame.
  */
 public final class FrameDescriptor
 {
@@ -55,16 +55,13 @@ public final class FrameDescriptor
         MemoryLayout.unionLayout(JAVA_INT.withName("order"), JAVA_INT.withName("lru")).withName("word4"),
         JAVA_INT.withName("refcount"),
         JAVA_INT.withName("mapcount"),
-        MemoryLayout.unionLayout(JAVA_LONG.withName("ptlock"), JAVA_LONG.withName("freeNext")).withName("word0"),
+        MemoryLayout.unionLayout(JAVA_LONG.withName("ptlock"), JAVA_LONG.withName("freeNext"),
+            MemoryLayout.structLayout(JAVA_INT.withName("lruNext"), JAVA_INT.withName("lruPrev")).withName("lruLinks")).withName("word0"),
         MemoryLayout.unionLayout(JAVA_LONG.withName("freePrev"), JAVA_LONG.withName("lines"),
-            JAVA_LONG.withName("deposit")).withName("word1"),
-        JAVA_LONG.withName("lruNext"),
-        JAVA_LONG.withName("lruPrev"),
-        JAVA_LONG.withName("mapping"),
-        JAVA_LONG.withName("index"));
+            JAVA_LONG.withName("deposit")).withName("word1"));
 
     public static final long SIZE = LAYOUT.byteSize();
-    public static final int SIZE_SHIFT = 6;
+    public static final int SIZE_SHIFT = 5;
 
     public static final VarHandle FLAGS = handle(PathElement.groupElement("flags"));
     public static final VarHandle ORDER =
@@ -91,14 +88,12 @@ public final class FrameDescriptor
     public static final VarHandle DEPOSIT =
         handle(PathElement.groupElement("word1"), PathElement.groupElement("deposit"));
 
-    /** The next PFN on the frame's LRU list (toward the tail; 0: the tail), while listed. Guarded by the LRU lock. */
-    public static final VarHandle LRU_NEXT = handle(PathElement.groupElement("lruNext"));
-    /** The previous PFN on the frame's LRU list (toward the head; 0: the head), while listed. Guarded by the LRU lock. */
-    public static final VarHandle LRU_PREV = handle(PathElement.groupElement("lruPrev"));
-    /** folio->mapping: the id of the anon_vma root or file the page belongs to (0: none). */
-    public static final VarHandle MAPPING = handle(PathElement.groupElement("mapping"));
-    /** folio->index: the page's linear index in its mapping. */
-    public static final VarHandle INDEX = handle(PathElement.groupElement("index"));
+    /** The next PFN (32 bits, unsigned) on the frame's LRU list (toward the tail; 0: the tail), while listed. Guarded by the LRU lock. */
+    public static final VarHandle LRU_NEXT =
+        handle(PathElement.groupElement("word0"), PathElement.groupElement("lruLinks"), PathElement.groupElement("lruNext"));
+    /** The previous PFN (32 bits, unsigned) on the frame's LRU list (toward the head; 0: the head), while listed. Guarded by the LRU lock. */
+    public static final VarHandle LRU_PREV =
+        handle(PathElement.groupElement("word0"), PathElement.groupElement("lruLinks"), PathElement.groupElement("lruPrev"));
 
     static
     {

@@ -3,18 +3,18 @@ package io.mmemu.phys;
 import java.lang.foreign.MemorySegment;
 
 import static io.mmemu.phys.FrameDescriptor.FLAGS;
-import static io.mmemu.phys.FrameDescriptor.INDEX;
 import static io.mmemu.phys.FrameDescriptor.LRU_FLAGS;
 import static io.mmemu.phys.FrameDescriptor.LRU_NEXT;
 import static io.mmemu.phys.FrameDescriptor.LRU_PREV;
-import static io.mmemu.phys.FrameDescriptor.MAPPING;
 import static io.mmemu.phys.FrameDescriptor.REFCOUNT;
+import static io.mmemu.phys.FrameMapping.INDEX;
+import static io.mmemu.phys.FrameMapping.MAPPING;
 import static io.mmemu.phys.FrameDescriptor.offset;
 
 /**
  * The machine's LRU lists (one node, one lruvec; mm/vmscan.c, include/linux/mm_inline.h): inactive
  * and active, anonymous and file, doubly linked through the frame descriptors' {@code lruNext} and
- * {@code lruPrev} (PFNs; 0 ends a list, as PFN 0 is never a data page). New pages enter at the
+ * {@code lruPrev} (32-bit PFNs, read unsigned; 0 ends a list, as PFN 0 is never a data page). New pages enter at the
  * head of an inactive list (folio_add_lru); reclaim takes from the tail (isolate), and puts back at
  * the head (putback). A transparent huge page is one entry, its head frame
  * ({@link FrameFlags#LARGE_FOLIO}), counted 512 pages, until a leaf of it is split.
@@ -24,8 +24,10 @@ import static io.mmemu.phys.FrameDescriptor.offset;
  * written with plain accesses under it (the word's first store precedes the page's publication).
  * Freeing a page is decided under it too: a page in a CPU's add batch is left to the batch's
  * drain, which also runs under it, so the two never need a CAS between them. A page's
- * {@code mapping} and {@code index} are written before it is added (and by {@link #splitFolio} for
- * tails, under the lock). Lock order: a PT lock, then this; nothing is taken inside it.
+ * {@link FrameMapping} words are stored before it joins a list (a staged page's by its batch's
+ * drain before the drain takes the lock; a huge page's tails by {@link #splitFolio}, under it), so
+ * reclaim, which isolates under the lock, reads them complete. Lock order: a PT lock, then this;
+ * nothing is taken inside it.
  * <p>
  * Membership follows the frame's life: {@link PhysicalMemory} adds a data page when it allocates it
  * for an address space (an anonymous page, a huge page, a page-cache page) and removes it when its
@@ -42,14 +44,17 @@ public final class LruLists
     public static final int LISTS = 4;
 
     private final MemorySegment metadata;
+    /** The {@link FrameMapping} array: the mapping and index a page is staged with. */
+    private final MemorySegment mappings;
     /** Guarded by {@code this}: each list's head (newest) and tail (oldest) PFN, and its size in pages. */
     private final long[] heads = new long[LISTS];
     private final long[] tails = new long[LISTS];
     private final long[] pages = new long[LISTS];
 
-    LruLists(final MemorySegment metadata)
+    LruLists(final MemorySegment metadata, final MemorySegment mappings)
     {
         this.metadata = metadata;
+        this.mappings = mappings;
     }
 
     /** The list a page's flags word and {@link LruFlags} word put it on. */
@@ -79,8 +84,7 @@ public final class LruLists
     void addHuge(final long head, final long mapping, final long index)
     {
         final long off = offset(head);
-        MAPPING.set(metadata, off, mapping);
-        INDEX.set(metadata, off, index);
+        FrameMapping.set(mappings, head, mapping, index);
         synchronized (this)
         {
             LRU_FLAGS.set(metadata, off, LruFlags.LRU | LruFlags.LARGE_FOLIO);
@@ -90,14 +94,12 @@ public final class LruLists
 
     /**
      * folio_add_lru's first half: page {@code pfn}, just allocated and not yet visible to anyone
-     * else, of {@code mapping} at {@code index}, is bound for its inactive list (anonymous, or file
-     * as its {@link FrameFlags#FILE_LRU} says) through its CPU's {@link LruAddBatch}; {@link #addBatch} links it.
+     * else, is bound for its inactive list (anonymous, or file as its {@link FrameFlags#FILE_LRU}
+     * says) through its CPU's {@link LruAddBatch}; {@link #addBatch} links it.
      */
-    void stage(final long pfn, final long mapping, final long index)
+    void stage(final long pfn)
     {
         final long off = offset(pfn);
-        MAPPING.set(metadata, off, mapping);
-        INDEX.set(metadata, off, index);
         assert ((int)FLAGS.get(metadata, off) & FrameFlags.STATE_MASK) == FrameFlags.DATA
             && (int)LRU_FLAGS.get(metadata, off) == 0 : "staging a page that is no fresh data page";
         // plain stores, like the rest of the new page's descriptor: nobody else sees the page until
@@ -338,14 +340,13 @@ public final class LruLists
                 // the head's entry counted the whole folio; it now counts its own page
                 pages[lru] -= frames - 1;
             }
-            final long mapping = (long)MAPPING.get(metadata, headOff);
-            final long index = (long)INDEX.get(metadata, headOff);
+            final long mapping = (long)MAPPING.get(mappings, FrameMapping.offset(head));
+            final long index = (long)INDEX.get(mappings, FrameMapping.offset(head));
             final int tailBits = LruFlags.LRU | (lruFlags & LruFlags.ACTIVE);
             for (int i = 1; i < frames; i++)
             {
                 final long off = offset(head + i);
-                MAPPING.set(metadata, off, mapping);
-                INDEX.set(metadata, off, index + i);
+                FrameMapping.set(mappings, head + i, mapping, index + i);
                 // a huge page is anonymous: its tails, like its head, have no FILE_LRU to copy
                 LRU_FLAGS.set(metadata, off, tailBits);
                 linkHead(lru, head + i, tailBits);
@@ -372,6 +373,28 @@ public final class LruLists
         return (lruFlags & LruFlags.LARGE_FOLIO) != 0 ? PhysicalMemory.HUGE_FRAMES : 1;
     }
 
+    /** The next PFN toward the tail of the list the descriptor at {@code off} is on (0: it is the tail). Under the lock. */
+    private long next(final long off)
+    {
+        return Integer.toUnsignedLong((int)LRU_NEXT.get(metadata, off));
+    }
+
+    /** The previous PFN toward the head (0: it is the head). Under the lock. */
+    private long prev(final long off)
+    {
+        return Integer.toUnsignedLong((int)LRU_PREV.get(metadata, off));
+    }
+
+    private void setNext(final long off, final long pfn)
+    {
+        LRU_NEXT.set(metadata, off, (int)pfn);
+    }
+
+    private void setPrev(final long off, final long pfn)
+    {
+        LRU_PREV.set(metadata, off, (int)pfn);
+    }
+
     private void linkHead(final int lru, final long pfn)
     {
         linkHead(lru, pfn, (int)LRU_FLAGS.get(metadata, offset(pfn)));
@@ -383,11 +406,11 @@ public final class LruLists
         assert Thread.holdsLock(this) : "LRU list changed without the LRU lock";
         final long off = offset(pfn);
         final long first = heads[lru];
-        LRU_PREV.set(metadata, off, 0L);
-        LRU_NEXT.set(metadata, off, first);
+        setPrev(off, 0L);
+        setNext(off, first);
         if (first != 0)
         {
-            LRU_PREV.set(metadata, offset(first), pfn);
+            setPrev(offset(first), pfn);
         }
         else
         {
@@ -410,11 +433,11 @@ public final class LruLists
     {
         assert Thread.holdsLock(this) : "LRU list changed without the LRU lock";
         final long off = offset(pfn);
-        final long prev = (long)LRU_PREV.get(metadata, off);
-        final long next = (long)LRU_NEXT.get(metadata, off);
+        final long prev = prev(off);
+        final long next = next(off);
         if (prev != 0)
         {
-            LRU_NEXT.set(metadata, offset(prev), next);
+            setNext(offset(prev), next);
         }
         else
         {
@@ -422,7 +445,7 @@ public final class LruLists
         }
         if (next != 0)
         {
-            LRU_PREV.set(metadata, offset(next), prev);
+            setPrev(offset(next), prev);
         }
         else
         {
@@ -449,7 +472,7 @@ public final class LruLists
         {
             long counted = 0;
             long prev = 0;
-            for (long pfn = heads[lru]; pfn != 0; pfn = (long)LRU_NEXT.get(metadata, offset(pfn)))
+            for (long pfn = heads[lru]; pfn != 0; pfn = next(offset(pfn)))
             {
                 final long off = offset(pfn);
                 final int flags = (int)FLAGS.get(metadata, off);
@@ -460,7 +483,7 @@ public final class LruLists
                     throw new IllegalStateException("LRU list " + lru + " holds PFN " + pfn + " with flags "
                         + FrameFlags.describe(flags) + ", LRU flags " + LruFlags.describe(lruFlags));
                 }
-                if ((long)LRU_PREV.get(metadata, off) != prev)
+                if (prev(off) != prev)
                 {
                     throw new IllegalStateException("LRU list " + lru + ": PFN " + pfn + " has a wrong back link");
                 }

@@ -64,6 +64,8 @@ public final class PhysicalMemory implements AutoCloseable
      * lost: an allocation that finds the allocator empty drains every reserve first.
      */
     private static final int RESERVE_SHARE = 64;
+    /** Backed frames at most: every backed PFN fits an unsigned 32-bit LRU link ({@link FrameDescriptor#LRU_NEXT}). */
+    static final long MAX_BACKED_FRAMES = 1L << 32;
     private static final int MAX_RESERVE_FRAMES = 32_768;
 
     private final Arena arena = Arena.ofShared();
@@ -72,6 +74,8 @@ public final class PhysicalMemory implements AutoCloseable
     private final long backedFrames;
     private final MemorySegment frames;
     private final MemorySegment metadata;
+    /** The {@link FrameMapping} array: each backed data page's mapping and index, for the reverse map. */
+    private final MemorySegment mappings;
     private final MemorySegment zeroSource;
     /** {@link Kasan}'s freed-frame pattern, a page of {@link Kasan#POISON} (empty when the mode is off). */
     private final MemorySegment poisonSource;
@@ -108,11 +112,12 @@ public final class PhysicalMemory implements AutoCloseable
         this.backedFrames = backedFrames;
         this.frames = NativeMemory.reserve(backedFrames << PAGE_SHIFT, arena);
         this.metadata = NativeMemory.reserve(pageAlign(backedFrames * FrameDescriptor.SIZE), arena);
+        this.mappings = NativeMemory.reserve(pageAlign(backedFrames * FrameMapping.SIZE), arena);
         this.zeroSource = arena.allocate(PAGE_SIZE, PAGE_SIZE);
         this.poisonSource = Kasan.ENABLED ? arena.allocate(PAGE_SIZE, PAGE_SIZE).fill(Kasan.POISON) : zeroSource;
         FLAGS.set(metadata, offset(0), FrameFlags.RESERVED);
         this.buddy = new BuddyAllocator(metadata, 1, backedFrames);
-        this.lru = new LruLists(metadata);
+        this.lru = new LruLists(metadata, mappings);
         final long phantomFrames = totalFrames - backedFrames;
         this.phantom = phantomFrames > 0 ?
             new PhantomFrames(NativeMemory.reserve(PhantomFrames.bitmapBytes(phantomFrames), arena),
@@ -161,6 +166,10 @@ public final class PhysicalMemory implements AutoCloseable
         {
             throw new IllegalArgumentException("backed part must be between 64 KiB and the whole: " + backedBytes);
         }
+        if (backed > MAX_BACKED_FRAMES)
+        {
+            throw new IllegalArgumentException("backed part beyond 16 TiB (the LRU links are 32-bit PFNs): " + (backed << PAGE_SHIFT));
+        }
         return new PhysicalMemory(total, backed, backing);
     }
 
@@ -174,7 +183,7 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public void prefault()
     {
-        for (final MemorySegment segment : new MemorySegment[] {frames, metadata})
+        for (final MemorySegment segment : new MemorySegment[] {frames, metadata, mappings})
         {
             final int errno = NativeMemory.populate(segment);
             if (errno != 0)
@@ -203,6 +212,12 @@ public final class PhysicalMemory implements AutoCloseable
     public MemorySegment frames()
     {
         return frames;
+    }
+
+    /** The reverse-map words of the backed frames; see {@link FrameMapping}. */
+    MemorySegment mappings()
+    {
+        return mappings;
     }
 
     /** The descriptor array of the backed frames; see {@link FrameDescriptor}. */
@@ -449,7 +464,8 @@ public final class PhysicalMemory implements AutoCloseable
         final long pfn = allocateData(cache, FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE);
         if (pfn != NO_FRAME && pfn < backedFrames)
         {
-            // folio_add_new_anon_rmap and folio_add_lru_vma, before the entry is published
+            // folio_add_new_anon_rmap and folio_add_lru_vma, before the entry is published; the
+            // reverse map's words wait in the add batch with the page (FrameMapping)
             stageForLru(cache, pfn, mapping, index);
         }
         return pfn;
@@ -467,16 +483,21 @@ public final class PhysicalMemory implements AutoCloseable
         final long pfn = allocateBacked(cache, swapBacked ? FrameFlags.DATA : FrameFlags.DATA | FrameFlags.FILE_LRU);
         if (pfn != NO_FRAME)
         {
-            stageForLru(cache, pfn, mapping, index);
+            // MADV_PAGEOUT reads a file page's reverse-map words through the page tables: now
+            FrameMapping.set(mappings, pfn, mapping, index);
+            stageForLru(cache, pfn, 0, 0);
         }
         return pfn;
     }
 
-    /** folio_add_lru: to the CPU's add batch, which joins the lists when it is full. */
+    /**
+     * folio_add_lru: to the CPU's add batch, which joins the lists when it is full, and stores the
+     * page's {@code mapping} and {@code index} first (0: stored already).
+     */
     private void stageForLru(final FrameCache cache, final long pfn, final long mapping, final long index)
     {
-        lru.stage(pfn, mapping, index);
-        if (cache.lruAdds.add(pfn))
+        lru.stage(pfn);
+        if (cache.lruAdds.add(pfn, mapping, index))
         {
             cache.lruAdds.drain(this, cache);
         }
@@ -1218,16 +1239,16 @@ public final class PhysicalMemory implements AutoCloseable
         return (int)REFCOUNT.getVolatile(metadata, offset(pfn));
     }
 
-    /** A data page's mapping word (folio->mapping, {@link FrameDescriptor#MAPPING}); read by reclaim once it holds the page. */
+    /** A data page's mapping word (folio->mapping, {@link FrameMapping#MAPPING}); read by reclaim once it holds the page. */
     public long mapping(final long pfn)
     {
-        return (long)FrameDescriptor.MAPPING.get(metadata, offset(pfn));
+        return (long)FrameMapping.MAPPING.get(mappings, FrameMapping.offset(pfn));
     }
 
     /** A data page's linear index in its mapping (folio->index). */
     public long index(final long pfn)
     {
-        return (long)FrameDescriptor.INDEX.get(metadata, offset(pfn));
+        return (long)FrameMapping.INDEX.get(mappings, FrameMapping.offset(pfn));
     }
 
     public int mapcount(final long pfn)

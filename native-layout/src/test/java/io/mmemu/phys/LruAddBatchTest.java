@@ -71,6 +71,45 @@ final class LruAddBatchTest
     }
 
     /**
+     * The reverse map's words of a page are what its allocation named by the time it is on a list:
+     * an anonymous page's, which wait in its batch, after the drain (and a reused frame's are its
+     * new owner's, not its old one's); a cache page's at once, as MADV_PAGEOUT reads them through
+     * the page tables.
+     */
+    @Test
+    void aListedPageNamesTheMappingAndIndexItWasAllocatedFor()
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16 * MIB))
+        {
+            final FrameCache cache = memory.newCache();
+            for (int round = 0; round < 3; round++)
+            {
+                final long mapping = MAPPING + 2 * round;
+                final long[] pfns = new long[2 * LruAddBatch.SIZE + 5];
+                for (int i = 0; i < pfns.length; i++)
+                {
+                    pfns[i] = memory.allocateAnon(cache, mapping, 1000L * round + i);
+                    assertNotEquals(NO_FRAME, pfns[i]);
+                }
+                final long file = memory.allocateCachePage(cache, 2 * round + 2, 77 + round, false);
+                assertEquals(2 * round + 2, memory.mapping(file), "a cache page's words are stored at once");
+                assertEquals(77 + round, memory.index(file));
+                memory.drainAddBatch(cache);
+                for (int i = 0; i < pfns.length; i++)
+                {
+                    assertEquals(mapping, memory.mapping(pfns[i]), "page " + i);
+                    assertEquals(1000L * round + i, memory.index(pfns[i]), "page " + i);
+                }
+                assertEquals(pfns.length, memory.lru().size(LruLists.INACTIVE_ANON));
+                memory.releaseDataBatch(cache, pfns, pfns.length);
+                memory.releaseData(cache, file, true);
+                assertEquals(0, memory.lru().size(LruLists.INACTIVE_ANON));
+            }
+            memory.retireCache(cache);
+        }
+    }
+
+    /**
      * One CPU allocates pages (each staged in its batch, which drains whenever it fills) while
      * another frees them as soon as it gets them, singly or in batches: every free races with some
      * drain. Afterwards the lists hold exactly the pages still held, and no frame is lost or

@@ -55,6 +55,10 @@ final class PhysicalMemoryTest
         assertTrue(beyond.getMessage().contains("52-bit"), beyond.getMessage());
         assertThrows(IllegalArgumentException.class, () -> PhysicalMemory.create(MIB, Backing.TABLES_ONLY, 2 * MIB));
         assertThrows(IllegalArgumentException.class, () -> PhysicalMemory.create(MIB, Backing.TABLES_ONLY, 15 * PAGE_SIZE));
+        // refused before anything is reserved: every backed PFN must fit a 32-bit LRU link
+        final IllegalArgumentException tooMuchBacked = assertThrows(IllegalArgumentException.class,
+            () -> PhysicalMemory.create((1L << 44) + PAGE_SIZE, Backing.FULL));
+        assertTrue(tooMuchBacked.getMessage().contains("16 TiB"), tooMuchBacked.getMessage());
     }
 
     @Test
