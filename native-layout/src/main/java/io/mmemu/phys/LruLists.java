@@ -44,7 +44,7 @@ public final class LruLists
     public static final int LISTS = 4;
 
     private final MemorySegment metadata;
-    /** The {@link FrameMapping} array: the mapping and index a page is staged with. */
+    /** The {@link FrameMapping} array: a huge page's words, stored as it joins and copied to its tails at a split. */
     private final MemorySegment mappings;
     /** Guarded by {@code this}: each list's head (newest) and tail (oldest) PFN, and its size in pages. */
     private final long[] heads = new long[LISTS];
