@@ -13,8 +13,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * off-heap array indexed by PFN, two to a cache line. Written down once here; everything reads it
  * through these handles, whose coordinates are {@code (MemorySegment metadata, long pfn * SIZE)}.
  * A data page's place in its owner (folio->mapping, folio->index) is not here but in an array of its
- * own, {@link FrameMapping}: the fault path writes it once and reclaim reads it, while every other
- * pass over a frame (the fault, the LRU drain, the zap, the free) touches only these 32 bytes.
+ * own, {@link FrameMapping}: written once a page and read only by the reverse map, it would double
+ * what every pass over a frame (the fault, the LRU drain's links, the zap, the free) touches.
  *
  * <pre>
  *  offset  field      meaning
