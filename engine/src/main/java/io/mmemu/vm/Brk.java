@@ -34,16 +34,34 @@ final class Brk
             long origBrk;
             do
             {
-                origBrk = mm.brk();
+                do
+                {
+                    origBrk = mm.brk();
+                }
+                while (!lock.claim(cpu, Math.min(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk)),
+                    Math.max(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk))));
             }
-            while (!lock.claim(cpu, Math.min(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk)),
-                Math.max(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk))));
+            // a growth's answer, refusal or success, is read from the tree above the span (the next
+            // VMA and its stack guard gap): it must not be a MAP_FIXED in flight there
+            while (!lock.settledUnderLock(cpu, Mmap.pageAlign(origBrk), roomEnd(requested, origBrk)));
             return locked(cpu, requested, origBrk);
         }
         finally
         {
             lock.release(cpu);
         }
+    }
+
+    /**
+     * Where the tree a growth from {@code origBrk} to {@code requested} reads ends: mm/mmap.c's brk
+     * looks for the next VMA below {@code newbrk + PAGE_SIZE + stack_guard_gap}; none for a shrink
+     * (the region is then empty). An end that wraps means up to the top.
+     */
+    private static long roomEnd(final long requested, final long origBrk)
+    {
+        final long newBrk = Mmap.pageAlign(requested);
+        final long oldBrk = Mmap.pageAlign(origBrk);
+        return Long.compareUnsigned(newBrk, oldBrk) > 0 ? newBrk + 4096 + AddressSpace.STACK_GUARD_GAP : oldBrk;
     }
 
     /** Caller holds the mmap write lock and owns the range between the break and the request. */
