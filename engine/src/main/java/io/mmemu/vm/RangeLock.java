@@ -206,6 +206,18 @@ final class RangeLock
     }
 
     /**
+     * {@link #settledUnderLock} for a gap search's answer, an address or ENOMEM (mmap without
+     * MAP_FIXED, mremap's move to a new area): the search may have read any VMA below TASK_SIZE (the
+     * hint's neighbour, every gap above the one it took, a bottom-up fallback's every gap), and a
+     * replacement that filled a gap, or made or unmade a stack's guard gap, changes where the
+     * mapping goes.
+     */
+    boolean searchSettled(final Cpu cpu)
+    {
+        return settledUnderLock(cpu, 0, cpu.mm.taskSize());
+    }
+
+    /**
      * Caller holds this monitor and the mmap write lock, and must wait for {@code busy}: gives up
      * the spans claimed since {@link #acquire} (waiters own nothing, so span waits form no cycle;
      * the initial spans are kept in the record) and returns the release count to wait past, read

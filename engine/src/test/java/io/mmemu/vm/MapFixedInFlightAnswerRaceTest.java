@@ -21,22 +21,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A brk whose answer depends on a MAP_FIXED in flight above the break: the MAP_FIXED(PROT_NONE)
- * replaces a populated read-write mapping a stack guard gap above the heap, and turns the VMA there
- * into a stack (MAP_GROWSDOWN: the growth no longer leaves the gap free, so brk refuses) or a stack
- * into a plain VMA (the growth now fits). An answer the new VMA gave orders the brk after the
- * MAP_FIXED, so the same thread's next read of the replaced range must be refused (SEGV_ACCERR) —
- * however far the MAP_FIXED has got with zapping the old pages. (Linux: both take the mmap write
- * lock, so brk never sees a MAP_FIXED half done.) The reader waits until the new VMA is published,
- * then calls brk and reads the page the zap reaches last: the window between the publication and
- * that page's zap is where brk used to answer from the new VMA while the read still went through
- * the old entry (check/found/brk-refused-by-a-half-done-map-fixed.mm). The brk is called once the
- * new VMA is in the tree, so it must give the new VMA's answer.
+ * A call whose answer depends on a MAP_FIXED in flight above it — brk, or mmap with a hint, a
+ * stack guard gap below the replaced range: the MAP_FIXED(PROT_NONE) replaces a populated
+ * read-write mapping and turns the VMA there into a stack (MAP_GROWSDOWN: the break's growth, or
+ * the hinted page, no longer leaves the gap free, so brk refuses and mmap searches elsewhere) or a
+ * stack into a plain VMA (the growth, or the hint, now fits). An answer the new VMA gave orders the
+ * call after the MAP_FIXED, so the same thread's next read of the replaced range must be refused
+ * (SEGV_ACCERR) — however far the MAP_FIXED has got with zapping the old pages. (Linux: all take
+ * the mmap write lock, so none sees a MAP_FIXED half done.) The reader waits until the new VMA is
+ * published, then calls and reads the page the zap reaches last: the window between the
+ * publication and that page's zap is where the call used to answer from the new VMA while the
+ * read still went through the old entry (check/found/brk-refused-by-a-half-done-map-fixed.mm).
+ * The call comes once the new VMA is in the tree, so it must give the new VMA's answer.
  * <p>
  * Whether a round's calls land in the window depends on the scheduler (a many-round stress test).
  * Every 20 rounds and at the end: the invariant checker; at the end every frame came back.
  */
-final class BrkBesideMapFixedRaceTest
+final class MapFixedInFlightAnswerRaceTest
 {
     private static final long HEAP = 0x7f00_0000_0000L;
     /** The replaced range: a stack guard gap and a page above the break the brk asks for. */
@@ -67,21 +68,57 @@ final class BrkBesideMapFixedRaceTest
             return this == BECOMES_A_STACK ? MAP_GROWSDOWN : 0;
         }
 
-        /** Whether brk's result is the one only the new VMA gives. */
-        boolean sawNewVma(final long result)
+        /** Whether an answer is the one the new VMA gives (or the old one's, {@code granted} the other way). */
+        boolean sawNewVma(final boolean granted)
         {
-            return this == BECOMES_A_STACK ? result == HEAP : result == REQUESTED;
+            return this == BECOMES_A_STACK ? !granted : granted;
+        }
+    }
+
+    /** The call whose answer depends on the VMA at {@link #REPLACED} and the guard gap below it. */
+    enum Answer
+    {
+        /** brk(REQUESTED): refused (the old break) or granted. */
+        BRK,
+        /** mmap of a page at the hint REQUESTED, without MAP_FIXED: the hint taken, or a searched address. */
+        MMAP_HINT;
+
+        long call(final Cpu cpu)
+        {
+            return this == BRK ? cpu.brk(REQUESTED) : cpu.mmap(REQUESTED, 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        }
+
+        /** Null when {@code result} is an answer the call can give at all, else why not. */
+        String invalid(final long result)
+        {
+            return this == BRK ? (result == HEAP || result == REQUESTED ? null : "neither the old break nor the request") :
+                result > 0 && (result & 4095) == 0 ? null : "not a page address";
+        }
+
+        boolean granted(final long result)
+        {
+            return result == REQUESTED;
+        }
+
+        void undo(final Cpu cpu, final long result, final ConcurrentLinkedQueue<String> failures)
+        {
+            if (this == BRK ? cpu.brk(HEAP) != HEAP : result > 0 && cpu.munmap(result, 4096) != 0)
+            {
+                failures.add(this + ": undoing " + result + " failed");
+            }
         }
     }
 
     static Stream<Arguments> cases()
     {
-        return Stream.of(LockingMode.values()).flatMap(locking -> Stream.of(Change.values()).map(change -> Arguments.of(locking, change)));
+        return Stream.of(LockingMode.values()).flatMap(locking -> Stream.of(Answer.values())
+            .flatMap(answer -> Stream.of(Change.values()).map(change -> Arguments.of(locking, answer, change))));
     }
 
     @ParameterizedTest
     @MethodSource("cases")
-    void aBrkAnsweredByAMapFixedInFlightIsFollowedByItsProtection(final LockingMode locking, final Change change) throws Exception
+    void aCallAnsweredByAMapFixedInFlightIsFollowedByItsProtection(final LockingMode locking, final Answer answer, final Change change)
+        throws Exception
     {
         try (PhysicalMemory memory = PhysicalMemory.create(64L << 20))
         {
@@ -127,23 +164,24 @@ final class BrkBesideMapFixedRaceTest
                             {
                                 Thread.onSpinWait();
                             }
-                            final long result = cpu.brk(REQUESTED);
+                            final long result = answer.call(cpu);
                             final int read = cpu.readLong(READ);
-                            if (result != HEAP && result != REQUESTED)
+                            if (answer.invalid(result) != null)
                             {
-                                failures.add(String.format("round %d: brk(0x%x) = 0x%x", round, REQUESTED, result));
+                                failures.add(String.format("round %d: %s = 0x%x: %s", round, answer, result, answer.invalid(result)));
                             }
-                            else if (!change.sawNewVma(result))
+                            else if (!change.sawNewVma(answer.granted(result)))
                             {
                                 // called once the new VMA was in the tree, which only moves on from there
-                                failures.add(String.format("round %d: brk(0x%x) = 0x%x, as only the VMA the MAP_FIXED replaced gives",
-                                    round, REQUESTED, result));
+                                failures.add(String.format("round %d: %s at 0x%x = 0x%x, as only the VMA the MAP_FIXED replaced gives",
+                                    round, answer, REQUESTED, result));
                             }
                             else if (read != Signal.SEGV_ACCERR)
                             {
-                                failures.add(String.format("round %d: brk(0x%x) = 0x%x, as only the MAP_FIXED's new VMA gives, then the read at 0x%x gave signal %d",
-                                    round, REQUESTED, result, READ, read));
+                                failures.add(String.format("round %d: %s at 0x%x = 0x%x, as only the MAP_FIXED's new VMA gives, then the read at 0x%x gave signal %d",
+                                    round, answer, REQUESTED, result, READ, read));
                             }
+                            answer.undo(cpu, result, failures);
                         }
                         cpu.offline();
                         done.await();
@@ -157,7 +195,7 @@ final class BrkBesideMapFixedRaceTest
                 mm.check(true).assertOk();
                 try (Cpu main = mm.attachCpu())
                 {
-                    assertEquals(HEAP, main.brk(HEAP));
+                    assertEquals(HEAP, mm.brk());
                     assertEquals(0, main.munmap(REPLACED, LENGTH));
                 }
                 mm.check(true).assertOk();
@@ -166,13 +204,9 @@ final class BrkBesideMapFixedRaceTest
         }
     }
 
-    /** The heap empty again, the replaced range the old kind of VMA, read-write, every page written (present). */
+    /** The replaced range the old kind of VMA, read-write, every page written (present). */
     private static void reset(final Cpu cpu, final Change change, final ConcurrentLinkedQueue<String> failures)
     {
-        if (cpu.brk(HEAP) != HEAP)
-        {
-            failures.add("brk back to the heap's start failed");
-        }
         if (cpu.mmap(REPLACED, LENGTH, RW, ANON_FIXED | change.oldFlags(), -1, 0) != REPLACED)
         {
             failures.add("mmap of the old VMA failed");
