@@ -12,6 +12,10 @@ package io.mmemu.vm;
  * kernel does for a process with start_brk 0 whose every request fails. Maps names
  * {@code [heap]} the anonymous VMAs overlapping {@code [startBrk, brk)} (vma_is_initial_heap).
  * <p>
+ * A writer: it owns the range between the break and the request, and its growth's answer, a
+ * refusal or a success, is read from the tree above that range (the next VMA and its stack guard
+ * gap), so a MAP_FIXED in flight there is waited for first ({@link RangeLock#settledUnderLock}).
+ * <p>
  * CONFIG_COMPAT_BRK's legacy lower limit (end_data instead of start_brk, for unrandomised
  * breaks) is not modelled: the two coincide for the ELF executables seen here.
  */

@@ -38,7 +38,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * writer first ({@link #neighbourConflict}), so that what it merges with is settled. So a writer
  * holding the mmap lock sees, in the tree, every other writer's munmap as not yet done (its
  * placeholders have the old VMAs' ranges and flags) and every MAP_FIXED replacement as done; its
- * result is the one Linux gives in that order.
+ * result is the one Linux gives in that order — but a replacement is in the tree before its old
+ * pages are gone, so an answer read from one waits for its writer first ({@link #settledUnderLock}).
  * <p>
  * <b>Guarded by.</b> The mmap lock ({@link ReentrantReadWriteLock}, fair): held for writing, the
  * VMA tree's publication ({@code AddressSpace.tree}), the program break, {@link #writeLockedAt};

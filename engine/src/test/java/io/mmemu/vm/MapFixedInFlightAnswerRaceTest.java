@@ -21,8 +21,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A call whose answer depends on a MAP_FIXED in flight above it — brk, or mmap with a hint, a
- * stack guard gap below the replaced range: the MAP_FIXED(PROT_NONE) replaces a populated
+ * A call whose answer depends on a MAP_FIXED in flight beside it — brk, or mmap with a hint, a
+ * stack guard gap below the replaced range, or a stack's growth half a gap above it (refused while
+ * the replaced VMA is an accessible one that is not a stack): the MAP_FIXED(PROT_NONE) replaces a populated
  * read-write mapping and turns the VMA there into a stack (MAP_GROWSDOWN: the break's growth, or
  * the hinted page, no longer leaves the gap free, so brk refuses and mmap searches elsewhere) or a
  * stack into a plain VMA (the growth, or the hint, now fits). An answer the new VMA gave orders the
@@ -47,6 +48,8 @@ final class MapFixedInFlightAnswerRaceTest
     private static final long REQUESTED = REPLACED - AddressSpace.STACK_GUARD_GAP;
     /** The last page the MAP_FIXED's zap reaches. */
     private static final long READ = REPLACED + LENGTH - 8;
+    /** A one-page stack half a guard gap above the replaced range (for {@link Answer#STACK_GROWTH}). */
+    private static final long STACK = REPLACED + LENGTH + AddressSpace.STACK_GUARD_GAP / 2;
     private static final int RW = PROT_READ | PROT_WRITE;
     private static final int ANON_FIXED = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
     private static final int ROUNDS = 200;
@@ -67,42 +70,65 @@ final class MapFixedInFlightAnswerRaceTest
         {
             return this == BECOMES_A_STACK ? MAP_GROWSDOWN : 0;
         }
-
-        /** Whether an answer is the one the new VMA gives (or the old one's, {@code granted} the other way). */
-        boolean sawNewVma(final boolean granted)
-        {
-            return this == BECOMES_A_STACK ? !granted : granted;
-        }
     }
 
-    /** The call whose answer depends on the VMA at {@link #REPLACED} and the guard gap below it. */
+    /** The call whose answer depends on the VMA at {@link #REPLACED} and the guard gap at its side. */
     enum Answer
     {
         /** brk(REQUESTED): refused (the old break) or granted. */
         BRK,
         /** mmap of a page at the hint REQUESTED, without MAP_FIXED: the hint taken, or a searched address. */
-        MMAP_HINT;
+        MMAP_HINT,
+        /**
+         * A read a page below {@link #STACK}, within the guard gap above the replaced range: the stack
+         * grows (0 read) unless an accessible VMA that is not a stack lies within the gap below it
+         * (SEGV_MAPERR). Only {@link Change#BECOMES_A_STACK} changes that answer.
+         */
+        STACK_GROWTH;
 
         long call(final Cpu cpu)
         {
-            return this == BRK ? cpu.brk(REQUESTED) : cpu.mmap(REQUESTED, 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            return switch (this)
+            {
+                case BRK -> cpu.brk(REQUESTED);
+                case MMAP_HINT -> cpu.mmap(REQUESTED, 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                case STACK_GROWTH -> cpu.readLong(STACK - 8);
+            };
         }
 
         /** Null when {@code result} is an answer the call can give at all, else why not. */
         String invalid(final long result)
         {
-            return this == BRK ? (result == HEAP || result == REQUESTED ? null : "neither the old break nor the request") :
-                result > 0 && (result & 4095) == 0 ? null : "not a page address";
+            return switch (this)
+            {
+                case BRK -> result == HEAP || result == REQUESTED ? null : "neither the old break nor the request";
+                case MMAP_HINT -> result > 0 && (result & 4095) == 0 ? null : "not a page address";
+                case STACK_GROWTH -> result == Signal.NONE || result == Signal.SEGV_MAPERR ? null : "a signal other than SEGV_MAPERR";
+            };
         }
 
         boolean granted(final long result)
         {
-            return result == REQUESTED;
+            return this == STACK_GROWTH ? result == Signal.NONE : result == REQUESTED;
+        }
+
+        /** Whether the VMA after {@code change} grants the call (the one before it gives the other answer). */
+        boolean grantedAfter(final Change change)
+        {
+            // a new stack's guard gap refuses the break and the hint; a stack may grow near one
+            return (change == Change.BECOMES_A_STACK) == (this == STACK_GROWTH);
         }
 
         void undo(final Cpu cpu, final long result, final ConcurrentLinkedQueue<String> failures)
         {
-            if (this == BRK ? cpu.brk(HEAP) != HEAP : result > 0 && cpu.munmap(result, 4096) != 0)
+            final boolean undone = switch (this)
+            {
+                case BRK -> cpu.brk(HEAP) == HEAP;
+                case MMAP_HINT -> cpu.munmap(result, 4096) == 0;
+                // the stack back to its one page
+                case STACK_GROWTH -> cpu.munmap(STACK - 4096, 4096) == 0;
+            };
+            if (!undone)
             {
                 failures.add(this + ": undoing " + result + " failed");
             }
@@ -112,7 +138,9 @@ final class MapFixedInFlightAnswerRaceTest
     static Stream<Arguments> cases()
     {
         return Stream.of(LockingMode.values()).flatMap(locking -> Stream.of(Answer.values())
-            .flatMap(answer -> Stream.of(Change.values()).map(change -> Arguments.of(locking, answer, change))));
+            .flatMap(answer -> Stream.of(Change.values())
+                .filter(change -> answer != Answer.STACK_GROWTH || change == Change.BECOMES_A_STACK)
+                .map(change -> Arguments.of(locking, answer, change))));
     }
 
     @ParameterizedTest
@@ -126,6 +154,10 @@ final class MapFixedInFlightAnswerRaceTest
             try (AddressSpace mm = AddressSpace.create(memory, locking, AddressSpace.DEFAULT_SECTION).thp(ThpMode.NEVER))
             {
                 mm.setBrk(HEAP, HEAP);
+                try (Cpu main = mm.attachCpu())
+                {
+                    assertEquals(STACK, main.mmap(STACK, 4096, RW, ANON_FIXED | MAP_GROWSDOWN, -1, 0));
+                }
                 final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
                 final AtomicBoolean replaced = new AtomicBoolean();
                 final AtomicBoolean watching = new AtomicBoolean();
@@ -170,7 +202,7 @@ final class MapFixedInFlightAnswerRaceTest
                             {
                                 failures.add(String.format("round %d: %s = 0x%x: %s", round, answer, result, answer.invalid(result)));
                             }
-                            else if (!change.sawNewVma(answer.granted(result)))
+                            else if (answer.granted(result) != answer.grantedAfter(change))
                             {
                                 // called once the new VMA was in the tree, which only moves on from there
                                 failures.add(String.format("round %d: %s at 0x%x = 0x%x, as only the VMA the MAP_FIXED replaced gives",
@@ -185,7 +217,8 @@ final class MapFixedInFlightAnswerRaceTest
                         }
                         cpu.offline();
                         done.await();
-                        if (index == 0 && round % 20 == 19)
+                        // not after a failure: the other thread may be leaving, its CPU's frames going back
+                        if (index == 0 && round % 20 == 19 && failures.isEmpty())
                         {
                             mm.check(true).assertOk();
                         }
@@ -197,6 +230,7 @@ final class MapFixedInFlightAnswerRaceTest
                 {
                     assertEquals(HEAP, mm.brk());
                     assertEquals(0, main.munmap(REPLACED, LENGTH));
+                    assertEquals(0, main.munmap(STACK, 4096));
                 }
                 mm.check(true).assertOk();
             }
