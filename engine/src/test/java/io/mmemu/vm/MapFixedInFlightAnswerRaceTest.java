@@ -107,6 +107,12 @@ final class MapFixedInFlightAnswerRaceTest
             };
         }
 
+        /** The address the call names (for messages). */
+        long at()
+        {
+            return this == STACK_GROWTH ? STACK - 8 : REQUESTED;
+        }
+
         boolean granted(final long result)
         {
             return this == STACK_GROWTH ? result == Signal.NONE : result == REQUESTED;
@@ -206,12 +212,12 @@ final class MapFixedInFlightAnswerRaceTest
                             {
                                 // called once the new VMA was in the tree, which only moves on from there
                                 failures.add(String.format("round %d: %s at 0x%x = 0x%x, as only the VMA the MAP_FIXED replaced gives",
-                                    round, answer, REQUESTED, result));
+                                    round, answer, answer.at(), result));
                             }
                             else if (read != Signal.SEGV_ACCERR)
                             {
                                 failures.add(String.format("round %d: %s at 0x%x = 0x%x, as only the MAP_FIXED's new VMA gives, then the read at 0x%x gave signal %d",
-                                    round, answer, REQUESTED, result, READ, read));
+                                    round, answer, answer.at(), result, READ, read));
                             }
                             answer.undo(cpu, result, failures);
                         }
