@@ -223,8 +223,9 @@ final class MapFixedInFlightAnswerRaceTest
                         }
                         cpu.offline();
                         done.await();
-                        // not after a failure: the other thread may be leaving, its CPU's frames going back
-                        if (index == 0 && round % 20 == 19 && failures.isEmpty())
+                        // not after a failure nor after the last round: the other thread may be leaving, its
+                        // CPU's cached frames going back meanwhile (the check after the join covers the end)
+                        if (index == 0 && round % 20 == 19 && round + 1 < ROUNDS && failures.isEmpty())
                         {
                             mm.check(true).assertOk();
                         }
