@@ -12,6 +12,10 @@ package io.mmemu.vm;
  * kernel does for a process with start_brk 0 whose every request fails. Maps names
  * {@code [heap]} the anonymous VMAs overlapping {@code [startBrk, brk)} (vma_is_initial_heap).
  * <p>
+ * A writer: it owns the range between the break and the request, and its growth's answer, a
+ * refusal or a success, is read from the tree above that range (the next VMA and its stack guard
+ * gap), so a MAP_FIXED in flight there is waited for first ({@link RangeLock#settledUnderLock}).
+ * <p>
  * CONFIG_COMPAT_BRK's legacy lower limit (end_data instead of start_brk, for unrandomised
  * breaks) is not modelled: the two coincide for the ELF executables seen here.
  */
@@ -34,16 +38,34 @@ final class Brk
             long origBrk;
             do
             {
-                origBrk = mm.brk();
+                do
+                {
+                    origBrk = mm.brk();
+                }
+                while (!lock.claim(cpu, Math.min(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk)),
+                    Math.max(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk))));
             }
-            while (!lock.claim(cpu, Math.min(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk)),
-                Math.max(Mmap.pageAlign(requested), Mmap.pageAlign(origBrk))));
+            // a growth's answer, refusal or success, is read from the tree above the span (the next
+            // VMA and its stack guard gap): it must not be a MAP_FIXED in flight there
+            while (!lock.settledUnderLock(cpu, Mmap.pageAlign(origBrk), roomEnd(requested, origBrk)));
             return locked(cpu, requested, origBrk);
         }
         finally
         {
             lock.release(cpu);
         }
+    }
+
+    /**
+     * Where the tree a growth from {@code origBrk} to {@code requested} reads ends: mm/mmap.c's brk
+     * looks for the next VMA below {@code newbrk + PAGE_SIZE + stack_guard_gap}; none for a shrink
+     * (the region is then empty). An end that wraps means up to the top.
+     */
+    private static long roomEnd(final long requested, final long origBrk)
+    {
+        final long newBrk = Mmap.pageAlign(requested);
+        final long oldBrk = Mmap.pageAlign(origBrk);
+        return Long.compareUnsigned(newBrk, oldBrk) > 0 ? newBrk + 4096 + AddressSpace.STACK_GUARD_GAP : oldBrk;
     }
 
     /** Caller holds the mmap write lock and owns the range between the break and the request. */

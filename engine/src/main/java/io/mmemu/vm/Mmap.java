@@ -165,10 +165,13 @@ final class Mmap
      * holes are free in the tree, its placeholders occupied, so the tree is the address space
      * before that munmap), the claim waits for that writer and this returns {@link #SEARCH_AGAIN}:
      * the search then gives Linux's answer after the munmap. A gap that meets no other writer's span
-     * is Linux's answer before every munmap in flight (after every MAP_FIXED in flight, whose new VMA
-     * occupies its span): the mapping is outside their spans, so applying them afterwards changes
-     * nothing of it. Skipping owned spans instead ("look elsewhere") could give an address that
-     * neither order gives, since top-down placement would have used the munmap's range once free.
+     * is Linux's answer before every munmap in flight: the mapping is outside their spans, so
+     * applying them afterwards changes nothing of it. Skipping owned spans instead ("look
+     * elsewhere") could give an address that neither order gives, since top-down placement would
+     * have used the munmap's range once free. A MAP_FIXED in flight shows its new VMA, born locked,
+     * while its old pages are still mapped: an answer read with it in the tree would order this
+     * mmap after a MAP_FIXED that a later access sees not done, so the search (its answer an
+     * address or ENOMEM) waits for it first ({@link RangeLock#searchSettled}) and searches again.
      */
     private static long doMmap(final Cpu cpu, final long addr0, final long length, final int prot, final int flags0,
         final long pgoff0, final OpenFile file, final HugetlbPool huge, final Replacement replacement)
@@ -213,6 +216,10 @@ final class Mmap
         final MappedFile areaFile = file == null || (file.inode().isDevZero() && (areaFlags & MAP_SHARED) != 0) ? null : file.inode();
         addr = huge != null ? Hugetlb.unmappedArea(mm.tree(), mm.taskSize(), addr, len, areaFlags, huge.pageSize()) :
             UnmappedArea.find(mm.tree(), mm.taskSize(), addr, len, areaFlags, areaFile, pgoff0);
+        if ((flags & MAP_FIXED) == 0 && !mm.rangeLock().searchSettled(cpu))
+        {
+            return SEARCH_AGAIN;
+        }
         if (Errno.isError(addr))
         {
             return addr;

@@ -168,11 +168,15 @@ final class Mremap
         }
         final long target = UnmappedArea.find(mm.tree(), mm.taskSize(), 0, newLen, vma.isShared() ? Mman.MAP_SHARED : 0, vma.file == null ? null : vma.file.inode(),
             vma.pgoff + ((addr - vma.start) >>> 12));
+        // a gap search, as mmap's (see Mmap.doMmap): nothing has changed yet
+        if (!mm.rangeLock().searchSettled(cpu))
+        {
+            return SEARCH_AGAIN;
+        }
         if (Errno.isError(target))
         {
             return target;
         }
-        // a gap search, as mmap's (see Mmap.doMmap): nothing has changed yet
         if (!mm.rangeLock().claim(cpu, target, target + newLen))
         {
             return SEARCH_AGAIN;
@@ -215,11 +219,15 @@ final class Mremap
         final int mapFlags = ((flags & MREMAP_FIXED) != 0 ? Mman.MAP_FIXED : 0) | (vma.isShared() ? Mman.MAP_SHARED : 0);
         final long found = UnmappedArea.find(mm.tree(), mm.taskSize(), newAddr, newLen, mapFlags, vma.file == null ? null : vma.file.inode(),
             vma.pgoff + ((addr - vma.start) >>> 12));
+        // MREMAP_DONTUNMAP alone searches (with newAddr as a hint) before anything has changed
+        if ((flags & MREMAP_FIXED) == 0 && !mm.rangeLock().searchSettled(cpu))
+        {
+            return SEARCH_AGAIN;
+        }
         if (Errno.isError(found))
         {
             return found;
         }
-        // MREMAP_DONTUNMAP alone searches (with newAddr as a hint) before anything has changed
         if ((flags & MREMAP_FIXED) == 0 && !mm.rangeLock().claim(cpu, found, found + newLen))
         {
             return SEARCH_AGAIN;

@@ -38,7 +38,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * writer first ({@link #neighbourConflict}), so that what it merges with is settled. So a writer
  * holding the mmap lock sees, in the tree, every other writer's munmap as not yet done (its
  * placeholders have the old VMAs' ranges and flags) and every MAP_FIXED replacement as done; its
- * result is the one Linux gives in that order.
+ * result is the one Linux gives in that order — but a replacement is in the tree before its old
+ * pages are gone, so an answer read from one waits for its writer first ({@link #settledUnderLock}).
  * <p>
  * <b>Guarded by.</b> The mmap lock ({@link ReentrantReadWriteLock}, fair): held for writing, the
  * VMA tree's publication ({@code AddressSpace.tree}), the program break, {@link #writeLockedAt};
@@ -79,6 +80,12 @@ final class RangeLock
         int initial;
         /** Bumped at every release: a waiter waits for the number it saw to change. */
         long releases;
+        /**
+         * Whether the writer published a VMA born locked that stays ({@link #bornLocked}: a MAP_FIXED
+         * replacement, whose old pages go after it is in the tree), so that the tree shows it done
+         * in its spans while accesses may still go through what it replaced ({@link #settledUnderLock}).
+         */
+        boolean ahead;
     }
 
     private final boolean perVma;
@@ -148,16 +155,89 @@ final class RangeLock
                 add(me, start, end);
                 return true;
             }
-            seen = busy.releases;
-            // waiters own nothing, so span waits form no cycle; the initial spans are kept in the record
-            me.active = false;
-            me.count = me.initial;
-            wake(me);
+            seen = giveUp(me, busy);
         }
+        retakeAfter(cpu, me, busy, seen);
+        return false;
+    }
+
+    /**
+     * Under the mmap write lock, for an answer the caller read from the tree over
+     * {@code [start, end)} beyond its own spans — a refusal or a success: brk's room above the
+     * break and the stack guard gap there, a gap search (the whole tree), a stack's growth past its
+     * neighbour — whether it stands. It does unless a VMA another writer published
+     * {@linkplain #bornLocked born locked} and keeps (a per-VMA MAP_FIXED's replacement, in the tree
+     * while that writer zaps the old pages without the mmap lock) meets the range: the tree shows
+     * that writer done, but accesses still go through what it replaced (a present entry, a TLB
+     * hit), so an answer read from the new VMA would order the caller after a writer that a later
+     * access sees not done (the checker's {@code brk-refused-by-a-half-done-map-fixed.mm}). On
+     * Linux both hold the mmap write lock, so no syscall sees a MAP_FIXED half done. Then, as a
+     * failed {@link #claim}, gives up the caller's claimed spans and the mmap lock, waits for that
+     * writer, takes the lock and the initial spans again, and returns false: look again (the caller
+     * must not have changed anything yet). A munmap's placeholders are not waited for: they show the
+     * tree before it, and no access sees it done before they go.
+     */
+    boolean settledUnderLock(final Cpu cpu, final long start, final long end)
+    {
+        assert holdsTree();
+        final Owner me;
+        Owner busy = null;
+        final long seen;
+        synchronized (this)
+        {
+            me = find(cpu);
+            assert me != null && me.active : "settledUnderLock without acquire";
+            final long last = Long.compareUnsigned(end, start) < 0 ? -1L : end;
+            for (final Owner other : owners)
+            {
+                if (other != me && other.active && other.ahead && start != end && meets(other, start, last))
+                {
+                    busy = other;
+                    break;
+                }
+            }
+            if (busy == null)
+            {
+                return true;
+            }
+            seen = giveUp(me, busy);
+        }
+        retakeAfter(cpu, me, busy, seen);
+        return false;
+    }
+
+    /**
+     * {@link #settledUnderLock} for a gap search's answer, an address or ENOMEM (mmap without
+     * MAP_FIXED, mremap's move to a new area): the search may have read any VMA below TASK_SIZE (the
+     * hint's neighbour, every gap above the one it took, a bottom-up fallback's every gap), and a
+     * replacement that filled a gap, or made or unmade a stack's guard gap, changes where the
+     * mapping goes.
+     */
+    boolean searchSettled(final Cpu cpu)
+    {
+        return settledUnderLock(cpu, 0, cpu.mm.taskSize());
+    }
+
+    /**
+     * Caller holds this monitor and the mmap write lock, and must wait for {@code busy}: gives up
+     * the spans claimed since {@link #acquire} (waiters own nothing, so span waits form no cycle;
+     * the initial spans are kept in the record) and returns the release count to wait past, read
+     * in the same hold as the conflict (a writer may release without the mmap lock).
+     */
+    private long giveUp(final Owner me, final Owner busy)
+    {
+        me.active = false;
+        me.count = me.initial;
+        wake(me);
+        return busy.releases;
+    }
+
+    /** After {@link #giveUp}: lets go of the mmap lock, waits for {@code busy} offline, then takes the lock and the initial spans again. */
+    private void retakeAfter(final Cpu cpu, final Owner me, final Owner busy, final long seen)
+    {
         unlockTree(cpu);
         awaitRelease(cpu, busy, seen);
         register(cpu, me);
-        return false;
     }
 
     /**
@@ -202,6 +282,7 @@ final class RangeLock
             assert !perVma || leavesNothingLocked(cpu, me);
             me.active = false;
             me.count = 0;
+            me.ahead = false;
             me.cpu = null;
             wake(me);
         }
@@ -651,6 +732,11 @@ final class RangeLock
     Vma bornLocked(final Cpu cpu, final Vma vma)
     {
         assert holdsTree() && owns(cpu, vma.start, vma.end) : "born-locked " + vma + " outside the writer's span";
+        synchronized (this)
+        {
+            // from here to the release, an answer read from this writer's spans waits for it (settledUnderLock)
+            find(cpu).ahead = true;
+        }
         return vma.lockedCopy();
     }
 

@@ -14,7 +14,9 @@ final class Stack
     /**
      * A writer like any other: it claims {@code [address, vma.end)}, the gap it grows into and the
      * VMA it replaces, so a stack that a munmap or MAP_FIXED in flight holds (its placeholder or new
-     * VMA) is waited for and looked up again, never grown over.
+     * VMA) is waited for and looked up again, never grown over. Its answer, a growth or a refusal,
+     * is read from the VMA above the address and any below it within the guard gap: a MAP_FIXED in
+     * flight there is waited for first ({@link RangeLock#settledUnderLock}).
      *
      * @return whether the access should be retried (the VMA now covers {@code va}).
      */
@@ -44,7 +46,7 @@ final class Stack
     private static final int GROWN = 1;
     private static final int LOOK_AGAIN = 2;
 
-    /** Caller holds the mmap write lock. */
+    /** Caller holds the mmap write lock and has changed nothing yet. */
     private static int grow(final Cpu cpu, final long va)
     {
         final AddressSpace mm = cpu.mm;
@@ -53,6 +55,14 @@ final class Stack
         final VmaTree tree = mm.tree();
         final int i = tree.indexAfter(va);
         final Vma vma = tree.at(i);
+        // the answer is read from the VMA above and the one below within the guard gap: not from a
+        // MAP_FIXED in flight there, whose old pages may still be mapped
+        final long gapStart = address - AddressSpace.STACK_GUARD_GAP;
+        if (!mm.rangeLock().settledUnderLock(cpu, Long.compareUnsigned(gapStart, address) > 0 ? 0 : gapStart,
+            vma == null ? mm.taskSize() : vma.end))
+        {
+            return LOOK_AGAIN;
+        }
         if (vma == null)
         {
             return REFUSED;
