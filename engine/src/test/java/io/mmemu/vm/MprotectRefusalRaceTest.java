@@ -149,7 +149,9 @@ final class MprotectRefusalRaceTest
                         }
                         cpu.offline();
                         done.await();
-                        if (index == 0 && round % 20 == 19)
+                        // not after the last round: the other thread's CPU closes then, its cached
+                        // frames going back during the check (the check after the run covers it)
+                        if (index == 0 && round % 20 == 19 && round < ROUNDS - 1)
                         {
                             mm.check(true).assertOk();
                         }
