@@ -44,7 +44,7 @@ public final class LruLists
     public static final int LISTS = 4;
 
     private final MemorySegment metadata;
-    /** The {@link FrameMapping} array: a huge page's words, stored as it joins and copied to its tails at a split. */
+    /** The {@link FrameMapping} array: a huge page's words, copied to its tails at a split. */
     private final MemorySegment mappings;
     /** Guarded by {@code this}: each list's head (newest) and tail (oldest) PFN, and its size in pages. */
     private final long[] heads = new long[LISTS];
@@ -77,14 +77,13 @@ public final class LruLists
 
     /**
      * folio_add_lru for a transparent huge page, which never waits in an add batch (as Linux moves
-     * a large folio at once): {@code head}, just allocated and not yet visible to anyone else, of
-     * {@code mapping} at {@code index}, joins the head of the inactive anonymous list as one entry
+     * a large folio at once): {@code head}, just allocated and not yet visible to anyone else, its
+     * {@link FrameMapping} words stored, joins the head of the inactive anonymous list as one entry
      * of 512 pages.
      */
-    void addHuge(final long head, final long mapping, final long index)
+    void addHuge(final long head)
     {
         final long off = offset(head);
-        FrameMapping.set(mappings, head, mapping, index);
         synchronized (this)
         {
             LRU_FLAGS.set(metadata, off, LruFlags.LRU | LruFlags.LARGE_FOLIO);

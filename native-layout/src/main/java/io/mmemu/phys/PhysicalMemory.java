@@ -744,8 +744,9 @@ public final class PhysicalMemory implements AutoCloseable
             LINES.set(metadata, off, 0L);
         }
         cache.dataAllocated += HUGE_FRAMES;
-        // one LRU entry for the folio, its head
-        lru.addHuge(head, mapping, index);
+        // the head's reverse-map words (its tails get theirs if it is split), then one LRU entry for the folio
+        FrameMapping.set(mappings, head, mapping, index);
+        lru.addHuge(head);
         return head;
     }
 
