@@ -176,30 +176,44 @@ final class Faults
             {
                 vma.readUnlock();
             }
-            final int result;
-            if (signal != RETRY)
+            final int result = signal == Signal.NONE ? signal : afterPerVma(cpu, tree, va, write, signal);
+            if (result != RETRY)
             {
-                result = signal;
+                return result;
             }
-            else
-            {
-                // VM_FAULT_RETRY from vmf_anon_prepare: again under the mmap lock, as the arch fault
-                // handler falls back to lock_mm_and_find_vma
-                cpu.stats.faultRetries++;
-                result = underMmapReadLock(cpu, va, write);
-                if (result == RETRY)
-                {
-                    continue;
-                }
-            }
-            if (result == Signal.SEGV_ACCERR && !settledAt(cpu, tree, va))
-            {
-                // the flags that refused may be a writer's whose page-table change is not done
-                cpu.stats.faultRetries++;
-                continue;
-            }
-            return result;
         }
+    }
+
+    /**
+     * Per-VMA mode, what a fault under a VMA's read lock that did not succeed comes to (out of
+     * {@link #perVma}'s loop, which every fault runs): {@link #RETRY} to look the address up
+     * again, or the fault's answer.
+     */
+    private static int afterPerVma(final Cpu cpu, final VmaTree tree, final long va, final boolean write, final int signal)
+    {
+        final int result;
+        if (signal != RETRY)
+        {
+            result = signal;
+        }
+        else
+        {
+            // VM_FAULT_RETRY from vmf_anon_prepare: again under the mmap lock, as the arch fault
+            // handler falls back to lock_mm_and_find_vma
+            cpu.stats.faultRetries++;
+            result = underMmapReadLock(cpu, va, write);
+            if (result == RETRY)
+            {
+                return RETRY;
+            }
+        }
+        if (result == Signal.SEGV_ACCERR && !settledAt(cpu, tree, va))
+        {
+            // the flags that refused may be a writer's whose page-table change is not done
+            cpu.stats.faultRetries++;
+            return RETRY;
+        }
+        return result;
     }
 
     /**
@@ -338,20 +352,7 @@ final class Faults
         final int status = walker.walkAlloc(cpu.mm.cr3(), page);
         if (status != PageWalker.WALK_PTE)
         {
-            if (status == PageWalker.WALK_NO_MEMORY)
-            {
-                // no frame for a page table: VM_FAULT_OOM
-                return NO_MEMORY;
-            }
-            if (status == PageWalker.WALK_LARGE && walker.level() == PageTableEntry.LEVEL_PMD && vma.isAnonymous())
-            {
-                // a transparent huge page whose leaf refused this access (write-protected)
-                return HugeMemory.leafFault(cpu, vma, page, write, walker.slot(), walker.entry());
-            }
-            // WALK_LARGE otherwise: a 1 GiB leaf, or a 2 MiB one over no anonymous memory, whose bits
-            // refuse this access (the MMU translates through it otherwise). The handler cannot
-            // change one, so retrying would find the same leaf forever: SIGBUS, as for malformed tables
-            return Signal.BUS_ADRERR;
+            return noPteSlot(cpu, vma, page, write, status);
         }
         final long slot = walker.slot();
         final long table = walker.tablePfn();
@@ -370,6 +371,29 @@ final class Faults
             cpu.fillAfterFault(va, write, slot);
         }
         return signal;
+    }
+
+    /**
+     * {@link #inVma}'s walk to {@code page} ended above a PTE slot ({@code status}, the walker
+     * still at that entry): no frame for a table, or a large leaf that refused the access.
+     */
+    private static int noPteSlot(final Cpu cpu, final Vma vma, final long page, final boolean write, final int status)
+    {
+        if (status == PageWalker.WALK_NO_MEMORY)
+        {
+            // no frame for a page table: VM_FAULT_OOM
+            return NO_MEMORY;
+        }
+        final PageWalker walker = cpu.walker;
+        if (status == PageWalker.WALK_LARGE && walker.level() == PageTableEntry.LEVEL_PMD && vma.isAnonymous())
+        {
+            // a transparent huge page whose leaf refused this access (write-protected)
+            return HugeMemory.leafFault(cpu, vma, page, write, walker.slot(), walker.entry());
+        }
+        // WALK_LARGE otherwise: a 1 GiB leaf, or a 2 MiB one over no anonymous memory, whose bits
+        // refuse this access (the MMU translates through it otherwise). The handler cannot
+        // change one, so retrying would find the same leaf forever: SIGBUS, as for malformed tables
+        return Signal.BUS_ADRERR;
     }
 
     private static int anonymous(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
@@ -407,28 +431,37 @@ final class Faults
         {
             return Signal.NONE;
         }
-        final long old = PageTableEntry.pfn(e);
-        if (old == memory.zeroPagePfn())
+        if (PageTableEntry.pfn(e) == memory.zeroPagePfn())
         {
-            if (!prepareAnonVma(cpu.mm, vma))
-            {
-                return RETRY;
-            }
-            final long pfn = memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page));
-            if (pfn == NO_FRAME)
-            {
-                return NO_MEMORY;
-            }
-            if (installWon(cpu, table, slot, e, PageTableEntry.leaf(pfn, prot | WRITABLE | dirty(cpu)), pfn))
-            {
-                // a COW that lost the race broke nothing: the winner counts and flushes
-                cpu.stats.zeroPageCow++;
-                // ptep_clear_flush: other CPUs may still read the zero page through a stale entry
-                cpu.shootdown(page, page + PhysicalMemory.PAGE_SIZE);
-            }
-            return Signal.NONE;
+            return zeroPageCow(cpu, vma, page, table, slot, e, prot);
         }
         return writeProtected(cpu, vma, page, table, slot, e);
+    }
+
+    /**
+     * A write to the zero page mapped read-only at {@code e} (do_wp_page's wp_page_copy from the
+     * zero page): a new zeroed page replaces it, and the old translation is shot down.
+     */
+    private static int zeroPageCow(final Cpu cpu, final Vma vma, final long page, final long table, final long slot,
+        final long e, final long prot)
+    {
+        if (!prepareAnonVma(cpu.mm, vma))
+        {
+            return RETRY;
+        }
+        final long pfn = cpu.memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page));
+        if (pfn == NO_FRAME)
+        {
+            return NO_MEMORY;
+        }
+        if (installWon(cpu, table, slot, e, PageTableEntry.leaf(pfn, prot | WRITABLE | dirty(cpu)), pfn))
+        {
+            // a COW that lost the race broke nothing: the winner counts and flushes
+            cpu.stats.zeroPageCow++;
+            // ptep_clear_flush: other CPUs may still read the zero page through a stale entry
+            cpu.shootdown(page, page + PhysicalMemory.PAGE_SIZE);
+        }
+        return Signal.NONE;
     }
 
     /**
@@ -831,10 +864,13 @@ final class Faults
      */
     static boolean prepareAnonVma(final AddressSpace mm, final Vma vma)
     {
-        if (vma.anonVma() != null)
-        {
-            return true;
-        }
+        // every fault but a VMA's first: a few bytecodes, so that the fault's compiled code keeps it inline
+        return vma.anonVma() != null || assignAnonVma(mm, vma);
+    }
+
+    /** {@link #prepareAnonVma} for a VMA that had no anon_vma when looked at. */
+    private static boolean assignAnonVma(final AddressSpace mm, final Vma vma)
+    {
         final RangeLock lock = mm.rangeLock();
         final boolean vmaLocked = !lock.holdsShared() && !lock.holdsTree();
         assert !vmaLocked || vma.hasReaders() : "anon_vma_prepare without the VMA's read lock or the mmap lock";
