@@ -37,6 +37,8 @@ public final class FrameCache
     private int phantomCount;
     private final FrameReserve realReserve;
     private final FrameReserve phantomReserve;
+    /** {@link PhysicalMemory}'s one-entry batch for the free of a single data page (this CPU's thread only). */
+    final long[] freeOne = new long[1];
     /** Pages this CPU allocated that have yet to join the LRU lists. */
     final LruAddBatch lruAdds = new LruAddBatch();
     /** The shared allocators both ways, made once so that refills, spills and drains allocate nothing. */
@@ -85,6 +87,26 @@ public final class FrameCache
         if (realCount > HIGH)
         {
             realCount = spill(real, realCount, realReserve, toBuddy);
+        }
+    }
+
+    /**
+     * {@link #freeReal} of {@code pfns[0..n)}, in that order, a run at a time (free_pcppages_bulk's
+     * side of free_unref_folios): the stock spills exactly where one-by-one frees would spill it.
+     */
+    void freeReal(final long[] pfns, final int n)
+    {
+        for (int i = 0; i < n; )
+        {
+            // up to the frame whose free would make the stock overfull
+            final int run = Math.min(HIGH + 1 - realCount, n - i);
+            System.arraycopy(pfns, i, real, realCount, run);
+            realCount += run;
+            i += run;
+            if (realCount > HIGH)
+            {
+                realCount = spill(real, realCount, realReserve, toBuddy);
+            }
         }
     }
 

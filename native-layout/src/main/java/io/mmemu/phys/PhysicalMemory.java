@@ -531,7 +531,7 @@ public final class PhysicalMemory implements AutoCloseable
         // its entries and their TLB flushes preceded the free that left it to us (both decided
         // under the LRU lock, the free first); the drain took it off its batch: on no list now.
         // Not known clean: cleared when reused
-        freeUnlisted(cache, pfn, false);
+        freeOne(cache, pfn, false);
     }
 
     /**
@@ -639,19 +639,7 @@ public final class PhysicalMemory implements AutoCloseable
         if (last > 0)
         {
             lru.removeFreed(entries, last, ~(CLEAN | LruLists.LEFT_IN_BATCH));
-            for (int i = 0; i < last; i++)
-            {
-                final long entry = entries[i];
-                final long pfn = entry & ~(CLEAN | LruLists.LEFT_IN_BATCH);
-                if ((entry & LruLists.LEFT_IN_BATCH) == 0)
-                {
-                    freeUnlisted(cache, pfn, entry < 0);
-                }
-                else
-                {
-                    poisonLeftInBatch(pfn);
-                }
-            }
+            freeUnlisted(cache, entries, last);
         }
     }
 
@@ -661,12 +649,20 @@ public final class PhysicalMemory implements AutoCloseable
         // off its LRU list before the frame can be handed out again (an isolated page has LRU clear)
         if (lru.removeFreed(pfn))
         {
-            freeUnlisted(cache, pfn, clean);
+            freeOne(cache, pfn, clean);
         }
         else
         {
             poisonLeftInBatch(pfn);
         }
+    }
+
+    /** {@link #freeUnlisted} of the one page {@code pfn}, through the cache's one-entry batch. */
+    private void freeOne(final FrameCache cache, final long pfn, final boolean clean)
+    {
+        final long[] one = cache.freeOne;
+        one[0] = clean ? pfn | CLEAN : pfn;
+        freeUnlisted(cache, one, 1);
     }
 
     /**
@@ -681,36 +677,57 @@ public final class PhysicalMemory implements AutoCloseable
         }
     }
 
-    /** A freed data page on no LRU list to the cache, with the flags that say how to clear it. */
-    private void freeUnlisted(final FrameCache cache, final long pfn, final boolean clean)
+    /**
+     * free_unref_folios: the freed data pages {@code entries[0..n)} (PFNs, with {@link #CLEAN} set
+     * where the mapping was never dirtied), on no LRU list and with no reference left, to the
+     * cache, each with the flags that say how to clear it; an entry with
+     * {@link LruLists#LEFT_IN_BATCH} is skipped (its add batch's drain frees it), though poisoned now
+     * under {@link Kasan}. Every data page's free goes through this one loop, its body written out:
+     * a per-page helper would be compiled on its own first (it runs 512 times a batch), then too big
+     * to inline into the batch's loop, a call per page. {@code entries} is overwritten.
+     */
+    private void freeUnlisted(final FrameCache cache, final long[] entries, final int n)
     {
-        final long off = offset(pfn);
-        // the stores recorded in LINES happen-before this: they were made through mappings
-        // whose removal and TLB flush precede the last reference's release (volatile decrement);
-        // the frame then moves between threads only through the caches' locks
-        final long lines = (long)LINES.get(metadata, off);
-        final int flags;
-        if (Kasan.ENABLED && poisons)
+        int freed = 0;
+        for (int i = 0; i < n; i++)
         {
-            // poisoned: a use after the free reads the pattern; cleared whole when reused
-            MemorySegment.copy(poisonSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
-            flags = 0;
+            final long entry = entries[i];
+            final long pfn = entry & ~(CLEAN | LruLists.LEFT_IN_BATCH);
+            if ((entry & LruLists.LEFT_IN_BATCH) != 0)
+            {
+                poisonLeftInBatch(pfn);
+                continue;
+            }
+            final long off = offset(pfn);
+            // the stores recorded in LINES happen-before this: they were made through mappings
+            // whose removal and TLB flush precede the last reference's release (volatile decrement);
+            // the frame then moves between threads only through the caches' locks
+            final long lines = (long)LINES.get(metadata, off);
+            final int flags;
+            if (Kasan.ENABLED && poisons)
+            {
+                // poisoned: a use after the free reads the pattern; cleared whole when reused
+                MemorySegment.copy(poisonSource, 0, frames, pfn << PAGE_SHIFT, PAGE_SIZE);
+                flags = 0;
+            }
+            else if (((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0)
+            {
+                flags = 0;
+            }
+            else if (lines == 0)
+            {
+                flags = entry < 0 ? FrameFlags.ZEROED : 0;
+            }
+            else
+            {
+                flags = Long.bitCount(lines) <= LINE_CLEAR_LIMIT ? FrameFlags.WRITTEN_LINES : 0;
+            }
+            FLAGS.set(metadata, off, flags);
+            // compacted in place: the PFNs to the cache in one call, not a call a page
+            entries[freed++] = pfn;
         }
-        else if (((int)FLAGS.get(metadata, off) & FrameFlags.DIRTY) != 0)
-        {
-            flags = 0;
-        }
-        else if (lines == 0)
-        {
-            flags = clean ? FrameFlags.ZEROED : 0;
-        }
-        else
-        {
-            flags = Long.bitCount(lines) <= LINE_CLEAR_LIMIT ? FrameFlags.WRITTEN_LINES : 0;
-        }
-        FLAGS.set(metadata, off, flags);
-        cache.dataFreed++;
-        cache.freeReal(pfn);
+        cache.freeReal(entries, freed);
+        cache.dataFreed += freed;
     }
 
     /**

@@ -6,6 +6,7 @@ import java.util.Deque;
 import org.junit.jupiter.api.Test;
 
 import static io.mmemu.phys.BuddyAllocator.NO_FRAME;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
@@ -72,6 +73,57 @@ final class FrameCacheTest
             assertEquals(0, cache.heldFrames());
             assertEquals(initial, buddy.freeFrames());
             assertEquals(1, memory.framesInUse());
+        }
+    }
+
+    /**
+     * A batch free (free_unref_folios' way, PhysicalMemory's release_pages) leaves the stock, the
+     * reserve and the buddy allocator as the same frees one by one would: the same counts, and the
+     * same frames handed out again in the same order.
+     */
+    @Test
+    void aBatchOfFreesSpillsWhereFreesOneByOneWould()
+    {
+        for (final int n : new int[] {1, FrameCache.HIGH, FrameCache.HIGH + 1, FrameCache.HIGH + FrameCache.BATCH + 5, 3 * FrameCache.HIGH + 2})
+        {
+            final long[] oneByOne = freeThenReallocate(n, false);
+            final long[] batched = freeThenReallocate(n, true);
+            assertArrayEquals(oneByOne, batched, n + " frees");
+        }
+    }
+
+    /** Takes n frames, frees them (as a batch or one by one), then reports the counts and the next n frames handed out. */
+    private static long[] freeThenReallocate(final int n, final boolean batch)
+    {
+        try (PhysicalMemory memory = PhysicalMemory.create(16L << 20))
+        {
+            final FrameCache cache = memory.newCache();
+            final long[] pfns = new long[n];
+            for (int i = 0; i < n; i++)
+            {
+                pfns[i] = memory.allocateData(cache);
+                assertNotEquals(NO_FRAME, pfns[i]);
+            }
+            if (batch)
+            {
+                cache.freeReal(pfns.clone(), n);
+            }
+            else
+            {
+                for (final long pfn : pfns)
+                {
+                    cache.freeReal(pfn);
+                }
+            }
+            final long[] state = new long[3 + n];
+            state[0] = cache.heldFrames();
+            state[1] = cache.reservedFrames();
+            state[2] = memory.buddy().freeFrames();
+            for (int i = 0; i < n; i++)
+            {
+                state[3 + i] = memory.allocateData(cache);
+            }
+            return state;
         }
     }
 
