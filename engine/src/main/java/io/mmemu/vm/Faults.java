@@ -359,7 +359,7 @@ final class Faults
         final int signal;
         if (vma.isAnonymous())
         {
-            signal = anonymous(cpu, vma, page, write, table, slot);
+            signal = anonymous(cpu, vma, page, write ? PhysicalMemory.lineBit(va) : 0, table, slot);
         }
         else
         {
@@ -396,9 +396,11 @@ final class Faults
         return Signal.BUS_ADRERR;
     }
 
-    private static int anonymous(final Cpu cpu, final Vma vma, final long page, final boolean write, final long table,
+    /** @param written for a write fault, the {@linkplain PhysicalMemory#lineBit line} its store goes to; 0 for a read. */
+    private static int anonymous(final Cpu cpu, final Vma vma, final long page, final long written, final long table,
         final long slot)
     {
+        final boolean write = written != 0;
         final MemorySegment frames = cpu.memory.frames();
         final long e = PageWalker.read(frames, slot);
         assert !PageTableEntry.isMoving(e) : MET_FROZEN;
@@ -414,7 +416,7 @@ final class Faults
             {
                 return RETRY;
             }
-            final long pfn = memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page));
+            final long pfn = memory.allocateAnon(cpu.cache, Mappings.anonWord(vma), Mappings.linearIndex(vma, page), written);
             if (pfn == NO_FRAME)
             {
                 return NO_MEMORY;

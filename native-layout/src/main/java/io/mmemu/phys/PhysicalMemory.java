@@ -358,8 +358,11 @@ public final class PhysicalMemory implements AutoCloseable
         return pfn;
     }
 
-    /** A backed data page in state {@code flags}: one reference, one mapping. */
-    private long allocateBacked(final FrameCache cache, final int flags)
+    /**
+     * A backed data page in state {@code flags}: one reference, one mapping; {@code lines} its
+     * written lines already (see {@link #allocateAnon(FrameCache, long, long, long)}).
+     */
+    private long allocateBacked(final FrameCache cache, final int flags, final long lines)
     {
         final long pfn = allocateZeroed(cache);
         if (pfn == NO_FRAME)
@@ -372,7 +375,7 @@ public final class PhysicalMemory implements AutoCloseable
         LRU_FLAGS.set(metadata, off, 0);
         REFCOUNT.set(metadata, off, 1);
         MAPCOUNT.set(metadata, off, 1);
-        LINES.set(metadata, off, 0L);
+        LINES.set(metadata, off, lines);
         cache.dataAllocated++;
         return pfn;
     }
@@ -435,14 +438,14 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public long allocateData(final FrameCache cache)
     {
-        return allocateData(cache, FrameFlags.DATA);
+        return allocateData(cache, FrameFlags.DATA, 0L);
     }
 
-    private long allocateData(final FrameCache cache, final int flags)
+    private long allocateData(final FrameCache cache, final int flags, final long lines)
     {
         if (phantom == null)
         {
-            return allocateBacked(cache, flags);
+            return allocateBacked(cache, flags, lines);
         }
         final long pfn = cache.allocatePhantom();
         if (pfn != NO_FRAME)
@@ -459,9 +462,21 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public long allocateAnon(final FrameCache cache, final long mapping, final long index)
     {
+        return allocateAnon(cache, mapping, index, 0L);
+    }
+
+    /**
+     * {@link #allocateAnon(FrameCache, long, long)} for a write fault, whose store (after the
+     * fault, through the entry the caller publishes) goes to the lines {@code lines} says
+     * ({@link #lineBit}): they are recorded as written now, with the descriptor's other plain
+     * stores, so that the store's {@link #markWritten} finds them and pays no atomic OR. Recording
+     * a line that is then not written only clears it once more at reuse.
+     */
+    public long allocateAnon(final FrameCache cache, final long mapping, final long index, final long lines)
+    {
         // the flags are a plain store like the rest of the descriptor: nobody else sees the page
         // until its entry is published with a release
-        final long pfn = allocateData(cache, FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE);
+        final long pfn = allocateData(cache, FrameFlags.DATA | FrameFlags.ANON_EXCLUSIVE, lines);
         if (pfn != NO_FRAME && pfn < backedFrames)
         {
             // folio_add_new_anon_rmap and folio_add_lru_vma, before the entry is published; the
@@ -480,7 +495,7 @@ public final class PhysicalMemory implements AutoCloseable
      */
     public long allocateCachePage(final FrameCache cache, final long mapping, final long index, final boolean swapBacked)
     {
-        final long pfn = allocateBacked(cache, swapBacked ? FrameFlags.DATA : FrameFlags.DATA | FrameFlags.FILE_LRU);
+        final long pfn = allocateBacked(cache, swapBacked ? FrameFlags.DATA : FrameFlags.DATA | FrameFlags.FILE_LRU, 0L);
         if (pfn != NO_FRAME)
         {
             // MADV_PAGEOUT reads a file page's reverse-map words through the page tables: now
@@ -1103,7 +1118,7 @@ public final class PhysicalMemory implements AutoCloseable
     public void markWritten(final long address)
     {
         final long off = offset(address >>> PAGE_SHIFT);
-        final long line = 1L << ((address >>> LINE_SHIFT) & 63);
+        final long line = lineBit(address);
         // plain read: bits are only ever added while the frame is in use (reset at allocation, which
         // happens-before the mapping is published), so a stale read can only miss a bit, never invent one
         if (((long)LINES.get(metadata, off) & line) == 0)
@@ -1112,6 +1127,12 @@ public final class PhysicalMemory implements AutoCloseable
             // (another CPU may have set the same bit meanwhile: the old value does not matter)
             final long unused = (long)LINES.getAndBitwiseOr(metadata, off, line);
         }
+    }
+
+    /** The bit of the 64-byte line of (physical or virtual: the same within a page) {@code address} in a descriptor's {@code lines}. */
+    public static long lineBit(final long address)
+    {
+        return 1L << ((address >>> LINE_SHIFT) & 63);
     }
 
     /** Lines of 64 bytes: a page has 64, one bit each in a descriptor's {@code lines}. */

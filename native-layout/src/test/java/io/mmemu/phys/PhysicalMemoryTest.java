@@ -23,6 +23,31 @@ final class PhysicalMemoryTest
 {
     private static final long MIB = 1L << 20;
 
+    /**
+     * A write fault's page has the line its store goes to recorded as written when it is
+     * allocated (allocateAnon's {@code lines}), so the store needs no record of its own: a byte
+     * stored there without markWritten is still cleared when the frame is reused, though the page
+     * is freed as clean (its mapping never dirtied), which without the record would leave it
+     * ZEROED as it is.
+     */
+    @Test
+    void aWriteFaultsLineIsRecordedAtAllocation()
+    {
+        // without poisoning (KASAN, on in the tests, would clear the whole frame at reuse anyway)
+        try (PhysicalMemory memory = PhysicalMemory.create(16L << 20).disablePoisoning())
+        {
+            final FrameCache cache = memory.newCache();
+            final long offset = 0x1C0;
+            final long pfn = memory.allocateAnon(cache, 0b11, 5, PhysicalMemory.lineBit(offset));
+            memory.drainAddBatch(cache);
+            memory.frames().set(ValueLayout.JAVA_BYTE, (pfn << 12) + offset, (byte) 7);
+            memory.releaseData(cache, pfn, true);
+            final long again = memory.allocateData(cache);
+            assertEquals(pfn, again, "the frame just freed is the next one handed out");
+            assertEquals(0, memory.frames().get(ValueLayout.JAVA_BYTE, (again << 12) + offset), "the recorded line was cleared");
+        }
+    }
+
     @Test
     void freshMachineHasOnlyTheZeroPageInUse()
     {
