@@ -15,6 +15,16 @@ public interface Figure
     /** What is measured and why it matters, in a sentence or two of Markdown. */
     String what();
 
+    /**
+     * The relative spread of a decisive row above which a measurement looks disturbed and is taken
+     * again (if the machine has become quiet): {@link Settings#DISTURBED_SPREAD} unless the figure's
+     * samples scatter by design.
+     */
+    default double disturbedSpread()
+    {
+        return Settings.DISTURBED_SPREAD;
+    }
+
     /** Measures the figure once; failures of the measured code become rows without a result. */
     Outcome measure(Settings settings);
 }

@@ -15,7 +15,7 @@ import io.mmemu.bench.results.Plots.Picture;
 
 /**
  * Measures every figure of {@link Figures} and writes the results page: what {@code bench/run}
- * runs. A figure that looks disturbed (spread above {@link Settings#DISTURBED_SPREAD}) is measured
+ * runs. A figure that looks disturbed (spread above its {@link Figure#disturbedSpread()}) is measured
  * again, up to {@link Settings#attempts()}, when the machine has become quiet by then, and the
  * steadier attempt is kept. The {@link Plots} are drawn from the kept attempts' values into
  * {@code plots/} next to the page.
@@ -127,7 +127,7 @@ public final class Results
     /** Disturbed: other work took a large share of the CPUs, or the samples spread widely. */
     private static boolean disturbed(final Section section)
     {
-        return section.conditions().disturbed() || section.outcome().disturbance() > Settings.DISTURBED_SPREAD;
+        return section.conditions().disturbed() || section.outcome().disturbance() > section.figure().disturbedSpread();
     }
 
     /**

@@ -26,8 +26,8 @@ final class ResultsPage
         md.append("Figures are medians: over JMH's measured iterations, or over scenario runs each in a fresh JVM. ")
             .append("The spread is min – max. The machine is shared with other builds, so each figure waits (a ")
             .append("while) for an idle core, and is measured once more when it looks disturbed ")
-            .append(String.format("(other work took over %.0f%% of the CPUs during it, or its spread exceeds %.0f%%) ",
-                100 * OtherWork.DISTURBED_ABOVE, 100 * Settings.DISTURBED_SPREAD))
+            .append(String.format("(other work took over %.0f%% of the CPUs during it, or its spread exceeds %.0f%% " +
+                "where the samples do not scatter by design) ", 100 * OtherWork.DISTURBED_ABOVE, 100 * Settings.DISTURBED_SPREAD))
             .append("and the machine has become quiet by then (measured again on a machine still busy, it would be ")
             .append("no steadier). ")
             .append("The attempt with less other work is kept; each section says how busy the machine was and ")

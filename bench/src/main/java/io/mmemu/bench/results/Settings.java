@@ -35,6 +35,18 @@ public record Settings(boolean quick, String java, Path jar)
         return quick ? 1 : 3;
     }
 
+    /** Rounds (a JVM per build each) of a side-by-side comparison of two builds, at each thread count ({@link BuildComparisonFigure}). */
+    public int comparisonRounds()
+    {
+        return quick ? 2 : 16;
+    }
+
+    /** Pairs of measurements (one of each build) in each round. */
+    public int comparisonPairs()
+    {
+        return quick ? 1 : 4;
+    }
+
     /** Measurements of a figure at most: the first, and one more if the first looks disturbed. */
     public int attempts()
     {

@@ -1,7 +1,15 @@
 package io.mmemu.bench.scenario;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CyclicBarrier;
@@ -27,15 +35,29 @@ import static io.mmemu.vm.Mman.PROT_WRITE;
  * their faults. On a shared machine another process's load stretches the wall clock of a run but
  * not, to first order, the CPU time its threads use (a sibling hyperthread's load still does), so
  * two builds compared in alternation differ by their code more than by their luck. The emulated
- * memory is backed by the host before the warm-up ({@link PhysicalMemory#prefault}). Prints the
- * median of {@code REPS} repetitions after three of warm-up, and the metric
- * {@code fault-cpu.t<threads>} in ns per fault.
+ * memory is backed by the host before the warm-up ({@link #backByHost}). Prints the median of
+ * {@code REPS} repetitions after three of warm-up, and the metric {@code fault-cpu.t<threads>} in ns
+ * per fault.
+ * <p>
+ * With {@code --serve}, it is one side of {@link FaultCpuAlternation}: it measures once for each
+ * line {@code measure} read from standard input and answers {@code ns MEDIAN}, until the input ends.
+ * <p>
+ * This one source measures every build compared: {@code bench/scripts/build_at.sh} compiles it
+ * against this tree's jar and puts it first on each build's class path, older builds' included. So
+ * it uses only the engine's public API as it has stood since before issue 18 (3ce4531), and nothing
+ * of the bench but itself on the measuring path.
  * <pre>
  *   java -cp bench/target/benchmarks.jar io.mmemu.bench.scenario.FaultCpuTimeScenario [THREADS [CYCLES [REPS [SIZE_MIB]]]]
+ *   java -cp CLASS_PATH io.mmemu.bench.scenario.FaultCpuTimeScenario --serve THREADS CYCLES REPS SIZE_MIB
  * </pre>
  */
 public final class FaultCpuTimeScenario
 {
+    /** The request {@code --serve} answers, one measurement each. */
+    static final String MEASURE = "measure";
+    /** The answer's first word, before the median CPU ns per fault. */
+    static final String ANSWER = "ns";
+
     private static final long PAGE = 4096;
     private static final int WARM_UP = 3;
 
@@ -43,8 +65,19 @@ public final class FaultCpuTimeScenario
     {
     }
 
-    public static void main(final String[] args) throws InterruptedException
+    public static void main(final String[] args) throws Exception
     {
+        if (args.length > 0 && args[0].equals("--serve"))
+        {
+            if (args.length != 5)
+            {
+                System.err.println("usage: FaultCpuTimeScenario --serve THREADS CYCLES REPS SIZE_MIB");
+                System.exit(2);
+            }
+            serve(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
+                Long.parseLong(args[4]) << 20);
+            return;
+        }
         final int threads = args.length > 0 ? Integer.parseInt(args[0]) : 1;
         final int cycles = args.length > 1 ? Integer.parseInt(args[1]) : 20;
         final int reps = args.length > 2 ? Integer.parseInt(args[2]) : 7;
@@ -57,11 +90,31 @@ public final class FaultCpuTimeScenario
         new Metric("fault-cpu.t" + threads, sorted[reps / 2], "ns").print();
     }
 
+    /** Measures once a request, answering each with the median of its repetitions, until the input ends. */
+    private static void serve(final int threads, final int cycles, final int reps, final long size) throws Exception
+    {
+        final BufferedReader requests = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        String request;
+        while ((request = requests.readLine()) != null)
+        {
+            if (!request.equals(MEASURE))
+            {
+                throw new IllegalArgumentException("unknown request: " + request);
+            }
+            final double[] sorted = measure(threads, cycles, reps, size);
+            Arrays.sort(sorted);
+            final double median = (reps & 1) == 1 ? sorted[reps / 2] : (sorted[reps / 2 - 1] + sorted[reps / 2]) / 2;
+            System.out.println(ANSWER + ' ' + median);
+            System.out.flush();
+        }
+    }
+
     /**
      * The CPU time per fault of each of {@code reps} repetitions (after the warm-up), threads
      * summed: {@code threads} CPUs of one per-VMA address space, each faulting in its own mapping.
      */
-    static double[] measure(final int threads, final int cycles, final int reps, final long size) throws InterruptedException
+    static double[] measure(final int threads, final int cycles, final int reps, final long size)
+        throws InterruptedException, ReflectiveOperationException
     {
         final ThreadMXBean cpuTime = ManagementFactory.getThreadMXBean();
         final double[] ns = new double[reps];
@@ -72,9 +125,7 @@ public final class FaultCpuTimeScenario
         try (PhysicalMemory memory = PhysicalMemory.create(Math.max(2L * threads * size, 1L << 30), Backing.FULL);
              AddressSpace mm = AddressSpace.create(memory, LockingMode.PER_VMA, AddressSpace.DEFAULT_SECTION))
         {
-            // the host's first touch of the emulated memory is not the emulator's work: without
-            // this, repetitions that reach frames the warm-up did not gain several hundred ns a fault
-            memory.prefault();
+            backByHost(memory);
             final Thread[] workers = new Thread[threads];
             for (int t = 0; t < threads; t++)
             {
@@ -120,6 +171,58 @@ public final class FaultCpuTimeScenario
             throw new IllegalStateException("a faulting thread failed", failure.get());
         }
         return ns;
+    }
+
+    /**
+     * Has the host back the whole emulated memory before anything is measured: its first touch is
+     * not the emulator's work (without this, repetitions that reach frames the warm-up did not gain
+     * several hundred ns a fault). Through {@code PhysicalMemory.prefault} where the build has it;
+     * a build before it (8c5f207) gets a store per 4 KiB of every large off-heap segment its
+     * PhysicalMemory holds, the same pages prefault backs.
+     */
+    static void backByHost(final PhysicalMemory memory) throws ReflectiveOperationException
+    {
+        final Method prefault;
+        try
+        {
+            prefault = PhysicalMemory.class.getMethod("prefault");
+        }
+        catch (final NoSuchMethodException older)
+        {
+            touchSegments(memory);
+            return;
+        }
+        prefault.invoke(memory);
+    }
+
+    /** A store per 4 KiB of every off-heap segment of at least 1 MiB that {@code memory} holds. */
+    static void touchSegments(final PhysicalMemory memory) throws IllegalAccessException
+    {
+        for (final Field field : PhysicalMemory.class.getDeclaredFields())
+        {
+            if (field.getType() == MemorySegment.class && !Modifier.isStatic(field.getModifiers()))
+            {
+                field.setAccessible(true);
+                touch((MemorySegment)field.get(memory));
+            }
+        }
+    }
+
+    private static void touch(final MemorySegment segment)
+    {
+        if (segment == null || segment.byteSize() < 1 << 20)
+        {
+            return;
+        }
+        for (long offset = 0; offset < segment.byteSize(); offset += PAGE)
+        {
+            // a store of the constant 0, never of the value just loaded: C2 drops such a store,
+            // and the page would stay the host's shared zero page until a measured fault
+            if (segment.get(ValueLayout.JAVA_BYTE, offset) == 0)
+            {
+                segment.set(ValueLayout.JAVA_BYTE, offset, (byte)0);
+            }
+        }
     }
 
     /** A barrier wait, offline: another CPU's munmap shoots down TLBs and must not wait for this one. */
