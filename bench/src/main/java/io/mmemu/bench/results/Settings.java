@@ -8,7 +8,7 @@ import io.mmemu.bench.JvmFlags;
 
 /**
  * How long and how often figures are measured, and the JVM and jar that measure them. The default
- * run takes 15-21 minutes on 2 shared cores (see bench/README.md); {@code quick} is a smoke run of
+ * run takes about 30 minutes on 2 shared cores (see bench/README.md); {@code quick} is a smoke run of
  * the whole page.
  *
  * @param java the java launcher of this JVM; JMH forks and scenario runs use the same.
